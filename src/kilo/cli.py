@@ -1,0 +1,66 @@
+"""Command-line plumbing shared by every script: common flags, config and logging."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from kilo.config import Config, load_config
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
+
+
+def common_parser(description: str) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` with the flags every Kilo script takes."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    group = parser.add_argument_group("common options")
+    group.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None,
+        help="YAML config file (see config/config.yaml)",
+    )
+    group.add_argument(
+        "--data-dir",
+        type=Path,
+        help="candle folder in freqtrade's layout; overrides KILO_DATA_DIR and data.dir",
+    )
+    group.add_argument(
+        "--models-dir",
+        type=Path,
+        help="folder of model sets; overrides KILO_MODELS_DIR and models.dir",
+    )
+    group.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key by dotted path, value parsed as YAML "
+        "(repeatable), e.g. --set models.gru.epochs=2",
+    )
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Configure logging and build the :class:`Config` from parsed common flags.
+
+    Precedence: ``--set`` > ``--data-dir``/``--models-dir`` > environment > file >
+    defaults.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`kilo.config.load_config`.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return load_config(
+        args.config, args.overrides, data_dir=args.data_dir, models_dir=args.models_dir
+    )

@@ -1,0 +1,269 @@
+"""Typed configuration: one Pydantic schema for ``config/config.yaml``.
+
+Sources, lowest precedence first: schema defaults < the YAML file < environment
+(``KILO_DATA_DIR``, ``KILO_MODELS_DIR``) < command-line flags (``--data-dir``,
+``--models-dir``) < ``--set dotted.key=value`` overrides. Everything is validated once,
+and every bad key is reported in a single :class:`~kilo.errors.ConfigError` by its
+dotted path. This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from kilo.errors import ConfigError
+
+ENV_DATA_DIR = "KILO_DATA_DIR"
+ENV_MODELS_DIR = "KILO_MODELS_DIR"
+
+DEFAULT_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT"]
+
+
+class _Section(BaseModel, extra="forbid", validate_assignment=True):
+    """Base of every section: unknown keys are errors."""
+
+
+class DataConfig(_Section):
+    exchange: str = Field("binance", description="ccxt exchange id, also the data sub-folder")
+    timeframe: str = Field("1h", description="candle timeframe in ccxt notation (15m, 1h, 4h)")
+    dir: Path = Field(Path("data"), description="candle folder in freqtrade's layout")
+    since: str = Field("2024-01-01", description="first candle date for downloads (UTC)")
+    max_retries: int = Field(5, ge=0, description="retries on exchange network errors")
+    retry_base_delay: float = Field(1.0, gt=0, description="first back-off delay, seconds")
+
+
+class FeaturesConfig(_Section):
+    return_periods: list[int] = Field([1, 3, 6, 12, 24], min_length=1, description="bars")
+    volatility_windows: list[int] = Field([24, 72], min_length=1, description="bars")
+    rsi_period: int = Field(14, ge=2)
+    macd_fast: int = Field(12, ge=1)
+    macd_slow: int = Field(26, ge=2)
+    macd_signal: int = Field(9, ge=1)
+    bollinger_window: int = Field(20, ge=2)
+    bollinger_std: float = Field(2.0, gt=0)
+    atr_period: int = Field(14, ge=1)
+    volume_window: int = Field(24, ge=2)
+    ema_periods: list[int] = Field([20, 50, 200], min_length=1, description="bars")
+    ffill_limit: int = Field(3, ge=0, description="max bars a NaN is forward-filled")
+    horizon: int = Field(1, ge=1, description="label horizon: forward log return, bars")
+
+    @field_validator("return_periods", "volatility_windows", "ema_periods")
+    @classmethod
+    def _positive_periods(cls, value: list[int]) -> list[int]:
+        if any(p < 1 for p in value):
+            raise ValueError("every period must be >= 1 bar")
+        return value
+
+    @model_validator(mode="after")
+    def _macd_order(self) -> FeaturesConfig:
+        if self.macd_fast >= self.macd_slow:
+            raise ValueError("macd_fast must be smaller than macd_slow")
+        return self
+
+
+class SplitConfig(_Section):
+    val_fraction: float = Field(0.15, gt=0, lt=1)
+    test_fraction: float = Field(0.15, gt=0, lt=1)
+    extra_embargo_bars: int = Field(0, ge=0, description="bars added to the minimum embargo")
+
+    @model_validator(mode="after")
+    def _fractions(self) -> SplitConfig:
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError("val_fraction + test_fraction must be < 1")
+        return self
+
+
+class GRUConfig(_Section):
+    sequence_length: int = Field(48, ge=2, description="bars per input window")
+    hidden_size: int = Field(64, ge=1)
+    num_layers: int = Field(1, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(256, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(5, ge=1, description="epochs without validation improvement")
+    loss: Literal["huber", "mse"] = "huber"
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+
+
+class LightGBMConfig(_Section):
+    n_estimators: int = Field(500, ge=1)
+    learning_rate: float = Field(0.03, gt=0)
+    num_leaves: int = Field(15, ge=2)
+    min_child_samples: int = Field(50, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+
+
+class PPOConfig(_Section):
+    total_timesteps: int = Field(100_000, ge=1)
+    window: int = Field(8, ge=1, description="feature rows in one observation")
+    episode_length: int = Field(512, ge=2, description="bars per episode")
+    n_steps: int = Field(1024, ge=2)
+    batch_size: int = Field(128, ge=2)
+    n_epochs: int = Field(5, ge=1)
+    learning_rate: float = Field(3e-4, gt=0)
+    gamma: float = Field(0.99, gt=0, le=1)
+    ent_coef: float = Field(0.01, ge=0)
+    allow_short: bool = False
+
+
+class ModelsConfig(_Section):
+    dir: Path = Field(Path("models"), description="folder of saved model sets")
+    gru: GRUConfig = GRUConfig()
+    lightgbm: LightGBMConfig = LightGBMConfig()
+    ppo: PPOConfig = PPOConfig()
+
+
+class BlendConfig(_Section):
+    weights: dict[Literal["gru", "lightgbm", "ppo"], float] = Field(
+        {"gru": 1.0, "lightgbm": 1.0, "ppo": 1.0}, description="relative model weights"
+    )
+    enter_threshold: float | None = Field(None, ge=-1, le=1)
+    exit_threshold: float | None = Field(None, ge=-1, le=1)
+    enter_quantile: float = Field(0.7, gt=0, lt=1, description="of validation scores")
+    exit_quantile: float = Field(0.4, gt=0, lt=1, description="of validation scores")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in value.values()) or sum(value.values()) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        return value
+
+
+class TradingConfig(_Section):
+    fee: float = Field(0.001, ge=0, lt=1, description="fraction of notional per fill")
+    slippage: float = Field(0.0005, ge=0, lt=1, description="fraction of price per fill")
+    initial_cash: float = Field(10_000.0, gt=0, description="quote currency")
+    max_position_fraction: float = Field(0.2, gt=0, le=1, description="of equity per symbol")
+    max_total_exposure: float = Field(1.0, gt=0, le=1, description="of equity, all symbols")
+    min_notional: float = Field(10.0, ge=0, description="quote currency")
+    stop_loss: float | None = Field(0.05, gt=0, lt=1, description="fraction below entry")
+    take_profit: float | None = Field(0.10, gt=0, description="fraction above entry")
+
+
+class Config(_Section):
+    """The whole configuration; see ``config/config.yaml`` for every key."""
+
+    seed: int = Field(42, ge=0)
+    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS), min_length=1)
+    data: DataConfig = DataConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    split: SplitConfig = SplitConfig()
+    models: ModelsConfig = ModelsConfig()
+    blend: BlendConfig = BlendConfig()
+    trading: TradingConfig = TradingConfig()
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, value: list[str]) -> list[str]:
+        bad = [s for s in value if s.count("/") != 1 or not all(s.split("/"))]
+        if bad:
+            raise ValueError(f"symbols must look like BTC/USDT (ccxt unified form): {bad}")
+        return value
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``tree[a][b][c] = value`` for ``dotted == "a.b.c"``, creating dicts."""
+    keys = dotted.split(".")
+    node = tree
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[keys[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``"dotted.key=value"``; the value is parsed as YAML (``3`` -> int).
+
+    Raises
+    ------
+    ConfigError
+        If there is no ``=`` or the key is empty.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set expects dotted.key=value, got {text!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML: {exc}") from exc
+    return key, value
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  - {path}: {err['msg']} (got {err.get('input')!r})")
+    return f"{len(lines)} invalid config key(s):\n" + "\n".join(lines)
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    data_dir: str | Path | None = None,
+    models_dir: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the validated configuration.
+
+    Parameters
+    ----------
+    path
+        YAML file; ``None`` uses the schema defaults only.
+    overrides
+        ``"dotted.key=value"`` strings (value parsed as YAML), applied last.
+    data_dir, models_dir
+        Command-line ``--data-dir`` / ``--models-dir``; override the environment.
+    environ
+        Environment to read ``KILO_DATA_DIR`` / ``KILO_MODELS_DIR`` from
+        (default ``os.environ``).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or not a YAML mapping, or any key is unknown, of the
+        wrong type or out of range; the message lists every bad key by dotted path.
+    """
+    tree: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; pass --config PATH")
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of sections")
+        tree = loaded or {}
+    env = os.environ if environ is None else environ
+    layers = [
+        {"data.dir": env.get(ENV_DATA_DIR), "models.dir": env.get(ENV_MODELS_DIR)},
+        {"data.dir": data_dir, "models.dir": models_dir},
+    ]
+    for layer in layers:
+        for key, value in layer.items():
+            if value:
+                _set_dotted(tree, key, str(value))
+    for text in overrides:
+        _set_dotted(tree, *parse_override(text))
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from None
