@@ -1,0 +1,52 @@
+#!/usr/bin/env python
+"""Download closed candles from an exchange with ccxt into the data folder."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from kilo.cli import common_parser, config_from_args
+from kilo.data.download import download_candles, make_exchange
+from kilo.errors import KiloError
+
+logger = logging.getLogger("kilo.download")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = common_parser(
+        "Download closed OHLCV candles with ccxt into {data_dir}/{exchange}/"
+        "{BASE}_{QUOTE}-{timeframe}.feather. Existing files are continued from their "
+        "last candle and replaced atomically. Needs internet."
+    )
+    parser.add_argument("--symbols", nargs="+", help="ccxt symbols (default: config symbols)")
+    parser.add_argument("--timeframe", help="candle timeframe, e.g. 1h (default: config)")
+    parser.add_argument("--since", help="first candle date for new files, e.g. 2024-01-01")
+    parser.add_argument("--exchange", help="ccxt exchange id (default: config, binance)")
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+        exchange = make_exchange(args.exchange or config.data.exchange)
+    except KiloError as exc:
+        parser.error(str(exc))
+    failed = []
+    for symbol in args.symbols or config.symbols:
+        try:
+            path = download_candles(
+                exchange,
+                symbol,
+                args.timeframe or config.data.timeframe,
+                config.data.dir,
+                args.since or config.data.since,
+                max_retries=config.data.max_retries,
+                base_delay=config.data.retry_base_delay,
+            )
+            print(f"{symbol}: {path}")
+        except Exception:
+            logger.exception("%s: download failed; the existing file is unchanged", symbol)
+            failed.append(symbol)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
