@@ -1,0 +1,186 @@
+"""FeatureEngine: candles -> causal feature matrix, shared by training and trading."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+
+from kilo.config import Config, FeaturesConfig
+from kilo.data.readers import OHLCV
+from kilo.data.validate import FILLED
+from kilo.errors import DataError
+from kilo.features import indicators as ind
+
+ENGINE_VERSION = 1
+
+
+class FeatureEngine:
+    """Compute Kilo's features from validated candles, causally.
+
+    Feature row ``t`` uses only candles with open time <= ``t`` (DESIGN.md invariant 1).
+    Names, in order: ``log_ret_{k}`` for each return period; ``volatility_{w}`` (std of
+    1-bar log returns); ``rsi_{n}`` / 100; ``macd``, ``macd_signal``, ``macd_hist``
+    (divided by close); ``bb_pctb``, ``bb_width``; ``atr_{n}`` / close;
+    ``volume_z_{w}``; ``log_volume_change`` (difference of ``log1p(volume)``, finite
+    for zero volume); ``hl_range`` = (high - low) / close; ``ema_dist_{p}`` =
+    (close - EMA_p) / ATR; ``hour_sin``, ``hour_cos``, ``dow_sin``, ``dow_cos``;
+    ``filled`` (1.0 for gap-filled candles).
+
+    Parameters
+    ----------
+    spec
+        The ``features`` config section (periods in bars).
+    """
+
+    def __init__(self, spec: FeaturesConfig) -> None:
+        self.spec = spec
+
+    @classmethod
+    def from_config(cls, config: Config) -> FeatureEngine:
+        """Engine for ``config.features``."""
+        return cls(config.features)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Ordered feature column names."""
+        s = self.spec
+        return [
+            *(f"log_ret_{k}" for k in s.return_periods),
+            *(f"volatility_{w}" for w in s.volatility_windows),
+            f"rsi_{s.rsi_period}",
+            "macd",
+            "macd_signal",
+            "macd_hist",
+            "bb_pctb",
+            "bb_width",
+            f"atr_{s.atr_period}",
+            f"volume_z_{s.volume_window}",
+            "log_volume_change",
+            "hl_range",
+            *(f"ema_dist_{p}" for p in s.ema_periods),
+            "hour_sin",
+            "hour_cos",
+            "dow_sin",
+            "dow_cos",
+            "filled",
+        ]
+
+    @property
+    def spec_hash(self) -> str:
+        """sha256 (hex, 16 chars) of the engine version, feature spec and names.
+
+        Stable across processes; the label ``horizon`` is not part of it.
+        """
+        payload = {
+            "engine_version": ENGINE_VERSION,
+            "spec": self.spec.model_dump(mode="json", exclude={"horizon"}),
+            "features": self.feature_names,
+        }
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def max_lookback(self) -> int:
+        """Warm-up rows: the first row index at which every feature is defined.
+
+        Equal to the longest lookback in bars over all indicators, e.g. 199 for an
+        EMA(200) that needs 200 closes.
+        """
+        s = self.spec
+        return max(
+            max(s.return_periods),
+            max(s.volatility_windows),  # std of w one-bar returns starts at row w
+            s.rsi_period,
+            s.macd_slow + s.macd_signal - 2,
+            s.bollinger_window - 1,
+            s.atr_period - 1,
+            s.volume_window - 1,
+            1,  # log volume change
+            max(s.ema_periods) - 1,
+        )
+
+    def compute(self, candles: pd.DataFrame) -> pd.DataFrame:
+        """All features for every candle, warm-up rows included (they hold NaN).
+
+        Parameters
+        ----------
+        candles
+            As returned by :func:`kilo.data.load_candles`: UTC ``DatetimeIndex``,
+            columns open, high, low, close, volume and optionally ``filled``.
+
+        Returns
+        -------
+        DataFrame of shape (n_candles, n_features), float64, same index, columns
+        :attr:`feature_names`. Division by zero gives inf; see :meth:`transform`.
+
+        Raises
+        ------
+        DataError
+            If a column is missing or the index is not a DatetimeIndex.
+        """
+        missing = [c for c in OHLCV if c not in candles.columns]
+        if missing:
+            raise DataError(f"candles lack column(s) {missing}; load them with kilo.data")
+        if not isinstance(candles.index, pd.DatetimeIndex):
+            raise DataError("candles must be indexed by date (a DatetimeIndex)")
+        s = self.spec
+        o, h, l, c, v = (candles[k].astype("float64") for k in OHLCV)
+        log_c = np.log(c)
+        out: dict[str, pd.Series | np.ndarray] = {}
+        for k in s.return_periods:
+            out[f"log_ret_{k}"] = log_c - log_c.shift(k)
+        ret1 = log_c.diff()
+        for w in s.volatility_windows:
+            out[f"volatility_{w}"] = ret1.rolling(w, min_periods=w).std()
+        out[f"rsi_{s.rsi_period}"] = ind.rsi(c, s.rsi_period) / 100.0
+        line, signal, hist = ind.macd(c, s.macd_fast, s.macd_slow, s.macd_signal)
+        out["macd"], out["macd_signal"], out["macd_hist"] = line / c, signal / c, hist / c
+        out["bb_pctb"], out["bb_width"] = ind.bollinger(c, s.bollinger_window, s.bollinger_std)
+        atr = ind.atr(h, l, c, s.atr_period)
+        out[f"atr_{s.atr_period}"] = atr / c
+        out[f"volume_z_{s.volume_window}"] = ind.zscore(v, s.volume_window)
+        out["log_volume_change"] = np.log1p(v).diff()
+        out["hl_range"] = (h - l) / c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for p in s.ema_periods:
+                out[f"ema_dist_{p}"] = (c - ind.ema(c, p)) / atr
+        hour = candles.index.hour.to_numpy() + candles.index.minute.to_numpy() / 60.0
+        dow = candles.index.day_of_week.to_numpy()
+        out["hour_sin"], out["hour_cos"] = np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)
+        out["dow_sin"], out["dow_cos"] = np.sin(2 * np.pi * dow / 7), np.cos(2 * np.pi * dow / 7)
+        filled = candles[FILLED] if FILLED in candles.columns else np.zeros(len(candles))
+        out["filled"] = np.asarray(filled, dtype="float64")
+        frame = pd.DataFrame({k: np.asarray(val, dtype="float64") for k, val in out.items()},
+                             index=candles.index)
+        return frame[self.feature_names]
+
+    def transform(self, candles: pd.DataFrame) -> pd.DataFrame:
+        """Features with the causal part of the NaN policy (DESIGN.md invariant 2).
+
+        Drops the first :attr:`max_lookback` rows, turns ±inf into NaN, and
+        forward-fills NaN for at most ``ffill_limit`` bars. NaN that remain (longer
+        runs) are left for the fitted :class:`~kilo.features.Preprocessor`'s medians.
+
+        Returns
+        -------
+        DataFrame of shape (n_candles - max_lookback, n_features), float64, indexed by
+        candle open time (UTC).
+
+        Raises
+        ------
+        DataError
+            As :meth:`compute`, or if there are no more candles than the warm-up.
+        """
+        if len(candles) <= self.max_lookback:
+            raise DataError(
+                f"{len(candles)} candles are too few: the features need more than "
+                f"{self.max_lookback} for warm-up"
+            )
+        frame = self.compute(candles).iloc[self.max_lookback :]
+        frame = frame.replace([np.inf, -np.inf], np.nan)
+        if self.spec.ffill_limit:
+            frame = frame.ffill(limit=self.spec.ffill_limit)
+        return frame
