@@ -1,0 +1,42 @@
+#!/usr/bin/env python
+"""Train per-symbol model sets (GRU, LightGBM, PPO, preprocessor)."""
+
+from __future__ import annotations
+
+import sys
+
+from kilo.cli import common_parser, config_from_args
+from kilo.errors import KiloError
+from kilo.training.summary import format_summary
+from kilo.training.trainer import train_symbols
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = common_parser(
+        "Train a GRU, a LightGBM model and a PPO agent per symbol on one shared "
+        "FeatureEngine and save them as a new model-set version under the models dir."
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--symbol", action="append", metavar="BASE/QUOTE",
+                       help="symbol to train, ccxt form (repeatable)")
+    which.add_argument("--all", action="store_true", help="train every symbol in the config")
+    parser.add_argument("--model", choices=["all", "gru", "lightgbm", "ppo"], default="all",
+                        help="train only this model; the others and the preprocessor are "
+                        "reused from the latest version")
+    parser.add_argument("--seed", type=int, help="override the config seed")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    args = parser.parse_args(argv)
+    if args.seed is not None:
+        args.overrides.append(f"seed={args.seed}")
+    try:
+        config = config_from_args(args)
+    except KiloError as exc:
+        parser.error(str(exc))
+    symbols = config.symbols if args.all else args.symbol
+    reports = train_symbols(config, symbols, model=args.model, progress=not args.no_progress)
+    print(format_summary(reports))
+    return 1 if any(r.error for r in reports) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

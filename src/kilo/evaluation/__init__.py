@@ -1,0 +1,1 @@
+"""Evaluation: metrics of predictions and of traded equity curves."""

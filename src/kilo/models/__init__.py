@@ -1,0 +1,1 @@
+"""Supervised models: each predicts the forward log return of a feature row."""

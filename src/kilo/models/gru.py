@@ -1,0 +1,250 @@
+"""GRU sequence regressor: the network (:class:`GRUNet`) apart from its trainer."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from kilo.config import GRUConfig
+from kilo.errors import ModelSetError
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "gru.pt"
+PARAMS_FILE = "gru.json"
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; other names are passed to torch."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class GRUNet(nn.Module):
+    """``nn.GRU`` over a window, then a linear head on the last hidden state.
+
+    Input ``[batch, sequence_length, n_features]`` float32; output ``[batch]``.
+    """
+
+    def __init__(self, n_features: int, hidden_size: int, num_layers: int, dropout: float):
+        super().__init__()
+        self.gru = nn.GRU(
+            n_features,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.gru(x)
+        return self.head(self.dropout(out[:, -1])).squeeze(-1)
+
+
+def window_ends(y: np.ndarray, sequence_length: int) -> np.ndarray:
+    """Row positions usable as window ends: a full window fits and ``y`` is finite."""
+    ends = np.arange(sequence_length - 1, len(y))
+    return ends[np.isfinite(y[ends])]
+
+
+class GRURegressor:
+    """Fit, predict, save and load a :class:`GRUNet` on windows of feature rows.
+
+    Sample ``t`` is the window of rows ``t - sequence_length + 1 .. t`` of ``X`` and
+    predicts ``y[t]``. Windows are gathered per batch from the row tensor, never
+    materialised for the whole set. Rows whose ``y`` is NaN serve only as context,
+    e.g. rows before a validation split.
+
+    Parameters
+    ----------
+    params
+        The ``models.gru`` config section.
+    seed
+        Seeds weight initialisation and batch shuffling.
+    """
+
+    def __init__(self, params: GRUConfig, seed: int = 0) -> None:
+        self.params = params
+        self.seed = seed
+        self.net_: GRUNet | None = None
+        self.n_features_: int | None = None
+        self.history_: list[dict[str, float]] = []
+
+    @property
+    def device(self) -> torch.device:
+        return resolve_device(self.params.device)
+
+    def _windows(self, rows: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
+        offsets = torch.arange(-self.params.sequence_length + 1, 1, device=rows.device)
+        return rows[ends[:, None] + offsets]  # [batch, sequence_length, n_features]
+
+    def _loss(self) -> nn.Module:
+        return nn.HuberLoss(delta=1.0) if self.params.loss == "huber" else nn.MSELoss()
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        X_val: np.ndarray,
+        y_val: np.ndarray,
+        progress: bool = True,
+    ) -> GRURegressor:
+        """Train with Adam; early stopping on validation loss restores the best weights.
+
+        Parameters
+        ----------
+        X, X_val
+            Arrays of shape (n_rows, n_features), float32, preprocessed feature rows.
+        y, y_val
+            Arrays of shape (n_rows,), log return targets; NaN marks context rows.
+
+        Raises
+        ------
+        ValueError
+            If no full window with a finite target exists in either set.
+        """
+        p = self.params
+        ends, val_ends = window_ends(y, p.sequence_length), window_ends(y_val, p.sequence_length)
+        if len(ends) == 0 or len(val_ends) == 0:
+            raise ValueError(f"need rows beyond one window of {p.sequence_length} to train")
+        torch.manual_seed(self.seed)
+        device = self.device
+        self.n_features_ = X.shape[1]
+        net = GRUNet(self.n_features_, p.hidden_size, p.num_layers, p.dropout).to(device)
+        rows = torch.as_tensor(X, dtype=torch.float32, device=device)
+        rows_val = torch.as_tensor(X_val, dtype=torch.float32, device=device)
+        # targets are scaled to unit std for the optimiser, undone in predict
+        self.target_scale_ = float(np.nanstd(y[ends])) or 1.0
+        target = torch.as_tensor(y / self.target_scale_, dtype=torch.float32, device=device)
+        target_val = torch.as_tensor(y_val / self.target_scale_, dtype=torch.float32, device=device)
+        ends_t = torch.as_tensor(ends, device=device)
+        val_ends_t = torch.as_tensor(val_ends, device=device)
+        optimiser = torch.optim.Adam(net.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
+        loss_fn = self._loss()
+        generator = torch.Generator().manual_seed(self.seed)
+        best, best_state, stale = float("inf"), copy.deepcopy(net.state_dict()), 0
+        self.history_ = []
+        bar = tqdm(range(p.epochs), desc="GRU", unit="epoch", disable=not progress, leave=False)
+        for epoch in bar:
+            net.train()
+            order = ends_t[torch.randperm(len(ends_t), generator=generator).to(device)]
+            total = 0.0
+            for batch in order.split(p.batch_size):
+                optimiser.zero_grad(set_to_none=True)
+                loss = loss_fn(net(self._windows(rows, batch)), target[batch])
+                loss.backward()
+                nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+                optimiser.step()
+                total += loss.item() * len(batch)
+            val_loss = self._evaluate(net, rows_val, target_val, val_ends_t, loss_fn)
+            self.history_.append({"epoch": epoch, "train_loss": total / len(ends), "val_loss": val_loss})
+            bar.set_postfix(train=f"{total / len(ends):.4f}", val=f"{val_loss:.4f}")
+            if val_loss < best - 1e-7:
+                best, best_state, stale = val_loss, copy.deepcopy(net.state_dict()), 0
+            else:
+                stale += 1
+                if stale >= p.patience:
+                    logger.info("GRU early stop at epoch %d (best val loss %.5f)", epoch, best)
+                    break
+        net.load_state_dict(best_state)
+        self.net_ = net.eval()
+        self.best_val_loss_ = best
+        return self
+
+    @torch.no_grad()
+    def _evaluate(self, net, rows, target, ends, loss_fn) -> float:
+        net.eval()
+        total = 0.0
+        for batch in ends.split(4096):
+            total += float(loss_fn(net(self._windows(rows, batch)), target[batch])) * len(batch)
+        return total / len(ends)
+
+    @torch.no_grad()
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted log return for every row that ends a full window.
+
+        Parameters
+        ----------
+        X
+            Array of shape (n_rows, n_features), float32.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,), float32; the first ``sequence_length - 1`` rows
+        are NaN (no full window).
+
+        Raises
+        ------
+        RuntimeError
+            Before :meth:`fit` or :meth:`load`.
+        ValueError
+            If the number of features differs from training.
+        """
+        if self.net_ is None:
+            raise RuntimeError("GRURegressor is not fitted; call fit() or load() first")
+        if X.ndim != 2 or X.shape[1] != self.n_features_:
+            raise ValueError(f"expected (n, {self.n_features_}) features, got {X.shape}")
+        out = np.full(len(X), np.nan, dtype=np.float32)
+        L = self.params.sequence_length
+        if len(X) < L:
+            return out
+        device = next(self.net_.parameters()).device
+        rows = torch.as_tensor(X, dtype=torch.float32, device=device)
+        ends = torch.arange(L - 1, len(X), device=device)
+        preds = [self.net_(self._windows(rows, b)) for b in ends.split(4096)]
+        out[L - 1 :] = torch.cat(preds).cpu().numpy() * self.target_scale_
+        return out
+
+    def save(self, folder: Path) -> list[str]:
+        """Write ``gru.pt`` (state_dict) and ``gru.json`` (hyper-parameters); return names."""
+        if self.net_ is None:
+            raise RuntimeError("nothing to save: the GRU is not fitted")
+        folder = Path(folder)
+        torch.save({k: v.cpu() for k, v in self.net_.state_dict().items()}, folder / WEIGHTS_FILE)
+        meta = {
+            "params": self.params.model_dump(mode="json"),
+            "seed": self.seed,
+            "n_features": self.n_features_,
+            "target_scale": self.target_scale_,
+            "best_val_loss": self.best_val_loss_,
+            "history": self.history_,
+        }
+        (folder / PARAMS_FILE).write_text(json.dumps(meta, indent=2))
+        return [WEIGHTS_FILE, PARAMS_FILE]
+
+    @classmethod
+    def load(cls, folder: Path, device: str = "cpu") -> GRURegressor:
+        """Rebuild from :meth:`save`'s files with ``torch.load(weights_only=True)``.
+
+        Raises
+        ------
+        ModelSetError
+            If a file is missing or does not fit the saved hyper-parameters.
+        """
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / PARAMS_FILE).read_text())
+            params = GRUConfig(**{**meta["params"], "device": device})
+            model = cls(params, seed=meta["seed"])
+            net = GRUNet(meta["n_features"], params.hidden_size, params.num_layers, params.dropout)
+            state = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        except Exception as exc:
+            raise ModelSetError(f"{folder}: cannot load the GRU ({type(exc).__name__}: {exc})") from exc
+        model.net_ = net.to(model.device).eval()
+        model.n_features_ = meta["n_features"]
+        model.target_scale_ = meta["target_scale"]
+        model.best_val_loss_ = meta["best_val_loss"]
+        model.history_ = meta["history"]
+        return model

@@ -1,0 +1,166 @@
+"""ModelSet: a symbol's preprocessor, GRU, LightGBM and PPO saved as one version.
+
+Layout: ``{models_dir}/{BASE}_{QUOTE}/{version}/`` holding ``manifest.json``,
+``gru.pt``, ``gru.json``, ``lightgbm.txt``, ``ppo.zip`` and ``preprocessor.joblib``;
+``{models_dir}/{BASE}_{QUOTE}/LATEST`` names the current version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kilo.config import Config, PPOConfig, load_config
+from kilo.data import pair_name
+from kilo.errors import ModelSetError
+from kilo.features import FeatureEngine, Preprocessor
+from kilo.models.gru import GRURegressor
+from kilo.models.lightgbm import LightGBMRegressor
+from kilo.registry.manifest import (
+    MANIFEST_FILE,
+    check_feature_contract,
+    read_manifest,
+    verify_checksums,
+)
+from kilo.rl import PPOAgent
+from kilo.utils import atomic_path, sha256_file
+
+LATEST_FILE = "LATEST"
+PREPROCESSOR_FILE = "preprocessor.joblib"
+
+
+def symbol_dir(models_dir: str | Path, symbol: str) -> Path:
+    """``{models_dir}/{BASE}_{QUOTE}``."""
+    return Path(models_dir) / pair_name(symbol)
+
+
+def latest_version(models_dir: str | Path, symbol: str) -> str:
+    """The version named in ``LATEST``.
+
+    Raises
+    ------
+    ModelSetError
+        If the symbol has no model set yet.
+    """
+    path = symbol_dir(models_dir, symbol) / LATEST_FILE
+    if not path.is_file():
+        raise ModelSetError(f"no model set for {symbol} in {models_dir}: train one with "
+                            f"scripts/trainer.py --symbol {symbol}")
+    return path.read_text().strip()
+
+
+@dataclass
+class ModelSet:
+    """The models of one symbol and version, with the manifest that describes them."""
+
+    symbol: str
+    manifest: dict[str, Any]
+    preprocessor: Preprocessor
+    gru: GRURegressor
+    lightgbm: LightGBMRegressor
+    ppo: PPOAgent
+    folder: Path | None = field(default=None)
+
+    @property
+    def version(self) -> str | None:
+        return self.manifest.get("version")
+
+    def save(self, models_dir: str | Path) -> Path:
+        """Write a new version atomically and point ``LATEST`` at it.
+
+        Files go to a hidden temporary folder which is renamed into place once
+        complete; ``LATEST`` is replaced with an atomic rename. The manifest gains
+        ``version``, ``created_at`` and ``files`` (name -> sha256).
+
+        Returns
+        -------
+        The version folder.
+        """
+        root = symbol_dir(models_dir, self.symbol)
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".tmp-{uuid.uuid4().hex}"
+        tmp.mkdir()
+        try:
+            self.preprocessor.save(tmp / PREPROCESSOR_FILE)
+            names = [PREPROCESSOR_FILE, *self.gru.save(tmp), *self.lightgbm.save(tmp),
+                     *self.ppo.save(tmp)]
+            files = {name: sha256_file(tmp / name) for name in sorted(names)}
+            now = datetime.now(timezone.utc)
+            digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
+            version = f"{now:%Y%m%dT%H%M%SZ}-{digest}"
+            self.manifest.update(version=version, created_at=now.isoformat(), files=files)
+            (tmp / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=2, default=str))
+            target = root / version
+            if target.exists():
+                raise ModelSetError(f"{target} exists already")
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        with atomic_path(root / LATEST_FILE) as latest:
+            latest.write_text(version + "\n")
+        self.folder = target
+        return target
+
+    @classmethod
+    def load(
+        cls,
+        symbol: str,
+        version: str = "latest",
+        models_dir: str | Path | None = None,
+        *,
+        engine: FeatureEngine | None = None,
+        config: Config | None = None,
+    ) -> ModelSet:
+        """Load a version after verifying checksums and the feature contract.
+
+        Parameters
+        ----------
+        version
+            A version folder name, or ``"latest"`` for the one in ``LATEST``.
+        models_dir
+            ``None`` uses the configured ``models.dir`` (``KILO_MODELS_DIR`` applies).
+        engine
+            The running FeatureEngine; by default the one of ``config`` (or of the
+            default config).
+        config
+            Supplies the models dir and engine when those are not given.
+
+        Raises
+        ------
+        ModelSetError
+            If the version is missing, a file is missing or corrupt.
+        FeatureContractError
+            If the model set's features differ from ``engine``'s.
+        """
+        if models_dir is None or engine is None:
+            config = config or load_config()
+            models_dir = config.models.dir if models_dir is None else models_dir
+            engine = engine or FeatureEngine.from_config(config)
+        if version == "latest":
+            version = latest_version(models_dir, symbol)
+        folder = symbol_dir(models_dir, symbol) / version
+        if not folder.is_dir():
+            raise ModelSetError(f"{symbol} has no version {version!r} in {models_dir}")
+        manifest = read_manifest(folder)
+        verify_checksums(folder, manifest)
+        check_feature_contract(manifest, engine)
+        trading = manifest["config"]["trading"]
+        ppo = PPOAgent.load(folder, PPOConfig(**manifest["config"]["models"]["ppo"]),
+                            seed=manifest["seed"], fee=trading["fee"], slippage=trading["slippage"])
+        return cls(
+            symbol=symbol,
+            manifest=manifest,
+            preprocessor=Preprocessor.load(folder / PREPROCESSOR_FILE),
+            gru=GRURegressor.load(folder),
+            lightgbm=LightGBMRegressor.load(folder),
+            ppo=ppo,
+            folder=folder,
+        )

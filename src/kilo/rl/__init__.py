@@ -1,0 +1,6 @@
+"""Reinforcement learning: the trading environment and the PPO agent."""
+
+from kilo.rl.agent import PPOAgent
+from kilo.rl.env import TradingEnv
+
+__all__ = ["PPOAgent", "TradingEnv"]

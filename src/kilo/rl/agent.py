@@ -1,0 +1,192 @@
+"""PPO agent (stable-baselines3) trained on :class:`~kilo.rl.env.TradingEnv`."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm.auto import tqdm
+
+from kilo.config import PPOConfig
+from kilo.errors import ModelSetError
+from kilo.rl.env import TradingEnv
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "ppo.zip"
+COLLAPSE_SHARE = 0.95
+ACTION_NAMES = ("hold", "long", "flat_or_short")
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Temporarily limit torch's intra-op threads (SB3 advises 1 for MlpPolicy on CPU)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _TqdmCallback(BaseCallback):
+    """A tqdm bar over timesteps, advanced once per rollout."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        super().__init__()
+        self.bar = tqdm(total=total, desc="PPO", unit="step", disable=not enabled, leave=False)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.bar.update(self.num_timesteps - self.bar.n)
+
+    def _on_training_end(self) -> None:
+        self.bar.close()
+
+
+class PPOAgent:
+    """Train, query, save and load a stable-baselines3 ``PPO("MlpPolicy")`` policy.
+
+    Parameters
+    ----------
+    params
+        The ``models.ppo`` config section.
+    seed
+        Passed to ``PPO(seed=...)``, which seeds the env's ``np_random`` and torch.
+    fee, slippage
+        The trading cost fractions, the same the paper trader charges.
+    """
+
+    def __init__(self, params: PPOConfig, seed: int = 0, fee: float = 0.001,
+                 slippage: float = 0.0005) -> None:
+        self.params = params
+        self.seed = seed
+        self.fee = fee
+        self.slippage = slippage
+        self.model_: PPO | None = None
+
+    def make_env(self, features: np.ndarray, log_returns: np.ndarray) -> TradingEnv:
+        """A :class:`TradingEnv` with this agent's window, episode length and costs."""
+        p = self.params
+        return TradingEnv(features, log_returns, window=p.window, episode_length=p.episode_length,
+                          fee=self.fee, slippage=self.slippage, allow_short=p.allow_short)
+
+    def fit(self, features: np.ndarray, log_returns: np.ndarray, progress: bool = True) -> PPOAgent:
+        """Learn for ``total_timesteps`` on random episodes of the given (training) rows.
+
+        Parameters
+        ----------
+        features
+            Array of shape (n_rows, n_features), float32, preprocessed training rows.
+        log_returns
+            Array of shape (n_rows,), ``log(close[t + 1] / close[t])``.
+        """
+        p = self.params
+        env = self.make_env(features, log_returns)
+        with torch_threads(1):
+            self.model_ = PPO(
+                "MlpPolicy",
+                env,
+                n_steps=p.n_steps,
+                batch_size=p.batch_size,
+                n_epochs=p.n_epochs,
+                learning_rate=p.learning_rate,
+                gamma=p.gamma,
+                ent_coef=p.ent_coef,
+                seed=self.seed,
+                device="cpu",
+                verbose=0,
+            )
+            self.model_.learn(p.total_timesteps, callback=_TqdmCallback(p.total_timesteps, progress))
+        return self
+
+    def _check(self) -> PPO:
+        if self.model_ is None:
+            raise RuntimeError("PPOAgent is not fitted; call fit() or load() first")
+        return self.model_
+
+    @torch.no_grad()
+    def predict_proba(self, obs: np.ndarray) -> np.ndarray:
+        """Action probabilities from the policy's distribution.
+
+        Parameters
+        ----------
+        obs
+            Array of shape (n, obs_dim) or (obs_dim,), float32.
+
+        Returns
+        -------
+        ndarray of shape (n, 3), float32, rows sum to 1: P(hold), P(long),
+        P(flat or short).
+        """
+        model = self._check()
+        tensor, _ = model.policy.obs_to_tensor(np.asarray(obs, dtype=np.float32))
+        probs = model.policy.get_distribution(tensor).distribution.probs
+        return probs.cpu().numpy().astype(np.float32).reshape(-1, 3)
+
+    def evaluate(self, features: np.ndarray, log_returns: np.ndarray) -> dict[str, object]:
+        """Run the policy deterministically over every bar of a segment, starting flat.
+
+        The first ``window - 1`` rows serve as context only.
+
+        Returns
+        -------
+        dict with ``action_counts`` (per action name), ``n_steps``, ``net_log_return``
+        (sum of rewards, after costs), ``buy_and_hold_log_return`` over the same
+        bars, and ``collapsed`` (one action above 95 % of steps, also logged).
+        """
+        model = self._check()
+        env = self.make_env(features, log_returns)
+        start = self.params.window - 1
+        length = env.n_rows - 1 - start
+        obs, _ = env.reset(options={"start": start, "length": length})
+        counts = np.zeros(3, dtype=int)
+        total = 0.0
+        with torch_threads(1):
+            for _ in range(length):
+                action, _ = model.predict(obs, deterministic=True)
+                counts[int(action)] += 1
+                obs, reward, _, _, _ = env.step(int(action))
+                total += reward
+        collapsed = bool(counts.max() > COLLAPSE_SHARE * length)
+        if collapsed:
+            logger.warning("PPO policy collapsed: %s of %d steps are %r", counts.max(), length,
+                           ACTION_NAMES[int(counts.argmax())])
+        return {
+            "action_counts": dict(zip(ACTION_NAMES, counts.tolist())),
+            "n_steps": int(length),
+            "net_log_return": float(total),
+            "buy_and_hold_log_return": float(np.sum(log_returns[start : start + length])),
+            "collapsed": collapsed,
+        }
+
+    def save(self, folder: Path) -> list[str]:
+        """Write the stable-baselines3 zip; return the file names."""
+        self._check().save(Path(folder) / MODEL_FILE)
+        return [MODEL_FILE]
+
+    @classmethod
+    def load(cls, folder: Path, params: PPOConfig, seed: int = 0, fee: float = 0.001,
+             slippage: float = 0.0005) -> PPOAgent:
+        """Read the zip written by :meth:`save` (on the CPU).
+
+        Raises
+        ------
+        ModelSetError
+            If the file is missing or not a PPO zip.
+        """
+        path = Path(folder) / MODEL_FILE
+        agent = cls(params, seed=seed, fee=fee, slippage=slippage)
+        try:
+            agent.model_ = PPO.load(path, device="cpu")
+        except Exception as exc:
+            raise ModelSetError(f"{path}: cannot load the PPO agent ({exc})") from exc
+        return agent

@@ -1,0 +1,142 @@
+"""A gymnasium trading environment whose ``step`` is pure numpy on precomputed arrays."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+HOLD, LONG, FLAT_OR_SHORT = 0, 1, 2
+N_STATE = 3  # position, unrealised log return, bars held (scaled)
+
+
+class TradingEnv(gym.Env):
+    """One symbol, one position, bar by bar.
+
+    At step ``t`` the agent sees feature rows ``t - window + 1 .. t`` (flattened) and
+    its portfolio state, and chooses the position held from bar ``t`` to ``t + 1``:
+    0 hold (keep), 1 long, 2 flat (or short with ``allow_short``). The reward is the
+    change of log portfolio value over that bar, net of costs::
+
+        r_t = log(1 + p_t * (exp(l_t) - 1)) - c * |p_t - p_{t-1}|,
+        c   = -log(1 - fee - slippage)
+
+    with ``l_t`` the bar's log return and ``p_t`` in {-1, 0, 1}; a long earns ``l_t``,
+    a short ``log(2 - exp(l_t))``.
+
+    Observation: ``Box(float32)`` of shape ``(window * n_features + 3,)``: the window,
+    then position, unrealised log return of the open position (``p * log(close_t /
+    close_entry)``) and bars held divided by ``episode_length`` (capped at 1).
+
+    Episodes start at a random row (``self.np_random``) and last ``episode_length``
+    bars; ``reset(options={"start": i, "length": k})`` runs a fixed segment instead.
+
+    Parameters
+    ----------
+    features
+        Array of shape (n_rows, n_features), preprocessed feature rows.
+    log_returns
+        Array of shape (n_rows,): ``log(close[t + 1] / close[t])``, finite.
+    window, episode_length
+        Rows per observation; bars per random episode.
+    fee, slippage
+        Fractions of notional charged on every unit of position change.
+    allow_short
+        Whether action 2 means short (-1) rather than flat (0).
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree, ``log_returns`` is not finite, or there are too few rows.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        features: np.ndarray,
+        log_returns: np.ndarray,
+        *,
+        window: int,
+        episode_length: int,
+        fee: float,
+        slippage: float,
+        allow_short: bool = False,
+    ) -> None:
+        super().__init__()
+        features = np.ascontiguousarray(features, dtype=np.float32)
+        log_returns = np.asarray(log_returns, dtype=np.float64)
+        n, n_features = features.shape
+        if log_returns.shape != (n,):
+            raise ValueError(f"log_returns must have shape ({n},), got {log_returns.shape}")
+        if not np.isfinite(log_returns).all() or not np.isfinite(features).all():
+            raise ValueError("features and log_returns must be finite")
+        if n < window + 1:
+            raise ValueError(f"need more than window={window} rows, got {n}")
+        self.window, self.episode_length, self.allow_short = window, episode_length, allow_short
+        self.n_rows, self.n_features = n, n_features
+        self._flat = features.ravel()
+        self._wf = window * n_features
+        self._long = log_returns.tolist()
+        self._short = np.log(np.clip(2.0 - np.exp(log_returns), 1e-12, None)).tolist()
+        self._cum = np.concatenate([[0.0], np.cumsum(log_returns)]).tolist()
+        self._cost = -math.log(1.0 - fee - slippage)
+        self._first = window - 1
+        feature_bound = float(np.abs(features).max(initial=1.0))
+        unrealised_bound = float(np.abs(log_returns).sum()) + 1.0  # no position can exceed it
+        high = np.concatenate([np.full(self._wf, feature_bound), [1.0, unrealised_bound, 1.0]])
+        high = high.astype(np.float32)
+        self.observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
+        self.action_space = gym.spaces.Discrete(3)
+        self._t = self._end = self._first
+        self._pos, self._entry, self._held = 0.0, self._first, 0
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        last = self.n_rows - 1  # the final observation row
+        if options and "start" in options:
+            start = int(options["start"])
+            length = int(options.get("length", last - start))
+            if not self._first <= start < start + length <= last:
+                raise ValueError(f"segment start={start} length={length} outside rows "
+                                 f"{self._first}..{last}")
+        else:
+            length = min(self.episode_length, last - self._first)
+            start = int(self.np_random.integers(self._first, last - length + 1))
+        self._t, self._end = start, start + length
+        self._pos, self._entry, self._held = 0.0, start, 0
+        return self._obs(), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        t, pos = self._t, self._pos
+        if action == LONG:
+            new = 1.0
+        elif action == FLAT_OR_SHORT:
+            new = -1.0 if self.allow_short else 0.0
+        else:
+            new = pos
+        reward = -self._cost * abs(new - pos) if new != pos else 0.0
+        if new != pos:
+            self._entry, self._held = t, 0
+        if new > 0:
+            reward += self._long[t]
+        elif new < 0:
+            reward += self._short[t]
+        self._pos = new
+        self._t = t + 1
+        self._held += 1
+        return self._obs(), reward, False, self._t >= self._end, {}
+
+    def _obs(self) -> np.ndarray:
+        t = self._t
+        obs = np.empty(self._wf + N_STATE, dtype=np.float32)
+        stop = (t + 1) * self.n_features
+        obs[: self._wf] = self._flat[stop - self._wf : stop]
+        obs[self._wf] = self._pos
+        obs[self._wf + 1] = self._pos * (self._cum[t] - self._cum[self._entry]) if self._pos else 0.0
+        obs[self._wf + 2] = min(self._held / self.episode_length, 1.0) if self._pos else 0.0
+        return obs

@@ -1,0 +1,1 @@
+"""Training: datasets, time splits and the per-symbol trainer."""

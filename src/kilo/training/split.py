@@ -1,0 +1,70 @@
+"""Time splits with an embargo (DESIGN.md invariant 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from kilo.config import Config
+from kilo.errors import DataError
+from kilo.features import FeatureEngine
+
+MIN_TRAIN_ROWS = 500
+MIN_EVAL_ROWS = 100
+
+
+def required_embargo(config: Config, engine: FeatureEngine) -> int:
+    """Bars between splits: longest lookback + label horizon + model context - 1 + extra.
+
+    The model context (the GRU's ``sequence_length`` or PPO's ``window``, whichever is
+    longer) is added because the first validation sample looks that far back, so no
+    candle behind a training label reaches a validation input.
+    """
+    context = max(config.models.gru.sequence_length, config.models.ppo.window)
+    return (engine.max_lookback + config.features.horizon + context - 1
+            + config.split.extra_embargo_bars)
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Row ranges (positions) of train < validation < test, ``embargo`` rows apart."""
+
+    train: slice
+    val: slice
+    test: slice
+    embargo: int
+
+    def describe(self, index: pd.DatetimeIndex) -> dict[str, object]:
+        """Dates (UTC ISO, inclusive) and row counts of each split, for the manifest."""
+        out: dict[str, object] = {"embargo_bars": self.embargo}
+        for name, part in (("train", self.train), ("validation", self.val), ("test", self.test)):
+            dates = index[part]
+            out[name] = {"start": dates[0].isoformat(), "end": dates[-1].isoformat(),
+                         "rows": len(dates)}
+        return out
+
+
+def make_split(n_rows: int, val_fraction: float, test_fraction: float, embargo: int) -> TimeSplit:
+    """Split ``n_rows`` consecutive rows into train, embargo, validation, embargo, test.
+
+    Validation and test get ``round(fraction * n_rows)`` rows; train gets the rest
+    after the two embargo gaps.
+
+    Raises
+    ------
+    DataError
+        If train would have fewer than 500 rows or validation/test fewer than 100.
+    """
+    n_val, n_test = round(val_fraction * n_rows), round(test_fraction * n_rows)
+    n_train = n_rows - n_val - n_test - 2 * embargo
+    if n_train < MIN_TRAIN_ROWS or min(n_val, n_test) < MIN_EVAL_ROWS:
+        raise DataError(
+            f"too little history: {n_rows} usable rows give train={n_train}, validation={n_val}, "
+            f"test={n_test} with an embargo of {embargo} bars; need at least {MIN_TRAIN_ROWS} "
+            f"training and {MIN_EVAL_ROWS} validation/test rows. Download more candles."
+        )
+    val_start = n_train + embargo
+    test_start = val_start + n_val + embargo
+    return TimeSplit(slice(0, n_train), slice(val_start, val_start + n_val),
+                     slice(test_start, n_rows), embargo)

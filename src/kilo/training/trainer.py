@@ -1,0 +1,205 @@
+"""Train one symbol's model set: preprocessor, GRU, LightGBM and PPO."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from kilo.config import Config
+from kilo.errors import KiloError
+from kilo.evaluation.metrics import regression_metrics
+from kilo.features import FeatureEngine, Preprocessor
+from kilo.models.gru import GRURegressor, resolve_device
+from kilo.models.lightgbm import LightGBMRegressor
+from kilo.registry import ModelSet, package_versions
+from kilo.rl import PPOAgent
+from kilo.training.dataset import Dataset, build_dataset
+from kilo.utils import seed_everything
+
+logger = logging.getLogger(__name__)
+
+MODELS = ("gru", "lightgbm", "ppo")
+ModelChoice = Literal["all", "gru", "lightgbm", "ppo"]
+
+
+@dataclass
+class TrainReport:
+    """Outcome for one symbol: the saved version and per-model metrics and seconds."""
+
+    symbol: str
+    version: str | None = None
+    folder: Path | None = None
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def with_context(X: np.ndarray, y: np.ndarray, part: slice, context: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``part`` preceded by ``context`` rows whose targets are masked with NaN.
+
+    Returns ``(X_part, y_part)`` of ``context + len(part)`` rows, so that a model
+    with a look-back window predicts every row of ``part``.
+    """
+    start = part.start - context
+    if start < 0:
+        raise ValueError(f"split starts at row {part.start}, before {context} rows of context")
+    y_part = y[start : part.stop].astype(np.float32, copy=True)
+    y_part[:context] = np.nan
+    return X[start : part.stop], y_part
+
+
+def _fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool):
+    p = config.models.gru
+    ctx = p.sequence_length - 1
+    X_val, y_val = with_context(X, y, data.split.val, ctx)
+    logger.info("%s: GRU on %s", data.symbol, resolve_device(p.device))
+    model = GRURegressor(p, seed=config.seed).fit(
+        X[data.split.train], y[data.split.train], X_val=X_val, y_val=y_val, progress=progress
+    )
+    metrics = {}
+    for name, part in (("validation", data.split.val), ("test", data.split.test)):
+        X_part, _ = with_context(X, y, part, ctx)
+        metrics[name] = regression_metrics(y[part], model.predict(X_part)[ctx:])
+    metrics["epochs"] = len(model.history_)
+    return model, metrics
+
+
+def _fit_lightgbm(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray):
+    s = data.split
+    model = LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
+        X[s.train], y[s.train], X_val=X[s.val], y_val=y[s.val],
+        feature_names=list(data.features.columns),
+    )
+    metrics = {name: regression_metrics(y[part], model.predict(X[part]))
+               for name, part in (("validation", s.val), ("test", s.test))}
+    metrics["best_iteration"] = model.best_iteration_
+    return model, metrics
+
+
+def _fit_ppo(config: Config, data: Dataset, X: np.ndarray, progress: bool):
+    p, s, r = config.models.ppo, data.split, data.bar_returns
+    agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
+    agent.fit(X[s.train], r[s.train], progress=progress)
+    ctx = p.window - 1
+    metrics = {}
+    for name, part in (("validation", s.val), ("test", s.test)):
+        rows = slice(part.start - ctx, part.stop)
+        metrics[name] = agent.evaluate(X[rows], r[rows])
+    return agent, metrics
+
+
+def train_symbol(
+    config: Config,
+    symbol: str,
+    *,
+    model: ModelChoice = "all",
+    models_dir: str | Path | None = None,
+    progress: bool = True,
+) -> TrainReport:
+    """Train and save one symbol's model set as a new version.
+
+    With ``model="all"`` the preprocessor is fit on the training split and all three
+    models are trained. With a single model, only that one is trained; the
+    preprocessor and the other models are taken from the latest version (whose
+    feature contract must match the running engine) and saved with it as a new
+    version.
+
+    Raises
+    ------
+    DataError
+        If the candles are missing, malformed or too short.
+    ModelSetError, FeatureContractError
+        With a single model: if the latest version is missing, damaged or was built
+        with different features.
+    """
+    seed_everything(config.seed)
+    models_dir = Path(models_dir or config.models.dir)
+    engine = FeatureEngine.from_config(config)
+    started = time.perf_counter()
+    data = build_dataset(config, symbol, engine)
+    previous = None if model == "all" else ModelSet.load(symbol, "latest", models_dir, engine=engine)
+    preprocessor = (previous.preprocessor if previous
+                    else Preprocessor().fit(data.features.iloc[data.split.train]))
+    X = preprocessor.transform(data.features)
+    y = data.target.astype(np.float32)
+    report = TrainReport(symbol, seconds={"data": time.perf_counter() - started})
+    trained: dict[str, Any] = {}
+    metrics: dict[str, Any] = dict(previous.manifest["metrics"]) if previous else {}
+    for name in MODELS if model == "all" else (model,):
+        tick = time.perf_counter()
+        if name == "gru":
+            trained[name], metrics[name] = _fit_gru(config, data, X, y, progress)
+        elif name == "lightgbm":
+            trained[name], metrics[name] = _fit_lightgbm(config, data, X, y)
+        else:
+            trained[name], metrics[name] = _fit_ppo(config, data, X, progress)
+        report.seconds[name] = time.perf_counter() - tick
+    model_set = ModelSet(
+        symbol=symbol,
+        manifest=_manifest(config, engine, data, metrics, list(trained), previous),
+        preprocessor=preprocessor,
+        gru=trained.get("gru") or previous.gru,
+        lightgbm=trained.get("lightgbm") or previous.lightgbm,
+        ppo=trained.get("ppo") or previous.ppo,
+    )
+    report.folder = model_set.save(models_dir)
+    report.version, report.metrics = model_set.version, metrics
+    report.seconds["total"] = time.perf_counter() - started
+    logger.info("%s: saved %s", symbol, report.folder)
+    return report
+
+
+def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: dict[str, Any],
+              trained: list[str], previous: ModelSet | None) -> dict[str, Any]:
+    return {
+        "manifest_format": 1,
+        "symbol": data.symbol,
+        "exchange": config.data.exchange,
+        "timeframe": config.data.timeframe,
+        "feature_names": engine.feature_names,
+        "spec_hash": engine.spec_hash,
+        "max_lookback": engine.max_lookback,
+        "sequence_length": config.models.gru.sequence_length,
+        "window": config.models.ppo.window,
+        "horizon": config.features.horizon,
+        "target": {
+            "name": f"target_log_ret_{config.features.horizon}",
+            "definition": "log(close[t + horizon] / close[t]), close of candle t",
+            "unit": "log return per horizon bars",
+        },
+        "split": data.split.describe(data.index),
+        "metrics": metrics,
+        "trained_models": trained,
+        "reused_from": previous.version if previous else None,
+        "seed": config.seed,
+        "config": config.model_dump(mode="json"),
+        "packages": package_versions(),
+    }
+
+
+def train_symbols(
+    config: Config,
+    symbols: list[str],
+    *,
+    model: ModelChoice = "all",
+    models_dir: str | Path | None = None,
+    progress: bool = True,
+) -> list[TrainReport]:
+    """Train each symbol in turn; a failing symbol is reported and the rest go on."""
+    reports = []
+    for symbol in symbols:
+        try:
+            reports.append(train_symbol(config, symbol, model=model, models_dir=models_dir,
+                                        progress=progress))
+        except KiloError as exc:
+            logger.error("%s: %s", symbol, exc)
+            reports.append(TrainReport(symbol, error=str(exc)))
+        except Exception as exc:
+            logger.exception("%s: training failed", symbol)
+            reports.append(TrainReport(symbol, error=f"{type(exc).__name__}: {exc}"))
+    return reports

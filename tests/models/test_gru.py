@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kilo.config import GRUConfig
+from kilo.errors import ModelSetError
+from kilo.models.gru import GRURegressor, resolve_device, window_ends
+
+PARAMS = GRUConfig(sequence_length=5, hidden_size=8, epochs=3, batch_size=32, patience=2)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[GRURegressor, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3)).astype(np.float32)
+    y = (0.01 * X[:, 0] + 0.001 * rng.normal(size=400)).astype(np.float32)
+    model = GRURegressor(PARAMS, seed=1).fit(X[:300], y[:300], X_val=X[300:], y_val=y[300:],
+                                             progress=False)
+    return model, X
+
+
+def test_auto_device_follows_cuda_availability() -> None:
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu").type == "cpu"
+
+
+def test_window_ends_skip_context_and_nan_targets() -> None:
+    y = np.array([np.nan, np.nan, 1, 2, np.nan, 3], dtype=np.float32)
+    assert window_ends(y, 3).tolist() == [2, 3, 5]
+
+
+def test_prediction_uses_exactly_its_window(fitted) -> None:
+    model, X = fitted
+    base = model.predict(X)
+    assert np.isnan(base[:4]).all() and np.isfinite(base[4:]).all()
+    t = 200
+    for row, should_change in ((t + 1, False), (t - 5, False), (t - 4, True), (t, True)):
+        changed = X.copy()
+        changed[row] += 3.0
+        moved = model.predict(changed)[t] != base[t]
+        assert moved == should_change, row
+
+
+def test_early_stopping_restores_best_weights(fitted) -> None:
+    model, _ = fitted
+    val = [h["val_loss"] for h in model.history_]
+    assert model.best_val_loss_ == pytest.approx(min(val))
+    assert 1 <= len(val) <= PARAMS.epochs
+
+
+def test_save_load_round_trip(fitted, tmp_path) -> None:
+    model, X = fitted
+    assert model.save(tmp_path) == ["gru.pt", "gru.json"]
+    loaded = GRURegressor.load(tmp_path)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="expected"):
+        loaded.predict(X[:, :2])
+    (tmp_path / "gru.pt").write_bytes(b"junk")
+    with pytest.raises(ModelSetError, match="cannot load the GRU"):
+        GRURegressor.load(tmp_path)
+
+
+def test_predict_before_fit() -> None:
+    with pytest.raises(RuntimeError, match="not fitted"):
+        GRURegressor(PARAMS).predict(np.zeros((10, 3), dtype=np.float32))

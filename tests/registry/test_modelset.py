@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from kilo.config import Config
+from kilo.errors import FeatureContractError, ModelSetError
+from kilo.features import FeatureEngine
+from kilo.registry import ModelSet
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = ["gru.pt", "gru.json", "lightgbm.txt", "ppo.zip", "preprocessor.joblib", "manifest.json"]
+
+
+@pytest.fixture()
+def copy_of_models(tiny_report, tiny_config: Config, tmp_path):
+    """A private copy of the tiny models dir that a test may damage."""
+    target = tmp_path / "models"
+    shutil.copytree(tiny_config.models.dir, target)
+    return target, target / "BTC_USDT" / tiny_report.version
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_one_corrupted_byte_is_caught(copy_of_models, tiny_config: Config, name: str) -> None:
+    models_dir, folder = copy_of_models
+    path = folder / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    expected = "corrupt|does not match" if name == "manifest.json" else f"{name} does not match"
+    with pytest.raises(ModelSetError, match=expected):
+        ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
+
+
+def test_missing_artifact(copy_of_models, tiny_config: Config) -> None:
+    models_dir, folder = copy_of_models
+    (folder / "ppo.zip").unlink()
+    with pytest.raises(ModelSetError, match="ppo.zip is missing"):
+        ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
+
+
+def test_feature_contract_mismatch_names_features(tiny_report, tiny_config: Config) -> None:
+    spec = tiny_config.features.model_copy(update={"ema_periods": [20, 100]})
+    with pytest.raises(FeatureContractError, match=r"missing \['ema_dist_50', 'ema_dist_200'\]"
+                       r".*unexpected \['ema_dist_100'\]"):
+        ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, engine=FeatureEngine(spec))
+    same_names = tiny_config.features.model_copy(update={"bollinger_std": 2.5})
+    with pytest.raises(FeatureContractError, match=r"different settings \['bollinger_std'\]"):
+        ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir,
+                      engine=FeatureEngine(same_names))
+
+
+def test_no_model_set_and_unknown_version(tiny_config: Config, tmp_path) -> None:
+    with pytest.raises(ModelSetError, match="scripts/trainer.py --symbol ETH/USDT"):
+        ModelSet.load("ETH/USDT", models_dir=tmp_path, config=tiny_config)
+    with pytest.raises(ModelSetError, match="no version"):
+        ModelSet.load("BTC/USDT", "20990101T000000Z-x", tiny_config.models.dir, config=tiny_config)
+
+
+def test_failed_save_leaves_no_version_and_latest_unchanged(copy_of_models, tiny_config, monkeypatch):
+    models_dir, folder = copy_of_models
+    model_set = ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
+    latest = (folder.parent / "LATEST").read_text()
+
+    def broken_save(path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model_set.ppo, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        model_set.save(models_dir)
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted(["LATEST", folder.name])
+    assert (folder.parent / "LATEST").read_text() == latest

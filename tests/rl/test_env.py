@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from kilo.rl.env import TradingEnv
+
+FEE, SLIP = 0.001, 0.0005
+
+
+def make_env(n: int = 300, allow_short: bool = False, window: int = 4) -> TradingEnv:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(n, 5)).astype(np.float32)
+    returns = rng.normal(0, 0.01, n)
+    return TradingEnv(features, returns, window=window, episode_length=50, fee=FEE,
+                      slippage=SLIP, allow_short=allow_short)
+
+
+@pytest.mark.parametrize("allow_short", [False, True])
+def test_check_env_passes(allow_short: bool) -> None:
+    check_env(make_env(allow_short=allow_short), skip_render_check=True)
+
+
+def test_rewards_and_costs_by_hand() -> None:
+    env = make_env()
+    r = np.asarray(env._long)
+    obs, _ = env.reset(options={"start": 10, "length": 5})
+    cost = -math.log(1 - FEE - SLIP)
+    _, reward, _, _, _ = env.step(1)  # go long at bar 10
+    assert reward == pytest.approx(r[10] - cost)
+    obs, reward, _, _, _ = env.step(0)  # hold the long
+    assert reward == pytest.approx(r[11])
+    assert obs[-3] == 1.0 and obs[-2] == pytest.approx(r[10] + r[11], rel=1e-5)
+    _, reward, _, _, _ = env.step(2)  # back to flat
+    assert reward == pytest.approx(-cost)
+    _, reward, _, truncated, _ = env.step(2)  # stay flat: no cost
+    assert reward == 0.0 and not truncated
+    _, _, _, truncated, _ = env.step(0)
+    assert truncated
+
+
+def test_short_reward_is_exact_simple_return() -> None:
+    env = make_env(allow_short=True)
+    r = np.asarray(env._long)
+    env.reset(options={"start": 20, "length": 3})
+    env.step(2)
+    _, reward, _, _, _ = env.step(0)
+    assert reward == pytest.approx(math.log(2 - math.exp(r[21])))
+
+
+def test_observation_is_the_window_and_state() -> None:
+    env = make_env(window=4)
+    features = env._flat.reshape(env.n_rows, env.n_features)
+    obs, _ = env.reset(options={"start": 30, "length": 5})
+    assert obs.shape == env.observation_space.shape and obs.dtype == np.float32
+    np.testing.assert_array_equal(obs[:-3], features[27:31].ravel())
+    np.testing.assert_array_equal(obs[-3:], [0, 0, 0])
+    obs, *_ = env.step(0)
+    np.testing.assert_array_equal(obs[:-3], features[28:32].ravel())
+
+
+def test_random_episodes_are_seeded_and_in_range() -> None:
+    env = make_env()
+    starts = []
+    for seed in (1, 1, 2):
+        env.reset(seed=seed)
+        starts.append(env._t)
+    assert starts[0] == starts[1] != starts[2]
+    assert all(3 <= s <= 299 - 50 for s in starts)
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        TradingEnv(np.zeros((20, 2)), np.full(20, np.nan), window=2, episode_length=5, fee=0,
+                   slippage=0)
+    with pytest.raises(ValueError, match="shape"):
+        TradingEnv(np.zeros((20, 2)), np.zeros(19), window=2, episode_length=5, fee=0, slippage=0)
+    env = make_env()
+    with pytest.raises(ValueError, match="outside"):
+        env.reset(options={"start": 0, "length": 5})

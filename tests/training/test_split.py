@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from kilo.config import load_config
+from kilo.errors import DataError
+from kilo.features import FeatureEngine
+from kilo.training.split import make_split, required_embargo
+
+
+def test_splits_are_ordered_and_embargoed() -> None:
+    s = make_split(10_000, 0.15, 0.15, embargo=250)
+    assert s.train.stop + 250 == s.val.start and s.val.stop + 250 == s.test.start
+    assert s.test.stop == 10_000
+    assert s.val.stop - s.val.start == 1500 == s.test.stop - s.test.start
+    assert s.train.stop == 10_000 - 3000 - 500
+
+
+def test_embargo_covers_lookback_horizon_and_context() -> None:
+    cfg = load_config(None, ["features.horizon=4", "split.extra_embargo_bars=3"], environ={})
+    engine = FeatureEngine.from_config(cfg)
+    embargo = required_embargo(cfg, engine)
+    assert embargo >= engine.max_lookback + 4
+    assert embargo == engine.max_lookback + 4 + cfg.models.gru.sequence_length - 1 + 3
+
+
+def test_too_short_history_is_a_clear_error() -> None:
+    with pytest.raises(DataError, match="too little history.*Download more"):
+        make_split(1200, 0.15, 0.15, embargo=250)

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kilo.config import Config
+from kilo.errors import FeatureContractError
+from kilo.features import FeatureEngine
+from kilo.registry import ModelSet
+from kilo.training.dataset import build_dataset
+from kilo.training.summary import summary_table
+from kilo.training.trainer import train_symbol, train_symbols
+
+pytestmark = pytest.mark.slow
+
+MANIFEST_KEYS = {
+    "symbol", "exchange", "timeframe", "version", "created_at", "feature_names", "spec_hash",
+    "sequence_length", "window", "horizon", "target", "split", "metrics", "seed", "config",
+    "packages", "files",
+}
+
+
+def test_artifacts_and_manifest(tiny_report, tiny_config: Config) -> None:
+    folder = tiny_report.folder
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"manifest.json", "gru.pt", "gru.json", "lightgbm.txt", "ppo.zip",
+                     "preprocessor.joblib"}
+    assert (folder.parent / "LATEST").read_text().strip() == folder.name == tiny_report.version
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert MANIFEST_KEYS <= set(manifest)
+    assert set(manifest["files"]) == names - {"manifest.json"}
+    assert manifest["seed"] == tiny_config.seed and manifest["config"]["seed"] == tiny_config.seed
+    assert {"python", "torch", "lightgbm", "stable-baselines3", "gymnasium", "scikit-learn",
+            "pandas", "numpy"} <= set(manifest["packages"])
+    for model in ("gru", "lightgbm"):
+        for part in ("validation", "test"):
+            m = manifest["metrics"][model][part]
+            assert {"rmse", "mae", "directional_accuracy", "ic_pearson", "ic_spearman"} <= set(m)
+            assert np.isfinite(m["rmse"]) and m["n"] == manifest["split"][part]["rows"]
+    ppo = manifest["metrics"]["ppo"]["validation"]
+    assert sum(ppo["action_counts"].values()) == ppo["n_steps"]
+    assert {"net_log_return", "buy_and_hold_log_return", "collapsed"} <= set(ppo)
+
+
+def test_time_split_and_preprocessor_see_train_only(tiny_report, tiny_config: Config) -> None:
+    manifest = json.loads((tiny_report.folder / "manifest.json").read_text())
+    split = manifest["split"]
+    ends = [pd.Timestamp(split[k]["end"]) for k in ("train", "validation")]
+    starts = [pd.Timestamp(split[k]["start"]) for k in ("validation", "test")]
+    engine = FeatureEngine.from_config(tiny_config)
+    for end, start in zip(ends, starts):
+        assert (start - end) / pd.Timedelta("1h") > engine.max_lookback + tiny_config.features.horizon
+    data = build_dataset(tiny_config, "BTC/USDT", engine)
+    train = data.features.loc[: split["train"]["end"]]
+    assert len(train) == split["train"]["rows"]
+    model_set = ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, config=tiny_config)
+    np.testing.assert_allclose(model_set.preprocessor.median_, train.median().to_numpy())
+
+
+def test_reload_gives_identical_predictions(tiny_report, tiny_config: Config) -> None:
+    engine = FeatureEngine.from_config(tiny_config)
+    data = build_dataset(tiny_config, "BTC/USDT", engine)
+    a = ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, engine=engine)
+    b = ModelSet.load("BTC/USDT", tiny_report.version, tiny_config.models.dir, engine=engine)
+    X = a.preprocessor.transform(data.features)
+    np.testing.assert_array_equal(X, b.preprocessor.transform(data.features))
+    gru = a.gru.predict(X)
+    assert np.isfinite(gru[15:]).all() and np.isnan(gru[:15]).all() and np.std(gru[15:]) > 0
+    np.testing.assert_array_equal(gru, b.gru.predict(X))
+    np.testing.assert_array_equal(a.lightgbm.predict(X), b.lightgbm.predict(X))
+    env = a.ppo.make_env(X[:200], data.bar_returns[:200])
+    obs, _ = env.reset(options={"start": 10, "length": 50})
+    assert obs.shape == a.ppo.model_.observation_space.shape == env.observation_space.shape
+    np.testing.assert_array_equal(a.ppo.predict_proba(obs), b.ppo.predict_proba(obs))
+
+
+def test_predict_proba_rows_sum_to_one(tiny_report, tiny_config: Config) -> None:
+    model_set = ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, config=tiny_config)
+    rng = np.random.default_rng(0)
+    dim = model_set.ppo.model_.observation_space.shape[0]
+    probs = model_set.ppo.predict_proba(rng.normal(size=(32, dim)).astype(np.float32))
+    assert probs.shape == (32, 3) and (probs >= 0).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_same_seed_same_lightgbm_predictions(tiny_report, tiny_config: Config, tmp_path) -> None:
+    again = train_symbol(tiny_config, "BTC/USDT", model="all", models_dir=tmp_path, progress=False)
+    engine = FeatureEngine.from_config(tiny_config)
+    data = build_dataset(tiny_config, "BTC/USDT", engine)
+    first = ModelSet.load("BTC/USDT", tiny_report.version, tiny_config.models.dir, engine=engine)
+    second = ModelSet.load("BTC/USDT", again.version, tmp_path, engine=engine)
+    X = first.preprocessor.transform(data.features)
+    np.testing.assert_array_equal(first.lightgbm.predict(X), second.lightgbm.predict(X))
+    np.testing.assert_array_equal(first.gru.predict(X), second.gru.predict(X))
+
+
+def test_single_model_retrain_reuses_the_rest(tiny_report, tiny_config: Config, tmp_path) -> None:
+    base = train_symbol(tiny_config, "BTC/USDT", models_dir=tmp_path, progress=False)
+    partial = train_symbol(tiny_config.model_copy(update={"seed": 7}), "BTC/USDT",
+                           model="lightgbm", models_dir=tmp_path, progress=False)
+    assert partial.version != base.version and set(partial.seconds) >= {"lightgbm"}
+    assert "gru" not in partial.seconds and "ppo" not in partial.seconds
+    engine = FeatureEngine.from_config(tiny_config)
+    old = ModelSet.load("BTC/USDT", base.version, tmp_path, engine=engine)
+    new = ModelSet.load("BTC/USDT", "latest", tmp_path, engine=engine)
+    assert new.version == partial.version and new.manifest["reused_from"] == base.version
+    data = build_dataset(tiny_config, "BTC/USDT", engine)
+    X = old.preprocessor.transform(data.features)
+    np.testing.assert_array_equal(X, new.preprocessor.transform(data.features))
+    np.testing.assert_array_equal(old.gru.predict(X), new.gru.predict(X))
+    assert new.manifest["metrics"]["ppo"] == old.manifest["metrics"]["ppo"]
+
+    changed = tiny_config.model_copy(
+        update={"features": tiny_config.features.model_copy(update={"rsi_period": 21})})
+    with pytest.raises(FeatureContractError, match=r"rsi_14.*rsi_21"):
+        train_symbol(changed, "BTC/USDT", model="gru", models_dir=tmp_path, progress=False)
+
+
+def test_bad_symbol_is_reported_and_others_train(tiny_config: Config, tmp_path) -> None:
+    reports = train_symbols(tiny_config, ["NOPE/USDT", "BTC/USDT"], models_dir=tmp_path,
+                            progress=False)
+    assert reports[0].error and "NOPE_USDT-1h" in reports[0].error
+    assert reports[1].error is None and reports[1].version
+    table = summary_table(reports)
+    assert table.loc[0, "status"].startswith("FAILED")
+    assert list(table["model"][1:]) == ["gru", "lightgbm", "ppo"]
