@@ -1,6 +1,7 @@
 """Benchmarks behind ``scripts/bench.py``: each prints one JSON line per figure.
 
-A measurement is the median of ``repeats`` timed runs after one warm-up run. Register
+A measurement is the median of 3 timed runs after one warm-up run (``train``
+skips the warm-up). Register
 a benchmark with :func:`register`; it receives the config and returns the records.
 """
 
@@ -68,6 +69,81 @@ def bench_features(config: Config) -> list[dict[str, Any]]:
     params = {"symbol": symbol, "timeframe": config.data.timeframe, "rows": len(candles),
               "features": len(engine.feature_names)}
     return [record("features", runs, "rows/s", params, work=len(candles))]
+
+
+def _btc_training_rows(config: Config):
+    """Preprocessed BTC/USDT training rows and their bar returns, as the trainer builds them."""
+    from kilo.features import FeatureEngine, Preprocessor
+    from kilo.training.dataset import build_dataset
+
+    data = build_dataset(config, "BTC/USDT", FeatureEngine.from_config(config))
+    train = data.split.train
+    X = Preprocessor().fit(data.features.iloc[train]).transform(data.features.iloc[train])
+    return X, data.bar_returns[train]
+
+
+@register("env")
+def bench_env(config: Config) -> list[dict[str, Any]]:
+    """Raw TradingEnv.step rate with pre-drawn random actions (resets included)."""
+    import numpy as np
+
+    from kilo.rl import PPOAgent
+
+    X, returns = _btc_training_rows(config)
+    env = PPOAgent(config.models.ppo, fee=config.trading.fee,
+                   slippage=config.trading.slippage).make_env(X, returns)
+    n_steps = 200_000
+    actions = np.random.default_rng(config.seed).integers(0, 3, n_steps).tolist()
+
+    def run() -> None:
+        env.reset(seed=config.seed)
+        for action in actions:
+            if env.step(action)[3]:
+                env.reset()
+
+    params = {"steps": n_steps, "obs_dim": env.observation_space.shape[0],
+              "window": config.models.ppo.window}
+    return [record("env", time_runs(run), "steps/s", params, work=n_steps)]
+
+
+@register("ppo")
+def bench_ppo(config: Config) -> list[dict[str, Any]]:
+    """PPO learn() rate with the default observation and hyper-parameters."""
+    from kilo.rl import PPOAgent
+
+    X, returns = _btc_training_rows(config)
+    n_steps = 10 * config.models.ppo.n_steps
+    params = config.models.ppo.model_copy(update={"total_timesteps": n_steps})
+    agent = PPOAgent(params, seed=config.seed, fee=config.trading.fee,
+                     slippage=config.trading.slippage)
+    info = {"timesteps": n_steps, "n_steps": params.n_steps, "batch_size": params.batch_size,
+            "n_epochs": params.n_epochs, "obs_dim": params.window * X.shape[1] + 3}
+    runs = time_runs(lambda: agent.fit(X, returns, progress=False))
+    return [record("ppo", runs, "steps/s", info, work=n_steps)]
+
+
+@register("train")
+def bench_train(config: Config) -> list[dict[str, Any]]:
+    """Seconds to train one symbol with the config, and the process's peak memory.
+
+    No warm-up run: one run takes minutes and imports are done before timing.
+    """
+    import resource
+    import tempfile
+
+    from kilo.training.trainer import train_symbol
+
+    symbol = config.symbols[0]
+    with tempfile.TemporaryDirectory() as models_dir:
+        runs = time_runs(lambda: train_symbol(config, symbol, models_dir=models_dir,
+                                              progress=False), warmup=0)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    params = {"symbol": symbol, "timeframe": config.data.timeframe,
+              "ppo_timesteps": config.models.ppo.total_timesteps,
+              "gru_epochs": config.models.gru.epochs}
+    seconds = record("train", runs, "s", params)
+    memory = {**seconds, "bench": "train_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
+    return [seconds, memory]
 
 
 def run_bench(name: str, config: Config) -> list[dict[str, Any]]:
