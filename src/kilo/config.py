@@ -139,6 +139,16 @@ class BlendConfig(_Section):
             raise ValueError("weights must be >= 0 with a positive sum")
         return value
 
+    @model_validator(mode="after")
+    def _thresholds(self) -> BlendConfig:
+        if self.exit_quantile > self.enter_quantile:
+            raise ValueError("exit_quantile must not exceed enter_quantile")
+        if None not in (self.enter_threshold, self.exit_threshold) and (
+            self.exit_threshold > self.enter_threshold
+        ):
+            raise ValueError("exit_threshold must not exceed enter_threshold")
+        return self
+
 
 class TradingConfig(_Section):
     fee: float = Field(0.001, ge=0, lt=1, description="fraction of notional per fill")

@@ -81,3 +81,18 @@ def test_bad_input() -> None:
     env = make_env()
     with pytest.raises(ValueError, match="outside"):
         env.reset(options={"start": 0, "length": 5})
+
+
+def test_build_observations_matches_the_env() -> None:
+    from kilo.rl.env import build_observations
+
+    env = make_env(window=4)
+    features = env._flat.reshape(env.n_rows, env.n_features)
+    env.reset(options={"start": 40, "length": 10})
+    env.step(1)
+    obs, *_ = env.step(0)  # long since row 40, observing row 42
+    unrealised = env._long[40] + env._long[41]
+    built = build_observations(features[None, 39:43], 1.0, unrealised, 2, env.episode_length)
+    np.testing.assert_allclose(built[0], obs, rtol=1e-6)
+    flat = build_observations(features[None, 39:43], 0.0, 0.3, 9, env.episode_length)
+    np.testing.assert_array_equal(flat[0, -3:], [0, 0, 0])

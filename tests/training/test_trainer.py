@@ -127,3 +127,12 @@ def test_bad_symbol_is_reported_and_others_train(tiny_config: Config, tmp_path) 
     table = summary_table(reports)
     assert table.loc[0, "status"].startswith("FAILED")
     assert list(table["model"][1:]) == ["gru", "lightgbm", "ppo"]
+
+
+def test_manifest_holds_blend_calibration(tiny_report) -> None:
+    manifest = json.loads((tiny_report.folder / "manifest.json").read_text())
+    cal = manifest["blend"]
+    assert cal["exit_threshold"] <= cal["enter_threshold"]
+    assert cal["prediction_stats"]["gru"]["std"] > 0
+    q = cal["validation_score_quantiles"]
+    assert q["q05"] <= q["q50"] <= q["q95"] and -1 <= q["q05"] and q["q95"] <= 1

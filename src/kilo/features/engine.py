@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from kilo.errors import DataError
 from kilo.features import indicators as ind
 
 ENGINE_VERSION = 1
+CONVERGENCE_TOL = 1e-10
 
 
 class FeatureEngine:
@@ -101,6 +103,22 @@ class FeatureEngine:
             1,  # log volume change
             max(s.ema_periods) - 1,
         )
+
+    @property
+    def min_history(self) -> int:
+        """Candles up to and including bar t that reproduce full-history features at t.
+
+        Recursive indicators (EMA, Wilder's RSI and ATR, MACD) remember their seed
+        with weight ``(1 - alpha) ** n`` after ``n`` bars; this is :attr:`max_lookback`
+        plus the bars after which the slowest of them has forgotten its seed to
+        ``CONVERGENCE_TOL`` (about 2,500 candles for an EMA(200)). A trailing window
+        this long gives the same feature row as the whole history to ~1e-9 relative.
+        """
+        s = self.spec
+        alphas = [2.0 / (p + 1) for p in (*s.ema_periods, s.macd_slow, s.macd_signal)]
+        alphas += [1.0 / s.rsi_period, 1.0 / s.atr_period]
+        slowest = min(alphas)
+        return self.max_lookback + math.ceil(math.log(CONVERGENCE_TOL) / math.log1p(-slowest))
 
     def compute(self, candles: pd.DataFrame) -> pd.DataFrame:
         """All features for every candle, warm-up rows included (they hold NaN).

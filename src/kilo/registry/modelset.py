@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kilo.config import Config, PPOConfig, load_config
 from kilo.data import pair_name
 from kilo.errors import ModelSetError
@@ -30,6 +32,7 @@ from kilo.registry.manifest import (
     verify_checksums,
 )
 from kilo.rl import PPOAgent
+from kilo.rl.env import build_observations
 from kilo.utils import atomic_path, sha256_file
 
 LATEST_FILE = "LATEST"
@@ -56,6 +59,24 @@ def latest_version(models_dir: str | Path, symbol: str) -> str:
     return path.read_text().strip()
 
 
+@dataclass(frozen=True)
+class PortfolioState:
+    """What the PPO agent sees of its own position (see :class:`~kilo.rl.TradingEnv`)."""
+
+    position: float = 0.0
+    unrealised: float = 0.0
+    bars_held: int = 0
+
+
+@dataclass(frozen=True)
+class RawOutputs:
+    """Raw model outputs for n bars: log returns of shape (n,), probabilities (n, 3)."""
+
+    gru: np.ndarray
+    lightgbm: np.ndarray
+    ppo: np.ndarray
+
+
 @dataclass
 class ModelSet:
     """The models of one symbol and version, with the manifest that describes them."""
@@ -71,6 +92,39 @@ class ModelSet:
     @property
     def version(self) -> str | None:
         return self.manifest.get("version")
+
+    @property
+    def context_rows(self) -> int:
+        """Feature rows needed before the first predicted bar (GRU or PPO window)."""
+        return max(self.manifest["sequence_length"], self.manifest["window"]) - 1
+
+    def predict_rows(self, X: np.ndarray, n_out: int,
+                     state: PortfolioState = PortfolioState()) -> RawOutputs:
+        """Outputs of the three models for the last ``n_out`` rows of ``X``.
+
+        Parameters
+        ----------
+        X
+            Array of shape (n_rows, n_features), float32, preprocessed rows ending at
+            the last bar to predict; ``n_rows >= n_out + context_rows``.
+        state
+            The portfolio state shown to PPO for every one of the ``n_out`` bars.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` has too few rows.
+        """
+        if len(X) < n_out + self.context_rows:
+            raise ValueError(f"need {n_out + self.context_rows} feature rows, got {len(X)}")
+        L, w = self.manifest["sequence_length"], self.manifest["window"]
+        gru = self.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
+        windows = np.lib.stride_tricks.sliding_window_view(X[len(X) - n_out - w + 1 :],
+                                                           (w, X.shape[1]))[:, 0]
+        obs = build_observations(windows, state.position, state.unrealised, state.bars_held,
+                                 self.ppo.params.episode_length)
+        return RawOutputs(gru, self.lightgbm.predict(X[len(X) - n_out :]),
+                          self.ppo.predict_proba(obs))
 
     def save(self, models_dir: str | Path) -> Path:
         """Write a new version atomically and point ``LATEST`` at it.

@@ -12,6 +12,34 @@ HOLD, LONG, FLAT_OR_SHORT = 0, 1, 2
 N_STATE = 3  # position, unrealised log return, bars held (scaled)
 
 
+def build_observations(
+    windows: np.ndarray, position: float, unrealised: float, bars_held: int, episode_length: int
+) -> np.ndarray:
+    """Observations as :class:`TradingEnv` builds them, for inference outside the env.
+
+    Parameters
+    ----------
+    windows
+        Array of shape (m, window, n_features): feature rows ``t - window + 1 .. t``.
+    position, unrealised, bars_held
+        Portfolio state shared by all m rows: position in {-1, 0, 1}, log return of
+        the open position since entry, bars since entry.
+    episode_length
+        The agent's episode length, which scales ``bars_held``.
+
+    Returns
+    -------
+    ndarray of shape (m, window * n_features + 3), float32.
+    """
+    m = windows.shape[0]
+    state = [position, position * unrealised if position else 0.0,
+             min(bars_held / episode_length, 1.0) if position else 0.0]
+    out = np.empty((m, windows.shape[1] * windows.shape[2] + N_STATE), dtype=np.float32)
+    out[:, :-N_STATE] = windows.reshape(m, -1)
+    out[:, -N_STATE:] = state
+    return out
+
+
 class TradingEnv(gym.Env):
     """One symbol, one position, bar by bar.
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from kilo.blend import Calibration, calibrate
 from kilo.config import Config
 from kilo.errors import KiloError
 from kilo.evaluation.metrics import regression_metrics
@@ -147,11 +148,19 @@ def train_symbol(
         lightgbm=trained.get("lightgbm") or previous.lightgbm,
         ppo=trained.get("ppo") or previous.ppo,
     )
+    model_set.manifest["blend"] = _calibrate(config, model_set, data, X).as_dict()
     report.folder = model_set.save(models_dir)
     report.version, report.metrics = model_set.version, metrics
     report.seconds["total"] = time.perf_counter() - started
     logger.info("%s: saved %s", symbol, report.folder)
     return report
+
+
+def _calibrate(config: Config, model_set: ModelSet, data: Dataset, X: np.ndarray) -> Calibration:
+    """Blend calibration from the validation split, PPO seen from a flat portfolio."""
+    val = data.split.val
+    out = model_set.predict_rows(X[val.start - model_set.context_rows : val.stop], len(X[val]))
+    return calibrate(out.gru, out.lightgbm, out.ppo, config.blend)
 
 
 def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: dict[str, Any],

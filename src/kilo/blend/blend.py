@@ -1,0 +1,130 @@
+"""Signals in common units, their weighted blend, and per-symbol calibration.
+
+The formulas are documented in the package docstring (:mod:`kilo.blend`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from kilo.config import BlendConfig
+
+BLEND_MODELS = ("gru", "lightgbm", "ppo")
+LONG, FLAT_OR_SHORT = 1, 2
+
+
+def regressor_signal(pred: np.ndarray | float, mean: float, std: float) -> np.ndarray:
+    """``tanh((pred - mean) / std)``: a predicted log return as a signal in (-1, 1).
+
+    ``mean`` and ``std`` are those of the model's validation predictions; a zero
+    ``std`` (a constant model) gives a signal of 0.
+    """
+    pred = np.asarray(pred, dtype=np.float64)
+    if not std > 0:
+        return np.zeros_like(pred)
+    return np.tanh((pred - mean) / std)
+
+
+def ppo_signal(proba: np.ndarray) -> np.ndarray:
+    """``P(long) - P(flat or short)`` from action probabilities of shape (n, 3)."""
+    proba = np.asarray(proba, dtype=np.float64).reshape(-1, 3)
+    return proba[:, LONG] - proba[:, FLAT_OR_SHORT]
+
+
+def blend(signals: dict[str, np.ndarray], weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean of signals and the weighted agreement of their signs.
+
+    Parameters
+    ----------
+    signals
+        Model name -> array of shape (n,) in [-1, 1]; models missing from
+        ``weights`` get weight 0.
+    weights
+        Model name -> weight >= 0.
+
+    Returns
+    -------
+    (score, confidence), arrays of shape (n,) in [-1, 1] and [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the weights of the given signals sum to zero.
+    """
+    total = sum(weights.get(name, 0.0) for name in signals)
+    if total <= 0:
+        raise ValueError(f"blend weights {weights} give no weight to the signals {list(signals)}")
+    score = sum(weights.get(n, 0.0) * np.asarray(s, dtype=np.float64) for n, s in signals.items())
+    agree = sum(weights.get(n, 0.0) * np.sign(s) for n, s in signals.items())
+    return score / total, np.abs(agree) / total
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Per-symbol blend constants, stored in the manifest under ``"blend"``.
+
+    ``prediction_stats`` maps each regressor to the mean and std of its validation
+    predictions (log return units); thresholds are in score units.
+    """
+
+    prediction_stats: dict[str, dict[str, float]]
+    enter_threshold: float
+    exit_threshold: float
+    threshold_source: str
+    validation_score_quantiles: dict[str, float]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Calibration:
+        return cls(**data)
+
+    def signals(self, gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray) -> dict[str, np.ndarray]:
+        """The three models' raw outputs as signals in [-1, 1], each of shape (n,)."""
+        stats = self.prediction_stats
+        return {
+            "gru": regressor_signal(gru, stats["gru"]["mean"], stats["gru"]["std"]),
+            "lightgbm": regressor_signal(lightgbm, stats["lightgbm"]["mean"], stats["lightgbm"]["std"]),
+            "ppo": ppo_signal(ppo_proba),
+        }
+
+
+def calibrate(
+    gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray, config: BlendConfig
+) -> Calibration:
+    """Calibration from validation outputs: prediction stats and score thresholds.
+
+    Parameters
+    ----------
+    gru, lightgbm
+        Validation predictions, shape (n,), log return.
+    ppo_proba
+        Validation action probabilities, shape (n, 3).
+
+    Raises
+    ------
+    ValueError
+        If the enter threshold would not exceed the exit threshold.
+    """
+    stats = {name: {"mean": float(np.nanmean(p)), "std": float(np.nanstd(p))}
+             for name, p in (("gru", gru), ("lightgbm", lightgbm))}
+    draft = Calibration(stats, 0.0, 0.0, "", {})
+    score, _ = blend(draft.signals(gru, lightgbm, ppo_proba), config.weights)
+    levels = (0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.75, 0.9, 0.95)
+    quantiles = {f"q{round(q * 100):02d}": float(np.nanquantile(score, q)) for q in levels}
+    enter = config.enter_threshold
+    exit_ = config.exit_threshold
+    source = "config"
+    if enter is None or exit_ is None:
+        source = "validation quantiles"
+    if enter is None:
+        enter = float(np.nanquantile(score, config.enter_quantile))
+    if exit_ is None:
+        exit_ = float(np.nanquantile(score, config.exit_quantile))
+    if exit_ > enter:
+        raise ValueError(f"exit threshold {exit_:.4f} is above the enter threshold {enter:.4f}; "
+                         "check blend.enter_* and blend.exit_* in the config")
+    return Calibration(stats, float(enter), float(exit_), source, quantiles)

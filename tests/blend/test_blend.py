@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from kilo.blend import blend, calibrate, ppo_signal, regressor_signal
+from kilo.config import BlendConfig
+
+WEIGHTS = {"gru": 1.0, "lightgbm": 1.0, "ppo": 2.0}
+
+
+def test_signals_by_hand() -> None:
+    assert regressor_signal(0.003, mean=0.001, std=0.002) == pytest.approx(math.tanh(1.0))
+    assert regressor_signal(np.array([5.0]), 0.0, 0.0).tolist() == [0.0]
+    assert ppo_signal(np.array([[0.2, 0.5, 0.3]])).tolist() == pytest.approx([0.2])
+
+
+def test_blend_by_hand() -> None:
+    score, confidence = blend(
+        {"gru": np.array([0.5]), "lightgbm": np.array([-0.2]), "ppo": np.array([0.1])}, WEIGHTS
+    )
+    assert score[0] == pytest.approx((0.5 - 0.2 + 0.2) / 4)
+    assert confidence[0] == pytest.approx((1 - 1 + 2) / 4)
+    with pytest.raises(ValueError, match="no weight"):
+        blend({"gru": np.zeros(1)}, {"ppo": 1.0})
+
+
+def test_calibration_thresholds_are_validation_quantiles() -> None:
+    rng = np.random.default_rng(0)
+    gru, lgb = rng.normal(0.001, 0.002, 500), rng.normal(0, 0.0005, 500)
+    proba = rng.dirichlet([1, 1, 1], 500)
+    cal = calibrate(gru, lgb, proba, BlendConfig(weights=WEIGHTS))
+    score, _ = blend(cal.signals(gru, lgb, proba), WEIGHTS)
+    assert cal.enter_threshold == pytest.approx(np.quantile(score, 0.7))
+    assert cal.exit_threshold == pytest.approx(np.quantile(score, 0.4))
+    assert cal.prediction_stats["gru"]["std"] == pytest.approx(gru.std())
+    assert json.loads(json.dumps(cal.as_dict())) == cal.as_dict()
+    fixed = calibrate(gru, lgb, proba, BlendConfig(enter_threshold=0.2, exit_threshold=-0.1))
+    assert (fixed.enter_threshold, fixed.exit_threshold, fixed.threshold_source) == (0.2, -0.1,
+                                                                                    "config")
