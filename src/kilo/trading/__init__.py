@@ -1,0 +1,1 @@
+"""Paper trading: model sets per symbol, blended, through a paper broker into a ledger."""

@@ -1,0 +1,92 @@
+"""Set up and run a paper-trading session: models, source, ledger, loop, summary."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from kilo.config import Config
+from kilo.data import load_candles, timeframe_seconds
+from kilo.data.download import make_exchange
+from kilo.errors import KiloError, ModelSetError
+from kilo.features import FeatureEngine
+from kilo.trading.ledger import IterationRecord, Ledger
+from kilo.trading.sources import LiveSource, ReplaySource
+from kilo.trading.symbol_model import SymbolModel
+from kilo.trading.trader import PaperTrader
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """The trader's command-line choices (see ``scripts/trader.py --help``)."""
+
+    iterations: int
+    symbols: tuple[str, ...] = ()
+    source: str = "replay"
+    start: pd.Timestamp | None = None
+    interval: float | None = None
+    state: Path = Path("state/paper.sqlite")
+    fresh: bool = False
+    strict: bool = False
+
+
+def load_models(config: Config, symbols: list[str], strict: bool) -> dict[str, SymbolModel]:
+    """Load each symbol's LATEST model set; unusable ones are logged and skipped.
+
+    Raises
+    ------
+    ModelSetError
+        With ``strict``, for the first unusable model set; or when none is usable.
+    """
+    engine = FeatureEngine.from_config(config)
+    models = {}
+    for symbol in symbols:
+        try:
+            models[symbol] = SymbolModel.load(config, symbol, engine)
+        except KiloError as exc:
+            if strict:
+                raise
+            logger.error("%s: skipped: %s", symbol, exc)
+    if not models:
+        raise ModelSetError("no symbol has a usable model set; train with scripts/trainer.py")
+    return models
+
+
+def make_source(config: Config, models: dict[str, SymbolModel], options: SessionOptions):
+    """A replay source from local candles, or a live one from the configured exchange."""
+    rows = {s: m.history_rows for s, m in models.items()}
+    d = config.data
+    if options.source == "live":
+        interval = options.interval or timeframe_seconds(d.timeframe)
+        return LiveSource(make_exchange(d.exchange), sorted(models), d.timeframe, rows,
+                          interval=interval, max_retries=d.max_retries,
+                          base_delay=d.retry_base_delay)
+    candles = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in models}
+    safe_start = max(m.test_start for m in models.values())
+    start = options.start or safe_start
+    early = [s for s, m in models.items() if start < m.test_start]
+    if early:
+        logger.warning("replay starts at %s, before the test split of %s: those bars were used "
+                       "in training or early stopping, so results there are not out of sample",
+                       start, early)
+    return ReplaySource(candles, rows, start)
+
+
+def run_session(config: Config, options: SessionOptions,
+                on_iteration: Callable[[IterationRecord], None] | None = None) -> Ledger:
+    """Load models, open the ledger, run the iterations; returns the open ledger."""
+    symbols = list(options.symbols) or config.symbols
+    models = load_models(config, symbols, options.strict)
+    source = make_source(config, models, options)
+    ledger = Ledger(options.state, fresh=options.fresh)
+    if options.start is not None and ledger.saved_state() is not None:
+        logger.warning("--start is ignored while resuming %s; add --fresh to start over",
+                       options.state)
+    PaperTrader(config, models, source, ledger).run(options.iterations, on_iteration)
+    return ledger

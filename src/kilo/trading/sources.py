@@ -1,0 +1,153 @@
+"""Market data for the trader: replayed local candles or live candles via ccxt."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kilo.data import timeframe_delta, validate_candles
+from kilo.data.download import fetch_closed_candles, with_retries
+from kilo.errors import ExchangeError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """One symbol at one closed bar.
+
+    ``history`` holds the trailing validated candles ending with the bar (the feature
+    window), ``bar`` that candle, and ``fill_price`` / ``fill_time`` where an order
+    decided on this bar executes: the next bar's open in replay, the last price live.
+    """
+
+    symbol: str
+    bar_time: pd.Timestamp
+    history: pd.DataFrame
+    fill_price: float
+    fill_time: pd.Timestamp
+
+    @property
+    def bar(self) -> pd.Series:
+        return self.history.iloc[-1]
+
+
+Iteration = tuple[pd.Timestamp, dict[str, MarketSnapshot]]
+
+
+class ReplaySource:
+    """Steps through local candles one closed bar per iteration, all symbols in step.
+
+    Parameters
+    ----------
+    candles
+        Symbol -> validated candles (:func:`kilo.data.load_candles`).
+    history_rows
+        Symbol -> candles each snapshot's ``history`` holds.
+    start
+        First bar to trade; a symbol joins once it has ``history_rows`` candles before.
+    """
+
+    name = "replay"
+
+    def __init__(self, candles: dict[str, pd.DataFrame], history_rows: dict[str, int],
+                 start: pd.Timestamp) -> None:
+        self.candles = candles
+        self.history_rows = history_rows
+        self.start = start
+
+    def iterations(self, after: pd.Timestamp | None = None) -> Iterator[Iteration]:
+        """Yield ``(bar_time, snapshots)`` for bars from ``start`` (or after ``after``)."""
+        first = self.start if after is None else max(self.start, after + pd.Timedelta(1, "ns"))
+        times = sorted(set().union(*(c.index[c.index >= first] for c in self.candles.values())))
+        for bar_time in times:
+            snapshots = {}
+            for symbol, candles in self.candles.items():
+                snap = self._snapshot(symbol, candles, bar_time)
+                if snap is not None:
+                    snapshots[symbol] = snap
+            if snapshots:
+                yield bar_time, snapshots
+
+    def _snapshot(self, symbol: str, candles: pd.DataFrame, bar_time: pd.Timestamp):
+        pos = candles.index.searchsorted(bar_time)
+        rows = self.history_rows[symbol]
+        if pos >= len(candles) - 1 or candles.index[pos] != bar_time or pos + 1 < rows:
+            return None  # no such bar, no next bar to fill at, or too little history
+        nxt = candles.iloc[pos + 1]
+        return MarketSnapshot(symbol, bar_time, candles.iloc[pos + 1 - rows : pos + 1],
+                              float(nxt["open"]), candles.index[pos + 1])
+
+
+class LiveSource:
+    """Polls an exchange every ``interval`` seconds for the latest closed candles.
+
+    Candles are cached per symbol and fetched incrementally with the download code's
+    retry policy; an exchange failure skips that symbol for the iteration with a
+    warning, and the loop goes on. Orders fill at the ticker's last price.
+
+    Parameters
+    ----------
+    exchange
+        A ccxt exchange (or an object with ``id``, ``fetch_ohlcv`` and ``fetch_ticker``).
+    sleep, clock
+        Injectable for tests: ``sleep(seconds)`` and ``clock() -> epoch ms``.
+    """
+
+    name = "live"
+
+    def __init__(self, exchange: Any, symbols: list[str], timeframe: str,
+                 history_rows: dict[str, int], *, interval: float, max_retries: int,
+                 base_delay: float, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+        self.exchange, self.symbols, self.timeframe = exchange, symbols, timeframe
+        self.history_rows, self.interval = history_rows, interval
+        self.retry = {"max_retries": max_retries, "base_delay": base_delay, "sleep": sleep}
+        self.sleep, self.clock = sleep, clock
+        self._raw: dict[str, pd.DataFrame] = {}
+        self._last_bar: dict[str, pd.Timestamp] = {}
+
+    def iterations(self, after: pd.Timestamp | None = None) -> Iterator[Iteration]:
+        """Yield ``(time, snapshots)`` once per interval, forever; symbols without a
+        new closed bar, or whose exchange calls failed, are left out."""
+        first = True
+        while True:
+            if not first:
+                self.sleep(self.interval)
+            first = False
+            snapshots = {}
+            for symbol in self.symbols:
+                try:
+                    snap = self._poll(symbol)
+                except ExchangeError as exc:
+                    logger.warning("%s: skipped this iteration: %s", symbol, exc)
+                    continue
+                if snap is not None and (after is None or snap.bar_time > after):
+                    snapshots[symbol] = snap
+            now = pd.Timestamp(self.clock(), unit="ms", tz="UTC")
+            yield max((s.bar_time for s in snapshots.values()), default=now), snapshots
+
+    def _poll(self, symbol: str) -> MarketSnapshot | None:
+        step = timeframe_delta(self.timeframe)
+        rows = self.history_rows[symbol]
+        cached = self._raw.get(symbol)
+        since = (cached["date"].iloc[-1] + step if cached is not None
+                 else pd.Timestamp(self.clock(), unit="ms", tz="UTC") - step * (rows + 2))
+        new = fetch_closed_candles(self.exchange, symbol, self.timeframe,
+                                   int(since.timestamp() * 1000), now_ms=self.clock(),
+                                   progress=False, **self.retry)
+        raw = new if cached is None else pd.concat([cached, new], ignore_index=True)
+        self._raw[symbol] = raw.iloc[-(rows + 2):].reset_index(drop=True)
+        candles, _ = validate_candles(self._raw[symbol], self.timeframe, source=symbol)
+        if len(candles) < rows or candles.index[-1] == self._last_bar.get(symbol):
+            return None
+        ticker = with_retries(lambda: self.exchange.fetch_ticker(symbol),
+                              what=f"fetch_ticker {symbol}", **self.retry)
+        self._last_bar[symbol] = candles.index[-1]
+        return MarketSnapshot(symbol, candles.index[-1], candles.iloc[-rows:],
+                              float(ticker["last"]), pd.Timestamp(self.clock(), unit="ms", tz="UTC"))
