@@ -33,8 +33,9 @@ def btc_candles(config: Config) -> pd.DataFrame:
     return load_candles(config.data.dir, config.data.exchange, "BTC/USDT", "1h")
 
 
+TINY_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 TINY = [
-    "symbols=[BTC/USDT]",
+    "symbols=[BTC/USDT, ETH/USDT, SOL/USDT]",
     "models.gru.sequence_length=16",
     "models.gru.hidden_size=16",
     "models.gru.epochs=2",
@@ -49,16 +50,21 @@ TINY = [
     "models.ppo.window=4",
     "models.ppo.episode_length=128",
 ]
-SLICE_ROWS = 3000
+SLICE_ROWS = 3500
 
 
 @pytest.fixture(scope="session")
-def tiny_config(config: Config, btc_candles: pd.DataFrame, tmp_path_factory) -> Config:
-    """Tiny model settings on the last 3,000 real BTC/USDT 1h candles (in a temp data dir)."""
+def tiny_config(config: Config, tmp_path_factory) -> Config:
+    """Tiny model settings on the last 3,500 real 1h candles of BTC, ETH and SOL/USDT.
+
+    The slices live in a temporary data dir; models go to a temporary models dir.
+    """
     data_dir = tmp_path_factory.mktemp("data")
     (data_dir / "binance").mkdir()
-    sliced = btc_candles.iloc[-SLICE_ROWS:].drop(columns="filled").reset_index()
-    sliced.to_feather(data_dir / "binance" / "BTC_USDT-1h.feather")
+    for symbol in TINY_SYMBOLS:
+        candles = load_candles(config.data.dir, "binance", symbol, "1h")
+        sliced = candles.iloc[-SLICE_ROWS:].drop(columns="filled").reset_index()
+        sliced.to_feather(data_dir / "binance" / f"{symbol.replace('/', '_')}-1h.feather")
     models_dir = tmp_path_factory.mktemp("models")
     return load_config(REPO / "config" / "config.yaml", TINY, data_dir=data_dir,
                        models_dir=models_dir)
@@ -70,3 +76,13 @@ def tiny_report(tiny_config: Config):
     from kilo.training.trainer import train_symbol
 
     return train_symbol(tiny_config, "BTC/USDT", progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_config: Config, tiny_report) -> Config:
+    """Tiny model sets for BTC, ETH and SOL/USDT in ``tiny_config.models.dir``."""
+    from kilo.training.trainer import train_symbol
+
+    for symbol in TINY_SYMBOLS[1:]:
+        train_symbol(tiny_config, symbol, progress=False)
+    return tiny_config

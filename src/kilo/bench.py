@@ -146,6 +146,40 @@ def bench_train(config: Config) -> list[dict[str, Any]]:
     return [seconds, memory]
 
 
+@register("trade")
+def bench_trade(config: Config) -> list[dict[str, Any]]:
+    """Median iteration latency of a 200-bar replay over the configured symbols.
+
+    Uses the LATEST model sets in ``models.dir`` (train them first). Latency is the
+    time between consecutive completed iterations (features, predictions, blend,
+    orders and the ledger transaction); model loading is excluded. Each of the runs
+    gives its median; the figure is the median of those. Also the peak memory.
+    """
+    import resource
+    import tempfile
+    from pathlib import Path
+
+    from kilo.trading.session import SessionOptions, run_session
+
+    iterations = 200
+
+    def one_run() -> float:
+        stamps: list[float] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            options = SessionOptions(iterations, state=Path(tmp) / "bench.sqlite")
+            run_session(config, options, lambda r: stamps.append(time.perf_counter())).close()
+        return statistics.median(b - a for a, b in zip(stamps, stamps[1:]))
+
+    one_run()
+    latencies = [one_run() for _ in range(3)]
+    params = {"iterations": iterations, "symbols": config.symbols, "source": "replay"}
+    latency = record("trade", latencies, "ms", params)
+    latency["figure"] = round(latency["median_s"] * 1000, 3)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    memory = {**latency, "bench": "trade_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
+    return [latency, memory]
+
+
 def run_bench(name: str, config: Config) -> list[dict[str, Any]]:
     """Run one registered benchmark and print its JSON lines.
 

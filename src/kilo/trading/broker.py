@@ -111,7 +111,7 @@ class PaperBroker:
         if order.skip_reason:
             return order
         fill_price = price * (1.0 + c.slippage)
-        fee = notional * c.fee
+        fee = min(notional * c.fee, portfolio.cash - notional)  # rounding must not overdraw
         quantity = notional / fill_price
         portfolio.cash -= notional + fee
         portfolio.positions[symbol] = Position(symbol, quantity, fill_price, time, fee)

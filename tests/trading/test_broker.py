@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kilo.config import TradingConfig
+from kilo.trading.broker import PaperBroker, Portfolio, Position
+
+T = pd.Timestamp("2025-01-01", tz="UTC")
+CFG = TradingConfig(fee=0.001, slippage=0.0005, initial_cash=10_000, max_position_fraction=0.2,
+                    max_total_exposure=0.5, min_notional=10, stop_loss=0.05, take_profit=0.1)
+
+
+def test_buy_sizes_by_equity_and_charges_costs() -> None:
+    broker, pf = PaperBroker(CFG), Portfolio(10_000.0)
+    order = broker.buy(pf, "BTC/USDT", 100.0, T, {"BTC/USDT": 100.0})
+    fill = order.fill
+    assert fill.notional == pytest.approx(2_000.0) and fill.fee == pytest.approx(2.0)
+    assert fill.price == pytest.approx(100.05) and fill.quantity == pytest.approx(2_000 / 100.05)
+    assert pf.cash == pytest.approx(10_000 - 2_002)
+    assert pf.equity({"BTC/USDT": 100.05}) == pytest.approx(10_000 - 2.0)
+
+
+def test_total_exposure_cap_and_min_notional() -> None:
+    broker, pf = PaperBroker(CFG), Portfolio(10_000.0)
+    marks = {"A": 1.0, "B": 1.0, "C": 1.0}
+    broker.buy(pf, "A", 1.0, T, marks)
+    broker.buy(pf, "B", 1.0, T, marks)
+    room = 0.5 * pf.equity(marks) - pf.positions_value(marks)  # about 10 % of equity
+    third = broker.buy(pf, "C", 1.0, T, marks)
+    assert third.fill.notional == pytest.approx(room) and room < 0.2 * pf.equity(marks)
+    fourth = broker.buy(pf, "D", 1.0, T, {**marks, "D": 1.0})
+    assert fourth.fill is None and "total exposure cap" in fourth.skip_reason
+    assert broker.buy(pf, "A", 1.0, T, marks).skip_reason == "already long"
+
+
+def test_cash_never_goes_negative() -> None:
+    cfg = CFG.model_copy(update={"max_position_fraction": 1.0, "max_total_exposure": 1.0})
+    broker, pf = PaperBroker(cfg), Portfolio(1_000.0)
+    order = broker.buy(pf, "A", 10.0, T, {"A": 10.0})
+    assert pf.cash >= 0 and pf.cash == pytest.approx(0.0, abs=1e-9)
+    assert order.fill.notional + order.fill.fee == pytest.approx(1_000.0)
+
+
+def test_sell_realises_pnl_after_both_fees() -> None:
+    broker, pf = PaperBroker(CFG), Portfolio(10_000.0)
+    buy = broker.buy(pf, "A", 100.0, T, {"A": 100.0}).fill
+    sell = broker.sell(pf, "A", 110.0, T).fill
+    proceeds = buy.quantity * 110.0 * (1 - 0.0005)
+    assert sell.realised_pnl == pytest.approx(proceeds * (1 - 0.001) - buy.notional - buy.fee)
+    assert pf.cash == pytest.approx(10_000 + sell.realised_pnl) and not pf.positions
+    assert broker.sell(pf, "A", 110.0, T).skip_reason == "no position"
+
+
+@pytest.mark.parametrize(
+    ("bar", "expected"),
+    [
+        ({"open": 100, "high": 101, "low": 94, "close": 99}, (95.0, "stop_loss")),
+        ({"open": 90, "high": 91, "low": 89, "close": 90}, (90.0, "stop_loss")),  # gap down
+        ({"open": 100, "high": 112, "low": 99, "close": 111}, (110.0, "take_profit")),
+        ({"open": 100, "high": 112, "low": 94, "close": 100}, (95.0, "stop_loss")),  # both: stop
+        ({"open": 100, "high": 105, "low": 96, "close": 101}, None),
+    ],
+)
+def test_stop_loss_and_take_profit(bar: dict, expected) -> None:
+    position = Position("A", 1.0, 100.0, T, 0.1)
+    hit = PaperBroker(CFG).stop_exit(position, pd.Series(bar, dtype=float))
+    if expected is None:
+        assert hit is None
+    else:
+        assert hit[0] == pytest.approx(expected[0]) and hit[1] == expected[1]
