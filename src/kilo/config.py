@@ -161,6 +161,20 @@ class TradingConfig(_Section):
     take_profit: float | None = Field(0.10, gt=0, description="fraction above entry")
 
 
+class EvaluationConfig(_Section):
+    folds: int = Field(5, ge=1, description="walk-forward test folds")
+    scheme: Literal["expanding", "rolling"] = "expanding"
+    initial_train_fraction: float = Field(0.4, gt=0, lt=1, description="rows before fold 1")
+    rolling_train_bars: int | None = Field(None, ge=500, description="rolling window; None: "
+                                           "as long as the first fold's")
+    val_fraction: float = Field(0.2, gt=0, lt=1, description="of each fold's training window")
+    ppo_timesteps: int = Field(30_000, ge=1, description="PPO timesteps per fold")
+    momentum_lookback: int = Field(24, ge=1, description="bars of the momentum baseline")
+    random_seeds: int = Field(20, ge=1, description="seeds of the random baseline")
+    position_fraction: float = Field(1.0, gt=0, le=1, description="of equity per position")
+    report_dir: Path = Field(Path("reports"), description="where reports are written")
+
+
 class Config(_Section):
     """The whole configuration; see ``config/config.yaml`` for every key."""
 
@@ -172,6 +186,7 @@ class Config(_Section):
     models: ModelsConfig = ModelsConfig()
     blend: BlendConfig = BlendConfig()
     trading: TradingConfig = TradingConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
 
     @field_validator("symbols")
     @classmethod

@@ -29,3 +29,39 @@ def test_errors() -> None:
         regression_metrics(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="finite"):
         regression_metrics(np.full(2, np.nan), np.zeros(2))
+
+
+def test_trading_metrics_on_a_toy_equity_curve() -> None:
+    from kilo.evaluation.metrics import trading_metrics
+
+    equity = np.array([100.0, 110.0, 99.0, 99.0, 108.9])  # +10 %, -10 %, 0, +10 %
+    r = np.diff(np.log(equity))
+    m = trading_metrics(r, np.array([1, 1, 0, 1], bool), np.array([5.0, -2.0, 1.0]),
+                        traded_notional=400.0, mean_equity=100.0, periods_per_year=4)
+    up, down = np.log(1.1), np.log(0.9)
+    assert m["total_log_return"] == pytest.approx(np.log(1.089))
+    mean = (2 * up + down) / 4
+    std = np.std([up, down, 0.0, up], ddof=1)
+    assert m["annual_return"] == pytest.approx(mean * 4)
+    assert m["annual_volatility"] == pytest.approx(std * 2)
+    assert m["sharpe"] == pytest.approx(mean / std * 2)
+    assert m["sortino"] == pytest.approx(mean / np.sqrt(down**2 / 4) * 2)
+    assert m["max_drawdown"] == pytest.approx(0.1)  # 110 -> 99
+    assert m["calmar"] == pytest.approx(mean * 4 / 0.1)
+    assert m["hit_rate"] == pytest.approx(2 / 3) and m["n_trades"] == 3
+    assert m["turnover"] == pytest.approx(4.0) and m["exposure"] == pytest.approx(0.75)
+
+
+def test_probabilistic_sharpe_ratio() -> None:
+    from scipy import stats
+
+    from kilo.evaluation.metrics import probabilistic_sharpe_ratio
+
+    rng = np.random.default_rng(0)
+    r = rng.normal(0.001, 0.01, 2000)
+    sr = r.mean() / r.std(ddof=1)
+    g3, g4 = stats.skew(r), stats.kurtosis(r, fisher=False)
+    expected = stats.norm.cdf(sr * np.sqrt(1999) / np.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2))
+    assert probabilistic_sharpe_ratio(r) == pytest.approx(expected)
+    assert probabilistic_sharpe_ratio(-r) < 0.5 < probabilistic_sharpe_ratio(r)
+    assert np.isnan(probabilistic_sharpe_ratio(np.zeros(10)))

@@ -54,7 +54,7 @@ def with_context(X: np.ndarray, y: np.ndarray, part: slice, context: int) -> tup
     return X[start : part.stop], y_part
 
 
-def _fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool):
+def fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool):
     p = config.models.gru
     ctx = p.sequence_length - 1
     X_val, y_val = with_context(X, y, data.split.val, ctx)
@@ -70,7 +70,7 @@ def _fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progre
     return model, metrics
 
 
-def _fit_lightgbm(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray):
+def fit_lightgbm(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray):
     s = data.split
     model = LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
         X[s.train], y[s.train], X_val=X[s.val], y_val=y[s.val],
@@ -82,7 +82,7 @@ def _fit_lightgbm(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray):
     return model, metrics
 
 
-def _fit_ppo(config: Config, data: Dataset, X: np.ndarray, progress: bool):
+def fit_ppo(config: Config, data: Dataset, X: np.ndarray, progress: bool):
     p, s, r = config.models.ppo, data.split, data.bar_returns
     agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
     agent.fit(X[s.train], r[s.train], progress=progress)
@@ -92,6 +92,57 @@ def _fit_ppo(config: Config, data: Dataset, X: np.ndarray, progress: bool):
         rows = slice(part.start - ctx, part.stop)
         metrics[name] = agent.evaluate(X[rows], r[rows])
     return agent, metrics
+
+
+def fit_model_set(
+    config: Config,
+    data: Dataset,
+    engine: FeatureEngine,
+    *,
+    model: ModelChoice = "all",
+    previous: ModelSet | None = None,
+    progress: bool = True,
+) -> tuple[ModelSet, dict[str, float]]:
+    """Fit a model set on ``data.split`` in memory; the trainer's and walk-forward's core.
+
+    With ``model="all"`` the preprocessor is fit on the training split and the three
+    models are trained; otherwise only ``model`` is, and everything else comes from
+    ``previous``. Metrics on validation and test and the blend calibration go into the
+    manifest.
+
+    Returns
+    -------
+    (model_set, seconds)
+        The unsaved model set and the seconds each trained model took.
+    """
+    if model != "all" and previous is None:
+        raise ValueError(f"training only {model!r} needs the previous model set")
+    preprocessor = (previous.preprocessor if previous
+                    else Preprocessor().fit(data.features.iloc[data.split.train]))
+    X = preprocessor.transform(data.features)
+    y = data.target.astype(np.float32)
+    trained: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    metrics: dict[str, Any] = dict(previous.manifest["metrics"]) if previous else {}
+    for name in MODELS if model == "all" else (model,):
+        tick = time.perf_counter()
+        if name == "gru":
+            trained[name], metrics[name] = fit_gru(config, data, X, y, progress)
+        elif name == "lightgbm":
+            trained[name], metrics[name] = fit_lightgbm(config, data, X, y)
+        else:
+            trained[name], metrics[name] = fit_ppo(config, data, X, progress)
+        seconds[name] = time.perf_counter() - tick
+    model_set = ModelSet(
+        symbol=data.symbol,
+        manifest=_manifest(config, engine, data, metrics, list(trained), previous),
+        preprocessor=preprocessor,
+        gru=trained.get("gru") or previous.gru,
+        lightgbm=trained.get("lightgbm") or previous.lightgbm,
+        ppo=trained.get("ppo") or previous.ppo,
+    )
+    model_set.manifest["blend"] = _calibrate(config, model_set, data, X).as_dict()
+    return model_set, seconds
 
 
 def train_symbol(
@@ -124,36 +175,13 @@ def train_symbol(
     started = time.perf_counter()
     data = build_dataset(config, symbol, engine)
     previous = None if model == "all" else ModelSet.load(symbol, "latest", models_dir, engine=engine)
-    preprocessor = (previous.preprocessor if previous
-                    else Preprocessor().fit(data.features.iloc[data.split.train]))
-    X = preprocessor.transform(data.features)
-    y = data.target.astype(np.float32)
-    report = TrainReport(symbol, seconds={"data": time.perf_counter() - started})
-    trained: dict[str, Any] = {}
-    metrics: dict[str, Any] = dict(previous.manifest["metrics"]) if previous else {}
-    for name in MODELS if model == "all" else (model,):
-        tick = time.perf_counter()
-        if name == "gru":
-            trained[name], metrics[name] = _fit_gru(config, data, X, y, progress)
-        elif name == "lightgbm":
-            trained[name], metrics[name] = _fit_lightgbm(config, data, X, y)
-        else:
-            trained[name], metrics[name] = _fit_ppo(config, data, X, progress)
-        report.seconds[name] = time.perf_counter() - tick
-    model_set = ModelSet(
-        symbol=symbol,
-        manifest=_manifest(config, engine, data, metrics, list(trained), previous),
-        preprocessor=preprocessor,
-        gru=trained.get("gru") or previous.gru,
-        lightgbm=trained.get("lightgbm") or previous.lightgbm,
-        ppo=trained.get("ppo") or previous.ppo,
-    )
-    model_set.manifest["blend"] = _calibrate(config, model_set, data, X).as_dict()
-    report.folder = model_set.save(models_dir)
-    report.version, report.metrics = model_set.version, metrics
-    report.seconds["total"] = time.perf_counter() - started
-    logger.info("%s: saved %s", symbol, report.folder)
-    return report
+    data_seconds = time.perf_counter() - started
+    model_set, seconds = fit_model_set(config, data, engine, model=model, previous=previous,
+                                       progress=progress)
+    folder = model_set.save(models_dir)
+    logger.info("%s: saved %s", symbol, folder)
+    return TrainReport(symbol, model_set.version, folder, model_set.manifest["metrics"],
+                       {"data": data_seconds, **seconds, "total": time.perf_counter() - started})
 
 
 def _calibrate(config: Config, model_set: ModelSet, data: Dataset, X: np.ndarray) -> Calibration:
