@@ -174,3 +174,17 @@ def test_engine_features_used_by_the_trader_are_the_trainers(tiny_models: Config
     served = model.features(candles.iloc[-model.history_rows:])
     np.testing.assert_allclose(served.to_numpy(), full.iloc[-len(served):].to_numpy(),
                                rtol=1e-6, atol=1e-12)
+
+
+def test_records_keep_their_own_portfolio(tiny_models: Config, tmp_path) -> None:
+    models = load_models(tiny_models, ["BTC/USDT"], strict=True)
+    candles = load_candles(tiny_models.data.dir, "binance", "BTC/USDT", "1h")
+    from kilo.trading.sources import ReplaySource
+
+    source = ReplaySource({"BTC/USDT": candles}, {"BTC/USDT": models["BTC/USDT"].history_rows},
+                          models["BTC/USDT"].test_start)
+    ledger = Ledger(tmp_path / "r.sqlite")
+    records = PaperTrader(tiny_models, models, source, ledger).run(60)
+    saved = equity_curve(ledger)
+    np.testing.assert_allclose([r.equity for r in records], saved["equity"], rtol=1e-12)
+    assert len({r.equity for r in records}) > 1

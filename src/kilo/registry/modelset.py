@@ -117,14 +117,22 @@ class ModelSet:
         """
         if len(X) < n_out + self.context_rows:
             raise ValueError(f"need {n_out + self.context_rows} feature rows, got {len(X)}")
-        L, w = self.manifest["sequence_length"], self.manifest["window"]
+        L = self.manifest["sequence_length"]
         gru = self.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
+        return RawOutputs(gru, self.lightgbm.predict(X[len(X) - n_out :]),
+                          self.ppo_proba(X, n_out, state))
+
+    def ppo_proba(self, X: np.ndarray, n_out: int, state: PortfolioState) -> np.ndarray:
+        """PPO action probabilities, shape (n_out, 3), for the last ``n_out`` rows of ``X``.
+
+        ``X`` needs ``window - 1`` rows before them; ``state`` is shown for every row.
+        """
+        w = self.manifest["window"]
         windows = np.lib.stride_tricks.sliding_window_view(X[len(X) - n_out - w + 1 :],
                                                            (w, X.shape[1]))[:, 0]
         obs = build_observations(windows, state.position, state.unrealised, state.bars_held,
                                  self.ppo.params.episode_length)
-        return RawOutputs(gru, self.lightgbm.predict(X[len(X) - n_out :]),
-                          self.ppo.predict_proba(obs))
+        return self.ppo.predict_proba(obs)
 
     def save(self, models_dir: str | Path) -> Path:
         """Write a new version atomically and point ``LATEST`` at it.

@@ -6,7 +6,7 @@ fractions of notional and price (DESIGN.md invariant 5). Spot, long or flat.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -71,6 +71,10 @@ class Portfolio:
     def equity(self, marks: dict[str, float]) -> float:
         """Cash plus positions marked at ``marks`` (symbol -> price)."""
         return self.cash + self.positions_value(marks)
+
+    def copy(self) -> Portfolio:
+        """An independent copy (positions copied too)."""
+        return Portfolio(self.cash, {s: replace(p) for s, p in self.positions.items()})
 
 
 class PaperBroker:

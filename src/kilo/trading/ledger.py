@@ -59,7 +59,8 @@ class IterationRecord:
     """Everything one iteration produced, written by :meth:`Ledger.write_iteration`.
 
     ``bar_time`` is the candle the decisions were made on; ``mark_time`` the time of
-    the prices (``marks``) the portfolio is valued at.
+    the prices (``marks``) the portfolio is valued at. ``portfolio`` is a copy taken
+    at the end of the iteration, so records stay valid as trading goes on.
     """
 
     bar_time: pd.Timestamp

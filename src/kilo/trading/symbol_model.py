@@ -13,7 +13,32 @@ from kilo.config import Config
 from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine
 from kilo.registry import ModelSet
-from kilo.registry.modelset import PortfolioState
+from kilo.registry.modelset import PortfolioState, RawOutputs
+
+
+def score_outputs(out: RawOutputs, calibration: Calibration,
+                  weights: dict[str, float]) -> dict[str, Any]:
+    """One bar's raw model outputs -> the prediction record the trader logs and acts on.
+
+    Returns
+    -------
+    dict with ``gru_raw`` and ``lightgbm_raw`` (log return), ``ppo_p_hold``,
+    ``ppo_p_long``, ``ppo_p_flat``, ``*_signal`` in [-1, 1], ``score`` in [-1, 1] and
+    ``confidence`` in [0, 1] (formulas in :mod:`kilo.blend`).
+    """
+    signals = calibration.signals(out.gru, out.lightgbm, out.ppo)
+    score, confidence = blend(signals, weights)
+    p_hold, p_long, p_flat = (float(v) for v in out.ppo[0])
+    return {
+        "gru_raw": float(out.gru[0]),
+        "lightgbm_raw": float(out.lightgbm[0]),
+        "ppo_p_hold": p_hold,
+        "ppo_p_long": p_long,
+        "ppo_p_flat": p_flat,
+        **{f"{name}_signal": float(np.asarray(s)[0]) for name, s in signals.items()},
+        "score": float(score[0]),
+        "confidence": float(confidence[0]),
+    }
 
 
 @dataclass
@@ -81,22 +106,12 @@ class SymbolModel:
 
         Returns
         -------
-        dict with ``gru_raw`` and ``lightgbm_raw`` (log return), ``ppo_p_hold``,
-        ``ppo_p_long``, ``ppo_p_flat``, ``*_signal`` in [-1, 1], ``score`` in [-1, 1] and
-        ``confidence`` in [0, 1].
+        The record of :func:`score_outputs`.
         """
         X = self.model_set.preprocessor.transform(self.features(history))
-        out = self.model_set.predict_rows(X, 1, state)
-        signals = self.calibration.signals(out.gru, out.lightgbm, out.ppo)
-        score, confidence = blend(signals, self.weights)
-        p_hold, p_long, p_flat = (float(v) for v in out.ppo[0])
-        return {
-            "gru_raw": float(out.gru[0]),
-            "lightgbm_raw": float(out.lightgbm[0]),
-            "ppo_p_hold": p_hold,
-            "ppo_p_long": p_long,
-            "ppo_p_flat": p_flat,
-            **{f"{name}_signal": float(np.asarray(s)[0]) for name, s in signals.items()},
-            "score": float(score[0]),
-            "confidence": float(confidence[0]),
-        }
+        return score_outputs(self.model_set.predict_rows(X, 1, state), self.calibration,
+                             self.weights)
+
+    @property
+    def version(self) -> str:
+        return str(self.model_set.version)

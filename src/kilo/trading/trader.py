@@ -5,15 +5,33 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from typing import Any, Protocol
+
+import pandas as pd
 
 from kilo.config import Config
 from kilo.registry.modelset import PortfolioState
 from kilo.trading.broker import Order, PaperBroker, Portfolio
 from kilo.trading.ledger import IterationRecord, Ledger
 from kilo.trading.sources import Iteration, LiveSource, MarketSnapshot, ReplaySource
-from kilo.trading.symbol_model import SymbolModel
 
 logger = logging.getLogger(__name__)
+
+
+class Scorer(Protocol):
+    """What the trader needs of a symbol's model: a score per bar and thresholds.
+
+    :class:`~kilo.trading.symbol_model.SymbolModel` is the live implementation; the
+    walk-forward evaluation plugs in scorers over precomputed outputs.
+    """
+
+    enter_threshold: float
+    exit_threshold: float
+
+    @property
+    def version(self) -> str: ...
+
+    def predict(self, history: pd.DataFrame, state: PortfolioState) -> dict[str, Any]: ...
 
 
 class PaperTrader:
@@ -27,10 +45,10 @@ class PaperTrader:
     Parameters
     ----------
     models
-        Symbol -> loaded :class:`SymbolModel`.
+        Symbol -> :class:`Scorer`, usually a loaded :class:`SymbolModel`.
     """
 
-    def __init__(self, config: Config, models: dict[str, SymbolModel],
+    def __init__(self, config: Config, models: dict[str, Scorer],
                  source: ReplaySource | LiveSource,
                  ledger: Ledger) -> None:
         self.config = config
@@ -80,8 +98,8 @@ class PaperTrader:
             if order is not None:
                 orders.append(order)
         mark_time = max(s.fill_time for s in snapshots.values())
-        return IterationRecord(bar_time, mark_time, predictions, orders, portfolio, dict(marks),
-                               scores)
+        return IterationRecord(bar_time, mark_time, predictions, orders, portfolio.copy(),
+                               dict(marks), scores)
 
     def _stops(self, portfolio: Portfolio, snap: MarketSnapshot) -> list[Order]:
         position = portfolio.positions.get(snap.symbol)
@@ -94,7 +112,7 @@ class PaperTrader:
         price, reason = hit
         return [self.broker.sell(portfolio, snap.symbol, price, snap.bar_time, reason, slippage=False)]
 
-    def _trade(self, model: SymbolModel, snap: MarketSnapshot, portfolio: Portfolio,
+    def _trade(self, model: Scorer, snap: MarketSnapshot, portfolio: Portfolio,
                marks: dict[str, float]) -> tuple[dict, Order | None]:
         position = portfolio.positions.get(snap.symbol)
         state = (PortfolioState(1.0, math.log(snap.bar["close"] / position.entry_price),
@@ -110,6 +128,6 @@ class PaperTrader:
         else:
             decision = "hold" if position else "wait"
         prediction.update(symbol=snap.symbol, bar_time=snap.bar_time.isoformat(),
-                          model_version=model.model_set.version, decision=decision,
+                          model_version=model.version, decision=decision,
                           mark_price=snap.fill_price)
         return prediction, order

@@ -1,0 +1,52 @@
+"""Run the walk-forward evaluation over symbols and seeds and write the report."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kilo.config import Config
+from kilo.errors import KiloError
+from kilo.evaluation.report import summarise, write_equity_png, write_html, write_summary
+from kilo.evaluation.walkforward import SymbolEvaluation, evaluate_symbol
+
+logger = logging.getLogger(__name__)
+
+
+def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
+                   report_dir: Path | None = None, progress: bool = True
+                   ) -> tuple[dict[str, Any], dict[str, Path], dict[str, str]]:
+    """Evaluate each symbol with ``seeds`` seeds (``config.seed``, +1, ...) and report.
+
+    A symbol that fails (missing or too short data) is logged and left out.
+
+    Returns
+    -------
+    (summary, paths, failures)
+        The ``summary.json`` content, the written files (``summary``, ``html``,
+        ``png``) in a new timestamped folder under ``report_dir`` (default
+        ``evaluation.report_dir``), and symbol -> error for the failures.
+    """
+    results: dict[str, list[SymbolEvaluation]] = {}
+    failures: dict[str, str] = {}
+    for symbol in symbols:
+        try:
+            results[symbol] = [
+                evaluate_symbol(config.model_copy(update={"seed": config.seed + k}), symbol, progress)
+                for k in range(seeds)
+            ]
+        except KiloError as exc:
+            logger.error("%s: %s", symbol, exc)
+            failures[symbol] = str(exc)
+    if not results:
+        return {}, {}, failures
+    summary = summarise(results)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = Path(report_dir or config.evaluation.report_dir) / stamp
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"summary": write_summary(summary, folder),
+             "html": write_html(results, summary, folder),
+             "png": write_equity_png(results, folder)}
+    return summary, paths, failures

@@ -1,0 +1,155 @@
+"""Strategies of the walk-forward, all traded through the paper trader's own code.
+
+Model strategies score bars with the fold's model set and the blend; baselines score
+them from a rule. Either way :class:`~kilo.trading.trader.PaperTrader` runs them, with
+the broker's fees, slippage, sizing and stops, so the evaluation cannot drift from
+what the trader does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kilo.blend import Calibration
+from kilo.config import Config
+from kilo.registry.modelset import ModelSet, PortfolioState, RawOutputs
+from kilo.trading.ledger import Ledger
+from kilo.trading.sources import ReplaySource
+from kilo.trading.symbol_model import score_outputs
+from kilo.trading.trader import PaperTrader
+
+NO_MODEL_FIELDS = {k: None for k in ("gru_raw", "lightgbm_raw", "ppo_p_hold", "ppo_p_long",
+                                     "ppo_p_flat", "gru_signal", "lightgbm_signal", "ppo_signal")}
+
+
+@dataclass
+class ModelScorer:
+    """Scores a fold's bars with regressor outputs computed once and PPO per bar.
+
+    PPO is queried at every bar with the strategy's own position, as in the trader;
+    the GRU and LightGBM outputs do not depend on it and are computed in one batch.
+
+    Attributes
+    ----------
+    rows : bar time -> row of ``X``, ``gru`` and ``lightgbm``
+    X : ndarray (n_rows, n_features), float32, preprocessed with the fold's preprocessor
+    gru, lightgbm : ndarray (n_rows,), predicted log returns (NaN outside the fold)
+    """
+
+    name: str
+    model_set: ModelSet
+    rows: dict[pd.Timestamp, int]
+    X: np.ndarray
+    gru: np.ndarray
+    lightgbm: np.ndarray
+    calibration: Calibration
+    weights: dict[str, float]
+    enter_threshold: float
+    exit_threshold: float
+
+    @property
+    def version(self) -> str:
+        return self.name
+
+    def predict(self, history: pd.DataFrame, state: PortfolioState) -> dict[str, Any]:
+        i = self.rows[history.index[-1]]
+        proba = self.model_set.ppo_proba(self.X[: i + 1], 1, state)
+        out = RawOutputs(self.gru[i : i + 1], self.lightgbm[i : i + 1], proba)
+        return score_outputs(out, self.calibration, self.weights)
+
+
+@dataclass
+class RuleScorer:
+    """A baseline: score +1 (be long) or -1 (be flat) per bar, thresholds at 0."""
+
+    name: str
+    scores: pd.Series
+    enter_threshold: float = 0.0
+    exit_threshold: float = 0.0
+
+    @property
+    def version(self) -> str:
+        return self.name
+
+    def predict(self, history: pd.DataFrame, state: PortfolioState) -> dict[str, Any]:
+        return {**NO_MODEL_FIELDS, "score": float(self.scores[history.index[-1]]),
+                "confidence": 1.0}
+
+
+def momentum_scores(close: pd.Series, lookback: int) -> pd.Series:
+    """+1 where the last ``lookback``-bar log return is positive, else -1 (causal)."""
+    ret = np.log(close).diff(lookback)
+    return pd.Series(np.where(ret > 0, 1.0, -1.0), index=close.index)
+
+
+def random_scores(index: pd.DatetimeIndex, switch_probability: float, seed: int) -> pd.Series:
+    """A random long/flat policy that changes state with ``switch_probability`` per bar.
+
+    Starts flat; the expected number of position changes over n bars is
+    ``switch_probability * n``, which is how the random baseline matches the blend's
+    turnover.
+    """
+    rng = np.random.default_rng(seed)
+    flips = rng.random(len(index)) < switch_probability
+    long = np.cumsum(flips) % 2 == 1
+    return pd.Series(np.where(long, 1.0, -1.0), index=index)
+
+
+@dataclass
+class StrategyRun:
+    """One strategy traded over one fold.
+
+    Attributes
+    ----------
+    equity : Series (n_bars,), quote currency, after each bar's orders, marked at the fill price
+    exposure : Series (n_bars,), bool, a position is open after the bar
+    fills : DataFrame of the fills: time, side, price, notional, fee, realised_pnl
+    """
+
+    equity: pd.Series
+    exposure: pd.Series
+    fills: pd.DataFrame
+
+    @property
+    def log_returns(self) -> pd.Series:
+        """Per-bar log returns of equity, the first against the initial cash."""
+        first = self.equity.attrs["initial_cash"]
+        return np.log(self.equity / self.equity.shift(1).fillna(first))
+
+    @property
+    def position_changes(self) -> int:
+        return len(self.fills)
+
+
+def trade(config: Config, symbol: str, candles: pd.DataFrame, scorer: Any, start: pd.Timestamp,
+          n_bars: int, *, stops: bool = True) -> StrategyRun:
+    """Trade ``scorer`` over ``n_bars`` bars from ``start`` with the paper trader.
+
+    The portfolio starts flat with ``initial_cash``; the position size is
+    ``evaluation.position_fraction`` of equity. ``stops=False`` disables stop-loss and
+    take-profit (for buy-and-hold, which by definition has none).
+    """
+    update: dict[str, Any] = {"max_position_fraction": config.evaluation.position_fraction,
+                              "max_total_exposure": 1.0}
+    if not stops:
+        update.update(stop_loss=None, take_profit=None)
+    run_config = config.model_copy(update={"trading": config.trading.model_copy(update=update)})
+    ledger = Ledger(":memory:")
+    source = ReplaySource({symbol: candles}, {symbol: 1}, start)
+    records = PaperTrader(run_config, {symbol: scorer}, source, ledger).run(n_bars)
+    fills = ledger.query("SELECT time, side, price, notional, fee, realised_pnl FROM fills")
+    ledger.close()
+    index = pd.DatetimeIndex([r.bar_time for r in records])
+    equity = pd.Series([r.equity for r in records], index=index, name=scorer.version)
+    equity.attrs["initial_cash"] = config.trading.initial_cash
+    exposure = pd.Series([symbol in r.portfolio.positions for r in records], index=index)
+    return StrategyRun(equity, exposure, fills)
+
+
+def switch_probability(run: StrategyRun) -> float:
+    """Position changes per bar of a run, the turnover a random baseline should match."""
+    return min(1.0, run.position_changes / max(len(run.equity), 1))
