@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -175,6 +176,35 @@ class EvaluationConfig(_Section):
     report_dir: Path = Field(Path("reports"), description="where reports are written")
 
 
+class RetrainConfig(_Section):
+    every: str = Field("24h", description="schedule period (pandas Timedelta, e.g. 24h, 30min)")
+    sharpe_margin: float = Field(0.25, ge=0, description="challenger's blended net Sharpe may "
+                                 "trail the champion's by at most this (annualised)")
+    min_window_bars: int = Field(200, ge=10, description="bars of out-of-sample comparison")
+    keep_versions: int = Field(3, ge=1, description="newest versions kept besides the champion")
+    refresh_data: bool = Field(True, description="download the latest candles first")
+    log_path: Path = Field(Path("state/retrain.jsonl"), description="decision log, JSON lines")
+    ledger_path: Path = Field(Path("state/paper.sqlite"), description="ledger that also "
+                              "records the decisions")
+
+    @field_validator("every")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        try:
+            period = pd.Timedelta(value)
+        except ValueError as exc:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 24h, 6h, 30min)") from exc
+        if period <= pd.Timedelta(0):
+            raise ValueError("must be positive")
+        return value
+
+
+class TrainingConfig(_Section):
+    jobs: int = Field(1, ge=1, description="symbols trained in parallel processes")
+    backend: Literal["joblib", "ray"] = "joblib"
+    ray_address: str | None = Field(None, description="Ray cluster; None starts a local one")
+
+
 class Config(_Section):
     """The whole configuration; see ``config/config.yaml`` for every key."""
 
@@ -187,6 +217,8 @@ class Config(_Section):
     blend: BlendConfig = BlendConfig()
     trading: TradingConfig = TradingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    training: TrainingConfig = TrainingConfig()
 
     @field_validator("symbols")
     @classmethod

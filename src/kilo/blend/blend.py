@@ -82,6 +82,12 @@ class Calibration:
     def from_dict(cls, data: dict[str, object]) -> Calibration:
         return cls(**data)
 
+    def thresholds(self, config: BlendConfig) -> tuple[float, float]:
+        """(enter, exit) thresholds: the config's where set, else this calibration's."""
+        enter = self.enter_threshold if config.enter_threshold is None else config.enter_threshold
+        exit_ = self.exit_threshold if config.exit_threshold is None else config.exit_threshold
+        return enter, exit_
+
     def signals(self, gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray) -> dict[str, np.ndarray]:
         """The three models' raw outputs as signals in [-1, 1], each of shape (n,)."""
         stats = self.prediction_stats

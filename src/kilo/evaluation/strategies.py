@@ -51,6 +51,19 @@ class ModelScorer:
     enter_threshold: float
     exit_threshold: float
 
+    @classmethod
+    def build(cls, name: str, model_set: ModelSet, index: pd.DatetimeIndex, X: np.ndarray,
+              part: slice, calibration: Calibration, weights: dict[str, float],
+              thresholds: tuple[float, float]) -> ModelScorer:
+        """A scorer for the rows ``part`` of ``X`` (indexed by ``index``), regressor
+        outputs computed in one batch; ``X`` needs the model set's context rows before."""
+        n = part.stop - part.start
+        out = model_set.predict_rows(X[part.start - model_set.context_rows : part.stop], n)
+        gru, lightgbm = (np.full(len(X), np.nan, dtype=np.float32) for _ in range(2))
+        gru[part], lightgbm[part] = out.gru, out.lightgbm
+        rows = {t: part.start + i for i, t in enumerate(index[part])}
+        return cls(name, model_set, rows, X, gru, lightgbm, calibration, weights, *thresholds)
+
     @property
     def version(self) -> str:
         return self.name
@@ -153,3 +166,18 @@ def trade(config: Config, symbol: str, candles: pd.DataFrame, scorer: Any, start
 def switch_probability(run: StrategyRun) -> float:
     """Position changes per bar of a run, the turnover a random baseline should match."""
     return min(1.0, run.position_changes / max(len(run.equity), 1))
+
+
+def backtest_blend(config: Config, model_set: ModelSet, data: Any, part: slice) -> StrategyRun:
+    """Trade a saved model set's blend, as the trader would, over the rows ``part``.
+
+    Uses the manifest's calibration and the config's weights and thresholds;
+    ``data`` is a :class:`~kilo.training.dataset.Dataset` built with the same engine.
+    """
+    X = model_set.preprocessor.transform(data.features)
+    calibration = Calibration.from_dict(model_set.manifest["blend"])
+    scorer = ModelScorer.build(str(model_set.version), model_set, data.index, X, part,
+                               calibration, dict(config.blend.weights),
+                               calibration.thresholds(config.blend))
+    return trade(config, data.symbol, data.candles, scorer, data.index[part.start],
+                 part.stop - part.start)

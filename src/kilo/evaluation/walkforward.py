@@ -133,24 +133,23 @@ def evaluate_symbol(config: Config, symbol: str, progress: bool = True) -> Symbo
         model_set, _ = fit_model_set(fold_config, fold_data, engine, progress=False)
         X = model_set.preprocessor.transform(data.features)
         ctx, test, val = model_set.context_rows, fold.test, fold.val
-        test_out = model_set.predict_rows(X[test.start - ctx : test.stop], test.stop - test.start)
         val_out = model_set.predict_rows(X[val.start - ctx : val.stop], val.stop - val.start)
-        regressors = {name: np.full(len(X), np.nan, dtype=np.float32) for name in REGRESSORS}
-        regressors["gru"][test], regressors["lightgbm"][test] = test_out.gru, test_out.lightgbm
-        for name in REGRESSORS:
-            predictions[name].append(regressors[name][test])
-        targets.append(data.target[test])
         start, n_bars = data.index[test.start], test.stop - test.start
-        rows = {t: i for i, t in enumerate(data.index[test])}
-        rows = {t: i + test.start for t, i in rows.items()}
-        weights = {"blend": config.blend.weights, "gru": {"gru": 1.0},
-                   "lightgbm": {"lightgbm": 1.0}, "ppo": {"ppo": 1.0}}
+        weights = {name: config.blend.weights if name == "blend" else {name: 1.0}
+                   for name in MODEL_STRATEGIES}
+        cals = {name: calibrate(val_out.gru, val_out.lightgbm, val_out.ppo,
+                                config.blend.model_copy(update={"weights": w}))
+                for name, w in weights.items()}
+        blend_scorer = ModelScorer.build("blend", model_set, data.index, X, test, cals["blend"],
+                                         weights["blend"], cals["blend"].thresholds(config.blend))
         for name in MODEL_STRATEGIES:
-            cal = calibrate(val_out.gru, val_out.lightgbm, val_out.ppo,
-                            config.blend.model_copy(update={"weights": weights[name]}))
-            scorer = ModelScorer(name, model_set, rows, X, regressors["gru"], regressors["lightgbm"],
-                                 cal, weights[name], cal.enter_threshold, cal.exit_threshold)
+            enter, exit_ = cals[name].thresholds(config.blend)
+            scorer = replace(blend_scorer, name=name, calibration=cals[name],
+                             weights=weights[name], enter_threshold=enter, exit_threshold=exit_)
             runs[name].append(trade(config, symbol, data.candles, scorer, start, n_bars))
+        for name in REGRESSORS:
+            predictions[name].append(getattr(blend_scorer, name)[test])
+        targets.append(data.target[test])
         index = data.index[test]
         always = pd.Series(1.0, index=index)
         runs["buy_and_hold"].append(trade(config, symbol, data.candles,

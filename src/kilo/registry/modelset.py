@@ -59,6 +59,30 @@ def latest_version(models_dir: str | Path, symbol: str) -> str:
     return path.read_text().strip()
 
 
+def promote_version(models_dir: str | Path, symbol: str, version: str) -> None:
+    """Point ``LATEST`` at ``version`` with an atomic rename.
+
+    Raises
+    ------
+    ModelSetError
+        If that version folder does not exist.
+    """
+    root = symbol_dir(models_dir, symbol)
+    if not (root / version / MANIFEST_FILE).is_file():
+        raise ModelSetError(f"cannot promote {symbol} {version}: no such complete version in {root}")
+    with atomic_path(root / LATEST_FILE) as latest:
+        latest.write_text(version + "\n")
+
+
+def list_versions(models_dir: str | Path, symbol: str) -> list[str]:
+    """Complete versions of ``symbol``, oldest first (names start with their UTC time)."""
+    root = symbol_dir(models_dir, symbol)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file())
+
+
 @dataclass(frozen=True)
 class PortfolioState:
     """What the PPO agent sees of its own position (see :class:`~kilo.rl.TradingEnv`)."""
@@ -134,12 +158,13 @@ class ModelSet:
                                  self.ppo.params.episode_length)
         return self.ppo.predict_proba(obs)
 
-    def save(self, models_dir: str | Path) -> Path:
-        """Write a new version atomically and point ``LATEST`` at it.
+    def save(self, models_dir: str | Path, promote: bool = True) -> Path:
+        """Write a new version atomically and, with ``promote``, point ``LATEST`` at it.
 
         Files go to a hidden temporary folder which is renamed into place once
         complete; ``LATEST`` is replaced with an atomic rename. The manifest gains
-        ``version``, ``created_at`` and ``files`` (name -> sha256).
+        ``version``, ``created_at`` and ``files`` (name -> sha256). A challenger is
+        saved with ``promote=False`` and promoted later with :func:`promote_version`.
 
         Returns
         -------
@@ -166,9 +191,9 @@ class ModelSet:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        with atomic_path(root / LATEST_FILE) as latest:
-            latest.write_text(version + "\n")
         self.folder = target
+        if promote:
+            promote_version(models_dir, self.symbol, version)
         return target
 
     @classmethod

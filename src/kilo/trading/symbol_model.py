@@ -76,10 +76,8 @@ class SymbolModel:
             raise ModelSetError(f"{symbol} {model_set.version}: the manifest has no blend "
                                 "calibration; retrain the symbol")
         cal = Calibration.from_dict(model_set.manifest["blend"])
-        b = config.blend
-        enter = cal.enter_threshold if b.enter_threshold is None else b.enter_threshold
-        exit_ = cal.exit_threshold if b.exit_threshold is None else b.exit_threshold
-        return cls(symbol, model_set, engine, cal, enter, exit_, dict(b.weights))
+        return cls(symbol, model_set, engine, cal, *cal.thresholds(config.blend),
+                   dict(config.blend.weights))
 
     @property
     def history_rows(self) -> int:
