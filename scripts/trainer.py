@@ -7,8 +7,8 @@ import sys
 
 from kilo.cli import common_parser, config_from_args
 from kilo.errors import KiloError
+from kilo.training.parallel import train_symbols
 from kilo.training.summary import format_summary
-from kilo.training.trainer import train_symbols
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="train only this model; the others and the preprocessor are "
                         "reused from the latest version")
     parser.add_argument("--seed", type=int, help="override the config seed")
+    parser.add_argument("--jobs", type=int, help="symbols trained in parallel processes "
+                        "(default: training.jobs)")
+    parser.add_argument("--backend", choices=["joblib", "ray"],
+                        help="joblib: local processes; ray: a Ray cluster (training.ray_address; "
+                        "pip install -r requirements-ray.txt)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.seed is not None:
@@ -33,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     except KiloError as exc:
         parser.error(str(exc))
     symbols = config.symbols if args.all else args.symbol
-    reports = train_symbols(config, symbols, model=args.model, progress=not args.no_progress)
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    try:
+        reports = train_symbols(config, symbols, model=args.model, progress=not args.no_progress,
+                                jobs=args.jobs, backend=args.backend)
+    except KiloError as exc:
+        parser.error(str(exc))
     print(format_summary(reports))
     return 1 if any(r.error for r in reports) else 0
 

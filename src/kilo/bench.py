@@ -146,6 +146,29 @@ def bench_train(config: Config) -> list[dict[str, Any]]:
     return [seconds, memory]
 
 
+@register("train-all")
+def bench_train_all(config: Config) -> list[dict[str, Any]]:
+    """Seconds to train every configured symbol with ``--jobs 1`` and ``--jobs 2``.
+
+    One timed run each and no warm-up: a run takes minutes. The ``train-all_jobs2``
+    record's params carry the ratio of the two times.
+    """
+    import tempfile
+
+    from kilo.training.parallel import train_symbols
+
+    records = []
+    for jobs in (1, 2):
+        with tempfile.TemporaryDirectory() as models_dir:
+            runs = time_runs(lambda: train_symbols(config, config.symbols, models_dir=models_dir,
+                                                   progress=False, jobs=jobs, backend="joblib"),
+                             repeats=1, warmup=0)
+        records.append(record(f"train-all_jobs{jobs}", runs, "s",
+                              {"symbols": config.symbols, "jobs": jobs}))
+    records[1]["params"]["ratio_to_jobs1"] = round(records[1]["median_s"] / records[0]["median_s"], 3)
+    return records
+
+
 @register("trade")
 def bench_trade(config: Config) -> list[dict[str, Any]]:
     """Median iteration latency of a 200-bar replay over the configured symbols.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sqlite3
+
 import pandas as pd
 import pytest
 
@@ -34,7 +36,7 @@ def test_a_failed_iteration_writes_nothing(tmp_path) -> None:
     ledger.start_run("replay", ["A"], 100.0, {})
     ledger.write_iteration(record(T, 80.0))
     bad = record(T + pd.Timedelta("1h"), 70.0, predictions=[{"symbol": "A"}])  # missing fields
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.ProgrammingError):
         ledger.write_iteration(bad)
     counts = {t: int(ledger.query(f"SELECT COUNT(*) AS n FROM {t}")["n"].iloc[0])
               for t in ("iterations", "equity", "positions", "orders")}

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from kilo.config import Config
-from kilo.errors import FeatureContractError
 from kilo.data import load_candles
+from kilo.errors import FeatureContractError
 from kilo.features import FeatureEngine
 from kilo.trading.ledger import Ledger
 from kilo.trading.session import SessionOptions, load_models, run_session

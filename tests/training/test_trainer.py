@@ -11,8 +11,7 @@ from kilo.errors import FeatureContractError
 from kilo.features import FeatureEngine
 from kilo.registry import ModelSet
 from kilo.training.dataset import build_dataset
-from kilo.training.summary import summary_table
-from kilo.training.trainer import train_symbol, train_symbols
+from kilo.training.trainer import train_symbol
 
 pytestmark = pytest.mark.slow
 
@@ -117,16 +116,6 @@ def test_single_model_retrain_reuses_the_rest(tiny_report, tiny_config: Config, 
         update={"features": tiny_config.features.model_copy(update={"rsi_period": 21})})
     with pytest.raises(FeatureContractError, match=r"rsi_14.*rsi_21"):
         train_symbol(changed, "BTC/USDT", model="gru", models_dir=tmp_path, progress=False)
-
-
-def test_bad_symbol_is_reported_and_others_train(tiny_config: Config, tmp_path) -> None:
-    reports = train_symbols(tiny_config, ["NOPE/USDT", "BTC/USDT"], models_dir=tmp_path,
-                            progress=False)
-    assert reports[0].error and "NOPE_USDT-1h" in reports[0].error
-    assert reports[1].error is None and reports[1].version
-    table = summary_table(reports)
-    assert table.loc[0, "status"].startswith("FAILED")
-    assert list(table["model"][1:]) == ["gru", "lightgbm", "ppo"]
 
 
 def test_manifest_holds_blend_calibration(tiny_report) -> None:

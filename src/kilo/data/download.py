@@ -104,7 +104,7 @@ def fetch_closed_candles(
     with tqdm(total=total, desc=f"{symbol} {timeframe}", unit="candle", disable=not progress) as bar:
         while cursor + step_ms <= now_ms:
             page = with_retries(
-                lambda: exchange.fetch_ohlcv(symbol, timeframe, since=cursor, limit=limit),
+                lambda since=cursor: exchange.fetch_ohlcv(symbol, timeframe, since=since, limit=limit),
                 max_retries=max_retries,
                 base_delay=base_delay,
                 what=f"fetch_ohlcv {symbol} {timeframe}",

@@ -24,10 +24,10 @@ class LightGBMRegressor:
         LightGBM's ``random_state`` (bagging and feature sampling); training is
         deterministic for a given seed.
     n_jobs
-        LightGBM threads.
+        LightGBM threads; one by default, so parallel trainers do not oversubscribe.
     """
 
-    def __init__(self, params: LightGBMConfig, seed: int = 0, n_jobs: int = 2) -> None:
+    def __init__(self, params: LightGBMConfig, seed: int = 0, n_jobs: int = 1) -> None:
         self.params = params
         self.seed = seed
         self.n_jobs = n_jobs

@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS positions (
     iteration_id INTEGER NOT NULL REFERENCES iterations(id), symbol TEXT NOT NULL,
     quantity REAL NOT NULL, entry_price REAL NOT NULL, entry_time TEXT NOT NULL,
     entry_fee REAL NOT NULL, bars_held INTEGER NOT NULL, mark_price REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS retrain_decisions (
+    id INTEGER PRIMARY KEY, time TEXT NOT NULL, symbol TEXT NOT NULL, champion TEXT,
+    challenger TEXT, champion_sharpe REAL, challenger_sharpe REAL, promoted INTEGER NOT NULL,
+    reason TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS equity (
     iteration_id INTEGER PRIMARY KEY REFERENCES iterations(id), bar_time TEXT NOT NULL,
     cash REAL NOT NULL, positions_value REAL NOT NULL, equity REAL NOT NULL);
@@ -102,6 +106,7 @@ class Ledger:
         self.conn.execute("PRAGMA foreign_keys=ON")
         if fresh:
             tables = ["equity", "positions", "fills", "orders", "predictions", "iterations", "runs"]
+            # retraining decisions are history of the model sets, not of a trading run: kept
             with self._transaction():
                 for table in tables:
                     self.conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -197,6 +202,17 @@ class Ledger:
                 "notional, fee, realised_pnl, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (cur.lastrowid, iteration_id, f.symbol, f.side, f.time.isoformat(), f.quantity,
                  f.price, f.notional, f.fee, f.realised_pnl, f.reason))
+
+    def record_decision(self, decision: dict[str, Any]) -> None:
+        """Store one retraining decision (see :func:`kilo.training.retrain.retrain_symbol`)."""
+        with self._transaction():
+            self.conn.execute(
+                "INSERT INTO retrain_decisions (time, symbol, champion, challenger, champion_sharpe, "
+                "challenger_sharpe, promoted, reason, detail) VALUES (?,?,?,?,?,?,?,?,?)",
+                (decision["time"], decision["symbol"], decision.get("champion"),
+                 decision.get("challenger"), decision.get("champion_sharpe"),
+                 decision.get("challenger_sharpe"), int(bool(decision["promoted"])),
+                 decision["reason"], json.dumps(decision, default=str)))
 
     def query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
         """Run a read-only query and return the rows as a DataFrame."""

@@ -15,6 +15,7 @@ from kilo.data.download import make_exchange
 from kilo.errors import KiloError, ModelSetError
 from kilo.features import FeatureEngine
 from kilo.trading.ledger import IterationRecord, Ledger
+from kilo.trading.reload import HotReloader
 from kilo.trading.sources import LiveSource, ReplaySource
 from kilo.trading.symbol_model import SymbolModel
 from kilo.trading.trader import PaperTrader
@@ -88,5 +89,6 @@ def run_session(config: Config, options: SessionOptions,
     if options.start is not None and ledger.saved_state() is not None:
         logger.warning("--start is ignored while resuming %s; add --fresh to start over",
                        options.state)
-    PaperTrader(config, models, source, ledger).run(options.iterations, on_iteration)
+    reload = HotReloader(config, models, source.history_rows)
+    PaperTrader(config, models, source, ledger).run(options.iterations, on_iteration, reload)
     return ledger

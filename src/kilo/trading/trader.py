@@ -58,10 +58,13 @@ class PaperTrader:
         self.broker = PaperBroker(config.trading)
 
     def run(self, iterations: int,
-            on_iteration: Callable[[IterationRecord], None] | None = None) -> list[IterationRecord]:
+            on_iteration: Callable[[IterationRecord], None] | None = None,
+            before_iteration: Callable[[], object] | None = None) -> list[IterationRecord]:
         """Run up to ``iterations`` iterations, resuming the ledger's saved state.
 
-        Returns the records written, in order.
+        ``before_iteration`` is called before each iteration takes its bar (the hot
+        reload hook); ``on_iteration`` after each is written. Returns the records
+        written, in order.
         """
         saved = self.ledger.saved_state()
         portfolio = saved.portfolio if saved else Portfolio(self.config.trading.initial_cash)
@@ -73,10 +76,15 @@ class PaperTrader:
                               self.config.model_dump(mode="json"))
         records: list[IterationRecord] = []
         stream = self.source.iterations(saved.last_bar_time if saved else None)
-        for _, (bar_time, snapshots) in zip(range(iterations), stream):
-            if not snapshots:
+        for _ in range(iterations):
+            if before_iteration:
+                before_iteration()
+            item = next(stream, None)
+            if item is None:
+                break
+            if not item[1]:
                 continue
-            record = self.step((bar_time, snapshots), portfolio, marks)
+            record = self.step(item, portfolio, marks)
             self.ledger.write_iteration(record)
             records.append(record)
             if on_iteration:

@@ -12,7 +12,6 @@ import numpy as np
 
 from kilo.blend import Calibration, calibrate
 from kilo.config import Config
-from kilo.errors import KiloError
 from kilo.evaluation.metrics import regression_metrics
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.models.gru import GRURegressor, resolve_device
@@ -217,26 +216,3 @@ def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: dic
         "config": config.model_dump(mode="json"),
         "packages": package_versions(),
     }
-
-
-def train_symbols(
-    config: Config,
-    symbols: list[str],
-    *,
-    model: ModelChoice = "all",
-    models_dir: str | Path | None = None,
-    progress: bool = True,
-) -> list[TrainReport]:
-    """Train each symbol in turn; a failing symbol is reported and the rest go on."""
-    reports = []
-    for symbol in symbols:
-        try:
-            reports.append(train_symbol(config, symbol, model=model, models_dir=models_dir,
-                                        progress=progress))
-        except KiloError as exc:
-            logger.error("%s: %s", symbol, exc)
-            reports.append(TrainReport(symbol, error=str(exc)))
-        except Exception as exc:
-            logger.exception("%s: training failed", symbol)
-            reports.append(TrainReport(symbol, error=f"{type(exc).__name__}: {exc}"))
-    return reports

@@ -1,0 +1,54 @@
+#!/usr/bin/env python
+"""Retrain challengers and promote them only when they hold up out of sample."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from kilo.cli import common_parser, config_from_args
+from kilo.errors import KiloError
+from kilo.training.retrain import retrain_pass, run_every
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = common_parser(
+        "For each symbol: refresh its candles (when online), train a challenger model set, "
+        "compare its blended net Sharpe with the champion's on the latest out-of-sample "
+        "bars, and move LATEST only if it is not worse by more than retrain.sharpe_margin "
+        "and its PPO policy did not collapse. Decisions go to retrain.log_path (JSON lines) "
+        "and the ledger database."
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--symbol", action="append", metavar="BASE/QUOTE",
+                       help="symbol to retrain (repeatable)")
+    which.add_argument("--all", action="store_true", help="every symbol in the config")
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--once", action="store_true", help="one pass, for cron or a systemd timer")
+    when.add_argument("--every", nargs="?", const="", metavar="DURATION",
+                      help="run in-process every DURATION (e.g. 24h, 6h; default retrain.every)")
+    parser.add_argument("--offline", action="store_true", help="do not download candles first")
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+        every = pd.Timedelta(args.every or config.retrain.every) if args.every is not None else None
+    except (KiloError, ValueError) as exc:
+        parser.error(str(exc))
+    symbols = config.symbols if args.all else args.symbol
+    refresh = False if args.offline else None
+
+    def one_pass() -> None:
+        for d in retrain_pass(config, symbols, refresh=refresh):
+            verdict = "PROMOTED" if d["promoted"] else "kept champion"
+            print(f"{d['symbol']}: {verdict}: {d['reason']}", flush=True)
+
+    if every is None:
+        one_pass()
+    else:
+        run_every(one_pass, every)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

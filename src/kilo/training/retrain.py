@@ -1,0 +1,188 @@
+"""Scheduled retraining: train a challenger, promote it only if it holds up out of sample."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kilo.config import Config
+from kilo.data import timeframe_seconds
+from kilo.data.download import download_candles, make_exchange
+from kilo.errors import FeatureContractError, KiloError, ModelSetError
+from kilo.evaluation.metrics import bars_per_year, trading_metrics
+from kilo.evaluation.strategies import StrategyRun, backtest_blend
+from kilo.features import FeatureEngine
+from kilo.registry import ModelSet, apply_retention, promote_version
+from kilo.trading.ledger import Ledger
+from kilo.training.dataset import Dataset, build_dataset
+from kilo.training.split import required_embargo
+from kilo.training.trainer import fit_model_set
+from kilo.utils import seed_everything
+
+logger = logging.getLogger(__name__)
+
+
+def refresh_candles(config: Config, symbol: str) -> bool:
+    """Download the latest candles; False (logged) when the exchange cannot be reached."""
+    try:
+        download_candles(make_exchange(config.data.exchange), symbol, config.data.timeframe,
+                         config.data.dir, config.data.since, max_retries=config.data.max_retries,
+                         base_delay=config.data.retry_base_delay, progress=False)
+        return True
+    except KiloError as exc:
+        logger.warning("%s: could not refresh candles (%s); using those on disk", symbol, exc)
+        return False
+
+
+def comparison_window(data: Dataset, champion: ModelSet | None, embargo: int) -> slice:
+    """The latest rows neither model trained or early-stopped on.
+
+    The challenger's test split, shortened to start ``embargo`` bars after the end
+    of the champion's validation split.
+    """
+    start = data.split.test.start
+    if champion is not None:
+        val_end = pd.Timestamp(champion.manifest["split"]["validation"]["end"])
+        start = max(start, int(data.index.searchsorted(val_end, side="right")) + embargo)
+    return slice(start, len(data.index))
+
+
+def net_sharpe(config: Config, run: StrategyRun) -> float:
+    """Annualised Sharpe of a run's net per-bar log returns; 0.0 when undefined."""
+    fills = run.fills
+    sells = fills[fills["side"] == "sell"]
+    metrics = trading_metrics(run.log_returns.to_numpy(), run.exposure.to_numpy(),
+                              sells["realised_pnl"].to_numpy(), float(fills["notional"].sum()),
+                              float(run.equity.mean()),
+                              bars_per_year(timeframe_seconds(config.data.timeframe)))
+    return 0.0 if math.isnan(metrics["sharpe"]) else metrics["sharpe"]
+
+
+def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
+                   progress: bool = False) -> dict[str, Any]:
+    """Train a challenger for ``symbol``, compare it with the champion, maybe promote it.
+
+    The challenger is saved as a new version without touching ``LATEST``. It is
+    promoted when there is no usable champion, or when its PPO policy did not collapse
+    and its blended net Sharpe on :func:`comparison_window` is at least the
+    champion's minus ``retrain.sharpe_margin``. After a promotion, retention deletes
+    versions beyond ``retrain.keep_versions``.
+
+    Returns
+    -------
+    The decision: time, symbol, champion and challenger versions, both Sharpe
+    ratios, the window, ``promoted`` and ``reason``.
+
+    Raises
+    ------
+    DataError
+        If the candles are missing or too short.
+    """
+    r = config.retrain
+    refreshed = (r.refresh_data if refresh is None else refresh) and refresh_candles(config, symbol)
+    seed_everything(config.seed)
+    engine = FeatureEngine.from_config(config)
+    data = build_dataset(config, symbol, engine)
+    models_dir = Path(config.models.dir)
+    champion, champion_problem = None, None
+    try:
+        champion = ModelSet.load(symbol, "latest", models_dir, engine=engine)
+    except FeatureContractError as exc:
+        champion_problem = f"champion unusable with the running features: {exc}"
+    except ModelSetError as exc:
+        champion_problem = f"no usable champion: {exc}"
+    challenger, _ = fit_model_set(config, data, engine, progress=progress)
+    challenger.save(models_dir, promote=False)
+    decision: dict[str, Any] = {
+        "time": pd.Timestamp.now(tz="UTC").isoformat(), "symbol": symbol,
+        "champion": champion.version if champion else None, "challenger": challenger.version,
+        "champion_sharpe": None, "challenger_sharpe": None, "window": None,
+        "candles_refreshed": refreshed,
+    }
+    collapsed = bool(challenger.manifest["metrics"]["ppo"]["validation"]["collapsed"])
+    window = comparison_window(data, champion, required_embargo(config, engine))
+    n_bars = window.stop - window.start
+    if collapsed:
+        promoted, reason = False, "challenger's PPO policy collapsed on validation"
+    elif champion is None:
+        promoted, reason = True, champion_problem
+    elif n_bars < r.min_window_bars:
+        promoted, reason = False, (f"only {max(n_bars, 0)} out-of-sample bars that neither model "
+                                   f"trained on (need {r.min_window_bars}); keeping the champion")
+    else:
+        ch = net_sharpe(config, backtest_blend(config, challenger, data, window))
+        cp = net_sharpe(config, backtest_blend(config, champion, data, window))
+        decision.update(challenger_sharpe=ch, champion_sharpe=cp, window={
+            "start": data.index[window.start].isoformat(),
+            "end": data.index[window.stop - 1].isoformat(), "bars": n_bars})
+        promoted = ch >= cp - r.sharpe_margin
+        reason = (f"net Sharpe {ch:.3f} vs champion {cp:.3f} (margin {r.sharpe_margin}): "
+                  + ("promoted" if promoted else "challenger worse, champion kept"))
+    decision.update(promoted=promoted, reason=reason)
+    if promoted:
+        promote_version(models_dir, symbol, str(challenger.version))
+        decision["deleted_versions"] = apply_retention(models_dir, symbol, r.keep_versions)
+    logger.info("%s: %s", symbol, reason)
+    return decision
+
+
+def record_decision(config: Config, decision: dict[str, Any]) -> None:
+    """Append a decision to the JSON-lines log and to the ledger database."""
+    path = Path(config.retrain.log_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(json.dumps(decision) + "\n")
+    ledger = Ledger(config.retrain.ledger_path)
+    try:
+        ledger.record_decision(decision)
+    finally:
+        ledger.close()
+
+
+def retrain_pass(config: Config, symbols: list[str], *, refresh: bool | None = None,
+                 progress: bool = False) -> list[dict[str, Any]]:
+    """One retraining pass over ``symbols``; a failing symbol is recorded and skipped."""
+    decisions = []
+    for symbol in symbols:
+        try:
+            decision = retrain_symbol(config, symbol, refresh=refresh, progress=progress)
+        except Exception as exc:  # per-symbol boundary: record it, go on with the others
+            logger.exception("%s: retraining failed; the champion stays", symbol)
+            decision = {"time": pd.Timestamp.now(tz="UTC").isoformat(), "symbol": symbol,
+                        "promoted": False, "reason": f"retraining failed: {type(exc).__name__}: {exc}"}
+        record_decision(config, decision)
+        decisions.append(decision)
+    return decisions
+
+
+def run_every(task: Callable[[], Any], every: pd.Timedelta, *, passes: int | None = None,
+              clock: Callable[[], float] = time.monotonic,
+              sleep: Callable[[float], None] = time.sleep) -> int:
+    """Run ``task`` at ``start, start + every, start + 2 * every, ...`` without drift.
+
+    Each wait is computed from the schedule, not from when the last pass ended, so a
+    slow pass does not push later ones back; a pass that overran its slot is followed
+    by the next due one at once, skipping slots already missed. Stops after ``passes``
+    passes (None: never).
+
+    Returns the number of passes run.
+    """
+    period = every.total_seconds()
+    start = clock()
+    done = 0
+    slot = 0
+    while passes is None or done < passes:
+        wait = start + slot * period - clock()
+        if wait > 0:
+            sleep(wait)
+        task()
+        done += 1
+        slot = max(slot + 1, math.floor((clock() - start) / period) + 1)
+    return done

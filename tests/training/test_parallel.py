@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kilo.config import Config
+from kilo.features import FeatureEngine
+from kilo.registry import ModelSet
+from kilo.training.dataset import build_dataset
+from kilo.training.parallel import threads_per_job, train_symbols
+from kilo.training.summary import summary_table
+
+pytestmark = pytest.mark.slow
+
+
+def predictions(config: Config, models_dir, symbol: str) -> list[np.ndarray]:
+    engine = FeatureEngine.from_config(config)
+    model_set = ModelSet.load(symbol, models_dir=models_dir, engine=engine)
+    X = model_set.preprocessor.transform(build_dataset(config, symbol, engine).features)
+    out = model_set.predict_rows(X, 300)
+    return [out.gru, out.lightgbm, out.ppo]
+
+
+def test_two_jobs_give_the_same_model_sets_as_one(tiny_config: Config, tmp_path) -> None:
+    symbols = ["BTC/USDT", "ETH/USDT", "NOPE/USDT"]
+    one = train_symbols(tiny_config, symbols, models_dir=tmp_path / "one", progress=False, jobs=1)
+    two = train_symbols(tiny_config, symbols, models_dir=tmp_path / "two", progress=False, jobs=2)
+    assert [r.symbol for r in two] == symbols
+    assert two[2].error == one[2].error and "NOPE_USDT-1h" in two[2].error
+    for symbol in symbols[:2]:
+        for a, b in zip(predictions(tiny_config, tmp_path / "one", symbol),
+                        predictions(tiny_config, tmp_path / "two", symbol)):
+            np.testing.assert_array_equal(a, b)
+    table = summary_table(two)
+    assert table.loc[table["symbol"] == "NOPE/USDT", "status"].iloc[0].startswith("FAILED")
+
+
+def test_threads_are_shared_out() -> None:
+    import os
+
+    cores = os.cpu_count() or 1
+    assert threads_per_job(1) == cores and threads_per_job(cores) == 1
+    assert threads_per_job(cores * 4) == 1
+
+
+def test_ray_backend_in_local_mode(tiny_config: Config, tmp_path) -> None:
+    pytest.importorskip("ray")
+    reports = train_symbols(tiny_config, ["BTC/USDT", "NOPE/USDT"], models_dir=tmp_path,
+                            progress=False, jobs=2, backend="ray")
+    assert reports[0].version and reports[1].error
