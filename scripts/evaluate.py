@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kilo.cli import common_parser, config_from_args
+from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
 from kilo.errors import KiloError
 from kilo.evaluation.report import metrics_table
 from kilo.evaluation.run import run_evaluation
@@ -22,10 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         "flat, momentum and a random policy on the same bars, net of fees and slippage. "
         "Writes report.html, summary.json and equity.png."
     )
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--symbol", action="append", metavar="BASE/QUOTE",
-                       help="symbol to evaluate (repeatable)")
-    which.add_argument("--all", action="store_true", help="every symbol in the config")
+    add_symbol_choice(parser, "evaluate")
     parser.add_argument("--folds", type=int, help="test folds (default: evaluation.folds)")
     parser.add_argument("--seeds", type=int, default=1,
                         help="repeat with this many seeds and report mean ± std")
@@ -41,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
     except KiloError as exc:
         parser.error(str(exc))
-    symbols = config.symbols if args.all else args.symbol
+    symbols = chosen_symbols(args, config)
     summary, paths, failures = run_evaluation(config, symbols, seeds=args.seeds,
                                               report_dir=args.report_dir,
                                               progress=not args.no_progress)

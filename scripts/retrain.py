@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from kilo.cli import common_parser, config_from_args
+from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
 from kilo.errors import KiloError
 from kilo.training.retrain import retrain_pass, run_every
 
@@ -20,10 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         "and its PPO policy did not collapse. Decisions go to retrain.log_path (JSON lines) "
         "and the ledger database."
     )
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--symbol", action="append", metavar="BASE/QUOTE",
-                       help="symbol to retrain (repeatable)")
-    which.add_argument("--all", action="store_true", help="every symbol in the config")
+    add_symbol_choice(parser, "retrain")
     when = parser.add_mutually_exclusive_group(required=True)
     when.add_argument("--once", action="store_true", help="one pass, for cron or a systemd timer")
     when.add_argument("--every", nargs="?", const="", metavar="DURATION",
@@ -35,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         every = pd.Timedelta(args.every or config.retrain.every) if args.every is not None else None
     except (KiloError, ValueError) as exc:
         parser.error(str(exc))
-    symbols = config.symbols if args.all else args.symbol
+    symbols = chosen_symbols(args, config)
     refresh = False if args.offline else None
 
     def one_pass() -> None:

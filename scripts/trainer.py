@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from kilo.cli import common_parser, config_from_args
+from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
 from kilo.errors import KiloError
 from kilo.training.parallel import train_symbols
 from kilo.training.summary import format_summary
@@ -16,10 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         "Train a GRU, a LightGBM model and a PPO agent per symbol on one shared "
         "FeatureEngine and save them as a new model-set version under the models dir."
     )
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--symbol", action="append", metavar="BASE/QUOTE",
-                       help="symbol to train, ccxt form (repeatable)")
-    which.add_argument("--all", action="store_true", help="train every symbol in the config")
+    add_symbol_choice(parser, "train")
     parser.add_argument("--model", choices=["all", "gru", "lightgbm", "ppo"], default="all",
                         help="train only this model; the others and the preprocessor are "
                         "reused from the latest version")
@@ -37,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
     except KiloError as exc:
         parser.error(str(exc))
-    symbols = config.symbols if args.all else args.symbol
+    symbols = chosen_symbols(args, config)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     try:

@@ -86,3 +86,14 @@ def tiny_models(tiny_config: Config, tiny_report) -> Config:
     for symbol in TINY_SYMBOLS[1:]:
         train_symbol(tiny_config, symbol, progress=False)
     return tiny_config
+
+
+@pytest.fixture()
+def private_btc_models(tiny_report, tiny_config: Config, tmp_path) -> Config:
+    """``tiny_config`` with a private copy of the tiny BTC model sets, free to change."""
+    import shutil
+
+    models = tmp_path / "models"
+    shutil.copytree(Path(tiny_config.models.dir) / "BTC_USDT", models / "BTC_USDT")
+    return tiny_config.model_copy(update={
+        "models": tiny_config.models.model_copy(update={"dir": models})})

@@ -160,9 +160,11 @@ def bench_train_all(config: Config) -> list[dict[str, Any]]:
     records = []
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory() as models_dir:
-            runs = time_runs(lambda: train_symbols(config, config.symbols, models_dir=models_dir,
-                                                   progress=False, jobs=jobs, backend="joblib"),
-                             repeats=1, warmup=0)
+            def run(jobs: int = jobs, models_dir: str = models_dir) -> None:
+                train_symbols(config, config.symbols, models_dir=models_dir, progress=False,
+                              jobs=jobs, backend="joblib")
+
+            runs = time_runs(run, repeats=1, warmup=0)
         records.append(record(f"train-all_jobs{jobs}", runs, "s",
                               {"symbols": config.symbols, "jobs": jobs}))
     records[1]["params"]["ratio_to_jobs1"] = round(records[1]["median_s"] / records[0]["median_s"], 3)

@@ -46,6 +46,19 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_symbol_choice(parser: argparse.ArgumentParser, verb: str) -> None:
+    """Required ``--symbol S`` (repeatable) or ``--all`` (every configured symbol)."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--symbol", action="append", metavar="BASE/QUOTE",
+                       help=f"symbol to {verb}, ccxt form (repeatable)")
+    which.add_argument("--all", action="store_true", help=f"{verb} every symbol in the config")
+
+
+def chosen_symbols(args: argparse.Namespace, config: Config) -> list[str]:
+    """The symbols picked by :func:`add_symbol_choice`'s flags."""
+    return list(config.symbols) if args.all else list(args.symbol)
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """Configure logging and build the :class:`Config` from parsed common flags.
 

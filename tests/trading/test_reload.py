@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 
@@ -14,15 +12,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
-def two_versions(tiny_report, tiny_config: Config, tmp_path):
+def two_versions(private_btc_models: Config):
     """A private models dir with two BTC versions; LATEST names the first."""
-    models = tmp_path / "models"
-    shutil.copytree(tiny_config.models.dir / "BTC_USDT", models / "BTC_USDT")
-    cfg = tiny_config.model_copy(update={
-        "models": tiny_config.models.model_copy(update={"dir": models})})
-    first = latest_version(models, "BTC/USDT")
+    cfg = private_btc_models
+    first = latest_version(cfg.models.dir, "BTC/USDT")
     second = train_symbol(cfg.model_copy(update={"seed": 5}), "BTC/USDT", progress=False).version
-    promote_version(models, "BTC/USDT", first)
+    promote_version(cfg.models.dir, "BTC/USDT", first)
     return cfg, first, second
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
@@ -16,17 +15,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture()
-def setup(tiny_report, tiny_config: Config, tmp_path):
+def setup(private_btc_models: Config, tmp_path):
     """A private models dir holding the tiny BTC champion, and retrain paths in tmp."""
-    models = tmp_path / "models"
-    shutil.copytree(tiny_config.models.dir / "BTC_USDT", models / "BTC_USDT")
-    cfg = tiny_config.model_copy(update={
-        "models": tiny_config.models.model_copy(update={"dir": models}),
-        "retrain": tiny_config.retrain.model_copy(update={
+    cfg = private_btc_models.model_copy(update={
+        "retrain": private_btc_models.retrain.model_copy(update={
             "log_path": tmp_path / "retrain.jsonl", "ledger_path": tmp_path / "paper.sqlite",
             "refresh_data": False, "keep_versions": 1}),
     })
-    return cfg, latest_version(models, "BTC/USDT")
+    return cfg, latest_version(cfg.models.dir, "BTC/USDT")
 
 
 def fake_sharpe(challenger: float, champion: float, champion_version: str):
