@@ -20,7 +20,8 @@ from kilo.registry.modelset import ModelSet, PortfolioState, RawOutputs
 from kilo.trading.ledger import Ledger
 from kilo.trading.sources import ReplaySource
 from kilo.trading.symbol_model import score_outputs
-from kilo.trading.trader import PaperTrader
+from kilo.trading.trader import PaperTrader, Scorer
+from kilo.training.dataset import Dataset
 
 NO_MODEL_FIELDS = {k: None for k in ("gru_raw", "lightgbm_raw", "ppo_p_hold", "ppo_p_long",
                                      "ppo_p_flat", "gru_signal", "lightgbm_signal", "ppo_signal")}
@@ -138,7 +139,7 @@ class StrategyRun:
         return len(self.fills)
 
 
-def trade(config: Config, symbol: str, candles: pd.DataFrame, scorer: Any, start: pd.Timestamp,
+def trade(config: Config, symbol: str, candles: pd.DataFrame, scorer: Scorer, start: pd.Timestamp,
           n_bars: int, *, stops: bool = True) -> StrategyRun:
     """Trade ``scorer`` over ``n_bars`` bars from ``start`` with the paper trader.
 
@@ -168,11 +169,11 @@ def switch_probability(run: StrategyRun) -> float:
     return min(1.0, run.position_changes / max(len(run.equity), 1))
 
 
-def backtest_blend(config: Config, model_set: ModelSet, data: Any, part: slice) -> StrategyRun:
+def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: slice) -> StrategyRun:
     """Trade a saved model set's blend, as the trader would, over the rows ``part``.
 
     Uses the manifest's calibration and the config's weights and thresholds;
-    ``data`` is a :class:`~kilo.training.dataset.Dataset` built with the same engine.
+    ``data`` must be built with the engine the model set was trained with.
     """
     X = model_set.preprocessor.transform(data.features)
     calibration = Calibration.from_dict(model_set.manifest["blend"])

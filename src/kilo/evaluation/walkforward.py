@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -31,10 +30,7 @@ from kilo.training.split import TimeSplit, required_embargo
 from kilo.training.trainer import fit_gru, fit_lightgbm, fit_model_set
 from kilo.utils import seed_everything
 
-logger = logging.getLogger(__name__)
-
 MODEL_STRATEGIES = ("gru", "lightgbm", "ppo", "blend")
-BASELINES = ("buy_and_hold", "flat", "momentum", "random")
 REGRESSORS = ("gru", "lightgbm")
 
 
