@@ -11,11 +11,18 @@ from kilo.config import Config, load_config
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only where there is one worth showing and the help names none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def common_parser(description: str) -> argparse.ArgumentParser:
     """An ``ArgumentParser`` with the flags every Kilo script takes."""
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
     group = parser.add_argument_group("common options")
     group.add_argument(
         "--config",
