@@ -42,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
                 base_delay=config.data.retry_base_delay,
             )
             print(f"{symbol}: {path}")
+        except KiloError as exc:
+            logger.error("%s: download failed, any existing file is unchanged: %s", symbol, exc)
+            failed.append(symbol)
         except Exception:
-            logger.exception("%s: download failed; the existing file is unchanged", symbol)
+            logger.exception("%s: download failed, any existing file is unchanged", symbol)
             failed.append(symbol)
     return 1 if failed else 0
 
