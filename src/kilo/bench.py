@@ -41,11 +41,13 @@ def time_runs(run: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> list
 
 
 def record(
-    name: str, runs: list[float], unit: str, params: dict[str, Any], work: float | None = None
+    name: str, runs: list[float], unit: str, params: dict[str, Any], work: float | None = None,
+    scale: float = 1.0,
 ) -> dict[str, Any]:
-    """One benchmark record; ``figure`` is ``work / median`` for rates, else the median."""
+    """One benchmark record; ``figure`` is ``work / median`` for rates, else the median
+    times ``scale`` (1000 for milliseconds)."""
     median = statistics.median(runs)
-    figure = work / median if work is not None else median
+    figure = work / median if work is not None else median * scale
     return {
         "bench": name,
         "figure": round(figure, 3),
@@ -198,8 +200,7 @@ def bench_trade(config: Config) -> list[dict[str, Any]]:
     one_run()
     latencies = [one_run() for _ in range(3)]
     params = {"iterations": iterations, "symbols": config.symbols, "source": "replay"}
-    latency = record("trade", latencies, "ms", params)
-    latency["figure"] = round(latency["median_s"] * 1000, 3)
+    latency = record("trade", latencies, "ms", params, scale=1000)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     memory = {**latency, "bench": "trade_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
     return [latency, memory]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from kilo.blend import Calibration
 from kilo.config import Config
+from kilo.evaluation.metrics import trading_metrics
 from kilo.registry.modelset import ModelSet, PortfolioState, RawOutputs
 from kilo.trading.ledger import Ledger
 from kilo.trading.sources import ReplaySource
@@ -182,3 +183,20 @@ def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: sli
                                calibration.thresholds(config.blend))
     return trade(config, data.symbol, data.candles, scorer, data.index[part.start],
                  part.stop - part.start)
+
+
+def chain(runs: list[StrategyRun], initial_cash: float) -> tuple[pd.Series, pd.Series]:
+    """Per-bar log returns and the equity curve (quote currency) over consecutive runs."""
+    log_returns = pd.concat([r.log_returns for r in runs])
+    return log_returns, initial_cash * np.exp(log_returns.cumsum())
+
+
+def run_metrics(runs: list[StrategyRun], initial_cash: float,
+                periods_per_year: float) -> dict[str, float]:
+    """:func:`~kilo.evaluation.metrics.trading_metrics` of consecutive runs chained."""
+    log_returns, equity = chain(runs, initial_cash)
+    fills = pd.concat([r.fills for r in runs])
+    sells = fills[fills["side"] == "sell"]
+    return trading_metrics(log_returns.to_numpy(), pd.concat([r.exposure for r in runs]).to_numpy(),
+                           sells["realised_pnl"].to_numpy(), float(fills["notional"].sum()),
+                           float(equity.mean()), periods_per_year)

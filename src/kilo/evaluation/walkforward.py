@@ -14,13 +14,15 @@ from kilo.blend import calibrate
 from kilo.config import Config
 from kilo.data import timeframe_seconds
 from kilo.evaluation.folds import walk_forward_folds
-from kilo.evaluation.metrics import bars_per_year, regression_metrics, trading_metrics
+from kilo.evaluation.metrics import bars_per_year, regression_metrics
 from kilo.evaluation.strategies import (
     ModelScorer,
     RuleScorer,
     StrategyRun,
+    chain,
     momentum_scores,
     random_scores,
+    run_metrics,
     switch_probability,
     trade,
 )
@@ -72,21 +74,6 @@ def causality_check(engine: FeatureEngine, data: Dataset, folds: list[TimeSplit]
         identical.append(np.array_equal(truncated.to_numpy(), full.loc[:cut].to_numpy(),
                                         equal_nan=True))
     return {"cuts": len(folds), "identical": bool(all(identical))}
-
-
-def _chain(runs: list[StrategyRun], initial_cash: float) -> tuple[pd.Series, pd.Series]:
-    """Per-bar log returns and the equity curve over consecutive folds."""
-    log_returns = pd.concat([r.log_returns for r in runs])
-    return log_returns, initial_cash * np.exp(log_returns.cumsum())
-
-
-def _metrics(runs: list[StrategyRun], initial_cash: float, per_year: float) -> dict[str, float]:
-    log_returns, equity = _chain(runs, initial_cash)
-    fills = pd.concat([r.fills for r in runs])
-    sells = fills[fills["side"] == "sell"]
-    return trading_metrics(log_returns.to_numpy(), pd.concat([r.exposure for r in runs]).to_numpy(),
-                           sells["realised_pnl"].to_numpy(), float(fills["notional"].sum()),
-                           float(equity.mean()), per_year)
 
 
 def _permuted(target: np.ndarray, fold: TimeSplit, seed: int) -> np.ndarray:
@@ -180,11 +167,11 @@ def _summarise(config, symbol, data, folds, runs, random_runs, predictions, targ
                seconds) -> SymbolEvaluation:
     cash = config.trading.initial_cash
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
-    strategies = {name: _metrics(r, cash, per_year) for name, r in runs.items()}
-    per_seed = pd.DataFrame([_metrics(r, cash, per_year) for r in random_runs.values()])
+    strategies = {name: run_metrics(r, cash, per_year) for name, r in runs.items()}
+    per_seed = pd.DataFrame([run_metrics(r, cash, per_year) for r in random_runs.values()])
     strategies["random"] = per_seed.mean().to_dict()
-    curves = {name: _chain(r, cash)[1] for name, r in runs.items()}
-    curves["random"] = pd.concat([_chain(r, cash)[1] for r in random_runs.values()], axis=1).mean(axis=1)
+    curves = {name: chain(r, cash)[1] for name, r in runs.items()}
+    curves["random"] = pd.concat([chain(r, cash)[1] for r in random_runs.values()], axis=1).mean(axis=1)
     y = np.concatenate(targets)
     controls: dict[str, object] = {"shuffled_target": {}, "causality": causality}
     for name in REGRESSORS:

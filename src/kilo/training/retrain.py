@@ -16,8 +16,8 @@ from kilo.config import Config
 from kilo.data import timeframe_seconds
 from kilo.data.download import download_candles, make_exchange
 from kilo.errors import FeatureContractError, KiloError, ModelSetError
-from kilo.evaluation.metrics import bars_per_year, trading_metrics
-from kilo.evaluation.strategies import StrategyRun, backtest_blend
+from kilo.evaluation.metrics import bars_per_year
+from kilo.evaluation.strategies import StrategyRun, backtest_blend, run_metrics
 from kilo.features import FeatureEngine
 from kilo.registry import ModelSet, apply_retention, promote_version
 from kilo.trading.ledger import Ledger
@@ -56,13 +56,9 @@ def comparison_window(data: Dataset, champion: ModelSet | None, embargo: int) ->
 
 def net_sharpe(config: Config, run: StrategyRun) -> float:
     """Annualised Sharpe of a run's net per-bar log returns; 0.0 when undefined."""
-    fills = run.fills
-    sells = fills[fills["side"] == "sell"]
-    metrics = trading_metrics(run.log_returns.to_numpy(), run.exposure.to_numpy(),
-                              sells["realised_pnl"].to_numpy(), float(fills["notional"].sum()),
-                              float(run.equity.mean()),
-                              bars_per_year(timeframe_seconds(config.data.timeframe)))
-    return 0.0 if math.isnan(metrics["sharpe"]) else metrics["sharpe"]
+    sharpe = run_metrics([run], config.trading.initial_cash,
+                         bars_per_year(timeframe_seconds(config.data.timeframe)))["sharpe"]
+    return 0.0 if math.isnan(sharpe) else sharpe
 
 
 def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
