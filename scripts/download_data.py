@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from kilo.cli import common_parser, config_from_args
+from kilo.cli import common_parser, config_from_args, symbol_arg
 from kilo.data.download import download_candles, make_exchange
 from kilo.errors import KiloError
 
@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
         "{BASE}_{QUOTE}-{timeframe}.feather. Existing files are continued from their "
         "last candle and replaced atomically. Needs internet."
     )
-    parser.add_argument("--symbols", nargs="+", help="ccxt symbols (default: config symbols)")
+    parser.add_argument("--symbols", nargs="+", type=symbol_arg, metavar="SYMBOL",
+                        help="BTC/USDT or BTCUSDT (default: config symbols)")
     parser.add_argument("--timeframe", help="candle timeframe, e.g. 1h (default: config)")
     parser.add_argument("--since", help="first candle date for new files, e.g. 2024-01-01")
     parser.add_argument("--exchange", help="ccxt exchange id (default: config, binance)")

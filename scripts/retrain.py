@@ -9,7 +9,7 @@ import pandas as pd
 
 from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
 from kilo.errors import KiloError
-from kilo.training.retrain import retrain_pass, run_every
+from kilo.retrain import retrain_pass, run_every
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
         "compare its blended net Sharpe with the champion's on the latest out-of-sample "
         "bars, and move LATEST only if it is not worse by more than retrain.sharpe_margin "
         "and its PPO policy did not collapse. Decisions go to retrain.log_path (JSON lines) "
-        "and the ledger database."
+        "and the ledger database (trading.ledger_path)."
     )
     add_symbol_choice(parser, "retrain")
     when = parser.add_mutually_exclusive_group(required=True)
@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def one_pass() -> None:
         for d in retrain_pass(config, symbols, refresh=refresh):
-            verdict = "PROMOTED" if d["promoted"] else "kept champion"
-            print(f"{d['symbol']}: {verdict}: {d['reason']}", flush=True)
+            verdict = "PROMOTED" if d.promoted else "kept champion"
+            print(f"{d.symbol}: {verdict}: {d.reason}", flush=True)
 
     if every is None:
         one_pass()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kilo.cli import common_parser, config_from_args
+from kilo.cli import common_parser, config_from_args, symbol_arg
 from kilo.errors import KiloError
 from kilo.trading.report import format_summary, iteration_line
 from kilo.trading.session import SessionOptions, run_session
@@ -22,15 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--iterations", type=int, default=100,
                         help="bars to trade (live: polls, one per --interval)")
-    parser.add_argument("--symbols", nargs="+", help="symbols to trade (default: config)")
+    parser.add_argument("--symbols", nargs="+", type=symbol_arg, metavar="SYMBOL",
+                        help="symbols to trade, BTC/USDT or BTCUSDT (default: config)")
     parser.add_argument("--source", choices=["replay", "live"], default="replay",
                         help="replay local candles, or poll the exchange (needs internet)")
     parser.add_argument("--start", type=lambda s: pd.Timestamp(s, tz="UTC"),
                         help="replay: first bar (UTC); default the models' test split start")
     parser.add_argument("--interval", type=float,
                         help="live: seconds between polls (default: one timeframe)")
-    parser.add_argument("--state", type=Path, default=Path("state/paper.sqlite"),
-                        help="SQLite ledger file")
+    parser.add_argument("--state", type=Path,
+                        help="SQLite ledger file (default: trading.ledger_path, "
+                        "state/paper.sqlite)")
     parser.add_argument("--fresh", action="store_true", help="erase the ledger and start over")
     parser.add_argument("--strict", action="store_true",
                         help="fail if any symbol lacks a usable model set instead of skipping it")

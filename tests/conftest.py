@@ -95,5 +95,4 @@ def private_btc_models(tiny_report, tiny_config: Config, tmp_path) -> Config:
 
     models = tmp_path / "models"
     shutil.copytree(Path(tiny_config.models.dir) / "BTC_USDT", models / "BTC_USDT")
-    return tiny_config.model_copy(update={
-        "models": tiny_config.models.model_copy(update={"dir": models})})
+    return tiny_config.with_overrides({"models.dir": str(models)})

@@ -92,7 +92,7 @@ def bench_env(config: Config) -> list[dict[str, Any]]:
     from kilo.rl import PPOAgent
 
     X, returns = _btc_training_rows(config)
-    env = PPOAgent(config.models.ppo, fee=config.trading.fee,
+    env = PPOAgent(config.models.ppo, seed=config.seed, fee=config.trading.fee,
                    slippage=config.trading.slippage).make_env(X, returns)
     n_steps = 200_000
     actions = np.random.default_rng(config.seed).integers(0, 3, n_steps).tolist()
@@ -115,7 +115,7 @@ def bench_ppo(config: Config) -> list[dict[str, Any]]:
 
     X, returns = _btc_training_rows(config)
     n_steps = 10 * config.models.ppo.n_steps
-    params = config.models.ppo.model_copy(update={"total_timesteps": n_steps})
+    params = config.with_overrides({"models.ppo.total_timesteps": n_steps}).models.ppo
     agent = PPOAgent(params, seed=config.seed, fee=config.trading.fee,
                      slippage=config.trading.slippage)
     info = {"timesteps": n_steps, "n_steps": params.n_steps, "batch_size": params.batch_size,

@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from kilo.config import Config, load_config
+from kilo.config import Config, load_config, normalize_symbol
+from kilo.errors import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 
@@ -53,11 +54,19 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def symbol_arg(text: str) -> str:
+    """argparse ``type`` for a symbol: ``BTC/USDT`` or ``BTCUSDT`` -> ``BTC/USDT``."""
+    try:
+        return normalize_symbol(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_symbol_choice(parser: argparse.ArgumentParser, verb: str) -> None:
     """Required ``--symbol S`` (repeatable) or ``--all`` (every configured symbol)."""
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--symbol", action="append", metavar="BASE/QUOTE",
-                       help=f"symbol to {verb}, ccxt form (repeatable)")
+    which.add_argument("--symbol", action="append", metavar="SYMBOL", type=symbol_arg,
+                       help=f"symbol to {verb}: BTC/USDT or BTCUSDT (repeatable)")
     which.add_argument("--all", action="store_true", help=f"{verb} every symbol in the config")
 
 

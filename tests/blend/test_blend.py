@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 
-from kilo.blend import blend, calibrate, ppo_signal, regressor_signal
+from kilo.blend import Calibration, blend, calibrate, ppo_signal, regressor_signal
 from kilo.config import BlendConfig
 
 WEIGHTS = {"gru": 1.0, "lightgbm": 1.0, "ppo": 2.0}
@@ -36,8 +35,8 @@ def test_calibration_thresholds_are_validation_quantiles() -> None:
     score, _ = blend(cal.signals(gru, lgb, proba), WEIGHTS)
     assert cal.enter_threshold == pytest.approx(np.quantile(score, 0.7))
     assert cal.exit_threshold == pytest.approx(np.quantile(score, 0.4))
-    assert cal.prediction_stats["gru"]["std"] == pytest.approx(gru.std())
-    assert json.loads(json.dumps(cal.as_dict())) == cal.as_dict()
+    assert cal.prediction_stats["gru"].std == pytest.approx(gru.std())
+    assert Calibration.model_validate_json(cal.model_dump_json()) == cal
     fixed = calibrate(gru, lgb, proba, BlendConfig(enter_threshold=0.2, exit_threshold=-0.1))
     assert (fixed.enter_threshold, fixed.exit_threshold, fixed.threshold_source) == (0.2, -0.1,
                                                                                     "config")

@@ -18,8 +18,8 @@ METRICS = {"total_log_return", "annual_return", "annual_volatility", "sharpe", "
 
 @pytest.fixture(scope="module")
 def evaluation(tiny_config: Config, tmp_path_factory):
-    cfg = tiny_config.model_copy(update={"evaluation": tiny_config.evaluation.model_copy(
-        update={"folds": 2, "ppo_timesteps": 512, "random_seeds": 3})})
+    cfg = tiny_config.with_overrides(["evaluation.folds=2", "evaluation.ppo_timesteps=512",
+                                      "evaluation.random_seeds=3"])
     folder = tmp_path_factory.mktemp("reports")
     return run_evaluation(cfg, ["BTC/USDT", "NOPE/USDT"], seeds=2, report_dir=folder,
                           progress=False)

@@ -42,11 +42,11 @@ def test_missing_artifact(copy_of_models, tiny_config: Config) -> None:
 
 
 def test_feature_contract_mismatch_names_features(tiny_report, tiny_config: Config) -> None:
-    spec = tiny_config.features.model_copy(update={"ema_periods": [20, 100]})
+    spec = tiny_config.with_overrides({"features.ema_periods": [20, 100]}).features
     with pytest.raises(FeatureContractError, match=r"missing \['ema_dist_50', 'ema_dist_200'\]"
                        r".*unexpected \['ema_dist_100'\]"):
         ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, engine=FeatureEngine(spec))
-    same_names = tiny_config.features.model_copy(update={"bollinger_std": 2.5})
+    same_names = tiny_config.with_overrides({"features.bollinger_std": 2.5}).features
     with pytest.raises(FeatureContractError, match=r"different settings \['bollinger_std'\]"):
         ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir,
                       engine=FeatureEngine(same_names))
@@ -72,3 +72,30 @@ def test_failed_save_leaves_no_version_and_latest_unchanged(copy_of_models, tiny
         model_set.save(models_dir)
     assert sorted(p.name for p in folder.parent.iterdir()) == sorted(["LATEST", folder.name])
     assert (folder.parent / "LATEST").read_text() == latest
+
+
+def test_a_manifest_with_an_unknown_key_is_refused(copy_of_models, tiny_config: Config) -> None:
+    import json
+
+    models_dir, folder = copy_of_models
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["favourite_colour"] = "blue"
+    manifest["metrics"]["gru"]["validation"]["rmse"] = "low"
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ModelSetError, match=r"(?=.*favourite_colour: unknown key)"
+                       r"(?=.*metrics.gru.validation.rmse: Input should be a valid number)"):
+        ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
+
+
+def test_package_drift_is_one_warning_naming_each_package(tiny_report, tiny_config, caplog):
+    from kilo.registry.manifest import read_manifest, warn_on_version_drift
+
+    manifest = read_manifest(tiny_report.folder)
+    installed = {**manifest.packages, "torch": "9.9.9", "lightgbm": "0.1", "pandas": "0.0"}
+    with caplog.at_level("WARNING"):
+        drift = warn_on_version_drift(manifest, installed)
+    assert drift == [f"torch trained {manifest.packages['torch']}, installed 9.9.9",
+                     f"lightgbm trained {manifest.packages['lightgbm']}, installed 0.1"]
+    assert len(caplog.records) == 1 and "torch" in caplog.text and "lightgbm" in caplog.text
+    assert warn_on_version_drift(manifest, manifest.packages) == []

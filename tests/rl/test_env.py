@@ -11,12 +11,22 @@ from kilo.rl.env import TradingEnv
 FEE, SLIP = 0.001, 0.0005
 
 
-def make_env(n: int = 300, allow_short: bool = False, window: int = 4) -> TradingEnv:
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(n, 5)).astype(np.float32)
-    returns = rng.normal(0, 0.01, n)
-    return TradingEnv(features, returns, window=window, episode_length=50, fee=FEE,
+N = 300
+RNG = np.random.default_rng(0)
+FEATURES = RNG.normal(size=(N, 5)).astype(np.float32)
+RETURNS = RNG.normal(0, 0.01, N)
+
+
+def make_env(allow_short: bool = False, window: int = 4) -> TradingEnv:
+    return TradingEnv(FEATURES, RETURNS, window=window, episode_length=50, fee=FEE,
                       slippage=SLIP, allow_short=allow_short)
+
+
+def start_row(obs: np.ndarray, window: int = 4) -> int:
+    """The bar an observation was taken at, found from its window of feature rows."""
+    rows = np.lib.stride_tricks.sliding_window_view(FEATURES, (window, FEATURES.shape[1]))[:, 0]
+    [[match]] = np.nonzero((rows.reshape(len(rows), -1) == obs[:-3]).all(axis=1))
+    return int(match) + window - 1
 
 
 @pytest.mark.parametrize("allow_short", [False, True])
@@ -26,7 +36,7 @@ def test_check_env_passes(allow_short: bool) -> None:
 
 def test_rewards_and_costs_by_hand() -> None:
     env = make_env()
-    r = np.asarray(env._long)
+    r = RETURNS
     obs, _ = env.reset(options={"start": 10, "length": 5})
     cost = -math.log(1 - FEE - SLIP)
     _, reward, _, _, _ = env.step(1)  # go long at bar 10
@@ -44,7 +54,7 @@ def test_rewards_and_costs_by_hand() -> None:
 
 def test_short_reward_is_exact_simple_return() -> None:
     env = make_env(allow_short=True)
-    r = np.asarray(env._long)
+    r = RETURNS
     env.reset(options={"start": 20, "length": 3})
     env.step(2)
     _, reward, _, _, _ = env.step(0)
@@ -53,7 +63,7 @@ def test_short_reward_is_exact_simple_return() -> None:
 
 def test_observation_is_the_window_and_state() -> None:
     env = make_env(window=4)
-    features = env._flat.reshape(env.n_rows, env.n_features)
+    features = FEATURES
     obs, _ = env.reset(options={"start": 30, "length": 5})
     assert obs.shape == env.observation_space.shape and obs.dtype == np.float32
     np.testing.assert_array_equal(obs[:-3], features[27:31].ravel())
@@ -66,8 +76,8 @@ def test_random_episodes_are_seeded_and_in_range() -> None:
     env = make_env()
     starts = []
     for seed in (1, 1, 2):
-        env.reset(seed=seed)
-        starts.append(env._t)
+        obs, _ = env.reset(seed=seed)
+        starts.append(start_row(obs))
     assert starts[0] == starts[1] != starts[2]
     assert all(3 <= s <= 299 - 50 for s in starts)
 
@@ -87,11 +97,11 @@ def test_build_observations_matches_the_env() -> None:
     from kilo.rl.env import build_observations
 
     env = make_env(window=4)
-    features = env._flat.reshape(env.n_rows, env.n_features)
+    features = FEATURES
     env.reset(options={"start": 40, "length": 10})
     env.step(1)
     obs, *_ = env.step(0)  # long since row 40, observing row 42
-    unrealised = env._long[40] + env._long[41]
+    unrealised = RETURNS[40] + RETURNS[41]
     built = build_observations(features[None, 39:43], 1.0, unrealised, 2, env.episode_length)
     np.testing.assert_allclose(built[0], obs, rtol=1e-6)
     flat = build_observations(features[None, 39:43], 0.0, 0.3, 9, env.episode_length)

@@ -35,7 +35,7 @@ def test_total_exposure_cap_and_min_notional() -> None:
 
 
 def test_cash_never_goes_negative() -> None:
-    cfg = CFG.model_copy(update={"max_position_fraction": 1.0, "max_total_exposure": 1.0})
+    cfg = TradingConfig(**{**CFG.model_dump(), "max_position_fraction": 1.0, "max_total_exposure": 1.0})
     broker, pf = PaperBroker(cfg), Portfolio(1_000.0)
     order = broker.buy(pf, "A", 10.0, T, {"A": 10.0})
     assert pf.cash >= 0 and pf.cash == pytest.approx(0.0, abs=1e-9)

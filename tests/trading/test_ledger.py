@@ -5,8 +5,10 @@ import sqlite3
 import pandas as pd
 import pytest
 
+from kilo.inference import Prediction
 from kilo.trading.broker import Order, Portfolio, Position
-from kilo.trading.ledger import IterationRecord, Ledger
+from kilo.trading.ledger import Ledger, connect
+from kilo.trading.records import IterationRecord, PredictionRecord
 
 T = pd.Timestamp("2025-01-01", tz="UTC")
 
@@ -35,8 +37,9 @@ def test_a_failed_iteration_writes_nothing(tmp_path) -> None:
     ledger = Ledger(tmp_path / "l.sqlite")
     ledger.start_run("replay", ["A"], 100.0, {})
     ledger.write_iteration(record(T, 80.0))
-    bad = record(T + pd.Timedelta("1h"), 70.0, predictions=[{"symbol": "A"}])  # missing fields
-    with pytest.raises(sqlite3.ProgrammingError):
+    no_score = PredictionRecord("A", T, "v1", "wait", 11.0, Prediction(score=None, confidence=1))
+    bad = record(T + pd.Timedelta("1h"), 70.0, predictions=[no_score])
+    with pytest.raises(sqlite3.IntegrityError, match="predictions.score"):
         ledger.write_iteration(bad)
     counts = {t: int(ledger.query(f"SELECT COUNT(*) AS n FROM {t}")["n"].iloc[0])
               for t in ("iterations", "equity", "positions", "orders")}
@@ -47,3 +50,28 @@ def test_a_failed_iteration_writes_nothing(tmp_path) -> None:
 def test_write_before_start_run(tmp_path) -> None:
     with pytest.raises(RuntimeError, match="start_run"):
         Ledger(tmp_path / "l.sqlite").write_iteration(record(T, 1.0))
+
+
+def test_prediction_columns_follow_the_record(tmp_path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.start_run("replay", ["A"], 100.0, {})
+    pred = Prediction(score=0.25, confidence=0.5, gru_raw=0.001, ppo_p_long=0.7)
+    ledger.write_iteration(record(T, 80.0, [PredictionRecord("A", T, "v1", "enter", 11.0, pred)]))
+    row = ledger.query("SELECT * FROM predictions").iloc[0]
+    assert list(row.index) == ["iteration_id", *(c for c, _, _ in PredictionRecord.columns())]
+    assert (row["score"], row["gru_raw"], row["ppo_p_long"], row["decision"]) == (
+        0.25, 0.001, 0.7, "enter")
+    assert row["bar_time"] == T.isoformat() and pd.isna(row["lightgbm_raw"])
+
+
+def test_a_ledger_from_an_older_kilo_gains_new_columns(tmp_path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = connect(path)
+    conn.execute("CREATE TABLE predictions (iteration_id INTEGER NOT NULL, symbol TEXT NOT NULL)")
+    conn.close()
+    Ledger(path).close()
+    conn = connect(path, read_only=True)
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(predictions)")]
+    assert columns == ["iteration_id", *(c for c, _, _ in PredictionRecord.columns())]
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        conn.execute("INSERT INTO predictions (iteration_id, symbol) VALUES (1, 'A')")

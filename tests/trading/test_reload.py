@@ -16,7 +16,7 @@ def two_versions(private_btc_models: Config):
     """A private models dir with two BTC versions; LATEST names the first."""
     cfg = private_btc_models
     first = latest_version(cfg.models.dir, "BTC/USDT")
-    second = train_symbol(cfg.model_copy(update={"seed": 5}), "BTC/USDT", progress=False).version
+    second = train_symbol(cfg.with_overrides({"seed": 5}), "BTC/USDT", progress=False).version
     promote_version(cfg.models.dir, "BTC/USDT", first)
     return cfg, first, second
 

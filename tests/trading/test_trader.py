@@ -120,8 +120,7 @@ def test_kill_9_mid_run_then_restart(tiny_models: Config, tmp_path) -> None:
 
 
 def test_model_set_with_a_missing_feature(tiny_models: Config) -> None:
-    fewer = tiny_models.model_copy(update={"features": tiny_models.features.model_copy(
-        update={"volatility_windows": [24]})})
+    fewer = tiny_models.with_overrides({"features.volatility_windows": [24]})
     with pytest.raises(FeatureContractError, match=r"missing \['volatility_72'\]"):
         SymbolModel.load(fewer, "BTC/USDT")
     with pytest.raises(FeatureContractError):

@@ -5,6 +5,7 @@ import pytest
 
 from kilo.config import Config
 from kilo.features import FeatureEngine
+from kilo.inference import predict_rows
 from kilo.registry import ModelSet
 from kilo.training.dataset import build_dataset
 from kilo.training.parallel import threads_per_job, train_symbols
@@ -17,7 +18,7 @@ def predictions(config: Config, models_dir, symbol: str) -> list[np.ndarray]:
     engine = FeatureEngine.from_config(config)
     model_set = ModelSet.load(symbol, models_dir=models_dir, engine=engine)
     X = model_set.preprocessor.transform(build_dataset(config, symbol, engine).features)
-    out = model_set.predict_rows(X, 300)
+    out = predict_rows(model_set, X, 300)
     return [out.gru, out.lightgbm, out.ppo]
 
 
@@ -28,9 +29,14 @@ def test_two_jobs_give_the_same_model_sets_as_one(tiny_config: Config, tmp_path)
     assert [r.symbol for r in two] == symbols
     assert two[2].error == one[2].error and "NOPE_USDT-1h" in two[2].error
     for symbol in symbols[:2]:
-        for a, b in zip(predictions(tiny_config, tmp_path / "one", symbol),
-                        predictions(tiny_config, tmp_path / "two", symbol)):
-            np.testing.assert_array_equal(a, b)
+        (gru1, lgb1, ppo1), (gru2, lgb2, ppo2) = (
+            predictions(tiny_config, tmp_path / "one", symbol),
+            predictions(tiny_config, tmp_path / "two", symbol))
+        np.testing.assert_array_equal(lgb1, lgb2)
+        np.testing.assert_array_equal(ppo1, ppo2)  # PPO always trains on one thread
+        # torch's GRU sums in another order on 2 threads (jobs=1) than on 1 (jobs=2):
+        # float32 round-off (seen: 5e-10 absolute), never a different model
+        np.testing.assert_allclose(gru1, gru2, rtol=1e-3, atol=1e-8)
     table = summary_table(two)
     assert table.loc[table["symbol"] == "NOPE/USDT", "status"].iloc[0].startswith("FAILED")
 

@@ -16,9 +16,9 @@ from kilo.training.trainer import train_symbol
 pytestmark = pytest.mark.slow
 
 MANIFEST_KEYS = {
-    "symbol", "exchange", "timeframe", "version", "created_at", "feature_names", "spec_hash",
-    "sequence_length", "window", "horizon", "target", "split", "metrics", "seed", "config",
-    "packages", "files",
+    "manifest_format", "symbol", "exchange", "timeframe", "version", "created_at",
+    "feature_names", "spec_hash", "max_lookback", "target", "split", "metrics", "calibration",
+    "trained_models", "reused_from", "config", "packages", "files",
 }
 
 
@@ -29,9 +29,9 @@ def test_artifacts_and_manifest(tiny_report, tiny_config: Config) -> None:
                      "preprocessor.joblib"}
     assert (folder.parent / "LATEST").read_text().strip() == folder.name == tiny_report.version
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert MANIFEST_KEYS <= set(manifest)
+    assert MANIFEST_KEYS == set(manifest)
     assert set(manifest["files"]) == names - {"manifest.json"}
-    assert manifest["seed"] == tiny_config.seed and manifest["config"]["seed"] == tiny_config.seed
+    assert manifest["config"]["seed"] == tiny_config.seed
     assert {"python", "torch", "lightgbm", "stable-baselines3", "gymnasium", "scikit-learn",
             "pandas", "numpy"} <= set(manifest["packages"])
     for model in ("gru", "lightgbm"):
@@ -98,29 +98,28 @@ def test_same_seed_same_lightgbm_predictions(tiny_report, tiny_config: Config, t
 
 def test_single_model_retrain_reuses_the_rest(tiny_report, tiny_config: Config, tmp_path) -> None:
     base = train_symbol(tiny_config, "BTC/USDT", models_dir=tmp_path, progress=False)
-    partial = train_symbol(tiny_config.model_copy(update={"seed": 7}), "BTC/USDT",
+    partial = train_symbol(tiny_config.with_overrides({"seed": 7}), "BTC/USDT",
                            model="lightgbm", models_dir=tmp_path, progress=False)
     assert partial.version != base.version and set(partial.seconds) >= {"lightgbm"}
     assert "gru" not in partial.seconds and "ppo" not in partial.seconds
     engine = FeatureEngine.from_config(tiny_config)
     old = ModelSet.load("BTC/USDT", base.version, tmp_path, engine=engine)
     new = ModelSet.load("BTC/USDT", "latest", tmp_path, engine=engine)
-    assert new.version == partial.version and new.manifest["reused_from"] == base.version
+    assert new.version == partial.version and new.manifest.reused_from == base.version
     data = build_dataset(tiny_config, "BTC/USDT", engine)
     X = old.preprocessor.transform(data.features)
     np.testing.assert_array_equal(X, new.preprocessor.transform(data.features))
     np.testing.assert_array_equal(old.gru.predict(X), new.gru.predict(X))
-    assert new.manifest["metrics"]["ppo"] == old.manifest["metrics"]["ppo"]
+    assert new.manifest.metrics.ppo == old.manifest.metrics.ppo
 
-    changed = tiny_config.model_copy(
-        update={"features": tiny_config.features.model_copy(update={"rsi_period": 21})})
+    changed = tiny_config.with_overrides({"features.rsi_period": 21})
     with pytest.raises(FeatureContractError, match=r"rsi_14.*rsi_21"):
         train_symbol(changed, "BTC/USDT", model="gru", models_dir=tmp_path, progress=False)
 
 
 def test_manifest_holds_blend_calibration(tiny_report) -> None:
     manifest = json.loads((tiny_report.folder / "manifest.json").read_text())
-    cal = manifest["blend"]
+    cal = manifest["calibration"]
     assert cal["exit_threshold"] <= cal["enter_threshold"]
     assert cal["prediction_stats"]["gru"]["std"] > 0
     q = cal["validation_score_quantiles"]

@@ -5,14 +5,13 @@ The formulas are documented in the package docstring (:mod:`kilo.blend`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
+from kilo.blend.actions import Action
 from kilo.config import BlendConfig
 
 BLEND_MODELS = ("gru", "lightgbm", "ppo")
-LONG, FLAT_OR_SHORT = 1, 2
 
 
 def regressor_signal(pred: np.ndarray | float, mean: float, std: float) -> np.ndarray:
@@ -30,7 +29,7 @@ def regressor_signal(pred: np.ndarray | float, mean: float, std: float) -> np.nd
 def ppo_signal(proba: np.ndarray) -> np.ndarray:
     """``P(long) - P(flat or short)`` from action probabilities of shape (n, 3)."""
     proba = np.asarray(proba, dtype=np.float64).reshape(-1, 3)
-    return proba[:, LONG] - proba[:, FLAT_OR_SHORT]
+    return proba[:, Action.LONG] - proba[:, Action.FLAT_OR_SHORT]
 
 
 def blend(signals: dict[str, np.ndarray], weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -61,26 +60,29 @@ def blend(signals: dict[str, np.ndarray], weights: dict[str, float]) -> tuple[np
     return score / total, np.abs(agree) / total
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """Per-symbol blend constants, stored in the manifest under ``"blend"``.
+class PredictionStats(BaseModel):
+    """Mean and standard deviation of a regressor's validation predictions (log return)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mean: float
+    std: float
+
+
+class Calibration(BaseModel):
+    """Per-symbol blend constants, fitted by training and stored in the manifest.
 
     ``prediction_stats`` maps each regressor to the mean and std of its validation
     predictions (log return units); thresholds are in score units.
     """
 
-    prediction_stats: dict[str, dict[str, float]]
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prediction_stats: dict[str, PredictionStats]
     enter_threshold: float
     exit_threshold: float
     threshold_source: str
     validation_score_quantiles: dict[str, float]
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Calibration:
-        return cls(**data)
 
     def thresholds(self, config: BlendConfig) -> tuple[float, float]:
         """(enter, exit) thresholds: the config's where set, else this calibration's."""
@@ -92,8 +94,8 @@ class Calibration:
         """The three models' raw outputs as signals in [-1, 1], each of shape (n,)."""
         stats = self.prediction_stats
         return {
-            "gru": regressor_signal(gru, stats["gru"]["mean"], stats["gru"]["std"]),
-            "lightgbm": regressor_signal(lightgbm, stats["lightgbm"]["mean"], stats["lightgbm"]["std"]),
+            "gru": regressor_signal(gru, stats["gru"].mean, stats["gru"].std),
+            "lightgbm": regressor_signal(lightgbm, stats["lightgbm"].mean, stats["lightgbm"].std),
             "ppo": ppo_signal(ppo_proba),
         }
 
@@ -115,9 +117,10 @@ def calibrate(
     ValueError
         If the enter threshold would not exceed the exit threshold.
     """
-    stats = {name: {"mean": float(np.nanmean(p)), "std": float(np.nanstd(p))}
+    stats = {name: PredictionStats(mean=float(np.nanmean(p)), std=float(np.nanstd(p)))
              for name, p in (("gru", gru), ("lightgbm", lightgbm))}
-    draft = Calibration(stats, 0.0, 0.0, "", {})
+    draft = Calibration(prediction_stats=stats, enter_threshold=0.0, exit_threshold=0.0,
+                        threshold_source="", validation_score_quantiles={})
     score, _ = blend(draft.signals(gru, lightgbm, ppo_proba), config.weights)
     levels = (0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.75, 0.9, 0.95)
     quantiles = {f"q{round(q * 100):02d}": float(np.nanquantile(score, q)) for q in levels}
@@ -133,4 +136,6 @@ def calibrate(
     if exit_ > enter:
         raise ValueError(f"exit threshold {exit_:.4f} is above the enter threshold {enter:.4f}; "
                          "check blend.enter_* and blend.exit_* in the config")
-    return Calibration(stats, float(enter), float(exit_), source, quantiles)
+    return Calibration(prediction_stats=stats, enter_threshold=float(enter),
+                       exit_threshold=float(exit_), threshold_source=source,
+                       validation_score_quantiles=quantiles)

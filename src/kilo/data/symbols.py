@@ -8,40 +8,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ccxt
 import pandas as pd
 
-from kilo.errors import ConfigError, DataError
+from kilo.config.markets import normalize_symbol, timeframe_seconds
+from kilo.errors import DataError
 
 CANDLE_SUFFIXES = (".feather", ".parquet", ".json")
 
+__all__ = ["CANDLE_SUFFIXES", "candle_path", "find_candle_file", "normalize_symbol", "pair_name",
+           "timeframe_delta", "timeframe_seconds"]
+
 
 def pair_name(symbol: str) -> str:
-    """``"BTC/USDT"`` -> ``"BTC_USDT"``.
+    """``"BTC/USDT"`` (or ``"BTCUSDT"``, see :func:`normalize_symbol`) -> ``"BTC_USDT"``.
 
     Raises
     ------
     ConfigError
-        If ``symbol`` is not of the form ``BASE/QUOTE``.
+        If ``symbol`` is in no accepted form.
     """
-    base, sep, quote = symbol.partition("/")
-    if not sep or not base or not quote or "/" in quote:
-        raise ConfigError(f"symbol {symbol!r} is not in ccxt's unified form, e.g. BTC/USDT")
-    return f"{base}_{quote}"
-
-
-def timeframe_seconds(timeframe: str) -> int:
-    """Length of one candle in seconds, e.g. ``"1h"`` -> 3600 (ccxt's parser).
-
-    Raises
-    ------
-    ConfigError
-        If ccxt does not understand ``timeframe``.
-    """
-    try:
-        return int(ccxt.Exchange.parse_timeframe(timeframe))
-    except Exception as exc:  # ccxt raises NotSupported or ValueError/KeyError
-        raise ConfigError(f"timeframe {timeframe!r} is not valid (use e.g. 15m, 1h, 4h)") from exc
+    return normalize_symbol(symbol).replace("/", "_")
 
 
 def timeframe_delta(timeframe: str) -> pd.Timedelta:

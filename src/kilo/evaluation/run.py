@@ -34,7 +34,7 @@ def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
     for symbol in symbols:
         try:
             results[symbol] = [
-                evaluate_symbol(config.model_copy(update={"seed": config.seed + k}), symbol, progress)
+                evaluate_symbol(config.with_overrides({"seed": config.seed + k}), symbol, progress)
                 for k in range(seeds)
             ]
         except KiloError as exc:

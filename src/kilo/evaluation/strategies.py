@@ -16,16 +16,21 @@ import pandas as pd
 
 from kilo.blend import Calibration
 from kilo.config import Config
-from kilo.evaluation.metrics import trading_metrics
-from kilo.registry.modelset import ModelSet, PortfolioState, RawOutputs
+from kilo.inference import (
+    PortfolioState,
+    Prediction,
+    RawOutputs,
+    context_rows,
+    ppo_proba,
+    predict_rows,
+    score_outputs,
+)
+from kilo.metrics import trading_metrics
+from kilo.registry import ModelSet
 from kilo.trading.ledger import Ledger
 from kilo.trading.sources import ReplaySource
-from kilo.trading.symbol_model import score_outputs
 from kilo.trading.trader import PaperTrader, Scorer
 from kilo.training.dataset import Dataset
-
-NO_MODEL_FIELDS = {k: None for k in ("gru_raw", "lightgbm_raw", "ppo_p_hold", "ppo_p_long",
-                                     "ppo_p_flat", "gru_signal", "lightgbm_signal", "ppo_signal")}
 
 
 @dataclass
@@ -60,7 +65,7 @@ class ModelScorer:
         """A scorer for the rows ``part`` of ``X`` (indexed by ``index``), regressor
         outputs computed in one batch; ``X`` needs the model set's context rows before."""
         n = part.stop - part.start
-        out = model_set.predict_rows(X[part.start - model_set.context_rows : part.stop], n)
+        out = predict_rows(model_set, X[part.start - context_rows(model_set) : part.stop], n)
         gru, lightgbm = (np.full(len(X), np.nan, dtype=np.float32) for _ in range(2))
         gru[part], lightgbm[part] = out.gru, out.lightgbm
         rows = {t: part.start + i for i, t in enumerate(index[part])}
@@ -70,9 +75,9 @@ class ModelScorer:
     def version(self) -> str:
         return self.name
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> dict[str, Any]:
+    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction:
         i = self.rows[history.index[-1]]
-        proba = self.model_set.ppo_proba(self.X[: i + 1], 1, state)
+        proba = ppo_proba(self.model_set, self.X[: i + 1], 1, state)
         out = RawOutputs(self.gru[i : i + 1], self.lightgbm[i : i + 1], proba)
         return score_outputs(out, self.calibration, self.weights)
 
@@ -90,9 +95,8 @@ class RuleScorer:
     def version(self) -> str:
         return self.name
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> dict[str, Any]:
-        return {**NO_MODEL_FIELDS, "score": float(self.scores[history.index[-1]]),
-                "confidence": 1.0}
+    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction:
+        return Prediction(score=float(self.scores[history.index[-1]]), confidence=1.0)
 
 
 def momentum_scores(close: pd.Series, lookback: int) -> pd.Series:
@@ -148,11 +152,11 @@ def trade(config: Config, symbol: str, candles: pd.DataFrame, scorer: Scorer, st
     ``evaluation.position_fraction`` of equity. ``stops=False`` disables stop-loss and
     take-profit (for buy-and-hold, which by definition has none).
     """
-    update: dict[str, Any] = {"max_position_fraction": config.evaluation.position_fraction,
-                              "max_total_exposure": 1.0}
+    update: dict[str, Any] = {"trading.max_position_fraction": config.evaluation.position_fraction,
+                              "trading.max_total_exposure": 1.0}
     if not stops:
-        update.update(stop_loss=None, take_profit=None)
-    run_config = config.model_copy(update={"trading": config.trading.model_copy(update=update)})
+        update.update({"trading.stop_loss": None, "trading.take_profit": None})
+    run_config = config.with_overrides(update)
     ledger = Ledger(":memory:")
     source = ReplaySource({symbol: candles}, {symbol: 1}, start)
     records = PaperTrader(run_config, {symbol: scorer}, source, ledger).run(n_bars)
@@ -177,7 +181,7 @@ def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: sli
     ``data`` must be built with the engine the model set was trained with.
     """
     X = model_set.preprocessor.transform(data.features)
-    calibration = Calibration.from_dict(model_set.manifest["blend"])
+    calibration = model_set.manifest.calibration
     scorer = ModelScorer.build(str(model_set.version), model_set, data.index, X, part,
                                calibration, dict(config.blend.weights),
                                calibration.thresholds(config.blend))

@@ -14,7 +14,7 @@ from kilo.blend import calibrate
 from kilo.config import Config
 from kilo.data import timeframe_seconds
 from kilo.evaluation.folds import walk_forward_folds
-from kilo.evaluation.metrics import bars_per_year, regression_metrics
+from kilo.metrics import bars_per_year, regression_metrics
 from kilo.evaluation.strategies import (
     ModelScorer,
     RuleScorer,
@@ -27,6 +27,7 @@ from kilo.evaluation.strategies import (
     trade,
 )
 from kilo.features import FeatureEngine
+from kilo.inference import context_rows, predict_rows
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import TimeSplit, required_embargo
 from kilo.training.trainer import fit_gru, fit_lightgbm, fit_model_set
@@ -102,8 +103,7 @@ def evaluate_symbol(config: Config, symbol: str, progress: bool = True) -> Symbo
     engine = FeatureEngine.from_config(config)
     data = build_dataset(config, symbol, engine)
     folds = walk_forward_folds(len(data.features), ev, required_embargo(config, engine))
-    fold_config = config.model_copy(update={"models": config.models.model_copy(update={
-        "ppo": config.models.ppo.model_copy(update={"total_timesteps": ev.ppo_timesteps})})})
+    fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
     runs: dict[str, list[StrategyRun]] = defaultdict(list)
     random_runs: dict[int, list[StrategyRun]] = defaultdict(list)
     predictions: dict[str, list[np.ndarray]] = defaultdict(list)
@@ -115,13 +115,13 @@ def evaluate_symbol(config: Config, symbol: str, progress: bool = True) -> Symbo
         fold_data = replace(data, split=fold)
         model_set, _ = fit_model_set(fold_config, fold_data, engine, progress=False)
         X = model_set.preprocessor.transform(data.features)
-        ctx, test, val = model_set.context_rows, fold.test, fold.val
-        val_out = model_set.predict_rows(X[val.start - ctx : val.stop], val.stop - val.start)
+        ctx, test, val = context_rows(model_set), fold.test, fold.val
+        val_out = predict_rows(model_set, X[val.start - ctx : val.stop], val.stop - val.start)
         start, n_bars = data.index[test.start], test.stop - test.start
         weights = {name: config.blend.weights if name == "blend" else {name: 1.0}
                    for name in MODEL_STRATEGIES}
         cals = {name: calibrate(val_out.gru, val_out.lightgbm, val_out.ppo,
-                                config.blend.model_copy(update={"weights": w}))
+                                config.with_overrides({"blend.weights": w}).blend)
                 for name, w in weights.items()}
         blend_scorer = ModelScorer.build("blend", model_set, data.index, X, test, cals["blend"],
                                          weights["blend"], cals["blend"].thresholds(config.blend))
@@ -176,13 +176,13 @@ def _summarise(config, symbol, data, folds, runs, random_runs, predictions, targ
     controls: dict[str, object] = {"shuffled_target": {}, "causality": causality}
     for name in REGRESSORS:
         real = regression_metrics(y, np.concatenate(predictions[name]))
-        strategies[name].update({k: real[k] for k in ("ic_pearson", "ic_spearman",
-                                                      "directional_accuracy")})
+        strategies[name].update({k: getattr(real, k) for k in ("ic_pearson", "ic_spearman",
+                                                               "directional_accuracy")})
         shuffled = regression_metrics(y, np.concatenate(predictions[f"shuffled_{name}"]))
-        controls["shuffled_target"][name] = {"ic_pearson": shuffled["ic_pearson"],
-                                             "ic_spearman": shuffled["ic_spearman"],
-                                             "real_ic_pearson": real["ic_pearson"],
-                                             "real_ic_spearman": real["ic_spearman"]}
+        controls["shuffled_target"][name] = {"ic_pearson": shuffled.ic_pearson,
+                                             "ic_spearman": shuffled.ic_spearman,
+                                             "real_ic_pearson": real.ic_pearson,
+                                             "real_ic_spearman": real.ic_spearman}
     index = data.index
     fold_dates = [{"train_start": index[f.train.start].isoformat(),
                    "train_end": index[f.val.stop - 1].isoformat(),

@@ -1,21 +1,133 @@
-"""Manifest helpers: provenance, checksums and the feature contract (invariants 3, 6, 7)."""
+"""The manifest of a model set: a typed record of what it is and how it was made.
+
+Provenance, checksums and the feature contract (DESIGN.md invariants 3, 6, 7). The
+:class:`Manifest` is written and read through the same Pydantic model, so a field
+renamed in code fails validation at load instead of in production.
+"""
 
 from __future__ import annotations
 
-import json
+import logging
 import platform
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from kilo.blend import Calibration
+from kilo.config import Config
 from kilo.errors import FeatureContractError, ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.preprocessor import describe_column_difference
+from kilo.metrics import RegressionScores
+from kilo.rl import PolicyEvaluation
 from kilo.utils import sha256_file
 
+logger = logging.getLogger(__name__)
+
 MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = 2
 PACKAGES = ("torch", "lightgbm", "stable-baselines3", "gymnasium", "scikit-learn", "pandas",
             "numpy", "kilo")
+#: Packages whose version decides how the saved artifacts load and predict.
+CHECKED_PACKAGES = ("torch", "stable-baselines3", "lightgbm", "scikit-learn")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
+
+
+class SplitRange(_Record):
+    """One split's first and last bar (UTC candle open times, inclusive) and its rows."""
+
+    start: datetime
+    end: datetime
+    rows: int
+
+
+class SplitInfo(_Record):
+    """train < validation < test, ``embargo_bars`` apart (DESIGN.md invariant 4)."""
+
+    embargo_bars: int
+    train: SplitRange
+    validation: SplitRange
+    test: SplitRange
+
+
+class GRUReport(_Record):
+    validation: RegressionScores
+    test: RegressionScores
+    epochs: int
+
+
+class LightGBMReport(_Record):
+    validation: RegressionScores
+    test: RegressionScores
+    best_iteration: int
+
+
+class PPOReport(_Record):
+    validation: PolicyEvaluation
+    test: PolicyEvaluation
+
+
+class ModelMetrics(_Record):
+    """Validation and test scores of every model of the set."""
+
+    gru: GRUReport
+    lightgbm: LightGBMReport
+    ppo: PPOReport
+
+
+class TargetInfo(_Record):
+    """What the regressors predict."""
+
+    name: str
+    definition: str
+    unit: str
+    horizon: int
+
+
+class Manifest(_Record):
+    """Everything a model set records about itself, validated when written and read.
+
+    ``version``, ``created_at`` and ``files`` (name -> sha256) are filled in by
+    :meth:`kilo.registry.ModelSet.save`.
+    """
+
+    manifest_format: Literal[2] = MANIFEST_FORMAT
+    symbol: str
+    exchange: str
+    timeframe: str
+    feature_names: list[str]
+    spec_hash: str
+    max_lookback: int
+    target: TargetInfo
+    split: SplitInfo
+    metrics: ModelMetrics
+    calibration: Calibration
+    trained_models: list[str]
+    reused_from: str | None
+    config: Config
+    packages: dict[str, str]
+    version: str | None = None
+    created_at: datetime | None = None
+    files: dict[str, str] = {}
+
+    @property
+    def seed(self) -> int:
+        """The one seed that drove every model (DESIGN.md invariant 7)."""
+        return self.config.seed
+
+    @property
+    def sequence_length(self) -> int:
+        return self.config.models.gru.sequence_length
+
+    @property
+    def window(self) -> int:
+        return self.config.models.ppo.window
 
 
 def package_versions() -> dict[str, str]:
@@ -29,24 +141,37 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """Parse ``manifest.json`` in ``folder``.
+def read_manifest(folder: Path) -> Manifest:
+    """Parse and validate ``manifest.json`` in ``folder``.
 
     Raises
     ------
     ModelSetError
-        If it is missing or not valid JSON.
+        If it is missing, not JSON, or does not match :class:`Manifest` (an unknown,
+        missing or malformed field); the message names each such field.
     """
     path = Path(folder) / MANIFEST_FILE
     try:
-        return json.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise ModelSetError(f"{path} is missing: {folder} is not a complete model set") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ModelSetError(f"{path} is corrupt ({exc}); retrain this symbol") from exc
+    try:
+        return Manifest.model_validate_json(text)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise ModelSetError(f"{path} is corrupt (not valid JSON); retrain this symbol") from None
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: "
+            + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
+            for e in exc.errors()[:10])
+        raise ModelSetError(
+            f"{path} does not match the manifest schema of this Kilo (format {MANIFEST_FORMAT}): "
+            f"{problems}. Retrain the symbol with this version of Kilo.") from None
 
 
-def verify_checksums(folder: Path, manifest: dict[str, Any]) -> None:
+def verify_checksums(folder: Path, manifest: Manifest) -> None:
     """Compare every file's sha256 with the manifest's ``files`` entry.
 
     Raises
@@ -55,7 +180,7 @@ def verify_checksums(folder: Path, manifest: dict[str, Any]) -> None:
         Naming each file that is missing or whose bytes changed.
     """
     problems = []
-    for name, expected in manifest.get("files", {}).items():
+    for name, expected in manifest.files.items():
         path = Path(folder) / name
         if not path.is_file():
             problems.append(f"{name} is missing")
@@ -66,7 +191,7 @@ def verify_checksums(folder: Path, manifest: dict[str, Any]) -> None:
                             + ". Retrain, or load another version.")
 
 
-def check_feature_contract(manifest: dict[str, Any], engine: FeatureEngine) -> None:
+def check_feature_contract(manifest: Manifest, engine: FeatureEngine) -> None:
     """Fail unless the model set was trained with the running engine's features.
 
     Raises
@@ -75,17 +200,32 @@ def check_feature_contract(manifest: dict[str, Any], engine: FeatureEngine) -> N
         Naming the features missing or unexpected, or the feature settings that
         differ when the names agree but the specification hash does not.
     """
-    names, spec_hash = manifest.get("feature_names", []), manifest.get("spec_hash")
+    names, spec_hash = manifest.feature_names, manifest.spec_hash
     if names == engine.feature_names and spec_hash == engine.spec_hash:
         return
     detail = describe_column_difference(names, engine.feature_names)
     if names == engine.feature_names:
-        trained = manifest.get("config", {}).get("features", {})
+        trained = manifest.config.features.model_dump(mode="json")
         running = engine.spec.model_dump(mode="json")
         changed = sorted(k for k in running if k != "horizon" and trained.get(k) != running[k])
         detail = f"same feature names, different settings {changed or '(engine version)'}"
     raise FeatureContractError(
-        f"{manifest.get('symbol')} version {manifest.get('version')}: the model set's features "
-        f"differ from the running FeatureEngine: {detail} (spec hash {spec_hash} vs "
-        f"{engine.spec_hash}). Retrain the symbol, or run with the config stored in its manifest."
+        f"{manifest.symbol} version {manifest.version}: the model set's features differ from "
+        f"the running FeatureEngine: {detail} (spec hash {spec_hash} vs {engine.spec_hash}). "
+        "Retrain the symbol, or run with the config stored in its manifest."
     )
+
+
+def warn_on_version_drift(manifest: Manifest, installed: dict[str, str] | None = None) -> list[str]:
+    """Log one warning naming every checked package whose version differs from training.
+
+    Returns the differences as ``"name trained X, installed Y"`` (empty when none).
+    """
+    installed = installed or package_versions()
+    drift = [f"{name} trained {manifest.packages.get(name)}, installed {installed.get(name)}"
+             for name in CHECKED_PACKAGES if manifest.packages.get(name) != installed.get(name)]
+    if drift:
+        logger.warning("%s %s was saved with other package versions (%s); predictions may "
+                       "differ from those it was validated with", manifest.symbol,
+                       manifest.version, "; ".join(drift))
+    return drift

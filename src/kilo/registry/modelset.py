@@ -15,11 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from kilo.config import Config, PPOConfig, load_config
+from kilo.config import Config, load_config
 from kilo.data import pair_name
 from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine, Preprocessor
@@ -27,12 +24,13 @@ from kilo.models.gru import GRURegressor
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.registry.manifest import (
     MANIFEST_FILE,
+    Manifest,
     check_feature_contract,
     read_manifest,
     verify_checksums,
+    warn_on_version_drift,
 )
 from kilo.rl import PPOAgent
-from kilo.rl.env import build_observations
 from kilo.utils import atomic_path, sha256_file
 
 LATEST_FILE = "LATEST"
@@ -83,30 +81,12 @@ def list_versions(models_dir: str | Path, symbol: str) -> list[str]:
                   if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file())
 
 
-@dataclass(frozen=True)
-class PortfolioState:
-    """What the PPO agent sees of its own position (see :class:`~kilo.rl.TradingEnv`)."""
-
-    position: float = 0.0
-    unrealised: float = 0.0
-    bars_held: int = 0
-
-
-@dataclass(frozen=True)
-class RawOutputs:
-    """Raw model outputs for n bars: log returns of shape (n,), probabilities (n, 3)."""
-
-    gru: np.ndarray
-    lightgbm: np.ndarray
-    ppo: np.ndarray
-
-
 @dataclass
 class ModelSet:
     """The models of one symbol and version, with the manifest that describes them."""
 
     symbol: str
-    manifest: dict[str, Any]
+    manifest: Manifest
     preprocessor: Preprocessor
     gru: GRURegressor
     lightgbm: LightGBMRegressor
@@ -115,48 +95,7 @@ class ModelSet:
 
     @property
     def version(self) -> str | None:
-        return self.manifest.get("version")
-
-    @property
-    def context_rows(self) -> int:
-        """Feature rows needed before the first predicted bar (GRU or PPO window)."""
-        return max(self.manifest["sequence_length"], self.manifest["window"]) - 1
-
-    def predict_rows(self, X: np.ndarray, n_out: int,
-                     state: PortfolioState = PortfolioState()) -> RawOutputs:
-        """Outputs of the three models for the last ``n_out`` rows of ``X``.
-
-        Parameters
-        ----------
-        X
-            Array of shape (n_rows, n_features), float32, preprocessed rows ending at
-            the last bar to predict; ``n_rows >= n_out + context_rows``.
-        state
-            The portfolio state shown to PPO for every one of the ``n_out`` bars.
-
-        Raises
-        ------
-        ValueError
-            If ``X`` has too few rows.
-        """
-        if len(X) < n_out + self.context_rows:
-            raise ValueError(f"need {n_out + self.context_rows} feature rows, got {len(X)}")
-        L = self.manifest["sequence_length"]
-        gru = self.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
-        return RawOutputs(gru, self.lightgbm.predict(X[len(X) - n_out :]),
-                          self.ppo_proba(X, n_out, state))
-
-    def ppo_proba(self, X: np.ndarray, n_out: int, state: PortfolioState) -> np.ndarray:
-        """PPO action probabilities, shape (n_out, 3), for the last ``n_out`` rows of ``X``.
-
-        ``X`` needs ``window - 1`` rows before them; ``state`` is shown for every row.
-        """
-        w = self.manifest["window"]
-        windows = np.lib.stride_tricks.sliding_window_view(X[len(X) - n_out - w + 1 :],
-                                                           (w, X.shape[1]))[:, 0]
-        obs = build_observations(windows, state.position, state.unrealised, state.bars_held,
-                                 self.ppo.params.episode_length)
-        return self.ppo.predict_proba(obs)
+        return self.manifest.version
 
     def save(self, models_dir: str | Path, promote: bool = True) -> Path:
         """Write a new version atomically and, with ``promote``, point ``LATEST`` at it.
@@ -182,8 +121,9 @@ class ModelSet:
             now = datetime.now(timezone.utc)
             digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
             version = f"{now:%Y%m%dT%H%M%SZ}-{digest}"
-            self.manifest.update(version=version, created_at=now.isoformat(), files=files)
-            (tmp / MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=2, default=str))
+            manifest = self.manifest.model_copy(update={"version": version, "created_at": now,
+                                                        "files": files})
+            (tmp / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2))
             target = root / version
             if target.exists():
                 raise ModelSetError(f"{target} exists already")
@@ -191,7 +131,7 @@ class ModelSet:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        self.folder = target
+        self.manifest, self.folder = manifest, target
         if promote:
             promote_version(models_dir, self.symbol, version)
         return target
@@ -220,10 +160,14 @@ class ModelSet:
         config
             Supplies the models dir and engine when those are not given.
 
+        A manifest saved with other versions of torch, stable-baselines3, LightGBM or
+        scikit-learn loads with one warning naming them.
+
         Raises
         ------
         ModelSetError
-            If the version is missing, a file is missing or corrupt.
+            If the version is missing, a file is missing or corrupt, or the manifest
+            does not match :class:`~kilo.registry.manifest.Manifest`.
         FeatureContractError
             If the model set's features differ from ``engine``'s.
         """
@@ -239,9 +183,10 @@ class ModelSet:
         manifest = read_manifest(folder)
         verify_checksums(folder, manifest)
         check_feature_contract(manifest, engine)
-        trading = manifest["config"]["trading"]
-        ppo = PPOAgent.load(folder, PPOConfig(**manifest["config"]["models"]["ppo"]),
-                            seed=manifest["seed"], fee=trading["fee"], slippage=trading["slippage"])
+        warn_on_version_drift(manifest)
+        trained = manifest.config
+        ppo = PPOAgent.load(folder, trained.models.ppo, seed=trained.seed,
+                            fee=trained.trading.fee, slippage=trained.trading.slippage)
         return cls(
             symbol=symbol,
             manifest=manifest,

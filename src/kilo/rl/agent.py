@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm.auto import tqdm
 
+from kilo.blend.actions import ACTION_NAMES
 from kilo.config import PPOConfig
 from kilo.errors import ModelSetError
 from kilo.rl.env import TradingEnv
@@ -21,7 +23,23 @@ logger = logging.getLogger(__name__)
 
 MODEL_FILE = "ppo.zip"
 COLLAPSE_SHARE = 0.95
-ACTION_NAMES = ("hold", "long", "flat_or_short")
+
+
+class PolicyEvaluation(BaseModel):
+    """A deterministic run of the policy over a segment (see :meth:`PPOAgent.evaluate`).
+
+    ``net_log_return`` is the sum of rewards (log returns after costs);
+    ``buy_and_hold_log_return`` the segment's log return; ``collapsed`` is True when one
+    action took more than 95 % of the steps.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action_counts: dict[str, int]
+    n_steps: int
+    net_log_return: float
+    buy_and_hold_log_return: float
+    collapsed: bool
 
 
 @contextmanager
@@ -65,8 +83,7 @@ class PPOAgent:
         The trading cost fractions, the same the paper trader charges.
     """
 
-    def __init__(self, params: PPOConfig, seed: int = 0, fee: float = 0.001,
-                 slippage: float = 0.0005) -> None:
+    def __init__(self, params: PPOConfig, *, seed: int, fee: float, slippage: float) -> None:
         self.params = params
         self.seed = seed
         self.fee = fee
@@ -132,16 +149,14 @@ class PPOAgent:
         probs = model.policy.get_distribution(tensor).distribution.probs
         return probs.cpu().numpy().astype(np.float32).reshape(-1, 3)
 
-    def evaluate(self, features: np.ndarray, log_returns: np.ndarray) -> dict[str, object]:
+    def evaluate(self, features: np.ndarray, log_returns: np.ndarray) -> PolicyEvaluation:
         """Run the policy deterministically over every bar of a segment, starting flat.
 
         The first ``window - 1`` rows serve as context only.
 
         Returns
         -------
-        dict with ``action_counts`` (per action name), ``n_steps``, ``net_log_return``
-        (sum of rewards, after costs), ``buy_and_hold_log_return`` over the same
-        bars, and ``collapsed`` (one action above 95 % of steps, also logged).
+        PolicyEvaluation; a collapse is also logged.
         """
         model = self._check()
         env = self.make_env(features, log_returns)
@@ -160,13 +175,13 @@ class PPOAgent:
         if collapsed:
             logger.warning("PPO policy collapsed: %s of %d steps are %r", counts.max(), length,
                            ACTION_NAMES[int(counts.argmax())])
-        return {
-            "action_counts": dict(zip(ACTION_NAMES, counts.tolist())),
-            "n_steps": int(length),
-            "net_log_return": float(total),
-            "buy_and_hold_log_return": float(np.sum(log_returns[start : start + length])),
-            "collapsed": collapsed,
-        }
+        return PolicyEvaluation(
+            action_counts=dict(zip(ACTION_NAMES, counts.tolist())),
+            n_steps=int(length),
+            net_log_return=float(total),
+            buy_and_hold_log_return=float(np.sum(log_returns[start : start + length])),
+            collapsed=collapsed,
+        )
 
     def save(self, folder: Path) -> list[str]:
         """Write the stable-baselines3 zip; return the file names."""
@@ -174,8 +189,8 @@ class PPOAgent:
         return [MODEL_FILE]
 
     @classmethod
-    def load(cls, folder: Path, params: PPOConfig, seed: int = 0, fee: float = 0.001,
-             slippage: float = 0.0005) -> PPOAgent:
+    def load(cls, folder: Path, params: PPOConfig, *, seed: int, fee: float,
+             slippage: float) -> PPOAgent:
         """Read the zip written by :meth:`save` (on the CPU).
 
         Raises

@@ -8,7 +8,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-HOLD, LONG, FLAT_OR_SHORT = 0, 1, 2
+from kilo.blend.actions import Action
+
+_LONG, _FLAT_OR_SHORT = int(Action.LONG), int(Action.FLAT_OR_SHORT)  # plain ints for step()
 N_STATE = 3  # position, unrealised log return, bars held (scaled)
 
 
@@ -141,9 +143,9 @@ class TradingEnv(gym.Env):
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         t, pos = self._t, self._pos
-        if action == LONG:
+        if action == _LONG:
             new = 1.0
-        elif action == FLAT_OR_SHORT:
+        elif action == _FLAT_OR_SHORT:
             new = -1.0 if self.allow_short else 0.0
         else:
             new = pos

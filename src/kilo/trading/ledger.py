@@ -12,13 +12,14 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from kilo.trading.broker import Order, Portfolio, Position
+from kilo.trading.records import IterationRecord, PredictionRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -27,13 +28,6 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS iterations (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id),
     bar_time TEXT NOT NULL, mark_time TEXT NOT NULL, completed_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS predictions (
-    iteration_id INTEGER NOT NULL REFERENCES iterations(id), symbol TEXT NOT NULL,
-    bar_time TEXT NOT NULL, model_version TEXT NOT NULL,
-    gru_raw REAL, lightgbm_raw REAL, ppo_p_hold REAL, ppo_p_long REAL, ppo_p_flat REAL,
-    gru_signal REAL, lightgbm_signal REAL, ppo_signal REAL,
-    score REAL NOT NULL, confidence REAL NOT NULL, decision TEXT NOT NULL,
-    mark_price REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (
     id INTEGER PRIMARY KEY, iteration_id INTEGER NOT NULL REFERENCES iterations(id),
     symbol TEXT NOT NULL, side TEXT NOT NULL, requested_notional REAL NOT NULL,
@@ -48,36 +42,56 @@ CREATE TABLE IF NOT EXISTS positions (
     iteration_id INTEGER NOT NULL REFERENCES iterations(id), symbol TEXT NOT NULL,
     quantity REAL NOT NULL, entry_price REAL NOT NULL, entry_time TEXT NOT NULL,
     entry_fee REAL NOT NULL, bars_held INTEGER NOT NULL, mark_price REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS retrain_decisions (
-    id INTEGER PRIMARY KEY, time TEXT NOT NULL, symbol TEXT NOT NULL, champion TEXT,
-    challenger TEXT, champion_sharpe REAL, challenger_sharpe REAL, promoted INTEGER NOT NULL,
-    reason TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS equity (
     iteration_id INTEGER PRIMARY KEY REFERENCES iterations(id), bar_time TEXT NOT NULL,
     cash REAL NOT NULL, positions_value REAL NOT NULL, equity REAL NOT NULL);
 """
 
 
-@dataclass
-class IterationRecord:
-    """Everything one iteration produced, written by :meth:`Ledger.write_iteration`.
+PREDICTION_COLUMNS = PredictionRecord.columns()
 
-    ``bar_time`` is the candle the decisions were made on; ``mark_time`` the time of
-    the prices (``marks``) the portfolio is valued at. ``portfolio`` is a copy taken
-    at the end of the iteration, so records stay valid as trading goes on.
+
+def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open the ledger database in WAL mode, so readers never block the writer.
+
+    ``read_only`` opens it with SQLite's ``mode=ro`` (the file must exist). Other
+    packages that keep their own tables in the ledger database (retraining
+    decisions) and readers (the dashboard) connect through here.
+
+    Raises
+    ------
+    sqlite3.OperationalError
+        If a read-only database does not exist or cannot be opened.
     """
+    path = Path(path)
+    if read_only:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                               isolation_level=None, check_same_thread=False)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
 
-    bar_time: pd.Timestamp
-    mark_time: pd.Timestamp
-    predictions: list[dict[str, Any]]
-    orders: list[Order]
-    portfolio: Portfolio
-    marks: dict[str, float]
-    scores: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def equity(self) -> float:
-        return self.portfolio.equity(self.marks)
+def _ensure_predictions_table(conn: sqlite3.Connection) -> None:
+    """Create ``predictions`` from :class:`PredictionRecord`'s fields; add columns that a
+    ledger written by an older Kilo lacks (nullable, so its old rows stay valid)."""
+    cols = ", ".join(f"{name} {kind}{'' if nullable else ' NOT NULL'}"
+                     for name, kind, nullable in PREDICTION_COLUMNS)
+    conn.execute("CREATE TABLE IF NOT EXISTS predictions (iteration_id INTEGER NOT NULL "
+                 f"REFERENCES iterations(id), {cols})")
+    present = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
+    for name, kind, _ in PREDICTION_COLUMNS:
+        if name not in present:
+            conn.execute(f"ALTER TABLE predictions ADD COLUMN {name} {kind}")
+
+
+_INSERT_PREDICTION = (
+    "INSERT INTO predictions (iteration_id, " + ", ".join(c for c, _, _ in PREDICTION_COLUMNS)
+    + ") VALUES (:iteration_id, " + ", ".join(f":{c}" for c, _, _ in PREDICTION_COLUMNS) + ")")
 
 
 @dataclass(frozen=True)
@@ -100,10 +114,7 @@ class Ledger:
 
     def __init__(self, path: str | Path, fresh: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn = connect(self.path)
         if fresh:
             tables = ["equity", "positions", "fills", "orders", "predictions", "iterations", "runs"]
             # retraining decisions are history of the model sets, not of a trading run: kept
@@ -111,6 +122,7 @@ class Ledger:
                 for table in tables:
                     self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         self.conn.executescript(SCHEMA)
+        _ensure_predictions_table(self.conn)
         self.run_id: int | None = None
 
     @contextlib.contextmanager
@@ -170,10 +182,7 @@ class Ledger:
                 (self.run_id, record.bar_time.isoformat(), record.mark_time.isoformat(), now))
             it = int(cur.lastrowid)
             for p in record.predictions:
-                self.conn.execute(
-                    "INSERT INTO predictions VALUES (:it, :symbol, :bar_time, :model_version, "
-                    ":gru_raw, :lightgbm_raw, :ppo_p_hold, :ppo_p_long, :ppo_p_flat, :gru_signal, "
-                    ":lightgbm_signal, :ppo_signal, :score, :confidence, :decision, :mark_price)", {"it": it, **p})
+                self.conn.execute(_INSERT_PREDICTION, {"iteration_id": it, **p.row()})
             for order in record.orders:
                 self._write_order(it, order)
             portfolio = record.portfolio
@@ -202,17 +211,6 @@ class Ledger:
                 "notional, fee, realised_pnl, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (cur.lastrowid, iteration_id, f.symbol, f.side, f.time.isoformat(), f.quantity,
                  f.price, f.notional, f.fee, f.realised_pnl, f.reason))
-
-    def record_decision(self, decision: dict[str, Any]) -> None:
-        """Store one retraining decision (see :func:`kilo.training.retrain.retrain_symbol`)."""
-        with self._transaction():
-            self.conn.execute(
-                "INSERT INTO retrain_decisions (time, symbol, champion, challenger, champion_sharpe, "
-                "challenger_sharpe, promoted, reason, detail) VALUES (?,?,?,?,?,?,?,?,?)",
-                (decision["time"], decision["symbol"], decision.get("champion"),
-                 decision.get("challenger"), decision.get("champion_sharpe"),
-                 decision.get("challenger_sharpe"), int(bool(decision["promoted"])),
-                 decision["reason"], json.dumps(decision, default=str)))
 
     def query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
         """Run a read-only query and return the rows as a DataFrame."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kilo.trading.ledger import IterationRecord, Ledger
+from kilo.trading.ledger import Ledger
+from kilo.trading.records import IterationRecord
 
 
 def iteration_line(record: IterationRecord) -> str:

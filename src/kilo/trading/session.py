@@ -14,7 +14,8 @@ from kilo.data import load_candles, timeframe_seconds
 from kilo.data.download import make_exchange
 from kilo.errors import KiloError, ModelSetError
 from kilo.features import FeatureEngine
-from kilo.trading.ledger import IterationRecord, Ledger
+from kilo.trading.ledger import Ledger
+from kilo.trading.records import IterationRecord
 from kilo.trading.reload import HotReloader
 from kilo.trading.sources import LiveSource, ReplaySource
 from kilo.trading.symbol_model import SymbolModel
@@ -32,7 +33,7 @@ class SessionOptions:
     source: str = "replay"
     start: pd.Timestamp | None = None
     interval: float | None = None
-    state: Path = Path("state/paper.sqlite")
+    state: Path | None = None  # None: trading.ledger_path
     fresh: bool = False
     strict: bool = False
 
@@ -85,10 +86,10 @@ def run_session(config: Config, options: SessionOptions,
     symbols = list(options.symbols) or config.symbols
     models = load_models(config, symbols, options.strict)
     source = make_source(config, models, options)
-    ledger = Ledger(options.state, fresh=options.fresh)
+    state = options.state or config.trading.ledger_path
+    ledger = Ledger(state, fresh=options.fresh)
     if options.start is not None and ledger.saved_state() is not None:
-        logger.warning("--start is ignored while resuming %s; add --fresh to start over",
-                       options.state)
+        logger.warning("--start is ignored while resuming %s; add --fresh to start over", state)
     reload = HotReloader(config, models, source.history_rows)
     PaperTrader(config, models, source, ledger).run(options.iterations, on_iteration, reload)
     return ledger

@@ -3,42 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from kilo.blend import Calibration, blend
+from kilo.blend import Calibration
 from kilo.config import Config
-from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine
+from kilo.inference import PortfolioState, Prediction, context_rows, predict_rows, score_outputs
 from kilo.registry import ModelSet
-from kilo.registry.modelset import PortfolioState, RawOutputs
-
-
-def score_outputs(out: RawOutputs, calibration: Calibration,
-                  weights: dict[str, float]) -> dict[str, Any]:
-    """One bar's raw model outputs -> the prediction record the trader logs and acts on.
-
-    Returns
-    -------
-    dict with ``gru_raw`` and ``lightgbm_raw`` (log return), ``ppo_p_hold``,
-    ``ppo_p_long``, ``ppo_p_flat``, ``*_signal`` in [-1, 1], ``score`` in [-1, 1] and
-    ``confidence`` in [0, 1] (formulas in :mod:`kilo.blend`).
-    """
-    signals = calibration.signals(out.gru, out.lightgbm, out.ppo)
-    score, confidence = blend(signals, weights)
-    p_hold, p_long, p_flat = (float(v) for v in out.ppo[0])
-    return {
-        "gru_raw": float(out.gru[0]),
-        "lightgbm_raw": float(out.lightgbm[0]),
-        "ppo_p_hold": p_hold,
-        "ppo_p_long": p_long,
-        "ppo_p_flat": p_flat,
-        **{f"{name}_signal": float(np.asarray(s)[0]) for name, s in signals.items()},
-        "score": float(score[0]),
-        "confidence": float(confidence[0]),
-    }
 
 
 @dataclass
@@ -72,27 +44,28 @@ class SymbolModel:
         """
         engine = engine or FeatureEngine.from_config(config)
         model_set = ModelSet.load(symbol, "latest", models_dir or config.models.dir, engine=engine)
-        if "blend" not in model_set.manifest:
-            raise ModelSetError(f"{symbol} {model_set.version}: the manifest has no blend "
-                                "calibration; retrain the symbol")
-        cal = Calibration.from_dict(model_set.manifest["blend"])
+        cal = model_set.manifest.calibration
         return cls(symbol, model_set, engine, cal, *cal.thresholds(config.blend),
                    dict(config.blend.weights))
 
     @property
+    def context_rows(self) -> int:
+        return context_rows(self.model_set)
+
+    @property
     def history_rows(self) -> int:
-        return self.engine.min_history + self.model_set.context_rows
+        return self.engine.min_history + self.context_rows
 
     @property
     def test_start(self) -> pd.Timestamp:
         """First bar of the model set's test split: the default replay start."""
-        return pd.Timestamp(self.model_set.manifest["split"]["test"]["start"])
+        return pd.Timestamp(self.model_set.manifest.split.test.start)
 
     def features(self, history: pd.DataFrame) -> pd.DataFrame:
         """Feature rows for the last ``context_rows + 1`` bars of ``history``."""
-        return self.engine.transform(history).iloc[-(self.model_set.context_rows + 1):]
+        return self.engine.transform(history).iloc[-(self.context_rows + 1):]
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> dict[str, Any]:
+    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction:
         """Raw outputs, signals, score and confidence for the last bar of ``history``.
 
         Parameters
@@ -104,10 +77,10 @@ class SymbolModel:
 
         Returns
         -------
-        The record of :func:`score_outputs`.
+        The :class:`~kilo.inference.Prediction` of :func:`~kilo.inference.score_outputs`.
         """
         X = self.model_set.preprocessor.transform(self.features(history))
-        return score_outputs(self.model_set.predict_rows(X, 1, state), self.calibration,
+        return score_outputs(predict_rows(self.model_set, X, 1, state), self.calibration,
                              self.weights)
 
     @property

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandas as pd
 
 from kilo.config import Config
-from kilo.registry.modelset import PortfolioState
+from kilo.inference import PortfolioState, Prediction
 from kilo.trading.broker import Order, PaperBroker, Portfolio
-from kilo.trading.ledger import IterationRecord, Ledger
+from kilo.trading.ledger import Ledger
+from kilo.trading.records import IterationRecord, PredictionRecord
 from kilo.trading.sources import Iteration, LiveSource, MarketSnapshot, ReplaySource
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class Scorer(Protocol):
     @property
     def version(self) -> str: ...
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> dict[str, Any]: ...
+    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction: ...
 
 
 class PaperTrader:
@@ -96,18 +97,17 @@ class PaperTrader:
         """One iteration over every symbol's snapshot; mutates ``portfolio`` and ``marks``."""
         bar_time, snapshots = iteration
         marks.update({s: snap.fill_price for s, snap in snapshots.items()})
-        predictions, orders, scores = [], [], {}
+        predictions, orders = [], []
         for symbol in sorted(snapshots):
             snap = snapshots[symbol]
             orders += self._stops(portfolio, snap)
             prediction, order = self._trade(self.models[symbol], snap, portfolio, marks)
             predictions.append(prediction)
-            scores[symbol] = prediction["score"]
             if order is not None:
                 orders.append(order)
         mark_time = max(s.fill_time for s in snapshots.values())
         return IterationRecord(bar_time, mark_time, predictions, orders, portfolio.copy(),
-                               dict(marks), scores)
+                               dict(marks))
 
     def _stops(self, portfolio: Portfolio, snap: MarketSnapshot) -> list[Order]:
         position = portfolio.positions.get(snap.symbol)
@@ -121,12 +121,12 @@ class PaperTrader:
         return [self.broker.sell(portfolio, snap.symbol, price, snap.bar_time, reason, slippage=False)]
 
     def _trade(self, model: Scorer, snap: MarketSnapshot, portfolio: Portfolio,
-               marks: dict[str, float]) -> tuple[dict, Order | None]:
+               marks: dict[str, float]) -> tuple[PredictionRecord, Order | None]:
         position = portfolio.positions.get(snap.symbol)
         state = (PortfolioState(1.0, math.log(snap.bar["close"] / position.entry_price),
                                 position.bars_held) if position else PortfolioState())
         prediction = model.predict(snap.history, state)
-        score, order = prediction["score"], None
+        score, order = prediction.score, None
         if position is None and score > model.enter_threshold:
             order = self.broker.buy(portfolio, snap.symbol, snap.fill_price, snap.fill_time, marks)
             decision = "enter" if order.fill else "enter skipped"
@@ -135,7 +135,5 @@ class PaperTrader:
             decision = "exit"
         else:
             decision = "hold" if position else "wait"
-        prediction.update(symbol=snap.symbol, bar_time=snap.bar_time.isoformat(),
-                          model_version=model.version, decision=decision,
-                          mark_price=snap.fill_price)
-        return prediction, order
+        return PredictionRecord(snap.symbol, snap.bar_time, model.version, decision,
+                                snap.fill_price, prediction), order

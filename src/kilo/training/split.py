@@ -9,6 +9,8 @@ import pandas as pd
 from kilo.config import Config
 from kilo.errors import DataError
 from kilo.features import FeatureEngine
+from kilo.registry import SplitInfo
+from kilo.registry.manifest import SplitRange
 
 MIN_TRAIN_ROWS = 500
 MIN_EVAL_ROWS = 100
@@ -35,14 +37,13 @@ class TimeSplit:
     test: slice
     embargo: int
 
-    def describe(self, index: pd.DatetimeIndex) -> dict[str, object]:
-        """Dates (UTC ISO, inclusive) and row counts of each split, for the manifest."""
-        out: dict[str, object] = {"embargo_bars": self.embargo}
-        for name, part in (("train", self.train), ("validation", self.val), ("test", self.test)):
-            dates = index[part]
-            out[name] = {"start": dates[0].isoformat(), "end": dates[-1].isoformat(),
-                         "rows": len(dates)}
-        return out
+    def describe(self, index: pd.DatetimeIndex) -> SplitInfo:
+        """Dates (UTC, inclusive) and row counts of each split, for the manifest."""
+        ranges = {name: SplitRange(start=index[part][0], end=index[part][-1],
+                                   rows=len(index[part]))
+                  for name, part in (("train", self.train), ("validation", self.val),
+                                     ("test", self.test))}
+        return SplitInfo(embargo_bars=self.embargo, **ranges)
 
 
 def make_split(n_rows: int, val_fraction: float, test_fraction: float, embargo: int) -> TimeSplit:

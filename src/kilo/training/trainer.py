@@ -12,11 +12,13 @@ import numpy as np
 
 from kilo.blend import Calibration, calibrate
 from kilo.config import Config
-from kilo.evaluation.metrics import regression_metrics
 from kilo.features import FeatureEngine, Preprocessor
+from kilo.inference import FittedModels, Predictors, context_rows, predict_rows
+from kilo.metrics import regression_metrics
 from kilo.models.gru import GRURegressor, resolve_device
 from kilo.models.lightgbm import LightGBMRegressor
-from kilo.registry import ModelSet, package_versions
+from kilo.registry import Manifest, ModelMetrics, ModelSet, package_versions
+from kilo.registry.manifest import GRUReport, LightGBMReport, PPOReport, TargetInfo
 from kilo.rl import PPOAgent
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.utils import seed_everything
@@ -34,7 +36,7 @@ class TrainReport:
     symbol: str
     version: str | None = None
     folder: Path | None = None
-    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: ModelMetrics | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
@@ -53,7 +55,9 @@ def with_context(X: np.ndarray, y: np.ndarray, part: slice, context: int) -> tup
     return X[start : part.stop], y_part
 
 
-def fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool):
+def fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray,
+            progress: bool) -> tuple[GRURegressor, GRUReport]:
+    """Fit the GRU on the training rows, early-stopped on validation; score both splits."""
     p = config.models.gru
     ctx = p.sequence_length - 1
     X_val, y_val = with_context(X, y, data.split.val, ctx)
@@ -61,36 +65,36 @@ def fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progres
     model = GRURegressor(p, seed=config.seed).fit(
         X[data.split.train], y[data.split.train], X_val=X_val, y_val=y_val, progress=progress
     )
-    metrics = {}
+    scores = {}
     for name, part in (("validation", data.split.val), ("test", data.split.test)):
         X_part, _ = with_context(X, y, part, ctx)
-        metrics[name] = regression_metrics(y[part], model.predict(X_part)[ctx:])
-    metrics["epochs"] = len(model.history_)
-    return model, metrics
+        scores[name] = regression_metrics(y[part], model.predict(X_part)[ctx:])
+    return model, GRUReport(**scores, epochs=len(model.history_))
 
 
-def fit_lightgbm(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray):
+def fit_lightgbm(config: Config, data: Dataset, X: np.ndarray,
+                 y: np.ndarray) -> tuple[LightGBMRegressor, LightGBMReport]:
+    """Fit LightGBM on the training rows, early-stopped on validation; score both splits."""
     s = data.split
     model = LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
         X[s.train], y[s.train], X_val=X[s.val], y_val=y[s.val],
         feature_names=list(data.features.columns),
     )
-    metrics = {name: regression_metrics(y[part], model.predict(X[part]))
-               for name, part in (("validation", s.val), ("test", s.test))}
-    metrics["best_iteration"] = model.best_iteration_
-    return model, metrics
+    scores = {name: regression_metrics(y[part], model.predict(X[part]))
+              for name, part in (("validation", s.val), ("test", s.test))}
+    return model, LightGBMReport(**scores, best_iteration=model.best_iteration_)
 
 
-def fit_ppo(config: Config, data: Dataset, X: np.ndarray, progress: bool):
+def fit_ppo(config: Config, data: Dataset, X: np.ndarray,
+            progress: bool) -> tuple[PPOAgent, PPOReport]:
+    """Train PPO on the training rows; run its policy over validation and test."""
     p, s, r = config.models.ppo, data.split, data.bar_returns
     agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
     agent.fit(X[s.train], r[s.train], progress=progress)
     ctx = p.window - 1
-    metrics = {}
-    for name, part in (("validation", s.val), ("test", s.test)):
-        rows = slice(part.start - ctx, part.stop)
-        metrics[name] = agent.evaluate(X[rows], r[rows])
-    return agent, metrics
+    runs = {name: agent.evaluate(X[part.start - ctx : part.stop], r[part.start - ctx : part.stop])
+            for name, part in (("validation", s.val), ("test", s.test))}
+    return agent, PPOReport(**runs)
 
 
 def fit_model_set(
@@ -122,26 +126,23 @@ def fit_model_set(
     y = data.target.astype(np.float32)
     trained: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-    metrics: dict[str, Any] = dict(previous.manifest["metrics"]) if previous else {}
+    reports: dict[str, Any] = previous.manifest.metrics.model_dump() if previous else {}
     for name in MODELS if model == "all" else (model,):
         tick = time.perf_counter()
         if name == "gru":
-            trained[name], metrics[name] = fit_gru(config, data, X, y, progress)
+            trained[name], reports[name] = fit_gru(config, data, X, y, progress)
         elif name == "lightgbm":
-            trained[name], metrics[name] = fit_lightgbm(config, data, X, y)
+            trained[name], reports[name] = fit_lightgbm(config, data, X, y)
         else:
-            trained[name], metrics[name] = fit_ppo(config, data, X, progress)
+            trained[name], reports[name] = fit_ppo(config, data, X, progress)
         seconds[name] = time.perf_counter() - tick
-    model_set = ModelSet(
-        symbol=data.symbol,
-        manifest=_manifest(config, engine, data, metrics, list(trained), previous),
-        preprocessor=preprocessor,
-        gru=trained.get("gru") or previous.gru,
-        lightgbm=trained.get("lightgbm") or previous.lightgbm,
-        ppo=trained.get("ppo") or previous.ppo,
-    )
-    model_set.manifest["blend"] = _calibrate(config, model_set, data, X).as_dict()
-    return model_set, seconds
+    models = FittedModels(gru=trained.get("gru") or previous.gru,
+                          lightgbm=trained.get("lightgbm") or previous.lightgbm,
+                          ppo=trained.get("ppo") or previous.ppo)
+    manifest = _manifest(config, engine, data, ModelMetrics(**reports),
+                         _calibrate(config, models, data, X), list(trained), previous)
+    return ModelSet(data.symbol, manifest, preprocessor, models.gru, models.lightgbm,
+                    models.ppo), seconds
 
 
 def train_symbol(
@@ -179,40 +180,35 @@ def train_symbol(
                                        progress=progress)
     folder = model_set.save(models_dir)
     logger.info("%s: saved %s", symbol, folder)
-    return TrainReport(symbol, model_set.version, folder, model_set.manifest["metrics"],
+    return TrainReport(symbol, model_set.version, folder, model_set.manifest.metrics,
                        {"data": data_seconds, **seconds, "total": time.perf_counter() - started})
 
 
-def _calibrate(config: Config, model_set: ModelSet, data: Dataset, X: np.ndarray) -> Calibration:
+def _calibrate(config: Config, models: Predictors, data: Dataset, X: np.ndarray) -> Calibration:
     """Blend calibration from the validation split, PPO seen from a flat portfolio."""
     val = data.split.val
-    out = model_set.predict_rows(X[val.start - model_set.context_rows : val.stop], len(X[val]))
+    out = predict_rows(models, X[val.start - context_rows(models) : val.stop], len(X[val]))
     return calibrate(out.gru, out.lightgbm, out.ppo, config.blend)
 
 
-def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: dict[str, Any],
-              trained: list[str], previous: ModelSet | None) -> dict[str, Any]:
-    return {
-        "manifest_format": 1,
-        "symbol": data.symbol,
-        "exchange": config.data.exchange,
-        "timeframe": config.data.timeframe,
-        "feature_names": engine.feature_names,
-        "spec_hash": engine.spec_hash,
-        "max_lookback": engine.max_lookback,
-        "sequence_length": config.models.gru.sequence_length,
-        "window": config.models.ppo.window,
-        "horizon": config.features.horizon,
-        "target": {
-            "name": f"target_log_ret_{config.features.horizon}",
-            "definition": "log(close[t + horizon] / close[t]), close of candle t",
-            "unit": "log return per horizon bars",
-        },
-        "split": data.split.describe(data.index),
-        "metrics": metrics,
-        "trained_models": trained,
-        "reused_from": previous.version if previous else None,
-        "seed": config.seed,
-        "config": config.model_dump(mode="json"),
-        "packages": package_versions(),
-    }
+def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: ModelMetrics,
+              calibration: Calibration, trained: list[str], previous: ModelSet | None) -> Manifest:
+    horizon = config.features.horizon
+    return Manifest(
+        symbol=data.symbol,
+        exchange=config.data.exchange,
+        timeframe=config.data.timeframe,
+        feature_names=engine.feature_names,
+        spec_hash=engine.spec_hash,
+        max_lookback=engine.max_lookback,
+        target=TargetInfo(name=f"target_log_ret_{horizon}", horizon=horizon,
+                          definition="log(close[t + horizon] / close[t]), close of candle t",
+                          unit="log return per horizon bars"),
+        split=data.split.describe(data.index),
+        metrics=metrics,
+        calibration=calibration,
+        trained_models=trained,
+        reused_from=previous.version if previous else None,
+        config=config,
+        packages=package_versions(),
+    )

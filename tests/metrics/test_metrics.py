@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kilo.evaluation.metrics import regression_metrics
+from kilo.metrics import regression_metrics
 
 
 def test_regression_metrics_by_hand() -> None:
@@ -11,17 +11,17 @@ def test_regression_metrics_by_hand() -> None:
     p = np.array([0.02, -0.01, -0.005, 0.5, 0.01])
     m = regression_metrics(t, p)
     err = np.array([0.01, 0.01, -0.035, 0.01])
-    assert m["n"] == 4
-    assert m["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)))
-    assert m["mae"] == pytest.approx(0.01625)
-    assert m["directional_accuracy"] == pytest.approx(2 / 3)  # the zero target is excluded
-    assert m["ic_spearman"] == pytest.approx(0.4)  # ranks (3,1,4,2) vs (4,1,2,3)
-    assert m["ic_pearson"] == pytest.approx(np.corrcoef(t[[0, 1, 2, 4]], p[[0, 1, 2, 4]])[0, 1])
+    assert m.n == 4
+    assert m.rmse == pytest.approx(np.sqrt(np.mean(err**2)))
+    assert m.mae == pytest.approx(0.01625)
+    assert m.directional_accuracy == pytest.approx(2 / 3)  # the zero target is excluded
+    assert m.ic_spearman == pytest.approx(0.4)  # ranks (3,1,4,2) vs (4,1,2,3)
+    assert m.ic_pearson == pytest.approx(np.corrcoef(t[[0, 1, 2, 4]], p[[0, 1, 2, 4]])[0, 1])
 
 
 def test_constant_prediction_has_zero_ic() -> None:
     m = regression_metrics(np.array([0.1, -0.1, 0.2]), np.zeros(3))
-    assert m["ic_pearson"] == 0.0 and m["ic_spearman"] == 0.0 and m["pred_std"] == 0.0
+    assert m.ic_pearson == 0.0 and m.ic_spearman == 0.0 and m.pred_std == 0.0
 
 
 def test_errors() -> None:
@@ -32,7 +32,7 @@ def test_errors() -> None:
 
 
 def test_trading_metrics_on_a_toy_equity_curve() -> None:
-    from kilo.evaluation.metrics import trading_metrics
+    from kilo.metrics import trading_metrics
 
     equity = np.array([100.0, 110.0, 99.0, 99.0, 108.9])  # +10 %, -10 %, 0, +10 %
     r = np.diff(np.log(equity))
@@ -55,7 +55,7 @@ def test_trading_metrics_on_a_toy_equity_curve() -> None:
 def test_probabilistic_sharpe_ratio() -> None:
     from scipy import stats
 
-    from kilo.evaluation.metrics import probabilistic_sharpe_ratio
+    from kilo.metrics import probabilistic_sharpe_ratio
 
     rng = np.random.default_rng(0)
     r = rng.normal(0.001, 0.01, 2000)

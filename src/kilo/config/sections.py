@@ -1,29 +1,15 @@
-"""Typed configuration: one Pydantic schema for ``config/config.yaml``.
-
-Sources, lowest precedence first: schema defaults < the YAML file < environment
-(``KILO_DATA_DIR``, ``KILO_MODELS_DIR``) < command-line flags (``--data-dir``,
-``--models-dir``) < ``--set dotted.key=value`` overrides. Everything is validated once,
-and every bad key is reported in a single :class:`~kilo.errors.ConfigError` by its
-dotted path. This is the only module that reads the environment.
-"""
+"""The sections of the configuration, one Pydantic model each (``config/config.yaml``)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from kilo.config.markets import timeframe_seconds
 from kilo.errors import ConfigError
-
-ENV_DATA_DIR = "KILO_DATA_DIR"
-ENV_MODELS_DIR = "KILO_MODELS_DIR"
-
-DEFAULT_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT"]
 
 
 class _Section(BaseModel, extra="forbid", validate_assignment=True):
@@ -37,6 +23,15 @@ class DataConfig(_Section):
     since: str = Field("2024-01-01", description="first candle date for downloads (UTC)")
     max_retries: int = Field(5, ge=0, description="retries on exchange network errors")
     retry_base_delay: float = Field(1.0, gt=0, description="first back-off delay, seconds")
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, value: str) -> str:
+        try:
+            timeframe_seconds(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 class FeaturesConfig(_Section):
@@ -160,6 +155,8 @@ class TradingConfig(_Section):
     min_notional: float = Field(10.0, ge=0, description="quote currency")
     stop_loss: float | None = Field(0.05, gt=0, lt=1, description="fraction below entry")
     take_profit: float | None = Field(0.10, gt=0, description="fraction above entry")
+    ledger_path: Path = Field(Path("state/paper.sqlite"), description="SQLite ledger of the "
+                              "paper trader; retraining decisions and the dashboard use it too")
 
 
 class EvaluationConfig(_Section):
@@ -184,8 +181,6 @@ class RetrainConfig(_Section):
     keep_versions: int = Field(3, ge=1, description="newest versions kept besides the champion")
     refresh_data: bool = Field(True, description="download the latest candles first")
     log_path: Path = Field(Path("state/retrain.jsonl"), description="decision log, JSON lines")
-    ledger_path: Path = Field(Path("state/paper.sqlite"), description="ledger that also "
-                              "records the decisions")
 
     @field_validator("every")
     @classmethod
@@ -205,122 +200,3 @@ class TrainingConfig(_Section):
     ray_address: str | None = Field(None, description="Ray cluster; None starts a local one")
 
 
-class Config(_Section):
-    """The whole configuration; see ``config/config.yaml`` for every key."""
-
-    seed: int = Field(42, ge=0)
-    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS), min_length=1)
-    data: DataConfig = DataConfig()
-    features: FeaturesConfig = FeaturesConfig()
-    split: SplitConfig = SplitConfig()
-    models: ModelsConfig = ModelsConfig()
-    blend: BlendConfig = BlendConfig()
-    trading: TradingConfig = TradingConfig()
-    evaluation: EvaluationConfig = EvaluationConfig()
-    retrain: RetrainConfig = RetrainConfig()
-    training: TrainingConfig = TrainingConfig()
-
-    @field_validator("symbols")
-    @classmethod
-    def _symbols(cls, value: list[str]) -> list[str]:
-        bad = [s for s in value if s.count("/") != 1 or not all(s.split("/"))]
-        if bad:
-            raise ValueError(f"symbols must look like BTC/USDT (ccxt unified form): {bad}")
-        return value
-
-
-def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``tree[a][b][c] = value`` for ``dotted == "a.b.c"``, creating dicts."""
-    keys = dotted.split(".")
-    node = tree
-    for key in keys[:-1]:
-        child = node.get(key)
-        if not isinstance(child, dict):
-            child = {}
-            node[key] = child
-        node = child
-    node[keys[-1]] = value
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """Split ``"dotted.key=value"``; the value is parsed as YAML (``3`` -> int).
-
-    Raises
-    ------
-    ConfigError
-        If there is no ``=`` or the key is empty.
-    """
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"--set expects dotted.key=value, got {text!r}")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {key}: value {raw!r} is not valid YAML: {exc}") from exc
-    return key, value
-
-
-def _format_errors(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  - {path}: {err['msg']} (got {err.get('input')!r})")
-    return f"{len(lines)} invalid config key(s):\n" + "\n".join(lines)
-
-
-def load_config(
-    path: str | Path | None = None,
-    overrides: Iterable[str] = (),
-    *,
-    data_dir: str | Path | None = None,
-    models_dir: str | Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Config:
-    """Build the validated configuration.
-
-    Parameters
-    ----------
-    path
-        YAML file; ``None`` uses the schema defaults only.
-    overrides
-        ``"dotted.key=value"`` strings (value parsed as YAML), applied last.
-    data_dir, models_dir
-        Command-line ``--data-dir`` / ``--models-dir``; override the environment.
-    environ
-        Environment to read ``KILO_DATA_DIR`` / ``KILO_MODELS_DIR`` from
-        (default ``os.environ``).
-
-    Raises
-    ------
-    ConfigError
-        If the file is missing or not a YAML mapping, or any key is unknown, of the
-        wrong type or out of range; the message lists every bad key by dotted path.
-    """
-    tree: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist; pass --config PATH")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of sections")
-        tree = loaded or {}
-    env = os.environ if environ is None else environ
-    layers = [
-        {"data.dir": env.get(ENV_DATA_DIR), "models.dir": env.get(ENV_MODELS_DIR)},
-        {"data.dir": data_dir, "models.dir": models_dir},
-    ]
-    for layer in layers:
-        for key, value in layer.items():
-            if value:
-                _set_dotted(tree, key, str(value))
-    for text in overrides:
-        _set_dotted(tree, *parse_override(text))
-    try:
-        return Config.model_validate(tree)
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(exc)) from None

@@ -1,14 +1,10 @@
-"""Scheduled retraining: train a challenger, promote it only if it holds up out of sample."""
+"""Champion/challenger: train a challenger, promote it only if it holds up out of sample."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -16,11 +12,11 @@ from kilo.config import Config
 from kilo.data import timeframe_seconds
 from kilo.data.download import download_candles, make_exchange
 from kilo.errors import FeatureContractError, KiloError, ModelSetError
-from kilo.evaluation.metrics import bars_per_year
 from kilo.evaluation.strategies import StrategyRun, backtest_blend, run_metrics
 from kilo.features import FeatureEngine
+from kilo.metrics import bars_per_year
 from kilo.registry import ModelSet, apply_retention, promote_version
-from kilo.trading.ledger import Ledger
+from kilo.retrain.decisions import ComparisonWindow, RetrainDecision, record_decision
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import required_embargo
 from kilo.training.trainer import fit_model_set
@@ -49,7 +45,7 @@ def comparison_window(data: Dataset, champion: ModelSet | None, embargo: int) ->
     """
     start = data.split.test.start
     if champion is not None:
-        val_end = pd.Timestamp(champion.manifest["split"]["validation"]["end"])
+        val_end = pd.Timestamp(champion.manifest.split.validation.end)
         start = max(start, int(data.index.searchsorted(val_end, side="right")) + embargo)
     return slice(start, len(data.index))
 
@@ -62,7 +58,7 @@ def net_sharpe(config: Config, run: StrategyRun) -> float:
 
 
 def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
-                   progress: bool = False) -> dict[str, Any]:
+                   progress: bool = False) -> RetrainDecision:
     """Train a challenger for ``symbol``, compare it with the champion, maybe promote it.
 
     The challenger is saved as a new version without touching ``LATEST``. It is
@@ -73,8 +69,7 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
 
     Returns
     -------
-    The decision: time, symbol, champion and challenger versions, both Sharpe
-    ratios, the window, ``promoted`` and ``reason``.
+    The :class:`~kilo.retrain.decisions.RetrainDecision`.
 
     Raises
     ------
@@ -96,89 +91,50 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
         champion_problem = f"no usable champion: {exc}"
     challenger, _ = fit_model_set(config, data, engine, progress=progress)
     challenger.save(models_dir, promote=False)
-    decision: dict[str, Any] = {
-        "time": pd.Timestamp.now(tz="UTC").isoformat(), "symbol": symbol,
+    decision: dict[str, object] = {
+        "time": pd.Timestamp.now(tz="UTC"), "symbol": symbol,
         "champion": champion.version if champion else None, "challenger": challenger.version,
-        "champion_sharpe": None, "challenger_sharpe": None, "window": None,
         "candles_refreshed": refreshed,
     }
-    collapsed = bool(challenger.manifest["metrics"]["ppo"]["validation"]["collapsed"])
+    collapsed = challenger.manifest.metrics.ppo.validation.collapsed
     window = comparison_window(data, champion, required_embargo(config, engine))
     n_bars = window.stop - window.start
     if collapsed:
         promoted, reason = False, "challenger's PPO policy collapsed on validation"
     elif champion is None:
-        promoted, reason = True, champion_problem
+        promoted, reason = True, str(champion_problem)
     elif n_bars < r.min_window_bars:
         promoted, reason = False, (f"only {max(n_bars, 0)} out-of-sample bars that neither model "
                                    f"trained on (need {r.min_window_bars}); keeping the champion")
     else:
         ch = net_sharpe(config, backtest_blend(config, challenger, data, window))
         cp = net_sharpe(config, backtest_blend(config, champion, data, window))
-        decision.update(challenger_sharpe=ch, champion_sharpe=cp, window={
-            "start": data.index[window.start].isoformat(),
-            "end": data.index[window.stop - 1].isoformat(), "bars": n_bars})
+        decision.update(challenger_sharpe=ch, champion_sharpe=cp, window=ComparisonWindow(
+            start=data.index[window.start], end=data.index[window.stop - 1], bars=n_bars))
         promoted = ch >= cp - r.sharpe_margin
         reason = (f"net Sharpe {ch:.3f} vs champion {cp:.3f} (margin {r.sharpe_margin}): "
                   + ("promoted" if promoted else "challenger worse, champion kept"))
-    decision.update(promoted=promoted, reason=reason)
     if promoted:
         promote_version(models_dir, symbol, str(challenger.version))
         decision["deleted_versions"] = apply_retention(models_dir, symbol, r.keep_versions)
     logger.info("%s: %s", symbol, reason)
-    return decision
-
-
-def record_decision(config: Config, decision: dict[str, Any]) -> None:
-    """Append a decision to the JSON-lines log and to the ledger database."""
-    path = Path(config.retrain.log_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fh.write(json.dumps(decision) + "\n")
-    ledger = Ledger(config.retrain.ledger_path)
-    try:
-        ledger.record_decision(decision)
-    finally:
-        ledger.close()
+    return RetrainDecision.model_validate({**decision, "promoted": promoted, "reason": reason})
 
 
 def retrain_pass(config: Config, symbols: list[str], *, refresh: bool | None = None,
-                 progress: bool = False) -> list[dict[str, Any]]:
-    """One retraining pass over ``symbols``; a failing symbol is recorded and skipped."""
+                 progress: bool = False) -> list[RetrainDecision]:
+    """One retraining pass over ``symbols``; a failing symbol is recorded and skipped.
+
+    Every decision is appended to ``retrain.log_path`` and to the ledger database at
+    ``trading.ledger_path``.
+    """
     decisions = []
     for symbol in symbols:
         try:
             decision = retrain_symbol(config, symbol, refresh=refresh, progress=progress)
         except Exception as exc:  # per-symbol boundary: record it, go on with the others
             logger.exception("%s: retraining failed; the champion stays", symbol)
-            decision = {"time": pd.Timestamp.now(tz="UTC").isoformat(), "symbol": symbol,
-                        "promoted": False, "reason": f"retraining failed: {type(exc).__name__}: {exc}"}
-        record_decision(config, decision)
+            decision = RetrainDecision.failed(symbol, exc)
+        record_decision(decision, config.retrain.log_path, config.trading.ledger_path)
         decisions.append(decision)
     return decisions
-
-
-def run_every(task: Callable[[], Any], every: pd.Timedelta, *, passes: int | None = None,
-              clock: Callable[[], float] = time.monotonic,
-              sleep: Callable[[float], None] = time.sleep) -> int:
-    """Run ``task`` at ``start, start + every, start + 2 * every, ...`` without drift.
-
-    Each wait is computed from the schedule, not from when the last pass ended, so a
-    slow pass does not push later ones back; a pass that overran its slot is followed
-    by the next due one at once, skipping slots already missed. Stops after ``passes``
-    passes (None: never).
-
-    Returns the number of passes run.
-    """
-    period = every.total_seconds()
-    start = clock()
-    done = 0
-    slot = 0
-    while passes is None or done < passes:
-        wait = start + slot * period - clock()
-        if wait > 0:
-            sleep(wait)
-        task()
-        done += 1
-        slot = max(slot + 1, math.floor((clock() - start) / period) + 1)
-    return done

@@ -8,7 +8,7 @@ import yaml
 from kilo.config import Config, load_config, parse_override
 from kilo.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_config_matches_defaults() -> None:
@@ -80,6 +80,25 @@ def test_missing_and_non_mapping_files(tmp_path: Path) -> None:
         load_config(tmp_path / "list.yaml")
 
 
-def test_bad_symbol_form() -> None:
-    with pytest.raises(ConfigError, match="symbols"):
-        load_config(None, ["symbols=[BTCUSDT]"], environ={})
+def test_symbols_as_users_type_them() -> None:
+    cfg = load_config(None, ["symbols=[BTCUSDT, eth/usdt, SOL_EUR]"], environ={})
+    assert cfg.symbols == ["BTC/USDT", "ETH/USDT", "SOL/EUR"]
+    with pytest.raises(ConfigError, match="symbols.*BTC/USDT.*BTCUSDT"):
+        load_config(None, ["symbols=[BTCXYZ]"], environ={})
+
+
+def test_with_overrides_returns_a_validated_copy() -> None:
+    base = Config()
+    copy = base.with_overrides(["trading.fee=0.002", "models.gru.epochs=3"])
+    assert copy.trading.fee == 0.002 and copy.models.gru.epochs == 3
+    assert base.trading.fee == 0.001, "the original is untouched"
+    assert base.with_overrides({"models.dir": Path("/tmp/m")}).models.dir == Path("/tmp/m")
+    with pytest.raises(ConfigError, match="trading.fee"):
+        base.with_overrides(["trading.fee=5"])
+    with pytest.raises(ConfigError, match="trading.nope"):
+        base.with_overrides({"trading.nope": 1})
+
+
+def test_timeframe_is_validated() -> None:
+    with pytest.raises(ConfigError, match="data.timeframe.*not valid"):
+        load_config(None, ["data.timeframe=fortnight"], environ={})

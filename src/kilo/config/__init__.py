@@ -1,0 +1,49 @@
+"""Typed configuration: one Pydantic schema for ``config/config.yaml``, validated once.
+
+:func:`load_config` builds it from defaults, the file, the environment and flags;
+:meth:`Config.with_overrides` makes validated copies. Symbol and timeframe
+conventions live in :mod:`kilo.config.markets`.
+"""
+
+from kilo.config.loading import ENV_DATA_DIR, ENV_MODELS_DIR, load_config, read_config_file
+from kilo.config.markets import normalize_symbol, timeframe_seconds
+from kilo.config.overrides import parse_override
+from kilo.config.schema import DEFAULT_SYMBOLS, Config
+from kilo.config.sections import (
+    BlendConfig,
+    DataConfig,
+    EvaluationConfig,
+    FeaturesConfig,
+    GRUConfig,
+    LightGBMConfig,
+    ModelsConfig,
+    PPOConfig,
+    RetrainConfig,
+    SplitConfig,
+    TradingConfig,
+    TrainingConfig,
+)
+
+__all__ = [
+    "DEFAULT_SYMBOLS",
+    "ENV_DATA_DIR",
+    "ENV_MODELS_DIR",
+    "BlendConfig",
+    "Config",
+    "DataConfig",
+    "EvaluationConfig",
+    "FeaturesConfig",
+    "GRUConfig",
+    "LightGBMConfig",
+    "ModelsConfig",
+    "PPOConfig",
+    "RetrainConfig",
+    "SplitConfig",
+    "TradingConfig",
+    "TrainingConfig",
+    "load_config",
+    "normalize_symbol",
+    "parse_override",
+    "read_config_file",
+    "timeframe_seconds",
+]

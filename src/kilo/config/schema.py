@@ -1,0 +1,84 @@
+"""The whole configuration: :class:`Config` and its validated copies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from kilo.config.markets import normalize_symbol
+from kilo.config.overrides import Overrides, apply_overrides, format_errors
+from kilo.config.sections import (
+    BlendConfig,
+    DataConfig,
+    EvaluationConfig,
+    FeaturesConfig,
+    ModelsConfig,
+    RetrainConfig,
+    SplitConfig,
+    TradingConfig,
+    TrainingConfig,
+    _Section,
+)
+from kilo.errors import ConfigError
+
+DEFAULT_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT"]
+
+
+class Config(_Section):
+    """The whole configuration; see ``config/config.yaml`` for every key."""
+
+    seed: int = Field(42, ge=0)
+    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS), min_length=1)
+    data: DataConfig = DataConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    split: SplitConfig = SplitConfig()
+    models: ModelsConfig = ModelsConfig()
+    blend: BlendConfig = BlendConfig()
+    trading: TradingConfig = TradingConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    training: TrainingConfig = TrainingConfig()
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbols(cls, value: Any) -> Any:
+        """Symbols as users type them (``BTCUSDT``, ``btc/usdt``) -> ``BTC/USDT``."""
+        if not isinstance(value, list):
+            return value
+        try:
+            return [normalize_symbol(s) for s in value]
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @classmethod
+    def from_tree(cls, tree: dict[str, Any]) -> Config:
+        """Validate a nested mapping of sections.
+
+        Raises
+        ------
+        ConfigError
+            Listing every unknown, mistyped or out-of-range key by dotted path.
+        """
+        try:
+            return cls.model_validate(tree)
+        except ValidationError as exc:
+            raise ConfigError(format_errors(exc)) from None
+
+    def with_overrides(self, overrides: Overrides) -> Config:
+        """A validated copy with some keys changed.
+
+        Parameters
+        ----------
+        overrides
+            ``["trading.fee=0.002", ...]`` (dotted keys, values parsed as YAML, as
+            ``--set``) or a mapping ``{"trading.fee": 0.002}``.
+
+        Raises
+        ------
+        ConfigError
+            If a key is unknown or a value invalid, e.g. ``["trading.fee=5"]``.
+        """
+        tree = self.model_dump(mode="json")
+        apply_overrides(tree, overrides)
+        return Config.from_tree(tree)

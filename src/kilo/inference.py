@@ -1,0 +1,159 @@
+"""Inference: a loaded model set's raw outputs per bar, and the blended prediction record.
+
+Sits between the registry (which loads model sets) and trading (which acts on
+predictions). The portfolio state goes in, because the PPO policy observes its own
+position; model outputs, signals and the blend score come out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from kilo.blend import Calibration, blend
+from kilo.models.gru import GRURegressor
+from kilo.models.lightgbm import LightGBMRegressor
+from kilo.rl import PPOAgent
+from kilo.rl.env import build_observations
+
+
+class Predictors(Protocol):
+    """The three fitted models, as a :class:`~kilo.registry.ModelSet` holds them."""
+
+    gru: GRURegressor
+    lightgbm: LightGBMRegressor
+    ppo: PPOAgent
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """Three fitted models not yet saved as a model set (the trainer calibrates them)."""
+
+    gru: GRURegressor
+    lightgbm: LightGBMRegressor
+    ppo: PPOAgent
+
+
+def context_rows(models: Predictors) -> int:
+    """Feature rows needed before the first predicted bar: the longer of the GRU's
+    sequence and PPO's observation window, minus one."""
+    return max(models.gru.params.sequence_length, models.ppo.params.window) - 1
+
+
+@dataclass(frozen=True)
+class PortfolioState:
+    """What the PPO agent sees of its own position (see :class:`~kilo.rl.TradingEnv`).
+
+    ``position`` in {-1, 0, 1}; ``unrealised`` the log return since entry;
+    ``bars_held`` bars since entry.
+    """
+
+    position: float = 0.0
+    unrealised: float = 0.0
+    bars_held: int = 0
+
+
+FLAT = PortfolioState()
+
+
+@dataclass(frozen=True)
+class RawOutputs:
+    """Raw outputs for n bars: ``gru`` and ``lightgbm`` predicted log returns of shape
+    (n,), ``ppo`` action probabilities of shape (n, 3) (order of
+    :class:`~kilo.blend.actions.Action`)."""
+
+    gru: np.ndarray
+    lightgbm: np.ndarray
+    ppo: np.ndarray
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One bar's model outputs, their signals and the blend: what a scorer returns.
+
+    Raw outputs are log returns (regressors) and action probabilities (PPO); signals
+    are in [-1, 1], ``score`` in [-1, 1] and ``confidence`` in [0, 1] (formulas in
+    :mod:`kilo.blend`). Model fields are None for rule-based baselines.
+    """
+
+    score: float
+    confidence: float
+    gru_raw: float | None = None
+    lightgbm_raw: float | None = None
+    ppo_p_hold: float | None = None
+    ppo_p_long: float | None = None
+    ppo_p_flat: float | None = None
+    gru_signal: float | None = None
+    lightgbm_signal: float | None = None
+    ppo_signal: float | None = None
+
+
+def ppo_proba(models: Predictors, X: np.ndarray, n_out: int, state: PortfolioState) -> np.ndarray:
+    """PPO action probabilities for the last ``n_out`` rows of ``X``.
+
+    Parameters
+    ----------
+    X
+        Array of shape (n_rows, n_features), float32, preprocessed rows; needs
+        ``window - 1`` rows before the ``n_out`` predicted ones.
+    state
+        The portfolio state shown for every one of the ``n_out`` rows.
+
+    Returns
+    -------
+    ndarray of shape (n_out, 3), float32, rows summing to 1.
+    """
+    w = models.ppo.params.window
+    windows = np.lib.stride_tricks.sliding_window_view(X[len(X) - n_out - w + 1 :],
+                                                       (w, X.shape[1]))[:, 0]
+    obs = build_observations(windows, state.position, state.unrealised, state.bars_held,
+                             models.ppo.params.episode_length)
+    return models.ppo.predict_proba(obs)
+
+
+def predict_rows(models: Predictors, X: np.ndarray, n_out: int,
+                 state: PortfolioState = FLAT) -> RawOutputs:
+    """Outputs of the three models for the last ``n_out`` rows of ``X``.
+
+    Parameters
+    ----------
+    X
+        Array of shape (n_rows, n_features), float32, preprocessed rows ending at the
+        last bar to predict; ``n_rows >= n_out + context_rows(models)``.
+    state
+        The portfolio state shown to PPO for every one of the ``n_out`` bars.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` has too few rows.
+    """
+    needed = n_out + context_rows(models)
+    if len(X) < needed:
+        raise ValueError(f"need {needed} feature rows, got {len(X)}")
+    L = models.gru.params.sequence_length
+    gru = models.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
+    return RawOutputs(gru, models.lightgbm.predict(X[len(X) - n_out :]),
+                      ppo_proba(models, X, n_out, state))
+
+
+def score_outputs(out: RawOutputs, calibration: Calibration,
+                  weights: dict[str, float]) -> Prediction:
+    """The first bar of ``out`` as a :class:`Prediction`: signals, score and confidence."""
+    signals = calibration.signals(out.gru, out.lightgbm, out.ppo)
+    score, confidence = blend(signals, weights)
+    p_hold, p_long, p_flat = (float(v) for v in out.ppo[0])
+    return Prediction(
+        score=float(score[0]),
+        confidence=float(confidence[0]),
+        gru_raw=float(out.gru[0]),
+        lightgbm_raw=float(out.lightgbm[0]),
+        ppo_p_hold=p_hold,
+        ppo_p_long=p_long,
+        ppo_p_flat=p_flat,
+        gru_signal=float(np.asarray(signals["gru"])[0]),
+        lightgbm_signal=float(np.asarray(signals["lightgbm"])[0]),
+        ppo_signal=float(np.asarray(signals["ppo"])[0]),
+    )

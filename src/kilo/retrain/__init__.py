@@ -1,0 +1,13 @@
+"""Retraining: champion/challenger on a schedule, above evaluation in the layer order.
+
+:func:`~kilo.retrain.champion.retrain_pass` trains challengers with the trainer's code,
+compares them with the champions on bars neither model saw using the evaluation's
+backtest, promotes by moving ``LATEST`` and records each
+:class:`~kilo.retrain.decisions.RetrainDecision`.
+"""
+
+from kilo.retrain.champion import retrain_pass, retrain_symbol
+from kilo.retrain.decisions import RetrainDecision
+from kilo.retrain.schedule import run_every
+
+__all__ = ["RetrainDecision", "retrain_pass", "retrain_symbol", "run_every"]

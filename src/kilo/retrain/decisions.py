@@ -1,0 +1,81 @@
+"""Retraining decisions: a typed record, appended to a JSON-lines log and the ledger database.
+
+The ``retrain_decisions`` table belongs to retraining: this module creates and writes
+it in the ledger's database through :func:`kilo.trading.ledger.connect`, the ledger's
+one narrow entry point, so the trader's ledger knows nothing of retraining.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from kilo.trading.ledger import connect
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS retrain_decisions (
+    id INTEGER PRIMARY KEY, time TEXT NOT NULL, symbol TEXT NOT NULL, champion TEXT,
+    challenger TEXT, champion_sharpe REAL, challenger_sharpe REAL, promoted INTEGER NOT NULL,
+    reason TEXT NOT NULL, detail TEXT NOT NULL)
+"""
+
+
+class ComparisonWindow(BaseModel):
+    """The bars champion and challenger were compared on (UTC, inclusive)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: datetime
+    end: datetime
+    bars: int
+
+
+class RetrainDecision(BaseModel):
+    """The outcome of retraining one symbol.
+
+    Sharpe ratios are annualised and net of costs; they and ``window`` are None when no
+    comparison ran (no champion, a collapsed challenger, too few bars, or a failure).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    time: datetime
+    symbol: str
+    promoted: bool
+    reason: str
+    champion: str | None = None
+    challenger: str | None = None
+    champion_sharpe: float | None = None
+    challenger_sharpe: float | None = None
+    window: ComparisonWindow | None = None
+    candles_refreshed: bool | None = None
+    deleted_versions: list[str] = []
+
+    @classmethod
+    def failed(cls, symbol: str, exc: Exception) -> RetrainDecision:
+        """The decision recorded when retraining ``symbol`` raised ``exc``."""
+        return cls(time=pd.Timestamp.now(tz="UTC"), symbol=symbol, promoted=False,
+                   reason=f"retraining failed: {type(exc).__name__}: {exc}")
+
+
+def record_decision(decision: RetrainDecision, log_path: str | Path,
+                    ledger_path: str | Path) -> None:
+    """Append ``decision`` to the JSON-lines log and to the ledger's ``retrain_decisions``."""
+    path = Path(log_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(decision.model_dump_json() + "\n")
+    conn = connect(ledger_path)
+    try:
+        conn.execute(SCHEMA)
+        conn.execute(
+            "INSERT INTO retrain_decisions (time, symbol, champion, challenger, champion_sharpe, "
+            "challenger_sharpe, promoted, reason, detail) VALUES (?,?,?,?,?,?,?,?,?)",
+            (decision.time.isoformat(), decision.symbol, decision.champion, decision.challenger,
+             decision.champion_sharpe, decision.challenger_sharpe, int(decision.promoted),
+             decision.reason, decision.model_dump_json()))
+    finally:
+        conn.close()

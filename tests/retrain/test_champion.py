@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from kilo.config import Config
+from kilo.registry import latest_version, list_versions
+from kilo.retrain import champion, retrain_pass
+from kilo.retrain.decisions import RetrainDecision
+from kilo.trading.ledger import Ledger
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def setup(private_btc_models: Config, tmp_path):
+    """A private models dir holding the tiny BTC champion, and retrain paths in tmp."""
+    cfg = private_btc_models.with_overrides({
+        "retrain.log_path": str(tmp_path / "retrain.jsonl"),
+        "trading.ledger_path": str(tmp_path / "paper.sqlite"),
+        "retrain.refresh_data": False, "retrain.keep_versions": 1})
+    return cfg, latest_version(cfg.models.dir, "BTC/USDT")
+
+
+def fake_sharpe(challenger: float, champion: float, champion_version: str):
+    def net_sharpe(config, run):
+        return champion if run.equity.name == champion_version else challenger
+    return net_sharpe
+
+
+def test_worse_challenger_is_not_promoted(setup, monkeypatch) -> None:
+    cfg, champion_version = setup
+    monkeypatch.setattr(champion, "net_sharpe", fake_sharpe(0.1, 1.0, champion_version))
+    [decision] = retrain_pass(cfg, ["BTC/USDT"])
+    assert not decision.promoted and "champion kept" in decision.reason
+    assert latest_version(cfg.models.dir, "BTC/USDT") == champion_version
+    assert decision.challenger in list_versions(cfg.models.dir, "BTC/USDT")  # kept, unpromoted
+    logged = [RetrainDecision.model_validate_json(line)
+              for line in cfg.retrain.log_path.read_text().splitlines()]
+    assert logged == [decision]
+    rows = Ledger(cfg.trading.ledger_path).query("SELECT * FROM retrain_decisions")
+    assert rows["promoted"].tolist() == [0] and rows["challenger"][0] == decision.challenger
+    assert RetrainDecision.model_validate_json(rows["detail"][0]) == decision
+
+
+def test_better_challenger_is_promoted_and_retention_runs(setup, monkeypatch) -> None:
+    cfg, champion_version = setup
+    monkeypatch.setattr(champion, "net_sharpe", fake_sharpe(0.9, 1.0, champion_version))  # within margin
+    [decision] = retrain_pass(cfg, ["BTC/USDT"])
+    assert decision.promoted and decision.champion_sharpe == 1.0
+    assert latest_version(cfg.models.dir, "BTC/USDT") == decision.challenger
+    assert list_versions(cfg.models.dir, "BTC/USDT") == [decision.challenger]
+    assert decision.deleted_versions == [champion_version]
+
+
+def test_real_comparison_uses_a_window_neither_model_trained_on(setup) -> None:
+    cfg, champion_version = setup
+    manifest = json.loads((cfg.models.dir / "BTC_USDT" / champion_version / "manifest.json")
+                          .read_text())
+    [decision] = retrain_pass(cfg, ["BTC/USDT"])
+    window = decision.window
+    assert window.bars >= cfg.retrain.min_window_bars
+    assert isinstance(decision.champion_sharpe, float)
+    assert pd.Timestamp(window.start) > pd.Timestamp(manifest["split"]["validation"]["end"])
+
+
+def test_collapsed_policy_is_not_promoted(setup, monkeypatch) -> None:
+    cfg, champion_version = setup
+    real_fit = champion.fit_model_set
+
+    def collapsing_fit(*args, **kwargs):
+        model_set, seconds = real_fit(*args, **kwargs)
+        ppo = model_set.manifest.metrics.ppo
+        collapsed = ppo.model_copy(update={"validation": ppo.validation.model_copy(
+            update={"collapsed": True})})
+        model_set.manifest = model_set.manifest.model_copy(update={"metrics": model_set.manifest
+                                                           .metrics.model_copy(update={"ppo": collapsed})})
+        return model_set, seconds
+
+    monkeypatch.setattr(champion, "fit_model_set", collapsing_fit)
+    [decision] = retrain_pass(cfg, ["BTC/USDT"])
+    assert not decision.promoted and "collapsed" in decision.reason
+    assert latest_version(cfg.models.dir, "BTC/USDT") == champion_version
+
+
+def test_crash_mid_retrain_leaves_the_champion(setup, monkeypatch) -> None:
+    cfg, champion_version = setup
+    before = list_versions(cfg.models.dir, "BTC/USDT")
+
+    def crash(self, folder):
+        raise OSError("killed while writing ppo.zip")
+
+    monkeypatch.setattr("kilo.rl.agent.PPOAgent.save", crash)
+    [decision] = retrain_pass(cfg, ["BTC/USDT"])
+    assert not decision.promoted and "killed while writing" in decision.reason
+    assert latest_version(cfg.models.dir, "BTC/USDT") == champion_version
+    assert list_versions(cfg.models.dir, "BTC/USDT") == before
+    assert [p.name for p in (cfg.models.dir / "BTC_USDT").iterdir()
+            if p.name.startswith(".")] == []
