@@ -57,8 +57,10 @@ def test_baselines_behave(evaluation) -> None:
 def test_report_files(evaluation) -> None:
     paths = evaluation[1]
     html = paths["html"].read_text()
-    assert "plotly" in html and "BTC/USDT" in html and "<table" in html
-    assert 'src="https://cdn.plot.ly' not in html and len(html) > 1_000_000  # plotly.js inlined
+    assert "BTC/USDT" in html and "<table" in html and "cdn.plot.ly" not in html
+    assert html.count("<script src='plotly.min.js'></script>") == 1
+    assert (paths["html"].parent / "plotly.min.js").stat().st_size > 1_000_000  # offline
+    assert len(html) < 1_500_000
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"
 
 

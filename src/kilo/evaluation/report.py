@@ -1,4 +1,9 @@
-"""Evaluation outputs: ``summary.json``, a self-contained HTML report and an equity PNG."""
+"""Evaluation outputs: ``summary.json``, one HTML report for every symbol, an equity PNG.
+
+The HTML report works offline: plotly.js is written once, as ``plotly.min.js`` beside
+``report.html`` (plotly's ``include_plotlyjs="directory"`` layout), and curves are
+downsampled for display; the numbers in ``summary.json`` are exact.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,25 @@ import pandas as pd
 from kilo.evaluation.walkforward import SymbolEvaluation
 
 STRATEGY_ORDER = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum", "random")
+PLOTLY_JS = "plotly.min.js"
+MAX_POINTS = 1200
+
+
+def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
+    """At most ``max_points`` points of ``series`` for display, extremes kept.
+
+    Min-max decimation: the series is cut into ``max_points // 2`` equal buckets and
+    each keeps its lowest and highest point, in time order, so peaks and drawdowns
+    stay visible. Shorter series are returned unchanged.
+    """
+    n = len(series)
+    if n <= max_points:
+        return series
+    buckets = np.array_split(np.arange(n), max_points // 2)
+    values = series.to_numpy()
+    keep = sorted({int(b[np.nanargmin(values[b])]) for b in buckets}
+                  | {int(b[np.nanargmax(values[b])]) for b in buckets})
+    return series.iloc[keep]
 
 
 def _clean(value: Any) -> Any:
@@ -118,16 +142,18 @@ def write_equity_png(results: dict[str, list[SymbolEvaluation]], folder: Path) -
 
 def write_html(results: dict[str, list[SymbolEvaluation]], summary: dict[str, Any],
                folder: Path) -> Path:
-    """A self-contained HTML report (plotly.js inlined, works offline)."""
+    """``report.html`` for every symbol, with ``plotly.min.js`` once beside it (offline)."""
     import plotly.graph_objects as go
+    from plotly.offline import get_plotlyjs
     from plotly.subplots import make_subplots
 
     sections = []
-    for i, (symbol, evals) in enumerate(results.items()):
+    for symbol, evals in results.items():
         ev = evals[0]
         fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.4, 0.4, 0.2],
                             subplot_titles=("price and blend trades", "equity", "drawdown"))
-        fig.add_trace(go.Scatter(x=ev.close.index, y=ev.close, name="close",
+        close = downsample(ev.close)
+        fig.add_trace(go.Scatter(x=close.index, y=close, name="close",
                                  line={"color": "black", "width": 1}), row=1, col=1)
         for side, color, symbol_name in (("buy", "green", "triangle-up"),
                                          ("sell", "red", "triangle-down")):
@@ -140,10 +166,12 @@ def write_html(results: dict[str, list[SymbolEvaluation]], summary: dict[str, An
             curve = ev.curves.get(name)
             if curve is None:
                 continue
-            fig.add_trace(go.Scatter(x=curve.index, y=curve, name=name,
+            shown = downsample(curve)
+            fig.add_trace(go.Scatter(x=shown.index, y=shown, name=name,
                                      line={"width": 2.5 if name == "blend" else 1.2}), row=2, col=1)
             if name in ("blend", "buy_and_hold"):
-                fig.add_trace(go.Scatter(x=curve.index, y=curve / curve.cummax() - 1,
+                drawdown = downsample(curve / curve.cummax() - 1)
+                fig.add_trace(go.Scatter(x=drawdown.index, y=drawdown,
                                          name=f"{name} drawdown", fill="tozeroy"), row=3, col=1)
         for fold in ev.folds:
             fig.add_vline(x=pd.Timestamp(fold["test_start"]), line={"dash": "dot", "color": "grey"})
@@ -151,14 +179,15 @@ def write_html(results: dict[str, list[SymbolEvaluation]], summary: dict[str, An
                           f"{len(ev.folds)} folds")
         table = metrics_table(summary, symbol).to_html(classes="metrics", border=0)
         controls = json.dumps(summary[symbol]["controls"], indent=1)
-        sections.append(f"<h2>{symbol}</h2>{fig.to_html(full_html=False, include_plotlyjs=i == 0)}"
+        sections.append(f"<h2>{symbol}</h2>{fig.to_html(full_html=False, include_plotlyjs=False)}"
                         f"<h3>Metrics (net of fees and slippage)</h3>{table}"
                         f"<h3>Leakage controls</h3><pre>{controls}</pre>")
     html = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
-            "</title><style>body{font-family:sans-serif;margin:2em} table.metrics{border-collapse:"
+            "</title><script src='" + PLOTLY_JS + "'></script><style>body{font-family:sans-serif;margin:2em} table.metrics{border-collapse:"
             "collapse;font-size:13px} .metrics td,.metrics th{padding:3px 8px;border-bottom:1px "
             "solid #ddd;text-align:right}</style></head><body><h1>Kilo walk-forward evaluation</h1>"
             + "".join(sections) + "</body></html>")
+    (folder / PLOTLY_JS).write_text(get_plotlyjs())
     path = folder / "report.html"
     path.write_text(html)
     return path

@@ -1,1 +1,2 @@
-"""Supervised models: each predicts the forward log return of a feature row."""
+"""Supervised models (GRU, LightGBM): each predicts the label of a feature row. Above
+features, beside :mod:`kilo.rl`, below the registry that saves them."""

@@ -1,4 +1,5 @@
-"""Reinforcement learning: the trading environment and the PPO agent."""
+"""Reinforcement learning: the gymnasium trading environment and the PPO agent
+(stable-baselines3). Beside :mod:`kilo.models`, below the registry."""
 
 from kilo.rl.agent import PolicyEvaluation, PPOAgent
 from kilo.rl.env import TradingEnv
