@@ -8,19 +8,44 @@ from pathlib import Path
 
 from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
 from kilo.errors import KiloError
-from kilo.evaluation.report import metrics_table
+from kilo.evaluation.report import planted_sentence
+from kilo.evaluation.results import metrics_table
 from kilo.evaluation.run import run_evaluation
 
-COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "n_trades", "turnover", "exposure", "psr"]
+COLUMNS = ["total_log_return", "gross_total_log_return", "sharpe", "max_drawdown", "n_trades",
+           "turnover", "exposure", "break_even_cost", "psr_vs_buy_and_hold", "dsr"]
+
+
+def print_symbol(summary: dict, symbol: str) -> None:
+    """The terminal summary of one symbol: strategies, IC with interval, controls."""
+    entry = summary[symbol]
+    print(f"\n{symbol}  ({entry['bars']} out-of-sample bars)")
+    print(metrics_table(summary, symbol, COLUMNS).to_string())
+    random = entry["strategies"].get("random")
+    if random:
+        print(f"blend net Sharpe percentile among {random['draws']} matched random paths: "
+              f"{random['blend_percentile']:.0f}")
+    placebo = entry["controls"]["placebo"]
+    for model in ("gru", "lightgbm"):
+        s = entry["strategies"][model]
+        low, high = s["ic_ci95"]
+        flag = "  LEAK? above the placebo's 99 % band" if placebo[model]["flagged"] else ""
+        print(f"{model:9s} IC {s['ic_spearman']:+.4f} [{low:+.4f}, {high:+.4f}]  HAC t "
+              f"{s['ic_tstat_hac']:+.2f}  perm p {s['ic_pvalue_perm']:.3f}  placebo IC "
+              f"{placebo[model]['ic_spearman']:+.4f} (band ±{placebo[model]['null_band99']:.4f})"
+              + flag)
+    print(planted_sentence(entry["controls"]["planted"]))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser(
         "Walk-forward evaluation: for each fold, train a model set on the bars before it "
         "(embargo included) and trade the fold's bars through the paper trader's blend, "
-        "risk and broker code; compare the GRU, LightGBM, PPO and blend with buy-and-hold, "
-        "flat, momentum and a random policy on the same bars, net of fees and slippage. "
-        "Writes report.html, summary.json and equity.png."
+        "rule and broker code; compare the GRU, LightGBM, PPO and blend with buy-and-hold, "
+        "flat, momentum and random paths of the blend's own spells on the same bars, net "
+        "of fees and slippage. IC with block-bootstrap interval, HAC t and permutation p; "
+        "controls: placebo candles (leak detector), a planted edge (power), lead/lag IC. "
+        "Writes report.html (+ plotly.min.js), summary.json and equity.png."
     )
     add_symbol_choice(parser, "evaluate")
     parser.add_argument("--folds", type=int, help="test folds (default: evaluation.folds)")
@@ -28,12 +53,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="repeat with this many seeds and report mean ± std")
     parser.add_argument("--report-dir", type=Path,
                         help="folder for reports (default: evaluation.report_dir)")
+    parser.add_argument("--jobs", type=int, help="worker processes for folds and controls "
+                        "(default: evaluation.jobs, or every CPU core)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.folds is not None:
         args.overrides.append(f"evaluation.folds={args.folds}")
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     try:
         config = config_from_args(args)
     except KiloError as exc:
@@ -41,15 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     symbols = chosen_symbols(args, config)
     summary, paths, failures = run_evaluation(config, symbols, seeds=args.seeds,
                                               report_dir=args.report_dir,
-                                              progress=not args.no_progress)
+                                              progress=not args.no_progress, jobs=args.jobs)
     for symbol in summary:
-        table = metrics_table(summary, symbol)
-        print(f"\n{symbol}  ({summary[symbol]['bars']} out-of-sample bars)")
-        print(table[[c for c in COLUMNS if c in table.columns]].to_string())
-        st = summary[symbol]["controls"]["shuffled_target"]
-        print("IC (Spearman) real vs shuffled-target control: "
-              + ", ".join(f"{m} {v['real_ic_spearman']:+.4f} vs {v['ic_spearman']:+.4f}"
-                          for m, v in st.items()))
+        print_symbol(summary, symbol)
     for symbol, error in failures.items():
         print(f"{symbol}: FAILED: {error}", file=sys.stderr)
     for kind, path in paths.items():

@@ -173,6 +173,35 @@ def bench_train_all(config: Config) -> list[dict[str, Any]]:
     return records
 
 
+@register("evaluate")
+def bench_evaluate(config: Config) -> list[dict[str, Any]]:
+    """Wall time of a 5-fold BTC/USDT evaluation with every control, against one training.
+
+    One default ``train`` of BTC/USDT is timed in the same run; the record's params
+    carry ``ratio_to_train`` (evaluation seconds / training seconds, target <= 3) and
+    the worker processes used. One run each, no warm-up: each takes minutes.
+    """
+    import os
+    import tempfile
+
+    from kilo.evaluation.walkforward import evaluate_symbol
+    from kilo.training.trainer import train_symbol
+
+    symbol = "BTC/USDT"
+    with tempfile.TemporaryDirectory() as models_dir:
+        train = time_runs(lambda: train_symbol(config, symbol, models_dir=models_dir,
+                                               progress=False), repeats=1, warmup=0)
+    folds = config.with_overrides({"evaluation.folds": 5})
+    evaluation = time_runs(lambda: evaluate_symbol(folds, symbol, progress=False),
+                           repeats=1, warmup=0)
+    jobs = config.evaluation.jobs or os.cpu_count()
+    params = {"symbol": symbol, "folds": 5, "jobs": jobs, "train_s": round(train[0], 2),
+              "ratio_to_train": round(evaluation[0] / train[0], 3),
+              "random_draws": config.evaluation.random_draws,
+              "controls": ["placebo", "planted", "lead_lag", "label_shuffle", "causality"]}
+    return [record("evaluate", evaluation, "s", params)]
+
+
 @register("trade")
 def bench_trade(config: Config) -> list[dict[str, Any]]:
     """Median iteration latency of a 200-bar replay over the configured symbols.

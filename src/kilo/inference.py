@@ -20,26 +20,39 @@ from kilo.rl.env import build_observations
 
 
 class Predictors(Protocol):
-    """The three fitted models, as a :class:`~kilo.registry.ModelSet` holds them."""
+    """The fitted models, as a :class:`~kilo.registry.ModelSet` holds them."""
 
-    gru: GRURegressor
-    lightgbm: LightGBMRegressor
-    ppo: PPOAgent
+    @property
+    def gru(self) -> GRURegressor: ...
+
+    @property
+    def lightgbm(self) -> LightGBMRegressor: ...
+
+    @property
+    def ppo(self) -> PPOAgent | None: ...
 
 
 @dataclass(frozen=True)
 class FittedModels:
-    """Three fitted models not yet saved as a model set (the trainer calibrates them)."""
+    """Fitted models not yet saved as a model set: the trainer calibrates them, the
+    evaluation's controls use the regressors alone (``ppo`` None)."""
 
     gru: GRURegressor
     lightgbm: LightGBMRegressor
-    ppo: PPOAgent
+    ppo: PPOAgent | None
 
 
 def context_rows(models: Predictors) -> int:
     """Feature rows needed before the first predicted bar: the longer of the GRU's
     sequence and PPO's observation window, minus one."""
-    return max(models.gru.params.sequence_length, models.ppo.params.window) - 1
+    window = models.ppo.params.window if models.ppo is not None else 1
+    return max(models.gru.params.sequence_length, window) - 1
+
+
+def _policy(models: Predictors) -> PPOAgent:
+    if models.ppo is None:
+        raise ValueError("these models have no PPO agent to ask")
+    return models.ppo
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,11 @@ FLAT = PortfolioState()
 class RawOutputs:
     """Raw outputs for n bars: ``gru`` and ``lightgbm`` predicted log returns of shape
     (n,), ``ppo`` action probabilities of shape (n, 3) (order of
-    :class:`~kilo.blend.actions.Action`)."""
+    :class:`~kilo.blend.actions.Action`), or None when PPO was not asked."""
 
     gru: np.ndarray
     lightgbm: np.ndarray
-    ppo: np.ndarray
+    ppo: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -104,17 +117,23 @@ def ppo_proba(models: Predictors, X: np.ndarray, n_out: int, state: PortfolioSta
     Returns
     -------
     ndarray of shape (n_out, 3), float32, rows summing to 1.
+
+    Raises
+    ------
+    ValueError
+        If ``models`` has no PPO agent.
     """
-    w = models.ppo.params.window
+    ppo = _policy(models)
+    w = ppo.params.window
     windows = np.lib.stride_tricks.sliding_window_view(X[len(X) - n_out - w + 1 :],
                                                        (w, X.shape[1]))[:, 0]
     obs = build_observations(windows, state.position, state.unrealised, state.bars_held,
-                             models.ppo.params.episode_length)
-    return models.ppo.predict_proba(obs)
+                             ppo.params.episode_length)
+    return ppo.predict_proba(obs)
 
 
 def predict_rows(models: Predictors, X: np.ndarray, n_out: int,
-                 state: PortfolioState = FLAT) -> RawOutputs:
+                 state: PortfolioState = FLAT, *, with_ppo: bool = True) -> RawOutputs:
     """Outputs of the three models for the last ``n_out`` rows of ``X``.
 
     Parameters
@@ -124,6 +143,8 @@ def predict_rows(models: Predictors, X: np.ndarray, n_out: int,
         last bar to predict; ``n_rows >= n_out + context_rows(models)``.
     state
         The portfolio state shown to PPO for every one of the ``n_out`` bars.
+    with_ppo
+        False leaves PPO out (``ppo`` is None), for callers that query it per bar.
 
     Raises
     ------
@@ -136,15 +157,20 @@ def predict_rows(models: Predictors, X: np.ndarray, n_out: int,
     L = models.gru.params.sequence_length
     gru = models.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
     return RawOutputs(gru, models.lightgbm.predict(X[len(X) - n_out :]),
-                      ppo_proba(models, X, n_out, state))
+                      ppo_proba(models, X, n_out, state) if with_ppo else None)
 
 
-def score_outputs(out: RawOutputs, calibration: Calibration,
-                  weights: dict[str, float]) -> Prediction:
-    """The first bar of ``out`` as a :class:`Prediction`: signals, score and confidence."""
-    signals = calibration.signals(out.gru, out.lightgbm, out.ppo)
+def score_outputs(out: RawOutputs, calibration: Calibration, weights: dict[str, float],
+                  state: PortfolioState) -> Prediction:
+    """The first bar of ``out`` as a :class:`Prediction`: signals, score and confidence.
+
+    ``state`` is the position PPO was queried with; its signal depends on it.
+    """
+    signals = calibration.signals(out.gru, out.lightgbm, out.ppo, state.position > 0)
     score, confidence = blend(signals, weights)
-    p_hold, p_long, p_flat = (float(v) for v in out.ppo[0])
+    p_hold, p_long, p_flat = (None, None, None) if out.ppo is None else (
+        float(v) for v in out.ppo[0])
+    first = {name: float(np.asarray(s)[0]) for name, s in signals.items()}
     return Prediction(
         score=float(score[0]),
         confidence=float(confidence[0]),
@@ -153,7 +179,7 @@ def score_outputs(out: RawOutputs, calibration: Calibration,
         ppo_p_hold=p_hold,
         ppo_p_long=p_long,
         ppo_p_flat=p_flat,
-        gru_signal=float(np.asarray(signals["gru"])[0]),
-        lightgbm_signal=float(np.asarray(signals["lightgbm"])[0]),
-        ppo_signal=float(np.asarray(signals["ppo"])[0]),
+        gru_signal=first["gru"],
+        lightgbm_signal=first["lightgbm"],
+        ppo_signal=first.get("ppo"),
     )

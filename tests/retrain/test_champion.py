@@ -7,6 +7,7 @@ import pytest
 
 from kilo.config import Config
 from kilo.registry import latest_version, list_versions
+from kilo.registry.manifest import read_manifest
 from kilo.retrain import champion, retrain_pass
 from kilo.retrain.decisions import RetrainDecision
 from kilo.trading.ledger import Ledger
@@ -61,9 +62,13 @@ def test_real_comparison_uses_a_window_neither_model_trained_on(setup) -> None:
                           .read_text())
     [decision] = retrain_pass(cfg, ["BTC/USDT"])
     window = decision.window
-    assert window.bars >= cfg.retrain.min_window_bars
+    assert window.rows >= cfg.retrain.min_window_bars
     assert isinstance(decision.champion_sharpe, float)
     assert pd.Timestamp(window.start) > pd.Timestamp(manifest["split"]["validation"]["end"])
+    # the bars that chose the challenger are recorded, and replay starts after them
+    challenger = read_manifest(cfg.models.dir / "BTC_USDT" / decision.challenger)
+    assert challenger.selection_window == window
+    assert challenger.first_unseen_bar == window.end + pd.Timedelta("1h")
 
 
 def test_collapsed_policy_is_not_promoted(setup, monkeypatch) -> None:

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from kilo.config import TradingConfig
-from kilo.trading.broker import PaperBroker, Portfolio, Position
+from kilo.trading.broker import Candle, PaperBroker, Portfolio, Position
 
 T = pd.Timestamp("2025-01-01", tz="UTC")
 CFG = TradingConfig(fee=0.001, slippage=0.0005, initial_cash=10_000, max_position_fraction=0.2,
@@ -64,8 +64,23 @@ def test_sell_realises_pnl_after_both_fees() -> None:
 )
 def test_stop_loss_and_take_profit(bar: dict, expected) -> None:
     position = Position("A", 1.0, 100.0, T, 0.1)
-    hit = PaperBroker(CFG).stop_exit(position, pd.Series(bar, dtype=float))
+    hit = PaperBroker(CFG).stop_exit(position, Candle(**bar))
     if expected is None:
         assert hit is None
     else:
         assert hit[0] == pytest.approx(expected[0]) and hit[1] == expected[1]
+
+
+def test_stop_loss_pays_slippage_take_profit_fills_at_its_level() -> None:
+    broker = PaperBroker(CFG)
+    for bar, price in ((Candle(100, 101, 94, 99), 95.0 * (1 - 0.0005)),  # stop: market order
+                       (Candle(90, 91, 89, 90), 90.0 * (1 - 0.0005)),  # gap through the stop
+                       (Candle(100, 112, 99, 111), 110.0)):  # take-profit: limit order
+        pf = Portfolio(10_000.0)
+        pf.positions["A"] = Position("A", 1.0, 100.0, T, 0.1)
+        order = broker.close_on_stop(pf, "A", bar, T)
+        assert order.fill.price == pytest.approx(price) and not pf.positions
+        assert order.fill.reference_price == pytest.approx(price if price == 110.0 else
+                                                           price / (1 - 0.0005))
+    pf = Portfolio(10_000.0, {"A": Position("A", 1.0, 100.0, T, 0.1)})
+    assert broker.close_on_stop(pf, "A", Candle(100, 105, 96, 101), T) is None and pf.positions

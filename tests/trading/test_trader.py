@@ -61,7 +61,7 @@ def test_replay_trades_and_keeps_a_consistent_ledger(tiny_models: Config, tmp_pa
     assert len(preds) == 120 * 3
     models = load_models(tiny_models, list(SYMBOLS), strict=True)
     first_bar = pd.Timestamp(preds["bar_time"].min())
-    assert first_bar == max(m.test_start for m in models.values())
+    assert first_bar == max(m.replay_start for m in models.values())
     for column in ("gru_raw", "lightgbm_raw", "ppo_p_long", "score", "confidence"):
         values = preds[column].to_numpy()
         assert np.isfinite(values).all(), column
@@ -181,7 +181,7 @@ def test_records_keep_their_own_portfolio(tiny_models: Config, tmp_path) -> None
     from kilo.trading.sources import ReplaySource
 
     source = ReplaySource({"BTC/USDT": candles}, {"BTC/USDT": models["BTC/USDT"].history_rows},
-                          models["BTC/USDT"].test_start)
+                          models["BTC/USDT"].replay_start)
     ledger = Ledger(tmp_path / "r.sqlite")
     records = PaperTrader(tiny_models, models, source, ledger).run(60)
     saved = equity_curve(ledger)

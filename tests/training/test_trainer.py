@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 MANIFEST_KEYS = {
     "manifest_format", "symbol", "exchange", "timeframe", "version", "created_at",
     "feature_names", "spec_hash", "max_lookback", "target", "split", "metrics", "calibration",
-    "trained_models", "reused_from", "config", "packages", "files",
+    "trained_models", "reused_from", "config", "packages", "files", "selection_window",
 }
 
 

@@ -26,10 +26,24 @@ def regressor_signal(pred: np.ndarray | float, mean: float, std: float) -> np.nd
     return np.tanh((pred - mean) / std)
 
 
-def ppo_signal(proba: np.ndarray) -> np.ndarray:
-    """``P(long) - P(flat or short)`` from action probabilities of shape (n, 3)."""
+def ppo_signal(proba: np.ndarray, long: np.ndarray | bool) -> np.ndarray:
+    """PPO's signal ``2 p - 1``, with ``p = P(long) + P(hold) * 1[long]`` the probability
+    of being long after the next action (HOLD keeps the current position).
+
+    Parameters
+    ----------
+    proba
+        Action probabilities of shape (n, 3), order of :class:`~kilo.blend.actions.Action`.
+    long
+        Shape (n,) or a scalar: whether the position was long when PPO was queried.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64, in [-1, 1].
+    """
     proba = np.asarray(proba, dtype=np.float64).reshape(-1, 3)
-    return proba[:, Action.LONG] - proba[:, Action.FLAT_OR_SHORT]
+    p_long = proba[:, Action.LONG] + proba[:, Action.HOLD] * np.asarray(long, dtype=np.float64)
+    return 2.0 * p_long - 1.0
 
 
 def blend(signals: dict[str, np.ndarray], weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -90,18 +104,26 @@ class Calibration(BaseModel):
         exit_ = self.exit_threshold if config.exit_threshold is None else config.exit_threshold
         return enter, exit_
 
-    def signals(self, gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray) -> dict[str, np.ndarray]:
-        """The three models' raw outputs as signals in [-1, 1], each of shape (n,)."""
+    def signals(self, gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray | None,
+                long: np.ndarray | bool) -> dict[str, np.ndarray]:
+        """The models' raw outputs as signals in [-1, 1], each of shape (n,).
+
+        ``long`` (shape (n,) or scalar) is the position PPO was queried with; without
+        ``ppo_proba`` only the regressors' signals are returned.
+        """
         stats = self.prediction_stats
-        return {
+        out = {
             "gru": regressor_signal(gru, stats["gru"].mean, stats["gru"].std),
             "lightgbm": regressor_signal(lightgbm, stats["lightgbm"].mean, stats["lightgbm"].std),
-            "ppo": ppo_signal(ppo_proba),
         }
+        if ppo_proba is not None:
+            out["ppo"] = ppo_signal(ppo_proba, long)
+        return out
 
 
 def calibrate(
-    gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray, config: BlendConfig
+    gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray | None,
+    ppo_long: np.ndarray | None, config: BlendConfig,
 ) -> Calibration:
     """Calibration from validation outputs: prediction stats and score thresholds.
 
@@ -110,7 +132,11 @@ def calibrate(
     gru, lightgbm
         Validation predictions, shape (n,), log return.
     ppo_proba
-        Validation action probabilities, shape (n, 3).
+        Validation action probabilities, shape (n, 3), queried along the policy's own
+        simulated path.
+    ppo_long
+        Shape (n,), bool: the policy's position on that path when it was queried.
+        Both None for a blend of the regressors alone.
 
     Raises
     ------
@@ -121,7 +147,8 @@ def calibrate(
              for name, p in (("gru", gru), ("lightgbm", lightgbm))}
     draft = Calibration(prediction_stats=stats, enter_threshold=0.0, exit_threshold=0.0,
                         threshold_source="", validation_score_quantiles={})
-    score, _ = blend(draft.signals(gru, lightgbm, ppo_proba), config.weights)
+    score, _ = blend(draft.signals(gru, lightgbm, ppo_proba, False if ppo_long is None
+                                   else ppo_long), config.weights)
     levels = (0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.75, 0.9, 0.95)
     quantiles = {f"q{round(q * 100):02d}": float(np.nanquantile(score, q)) for q in levels}
     enter = config.enter_threshold

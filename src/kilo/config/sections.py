@@ -168,8 +168,14 @@ class EvaluationConfig(_Section):
     val_fraction: float = Field(0.2, gt=0, lt=1, description="of each fold's training window")
     ppo_timesteps: int = Field(30_000, ge=1, description="PPO timesteps per fold")
     momentum_lookback: int = Field(24, ge=1, description="bars of the momentum baseline")
-    random_seeds: int = Field(20, ge=1, description="seeds of the random baseline")
+    random_draws: int = Field(100, ge=1, description="random paths made of the blend's own "
+                              "spells (same exposure and turnover)")
+    planted_ic: float = Field(0.05, gt=0, lt=0.5, description="rank IC of the planted-signal "
+                              "control's edge")
+    bootstrap: int = Field(1000, ge=100, description="moving-block bootstrap replicates of the IC")
+    permutations: int = Field(200, ge=100, description="block permutations for the IC's p-value")
     position_fraction: float = Field(1.0, gt=0, le=1, description="of equity per position")
+    jobs: int | None = Field(None, ge=1, description="worker processes; None: every CPU core")
     report_dir: Path = Field(Path("reports"), description="where reports are written")
 
 

@@ -1,4 +1,4 @@
-"""Evaluation outputs: ``summary.json``, one HTML report for every symbol, an equity PNG.
+"""The evaluation's pictures: one HTML report for every symbol, and an equity PNG.
 
 The HTML report works offline: plotly.js is written once, as ``plotly.min.js`` beside
 ``report.html`` (plotly's ``include_plotlyjs="directory"`` layout), and curves are
@@ -7,19 +7,24 @@ downsampled for display; the numbers in ``summary.json`` are exact.
 
 from __future__ import annotations
 
-import json
-import math
+import html
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kilo.evaluation.walkforward import SymbolEvaluation
+from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
+from kilo.evaluation.summary import SymbolEvaluation
 
-STRATEGY_ORDER = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum", "random")
 PLOTLY_JS = "plotly.min.js"
 MAX_POINTS = 1200
+REPORT_COLUMNS = ["total_log_return", "gross_total_log_return", "sharpe", "max_drawdown",
+                  "n_trades", "turnover", "exposure", "break_even_cost", "psr",
+                  "psr_vs_buy_and_hold", "dsr"]
+STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1200px} table{border-collapse:collapse;"
+         "font-size:13px;margin:.5em 0} td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
+         "text-align:right} .flag{color:#b00;font-weight:bold} .verdict{font-size:15px}")
 
 
 def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
@@ -39,77 +44,110 @@ def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
     return series.iloc[keep]
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python numbers, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+def _num(value: float | None, digits: str = "+.4f") -> str:
+    return "–" if value is None else format(value, digits)
 
 
-def summarise(results: dict[str, list[SymbolEvaluation]]) -> dict[str, Any]:
-    """The ``summary.json`` content: per symbol, metrics as the mean over seeds.
-
-    Layout: ``{SYMBOL: {"strategies": {name: {metric: value}}, "controls":
-    {"shuffled_target": {"gru": {...}, "lightgbm": {...}}, "causality": {...}},
-    "folds": [{"train_start", "train_end", "test_start", "test_end"}], "bars": N}}``;
-    with more than one seed also ``"strategies_std"`` (standard deviation over seeds)
-    and ``"seeds"``.
-    """
-    out: dict[str, Any] = {}
-    for symbol, evals in results.items():
-        frames = {name: pd.DataFrame([e.strategies[name] for e in evals])
-                  for name in evals[0].strategies}
-        entry: dict[str, Any] = {
-            "strategies": {name: f.mean().to_dict() for name, f in frames.items()},
-            "controls": {
-                "shuffled_target": {
-                    model: pd.DataFrame([e.controls["shuffled_target"][model] for e in evals])
-                    .mean().to_dict()
-                    for model in evals[0].controls["shuffled_target"]
-                },
-                "causality": {"cuts": sum(e.controls["causality"]["cuts"] for e in evals),
-                              "identical": all(e.controls["causality"]["identical"] for e in evals)},
-            },
-            "folds": evals[0].folds,
-            "bars": evals[0].bars,
-            "seconds": float(sum(e.seconds for e in evals)),
-        }
-        if len(evals) > 1:
-            entry["seeds"] = len(evals)
-            entry["strategies_std"] = {name: f.std(ddof=1).to_dict() for name, f in frames.items()}
-        out[symbol] = entry
-    return _clean(out)
+def ic_table(entry: dict[str, Any]) -> str:
+    """HTML rows: each regressor's IC with its interval and tests beside the placebo's."""
+    rows = []
+    for name in ("gru", "lightgbm"):
+        s, p = entry["strategies"][name], entry["controls"]["placebo"][name]
+        low, high = s["ic_ci95"]
+        flag = " class='flag'" if p["flagged"] else ""
+        rows.append(f"<tr><th>{name}</th><td>{_num(s['ic_spearman'])}</td>"
+                    f"<td>[{_num(low)}, {_num(high)}]</td><td>{_num(s['ic_tstat_hac'], '+.2f')}</td>"
+                    f"<td>{_num(s['ic_pvalue_perm'], '.3f')}</td><td{flag}>{_num(p['ic_spearman'])}</td>"
+                    f"<td>±{_num(p['null_band99'], '.4f')}</td></tr>")
+    return ("<table><tr><th>model</th><th>IC (Spearman)</th><th>95 % CI (block bootstrap)</th>"
+            "<th>HAC t</th><th>permutation p</th><th>placebo IC</th><th>placebo 99 % null band"
+            "</th></tr>" + "".join(rows) + "</table>")
 
 
-def metrics_table(summary: dict[str, Any], symbol: str) -> pd.DataFrame:
-    """One symbol's strategies (rows) by metrics (columns), mean ± std over seeds as text."""
-    entry = summary[symbol]
-    rows = {}
+def planted_sentence(planted: dict[str, Any]) -> str:
+    """One sentence: would Kilo have found an edge of the planted size?"""
+    verdict = "detected" if planted["detected"] else "NOT detected"
+    return (f"A planted edge of IC {planted['planted_ic']:.3f} was {verdict}: GRU recovered "
+            f"IC {_num(planted['gru']['ic_spearman'], '+.3f')}, LightGBM "
+            f"{_num(planted['lightgbm']['ic_spearman'], '+.3f')} (needed "
+            f"{0.7 * planted['planted_ic']:.3f}); the blend's net Sharpe "
+            f"{_num(planted['blend']['sharpe'], '+.2f')} vs buy-and-hold "
+            f"{_num(planted['buy_and_hold']['sharpe'], '+.2f')}.")
+
+
+def _equity_figure(ev: SymbolEvaluation) -> Any:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.4, 0.4, 0.2],
+                        subplot_titles=("price and blend trades", "equity", "drawdown"))
+    close = downsample(ev.close)
+    fig.add_trace(go.Scatter(x=close.index, y=close, name="close",
+                             line={"color": "black", "width": 1}), row=1, col=1)
+    for side, color, marker in (("buy", "green", "triangle-up"), ("sell", "red", "triangle-down")):
+        fills = ev.blend_fills[ev.blend_fills["side"] == side]
+        fig.add_trace(go.Scatter(x=pd.to_datetime(fills["time"]), y=fills["price"], mode="markers",
+                                 name=f"blend {side}",
+                                 marker={"color": color, "symbol": marker, "size": 6}),
+                      row=1, col=1)
     for name in STRATEGY_ORDER:
-        mean = entry["strategies"].get(name)
-        if mean is None:
+        curve = ev.curves.get(name)
+        if curve is None:
             continue
-        std = entry.get("strategies_std", {}).get(name, {})
-        rows[name] = {k: _fmt(v, std.get(k)) for k, v in mean.items()}
-    return pd.DataFrame(rows).T
+        shown = downsample(curve)
+        fig.add_trace(go.Scatter(x=shown.index, y=shown, name=name,
+                                 line={"width": 2.5 if name == "blend" else 1.2}), row=2, col=1)
+        if name in ("blend", "buy_and_hold"):
+            drawdown = downsample(curve / curve.cummax() - 1)
+            fig.add_trace(go.Scatter(x=drawdown.index, y=drawdown, name=f"{name} drawdown",
+                                     fill="tozeroy"), row=3, col=1)
+    for fold in ev.summary["folds"]:
+        fig.add_vline(x=pd.Timestamp(fold["test_start"]), line={"dash": "dot", "color": "grey"})
+    fig.update_layout(height=850, title=f"{ev.symbol}: {ev.summary['bars']} out-of-sample bars, "
+                      f"{len(ev.summary['folds'])} folds, net of fees and slippage")
+    return fig
 
 
-def _fmt(value: float | None, std: float | None) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.4g}"
-    return f"{text} ± {std:.2g}" if std is not None else text
+def _lead_lag_figure(lead_lag: dict[str, dict[str, float]]) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure([go.Bar(x=[int(k) for k in values], y=list(values.values()), name=name)
+                     for name, values in lead_lag.items()])
+    fig.update_layout(height=280, width=620, barmode="group", margin={"t": 40},
+                      title="IC of the prediction at t against the label at t + k",
+                      xaxis_title="k (bars)", yaxis_title="IC")
+    return fig
 
 
-def write_summary(summary: dict[str, Any], folder: Path) -> Path:
-    path = folder / "summary.json"
-    path.write_text(json.dumps(summary, indent=2, allow_nan=False))
+def write_html(results: dict[str, list[SymbolEvaluation]], summary: dict[str, Any],
+               folder: Path) -> Path:
+    """``report.html`` for every symbol, with ``plotly.min.js`` once beside it (offline)."""
+    from plotly.offline import get_plotlyjs
+
+    sections = []
+    for symbol, evals in results.items():
+        ev, entry = evals[0], summary[symbol]
+        table = metrics_table(summary, symbol, REPORT_COLUMNS).to_html(border=0)
+        random = entry["strategies"].get("random", {})
+        sections.append(
+            f"<h2>{html.escape(symbol)}</h2>"
+            + _equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
+            + "<h3>Strategies (net of fees and slippage unless gross)</h3>" + table
+            + (f"<p>The blend's net Sharpe is at the {random['blend_percentile']:.0f}th percentile "
+               f"of {random['draws']} random paths with its own spells (same exposure and "
+               "turnover).</p>" if random else "")
+            + "<h3>Skill, leakage and power</h3>" + ic_table(entry)
+            + f"<p class='verdict'>{html.escape(planted_sentence(entry['controls']['planted']))}</p>"
+            + _lead_lag_figure(entry["controls"]["lead_lag"]).to_html(
+                full_html=False, include_plotlyjs=False)
+            + f"<p>Causality check: {entry['controls']['causality']}; label-shuffle check "
+              f"(not a leakage test): {entry['controls']['label_shuffle_check']}.</p>")
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
+            f"</title><script src='{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
+            "<h1>Kilo walk-forward evaluation</h1>" + "".join(sections) + "</body></html>")
+    (folder / PLOTLY_JS).write_text(get_plotlyjs())
+    path = folder / "report.html"
+    path.write_text(page)
     return path
 
 
@@ -128,7 +166,7 @@ def write_equity_png(results: dict[str, list[SymbolEvaluation]], folder: Path) -
             if curve is not None:
                 ax.plot(curve.index, curve.to_numpy(), label=name,
                         linewidth=2.0 if name == "blend" else 1.0)
-        for fold in evals[0].folds:
+        for fold in evals[0].summary["folds"]:
             ax.axvline(pd.Timestamp(fold["test_start"]), color="grey", linewidth=0.6, linestyle=":")
         ax.set_title(f"{symbol}: walk-forward equity, net of fees and slippage")
         ax.set_ylabel("equity (quote)")
@@ -137,57 +175,4 @@ def write_equity_png(results: dict[str, list[SymbolEvaluation]], folder: Path) -
     path = folder / "equity.png"
     fig.savefig(path, dpi=90)
     plt.close(fig)
-    return path
-
-
-def write_html(results: dict[str, list[SymbolEvaluation]], summary: dict[str, Any],
-               folder: Path) -> Path:
-    """``report.html`` for every symbol, with ``plotly.min.js`` once beside it (offline)."""
-    import plotly.graph_objects as go
-    from plotly.offline import get_plotlyjs
-    from plotly.subplots import make_subplots
-
-    sections = []
-    for symbol, evals in results.items():
-        ev = evals[0]
-        fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.4, 0.4, 0.2],
-                            subplot_titles=("price and blend trades", "equity", "drawdown"))
-        close = downsample(ev.close)
-        fig.add_trace(go.Scatter(x=close.index, y=close, name="close",
-                                 line={"color": "black", "width": 1}), row=1, col=1)
-        for side, color, symbol_name in (("buy", "green", "triangle-up"),
-                                         ("sell", "red", "triangle-down")):
-            fills = ev.blend_fills[ev.blend_fills["side"] == side]
-            fig.add_trace(go.Scatter(x=pd.to_datetime(fills["time"]), y=fills["price"],
-                                     mode="markers", name=f"blend {side}",
-                                     marker={"color": color, "symbol": symbol_name, "size": 7}),
-                          row=1, col=1)
-        for name in STRATEGY_ORDER:
-            curve = ev.curves.get(name)
-            if curve is None:
-                continue
-            shown = downsample(curve)
-            fig.add_trace(go.Scatter(x=shown.index, y=shown, name=name,
-                                     line={"width": 2.5 if name == "blend" else 1.2}), row=2, col=1)
-            if name in ("blend", "buy_and_hold"):
-                drawdown = downsample(curve / curve.cummax() - 1)
-                fig.add_trace(go.Scatter(x=drawdown.index, y=drawdown,
-                                         name=f"{name} drawdown", fill="tozeroy"), row=3, col=1)
-        for fold in ev.folds:
-            fig.add_vline(x=pd.Timestamp(fold["test_start"]), line={"dash": "dot", "color": "grey"})
-        fig.update_layout(height=900, title=f"{symbol}: {ev.bars} out-of-sample bars, "
-                          f"{len(ev.folds)} folds")
-        table = metrics_table(summary, symbol).to_html(classes="metrics", border=0)
-        controls = json.dumps(summary[symbol]["controls"], indent=1)
-        sections.append(f"<h2>{symbol}</h2>{fig.to_html(full_html=False, include_plotlyjs=False)}"
-                        f"<h3>Metrics (net of fees and slippage)</h3>{table}"
-                        f"<h3>Leakage controls</h3><pre>{controls}</pre>")
-    html = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
-            "</title><script src='" + PLOTLY_JS + "'></script><style>body{font-family:sans-serif;margin:2em} table.metrics{border-collapse:"
-            "collapse;font-size:13px} .metrics td,.metrics th{padding:3px 8px;border-bottom:1px "
-            "solid #ddd;text-align:right}</style></head><body><h1>Kilo walk-forward evaluation</h1>"
-            + "".join(sections) + "</body></html>")
-    (folder / PLOTLY_JS).write_text(get_plotlyjs())
-    path = folder / "report.html"
-    path.write_text(html)
     return path

@@ -9,16 +9,23 @@ from typing import Any
 
 from kilo.config import Config
 from kilo.errors import KiloError
-from kilo.evaluation.report import summarise, write_equity_png, write_html, write_summary
-from kilo.evaluation.walkforward import SymbolEvaluation, evaluate_symbol
+from kilo.evaluation.report import write_equity_png, write_html
+from kilo.evaluation.results import deflate, summarise, write_summary
+from kilo.evaluation.summary import SymbolEvaluation
+from kilo.evaluation.walkforward import evaluate_symbol
 
 logger = logging.getLogger(__name__)
 
 
 def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
-                   report_dir: Path | None = None, progress: bool = True
+                   report_dir: Path | None = None, progress: bool = True,
+                   jobs: int | None = None
                    ) -> tuple[dict[str, Any], dict[str, Path], dict[str, str]]:
     """Evaluate each symbol with ``seeds`` seeds (``config.seed``, +1, ...) and report.
+
+    ``jobs`` worker processes run each symbol's folds and controls (default
+    ``evaluation.jobs``, or every core). Deflated Sharpe ratios count every traded
+    strategy of every symbol and seed as a trial.
 
     A symbol that fails (missing or too short data) is logged and left out.
 
@@ -34,7 +41,8 @@ def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
     for symbol in symbols:
         try:
             results[symbol] = [
-                evaluate_symbol(config.with_overrides({"seed": config.seed + k}), symbol, progress)
+                evaluate_symbol(config.with_overrides({"seed": config.seed + k}), symbol,
+                                jobs=jobs, progress=progress)
                 for k in range(seeds)
             ]
         except KiloError as exc:
@@ -42,6 +50,8 @@ def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
             failures[symbol] = str(exc)
     if not results:
         return {}, {}, failures
+    n_trials = deflate(results)
+    logger.info("deflated Sharpe ratios count %d trials", n_trials)
     summary = summarise(results)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     folder = Path(report_dir or config.evaluation.report_dir) / stamp

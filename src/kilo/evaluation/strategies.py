@@ -1,24 +1,32 @@
-"""Strategies of the walk-forward, all traded through the paper trader's own code.
+"""What a fold trades: predictors over the fold's model outputs, and the baselines.
 
-Model strategies score bars with the fold's model set and the blend; baselines score
-them from a rule. Either way :class:`~kilo.trading.trader.PaperTrader` runs them, with
-the broker's fees, slippage, sizing and stops, so the evaluation cannot drift from
-what the trader does.
+A predictor maps ``(candle position, position state)`` to a
+:class:`~kilo.inference.Prediction`; :func:`~kilo.evaluation.simulate.simulate` trades
+it. Model predictors use regressor outputs computed once per fold and query PPO per
+bar with the strategy's own position, as the trader does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kilo.blend import Calibration
+from kilo.blend import Calibration, ThresholdRule
+from kilo.blend.actions import Action
 from kilo.config import Config
+from kilo.evaluation.simulate import (
+    CandleArrays,
+    Predictor,
+    StrategyRun,
+    evaluation_trading,
+    simulate,
+)
 from kilo.inference import (
     PortfolioState,
     Prediction,
+    Predictors,
     RawOutputs,
     context_rows,
     ppo_proba,
@@ -27,180 +35,171 @@ from kilo.inference import (
 )
 from kilo.metrics import trading_metrics
 from kilo.registry import ModelSet
-from kilo.trading.ledger import Ledger
-from kilo.trading.sources import ReplaySource
-from kilo.trading.trader import PaperTrader, Scorer
 from kilo.training.dataset import Dataset
 
+#: Long on a positive score, flat on a negative one: the rule of every baseline.
+LONG_FLAT = ThresholdRule(0.0, 0.0)
 
-@dataclass
-class ModelScorer:
-    """Scores a fold's bars with regressor outputs computed once and PPO per bar.
 
-    PPO is queried at every bar with the strategy's own position, as in the trader;
-    the GRU and LightGBM outputs do not depend on it and are computed in one batch.
+@dataclass(frozen=True)
+class FoldOutputs:
+    """A fold's fitted models with their regressor predictions for some feature rows.
 
     Attributes
     ----------
-    rows : bar time -> row of ``X``, ``gru`` and ``lightgbm``
-    X : ndarray (n_rows, n_features), float32, preprocessed with the fold's preprocessor
-    gru, lightgbm : ndarray (n_rows,), predicted log returns (NaN outside the fold)
+    X : ndarray (n_rows, n_features), float32, every feature row, preprocessed
+    gru, lightgbm : ndarray (n_rows,), predicted labels; NaN outside the predicted rows
+    offset : candle position minus feature row (the feature rows are consecutive candles)
     """
 
-    name: str
-    model_set: ModelSet
-    rows: dict[pd.Timestamp, int]
+    models: Predictors
     X: np.ndarray
     gru: np.ndarray
     lightgbm: np.ndarray
-    calibration: Calibration
-    weights: dict[str, float]
-    enter_threshold: float
-    exit_threshold: float
+    offset: int
 
     @classmethod
-    def build(cls, name: str, model_set: ModelSet, index: pd.DatetimeIndex, X: np.ndarray,
-              part: slice, calibration: Calibration, weights: dict[str, float],
-              thresholds: tuple[float, float]) -> ModelScorer:
-        """A scorer for the rows ``part`` of ``X`` (indexed by ``index``), regressor
-        outputs computed in one batch; ``X`` needs the model set's context rows before."""
-        n = part.stop - part.start
-        out = predict_rows(model_set, X[part.start - context_rows(model_set) : part.stop], n)
+    def predict(cls, models: Predictors, X: np.ndarray, part: slice, offset: int) -> FoldOutputs:
+        """Regressor predictions for the feature rows ``part`` in one batch."""
+        out = predict_rows(models, X[part.start - context_rows(models) : part.stop],
+                           part.stop - part.start, with_ppo=False)
         gru, lightgbm = (np.full(len(X), np.nan, dtype=np.float32) for _ in range(2))
         gru[part], lightgbm[part] = out.gru, out.lightgbm
-        rows = {t: part.start + i for i, t in enumerate(index[part])}
-        return cls(name, model_set, rows, X, gru, lightgbm, calibration, weights, *thresholds)
+        return cls(models, X, gru, lightgbm, offset)
 
-    @property
-    def version(self) -> str:
-        return self.name
+    def _proba(self, row: int, state: PortfolioState) -> np.ndarray:
+        return ppo_proba(self.models, self.X[: row + 1], 1, state)
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction:
-        i = self.rows[history.index[-1]]
-        proba = ppo_proba(self.model_set, self.X[: i + 1], 1, state)
-        out = RawOutputs(self.gru[i : i + 1], self.lightgbm[i : i + 1], proba)
-        return score_outputs(out, self.calibration, self.weights)
+    def blend(self, calibration: Calibration, weights: dict[str, float]) -> Predictor:
+        """The blend (or one model, by ``weights``); PPO is asked only if it has weight."""
+        use_ppo = weights.get("ppo", 0.0) > 0
 
+        def predict(i: int, state: PortfolioState) -> Prediction:
+            r = i - self.offset
+            raw = RawOutputs(self.gru[r : r + 1], self.lightgbm[r : r + 1],
+                             self._proba(r, state) if use_ppo else None)
+            return score_outputs(raw, calibration, weights, state)
 
-@dataclass
-class RuleScorer:
-    """A baseline: score +1 (be long) or -1 (be flat) per bar, thresholds at 0."""
+        return predict
 
-    name: str
-    scores: pd.Series
-    enter_threshold: float = 0.0
-    exit_threshold: float = 0.0
+    def policy(self) -> Predictor:
+        """PPO's own deterministic action: score +1 when it will hold a long after the
+        action (LONG, or HOLD while long), else -1; trade with :data:`LONG_FLAT`."""
 
-    @property
-    def version(self) -> str:
-        return self.name
+        def predict(i: int, state: PortfolioState) -> Prediction:
+            proba = self._proba(i - self.offset, state)[0]
+            action = int(proba.argmax())
+            long_next = action == Action.LONG or (action == Action.HOLD and state.position > 0)
+            return Prediction(score=1.0 if long_next else -1.0, confidence=float(proba.max()),
+                              ppo_p_hold=float(proba[Action.HOLD]),
+                              ppo_p_long=float(proba[Action.LONG]),
+                              ppo_p_flat=float(proba[Action.FLAT_OR_SHORT]))
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction:
-        return Prediction(score=float(self.scores[history.index[-1]]), confidence=1.0)
-
-
-def momentum_scores(close: pd.Series, lookback: int) -> pd.Series:
-    """+1 where the last ``lookback``-bar log return is positive, else -1 (causal)."""
-    ret = np.log(close).diff(lookback)
-    return pd.Series(np.where(ret > 0, 1.0, -1.0), index=close.index)
+        return predict
 
 
-def random_scores(index: pd.DatetimeIndex, switch_probability: float, seed: int) -> pd.Series:
-    """A random long/flat policy that changes state with ``switch_probability`` per bar.
+def rule_predictor(scores: np.ndarray, offset: int = 0) -> Predictor:
+    """A baseline reading a precomputed score (+1 long, -1 flat) at ``i - offset``."""
+    return lambda i, state: Prediction(score=float(scores[i - offset]), confidence=1.0)
 
-    Starts flat; the expected number of position changes over n bars is
-    ``switch_probability * n``, which is how the random baseline matches the blend's
-    turnover.
+
+def momentum_scores(close: np.ndarray, lookback: int) -> np.ndarray:
+    """+1 where the last ``lookback``-bar log return is positive, else -1 (causal).
+
+    Shape (n_candles,); the first ``lookback`` bars are -1 (no return yet).
     """
+    log_c = np.log(np.asarray(close, dtype=np.float64))
+    ret = np.full(len(log_c), np.nan)
+    ret[lookback:] = log_c[lookback:] - log_c[:-lookback]
+    return np.where(ret > 0, 1.0, -1.0)
+
+
+def spells(path: np.ndarray) -> list[tuple[bool, int]]:
+    """Runs of a boolean path as ``(value, length)`` in order."""
+    path = np.asarray(path, dtype=bool)
+    if len(path) == 0:
+        return []
+    edges = np.flatnonzero(np.diff(path.astype(np.int8))) + 1
+    bounds = np.concatenate([[0], edges, [len(path)]])
+    return [(bool(path[a]), int(b - a)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def spell_shuffled_paths(path: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
+    """Random long/flat paths made of ``path``'s own spells in shuffled order.
+
+    The long spells are shuffled among themselves, so are the flat ones, and the two
+    kinds alternate again (starting with the more numerous kind, or either when they
+    are as many), so every draw has the same exposure, number of trades and
+    spell-length distribution as ``path``: a random baseline matched on turnover and
+    exposure, not only on trade count.
+
+    Returns
+    -------
+    ndarray of shape (n_draws, len(path)), bool.
+    """
+    runs = spells(path)
+    longs = [n for v, n in runs if v]
+    flats = [n for v, n in runs if not v]
     rng = np.random.default_rng(seed)
-    flips = rng.random(len(index)) < switch_probability
-    long = np.cumsum(flips) % 2 == 1
-    return pd.Series(np.where(long, 1.0, -1.0), index=index)
+    out = np.empty((n_draws, len(path)), dtype=bool)
+    for d in range(n_draws):
+        a, b = rng.permutation(longs), rng.permutation(flats)
+        long_first = len(a) > len(b) or (len(a) == len(b) and rng.random() < 0.5)
+        first, second = (a, b) if long_first else (b, a)
+        lengths, values = [], []
+        for k in range(len(first) + len(second)):
+            kind_first = k % 2 == 0
+            lengths.append((first if kind_first else second)[k // 2])
+            values.append(long_first if kind_first else not long_first)
+        out[d] = np.repeat(values, lengths) if lengths else []
+    return out
 
 
-@dataclass
-class StrategyRun:
-    """One strategy traded over one fold.
+def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> dict[str, float]:
+    """:func:`~kilo.metrics.trading_metrics` of consecutive runs, plus gross figures.
 
-    Attributes
-    ----------
-    equity : Series (n_bars,), quote currency, after each bar's orders, marked at the fill price
-    exposure : Series (n_bars,), bool, a position is open after the bar
-    fills : DataFrame of the fills: time, side, price, notional, fee, realised_pnl
+    Turnover counts each run's notional against that run's own equity. Added:
+    ``gross_total_log_return`` and ``gross_sharpe`` (the same trades before fees and
+    slippage), and ``break_even_cost``: the gross log return per closed round trip,
+    i.e. the cost per round trip (as a fraction of notional at full exposure) at which
+    the strategy would break even; NaN without trades.
     """
-
-    equity: pd.Series
-    exposure: pd.Series
-    fills: pd.DataFrame
-
-    @property
-    def log_returns(self) -> pd.Series:
-        """Per-bar log returns of equity, the first against the initial cash."""
-        first = self.equity.attrs["initial_cash"]
-        return np.log(self.equity / self.equity.shift(1).fillna(first))
-
-    @property
-    def position_changes(self) -> int:
-        return len(self.fills)
-
-
-def trade(config: Config, symbol: str, candles: pd.DataFrame, scorer: Scorer, start: pd.Timestamp,
-          n_bars: int, *, stops: bool = True) -> StrategyRun:
-    """Trade ``scorer`` over ``n_bars`` bars from ``start`` with the paper trader.
-
-    The portfolio starts flat with ``initial_cash``; the position size is
-    ``evaluation.position_fraction`` of equity. ``stops=False`` disables stop-loss and
-    take-profit (for buy-and-hold, which by definition has none).
-    """
-    update: dict[str, Any] = {"trading.max_position_fraction": config.evaluation.position_fraction,
-                              "trading.max_total_exposure": 1.0}
-    if not stops:
-        update.update({"trading.stop_loss": None, "trading.take_profit": None})
-    run_config = config.with_overrides(update)
-    ledger = Ledger(":memory:")
-    source = ReplaySource({symbol: candles}, {symbol: 1}, start)
-    records = PaperTrader(run_config, {symbol: scorer}, source, ledger).run(n_bars)
-    fills = ledger.query("SELECT time, side, price, notional, fee, realised_pnl FROM fills")
-    ledger.close()
-    index = pd.DatetimeIndex([r.bar_time for r in records])
-    equity = pd.Series([r.equity for r in records], index=index, name=scorer.version)
-    equity.attrs["initial_cash"] = config.trading.initial_cash
-    exposure = pd.Series([symbol in r.portfolio.positions for r in records], index=index)
-    return StrategyRun(equity, exposure, fills)
+    log_returns = pd.concat([r.log_returns for r in runs]).to_numpy()
+    gross = pd.concat([r.gross_log_returns for r in runs]).to_numpy()
+    fills = pd.concat([r.fills for r in runs])
+    sells = fills[fills["side"] == "sell"]
+    metrics = trading_metrics(log_returns, pd.concat([r.exposure for r in runs]).to_numpy(),
+                              sells["realised_pnl"].to_numpy(),
+                              sum(r.equity_turns for r in runs), periods_per_year)
+    std = gross.std(ddof=1) if len(gross) > 1 else 0.0
+    metrics["gross_total_log_return"] = float(gross.sum())
+    metrics["gross_sharpe"] = (float(gross.mean() / std * np.sqrt(periods_per_year))
+                               if std > 0 else float("nan"))
+    metrics["break_even_cost"] = float(gross.sum() / len(sells)) if len(sells) else float("nan")
+    return metrics
 
 
-def switch_probability(run: StrategyRun) -> float:
-    """Position changes per bar of a run, the turnover a random baseline should match."""
-    return min(1.0, run.position_changes / max(len(run.equity), 1))
+def chain(runs: list[StrategyRun]) -> tuple[pd.Series, pd.Series]:
+    """Per-bar log returns and the equity curve (quote currency) over consecutive runs."""
+    log_returns = pd.concat([r.log_returns for r in runs])
+    return log_returns, runs[0].initial_cash * np.exp(log_returns.cumsum())
 
 
 def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: slice) -> StrategyRun:
-    """Trade a saved model set's blend, as the trader would, over the rows ``part``.
+    """Trade a saved model set's blend, as the trader would, over the feature rows ``part``.
 
-    Uses the manifest's calibration and the config's weights and thresholds;
-    ``data`` must be built with the engine the model set was trained with.
+    Uses the manifest's calibration and the config's weights, thresholds and trading
+    costs; ``data`` must be built with the engine the model set was trained with. The
+    equity series is named after the model set's version.
     """
-    X = model_set.preprocessor.transform(data.features)
+    candles = CandleArrays.from_frame(data.candles)
+    offset = int(candles.positions(data.index[:1])[0])
+    outputs = FoldOutputs.predict(model_set, model_set.preprocessor.transform(data.features),
+                                  part, offset)
     calibration = model_set.manifest.calibration
-    scorer = ModelScorer.build(str(model_set.version), model_set, data.index, X, part,
-                               calibration, dict(config.blend.weights),
-                               calibration.thresholds(config.blend))
-    return trade(config, data.symbol, data.candles, scorer, data.index[part.start],
-                 part.stop - part.start)
-
-
-def chain(runs: list[StrategyRun], initial_cash: float) -> tuple[pd.Series, pd.Series]:
-    """Per-bar log returns and the equity curve (quote currency) over consecutive runs."""
-    log_returns = pd.concat([r.log_returns for r in runs])
-    return log_returns, initial_cash * np.exp(log_returns.cumsum())
-
-
-def run_metrics(runs: list[StrategyRun], initial_cash: float,
-                periods_per_year: float) -> dict[str, float]:
-    """:func:`~kilo.evaluation.metrics.trading_metrics` of consecutive runs chained."""
-    log_returns, equity = chain(runs, initial_cash)
-    fills = pd.concat([r.fills for r in runs])
-    sells = fills[fills["side"] == "sell"]
-    return trading_metrics(log_returns.to_numpy(), pd.concat([r.exposure for r in runs]).to_numpy(),
-                           sells["realised_pnl"].to_numpy(), float(fills["notional"].sum()),
-                           float(equity.mean()), periods_per_year)
+    run = simulate(evaluation_trading(config.trading, config.evaluation.position_fraction),
+                   data.symbol, candles, range(part.start + offset, part.stop + offset),
+                   outputs.blend(calibration, dict(config.blend.weights)),
+                   ThresholdRule(*calibration.thresholds(config.blend)))
+    return StrategyRun(run.equity.rename(str(model_set.version)), run.gross_equity, run.exposure,
+                       run.fills, run.initial_cash)

@@ -1,97 +1,110 @@
-"""Walk-forward evaluation of one symbol: models, blend and baselines on the same bars."""
+"""Walk-forward evaluation of one symbol: models, blend, baselines and controls.
+
+Data sets, cut into the same folds (:func:`~kilo.evaluation.folds.walk_forward_folds`):
+
+- ``real``: the symbol's candles. Every strategy trades each test fold: the blend,
+  each model alone, buy-and-hold, flat, momentum, and ``evaluation.random_draws``
+  random paths made of the blend's own spells.
+- ``placebo``: the real bars in shuffled blocks, whole pipeline, blend only.
+- ``planted``: the real bars with a planted edge, regressors only (PPO does not read
+  the edge's IC), blend of the regressors and buy-and-hold.
+- ``label_shuffle``: the real candles with shuffled training labels, first (smallest)
+  fold only, regressors only: a check that labels are handled right, not a leakage test.
+
+Every (data set, fold) is a :class:`~kilo.evaluation.fold.FoldTask`, run in
+``evaluation.jobs`` processes (joblib), each with its share of the CPU threads.
+"""
 
 from __future__ import annotations
 
+import os
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
+from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from kilo.blend import calibrate
 from kilo.config import Config
-from kilo.data import timeframe_seconds
+from kilo.data import load_candles
+from kilo.evaluation.controls import placebo_candles, planted_candles
+from kilo.evaluation.fold import FoldResult, FoldTask, run_fold
 from kilo.evaluation.folds import walk_forward_folds
-from kilo.metrics import bars_per_year, regression_metrics
-from kilo.evaluation.strategies import (
-    ModelScorer,
-    RuleScorer,
-    StrategyRun,
-    chain,
-    momentum_scores,
-    random_scores,
-    run_metrics,
-    switch_probability,
-    trade,
-)
+from kilo.evaluation.summary import SymbolEvaluation, causality_check, summarise_symbol
 from kilo.features import FeatureEngine
-from kilo.inference import context_rows, predict_rows
 from kilo.training.dataset import Dataset, build_dataset
+from kilo.training.parallel import threads_per_job
 from kilo.training.split import TimeSplit, required_embargo
-from kilo.training.trainer import fit_gru, fit_lightgbm, fit_model_set
-from kilo.utils import seed_everything
 
-MODEL_STRATEGIES = ("gru", "lightgbm", "ppo", "blend")
-REGRESSORS = ("gru", "lightgbm")
+REAL_STRATEGIES = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum")
 
 
-@dataclass
-class SymbolEvaluation:
-    """The walk-forward result of one symbol (one seed).
+def stats_block(config: Config) -> int:
+    """Block length (bars) of the bootstrap and permutations: >= label horizon, >= 24."""
+    return max(config.features.horizon, 24)
 
-    Attributes
-    ----------
-    strategies : name -> metric -> value (see :func:`trading_metrics`; regressors add IC)
-    curves : name -> equity Series over the test bars, chained across folds
-    blend_fills : the blend's fills (time, side, price, ...)
-    close : Series of the test bars' closes
-    controls : shuffled-target ICs and the causality check
+
+@dataclass(frozen=True)
+class Datasets:
+    """The real data set and the controls' rebuilt ones, all of one symbol."""
+
+    real: Dataset
+    placebo: Dataset
+    planted: Dataset
+    planted_ic: float
+
+    def get(self, name: str) -> Dataset:
+        return self.real if name == "label_shuffle" else getattr(self, name)
+
+
+def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datasets:
+    """Load the candles once, rebuild them for the controls, compute every feature frame.
+
+    Raises
+    ------
+    DataError
+        If the candles are missing or malformed.
     """
-
-    symbol: str
-    strategies: dict[str, dict[str, float]]
-    curves: dict[str, pd.Series]
-    blend_fills: pd.DataFrame
-    close: pd.Series
-    folds: list[dict[str, str]]
-    controls: dict[str, object]
-    bars: int
-    seconds: float = field(default=0.0)
+    d, ev = config.data, config.evaluation
+    candles = load_candles(d.dir, d.exchange, symbol, d.timeframe)
+    placebo = placebo_candles(candles, stats_block(config), seed=config.seed)
+    planted, achieved = planted_candles(candles, ev.planted_ic, config.features.horizon)
+    return Datasets(*(build_dataset(config, symbol, engine, c) for c in (candles, placebo, planted)),
+                    planted_ic=achieved)
 
 
-def causality_check(engine: FeatureEngine, data: Dataset, folds: list[TimeSplit]) -> dict:
-    """Features from candles cut at each fold's start equal the evaluation's rows up to it.
-
-    The evaluation computes features once on the whole history; this verifies, on its
-    own feature frame, that no row up to a fold start used a later candle.
-    """
-    full = engine.transform(data.candles)
-    identical = []
-    for fold in folds:
-        cut = data.index[fold.test.start]
-        truncated = engine.transform(data.candles.loc[:cut])
-        identical.append(np.array_equal(truncated.to_numpy(), full.loc[:cut].to_numpy(),
-                                        equal_nan=True))
-    return {"cuts": len(folds), "identical": bool(all(identical))}
+def fold_tasks(config: Config, n_folds: int) -> list[FoldTask]:
+    """Every task of one symbol, the most expensive (latest folds, all models) first."""
+    ev = config.evaluation
+    tasks = []
+    for k in reversed(range(n_folds)):
+        tasks.append(FoldTask("real", k, "all", REAL_STRATEGIES, ev.random_draws))
+        tasks.append(FoldTask("placebo", k, "all", ("blend",)))
+        tasks.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
+    tasks.append(FoldTask("label_shuffle", 0, "regressors", shuffle_labels=True))
+    return tasks
 
 
-def _permuted(target: np.ndarray, fold: TimeSplit, seed: int) -> np.ndarray:
-    """Targets with the training and validation rows shuffled; test rows untouched."""
-    out = target.copy()
-    rows = np.r_[fold.train.start : fold.train.stop, fold.val.start : fold.val.stop]
-    out[rows] = np.random.default_rng(seed).permutation(out[rows])
-    return out
+def run_tasks(config: Config, engine: FeatureEngine, datasets: Datasets, folds: list[TimeSplit],
+              tasks: list[FoldTask], jobs: int, progress: bool, desc: str) -> list[FoldResult]:
+    """Run ``tasks`` with ``jobs`` processes (in this one when 1), with a progress bar."""
+    threads = threads_per_job(jobs)
+    calls = (delayed(run_fold)(config, engine, datasets.get(t.dataset), folds[t.fold], t, threads)
+             for t in tasks)
+    if jobs == 1:
+        results = (call(*args, **kwargs) for call, args, kwargs in calls)
+    else:
+        results = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(calls)
+    return list(tqdm(results, total=len(tasks), desc=desc, unit="fold", disable=not progress))
 
 
-def evaluate_symbol(config: Config, symbol: str, progress: bool = True) -> SymbolEvaluation:
+def evaluate_symbol(config: Config, symbol: str, *, jobs: int | None = None,
+                    progress: bool = True) -> SymbolEvaluation:
     """Walk-forward evaluation of one symbol with ``config.evaluation``'s settings.
 
-    Each fold trains a model set with the trainer's :func:`fit_model_set` on the rows
-    before it (embargo included), then every strategy trades the fold's bars through
-    the paper trader. A second fit of the regressors on shuffled training targets
-    gives the shuffled-target control.
+    Parameters
+    ----------
+    jobs
+        Worker processes; default ``evaluation.jobs``, or every CPU core when unset.
 
     Raises
     ------
@@ -101,94 +114,12 @@ def evaluate_symbol(config: Config, symbol: str, progress: bool = True) -> Symbo
     started = time.perf_counter()
     ev = config.evaluation
     engine = FeatureEngine.from_config(config)
-    data = build_dataset(config, symbol, engine)
-    folds = walk_forward_folds(len(data.features), ev, required_embargo(config, engine))
+    datasets = build_datasets(config, symbol, engine)
+    folds = walk_forward_folds(len(datasets.real.features), ev, required_embargo(config, engine))
     fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
-    runs: dict[str, list[StrategyRun]] = defaultdict(list)
-    random_runs: dict[int, list[StrategyRun]] = defaultdict(list)
-    predictions: dict[str, list[np.ndarray]] = defaultdict(list)
-    targets: list[np.ndarray] = []
-    close = data.candles["close"]
-    momentum = momentum_scores(close, ev.momentum_lookback)
-    for k, fold in enumerate(tqdm(folds, desc=f"{symbol} folds", unit="fold", disable=not progress)):
-        seed_everything(config.seed)
-        fold_data = replace(data, split=fold)
-        model_set, _ = fit_model_set(fold_config, fold_data, engine, progress=False)
-        X = model_set.preprocessor.transform(data.features)
-        ctx, test, val = context_rows(model_set), fold.test, fold.val
-        val_out = predict_rows(model_set, X[val.start - ctx : val.stop], val.stop - val.start)
-        start, n_bars = data.index[test.start], test.stop - test.start
-        weights = {name: config.blend.weights if name == "blend" else {name: 1.0}
-                   for name in MODEL_STRATEGIES}
-        cals = {name: calibrate(val_out.gru, val_out.lightgbm, val_out.ppo,
-                                config.with_overrides({"blend.weights": w}).blend)
-                for name, w in weights.items()}
-        blend_scorer = ModelScorer.build("blend", model_set, data.index, X, test, cals["blend"],
-                                         weights["blend"], cals["blend"].thresholds(config.blend))
-        for name in MODEL_STRATEGIES:
-            enter, exit_ = cals[name].thresholds(config.blend)
-            scorer = replace(blend_scorer, name=name, calibration=cals[name],
-                             weights=weights[name], enter_threshold=enter, exit_threshold=exit_)
-            runs[name].append(trade(config, symbol, data.candles, scorer, start, n_bars))
-        for name in REGRESSORS:
-            predictions[name].append(getattr(blend_scorer, name)[test])
-        targets.append(data.target[test])
-        index = data.index[test]
-        always = pd.Series(1.0, index=index)
-        runs["buy_and_hold"].append(trade(config, symbol, data.candles,
-                                          RuleScorer("buy_and_hold", always), start, n_bars,
-                                          stops=False))
-        runs["flat"].append(trade(config, symbol, data.candles, RuleScorer("flat", -always),
-                                  start, n_bars, stops=False))
-        runs["momentum"].append(trade(config, symbol, data.candles,
-                                      RuleScorer("momentum", momentum), start, n_bars))
-        p = switch_probability(runs["blend"][-1])
-        for s in range(ev.random_seeds):
-            scores = random_scores(index, p, seed=config.seed * 7919 + k * 101 + s)
-            random_runs[s].append(trade(config, symbol, data.candles,
-                                        RuleScorer("random", scores), start, n_bars))
-        _shuffled_control(fold_config, fold_data, X, fold, k, predictions)
-    return _summarise(config, symbol, data, folds, runs, random_runs, predictions, targets,
-                      causality_check(engine, data, folds), time.perf_counter() - started)
-
-
-def _shuffled_control(config: Config, data: Dataset, X: np.ndarray, fold: TimeSplit, k: int,
-                      predictions: dict[str, list[np.ndarray]]) -> None:
-    """Refit the regressors on shuffled training targets and predict the test fold."""
-    y = _permuted(data.target, fold, seed=config.seed + 1000 + k).astype(np.float32)
-    gru, _ = fit_gru(config, data, X, y, progress=False)
-    lgb, _ = fit_lightgbm(config, data, X, y)
-    test, ctx = fold.test, config.models.gru.sequence_length - 1
-    predictions["shuffled_gru"].append(gru.predict(X[test.start - ctx : test.stop])[ctx:])
-    predictions["shuffled_lightgbm"].append(lgb.predict(X[test]))
-
-
-def _summarise(config, symbol, data, folds, runs, random_runs, predictions, targets, causality,
-               seconds) -> SymbolEvaluation:
-    cash = config.trading.initial_cash
-    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
-    strategies = {name: run_metrics(r, cash, per_year) for name, r in runs.items()}
-    per_seed = pd.DataFrame([run_metrics(r, cash, per_year) for r in random_runs.values()])
-    strategies["random"] = per_seed.mean().to_dict()
-    curves = {name: chain(r, cash)[1] for name, r in runs.items()}
-    curves["random"] = pd.concat([chain(r, cash)[1] for r in random_runs.values()], axis=1).mean(axis=1)
-    y = np.concatenate(targets)
-    controls: dict[str, object] = {"shuffled_target": {}, "causality": causality}
-    for name in REGRESSORS:
-        real = regression_metrics(y, np.concatenate(predictions[name]))
-        strategies[name].update({k: getattr(real, k) for k in ("ic_pearson", "ic_spearman",
-                                                               "directional_accuracy")})
-        shuffled = regression_metrics(y, np.concatenate(predictions[f"shuffled_{name}"]))
-        controls["shuffled_target"][name] = {"ic_pearson": shuffled.ic_pearson,
-                                             "ic_spearman": shuffled.ic_spearman,
-                                             "real_ic_pearson": real.ic_pearson,
-                                             "real_ic_spearman": real.ic_spearman}
-    index = data.index
-    fold_dates = [{"train_start": index[f.train.start].isoformat(),
-                   "train_end": index[f.val.stop - 1].isoformat(),
-                   "test_start": index[f.test.start].isoformat(),
-                   "test_end": index[f.test.stop - 1].isoformat()} for f in folds]
-    test_index = curves["blend"].index
-    return SymbolEvaluation(symbol, strategies, curves, pd.concat([r.fills for r in runs["blend"]]),
-                            data.candles["close"].reindex(test_index), fold_dates, controls,
-                            len(test_index), seconds)
+    jobs = jobs or ev.jobs or os.cpu_count() or 1
+    results = run_tasks(fold_config, engine, datasets, folds, fold_tasks(config, len(folds)),
+                        jobs, progress, f"{symbol} folds")
+    return summarise_symbol(config, symbol, datasets, folds, results,
+                            causality_check(engine, datasets.real, folds),
+                            time.perf_counter() - started)

@@ -41,12 +41,50 @@ def probabilistic_sharpe_ratio(returns: np.ndarray, benchmark_sharpe: float = 0.
     return float(stats.norm.cdf((sr - benchmark_sharpe) * np.sqrt(len(r) - 1) / np.sqrt(denom)))
 
 
+EULER_GAMMA = 0.5772156649015329
+
+
+def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
+    """Expected largest of ``n_trials`` Sharpe ratios whose true value is 0.
+
+    Bailey & López de Prado (2014), "The Deflated Sharpe Ratio", eq. 2 (from the
+    expected maximum of independent normals)::
+
+        E[max SR] = sqrt(V) * ((1 - γ) Φ⁻¹(1 - 1/N) + γ Φ⁻¹(1 - 1/(N e)))
+
+    with V the variance of the trials' Sharpe ratios and γ Euler's constant; 0 for one
+    trial. Same units as the Sharpe ratios in V (per bar, not annualised).
+    """
+    if n_trials <= 1 or not sharpe_variance > 0:
+        return 0.0
+    n = float(n_trials)
+    return float(np.sqrt(sharpe_variance) * ((1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n)
+                                             + EULER_GAMMA * stats.norm.ppf(1 - 1 / (n * np.e))))
+
+
+def deflated_sharpe_ratio(returns: np.ndarray, n_trials: int, sharpe_variance: float) -> float:
+    """Probability that the true Sharpe ratio beats the best of ``n_trials`` lucky ones.
+
+    Bailey & López de Prado (2014): :func:`probabilistic_sharpe_ratio` against
+    :func:`expected_max_sharpe` as the benchmark. ``sharpe_variance`` is the variance
+    of the per-bar Sharpe ratios across the trials. In [0, 1]; NaN where PSR is.
+    """
+    return probabilistic_sharpe_ratio(returns, expected_max_sharpe(n_trials, sharpe_variance))
+
+
+def per_bar_sharpe(returns: np.ndarray) -> float:
+    """Mean over standard deviation (ddof=1) of per-bar returns; NaN when undefined."""
+    r = np.asarray(returns, dtype="float64")
+    if len(r) < 2 or r.std(ddof=1) == 0:
+        return float("nan")
+    return float(r.mean() / r.std(ddof=1))
+
+
 def trading_metrics(
     log_returns: np.ndarray,
     exposure: np.ndarray,
     trade_pnls: np.ndarray,
-    traded_notional: float,
-    mean_equity: float,
+    equity_turns: float,
     periods_per_year: float,
 ) -> dict[str, float]:
     """Performance of a strategy's per-bar log returns of equity, net of costs.
@@ -59,8 +97,10 @@ def trading_metrics(
         Shape (n_bars,), bool: a position was open at the bar's mark.
     trade_pnls
         Realised PnL of each closed trade (quote currency).
-    traded_notional, mean_equity
-        Sum of all fills' notional and the average equity (quote currency).
+    equity_turns
+        How many times the equity was traded: the fills' notional divided by the
+        equity it was traded from (for consecutive segments, the sum of each
+        segment's notional over that segment's mean equity).
     periods_per_year
         Bars per year, e.g. :func:`bars_per_year`.
 
@@ -71,8 +111,7 @@ def trading_metrics(
     (annualised, zero risk-free rate; Sortino divides by the root mean square of the
     negative returns); ``max_drawdown`` (fraction); ``calmar`` (annual_return /
     max_drawdown); ``hit_rate`` (share of closed trades with positive PnL);
-    ``n_trades`` (closed trades); ``turnover`` (traded notional / mean equity, per
-    year); ``exposure`` (share of bars in a position); ``psr`` (probabilistic Sharpe
+    ``n_trades`` (closed trades); ``turnover`` (``equity_turns`` per year); ``exposure`` (share of bars in a position); ``psr`` (probabilistic Sharpe
     ratio against 0). Undefined ratios are NaN.
     """
     r = np.asarray(log_returns, dtype="float64")
@@ -94,7 +133,7 @@ def trading_metrics(
         "calmar": float(annual_return / mdd) if mdd > 0 else nan,
         "hit_rate": float(np.mean(pnls > 0)) if len(pnls) else nan,
         "n_trades": int(len(pnls)),
-        "turnover": float(traded_notional / mean_equity * ann / n) if n and mean_equity > 0 else nan,
+        "turnover": float(equity_turns * ann / n) if n else nan,
         "exposure": float(np.mean(exposure)) if n else nan,
         "psr": probabilistic_sharpe_ratio(r),
     }

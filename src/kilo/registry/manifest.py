@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kilo.blend import Calibration
-from kilo.config import Config
+from kilo.config import Config, timeframe_seconds
 from kilo.errors import FeatureContractError, ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.preprocessor import describe_column_difference
@@ -93,8 +93,10 @@ class TargetInfo(_Record):
 class Manifest(_Record):
     """Everything a model set records about itself, validated when written and read.
 
-    ``version``, ``created_at`` and ``files`` (name -> sha256) are filled in by
-    :meth:`kilo.registry.ModelSet.save`.
+    ``selection_window`` holds the bars a retraining comparison used to promote this
+    set (None when none ran): they are no longer out of sample for it, so replay
+    starts after them. ``version``, ``created_at`` and ``files`` (name -> sha256) are
+    filled in by :meth:`kilo.registry.ModelSet.save`.
     """
 
     manifest_format: Literal[2] = MANIFEST_FORMAT
@@ -112,6 +114,7 @@ class Manifest(_Record):
     reused_from: str | None
     config: Config
     packages: dict[str, str]
+    selection_window: SplitRange | None = None
     version: str | None = None
     created_at: datetime | None = None
     files: dict[str, str] = {}
@@ -128,6 +131,19 @@ class Manifest(_Record):
     @property
     def window(self) -> int:
         return self.config.models.ppo.window
+
+    @property
+    def first_unseen_bar(self) -> datetime:
+        """The first bar neither training, early stopping nor a promotion decision used:
+        the test split's start, or the bar after ``selection_window``."""
+        if self.selection_window is None:
+            return self.split.test.start
+        return max(self.split.test.start, self.selection_window.end + timeframe_delta(self.timeframe))
+
+
+def timeframe_delta(timeframe: str) -> timedelta:
+    """One candle of ``timeframe`` as a ``timedelta``."""
+    return timedelta(seconds=timeframe_seconds(timeframe))
 
 
 def package_versions() -> dict[str, str]:

@@ -16,7 +16,8 @@ from kilo.evaluation.strategies import StrategyRun, backtest_blend, run_metrics
 from kilo.features import FeatureEngine
 from kilo.metrics import bars_per_year
 from kilo.registry import ModelSet, apply_retention, promote_version
-from kilo.retrain.decisions import ComparisonWindow, RetrainDecision, record_decision
+from kilo.registry.manifest import SplitRange
+from kilo.retrain.decisions import RetrainDecision, record_decision
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import required_embargo
 from kilo.training.trainer import fit_model_set
@@ -52,8 +53,7 @@ def comparison_window(data: Dataset, champion: ModelSet | None, embargo: int) ->
 
 def net_sharpe(config: Config, run: StrategyRun) -> float:
     """Annualised Sharpe of a run's net per-bar log returns; 0.0 when undefined."""
-    sharpe = run_metrics([run], config.trading.initial_cash,
-                         bars_per_year(timeframe_seconds(config.data.timeframe)))["sharpe"]
+    sharpe = run_metrics([run], bars_per_year(timeframe_seconds(config.data.timeframe)))["sharpe"]
     return 0.0 if math.isnan(sharpe) else sharpe
 
 
@@ -90,15 +90,19 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
     except ModelSetError as exc:
         champion_problem = f"no usable champion: {exc}"
     challenger, _ = fit_model_set(config, data, engine, progress=progress)
+    collapsed = challenger.manifest.metrics.ppo.validation.collapsed
+    window = comparison_window(data, champion, required_embargo(config, engine))
+    n_bars = window.stop - window.start
+    selection = SplitRange(start=data.index[window.start], end=data.index[window.stop - 1],
+                           rows=n_bars) if n_bars > 0 else None
+    if not collapsed and champion is not None and n_bars >= r.min_window_bars:
+        challenger.manifest = challenger.manifest.model_copy(update={"selection_window": selection})
     challenger.save(models_dir, promote=False)
     decision: dict[str, object] = {
         "time": pd.Timestamp.now(tz="UTC"), "symbol": symbol,
         "champion": champion.version if champion else None, "challenger": challenger.version,
         "candles_refreshed": refreshed,
     }
-    collapsed = challenger.manifest.metrics.ppo.validation.collapsed
-    window = comparison_window(data, champion, required_embargo(config, engine))
-    n_bars = window.stop - window.start
     if collapsed:
         promoted, reason = False, "challenger's PPO policy collapsed on validation"
     elif champion is None:
@@ -109,8 +113,7 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
     else:
         ch = net_sharpe(config, backtest_blend(config, challenger, data, window))
         cp = net_sharpe(config, backtest_blend(config, champion, data, window))
-        decision.update(challenger_sharpe=ch, champion_sharpe=cp, window=ComparisonWindow(
-            start=data.index[window.start], end=data.index[window.stop - 1], bars=n_bars))
+        decision.update(challenger_sharpe=ch, champion_sharpe=cp, window=selection)
         promoted = ch >= cp - r.sharpe_margin
         reason = (f"net Sharpe {ch:.3f} vs champion {cp:.3f} (margin {r.sharpe_margin}): "
                   + ("promoted" if promoted else "challenger worse, champion kept"))

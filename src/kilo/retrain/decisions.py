@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from kilo.registry.manifest import SplitRange
 from kilo.trading.ledger import connect
 
 SCHEMA = """
@@ -23,21 +24,11 @@ CREATE TABLE IF NOT EXISTS retrain_decisions (
 """
 
 
-class ComparisonWindow(BaseModel):
-    """The bars champion and challenger were compared on (UTC, inclusive)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    start: datetime
-    end: datetime
-    bars: int
-
-
 class RetrainDecision(BaseModel):
     """The outcome of retraining one symbol.
 
-    Sharpe ratios are annualised and net of costs; they and ``window`` are None when no
-    comparison ran (no champion, a collapsed challenger, too few bars, or a failure).
+    Sharpe ratios are annualised and net of costs; they and ``window`` (the bars of
+    the comparison, UTC, inclusive) are None when no comparison ran (no champion, a collapsed challenger, too few bars, or a failure).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -50,7 +41,7 @@ class RetrainDecision(BaseModel):
     challenger: str | None = None
     champion_sharpe: float | None = None
     challenger_sharpe: float | None = None
-    window: ComparisonWindow | None = None
+    window: SplitRange | None = None
     candles_refreshed: bool | None = None
     deleted_versions: list[str] = []
 

@@ -1,7 +1,7 @@
 """Reinforcement learning: the gymnasium trading environment and the PPO agent
 (stable-baselines3). Beside :mod:`kilo.models`, below the registry."""
 
-from kilo.rl.agent import PolicyEvaluation, PPOAgent
+from kilo.rl.agent import PolicyEvaluation, PolicyPath, PPOAgent
 from kilo.rl.env import TradingEnv
 
-__all__ = ["PPOAgent", "PolicyEvaluation", "TradingEnv"]
+__all__ = ["PPOAgent", "PolicyEvaluation", "PolicyPath", "TradingEnv"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,24 @@ logger = logging.getLogger(__name__)
 
 MODEL_FILE = "ppo.zip"
 COLLAPSE_SHARE = 0.95
+
+
+@dataclass(frozen=True)
+class PolicyPath:
+    """The policy run deterministically over a segment, starting flat.
+
+    Attributes
+    ----------
+    actions : ndarray (n,), int, the argmax action at each step (SB3's deterministic one)
+    proba : ndarray (n, 3), float32, action probabilities queried at each step
+    long : ndarray (n,), bool, whether the position was long when queried
+    rewards : ndarray (n,), float64, log returns after costs (:class:`TradingEnv`)
+    """
+
+    actions: np.ndarray
+    proba: np.ndarray
+    long: np.ndarray
+    rewards: np.ndarray
 
 
 class PolicyEvaluation(BaseModel):
@@ -149,36 +168,57 @@ class PPOAgent:
         probs = model.policy.get_distribution(tensor).distribution.probs
         return probs.cpu().numpy().astype(np.float32).reshape(-1, 3)
 
-    def evaluate(self, features: np.ndarray, log_returns: np.ndarray) -> PolicyEvaluation:
+    def run(self, features: np.ndarray, log_returns: np.ndarray) -> PolicyPath:
         """Run the policy deterministically over every bar of a segment, starting flat.
 
-        The first ``window - 1`` rows serve as context only.
+        The first ``window - 1`` rows serve as context only, so the path covers the
+        ``n_rows - window`` bars after them (the last row has no next-bar return).
 
-        Returns
-        -------
-        PolicyEvaluation; a collapse is also logged.
+        Parameters
+        ----------
+        features
+            Array of shape (n_rows, n_features), float32, preprocessed rows.
+        log_returns
+            Array of shape (n_rows,), ``log(close[t + 1] / close[t])``.
         """
-        model = self._check()
+        self._check()
         env = self.make_env(features, log_returns)
         start = self.params.window - 1
         length = env.n_rows - 1 - start
         obs, _ = env.reset(options={"start": start, "length": length})
-        counts = np.zeros(3, dtype=int)
-        total = 0.0
+        state = env.observation_space.shape[0] - 3  # index of the position in an observation
+        actions = np.empty(length, dtype=np.int64)
+        proba = np.empty((length, 3), dtype=np.float32)
+        long = np.empty(length, dtype=bool)
+        rewards = np.empty(length, dtype=np.float64)
         with torch_threads(1):
-            for _ in range(length):
-                action, _ = model.predict(obs, deterministic=True)
-                counts[int(action)] += 1
-                obs, reward, _, _, _ = env.step(int(action))
-                total += reward
+            for i in range(length):
+                long[i] = obs[state] > 0
+                proba[i] = self.predict_proba(obs)[0]
+                actions[i] = int(proba[i].argmax())
+                obs, rewards[i], _, _, _ = env.step(int(actions[i]))
+        return PolicyPath(actions, proba, long, rewards)
+
+    def evaluate(self, features: np.ndarray, log_returns: np.ndarray,
+                 path: PolicyPath | None = None) -> PolicyEvaluation:
+        """Summarise :meth:`run` over a segment (``path`` if already run on it).
+
+        Returns
+        -------
+        PolicyEvaluation; a collapse (one action above 95 % of steps) is also logged.
+        """
+        path = path or self.run(features, log_returns)
+        length = len(path.actions)
+        counts = np.bincount(path.actions, minlength=3)
         collapsed = bool(counts.max() > COLLAPSE_SHARE * length)
         if collapsed:
             logger.warning("PPO policy collapsed: %s of %d steps are %r", counts.max(), length,
                            ACTION_NAMES[int(counts.argmax())])
+        start = self.params.window - 1
         return PolicyEvaluation(
             action_counts=dict(zip(ACTION_NAMES, counts.tolist())),
             n_steps=int(length),
-            net_log_return=float(total),
+            net_log_return=float(path.rewards.sum()),
             buy_and_hold_log_return=float(np.sum(log_returns[start : start + length])),
             collapsed=collapsed,
         )

@@ -7,10 +7,20 @@ fractions of notional and price (DESIGN.md invariant 5). Spot, long or flat.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import pandas as pd
 
 from kilo.config import TradingConfig
+
+
+class Candle(NamedTuple):
+    """One closed candle's prices (quote currency); a ``pd.Series`` row works as well."""
+
+    open: float
+    high: float
+    low: float
+    close: float
 
 
 @dataclass
@@ -41,7 +51,8 @@ class Fill:
     notional: float
     fee: float
     time: pd.Timestamp
-    reason: str  # "signal", "stop_loss" or "take_profit"
+    reason: str  # "signal", "stop_loss", "take_profit" or "fold_end"
+    reference_price: float  # before slippage: the open, or the stop level
     realised_pnl: float = 0.0  # sells: proceeds after fee minus the position's cost
 
 
@@ -119,14 +130,14 @@ class PaperBroker:
         quantity = notional / fill_price
         portfolio.cash -= notional + fee
         portfolio.positions[symbol] = Position(symbol, quantity, fill_price, time, fee)
-        order.fill = Fill(symbol, "buy", quantity, fill_price, notional, fee, time, reason)
+        order.fill = Fill(symbol, "buy", quantity, fill_price, notional, fee, time, reason, price)
         return order
 
     def sell(self, portfolio: Portfolio, symbol: str, price: float, time: pd.Timestamp,
              reason: str = "signal", slippage: bool = True) -> Order:
         """Close the whole position at ``price`` less slippage, paying the fee.
 
-        ``slippage=False`` for stop and take-profit exits, which fill at their level.
+        ``slippage=False`` for take-profit exits, limit orders that fill at their level.
         """
         position = portfolio.positions.get(symbol)
         order = Order(symbol, "sell", 0.0 if position is None else position.quantity * price, reason)
@@ -139,11 +150,11 @@ class PaperBroker:
         portfolio.cash += notional - fee
         del portfolio.positions[symbol]
         order.fill = Fill(symbol, "sell", position.quantity, fill_price, notional, fee, time,
-                          reason, realised_pnl=notional - fee - position.cost)
+                          reason, price, realised_pnl=notional - fee - position.cost)
         return order
 
-    def stop_exit(self, position: Position, bar: pd.Series) -> tuple[float, str] | None:
-        """Stop-loss or take-profit price hit within ``bar`` (open, high, low), if any.
+    def stop_exit(self, position: Position, bar: Candle) -> tuple[float, str] | None:
+        """Stop-loss or take-profit level hit within ``bar`` (open, high, low), if any.
 
         A gap through a level fills at the open. If both levels lie inside one bar the
         stop is assumed to come first (the conservative reading).
@@ -151,14 +162,29 @@ class PaperBroker:
         c = self.config
         if c.stop_loss is not None:
             stop = position.entry_price * (1.0 - c.stop_loss)
-            if bar["open"] <= stop:
-                return float(bar["open"]), "stop_loss"
-            if bar["low"] <= stop:
+            if bar.open <= stop:
+                return float(bar.open), "stop_loss"
+            if bar.low <= stop:
                 return stop, "stop_loss"
         if c.take_profit is not None:
             target = position.entry_price * (1.0 + c.take_profit)
-            if bar["open"] >= target:
-                return float(bar["open"]), "take_profit"
-            if bar["high"] >= target:
+            if bar.open >= target:
+                return float(bar.open), "take_profit"
+            if bar.high >= target:
                 return target, "take_profit"
         return None
+
+    def close_on_stop(self, portfolio: Portfolio, symbol: str, bar: Candle,
+                      time: pd.Timestamp) -> Order | None:
+        """Sell ``symbol``'s position if ``bar`` hit its stop-loss or take-profit.
+
+        A stop-loss is a market order once triggered and pays slippage below its level
+        (or below the open it gapped to); a take-profit is a limit order and fills at
+        its level (or the better open).
+        """
+        position = portfolio.positions.get(symbol)
+        hit = None if position is None else self.stop_exit(position, bar)
+        if hit is None:
+            return None
+        price, reason = hit
+        return self.sell(portfolio, symbol, price, time, reason, slippage=reason == "stop_loss")

@@ -70,13 +70,17 @@ def make_source(config: Config, models: dict[str, SymbolModel], options: Session
                           interval=interval, max_retries=d.max_retries,
                           base_delay=d.retry_base_delay)
     candles = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in models}
-    safe_start = max(m.test_start for m in models.values())
+    safe_start = max(m.replay_start for m in models.values())
     start = options.start or safe_start
-    early = [s for s, m in models.items() if start < m.test_start]
+    early = [s for s, m in models.items() if start < m.replay_start]
     if early:
-        logger.warning("replay starts at %s, before the test split of %s: those bars were used "
-                       "in training or early stopping, so results there are not out of sample",
-                       start, early)
+        logger.warning("replay starts at %s, before the first unseen bar of %s: those bars were "
+                       "used in training, early stopping or a promotion decision, so results "
+                       "there are not out of sample", start, early)
+    last = min(c.index[-1] for c in candles.values())
+    if start >= last:
+        logger.warning("no candle after %s to replay: every bar on disk was used to train or "
+                       "select these model sets; download newer candles or pass --start", start)
     return ReplaySource(candles, rows, start)
 
 

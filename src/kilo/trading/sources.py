@@ -13,6 +13,7 @@ import pandas as pd
 from kilo.data import timeframe_delta, validate_candles
 from kilo.data.download import fetch_closed_candles, with_retries
 from kilo.errors import ExchangeError
+from kilo.trading.broker import Candle
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,11 @@ class MarketSnapshot:
     fill_time: pd.Timestamp
 
     @property
-    def bar(self) -> pd.Series:
-        return self.history.iloc[-1]
+    def bar(self) -> Candle:
+        """The closed candle decided on."""
+        row = self.history.iloc[-1]
+        return Candle(float(row["open"]), float(row["high"]), float(row["low"]),
+                      float(row["close"]))
 
 
 Iteration = tuple[pd.Timestamp, dict[str, MarketSnapshot]]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kilo.blend import Calibration
+from kilo.blend import Calibration, ThresholdRule
 from kilo.config import Config
 from kilo.features import FeatureEngine
 from kilo.inference import PortfolioState, Prediction, context_rows, predict_rows, score_outputs
@@ -26,8 +26,7 @@ class SymbolModel:
     model_set: ModelSet
     engine: FeatureEngine
     calibration: Calibration
-    enter_threshold: float
-    exit_threshold: float
+    rule: ThresholdRule
     weights: dict[str, float]
 
     @classmethod
@@ -45,7 +44,7 @@ class SymbolModel:
         engine = engine or FeatureEngine.from_config(config)
         model_set = ModelSet.load(symbol, "latest", models_dir or config.models.dir, engine=engine)
         cal = model_set.manifest.calibration
-        return cls(symbol, model_set, engine, cal, *cal.thresholds(config.blend),
+        return cls(symbol, model_set, engine, cal, ThresholdRule(*cal.thresholds(config.blend)),
                    dict(config.blend.weights))
 
     @property
@@ -57,9 +56,10 @@ class SymbolModel:
         return self.engine.min_history + self.context_rows
 
     @property
-    def test_start(self) -> pd.Timestamp:
-        """First bar of the model set's test split: the default replay start."""
-        return pd.Timestamp(self.model_set.manifest.split.test.start)
+    def replay_start(self) -> pd.Timestamp:
+        """The default replay start: the first bar the model set never trained,
+        early-stopped or was selected on (:attr:`~kilo.registry.Manifest.first_unseen_bar`)."""
+        return pd.Timestamp(self.model_set.manifest.first_unseen_bar)
 
     def features(self, history: pd.DataFrame) -> pd.DataFrame:
         """Feature rows for the last ``context_rows + 1`` bars of ``history``."""
@@ -81,7 +81,7 @@ class SymbolModel:
         """
         X = self.model_set.preprocessor.transform(self.features(history))
         return score_outputs(predict_rows(self.model_set, X, 1, state), self.calibration,
-                             self.weights)
+                             self.weights, state)
 
     @property
     def version(self) -> str:

@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from typing import Protocol
 
 import pandas as pd
 
+from kilo.blend import ThresholdRule
 from kilo.config import Config
 from kilo.inference import PortfolioState, Prediction
-from kilo.trading.broker import Order, PaperBroker, Portfolio
+from kilo.trading.broker import PaperBroker, Portfolio
+from kilo.trading.execution import execute_bar
 from kilo.trading.ledger import Ledger
 from kilo.trading.records import IterationRecord, PredictionRecord
-from kilo.trading.sources import Iteration, LiveSource, MarketSnapshot, ReplaySource
+from kilo.trading.sources import Iteration, LiveSource, ReplaySource
 
 logger = logging.getLogger(__name__)
 
 
 class Scorer(Protocol):
-    """What the trader needs of a symbol's model: a score per bar and thresholds.
+    """What the trader needs of a symbol's model: a prediction per bar and a rule.
 
-    :class:`~kilo.trading.symbol_model.SymbolModel` is the live implementation; the
-    walk-forward evaluation plugs in scorers over precomputed outputs.
+    :class:`~kilo.trading.symbol_model.SymbolModel` is the live implementation.
     """
 
-    enter_threshold: float
-    exit_threshold: float
+    rule: ThresholdRule
 
     @property
     def version(self) -> str: ...
@@ -38,10 +37,10 @@ class Scorer(Protocol):
 class PaperTrader:
     """Runs iterations of: stops, predictions, blend, orders, ledger.
 
-    For each symbol with a new closed bar: a stop-loss or take-profit inside that bar
-    closes the position; the models score the bar; a flat symbol whose score exceeds
-    its enter threshold buys, a long one below its exit threshold sells, at the
-    snapshot's fill price. The iteration is written to the ledger in one transaction.
+    For each symbol with a new closed bar, :func:`~kilo.trading.execution.execute_bar`:
+    a stop-loss or take-profit inside that bar closes the position; the models score the
+    bar; the symbol's rule decides; orders fill at the snapshot's fill price. The
+    iteration is written to the ledger in one transaction.
 
     Parameters
     ----------
@@ -99,41 +98,15 @@ class PaperTrader:
         marks.update({s: snap.fill_price for s, snap in snapshots.items()})
         predictions, orders = [], []
         for symbol in sorted(snapshots):
-            snap = snapshots[symbol]
-            orders += self._stops(portfolio, snap)
-            prediction, order = self._trade(self.models[symbol], snap, portfolio, marks)
-            predictions.append(prediction)
-            if order is not None:
-                orders.append(order)
+            snap, model = snapshots[symbol], self.models[symbol]
+            outcome = execute_bar(self.broker, portfolio, marks, symbol, snap.bar, snap.bar_time,
+                                  snap.fill_price, snap.fill_time,
+                                  lambda state, m=model, s=snap: m.predict(s.history, state),
+                                  model.rule)
+            predictions.append(PredictionRecord(symbol, snap.bar_time, model.version,
+                                                outcome.decision, snap.fill_price,
+                                                outcome.prediction))
+            orders += outcome.orders
         mark_time = max(s.fill_time for s in snapshots.values())
         return IterationRecord(bar_time, mark_time, predictions, orders, portfolio.copy(),
                                dict(marks))
-
-    def _stops(self, portfolio: Portfolio, snap: MarketSnapshot) -> list[Order]:
-        position = portfolio.positions.get(snap.symbol)
-        if position is None:
-            return []
-        position.bars_held += 1
-        hit = self.broker.stop_exit(position, snap.bar)
-        if hit is None:
-            return []
-        price, reason = hit
-        return [self.broker.sell(portfolio, snap.symbol, price, snap.bar_time, reason, slippage=False)]
-
-    def _trade(self, model: Scorer, snap: MarketSnapshot, portfolio: Portfolio,
-               marks: dict[str, float]) -> tuple[PredictionRecord, Order | None]:
-        position = portfolio.positions.get(snap.symbol)
-        state = (PortfolioState(1.0, math.log(snap.bar["close"] / position.entry_price),
-                                position.bars_held) if position else PortfolioState())
-        prediction = model.predict(snap.history, state)
-        score, order = prediction.score, None
-        if position is None and score > model.enter_threshold:
-            order = self.broker.buy(portfolio, snap.symbol, snap.fill_price, snap.fill_time, marks)
-            decision = "enter" if order.fill else "enter skipped"
-        elif position is not None and score < model.exit_threshold:
-            order = self.broker.sell(portfolio, snap.symbol, snap.fill_price, snap.fill_time)
-            decision = "exit"
-        else:
-            decision = "hold" if position else "wait"
-        return PredictionRecord(snap.symbol, snap.bar_time, model.version, decision,
-                                snap.fill_price, prediction), order

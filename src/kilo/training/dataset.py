@@ -37,16 +37,24 @@ class Dataset:
         return self.features.index
 
 
-def build_dataset(config: Config, symbol: str, engine: FeatureEngine) -> Dataset:
-    """Load candles, compute features and targets, and split them in time.
+def build_dataset(config: Config, symbol: str, engine: FeatureEngine,
+                  candles: pd.DataFrame | None = None) -> Dataset:
+    """Compute features and targets from the symbol's candles and split them in time.
+
+    Parameters
+    ----------
+    candles
+        Validated candles to use instead of loading the symbol's file (the
+        evaluation's controls rebuild them).
 
     Raises
     ------
     DataError
         If the candles are missing or malformed, or too short to split.
     """
-    d = config.data
-    candles = load_candles(d.dir, d.exchange, symbol, d.timeframe)
+    if candles is None:
+        d = config.data
+        candles = load_candles(d.dir, d.exchange, symbol, d.timeframe)
     features = engine.transform(candles)
     target = make_target(candles, config.features.horizon).reindex(features.index)
     bar_returns = make_target(candles, 1).reindex(features.index)

@@ -88,13 +88,19 @@ def fit_lightgbm(config: Config, data: Dataset, X: np.ndarray,
 def fit_ppo(config: Config, data: Dataset, X: np.ndarray,
             progress: bool) -> tuple[PPOAgent, PPOReport]:
     """Train PPO on the training rows; run its policy over validation and test."""
-    p, s, r = config.models.ppo, data.split, data.bar_returns
+    p, s = config.models.ppo, data.split
     agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
-    agent.fit(X[s.train], r[s.train], progress=progress)
-    ctx = p.window - 1
-    runs = {name: agent.evaluate(X[part.start - ctx : part.stop], r[part.start - ctx : part.stop])
+    agent.fit(X[s.train], data.bar_returns[s.train], progress=progress)
+    runs = {name: agent.evaluate(*ppo_segment(agent, data, X, part))
             for name, part in (("validation", s.val), ("test", s.test))}
     return agent, PPOReport(**runs)
+
+
+def ppo_segment(agent: PPOAgent, data: Dataset, X: np.ndarray,
+                part: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows and bar returns of ``part`` with the policy's window of context before."""
+    rows = slice(part.start - agent.params.window + 1, part.stop)
+    return X[rows], data.bar_returns[rows]
 
 
 def fit_model_set(
@@ -140,7 +146,8 @@ def fit_model_set(
                           lightgbm=trained.get("lightgbm") or previous.lightgbm,
                           ppo=trained.get("ppo") or previous.ppo)
     manifest = _manifest(config, engine, data, ModelMetrics(**reports),
-                         _calibrate(config, models, data, X), list(trained), previous)
+                         calibrate_on_validation(config, models, data, X), list(trained),
+                         previous)
     return ModelSet(data.symbol, manifest, preprocessor, models.gru, models.lightgbm,
                     models.ppo), seconds
 
@@ -184,11 +191,19 @@ def train_symbol(
                        {"data": data_seconds, **seconds, "total": time.perf_counter() - started})
 
 
-def _calibrate(config: Config, models: Predictors, data: Dataset, X: np.ndarray) -> Calibration:
-    """Blend calibration from the validation split, PPO seen from a flat portfolio."""
+def calibrate_on_validation(config: Config, models: Predictors, data: Dataset,
+                            X: np.ndarray) -> Calibration:
+    """Blend calibration from the validation split.
+
+    The regressors predict every validation bar; PPO is queried along its own
+    deterministic path over the split (its positions, not a flat portfolio), which
+    covers all bars but the last.
+    """
     val = data.split.val
     out = predict_rows(models, X[val.start - context_rows(models) : val.stop], len(X[val]))
-    return calibrate(out.gru, out.lightgbm, out.ppo, config.blend)
+    path = models.ppo.run(*ppo_segment(models.ppo, data, X, val))
+    n = len(path.actions)
+    return calibrate(out.gru[:n], out.lightgbm[:n], path.proba, path.long, config.blend)
 
 
 def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: ModelMetrics,

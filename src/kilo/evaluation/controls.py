@@ -1,0 +1,171 @@
+"""Controls with power: candles rebuilt so that the right answer is known.
+
+- :func:`placebo_candles`: the real bars in shuffled blocks, each bar mirrored (its
+  return's sign flipped) by a coin. Volatility clustering survives (every |return|
+  stays inside its block), predictability does not (the sign of the next return is a
+  coin flip given the past), so every IC and the blend's gross Sharpe must be about 0;
+  more reveals a leak.
+- :func:`planted_candles`: the real bars plus a small known edge, a causal function of
+  past prices whose rank correlation with the label is set. Whether the pipeline finds
+  it says what size of edge Kilo can detect.
+- :func:`lead_lag_ic`: IC of predictions at t against labels at t + k.
+
+Rebuilt candles keep the real timestamps; each bar keeps its own open, high and low
+relative to its close, and its volume.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kilo.metrics import spearman_ic
+
+PLANTED_LOOKBACK = 24
+
+
+def _rebuild(candles: pd.DataFrame, order: np.ndarray, log_returns: np.ndarray,
+             mirrored: np.ndarray | None = None) -> pd.DataFrame:
+    """Candles whose bar t is real bar ``order[t]`` and whose closes follow ``log_returns``.
+
+    Each bar keeps its open, high and low relative to its close; a ``mirrored`` bar
+    (its return negated) gets them reflected: open/close -> close/open, high/close ->
+    close/low, low/close -> close/high.
+    """
+    close = candles["close"].to_numpy(dtype=np.float64)
+    new_close = close[0] * np.exp(np.concatenate([[0.0], np.cumsum(log_returns[1:])]))
+    ratios = {col: candles[col].to_numpy(dtype=np.float64)[order] / close[order]
+              for col in ("open", "high", "low")}
+    if mirrored is not None:
+        ratios = {"open": np.where(mirrored, 1 / ratios["open"], ratios["open"]),
+                  "high": np.where(mirrored, 1 / ratios["low"], ratios["high"]),
+                  "low": np.where(mirrored, 1 / ratios["high"], ratios["low"])}
+    out = candles.iloc[order].copy()
+    for col, ratio in ratios.items():
+        out[col] = new_close * ratio
+    out["close"] = new_close
+    out.index = candles.index
+    return out
+
+
+def placebo_candles(candles: pd.DataFrame, block: int, seed: int) -> pd.DataFrame:
+    """The real bars with their order shuffled in blocks of ``block`` bars, each bar
+    mirrored with probability 1/2.
+
+    Each bar carries its 1-bar log return, its open/high/low relative to its close and
+    its volume; the first bar stays first and anchors the price level. Shuffling the
+    blocks breaks predictability across blocks; the coin on each bar's sign breaks
+    what a block kept inside (a lag-1 autocorrelation would otherwise survive in all
+    but one pair of ``block``), while every |return| keeps its neighbours.
+
+    Returns
+    -------
+    DataFrame like ``candles`` (same index and columns).
+    """
+    n = len(candles)
+    log_c = np.log(candles["close"].to_numpy(dtype=np.float64))
+    returns = np.concatenate([[0.0], np.diff(log_c)])
+    blocks = np.array_split(np.arange(1, n), max(1, -(-(n - 1) // block)))
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([[0], *(blocks[i] for i in rng.permutation(len(blocks)))])
+    mirrored = rng.random(n) < 0.5
+    mirrored[0] = False
+    return _rebuild(candles, order, np.where(mirrored, -returns[order], returns[order]), mirrored)
+
+
+def _with_edge(returns: np.ndarray, beta: float, lookback: int) -> tuple[np.ndarray, np.ndarray]:
+    """Log returns with ``beta * vol_t * s_t`` added to bar t + 1's, and the signal s.
+
+    ``s_t`` is the standardised trailing return of the new series known at t's close:
+    its last ``lookback`` log returns summed, over their standard deviation times
+    sqrt(lookback); ``vol_t`` that standard deviation. NaN for the first bars.
+    """
+    n = len(returns)
+    out = returns.tolist()
+    signal = np.full(n, np.nan)
+    total = sum(out[1 : lookback + 1])
+    squares = sum(x * x for x in out[1 : lookback + 1])
+    root = np.sqrt(lookback)
+    for t in range(lookback, n - 1):  # window: bars t - lookback + 1 .. t (running sums)
+        mean = total / lookback
+        vol = np.sqrt(max(squares / lookback - mean * mean, 0.0))
+        if vol > 0:
+            signal[t] = total / (vol * root)
+            out[t + 1] = float(returns[t + 1]) + beta * vol * signal[t]
+        leaving = out[t - lookback + 1]
+        total += out[t + 1] - leaving
+        squares += out[t + 1] ** 2 - leaving**2
+    return np.asarray(out), signal
+
+
+def _label(returns: np.ndarray, horizon: int) -> np.ndarray:
+    """Forward log return over ``horizon`` bars from each bar's close."""
+    log_c = np.cumsum(returns)
+    label = np.full(len(returns), np.nan)
+    label[:-horizon] = log_c[horizon:] - log_c[:-horizon]
+    return label
+
+
+def planted_candles(candles: pd.DataFrame, planted_ic: float, horizon: int,
+                    lookback: int = PLANTED_LOOKBACK) -> tuple[pd.DataFrame, float]:
+    """The real bars with a planted, causal edge of rank correlation ``planted_ic``.
+
+    Each bar's log return gains ``beta * vol_t * s_t`` (see :func:`_with_edge`): a
+    momentum edge on the standardised trailing return, which the features
+    ``log_ret_{lookback}`` and ``volatility_{lookback}`` describe. ``beta`` is found by
+    bisection so that Spearman(s_t, forward log return over ``horizon``) equals
+    ``planted_ic`` on the rebuilt series.
+
+    Returns
+    -------
+    (candles, achieved IC): DataFrame like ``candles``, and the IC it was tuned to.
+
+    Raises
+    ------
+    ValueError
+        If ``planted_ic`` is not in (0, 0.5).
+    """
+    if not 0 < planted_ic < 0.5:
+        raise ValueError(f"planted_ic must be in (0, 0.5), got {planted_ic}")
+    log_c = np.log(candles["close"].to_numpy(dtype=np.float64))
+    returns = np.concatenate([[0.0], np.diff(log_c)])
+
+    def ic(beta: float) -> float:
+        new, signal = _with_edge(returns, beta, lookback)
+        return spearman_ic(signal, _label(new, horizon))
+
+    low, high = 0.0, 0.01
+    while ic(high) < planted_ic and high < 10:
+        low, high = high, high * 2
+    for _ in range(30):
+        mid = (low + high) / 2
+        low, high = (mid, high) if ic(mid) < planted_ic else (low, mid)
+    beta = (low + high) / 2
+    new, _ = _with_edge(returns, beta, lookback)
+    return _rebuild(candles, np.arange(len(candles)), new), ic(beta)
+
+
+def lead_lag_ic(pred: np.ndarray, target: np.ndarray, lags: range = range(-5, 6)) -> dict[int, float]:
+    """IC of the prediction at row t against the label at row t + k, for each k in ``lags``.
+
+    Parameters
+    ----------
+    pred
+        Shape (n_rows,), predictions where made and NaN elsewhere.
+    target
+        Shape (n_rows,), the label of every row (NaN where unknown).
+
+    Returns
+    -------
+    ``{k: IC}``. Labels before t overlap the features' look-back, so an honest model
+    may correlate with them; a leak of the label shows as a peak at k <= 0.
+    """
+    out = {}
+    for k in lags:
+        shifted = np.full(len(target), np.nan)
+        if k >= 0:
+            shifted[: len(target) - k] = target[k:]
+        else:
+            shifted[-k:] = target[:k]
+        out[k] = spearman_ic(pred, shifted)
+    return out

@@ -1,0 +1,157 @@
+"""Trade one strategy over one fold, bar by bar, through the paper trader's own code.
+
+:func:`simulate` calls :func:`kilo.trading.execution.execute_bar` (the trader's stops,
+rule and broker) for every bar, without the ledger and the per-bar pandas work of a
+replay, so a fold's many strategies and random draws cost seconds. A parity test holds
+it to :class:`~kilo.trading.trader.PaperTrader` bar for bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kilo.blend import ThresholdRule
+from kilo.config import TradingConfig
+from kilo.inference import PortfolioState, Prediction
+from kilo.trading.broker import Candle, Fill, PaperBroker, Portfolio
+from kilo.trading.execution import execute_bar
+
+Predictor = Callable[[int, PortfolioState], Prediction]
+FILL_COLUMNS = ["time", "side", "price", "notional", "fee", "realised_pnl", "reason"]
+
+
+@dataclass(frozen=True)
+class CandleArrays:
+    """Validated candles as numpy arrays for the simulator's loop (quote currency)."""
+
+    index: pd.DatetimeIndex
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    times: list[pd.Timestamp]  # the index boxed once, for the loop
+
+    @classmethod
+    def from_frame(cls, candles: pd.DataFrame) -> CandleArrays:
+        """From :func:`kilo.data.load_candles`' frame."""
+        return cls(candles.index, *(candles[c].to_numpy(dtype=np.float64)
+                                    for c in ("open", "high", "low", "close")),
+                   list(candles.index))
+
+    def positions(self, times: pd.DatetimeIndex) -> np.ndarray:
+        """Row positions of ``times`` in :attr:`index`."""
+        return self.index.get_indexer(times)
+
+
+@dataclass(frozen=True)
+class StrategyRun:
+    """One strategy traded over one fold.
+
+    Attributes
+    ----------
+    equity : Series (n_bars,), quote currency, after each bar's orders, marked at the
+        next bar's open (where they fill)
+    gross_equity : Series (n_bars,), the same trades at their prices before slippage and
+        without fees
+    exposure : Series (n_bars,), bool, a position is open after the bar
+    fills : DataFrame with columns :data:`FILL_COLUMNS`
+    """
+
+    equity: pd.Series
+    gross_equity: pd.Series
+    exposure: pd.Series
+    fills: pd.DataFrame
+    initial_cash: float
+
+    @property
+    def log_returns(self) -> pd.Series:
+        """Per-bar log returns of equity, the first against the initial cash."""
+        return _log_returns(self.equity, self.initial_cash)
+
+    @property
+    def gross_log_returns(self) -> pd.Series:
+        return _log_returns(self.gross_equity, self.initial_cash)
+
+    @property
+    def equity_turns(self) -> float:
+        """Traded notional over this run's own mean equity (how often equity traded)."""
+        return float(self.fills["notional"].sum() / self.equity.mean()) if len(self.fills) else 0.0
+
+
+def _log_returns(equity: pd.Series, initial_cash: float) -> pd.Series:
+    values = equity.to_numpy()
+    return pd.Series(np.diff(np.log(values), prepend=np.log(initial_cash)), index=equity.index)
+
+
+def evaluation_trading(trading: TradingConfig, position_fraction: float, *,
+                       stops: bool = True) -> TradingConfig:
+    """The trading section one evaluated symbol trades with: ``position_fraction`` of
+    equity per position, no other symbol to share exposure with, stops optional."""
+    update = {**trading.model_dump(), "max_position_fraction": position_fraction,
+              "max_total_exposure": 1.0}
+    if not stops:
+        update.update(stop_loss=None, take_profit=None)
+    return TradingConfig.model_validate(update)
+
+
+def simulate(trading: TradingConfig, symbol: str, candles: CandleArrays, rows: range,
+             predict: Predictor, rule: ThresholdRule) -> StrategyRun:
+    """Trade ``symbol`` over the candle positions ``rows`` from a flat portfolio.
+
+    Every bar runs :func:`~kilo.trading.execution.execute_bar` with fills at the next
+    bar's open; after the last bar an open position is sold there with slippage and
+    fee (reason ``fold_end``), so no fold leaves costs unpaid. The same trades are
+    mirrored on a cost-free portfolio at their reference prices for the gross curve.
+
+    Parameters
+    ----------
+    trading
+        Costs, sizing and stops (see :func:`evaluation_trading`).
+    rows
+        Consecutive positions in ``candles``; the one after the last must exist.
+    predict
+        ``(candle position, position state) -> Prediction`` for that bar.
+
+    Raises
+    ------
+    ValueError
+        If ``rows`` is empty or runs to the last candle (no next open to fill at).
+    """
+    if len(rows) == 0 or rows[-1] + 1 >= len(candles.index):
+        raise ValueError(f"rows {rows} need a next candle to fill at")
+    cash = trading.initial_cash
+    broker = PaperBroker(trading)
+    mirror = PaperBroker(TradingConfig.model_validate(
+        {**trading.model_dump(), "fee": 0.0, "slippage": 0.0, "min_notional": 0.0}))
+    portfolio, gross = Portfolio(cash), Portfolio(cash)
+    n = len(rows)
+    equity, gross_equity, exposure = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    fills: list[Fill] = []
+    o, h, lo, c, times = candles.open, candles.high, candles.low, candles.close, candles.times
+    for k, i in enumerate(rows):
+        price, fill_time = float(o[i + 1]), times[i + 1]
+        marks = {symbol: price}
+        outcome = execute_bar(broker, portfolio, marks, symbol, Candle(o[i], h[i], lo[i], c[i]),
+                              times[i], price, fill_time, lambda s, i=i: predict(i, s), rule)
+        orders = outcome.orders
+        if k == n - 1 and symbol in portfolio.positions:
+            orders = [*orders, broker.sell(portfolio, symbol, price, fill_time, "fold_end")]
+        for order in orders:
+            if order.fill is None:
+                continue
+            fills.append(order.fill)
+            if order.side == "buy":
+                mirror.buy(gross, symbol, order.fill.reference_price, fill_time, marks)
+            else:
+                mirror.sell(gross, symbol, order.fill.reference_price, fill_time, slippage=False)
+        equity[k], gross_equity[k] = portfolio.equity(marks), gross.equity(marks)
+        exposure[k] = symbol in portfolio.positions
+    bars = candles.index[rows.start : rows.stop]
+    frame = pd.DataFrame([{col: getattr(f, col) for col in FILL_COLUMNS} for f in fills],
+                         columns=FILL_COLUMNS)
+    return StrategyRun(pd.Series(equity, index=bars), pd.Series(gross_equity, index=bars),
+                       pd.Series(exposure, index=bars), frame, cash)

@@ -1,0 +1,70 @@
+"""One symbol, one closed bar: stops, prediction, decision, order.
+
+:class:`~kilo.trading.trader.PaperTrader` runs this for every symbol of an iteration;
+the walk-forward evaluation runs it bar by bar on precomputed predictions. Both trade
+through the same broker, rule and order of steps, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from kilo.blend import ThresholdRule
+from kilo.inference import FLAT, PortfolioState, Prediction
+from kilo.trading.broker import Candle, Order, PaperBroker, Portfolio
+
+
+@dataclass(frozen=True)
+class BarOutcome:
+    """What one symbol's bar produced: the prediction, the decision and the orders."""
+
+    prediction: Prediction
+    decision: str
+    orders: list[Order]
+
+
+def execute_bar(broker: PaperBroker, portfolio: Portfolio, marks: dict[str, float], symbol: str,
+                bar: Candle, bar_time: pd.Timestamp, fill_price: float, fill_time: pd.Timestamp,
+                predict: Callable[[PortfolioState], Prediction], rule: ThresholdRule) -> BarOutcome:
+    """Trade one symbol on one closed bar; mutates ``portfolio``.
+
+    Steps: an open position ages a bar and is closed if the bar hit its stop-loss or
+    take-profit (at the level, inside the bar); the model predicts with the position
+    it now sees; ``rule`` decides; an entry or exit fills at ``fill_price``.
+
+    Parameters
+    ----------
+    bar
+        The closed candle decided on (quote currency).
+    fill_price, fill_time
+        Where orders decided on this bar execute: the next bar's open in replay.
+    predict
+        Position state -> :class:`~kilo.inference.Prediction` for this bar.
+
+    Returns
+    -------
+    BarOutcome; ``decision`` is ``enter``, ``enter skipped``, ``exit``, ``hold`` or ``wait``.
+    """
+    orders = []
+    position = portfolio.positions.get(symbol)
+    if position is not None:
+        position.bars_held += 1
+        stop = broker.close_on_stop(portfolio, symbol, bar, bar_time)
+        if stop is not None:
+            orders.append(stop)
+            position = None
+    state = (PortfolioState(1.0, math.log(bar.close / position.entry_price), position.bars_held)
+             if position is not None else FLAT)
+    prediction = predict(state)
+    decision: str = rule.decide(prediction.score, position is not None)
+    if decision == "enter":
+        order = broker.buy(portfolio, symbol, fill_price, fill_time, marks)
+        decision = "enter" if order.fill else "enter skipped"
+        orders.append(order)
+    elif decision == "exit":
+        orders.append(broker.sell(portfolio, symbol, fill_price, fill_time))
+    return BarOutcome(prediction, decision, orders)

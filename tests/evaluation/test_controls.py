@@ -1,0 +1,75 @@
+"""The controls' rebuilt candles: what they keep, what they destroy, what they plant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kilo.evaluation.controls import lead_lag_ic, placebo_candles, planted_candles
+from kilo.metrics import spearman_ic
+
+
+def ar1_candles(n: int = 6000, phi: float = 0.3, seed: int = 0) -> pd.DataFrame:
+    """Candles whose 1-bar returns are AR(1) with GARCH-like volatility clusters."""
+    rng = np.random.default_rng(seed)
+    vol = np.exp(np.convolve(rng.normal(0, 0.3, n + 49), np.ones(50) / 50 * 7, "valid"))[:n]
+    r = np.zeros(n)
+    for t in range(1, n):
+        r[t] = phi * r[t - 1] + 0.004 * vol[t] * rng.normal()
+    close = 100 * np.exp(np.cumsum(r))
+    spread = np.abs(rng.normal(0, 0.002, n))
+    open_ = np.concatenate([[100.0], close[:-1]])
+    index = pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC", name="date")
+    return pd.DataFrame({"open": open_, "high": np.maximum(open_, close) * (1 + spread),
+                         "low": np.minimum(open_, close) * (1 - spread), "close": close,
+                         "volume": rng.random(n)}, index=index)
+
+
+def returns(candles: pd.DataFrame) -> np.ndarray:
+    return np.diff(np.log(candles["close"].to_numpy()))
+
+
+def autocorr(x: np.ndarray) -> float:
+    return float(np.corrcoef(x[:-1], x[1:])[0, 1])
+
+
+def test_placebo_keeps_volatility_clustering_and_kills_predictability() -> None:
+    candles = ar1_candles()
+    placebo = placebo_candles(candles, block=24, seed=1)
+    r, p = returns(candles), returns(placebo)
+    np.testing.assert_allclose(np.sort(np.abs(p)), np.sort(np.abs(r)), atol=1e-12)
+    assert autocorr(r) > 0.25 and abs(autocorr(p)) < 0.05  # the lag-1 edge is gone
+    assert autocorr(np.abs(p)) > 0.8 * autocorr(np.abs(r)) > 0.1  # clusters survive
+    assert placebo.index.equals(candles.index)
+    assert (placebo["high"] >= placebo[["open", "close"]].max(axis=1) - 1e-9).all()
+    assert (placebo["low"] <= placebo[["open", "close"]].min(axis=1) + 1e-9).all()
+    assert not placebo.equals(placebo_candles(candles, block=24, seed=2))
+
+
+def momentum_signal_and_label(candles: pd.DataFrame, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """The standardised trailing 24-bar return and the forward log return over ``horizon``."""
+    log_c = pd.Series(np.log(candles["close"].to_numpy()))
+    signal = log_c.diff(24) / (log_c.diff().rolling(24).std(ddof=0) * np.sqrt(24))
+    return signal.to_numpy(), (log_c.shift(-horizon) - log_c).to_numpy()
+
+
+def test_planted_edge_has_the_asked_ic_on_past_prices_only(btc_candles) -> None:
+    candles = btc_candles.iloc[:4000]
+    planted, achieved = planted_candles(candles, 0.05, horizon=4)
+    assert achieved == pytest.approx(0.05, abs=1e-4)
+    assert spearman_ic(*momentum_signal_and_label(planted, 4)) == pytest.approx(0.05, abs=0.005)
+    before = spearman_ic(*momentum_signal_and_label(candles, 4))
+    assert before < 0.0  # these bars mean-revert: the planted edge sets the total IC to 0.05
+    with pytest.raises(ValueError, match="planted_ic"):
+        planted_candles(candles, 0.7, horizon=1)
+
+
+def test_lead_lag_finds_the_shift() -> None:
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=500)
+    pred = np.full(500, np.nan)
+    pred[100:400] = target[102:402]  # a prediction that knows the label two bars ahead
+    profile = lead_lag_ic(pred, target)
+    assert list(profile) == list(range(-5, 6))
+    assert profile[2] == pytest.approx(1.0) and max(abs(v) for k, v in profile.items() if k != 2) < 0.2

@@ -1,0 +1,91 @@
+"""The evaluation's simulator against the paper trader, and its fold accounting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kilo.blend import ThresholdRule
+from kilo.config import Config
+from kilo.evaluation.simulate import CandleArrays, evaluation_trading, simulate
+from kilo.evaluation.strategies import LONG_FLAT, rule_predictor
+from kilo.inference import PortfolioState, Prediction
+from kilo.trading.ledger import Ledger
+from kilo.trading.sources import ReplaySource
+from kilo.trading.trader import PaperTrader
+
+START, N = 1000, 400
+
+
+class ScoreTable:
+    """A trader scorer reading +1/-1 from a table of bar times."""
+
+    rule = ThresholdRule(0.0, 0.0)
+    version = "table"
+
+    def __init__(self, scores: pd.Series) -> None:
+        self.scores = scores
+
+    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction:
+        return Prediction(score=float(self.scores[history.index[-1]]), confidence=1.0)
+
+
+def random_scores(candles: pd.DataFrame, seed: int = 3) -> np.ndarray:
+    """A path that switches about every 20 bars."""
+    rng = np.random.default_rng(seed)
+    return np.where(np.cumsum(rng.random(len(candles)) < 0.05) % 2 == 1, 1.0, -1.0)
+
+
+def test_simulator_matches_the_paper_trader_bar_for_bar(config: Config, btc_candles) -> None:
+    config = config.with_overrides({"trading.stop_loss": 0.01, "trading.take_profit": 0.015})
+    trading = evaluation_trading(config.trading, 1.0)
+    scores = random_scores(btc_candles)
+    arrays = CandleArrays.from_frame(btc_candles)
+    run = simulate(trading, "BTC/USDT", arrays, range(START, START + N), rule_predictor(scores),
+                   LONG_FLAT)
+    trader_config = config.with_overrides({"trading.max_position_fraction": 1.0,
+                                           "trading.max_total_exposure": 1.0})
+    source = ReplaySource({"BTC/USDT": btc_candles}, {"BTC/USDT": 1}, btc_candles.index[START])
+    scorer = ScoreTable(pd.Series(scores, index=btc_candles.index))
+    records = PaperTrader(trader_config, {"BTC/USDT": scorer}, source, Ledger(":memory:")).run(N)
+    replayed = np.array([r.equity for r in records])
+    assert len(run.equity) == N == len(replayed)
+    assert {"stop_loss", "take_profit", "signal"} <= set(run.fills["reason"])
+    np.testing.assert_allclose(run.equity.to_numpy()[:-1], replayed[:-1], rtol=1e-12)
+    assert run.equity.index.equals(btc_candles.index[START : START + N])  # no bar missing
+
+
+def test_fold_end_sells_with_costs_and_gross_has_none(config: Config, btc_candles) -> None:
+    t = config.trading
+    trading = evaluation_trading(t, 1.0, stops=False)
+    arrays = CandleArrays.from_frame(btc_candles)
+    run = simulate(trading, "BTC/USDT", arrays, range(START, START + N),
+                   rule_predictor(np.ones(len(btc_candles))), LONG_FLAT)
+    assert list(run.fills["side"]) == ["buy", "sell"] and run.fills["reason"].iloc[-1] == "fold_end"
+    assert not run.exposure.iloc[-1] and run.exposure.iloc[:-1].all()
+    o = btc_candles["open"].to_numpy()
+    market = np.log(o[START + N] / o[START + 1])  # enter at the next open, exit at the last
+    assert run.gross_log_returns.sum() == pytest.approx(market, abs=1e-12)
+    costs = np.log((1 - t.fee) * (1 - t.slippage) / (1 + t.fee) / (1 + t.slippage))
+    assert run.log_returns.sum() == pytest.approx(market + costs, rel=1e-9)
+
+
+def test_turnover_counts_each_fold_against_its_own_equity(config: Config, btc_candles) -> None:
+    from kilo.evaluation.strategies import run_metrics
+
+    trading = evaluation_trading(config.trading, 1.0, stops=False)
+    arrays = CandleArrays.from_frame(btc_candles)
+    scores = random_scores(btc_candles, seed=5)
+    runs = [simulate(trading, "BTC/USDT", arrays, range(a, a + 300), rule_predictor(scores),
+                     LONG_FLAT) for a in (1000, 1300)]
+    turns = [r.fills["notional"].sum() / r.equity.mean() for r in runs]
+    metrics = run_metrics(runs, periods_per_year=8760)
+    assert metrics["turnover"] == pytest.approx(sum(turns) * 8760 / 600)
+
+
+def test_rows_need_a_next_candle(config: Config, btc_candles) -> None:
+    arrays = CandleArrays.from_frame(btc_candles)
+    with pytest.raises(ValueError, match="next candle"):
+        simulate(config.trading, "BTC/USDT", arrays, range(len(btc_candles) - 5, len(btc_candles)),
+                 rule_predictor(np.ones(len(btc_candles))), LONG_FLAT)
