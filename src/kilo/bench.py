@@ -63,11 +63,13 @@ def bench_features(config: Config) -> list[dict[str, Any]]:
     """FeatureEngine.transform rate on BTC/USDT candles (file loading excluded)."""
     from kilo.data import load_candles
     from kilo.features import FeatureEngine
+    from kilo.training.dataset import load_context
 
-    symbol = "BTC/USDT"
+    symbol = "ETH/USDT"  # sees BTC/USDT as a reference: every feature group runs
     candles = load_candles(config.data.dir, config.data.exchange, symbol, config.data.timeframe)
-    engine = FeatureEngine.from_config(config)
-    runs = time_runs(lambda: engine.transform(candles))
+    engine = FeatureEngine.from_config(config, symbol)
+    context = load_context(config, engine.context_symbols)
+    runs = time_runs(lambda: engine.transform(candles, context))
     params = {"symbol": symbol, "timeframe": config.data.timeframe, "rows": len(candles),
               "features": len(engine.feature_names)}
     return [record("features", runs, "rows/s", params, work=len(candles))]
@@ -78,7 +80,7 @@ def _btc_training_rows(config: Config):
     from kilo.features import FeatureEngine, Preprocessor
     from kilo.training.dataset import build_dataset
 
-    data = build_dataset(config, "BTC/USDT", FeatureEngine.from_config(config))
+    data = build_dataset(config, "BTC/USDT", FeatureEngine.from_config(config, "BTC/USDT"))
     train = data.split.train
     X = Preprocessor().fit(data.features.iloc[train]).transform(data.features.iloc[train])
     return X, data.bar_returns[train]

@@ -86,13 +86,18 @@ class RawOutputs:
 class Prediction:
     """One bar's model outputs, their signals and the blend: what a scorer returns.
 
-    Raw outputs are log returns (regressors) and action probabilities (PPO); signals
-    are in [-1, 1], ``score`` in [-1, 1] and ``confidence`` in [0, 1] (formulas in
-    :mod:`kilo.blend`). Model fields are None for rule-based baselines.
+    Raw outputs are labels (regressors) and action probabilities (PPO); signals are in
+    [-1, 1], ``score`` in [-1, 1] and ``confidence`` in [0, 1] (formulas in
+    :mod:`kilo.blend`); ``expected_edge`` is the score's expected log return over the
+    label horizon (the calibration's edge map); ``volatility`` the symbol's trailing
+    annualised volatility, which sizing reads. Model fields are None for rule-based
+    baselines.
     """
 
     score: float
     confidence: float
+    expected_edge: float | None = None
+    volatility: float | None = None
     gru_raw: float | None = None
     lightgbm_raw: float | None = None
     ppo_p_hold: float | None = None
@@ -161,10 +166,12 @@ def predict_rows(models: Predictors, X: np.ndarray, n_out: int,
 
 
 def score_outputs(out: RawOutputs, calibration: Calibration, weights: dict[str, float],
-                  state: PortfolioState) -> Prediction:
-    """The first bar of ``out`` as a :class:`Prediction`: signals, score and confidence.
+                  state: PortfolioState, volatility: float | None = None) -> Prediction:
+    """The first bar of ``out`` as a :class:`Prediction`: signals, score, confidence and
+    expected edge.
 
     ``state`` is the position PPO was queried with; its signal depends on it.
+    ``volatility`` (annualised) is passed through for sizing.
     """
     signals = calibration.signals(out.gru, out.lightgbm, out.ppo, state.position > 0)
     score, confidence = blend(signals, weights)
@@ -174,6 +181,8 @@ def score_outputs(out: RawOutputs, calibration: Calibration, weights: dict[str, 
     return Prediction(
         score=float(score[0]),
         confidence=float(confidence[0]),
+        expected_edge=float(calibration.edge_map(score[0])),
+        volatility=volatility,
         gru_raw=float(out.gru[0]),
         lightgbm_raw=float(out.lightgbm[0]),
         ppo_p_hold=p_hold,

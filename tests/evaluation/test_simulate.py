@@ -12,7 +12,7 @@ from kilo.evaluation.simulate import CandleArrays, evaluation_trading, simulate
 from kilo.evaluation.strategies import LONG_FLAT, rule_predictor
 from kilo.inference import PortfolioState, Prediction
 from kilo.trading.ledger import Ledger
-from kilo.trading.sources import ReplaySource
+from kilo.trading.sources import MarketSnapshot, ReplaySource
 from kilo.trading.trader import PaperTrader
 
 START, N = 1000, 400
@@ -27,8 +27,8 @@ class ScoreTable:
     def __init__(self, scores: pd.Series) -> None:
         self.scores = scores
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction:
-        return Prediction(score=float(self.scores[history.index[-1]]), confidence=1.0)
+    def predict(self, snapshot: MarketSnapshot, state: PortfolioState) -> Prediction:
+        return Prediction(score=float(self.scores[snapshot.bar_time]), confidence=1.0)
 
 
 def random_scores(candles: pd.DataFrame, seed: int = 3) -> np.ndarray:

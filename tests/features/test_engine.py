@@ -7,15 +7,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kilo.config import Config, FeaturesConfig
-from kilo.data import validate_candles
+from kilo.config import Config
+from kilo.data import load_candles, validate_candles
 from kilo.errors import DataError
 from kilo.features import FeatureEngine, Preprocessor
+from kilo.training.dataset import load_context
+
+SYMBOL = "ETH/USDT"  # sees BTC/USDT as a reference, so every feature group is on
 
 
 @pytest.fixture(scope="module")
 def engine(config: Config) -> FeatureEngine:
-    return FeatureEngine.from_config(config)
+    return FeatureEngine.from_config(config, SYMBOL)
+
+
+@pytest.fixture(scope="module")
+def eth_candles(config: Config) -> pd.DataFrame:
+    return load_candles(config.data.dir, "binance", SYMBOL, "1h")
+
+
+@pytest.fixture(scope="module")
+def context(config: Config, engine: FeatureEngine) -> dict[str, pd.DataFrame]:
+    return load_context(config, engine.context_symbols)
 
 
 def randomise_after(candles: pd.DataFrame, t: int, seed: int) -> pd.DataFrame:
@@ -31,29 +44,38 @@ def randomise_after(candles: pd.DataFrame, t: int, seed: int) -> pd.DataFrame:
     return out
 
 
-@pytest.mark.parametrize("t", [250, 1000, 6000, 12_000])
-def test_causality_rows_up_to_t_are_bit_identical(engine, btc_candles, t: int) -> None:
-    base = engine.transform(btc_candles)
-    changed = engine.transform(randomise_after(btc_candles, t, seed=t))
-    cut = btc_candles.index[t]
+@pytest.mark.parametrize("t", [500, 1000, 6000, 12_000, 12_345])
+def test_causality_rows_up_to_t_are_bit_identical(engine, eth_candles, context, t: int) -> None:
+    """Every candle after t changes (the symbol's and every other symbol's): rows up to
+    t, higher-timeframe and cross-asset features included, do not."""
+    base = engine.transform(eth_candles, context)
+    cut = eth_candles.index[t]
+    other = {s: randomise_after(c, int(c.index.searchsorted(cut, side="right")) - 1, seed=t + i)
+             for i, (s, c) in enumerate(context.items())}
+    changed = engine.transform(randomise_after(eth_candles, t, seed=t), other)
     a, b = base.loc[:cut].to_numpy(), changed.loc[:cut].to_numpy()
     assert a.shape == b.shape and len(a) == t - engine.max_lookback + 1
     assert np.array_equal(a, b, equal_nan=True)
-    assert not np.array_equal(base.loc[cut:].to_numpy()[1:], changed.loc[cut:].to_numpy()[1:])
+    after = base.loc[cut:].iloc[1:], changed.loc[cut:].iloc[1:]
+    for group in ("ref_BTC_USDT", "univ_", "tf4h_", "tf1d_", "log_ret_1"):
+        cols = [c for c in engine.feature_names if c.startswith(group)]
+        assert not np.array_equal(after[0][cols].to_numpy(), after[1][cols].to_numpy()), group
 
 
-def test_warmup_is_exactly_max_lookback(engine, btc_candles) -> None:
-    raw = engine.compute(btc_candles)
-    assert raw.iloc[engine.max_lookback - 1].isna().any()
+def test_warmup_is_max_lookback(engine, eth_candles, context) -> None:
+    """max_lookback is exact up to where the first daily bar starts (at most 23 rows)."""
+    raw = engine.compute(eth_candles, context)
+    last_nan = int(np.flatnonzero(raw.isna().any(axis=1).to_numpy()).max())
+    assert engine.max_lookback - 24 <= last_nan < engine.max_lookback
     assert raw.iloc[engine.max_lookback :].notna().all().all()
-    out = engine.transform(btc_candles)
-    assert out.index[0] == btc_candles.index[engine.max_lookback]
+    out = engine.transform(eth_candles, context)
+    assert out.index[0] == eth_candles.index[engine.max_lookback]
     assert list(out.columns) == engine.feature_names
-    assert len(set(engine.feature_names)) == len(engine.feature_names) >= 25
+    assert len(set(engine.feature_names)) == len(engine.feature_names) == 25 + 3 + 6 + 10
 
 
-def test_cleaned_matrix_is_finite_with_injected_defects(engine, btc_candles) -> None:
-    raw = btc_candles.drop(columns="filled").reset_index()
+def test_cleaned_matrix_is_finite_with_injected_defects(engine, eth_candles, context) -> None:
+    raw = eth_candles.drop(columns="filled").reset_index()
     raw.loc[500:540, "close"] = np.nan  # a 41-bar hole: a gap after validation
     raw.loc[900, "high"] = np.inf
     raw.loc[1200:1230, "volume"] = 0.0  # constant volume -> zero std -> NaN z-score
@@ -61,20 +83,20 @@ def test_cleaned_matrix_is_finite_with_injected_defects(engine, btc_candles) -> 
     raw = pd.concat([raw, raw.iloc[[2000, 2001]]])  # duplicate rows
     candles, report = validate_candles(raw, "1h")
     assert report.filled == 47 and report.duplicates_dropped == 2
-    features = engine.transform(candles)
+    features = engine.transform(candles, context)
     assert features.isna().any().any()  # long defects survive the limited forward fill
     matrix = Preprocessor().fit(features.iloc[:4000]).transform(features)
     assert np.isfinite(matrix).all()
     assert features["filled"].sum() == 47
 
 
-def test_forward_fill_is_limited(engine, btc_candles, monkeypatch) -> None:
-    raw = engine.compute(btc_candles)
+def test_forward_fill_is_limited(engine, eth_candles, context, monkeypatch) -> None:
+    raw = engine.compute(eth_candles, context)
     holed = raw.copy()
     holed.iloc[1000:1010, 0] = np.nan
     holed.iloc[2000, 1] = np.inf
-    monkeypatch.setattr(engine, "compute", lambda candles: holed)
-    cleaned = engine.transform(btc_candles)
+    monkeypatch.setattr(engine, "compute", lambda candles, context=None: holed)
+    cleaned = engine.transform(eth_candles)
     limit = engine.spec.ffill_limit
     col = cleaned.iloc[:, 0]
     pos = col.index.get_loc(raw.index[1000])
@@ -84,23 +106,42 @@ def test_forward_fill_is_limited(engine, btc_candles, monkeypatch) -> None:
     assert raw.iloc[2000, 1] != raw.iloc[1999, 1]
 
 
-def test_spec_hash_is_stable_and_sensitive(engine) -> None:
+def test_spec_hash_is_stable_and_sensitive(engine, config: Config) -> None:
     code = (
         "from kilo.config import load_config; from kilo.features import FeatureEngine; "
-        "print(FeatureEngine.from_config(load_config(environ={})).spec_hash)"
+        f"print(FeatureEngine.from_config(load_config(environ={{}}), {SYMBOL!r}).spec_hash)"
     )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other.stdout.strip() == engine.spec_hash
-    spec = engine.spec.model_dump()
-    assert FeatureEngine(FeaturesConfig(**{**spec, "horizon": 5})).spec_hash == engine.spec_hash
-    changed = FeatureEngine(FeaturesConfig(**{**spec, "rsi_period": 21}))
-    assert changed.spec_hash != engine.spec_hash and "rsi_21" in changed.feature_names
+
+    def spec_hash(overrides: dict) -> str:
+        return FeatureEngine.from_config(config.with_overrides(overrides), SYMBOL).spec_hash
+
+    assert spec_hash({"target.horizon": 5}) == engine.spec_hash  # the label is not a feature
+    for change in ({"features.rsi_period": 21}, {"features.timeframes": ["4h"]},
+                   {"features.universe": ["BTC/USDT", "ETH/USDT"]},
+                   {"features.reference_symbols": []}, {"features.cross_window": 48}):
+        assert spec_hash(change) != engine.spec_hash, change
+    assert FeatureEngine.from_config(config, "BTC/USDT").spec_hash != engine.spec_hash
 
 
-def test_bad_input(engine, btc_candles) -> None:
+def test_feature_groups_by_symbol(config: Config) -> None:
+    eth = FeatureEngine.from_config(config, "ETH/USDT").feature_names
+    btc = FeatureEngine.from_config(config, "BTC/USDT").feature_names
+    assert "ref_BTC_USDT_log_ret_1" in eth and not any(n.startswith("ref_") for n in btc)
+    assert {"univ_log_ret_1", "beta_univ_72", "xs_rank_24", "tf4h_rsi_14", "tf1d_trend_14"} <= set(btc)
+    plain = FeatureEngine.from_config(config.with_overrides(
+        {"features.reference_symbols": [], "features.universe": [], "features.timeframes": []}),
+        "ETH/USDT")
+    assert len(plain.feature_names) == 25 and plain.context_symbols == []
+
+
+def test_bad_input(engine, eth_candles, context) -> None:
     with pytest.raises(DataError, match="too few"):
-        engine.transform(btc_candles.iloc[: engine.max_lookback])
+        engine.transform(eth_candles.iloc[: engine.max_lookback], context)
     with pytest.raises(DataError, match="volume"):
-        engine.transform(btc_candles.drop(columns="volume"))
+        engine.transform(eth_candles.drop(columns="volume"), context)
     with pytest.raises(DataError, match="DatetimeIndex"):
-        engine.transform(btc_candles.reset_index())
+        engine.transform(eth_candles.reset_index(), context)
+    with pytest.raises(DataError, match=r"need the candles of \['ADA/USDT'.*download them"):
+        engine.transform(eth_candles, {})

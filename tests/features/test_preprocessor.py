@@ -13,7 +13,8 @@ from kilo.features import FeatureEngine, Preprocessor
 
 @pytest.fixture(scope="module")
 def features(config, btc_candles: pd.DataFrame) -> pd.DataFrame:
-    return FeatureEngine.from_config(config).transform(btc_candles)
+    own = config.with_overrides({"features.universe": []})  # no other symbol's candles
+    return FeatureEngine.from_config(own, "BTC/USDT").transform(btc_candles)
 
 
 def test_transform_before_fit_raises(features: pd.DataFrame) -> None:

@@ -66,3 +66,17 @@ def test_save_load_round_trip(fitted, tmp_path) -> None:
 def test_predict_before_fit() -> None:
     with pytest.raises(RuntimeError, match="not fitted"):
         GRURegressor(PARAMS).predict(np.zeros((10, 3), dtype=np.float32))
+
+
+def test_refit_runs_the_given_epochs_and_weights_steer_the_loss() -> None:
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(600, 3)).astype(np.float32)
+    y = np.where(np.arange(600) < 300, X[:, 0], -X[:, 0]).astype(np.float32)
+    params = GRUConfig(sequence_length=4, hidden_size=8, epochs=30, batch_size=64,
+                       learning_rate=0.01, device="cpu")
+    first = np.where(np.arange(600) < 300, 1.0, 0.0)
+    model = GRURegressor(params, seed=0).fit(X, y, weights=first, epochs=12, progress=False)
+    assert len(model.history_) == 12 == model.best_epochs_ and np.isnan(model.best_val_loss_)
+    pred = model.predict(X)
+    assert np.corrcoef(pred[10:300], X[10:300, 0])[0, 1] > 0.5  # learnt the weighted regime
+    assert np.corrcoef(pred[310:], y[310:])[0, 1] < 0  # and not the other one

@@ -35,3 +35,16 @@ def test_text_round_trip_and_bad_file(tmp_path) -> None:
     (tmp_path / "lightgbm.txt").write_text("garbage")
     with pytest.raises(ModelSetError, match="cannot load the LightGBM"):
         LightGBMRegressor.load(tmp_path)
+
+
+def test_sample_weights_decide_which_rows_count() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2000, 2)).astype(np.float32)
+    y = np.where(np.arange(2000) < 1000, X[:, 0], -X[:, 0])  # two regimes, opposite signs
+    first = np.where(np.arange(2000) < 1000, 1.0, 1e-3)
+    params = LightGBMConfig(n_estimators=50, learning_rate=0.1, min_child_samples=5)
+    model = LightGBMRegressor(params, seed=1).fit(X, y, weights=first, n_estimators=50)
+    assert np.corrcoef(model.predict(X[:1000]), X[:1000, 0])[0, 1] > 0.9
+    flipped = LightGBMRegressor(params, seed=1).fit(X, y, weights=1.0 - first + 1e-3)
+    assert np.corrcoef(flipped.predict(X[:1000]), X[:1000, 0])[0, 1] < -0.9
+    assert model.booster_.current_iteration() == 50  # no validation: exactly n_estimators

@@ -42,14 +42,15 @@ def test_missing_artifact(copy_of_models, tiny_config: Config) -> None:
 
 
 def test_feature_contract_mismatch_names_features(tiny_report, tiny_config: Config) -> None:
-    spec = tiny_config.with_overrides({"features.ema_periods": [20, 100]}).features
+    fewer = tiny_config.with_overrides({"features.ema_periods": [20, 100]})
     with pytest.raises(FeatureContractError, match=r"missing \['ema_dist_50', 'ema_dist_200'\]"
                        r".*unexpected \['ema_dist_100'\]"):
-        ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, engine=FeatureEngine(spec))
-    same_names = tiny_config.with_overrides({"features.bollinger_std": 2.5}).features
+        ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir,
+                      engine=FeatureEngine.from_config(fewer, "BTC/USDT"))
+    same_names = tiny_config.with_overrides({"features.bollinger_std": 2.5})
     with pytest.raises(FeatureContractError, match=r"different settings \['bollinger_std'\]"):
         ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir,
-                      engine=FeatureEngine(same_names))
+                      engine=FeatureEngine.from_config(same_names, "BTC/USDT"))
 
 
 def test_no_model_set_and_unknown_version(tiny_config: Config, tmp_path) -> None:

@@ -76,13 +76,14 @@ def test_collapsed_policy_is_not_promoted(setup, monkeypatch) -> None:
     real_fit = champion.fit_model_set
 
     def collapsing_fit(*args, **kwargs):
-        model_set, seconds = real_fit(*args, **kwargs)
-        ppo = model_set.manifest.metrics.ppo
+        result = real_fit(*args, **kwargs)
+        manifest = result.model_set.manifest
+        ppo = manifest.metrics.ppo
         collapsed = ppo.model_copy(update={"validation": ppo.validation.model_copy(
             update={"collapsed": True})})
-        model_set.manifest = model_set.manifest.model_copy(update={"metrics": model_set.manifest
-                                                           .metrics.model_copy(update={"ppo": collapsed})})
-        return model_set, seconds
+        result.model_set.manifest = manifest.model_copy(
+            update={"metrics": manifest.metrics.model_copy(update={"ppo": collapsed})})
+        return result
 
     monkeypatch.setattr(champion, "fit_model_set", collapsing_fit)
     [decision] = retrain_pass(cfg, ["BTC/USDT"])

@@ -10,22 +10,27 @@ from kilo.config import Config
 from kilo.data import load_candles
 from kilo.features import FeatureEngine
 from kilo.trading.sources import ReplaySource
+from kilo.training.dataset import load_context
 
 BARS = 200
 
 
 @pytest.mark.parametrize("symbol", ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT"])
 def test_trailing_window_features_match_full_history(config: Config, symbol: str) -> None:
-    engine = FeatureEngine.from_config(config)
+    """Every feature group, cross-asset and higher-timeframe ones included."""
+    engine = FeatureEngine.from_config(config, symbol)
     candles = load_candles(config.data.dir, "binance", symbol, "1h")
-    full = engine.transform(candles)  # what the trainer computes
+    context = load_context(config, engine.context_symbols)
+    full = engine.transform(candles, context)  # what the trainer computes
     start = candles.index[-BARS - 1]
-    source = ReplaySource({symbol: candles}, {symbol: engine.min_history}, start)
+    source = ReplaySource({symbol: candles}, {symbol: engine.min_history}, start, context)
     compared = 0
     for bar_time, snapshots in source.iterations():
-        history = snapshots[symbol].history
+        snap = snapshots[symbol]
+        history = snap.history
         assert len(history) == engine.min_history and history.index[-1] == bar_time
-        served = engine.transform(history).iloc[-1]
+        assert all(c.index[-1] <= bar_time for c in snap.context.values())
+        served = engine.transform(history, snap.context).iloc[-1]
         np.testing.assert_allclose(served.to_numpy(), full.loc[bar_time].to_numpy(),
                                    rtol=1e-6, atol=1e-12, err_msg=f"{symbol} {bar_time}")
         compared += 1
@@ -33,7 +38,8 @@ def test_trailing_window_features_match_full_history(config: Config, symbol: str
 
 
 def test_a_shorter_window_would_break_parity(config: Config, btc_candles: pd.DataFrame) -> None:
-    engine = FeatureEngine.from_config(config)
+    engine = FeatureEngine.from_config(config.with_overrides(
+        {"features.universe": [], "features.timeframes": []}), "BTC/USDT")
     full = engine.transform(btc_candles)
     short = engine.transform(btc_candles.iloc[-engine.max_lookback - 50:]).iloc[-1]
     rel = np.abs(short - full.iloc[-1]) / np.abs(full.iloc[-1]).clip(lower=1e-12)

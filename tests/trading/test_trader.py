@@ -17,11 +17,13 @@ from kilo.config import Config
 from kilo.data import load_candles
 from kilo.errors import FeatureContractError
 from kilo.features import FeatureEngine
+from kilo.inference import PortfolioState
 from kilo.trading.ledger import Ledger
 from kilo.trading.session import SessionOptions, load_models, run_session
 from kilo.trading.sources import LiveSource
 from kilo.trading.symbol_model import SymbolModel
 from kilo.trading.trader import PaperTrader
+from kilo.training.dataset import load_context
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -62,11 +64,13 @@ def test_replay_trades_and_keeps_a_consistent_ledger(tiny_models: Config, tmp_pa
     models = load_models(tiny_models, list(SYMBOLS), strict=True)
     first_bar = pd.Timestamp(preds["bar_time"].min())
     assert first_bar == max(m.replay_start for m in models.values())
-    for column in ("gru_raw", "lightgbm_raw", "ppo_p_long", "score", "confidence"):
+    for column in ("gru_raw", "lightgbm_raw", "ppo_p_long", "score", "confidence",
+                   "expected_edge", "volatility"):
         values = preds[column].to_numpy()
         assert np.isfinite(values).all(), column
-        for _, group in preds.groupby("symbol"):
-            assert group[column].nunique() > 1, column
+        if column not in ("confidence", "expected_edge"):  # tiny models: one sign pattern, one step
+            for _, group in preds.groupby("symbol"):
+                assert group[column].nunique() > 1, column
     assert (preds["ppo_signal"].abs() > 0).any()
     assert ledger.query("SELECT COUNT(*) AS n FROM fills")["n"][0] > 0
     check_ledger(state, tiny_models.trading.fee, 3)
@@ -88,7 +92,8 @@ def test_kill_9_mid_run_then_restart(tiny_models: Config, tmp_path) -> None:
     state = tmp_path / "paper.sqlite"
     cmd = [sys.executable, str(REPO / "scripts" / "trader.py"), "--data-dir",
            str(tiny_models.data.dir), "--models-dir", str(tiny_models.models.dir), "--state",
-           str(state), "--symbols", *SYMBOLS]
+           str(state), "--symbols", *SYMBOLS,
+           "--set", f"symbols=[{', '.join(SYMBOLS)}]"]  # the universe the models were trained on
     proc = subprocess.Popen([*cmd, "--iterations", "100000", "--fresh"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
@@ -130,7 +135,7 @@ def test_model_set_with_a_missing_feature(tiny_models: Config) -> None:
 
 
 class FakeLiveExchange:
-    """Serves BTC/USDT from local candles; every call for ETH/USDT times out."""
+    """Serves BTC/USDT from local candles; every call for another symbol times out."""
 
     id = "binance"
 
@@ -141,7 +146,7 @@ class FakeLiveExchange:
         self.timeouts = 0
 
     def fetch_ohlcv(self, symbol, timeframe, since, limit):
-        if symbol != "BTC/USDT":
+        if symbol != "BTC/USDT":  # traded ETH and followed SOL alike
             self.timeouts += 1
             raise ccxt.RequestTimeout("simulated time-out")
         return [r for r in self.rows if r[0] >= since][:limit]
@@ -157,20 +162,22 @@ def test_live_source_survives_exchange_timeouts(tiny_models: Config, tmp_path) -
     now_ms = int((candles.index[-1] + pd.Timedelta("61min")).timestamp() * 1000)
     source = LiveSource(exchange, ["BTC/USDT", "ETH/USDT"], "1h",
                         {s: m.history_rows for s, m in models.items()}, interval=0.0,
-                        max_retries=1, base_delay=0.01, sleep=lambda s: None, clock=lambda: now_ms)
+                        max_retries=1, base_delay=0.01, context_symbols=("SOL/USDT",),
+                        sleep=lambda s: None, clock=lambda: now_ms)
     ledger = Ledger(tmp_path / "live.sqlite")
     records = PaperTrader(tiny_models, models, source, ledger).run(3)
-    assert exchange.timeouts == 3 * 2  # every iteration tried ETH twice, then skipped it
+    assert exchange.timeouts == 3 * 2 * 2  # every iteration tried ETH and SOL twice each
     assert len(records) == 1  # BTC's one new closed bar; later polls had nothing new
     assert list(records[0].scores) == ["BTC/USDT"]
     assert records[0].bar_time == candles.index[-1]
 
 
 def test_engine_features_used_by_the_trader_are_the_trainers(tiny_models: Config) -> None:
-    model = SymbolModel.load(tiny_models, "BTC/USDT")
-    candles = load_candles(tiny_models.data.dir, "binance", "BTC/USDT", "1h")
-    full = FeatureEngine.from_config(tiny_models).transform(candles)
-    served = model.features(candles.iloc[-model.history_rows:])
+    model = SymbolModel.load(tiny_models, "ETH/USDT")
+    candles = load_candles(tiny_models.data.dir, "binance", "ETH/USDT", "1h")
+    context = load_context(tiny_models, model.engine.context_symbols)
+    full = FeatureEngine.from_config(tiny_models, "ETH/USDT").transform(candles, context)
+    served = model.features(candles.iloc[-model.history_rows:], context)
     np.testing.assert_allclose(served.to_numpy(), full.iloc[-len(served):].to_numpy(),
                                rtol=1e-6, atol=1e-12)
 
@@ -180,10 +187,25 @@ def test_records_keep_their_own_portfolio(tiny_models: Config, tmp_path) -> None
     candles = load_candles(tiny_models.data.dir, "binance", "BTC/USDT", "1h")
     from kilo.trading.sources import ReplaySource
 
-    source = ReplaySource({"BTC/USDT": candles}, {"BTC/USDT": models["BTC/USDT"].history_rows},
-                          models["BTC/USDT"].replay_start)
+    model = models["BTC/USDT"]
+    source = ReplaySource({"BTC/USDT": candles}, {"BTC/USDT": model.history_rows},
+                          model.replay_start, load_context(tiny_models, model.engine.context_symbols))
     ledger = Ledger(tmp_path / "r.sqlite")
     records = PaperTrader(tiny_models, models, source, ledger).run(60)
     saved = equity_curve(ledger)
     np.testing.assert_allclose([r.equity for r in records], saved["equity"], rtol=1e-12)
     assert len({r.equity for r in records}) > 1
+
+
+def test_the_trader_follows_the_reference_it_does_not_trade(tiny_models: Config) -> None:
+    from kilo.trading.session import context_symbols, make_source
+
+    models = load_models(tiny_models, ["ETH/USDT"], strict=True)
+    assert context_symbols(models) == ["BTC/USDT", "SOL/USDT"]  # reference and universe
+    source = make_source(tiny_models, models, SessionOptions(5, ("ETH/USDT",)))
+    bar_time, snapshots = next(source.iterations())
+    assert list(snapshots) == ["ETH/USDT"]
+    context = snapshots["ETH/USDT"].context
+    assert {"BTC/USDT", "SOL/USDT"} <= set(context) and context["BTC/USDT"].index[-1] == bar_time
+    prediction = models["ETH/USDT"].predict(snapshots["ETH/USDT"], PortfolioState())
+    assert np.isfinite(prediction.score)

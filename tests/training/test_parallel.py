@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def predictions(config: Config, models_dir, symbol: str) -> list[np.ndarray]:
-    engine = FeatureEngine.from_config(config)
+    engine = FeatureEngine.from_config(config, symbol)
     model_set = ModelSet.load(symbol, models_dir=models_dir, engine=engine)
     X = model_set.preprocessor.transform(build_dataset(config, symbol, engine).features)
     out = predict_rows(model_set, X, 300)

@@ -17,8 +17,8 @@ def test_splits_are_ordered_and_embargoed() -> None:
 
 
 def test_embargo_covers_lookback_horizon_and_context() -> None:
-    cfg = load_config(None, ["features.horizon=4", "split.extra_embargo_bars=3"], environ={})
-    engine = FeatureEngine.from_config(cfg)
+    cfg = load_config(None, ["target.horizon=4", "split.extra_embargo_bars=3"], environ={})
+    engine = FeatureEngine.from_config(cfg, "BTC/USDT")
     embargo = required_embargo(cfg, engine)
     assert embargo >= engine.max_lookback + 4
     assert embargo == engine.max_lookback + 4 + cfg.models.gru.sequence_length - 1 + 3

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 MANIFEST_KEYS = {
     "manifest_format", "symbol", "exchange", "timeframe", "version", "created_at",
-    "feature_names", "spec_hash", "max_lookback", "target", "split", "metrics", "calibration",
+    "feature_names", "spec_hash", "max_lookback", "split", "refit_rows", "metrics", "calibration",
     "trained_models", "reused_from", "config", "packages", "files", "selection_window",
 }
 
@@ -49,9 +49,9 @@ def test_time_split_and_preprocessor_see_train_only(tiny_report, tiny_config: Co
     split = manifest["split"]
     ends = [pd.Timestamp(split[k]["end"]) for k in ("train", "validation")]
     starts = [pd.Timestamp(split[k]["start"]) for k in ("validation", "test")]
-    engine = FeatureEngine.from_config(tiny_config)
+    engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
     for end, start in zip(ends, starts):
-        assert (start - end) / pd.Timedelta("1h") > engine.max_lookback + tiny_config.features.horizon
+        assert (start - end) / pd.Timedelta("1h") > engine.max_lookback + tiny_config.target.horizon
     data = build_dataset(tiny_config, "BTC/USDT", engine)
     train = data.features.loc[: split["train"]["end"]]
     assert len(train) == split["train"]["rows"]
@@ -60,7 +60,7 @@ def test_time_split_and_preprocessor_see_train_only(tiny_report, tiny_config: Co
 
 
 def test_reload_gives_identical_predictions(tiny_report, tiny_config: Config) -> None:
-    engine = FeatureEngine.from_config(tiny_config)
+    engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
     data = build_dataset(tiny_config, "BTC/USDT", engine)
     a = ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, engine=engine)
     b = ModelSet.load("BTC/USDT", tiny_report.version, tiny_config.models.dir, engine=engine)
@@ -87,7 +87,7 @@ def test_predict_proba_rows_sum_to_one(tiny_report, tiny_config: Config) -> None
 
 def test_same_seed_same_lightgbm_predictions(tiny_report, tiny_config: Config, tmp_path) -> None:
     again = train_symbol(tiny_config, "BTC/USDT", model="all", models_dir=tmp_path, progress=False)
-    engine = FeatureEngine.from_config(tiny_config)
+    engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
     data = build_dataset(tiny_config, "BTC/USDT", engine)
     first = ModelSet.load("BTC/USDT", tiny_report.version, tiny_config.models.dir, engine=engine)
     second = ModelSet.load("BTC/USDT", again.version, tmp_path, engine=engine)
@@ -102,7 +102,7 @@ def test_single_model_retrain_reuses_the_rest(tiny_report, tiny_config: Config, 
                            model="lightgbm", models_dir=tmp_path, progress=False)
     assert partial.version != base.version and set(partial.seconds) >= {"lightgbm"}
     assert "gru" not in partial.seconds and "ppo" not in partial.seconds
-    engine = FeatureEngine.from_config(tiny_config)
+    engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
     old = ModelSet.load("BTC/USDT", base.version, tmp_path, engine=engine)
     new = ModelSet.load("BTC/USDT", "latest", tmp_path, engine=engine)
     assert new.version == partial.version and new.manifest.reused_from == base.version
@@ -124,3 +124,22 @@ def test_manifest_holds_blend_calibration(tiny_report) -> None:
     assert cal["prediction_stats"]["gru"]["std"] > 0
     q = cal["validation_score_quantiles"]
     assert q["q05"] <= q["q50"] <= q["q95"] and -1 <= q["q05"] and q["q95"] <= 1
+
+
+def test_served_regressors_are_refit_on_train_and_validation(tiny_report, tiny_config) -> None:
+    model_set = ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, config=tiny_config)
+    m = model_set.manifest
+    assert m.config.training.refit and m.metrics.gru.refit and m.metrics.lightgbm.refit
+    assert m.refit_rows.start == m.split.train.start and m.refit_rows.end == m.split.validation.end
+    assert m.refit_rows.rows == m.split.train.rows + m.split.embargo_bars + m.split.validation.rows
+    assert model_set.lightgbm.booster_.current_iteration() == m.metrics.lightgbm.best_iteration
+    assert len(model_set.gru.history_) == m.metrics.gru.best_epochs  # no early stopping
+    assert all("val_loss" not in h for h in model_set.gru.history_)
+
+
+def test_without_refit_the_early_stopped_models_are_served(tiny_config, tmp_path) -> None:
+    config = tiny_config.with_overrides({"training.refit": False})
+    report = train_symbol(config, "BTC/USDT", models_dir=tmp_path, progress=False)
+    model_set = ModelSet.load("BTC/USDT", models_dir=tmp_path, config=config)
+    assert model_set.manifest.refit_rows is None and not report.metrics.gru.refit
+    assert all("val_loss" in h for h in model_set.gru.history_)

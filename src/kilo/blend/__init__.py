@@ -18,11 +18,18 @@ With config weights ``w_i`` (default equal)::
     score      = sum_i w_i * signal_i / sum_i w_i    in [-1, 1]
     confidence = |sum_i w_i * sign(signal_i)| / sum_i w_i   in [0, 1]
 
-A :class:`~kilo.blend.rules.ThresholdRule` turns a score into a decision: a flat symbol
-enters (goes long) when ``score > enter``; a long one exits when ``score < exit``.
-Thresholds come from config when given, otherwise from the ``enter_quantile`` /
-``exit_quantile`` of the symbol's validation scores, with PPO's signal taken along the
-policy's own simulated positions, stored in the manifest by the trainer.
+A rule turns a score into a decision (``blend.rule``):
+
+- ``edge`` (:class:`~kilo.blend.rules.EdgeRule`, default): the score is mapped to an
+  expected log return over the label horizon (isotonic regression on validation); a
+  flat symbol enters when that edge exceeds the round-trip cost ``2 (fee + slippage)``
+  times ``cost_multiple``, holds ``min_hold_bars`` at least, and exits once the edge
+  falls below ``exit_edge``;
+- ``quantile`` (:class:`~kilo.blend.rules.ThresholdRule`): enter when ``score > enter``,
+  exit when ``score < exit``, thresholds from config or at the ``enter_quantile`` /
+  ``exit_quantile`` of the validation scores.
+
+Validation scores take PPO's signal along the policy's own simulated positions.
 """
 
 from kilo.blend.blend import (
@@ -33,7 +40,9 @@ from kilo.blend.blend import (
     ppo_signal,
     regressor_signal,
 )
-from kilo.blend.rules import Decision, ThresholdRule
+from kilo.blend.edge import EdgeMap, fit_edge_map
+from kilo.blend.rules import Decision, DecisionRule, EdgeRule, ThresholdRule, make_rule
 
-__all__ = ["BLEND_MODELS", "Calibration", "Decision", "ThresholdRule", "blend", "calibrate",
-           "ppo_signal", "regressor_signal"]
+__all__ = ["BLEND_MODELS", "Calibration", "Decision", "DecisionRule", "EdgeMap", "EdgeRule",
+           "ThresholdRule", "blend", "calibrate", "fit_edge_map", "make_rule", "ppo_signal",
+           "regressor_signal"]

@@ -9,7 +9,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from kilo.blend.actions import Action
-from kilo.config import BlendConfig
+from kilo.blend.edge import EdgeMap, fit_edge_map
+from kilo.blend.rules import DecisionRule, make_rule
+from kilo.config import BlendConfig, Config
 
 BLEND_MODELS = ("gru", "lightgbm", "ppo")
 
@@ -87,7 +89,8 @@ class Calibration(BaseModel):
     """Per-symbol blend constants, fitted by training and stored in the manifest.
 
     ``prediction_stats`` maps each regressor to the mean and std of its validation
-    predictions (log return units); thresholds are in score units.
+    predictions (label units); thresholds are in score units; ``edge_map`` maps the
+    score to the log return it earned over the label horizon on validation.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -97,6 +100,11 @@ class Calibration(BaseModel):
     exit_threshold: float
     threshold_source: str
     validation_score_quantiles: dict[str, float]
+    edge_map: EdgeMap
+
+    def rule(self, config: Config) -> DecisionRule:
+        """The configured decision rule (``blend.rule``) with this calibration."""
+        return make_rule(config, *self.thresholds(config.blend), self.edge_map)
 
     def thresholds(self, config: BlendConfig) -> tuple[float, float]:
         """(enter, exit) thresholds: the config's where set, else this calibration's."""
@@ -123,20 +131,23 @@ class Calibration(BaseModel):
 
 def calibrate(
     gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray | None,
-    ppo_long: np.ndarray | None, config: BlendConfig,
+    ppo_long: np.ndarray | None, forward_return: np.ndarray, config: BlendConfig,
 ) -> Calibration:
-    """Calibration from validation outputs: prediction stats and score thresholds.
+    """Calibration from validation outputs: prediction stats, score thresholds and the
+    edge map (:func:`~kilo.blend.edge.fit_edge_map` of ``forward_return`` on the score).
 
     Parameters
     ----------
     gru, lightgbm
-        Validation predictions, shape (n,), log return.
+        Validation predictions, shape (n,), label units.
     ppo_proba
         Validation action probabilities, shape (n, 3), queried along the policy's own
         simulated path.
     ppo_long
         Shape (n,), bool: the policy's position on that path when it was queried.
         Both None for a blend of the regressors alone.
+    forward_return
+        Shape (n,): log return over the label horizon after each validation bar.
 
     Raises
     ------
@@ -146,7 +157,8 @@ def calibrate(
     stats = {name: PredictionStats(mean=float(np.nanmean(p)), std=float(np.nanstd(p)))
              for name, p in (("gru", gru), ("lightgbm", lightgbm))}
     draft = Calibration(prediction_stats=stats, enter_threshold=0.0, exit_threshold=0.0,
-                        threshold_source="", validation_score_quantiles={})
+                        threshold_source="", validation_score_quantiles={},
+                        edge_map=EdgeMap(x=[0.0], y=[0.0]))
     score, _ = blend(draft.signals(gru, lightgbm, ppo_proba, False if ppo_long is None
                                    else ppo_long), config.weights)
     levels = (0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.75, 0.9, 0.95)
@@ -165,4 +177,5 @@ def calibrate(
                          "check blend.enter_* and blend.exit_* in the config")
     return Calibration(prediction_stats=stats, enter_threshold=float(enter),
                        exit_threshold=float(exit_), threshold_source=source,
-                       validation_score_quantiles=quantiles)
+                       validation_score_quantiles=quantiles,
+                       edge_map=fit_edge_map(score, forward_return))

@@ -1,20 +1,36 @@
-"""Decision rules: a blended prediction and the current position -> what to do next bar.
+"""Decision rules: a blended score and the current position -> what to do next bar.
 
 The trader and the walk-forward evaluation call the same rule, so their decisions
-cannot drift apart.
+cannot drift apart. :func:`make_rule` builds the configured one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
+
+from kilo.blend.edge import EdgeMap
+from kilo.config import Config
 
 Decision = Literal["enter", "exit", "hold", "wait"]
 
 
+class DecisionRule(Protocol):
+    """What the trader asks of a rule."""
+
+    def decide(self, score: float, long: bool, bars_held: int) -> Decision:
+        """``enter`` or ``wait`` when flat; ``exit`` or ``hold`` when long."""
+        ...
+
+    def size(self, score: float) -> float:
+        """Share in [0, 1] of the largest allowed position to enter with at ``score``."""
+        ...
+
+
 @dataclass(frozen=True)
 class ThresholdRule:
-    """Hysteresis on the score: enter above ``enter``, exit below ``exit`` (score units).
+    """Hysteresis on the score: enter above ``enter``, exit below ``exit`` (score units);
+    every entry takes ``fraction`` of the largest allowed position.
 
     Raises
     ------
@@ -24,13 +40,63 @@ class ThresholdRule:
 
     enter: float
     exit: float
+    fraction: float = 1.0
 
     def __post_init__(self) -> None:
         if self.exit > self.enter:
             raise ValueError(f"exit threshold {self.exit} is above the enter threshold {self.enter}")
 
-    def decide(self, score: float, long: bool) -> Decision:
-        """``enter`` or ``wait`` when flat, ``exit`` or ``hold`` when long."""
+    def decide(self, score: float, long: bool, bars_held: int = 0) -> Decision:
         if long:
             return "exit" if score < self.exit else "hold"
         return "enter" if score > self.enter else "wait"
+
+    def size(self, score: float) -> float:
+        return self.fraction
+
+
+@dataclass(frozen=True)
+class EdgeRule:
+    """Trade only when the expected edge pays for the costs.
+
+    A flat symbol enters when the expected edge (``edge_map(score)``, log return over
+    the label horizon) exceeds ``hurdle`` (the round-trip cost times
+    ``blend.cost_multiple``); a long one is held at least ``min_hold_bars`` bars, then
+    exits once the edge falls below ``exit_edge``. Entries are sized by the edge: full
+    size at twice the hurdle, half at the hurdle.
+    """
+
+    edge_map: EdgeMap
+    hurdle: float
+    min_hold_bars: int
+    exit_edge: float
+
+    def decide(self, score: float, long: bool, bars_held: int) -> Decision:
+        edge = float(self.edge_map(score))
+        if not long:
+            return "enter" if edge > self.hurdle else "wait"
+        if bars_held < self.min_hold_bars:
+            return "hold"
+        return "exit" if edge < self.exit_edge else "hold"
+
+    def size(self, score: float) -> float:
+        if self.hurdle <= 0:
+            return 1.0
+        return min(1.0, max(0.0, float(self.edge_map(score)) / (2.0 * self.hurdle)))
+
+
+def round_trip_cost(config: Config) -> float:
+    """Fees and slippage of one entry and one exit, a fraction of notional."""
+    return 2.0 * (config.trading.fee + config.trading.slippage)
+
+
+def make_rule(config: Config, enter: float, exit_: float, edge_map: EdgeMap) -> DecisionRule:
+    """The configured rule (``blend.rule``) for one symbol's calibration.
+
+    ``enter``/``exit_`` are the quantile rule's thresholds, ``edge_map`` the edge rule's
+    map; both come from :class:`~kilo.blend.Calibration`.
+    """
+    if config.blend.rule == "quantile":
+        return ThresholdRule(enter, exit_)
+    return EdgeRule(edge_map, round_trip_cost(config) * config.blend.cost_multiple,
+                    config.min_hold_bars, config.blend.exit_edge)

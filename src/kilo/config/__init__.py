@@ -20,6 +20,7 @@ from kilo.config.sections import (
     PPOConfig,
     RetrainConfig,
     SplitConfig,
+    TargetConfig,
     TradingConfig,
     TrainingConfig,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "PPOConfig",
     "RetrainConfig",
     "SplitConfig",
+    "TargetConfig",
     "TradingConfig",
     "TrainingConfig",
     "load_config",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kilo.config.markets import normalize_symbol
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
@@ -16,6 +16,7 @@ from kilo.config.sections import (
     ModelsConfig,
     RetrainConfig,
     SplitConfig,
+    TargetConfig,
     TradingConfig,
     TrainingConfig,
     _Section,
@@ -32,6 +33,7 @@ class Config(_Section):
     symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS), min_length=1)
     data: DataConfig = DataConfig()
     features: FeaturesConfig = FeaturesConfig()
+    target: TargetConfig = TargetConfig()
     split: SplitConfig = SplitConfig()
     models: ModelsConfig = ModelsConfig()
     blend: BlendConfig = BlendConfig()
@@ -50,6 +52,20 @@ class Config(_Section):
             return [normalize_symbol(s) for s in value]
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _universe(self) -> Config:
+        """``features.universe`` None means the configured symbols (stored, so that the
+        feature contract records the universe a model set was trained with)."""
+        if self.features.universe is None:
+            self.features.universe = list(self.symbols)
+        return self
+
+    @property
+    def min_hold_bars(self) -> int:
+        """``blend.min_hold_bars``, or the label horizon when unset."""
+        return (self.target.horizon if self.blend.min_hold_bars is None
+                else self.blend.min_hold_bars)
 
     @classmethod
     def from_tree(cls, tree: dict[str, Any]) -> Config:

@@ -8,7 +8,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from kilo.config.markets import timeframe_seconds
+from kilo.config.markets import normalize_symbol, timeframe_seconds
 from kilo.errors import ConfigError
 
 
@@ -47,7 +47,16 @@ class FeaturesConfig(_Section):
     volume_window: int = Field(24, ge=2)
     ema_periods: list[int] = Field([20, 50, 200], min_length=1, description="bars")
     ffill_limit: int = Field(3, ge=0, description="max bars a NaN is forward-filled")
-    horizon: int = Field(1, ge=1, description="label horizon: forward log return, bars")
+    reference_symbols: list[str] = Field(["BTC/USDT"], description="cross-asset: symbols whose "
+                                         "returns and volatility every symbol sees; [] disables")
+    universe: list[str] | None = Field(None, description="cross-asset: symbols of the equal-weight "
+                                       "market return, beta, residual and rank; None: `symbols`; "
+                                       "[] disables")
+    cross_window: int = Field(72, ge=10, description="bars of the rolling beta to the universe")
+    timeframes: list[str] = Field(["4h", "1d"], description="higher timeframes resampled from "
+                                  "the candles (completed bars only); [] disables")
+    timeframe_period: int = Field(14, ge=2, description="higher-timeframe bars of their "
+                                  "volatility, RSI and trend")
 
     @field_validator("return_periods", "volatility_windows", "ema_periods")
     @classmethod
@@ -56,12 +65,47 @@ class FeaturesConfig(_Section):
             raise ValueError("every period must be >= 1 bar")
         return value
 
+    @field_validator("reference_symbols", "universe", mode="before")
+    @classmethod
+    def _symbols(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        try:
+            return [normalize_symbol(s) for s in value]
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("timeframes")
+    @classmethod
+    def _timeframes(cls, value: list[str]) -> list[str]:
+        try:
+            for tf in value:
+                timeframe_seconds(tf)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
     @model_validator(mode="after")
     def _macd_order(self) -> FeaturesConfig:
         if self.macd_fast >= self.macd_slow:
             raise ValueError("macd_fast must be smaller than macd_slow")
         return self
 
+
+class TargetConfig(_Section):
+    """The label the regressors learn (López de Prado, *Advances in Financial ML*, ch. 3-4)."""
+
+    horizon: int = Field(24, ge=1, description="label horizon, bars")
+    kind: Literal["log_return", "vol_scaled", "triple_barrier"] = Field(
+        "log_return", description="forward log return; that over trailing volatility; or the "
+        "triple-barrier outcome (+1 take-profit, -1 stop-loss, 0 time barrier first)")
+    volatility_window: int = Field(24, ge=2, description="bars of the trailing volatility that "
+                                   "scales vol_scaled labels and the barriers")
+    take_profit: float = Field(1.0, gt=0, description="triple barrier: upper barrier in trailing "
+                               "volatility x sqrt(horizon)")
+    stop_loss: float = Field(1.0, gt=0, description="triple barrier: lower barrier, same units")
+    sample_weights: bool = Field(True, description="weight labels by average uniqueness")
 
 class SplitConfig(_Section):
     val_fraction: float = Field(0.15, gt=0, lt=1)
@@ -123,6 +167,15 @@ class BlendConfig(_Section):
     weights: dict[Literal["gru", "lightgbm", "ppo"], float] = Field(
         {"gru": 1.0, "lightgbm": 1.0, "ppo": 1.0}, description="relative model weights"
     )
+    rule: Literal["edge", "quantile"] = Field(
+        "edge", description="edge: enter when the expected edge beats the costs; quantile: "
+        "score thresholds at validation quantiles")
+    cost_multiple: float = Field(1.5, ge=0, description="edge rule: enter when the expected "
+                                 "edge exceeds this many round-trip costs")
+    min_hold_bars: int | None = Field(None, ge=0, description="edge rule: bars a position is "
+                                      "held at least; None: the label horizon")
+    exit_edge: float = Field(0.0, description="edge rule: exit once the expected edge (log "
+                             "return over the horizon) falls below this")
     enter_threshold: float | None = Field(None, ge=-1, le=1)
     exit_threshold: float | None = Field(None, ge=-1, le=1)
     enter_quantile: float = Field(0.7, gt=0, lt=1, description="of validation scores")
@@ -155,6 +208,11 @@ class TradingConfig(_Section):
     min_notional: float = Field(10.0, ge=0, description="quote currency")
     stop_loss: float | None = Field(0.05, gt=0, lt=1, description="fraction below entry")
     take_profit: float | None = Field(0.10, gt=0, description="fraction above entry")
+    target_volatility: float | None = Field(0.5, gt=0, description="annualised; positions are "
+                                            "sized by target / trailing volatility (capped at "
+                                            "1); None: no volatility targeting")
+    volatility_window: int = Field(72, ge=2, description="bars of the trailing volatility "
+                                   "that sizing reads")
     ledger_path: Path = Field(Path("state/paper.sqlite"), description="SQLite ledger of the "
                               "paper trader; retraining decisions and the dashboard use it too")
 
@@ -201,6 +259,8 @@ class RetrainConfig(_Section):
 
 
 class TrainingConfig(_Section):
+    refit: bool = Field(True, description="refit GRU and LightGBM on train + validation with the "
+                        "epochs and trees early stopping chose, before serving")
     jobs: int = Field(1, ge=1, description="symbols trained in parallel processes")
     backend: Literal["joblib", "ray"] = "joblib"
     ray_address: str | None = Field(None, description="Ray cluster; None starts a local one")

@@ -13,21 +13,24 @@ from typing import Literal
 
 import numpy as np
 
-from kilo.blend import Calibration, ThresholdRule, calibrate
+from kilo.blend import ThresholdRule
 from kilo.config import Config
 from kilo.evaluation.simulate import CandleArrays, StrategyRun, evaluation_trading, simulate
 from kilo.evaluation.strategies import (
     LONG_FLAT,
     FoldOutputs,
+    entry_fraction,
     momentum_scores,
     rule_predictor,
     spell_shuffled_paths,
 )
 from kilo.features import FeatureEngine, Preprocessor
-from kilo.inference import FittedModels, Predictors, context_rows, predict_rows
+from kilo.features.target import trailing_volatility
+from kilo.inference import FittedModels, Predictors
 from kilo.training.dataset import Dataset
+from kilo.training.fitting import fit_gru, fit_lightgbm
 from kilo.training.split import TimeSplit
-from kilo.training.trainer import fit_gru, fit_lightgbm, fit_model_set
+from kilo.training.trainer import Validation, fit_model_set
 from kilo.utils import seed_everything
 
 REGRESSORS = ("gru", "lightgbm")
@@ -75,17 +78,18 @@ def shuffled_labels(target: np.ndarray, fold: TimeSplit, seed: int) -> np.ndarra
 
 
 def _fit(config: Config, engine: FeatureEngine, data: Dataset,
-         task: FoldTask) -> tuple[Predictors, Preprocessor, Calibration | None]:
-    """The fold's models, preprocessor and (with PPO) the trainer's blend calibration."""
+         task: FoldTask) -> tuple[Predictors, Preprocessor, Validation]:
+    """The fold's served models, preprocessor and what validation saw of them."""
     if task.models == "all":
-        model_set, _ = fit_model_set(config, data, engine, progress=False)
-        return model_set, model_set.preprocessor, model_set.manifest.calibration
+        result = fit_model_set(config, data, engine, progress=False)
+        return result.model_set, result.model_set.preprocessor, result.validation
     preprocessor = Preprocessor().fit(data.features.iloc[data.split.train])
     X = preprocessor.transform(data.features)
     y = data.target.astype(np.float32)
-    gru, _ = fit_gru(config, data, X, y, progress=False)
-    lightgbm, _ = fit_lightgbm(config, data, X, y)
-    return FittedModels(gru, lightgbm, None), preprocessor, None
+    gru, lightgbm = fit_gru(config, data, X, y, progress=False), fit_lightgbm(config, data, X, y)
+    return (FittedModels(gru.model, lightgbm.model, None), preprocessor,
+            Validation(gru.validation, lightgbm.validation, None,
+                       data.forward_return[data.split.val]))
 
 
 def run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSplit,
@@ -93,8 +97,11 @@ def run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSpl
     """Fit ``task``'s models on the fold's training rows and trade its strategies on the
     fold's test rows (see :mod:`kilo.evaluation.walkforward` for the strategies).
 
-    Calibrations come from the validation rows: the blend's is the trainer's (PPO
-    queried along its own path); each single regressor gets its own thresholds.
+    Calibrations come from the validation rows, with the models fit on the training
+    rows: the blend's is the trainer's (PPO queried along its own path); each single
+    regressor gets its own. Model strategies use the configured rule and volatility
+    targeting; baselines are long or flat at full size; random paths take the blend's
+    mean entry size.
     """
     import torch
 
@@ -104,38 +111,28 @@ def run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSpl
     if task.shuffle_labels:
         data = replace(data, target=shuffled_labels(data.target, fold, config.seed + 1000 + task.fold))
     data = replace(data, split=fold)
-    models, preprocessor, blend_cal = _fit(config, engine, data, task)
+    models, preprocessor, validation = _fit(config, engine, data, task)
     X = preprocessor.transform(data.features)
     candles = CandleArrays.from_frame(data.candles)
     offset = int(candles.positions(data.index[:1])[0])
-    outputs = FoldOutputs.predict(models, X, fold.test, offset)
+    volatility = trailing_volatility(data.candles, config.trading.volatility_window,
+                                     annualise=True).to_numpy()
+    outputs = FoldOutputs.predict(models, X, fold.test, offset, volatility)
     rows = range(fold.test.start + offset, fold.test.stop + offset)
     ev = config.evaluation
     with_stops = evaluation_trading(config.trading, ev.position_fraction)
     no_stops = evaluation_trading(config.trading, ev.position_fraction, stops=False)
-    val = fold.val
-    val_out = predict_rows(models, X[val.start - context_rows(models) : val.stop],
-                           val.stop - val.start, with_ppo=False)
-
-    def regressor_calibration(weights: dict[str, float]) -> Calibration:
-        blend = config.with_overrides({"blend.weights": weights}).blend
-        return calibrate(val_out.gru, val_out.lightgbm, None, None, blend)
 
     runs: dict[str, StrategyRun] = {}
     n_candles = len(candles.index)
     for name in task.strategies:
         trading = with_stops
-        if name == "blend":
-            weights = dict(config.blend.weights)
-            if blend_cal is None:
-                weights = {m: w for m, w in weights.items() if m in REGRESSORS}
-                blend_cal = regressor_calibration(weights)
-            predictor, rule = outputs.blend(blend_cal, weights), ThresholdRule(
-                *blend_cal.thresholds(config.blend))
-        elif name in REGRESSORS:
-            cal = regressor_calibration({name: 1.0})
-            predictor, rule = outputs.blend(cal, {name: 1.0}), ThresholdRule(
-                *cal.thresholds(config.blend))
+        if name in ("blend", *REGRESSORS):
+            weights = ({m: w for m, w in config.blend.weights.items()
+                        if m in REGRESSORS or models.ppo is not None}
+                       if name == "blend" else {name: 1.0})
+            cal = validation.calibrate(config, weights)
+            predictor, rule = outputs.blend(cal, weights), cal.rule(config)
         elif name == "ppo":
             predictor, rule = outputs.policy(), LONG_FLAT
         elif name in ("buy_and_hold", "flat"):
@@ -149,10 +146,12 @@ def run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSpl
         runs[name] = simulate(trading, data.symbol, candles, rows, predictor, rule)
     random_runs = []
     if task.random_draws:
-        paths = spell_shuffled_paths(runs["blend"].exposure.to_numpy(), task.random_draws,
+        blend = runs["blend"]
+        paths = spell_shuffled_paths(blend.exposure.to_numpy(), task.random_draws,
                                      seed=config.seed * 7919 + task.fold)
+        sized = ThresholdRule(0.0, 0.0, entry_fraction(blend) / ev.position_fraction)
         random_runs = [simulate(no_stops, data.symbol, candles, rows,
-                                rule_predictor(np.where(p, 1.0, -1.0), offset=rows.start), LONG_FLAT)
+                                rule_predictor(np.where(p, 1.0, -1.0), offset=rows.start), sized)
                        for p in paths]
     predictions = {name: getattr(outputs, name)[fold.test].astype(np.float64) for name in REGRESSORS}
     return FoldResult(task, runs, random_runs, predictions, time.perf_counter() - started)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kilo.blend import ThresholdRule
+from kilo.blend import DecisionRule
 from kilo.config import TradingConfig
 from kilo.inference import PortfolioState, Prediction
 from kilo.trading.broker import Candle, Fill, PaperBroker, Portfolio
@@ -99,7 +99,7 @@ def evaluation_trading(trading: TradingConfig, position_fraction: float, *,
 
 
 def simulate(trading: TradingConfig, symbol: str, candles: CandleArrays, rows: range,
-             predict: Predictor, rule: ThresholdRule) -> StrategyRun:
+             predict: Predictor, rule: DecisionRule) -> StrategyRun:
     """Trade ``symbol`` over the candle positions ``rows`` from a flat portfolio.
 
     Every bar runs :func:`~kilo.trading.execution.execute_bar` with fills at the next

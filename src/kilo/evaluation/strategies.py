@@ -33,7 +33,8 @@ from kilo.inference import (
     predict_rows,
     score_outputs,
 )
-from kilo.metrics import trading_metrics
+from kilo.features.target import trailing_volatility
+from kilo.metrics import annualised_sharpe, trading_metrics
 from kilo.registry import ModelSet
 from kilo.training.dataset import Dataset
 
@@ -50,6 +51,7 @@ class FoldOutputs:
     X : ndarray (n_rows, n_features), float32, every feature row, preprocessed
     gru, lightgbm : ndarray (n_rows,), predicted labels; NaN outside the predicted rows
     offset : candle position minus feature row (the feature rows are consecutive candles)
+    volatility : ndarray (n_candles,) or None, trailing annualised volatility for sizing
     """
 
     models: Predictors
@@ -57,15 +59,20 @@ class FoldOutputs:
     gru: np.ndarray
     lightgbm: np.ndarray
     offset: int
+    volatility: np.ndarray | None = None
 
     @classmethod
-    def predict(cls, models: Predictors, X: np.ndarray, part: slice, offset: int) -> FoldOutputs:
+    def predict(cls, models: Predictors, X: np.ndarray, part: slice, offset: int,
+                volatility: np.ndarray | None = None) -> FoldOutputs:
         """Regressor predictions for the feature rows ``part`` in one batch."""
         out = predict_rows(models, X[part.start - context_rows(models) : part.stop],
                            part.stop - part.start, with_ppo=False)
         gru, lightgbm = (np.full(len(X), np.nan, dtype=np.float32) for _ in range(2))
         gru[part], lightgbm[part] = out.gru, out.lightgbm
-        return cls(models, X, gru, lightgbm, offset)
+        return cls(models, X, gru, lightgbm, offset, volatility)
+
+    def _volatility(self, i: int) -> float | None:
+        return None if self.volatility is None else float(self.volatility[i])
 
     def _proba(self, row: int, state: PortfolioState) -> np.ndarray:
         return ppo_proba(self.models, self.X[: row + 1], 1, state)
@@ -78,7 +85,7 @@ class FoldOutputs:
             r = i - self.offset
             raw = RawOutputs(self.gru[r : r + 1], self.lightgbm[r : r + 1],
                              self._proba(r, state) if use_ppo else None)
-            return score_outputs(raw, calibration, weights, state)
+            return score_outputs(raw, calibration, weights, state, self._volatility(i))
 
         return predict
 
@@ -91,6 +98,7 @@ class FoldOutputs:
             action = int(proba.argmax())
             long_next = action == Action.LONG or (action == Action.HOLD and state.position > 0)
             return Prediction(score=1.0 if long_next else -1.0, confidence=float(proba.max()),
+                              volatility=self._volatility(i),
                               ppo_p_hold=float(proba[Action.HOLD]),
                               ppo_p_long=float(proba[Action.LONG]),
                               ppo_p_flat=float(proba[Action.FLAT_OR_SHORT]))
@@ -101,6 +109,17 @@ class FoldOutputs:
 def rule_predictor(scores: np.ndarray, offset: int = 0) -> Predictor:
     """A baseline reading a precomputed score (+1 long, -1 flat) at ``i - offset``."""
     return lambda i, state: Prediction(score=float(scores[i - offset]), confidence=1.0)
+
+
+def entry_fraction(run: StrategyRun) -> float:
+    """Mean share of equity a run's entries took (1.0 without entries)."""
+    buys = run.fills[run.fills["side"] == "buy"]
+    if buys.empty:
+        return 1.0
+    before = run.equity.shift(1, fill_value=run.initial_cash)
+    equity = before.reindex(pd.DatetimeIndex(buys["time"]) - (run.equity.index[1]
+                                                              - run.equity.index[0]))
+    return float(np.clip((buys["notional"].to_numpy() / equity.to_numpy()).mean(), 0.0, 1.0))
 
 
 def momentum_scores(close: np.ndarray, lookback: int) -> np.ndarray:
@@ -171,10 +190,8 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> dict[str, f
     metrics = trading_metrics(log_returns, pd.concat([r.exposure for r in runs]).to_numpy(),
                               sells["realised_pnl"].to_numpy(),
                               sum(r.equity_turns for r in runs), periods_per_year)
-    std = gross.std(ddof=1) if len(gross) > 1 else 0.0
     metrics["gross_total_log_return"] = float(gross.sum())
-    metrics["gross_sharpe"] = (float(gross.mean() / std * np.sqrt(periods_per_year))
-                               if std > 0 else float("nan"))
+    metrics["gross_sharpe"] = annualised_sharpe(gross, periods_per_year)
     metrics["break_even_cost"] = float(gross.sum() / len(sells)) if len(sells) else float("nan")
     return metrics
 
@@ -194,12 +211,13 @@ def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: sli
     """
     candles = CandleArrays.from_frame(data.candles)
     offset = int(candles.positions(data.index[:1])[0])
+    volatility = trailing_volatility(data.candles, config.trading.volatility_window,
+                                     annualise=True).to_numpy()
     outputs = FoldOutputs.predict(model_set, model_set.preprocessor.transform(data.features),
-                                  part, offset)
+                                  part, offset, volatility)
     calibration = model_set.manifest.calibration
     run = simulate(evaluation_trading(config.trading, config.evaluation.position_fraction),
                    data.symbol, candles, range(part.start + offset, part.stop + offset),
-                   outputs.blend(calibration, dict(config.blend.weights)),
-                   ThresholdRule(*calibration.thresholds(config.blend)))
+                   outputs.blend(calibration, dict(config.blend.weights)), calibration.rule(config))
     return StrategyRun(run.equity.rename(str(model_set.version)), run.gross_equity, run.exposure,
                        run.fills, run.initial_cash)

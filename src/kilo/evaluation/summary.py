@@ -62,13 +62,15 @@ def causality_check(engine: FeatureEngine, data: Dataset, folds: list[TimeSplit]
     """Features from candles cut at each fold's start equal the evaluation's rows up to it.
 
     The evaluation computes features once on the whole history; this verifies, on its
-    own feature frame, that no row up to a fold start used a later candle.
+    own feature frame, that no row up to a fold start used a later candle of the
+    symbol or of the other symbols its features read.
     """
-    full = engine.transform(data.candles)
+    full = engine.transform(data.candles, data.context)
     identical = []
     for fold in folds:
         cut = data.index[fold.test.start]
-        truncated = engine.transform(data.candles.loc[:cut])
+        truncated = engine.transform(data.candles.loc[:cut],
+                                     {s: c.loc[:cut] for s, c in data.context.items()})
         identical.append(np.array_equal(truncated.to_numpy(), full.loc[:cut].to_numpy(),
                                         equal_nan=True))
     return {"cuts": len(folds), "identical": bool(all(identical))}
@@ -131,7 +133,7 @@ def summarise_symbol(config: Config, symbol: str, datasets: Datasets, folds: lis
                      seconds: float) -> SymbolEvaluation:
     """Combine every fold result of one symbol into its evaluation."""
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
-    block = max(config.features.horizon, 24)
+    block = max(config.target.horizon, 24)
     parts = _by_dataset(results)
     real, data = parts["real"], datasets.real
     runs = _runs(real)

@@ -40,7 +40,7 @@ REAL_STRATEGIES = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "m
 
 def stats_block(config: Config) -> int:
     """Block length (bars) of the bootstrap and permutations: >= label horizon, >= 24."""
-    return max(config.features.horizon, 24)
+    return max(config.target.horizon, 24)
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datase
     d, ev = config.data, config.evaluation
     candles = load_candles(d.dir, d.exchange, symbol, d.timeframe)
     placebo = placebo_candles(candles, stats_block(config), seed=config.seed)
-    planted, achieved = planted_candles(candles, ev.planted_ic, config.features.horizon)
+    planted, achieved = planted_candles(candles, ev.planted_ic, config.target.horizon)
     return Datasets(*(build_dataset(config, symbol, engine, c) for c in (candles, placebo, planted)),
                     planted_ic=achieved)
 
@@ -113,7 +113,7 @@ def evaluate_symbol(config: Config, symbol: str, *, jobs: int | None = None,
     """
     started = time.perf_counter()
     ev = config.evaluation
-    engine = FeatureEngine.from_config(config)
+    engine = FeatureEngine.from_config(config, symbol)
     datasets = build_datasets(config, symbol, engine)
     folds = walk_forward_folds(len(datasets.real.features), ev, required_embargo(config, engine))
     fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,15 @@ from kilo.data.readers import OHLCV
 from kilo.data.validate import FILLED
 from kilo.errors import DataError
 from kilo.features import indicators as ind
+from kilo.features.cross_asset import (
+    context_symbols,
+    cross_asset_features,
+    cross_asset_lookback,
+    cross_asset_names,
+)
+from kilo.features.timeframes import timeframe_features, timeframe_lookback, timeframe_names
 
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 CONVERGENCE_TOL = 1e-10
 
 
@@ -29,25 +37,44 @@ class FeatureEngine:
     ``volume_z_{w}``; ``log_volume_change`` (difference of ``log1p(volume)``, finite
     for zero volume); ``hl_range`` = (high - low) / close; ``ema_dist_{p}`` =
     (close - EMA_p) / ATR; ``hour_sin``, ``hour_cos``, ``dow_sin``, ``dow_cos``;
-    ``filled`` (1.0 for gap-filled candles).
+    ``filled`` (1.0 for gap-filled candles); then the cross-asset features of
+    :mod:`kilo.features.cross_asset` and the higher-timeframe ones of
+    :mod:`kilo.features.timeframes`, which depend on the symbol (it sees no reference
+    feature of itself) and on the other symbols' candles (``context``).
 
     Parameters
     ----------
     spec
         The ``features`` config section (periods in bars).
+    symbol
+        The symbol whose features these are (ccxt form).
+    timeframe
+        The candles' timeframe, from which higher timeframes are resampled.
     """
 
-    def __init__(self, spec: FeaturesConfig) -> None:
+    def __init__(self, spec: FeaturesConfig, symbol: str, timeframe: str = "1h") -> None:
         self.spec = spec
+        self.symbol = symbol
+        self.timeframe = timeframe
 
     @classmethod
-    def from_config(cls, config: Config) -> FeatureEngine:
-        """Engine for ``config.features``."""
-        return cls(config.features)
+    def from_config(cls, config: Config, symbol: str) -> FeatureEngine:
+        """Engine for ``config.features`` and ``symbol`` on ``config.data.timeframe``."""
+        return cls(config.features, symbol, config.data.timeframe)
+
+    @property
+    def context_symbols(self) -> list[str]:
+        """Other symbols whose candles :meth:`compute` needs (``context``), sorted."""
+        return context_symbols(self.spec, self.symbol)
 
     @property
     def feature_names(self) -> list[str]:
         """Ordered feature column names."""
+        return [*self._own_names, *cross_asset_names(self.spec, self.symbol),
+                *timeframe_names(self.spec)]
+
+    @property
+    def _own_names(self) -> list[str]:
         s = self.spec
         return [
             *(f"log_ret_{k}" for k in s.return_periods),
@@ -74,11 +101,14 @@ class FeatureEngine:
     def spec_hash(self) -> str:
         """sha256 (hex, 16 chars) of the engine version, feature spec and names.
 
-        Stable across processes; the label ``horizon`` is not part of it.
+        Stable across processes; covers the symbol, timeframe, cross-asset symbols and
+        higher timeframes (the label is not part of it).
         """
         payload = {
             "engine_version": ENGINE_VERSION,
-            "spec": self.spec.model_dump(mode="json", exclude={"horizon"}),
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "spec": self.spec.model_dump(mode="json"),
             "features": self.feature_names,
         }
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
@@ -102,6 +132,8 @@ class FeatureEngine:
             s.volume_window - 1,
             1,  # log volume change
             max(s.ema_periods) - 1,
+            cross_asset_lookback(s),
+            timeframe_lookback(s, self.timeframe),
         )
 
     @property
@@ -113,6 +145,8 @@ class FeatureEngine:
         plus the bars after which the slowest of them has forgotten its seed to
         ``CONVERGENCE_TOL`` (about 2,500 candles for an EMA(200)). A trailing window
         this long gives the same feature row as the whole history to ~1e-9 relative.
+        Cross-asset and higher-timeframe features use finite windows, covered by
+        :attr:`max_lookback`.
         """
         s = self.spec
         alphas = [2.0 / (p + 1) for p in (*s.ema_periods, s.macd_slow, s.macd_signal)]
@@ -120,7 +154,8 @@ class FeatureEngine:
         slowest = min(alphas)
         return self.max_lookback + math.ceil(math.log(CONVERGENCE_TOL) / math.log1p(-slowest))
 
-    def compute(self, candles: pd.DataFrame) -> pd.DataFrame:
+    def compute(self, candles: pd.DataFrame,
+                context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         """All features for every candle, warm-up rows included (they hold NaN).
 
         Parameters
@@ -128,6 +163,9 @@ class FeatureEngine:
         candles
             As returned by :func:`kilo.data.load_candles`: UTC ``DatetimeIndex``,
             columns open, high, low, close, volume and optionally ``filled``.
+        context
+            Symbol -> validated candles of every symbol in :attr:`context_symbols`
+            (only those up to each row are read).
 
         Returns
         -------
@@ -137,7 +175,8 @@ class FeatureEngine:
         Raises
         ------
         DataError
-            If a column is missing or the index is not a DatetimeIndex.
+            If a column is missing, the index is not a DatetimeIndex, or a context
+            symbol's candles are missing.
         """
         missing = [c for c in OHLCV if c not in candles.columns]
         if missing:
@@ -171,11 +210,14 @@ class FeatureEngine:
         out["dow_sin"], out["dow_cos"] = np.sin(2 * np.pi * dow / 7), np.cos(2 * np.pi * dow / 7)
         filled = candles[FILLED] if FILLED in candles.columns else np.zeros(len(candles))
         out["filled"] = np.asarray(filled, dtype="float64")
+        out.update(cross_asset_features(candles, context or {}, self.symbol, s))
+        out.update(timeframe_features(candles, s, self.timeframe))
         frame = pd.DataFrame({k: np.asarray(val, dtype="float64") for k, val in out.items()},
                              index=candles.index)
         return frame[self.feature_names]
 
-    def transform(self, candles: pd.DataFrame) -> pd.DataFrame:
+    def transform(self, candles: pd.DataFrame,
+                  context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         """Features with the causal part of the NaN policy (DESIGN.md invariant 2).
 
         Drops the first :attr:`max_lookback` rows, turns ±inf into NaN, and
@@ -197,7 +239,7 @@ class FeatureEngine:
                 f"{len(candles)} candles are too few: the features need more than "
                 f"{self.max_lookback} for warm-up"
             )
-        frame = self.compute(candles).iloc[self.max_lookback :]
+        frame = self.compute(candles, context).iloc[self.max_lookback :]
         frame = frame.replace([np.inf, -np.inf], np.nan)
         if self.spec.ffill_limit:
             frame = frame.ffill(limit=self.spec.ffill_limit)

@@ -7,6 +7,7 @@
 
 from kilo.metrics.prediction import RegressionScores, regression_metrics
 from kilo.metrics.returns import (
+    annualised_sharpe,
     bars_per_year,
     deflated_sharpe_ratio,
     expected_max_sharpe,
@@ -25,6 +26,7 @@ from kilo.metrics.significance import (
 
 __all__ = [
     "RegressionScores",
+    "annualised_sharpe",
     "bars_per_year",
     "block_permutation_ics",
     "deflated_sharpe_ratio",

@@ -80,6 +80,19 @@ def per_bar_sharpe(returns: np.ndarray) -> float:
     return float(r.mean() / r.std(ddof=1))
 
 
+def annualised_sharpe(returns: np.ndarray, periods_per_year: float) -> float:
+    """Mean over std (ddof=1) of per-bar returns times sqrt(periods per year).
+
+    0.0 when every return is 0 (a strategy that never traded); NaN for fewer than two
+    returns or otherwise zero variance.
+    """
+    r = np.asarray(returns, dtype="float64")
+    if len(r) > 1 and not r.any():
+        return 0.0
+    std = r.std(ddof=1) if len(r) > 1 else 0.0
+    return float(r.mean() / std * np.sqrt(periods_per_year)) if std > 0 else float("nan")
+
+
 def trading_metrics(
     log_returns: np.ndarray,
     exposure: np.ndarray,
@@ -109,7 +122,7 @@ def trading_metrics(
     dict: ``total_log_return``; ``annual_return`` (mean log return × bars per year);
     ``annual_volatility`` (std × sqrt(bars per year)); ``sharpe`` and ``sortino``
     (annualised, zero risk-free rate; Sortino divides by the root mean square of the
-    negative returns); ``max_drawdown`` (fraction); ``calmar`` (annual_return /
+    negative returns; a Sharpe of 0 for a strategy that never moved, all returns 0); ``max_drawdown`` (fraction); ``calmar`` (annual_return /
     max_drawdown); ``hit_rate`` (share of closed trades with positive PnL);
     ``n_trades`` (closed trades); ``turnover`` (``equity_turns`` per year); ``exposure`` (share of bars in a position); ``psr`` (probabilistic Sharpe
     ratio against 0). Undefined ratios are NaN.
@@ -127,7 +140,7 @@ def trading_metrics(
         "total_log_return": float(r.sum()),
         "annual_return": float(annual_return),
         "annual_volatility": float(std * np.sqrt(ann)),
-        "sharpe": float(mean / std * np.sqrt(ann)) if std > 0 else nan,
+        "sharpe": annualised_sharpe(r, ann),
         "sortino": float(mean / downside * np.sqrt(ann)) if downside > 0 else nan,
         "max_drawdown": mdd,
         "calmar": float(annual_return / mdd) if mdd > 0 else nan,

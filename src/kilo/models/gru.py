@@ -89,86 +89,118 @@ class GRURegressor:
         return rows[ends[:, None] + offsets]  # [batch, sequence_length, n_features]
 
     def _loss(self) -> nn.Module:
-        return nn.HuberLoss(delta=1.0) if self.params.loss == "huber" else nn.MSELoss()
+        """Per-sample loss (weighted and averaged by the caller)."""
+        if self.params.loss == "huber":
+            return nn.HuberLoss(delta=1.0, reduction="none")
+        return nn.MSELoss(reduction="none")
 
     def fit(
         self,
         X: np.ndarray,
         y: np.ndarray,
         *,
-        X_val: np.ndarray,
-        y_val: np.ndarray,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+        val_weights: np.ndarray | None = None,
+        epochs: int | None = None,
         progress: bool = True,
     ) -> GRURegressor:
-        """Train with Adam; early stopping on validation loss restores the best weights.
+        """Train with Adam on a weighted loss.
+
+        With validation rows, early stopping on the validation loss restores the best
+        weights (``best_epochs_`` records how many epochs made them); without, exactly
+        ``epochs`` epochs are run (a refit on more rows with a count chosen before).
 
         Parameters
         ----------
         X, X_val
             Arrays of shape (n_rows, n_features), float32, preprocessed feature rows.
         y, y_val
-            Arrays of shape (n_rows,), log return targets; NaN marks context rows.
+            Arrays of shape (n_rows,), labels; NaN marks context rows.
+        weights, val_weights
+            Arrays of shape (n_rows,), per-row sample weights (default 1).
+        epochs
+            Epochs to run; default ``params.epochs`` (the maximum with early stopping).
 
         Raises
         ------
         ValueError
-            If no full window with a finite target exists in either set.
+            If no full window with a finite target exists in a given set.
         """
         p = self.params
-        ends, val_ends = window_ends(y, p.sequence_length), window_ends(y_val, p.sequence_length)
-        if len(ends) == 0 or len(val_ends) == 0:
+        epochs = epochs or p.epochs
+        ends = window_ends(y, p.sequence_length)
+        val_ends = None if y_val is None else window_ends(y_val, p.sequence_length)
+        if len(ends) == 0 or (val_ends is not None and len(val_ends) == 0):
             raise ValueError(f"need rows beyond one window of {p.sequence_length} to train")
         torch.manual_seed(self.seed)
         device = self.device
         self.n_features_ = X.shape[1]
         net = GRUNet(self.n_features_, p.hidden_size, p.num_layers, p.dropout).to(device)
-        rows = torch.as_tensor(X, dtype=torch.float32, device=device)
-        rows_val = torch.as_tensor(X_val, dtype=torch.float32, device=device)
         # targets are scaled to unit std for the optimiser, undone in predict
         self.target_scale_ = float(np.nanstd(y[ends])) or 1.0
-        target = torch.as_tensor(y / self.target_scale_, dtype=torch.float32, device=device)
-        target_val = torch.as_tensor(y_val / self.target_scale_, dtype=torch.float32, device=device)
-        ends_t = torch.as_tensor(ends, device=device)
-        val_ends_t = torch.as_tensor(val_ends, device=device)
+        train = self._tensors(X, y, weights, ends)
+        val = None if val_ends is None else self._tensors(X_val, y_val, val_weights, val_ends)
         optimiser = torch.optim.Adam(net.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
         loss_fn = self._loss()
         generator = torch.Generator().manual_seed(self.seed)
         best, best_state, stale = float("inf"), copy.deepcopy(net.state_dict()), 0
-        self.history_ = []
-        bar = tqdm(range(p.epochs), desc="GRU", unit="epoch", disable=not progress, leave=False)
+        self.history_, self.best_epochs_ = [], epochs
+        rows, target, weight, ends_t = train
+        bar = tqdm(range(epochs), desc="GRU", unit="epoch", disable=not progress, leave=False)
         for epoch in bar:
             net.train()
             order = ends_t[torch.randperm(len(ends_t), generator=generator).to(device)]
             total = 0.0
             for batch in order.split(p.batch_size):
                 optimiser.zero_grad(set_to_none=True)
-                loss = loss_fn(net(self._windows(rows, batch)), target[batch])
+                losses = loss_fn(net(self._windows(rows, batch)), target[batch])
+                loss = (losses * weight[batch]).sum() / weight[batch].sum()
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 optimiser.step()
                 total += loss.item() * len(batch)
-            val_loss = self._evaluate(net, rows_val, target_val, val_ends_t, loss_fn)
-            self.history_.append({"epoch": epoch, "train_loss": total / len(ends), "val_loss": val_loss})
-            bar.set_postfix(train=f"{total / len(ends):.4f}", val=f"{val_loss:.4f}")
-            if val_loss < best - 1e-7:
-                best, best_state, stale = val_loss, copy.deepcopy(net.state_dict()), 0
-            else:
-                stale += 1
-                if stale >= p.patience:
-                    logger.info("GRU early stop at epoch %d (best val loss %.5f)", epoch, best)
-                    break
-        net.load_state_dict(best_state)
+            record = {"epoch": epoch, "train_loss": total / len(ends)}
+            if val is not None:
+                record["val_loss"] = val_loss = self._evaluate(net, val, loss_fn)
+                if val_loss < best - 1e-7:
+                    best, best_state, stale = val_loss, copy.deepcopy(net.state_dict()), 0
+                    self.best_epochs_ = epoch + 1
+                else:
+                    stale += 1
+            self.history_.append(record)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k != "epoch"})
+            if val is not None and stale >= p.patience:
+                logger.info("GRU early stop at epoch %d (best val loss %.5f)", epoch, best)
+                break
+        if val is not None:
+            net.load_state_dict(best_state)
         self.net_ = net.eval()
-        self.best_val_loss_ = best
+        self.best_val_loss_ = best if val is not None else float("nan")
         return self
 
+    def _tensors(self, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None,
+                 ends: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Rows, scaled targets, weights and window ends as tensors on the device."""
+        device = self.device
+        w = np.ones(len(y)) if weights is None else weights
+        return (torch.as_tensor(X, dtype=torch.float32, device=device),
+                torch.as_tensor(y / self.target_scale_, dtype=torch.float32, device=device),
+                torch.as_tensor(np.nan_to_num(w), dtype=torch.float32, device=device),
+                torch.as_tensor(ends, device=device))
+
     @torch.no_grad()
-    def _evaluate(self, net, rows, target, ends, loss_fn) -> float:
+    def _evaluate(self, net: GRUNet, data: tuple[torch.Tensor, ...], loss_fn: nn.Module) -> float:
+        """Weighted mean loss over the window ends of ``data`` (see :meth:`_tensors`)."""
+        rows, target, weight, ends = data
         net.eval()
-        total = 0.0
+        total = weight_sum = 0.0
         for batch in ends.split(4096):
-            total += float(loss_fn(net(self._windows(rows, batch)), target[batch])) * len(batch)
-        return total / len(ends)
+            losses = loss_fn(net(self._windows(rows, batch)), target[batch])
+            total += float((losses * weight[batch]).sum())
+            weight_sum += float(weight[batch].sum())
+        return total / weight_sum
 
     @torch.no_grad()
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -218,6 +250,7 @@ class GRURegressor:
             "n_features": self.n_features_,
             "target_scale": self.target_scale_,
             "best_val_loss": self.best_val_loss_,
+            "best_epochs": self.best_epochs_,
             "history": self.history_,
         }
         (folder / PARAMS_FILE).write_text(json.dumps(meta, indent=2))
@@ -246,5 +279,6 @@ class GRURegressor:
         model.n_features_ = meta["n_features"]
         model.target_scale_ = meta["target_scale"]
         model.best_val_loss_ = meta["best_val_loss"]
+        model.best_epochs_ = meta["best_epochs"]
         model.history_ = meta["history"]
         return model

@@ -38,22 +38,33 @@ class LightGBMRegressor:
         X: np.ndarray,
         y: np.ndarray,
         *,
-        X_val: np.ndarray,
-        y_val: np.ndarray,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+        val_weights: np.ndarray | None = None,
+        n_estimators: int | None = None,
         feature_names: list[str] | None = None,
     ) -> LightGBMRegressor:
-        """Fit on rows with finite ``y``; stop when validation L2 stalls.
+        """Fit on rows with finite ``y``.
+
+        With validation rows, stop when the weighted validation L2 stalls
+        (``best_iteration_`` trees kept); without, grow exactly ``n_estimators`` trees
+        (a refit on more rows with a count chosen before).
 
         Parameters
         ----------
         X, X_val
             Arrays of shape (n_rows, n_features), float32.
         y, y_val
-            Arrays of shape (n_rows,), forward log return; NaN rows are skipped.
+            Arrays of shape (n_rows,), labels; NaN rows are skipped.
+        weights, val_weights
+            Arrays of shape (n_rows,), sample weights (default 1).
+        n_estimators
+            Trees to grow; default ``params.n_estimators``.
         """
         p = self.params
         model = lightgbm.LGBMRegressor(
-            n_estimators=p.n_estimators,
+            n_estimators=n_estimators or p.n_estimators,
             learning_rate=p.learning_rate,
             num_leaves=p.num_leaves,
             min_child_samples=p.min_child_samples,
@@ -66,16 +77,22 @@ class LightGBMRegressor:
             n_jobs=self.n_jobs,
             verbose=-1,
         )
-        ok, ok_val = np.isfinite(y), np.isfinite(y_val)
+        ok = np.isfinite(y)
+        early: dict[str, object] = {}
+        if X_val is not None and y_val is not None:
+            ok_val = np.isfinite(y_val)
+            early = {"eval_X": (X_val[ok_val],), "eval_y": (y_val[ok_val],),
+                     "callbacks": [lightgbm.early_stopping(p.early_stopping_rounds, verbose=False)]}
+            if val_weights is not None:
+                early["eval_sample_weight"] = [val_weights[ok_val]]
         model.fit(
             X[ok],
             y[ok],
-            eval_X=(X_val[ok_val],),
-            eval_y=(y_val[ok_val],),
+            sample_weight=None if weights is None else weights[ok],
             feature_name=feature_names if feature_names else "auto",
-            callbacks=[lightgbm.early_stopping(p.early_stopping_rounds, verbose=False)],
+            **early,
         )
-        self.best_iteration_ = int(model.best_iteration_ or p.n_estimators)
+        self.best_iteration_ = int(model.best_iteration_ or model.n_estimators)
         self.booster_ = model.booster_
         return self
 

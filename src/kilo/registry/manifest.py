@@ -57,15 +57,23 @@ class SplitInfo(_Record):
 
 
 class GRUReport(_Record):
+    """Validation scores of the model fit on train (early-stopped); test scores of the
+    served one (refit on train + validation for ``best_epochs`` epochs when ``refit``)."""
+
     validation: RegressionScores
     test: RegressionScores
     epochs: int
+    best_epochs: int
+    refit: bool
 
 
 class LightGBMReport(_Record):
+    """As :class:`GRUReport`, with ``best_iteration`` trees."""
+
     validation: RegressionScores
     test: RegressionScores
     best_iteration: int
+    refit: bool
 
 
 class PPOReport(_Record):
@@ -81,20 +89,12 @@ class ModelMetrics(_Record):
     ppo: PPOReport
 
 
-class TargetInfo(_Record):
-    """What the regressors predict."""
-
-    name: str
-    definition: str
-    unit: str
-    horizon: int
-
-
 class Manifest(_Record):
     """Everything a model set records about itself, validated when written and read.
 
-    ``selection_window`` holds the bars a retraining comparison used to promote this
-    set (None when none ran): they are no longer out of sample for it, so replay
+    The label is ``config.target``. ``refit_rows`` are the rows (train + validation)
+    the served regressors were refit on, None without a refit. ``selection_window``
+    holds the bars a retraining comparison used to promote this set (None when none ran): they are no longer out of sample for it, so replay
     starts after them. ``version``, ``created_at`` and ``files`` (name -> sha256) are
     filled in by :meth:`kilo.registry.ModelSet.save`.
     """
@@ -106,8 +106,8 @@ class Manifest(_Record):
     feature_names: list[str]
     spec_hash: str
     max_lookback: int
-    target: TargetInfo
     split: SplitInfo
+    refit_rows: SplitRange | None
     metrics: ModelMetrics
     calibration: Calibration
     trained_models: list[str]

@@ -174,7 +174,7 @@ class ModelSet:
         if models_dir is None or engine is None:
             config = config or load_config()
             models_dir = config.models.dir if models_dir is None else models_dir
-            engine = engine or FeatureEngine.from_config(config)
+            engine = engine or FeatureEngine.from_config(config, symbol)
         if version == "latest":
             version = latest_version(models_dir, symbol)
         folder = symbol_dir(models_dir, symbol) / version

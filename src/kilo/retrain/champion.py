@@ -79,7 +79,7 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
     r = config.retrain
     refreshed = (r.refresh_data if refresh is None else refresh) and refresh_candles(config, symbol)
     seed_everything(config.seed)
-    engine = FeatureEngine.from_config(config)
+    engine = FeatureEngine.from_config(config, symbol)
     data = build_dataset(config, symbol, engine)
     models_dir = Path(config.models.dir)
     champion, champion_problem = None, None
@@ -89,7 +89,7 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
         champion_problem = f"champion unusable with the running features: {exc}"
     except ModelSetError as exc:
         champion_problem = f"no usable champion: {exc}"
-    challenger, _ = fit_model_set(config, data, engine, progress=progress)
+    challenger = fit_model_set(config, data, engine, progress=progress).model_set
     collapsed = challenger.manifest.metrics.ppo.validation.collapsed
     window = comparison_window(data, champion, required_embargo(config, engine))
     n_bars = window.stop - window.start

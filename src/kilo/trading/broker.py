@@ -101,8 +101,10 @@ class PaperBroker:
         self.config = config
 
     def buy(self, portfolio: Portfolio, symbol: str, price: float, time: pd.Timestamp,
-            marks: dict[str, float], reason: str = "signal") -> Order:
-        """Open a long of ``max_position_fraction`` of equity, within every limit.
+            marks: dict[str, float], reason: str = "signal", fraction: float | None = None
+            ) -> Order:
+        """Open a long of ``fraction`` of equity (at most ``max_position_fraction``, its
+        default), within every limit.
 
         The notional is the smallest of the per-symbol target, the room left under
         ``max_total_exposure`` and what the cash pays for with the fee, so cash never
@@ -110,8 +112,10 @@ class PaperBroker:
         """
         c = self.config
         equity = portfolio.equity(marks)
+        share = c.max_position_fraction if fraction is None else min(fraction,
+                                                                     c.max_position_fraction)
         limits = {
-            "position size": c.max_position_fraction * equity,
+            "position size": share * equity,
             "total exposure cap": c.max_total_exposure * equity - portfolio.positions_value(marks),
             "cash": portfolio.cash / (1.0 + c.fee),
         }

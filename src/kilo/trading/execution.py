@@ -13,9 +13,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kilo.blend import ThresholdRule
+from kilo.blend import DecisionRule
 from kilo.inference import FLAT, PortfolioState, Prediction
 from kilo.trading.broker import Candle, Order, PaperBroker, Portfolio
+
+
+def volatility_scale(volatility: float | None, target: float | None) -> float:
+    """Volatility targeting: ``min(1, target / volatility)`` (both annualised); 1 when
+    either is unknown."""
+    if target is None or volatility is None or not volatility > 0:
+        return 1.0
+    return min(1.0, target / volatility)
 
 
 @dataclass(frozen=True)
@@ -29,12 +37,14 @@ class BarOutcome:
 
 def execute_bar(broker: PaperBroker, portfolio: Portfolio, marks: dict[str, float], symbol: str,
                 bar: Candle, bar_time: pd.Timestamp, fill_price: float, fill_time: pd.Timestamp,
-                predict: Callable[[PortfolioState], Prediction], rule: ThresholdRule) -> BarOutcome:
+                predict: Callable[[PortfolioState], Prediction], rule: DecisionRule) -> BarOutcome:
     """Trade one symbol on one closed bar; mutates ``portfolio``.
 
     Steps: an open position ages a bar and is closed if the bar hit its stop-loss or
     take-profit (at the level, inside the bar); the model predicts with the position
-    it now sees; ``rule`` decides; an entry or exit fills at ``fill_price``.
+    it now sees; ``rule`` decides; an entry or exit fills at ``fill_price``. An entry
+    takes ``max_position_fraction`` of equity times ``rule.size(score)`` times
+    :func:`volatility_scale` (``trading.target_volatility``).
 
     Parameters
     ----------
@@ -60,9 +70,12 @@ def execute_bar(broker: PaperBroker, portfolio: Portfolio, marks: dict[str, floa
     state = (PortfolioState(1.0, math.log(bar.close / position.entry_price), position.bars_held)
              if position is not None else FLAT)
     prediction = predict(state)
-    decision: str = rule.decide(prediction.score, position is not None)
+    decision: str = rule.decide(prediction.score, position is not None, state.bars_held)
     if decision == "enter":
-        order = broker.buy(portfolio, symbol, fill_price, fill_time, marks)
+        c = broker.config
+        fraction = (c.max_position_fraction * rule.size(prediction.score)
+                    * volatility_scale(prediction.volatility, c.target_volatility))
+        order = broker.buy(portfolio, symbol, fill_price, fill_time, marks, fraction=fraction)
         decision = "enter" if order.fill else "enter skipped"
         orders.append(order)
     elif decision == "exit":

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from kilo.config import Config
 from kilo.errors import KiloError
-from kilo.features import FeatureEngine
 from kilo.registry import latest_version
 from kilo.trading.symbol_model import SymbolModel
 
@@ -31,12 +30,10 @@ class HotReloader:
     """
 
     def __init__(self, config: Config, models: dict[str, SymbolModel],
-                 history_rows: dict[str, int], engine: FeatureEngine | None = None,
-                 models_dir: str | Path | None = None) -> None:
+                 history_rows: dict[str, int], models_dir: str | Path | None = None) -> None:
         self.config = config
         self.models = models
         self.history_rows = history_rows
-        self.engine = engine or FeatureEngine.from_config(config)
         self.models_dir = Path(models_dir or config.models.dir)
         self._failed: set[tuple[str, str]] = set()
 
@@ -51,7 +48,7 @@ class HotReloader:
             if latest == current.version or (symbol, latest) in self._failed:
                 continue
             try:
-                fresh = SymbolModel.load(self.config, symbol, self.engine, str(self.models_dir))
+                fresh = SymbolModel.load(self.config, symbol, current.engine, str(self.models_dir))
             except Exception:  # keep trading on the old model set whatever went wrong
                 logger.exception("%s: could not load new version %s; still trading %s",
                                  symbol, latest, current.version)

@@ -13,7 +13,6 @@ from kilo.config import Config
 from kilo.data import load_candles, timeframe_seconds
 from kilo.data.download import make_exchange
 from kilo.errors import KiloError, ModelSetError
-from kilo.features import FeatureEngine
 from kilo.trading.ledger import Ledger
 from kilo.trading.records import IterationRecord
 from kilo.trading.reload import HotReloader
@@ -46,11 +45,10 @@ def load_models(config: Config, symbols: list[str], strict: bool) -> dict[str, S
     ModelSetError
         With ``strict``, for the first unusable model set; or when none is usable.
     """
-    engine = FeatureEngine.from_config(config)
     models = {}
     for symbol in symbols:
         try:
-            models[symbol] = SymbolModel.load(config, symbol, engine)
+            models[symbol] = SymbolModel.load(config, symbol)
         except KiloError as exc:
             if strict:
                 raise
@@ -60,15 +58,31 @@ def load_models(config: Config, symbols: list[str], strict: bool) -> dict[str, S
     return models
 
 
-def make_source(config: Config, models: dict[str, SymbolModel], options: SessionOptions):
-    """A replay source from local candles, or a live one from the configured exchange."""
+def context_symbols(models: dict[str, SymbolModel]) -> list[str]:
+    """Symbols the models' features read but that are not traded (reference, universe)."""
+    return sorted({c for m in models.values() for c in m.engine.context_symbols} - set(models))
+
+
+def make_source(config: Config, models: dict[str, SymbolModel],
+                options: SessionOptions) -> ReplaySource | LiveSource:
+    """A replay source from local candles, or a live one from the configured exchange;
+    either also follows the symbols the features read but that are not traded.
+
+    Raises
+    ------
+    DataError
+        In replay, if a traded or followed symbol's candles are missing.
+    """
     rows = {s: m.history_rows for s, m in models.items()}
     d = config.data
+    followed = context_symbols(models)
+    if followed:
+        logger.info("following %s for the cross-asset features", followed)
     if options.source == "live":
         interval = options.interval or timeframe_seconds(d.timeframe)
         return LiveSource(make_exchange(d.exchange), sorted(models), d.timeframe, rows,
                           interval=interval, max_retries=d.max_retries,
-                          base_delay=d.retry_base_delay)
+                          base_delay=d.retry_base_delay, context_symbols=tuple(followed))
     candles = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in models}
     safe_start = max(m.replay_start for m in models.values())
     start = options.start or safe_start
@@ -81,7 +95,8 @@ def make_source(config: Config, models: dict[str, SymbolModel], options: Session
     if start >= last:
         logger.warning("no candle after %s to replay: every bar on disk was used to train or "
                        "select these model sets; download newer candles or pass --start", start)
-    return ReplaySource(candles, rows, start)
+    context = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in followed}
+    return ReplaySource(candles, rows, start, context)
 
 
 def run_session(config: Config, options: SessionOptions,

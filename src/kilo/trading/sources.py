@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -25,6 +25,8 @@ class MarketSnapshot:
     ``history`` holds the trailing validated candles ending with the bar (the feature
     window), ``bar`` that candle, and ``fill_price`` / ``fill_time`` where an order
     decided on this bar executes: the next bar's open in replay, the last price live.
+    ``context`` maps every other symbol the source follows to its trailing candles up to
+    the bar (the cross-asset features read them).
     """
 
     symbol: str
@@ -32,6 +34,7 @@ class MarketSnapshot:
     history: pd.DataFrame
     fill_price: float
     fill_time: pd.Timestamp
+    context: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def bar(self) -> Candle:
@@ -50,42 +53,49 @@ class ReplaySource:
     Parameters
     ----------
     candles
-        Symbol -> validated candles (:func:`kilo.data.load_candles`).
+        Symbol -> validated candles (:func:`kilo.data.load_candles`) of the traded symbols.
     history_rows
         Symbol -> candles each snapshot's ``history`` holds.
     start
         First bar to trade; a symbol joins once it has ``history_rows`` candles before.
+    context
+        Validated candles of symbols read by the features but not traded.
     """
 
     name = "replay"
 
     def __init__(self, candles: dict[str, pd.DataFrame], history_rows: dict[str, int],
-                 start: pd.Timestamp) -> None:
+                 start: pd.Timestamp, context: Mapping[str, pd.DataFrame] | None = None) -> None:
         self.candles = candles
         self.history_rows = history_rows
         self.start = start
+        self.followed = {**(context or {}), **candles}
 
     def iterations(self, after: pd.Timestamp | None = None) -> Iterator[Iteration]:
         """Yield ``(bar_time, snapshots)`` for bars from ``start`` (or after ``after``)."""
         first = self.start if after is None else max(self.start, after + pd.Timedelta(1, "ns"))
         times = sorted(set().union(*(c.index[c.index >= first] for c in self.candles.values())))
         for bar_time in times:
+            rows = max(self.history_rows.values())
+            context = {s: c.iloc[max(0, end - rows) : end] for s, c in self.followed.items()
+                       if (end := int(c.index.searchsorted(bar_time, side="right")))}
             snapshots = {}
             for symbol, candles in self.candles.items():
-                snap = self._snapshot(symbol, candles, bar_time)
+                snap = self._snapshot(symbol, candles, bar_time, context)
                 if snap is not None:
                     snapshots[symbol] = snap
             if snapshots:
                 yield bar_time, snapshots
 
-    def _snapshot(self, symbol: str, candles: pd.DataFrame, bar_time: pd.Timestamp):
+    def _snapshot(self, symbol: str, candles: pd.DataFrame, bar_time: pd.Timestamp,
+                  context: Mapping[str, pd.DataFrame]) -> MarketSnapshot | None:
         pos = candles.index.searchsorted(bar_time)
         rows = self.history_rows[symbol]
         if pos >= len(candles) - 1 or candles.index[pos] != bar_time or pos + 1 < rows:
             return None  # no such bar, no next bar to fill at, or too little history
         nxt = candles.iloc[pos + 1]
         return MarketSnapshot(symbol, bar_time, candles.iloc[pos + 1 - rows : pos + 1],
-                              float(nxt["open"]), candles.index[pos + 1])
+                              float(nxt["open"]), candles.index[pos + 1], context)
 
 
 class LiveSource:
@@ -99,6 +109,9 @@ class LiveSource:
     ----------
     exchange
         A ccxt exchange (or an object with ``id``, ``fetch_ohlcv`` and ``fetch_ticker``).
+    context_symbols
+        Symbols the features read but that are not traded: polled as well, and passed
+        in every snapshot's ``context``.
     sleep, clock
         Injectable for tests: ``sleep(seconds)`` and ``clock() -> epoch ms``.
     """
@@ -107,27 +120,38 @@ class LiveSource:
 
     def __init__(self, exchange: Any, symbols: list[str], timeframe: str,
                  history_rows: dict[str, int], *, interval: float, max_retries: int,
-                 base_delay: float, sleep: Callable[[float], None] = time.sleep,
+                 base_delay: float, context_symbols: tuple[str, ...] = (),
+                 sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.exchange, self.symbols, self.timeframe = exchange, symbols, timeframe
+        self.context_symbols = [s for s in context_symbols if s not in symbols]
         self.history_rows, self.interval = history_rows, interval
         self.retry = {"max_retries": max_retries, "base_delay": base_delay, "sleep": sleep}
         self.sleep, self.clock = sleep, clock
         self._raw: dict[str, pd.DataFrame] = {}
+        self._candles: dict[str, pd.DataFrame] = {}
         self._last_bar: dict[str, pd.Timestamp] = {}
 
     def iterations(self, after: pd.Timestamp | None = None) -> Iterator[Iteration]:
         """Yield ``(time, snapshots)`` once per interval, forever; symbols without a
-        new closed bar, or whose exchange calls failed, are left out."""
+        new closed bar, or whose exchange calls failed, are left out. A context symbol
+        that fails keeps its last candles (the features forward-fill a few bars)."""
         first = True
         while True:
             if not first:
                 self.sleep(self.interval)
             first = False
+            fresh = set()
+            for symbol in [*self.symbols, *self.context_symbols]:
+                try:
+                    self._refresh(symbol)
+                    fresh.add(symbol)
+                except ExchangeError as exc:
+                    logger.warning("%s: skipped this iteration: %s", symbol, exc)
             snapshots = {}
             for symbol in self.symbols:
                 try:
-                    snap = self._poll(symbol)
+                    snap = self._snapshot(symbol) if symbol in fresh else None
                 except ExchangeError as exc:
                     logger.warning("%s: skipped this iteration: %s", symbol, exc)
                     continue
@@ -136,9 +160,10 @@ class LiveSource:
             now = pd.Timestamp(self.clock(), unit="ms", tz="UTC")
             yield max((s.bar_time for s in snapshots.values()), default=now), snapshots
 
-    def _poll(self, symbol: str) -> MarketSnapshot | None:
+    def _refresh(self, symbol: str) -> None:
+        """Fetch the symbol's new closed candles into its cache and validate the window."""
         step = timeframe_delta(self.timeframe)
-        rows = self.history_rows[symbol]
+        rows = max(self.history_rows.values())
         cached = self._raw.get(symbol)
         since = (cached["date"].iloc[-1] + step if cached is not None
                  else pd.Timestamp(self.clock(), unit="ms", tz="UTC") - step * (rows + 2))
@@ -147,11 +172,16 @@ class LiveSource:
                                    progress=False, **self.retry)
         raw = new if cached is None else pd.concat([cached, new], ignore_index=True)
         self._raw[symbol] = raw.iloc[-(rows + 2):].reset_index(drop=True)
-        candles, _ = validate_candles(self._raw[symbol], self.timeframe, source=symbol)
+        self._candles[symbol], _ = validate_candles(self._raw[symbol], self.timeframe,
+                                                    source=symbol)
+
+    def _snapshot(self, symbol: str) -> MarketSnapshot | None:
+        candles, rows = self._candles[symbol], self.history_rows[symbol]
         if len(candles) < rows or candles.index[-1] == self._last_bar.get(symbol):
             return None
         ticker = with_retries(lambda: self.exchange.fetch_ticker(symbol),
                               what=f"fetch_ticker {symbol}", **self.retry)
         self._last_bar[symbol] = candles.index[-1]
         return MarketSnapshot(symbol, candles.index[-1], candles.iloc[-rows:],
-                              float(ticker["last"]), pd.Timestamp(self.clock(), unit="ms", tz="UTC"))
+                              float(ticker["last"]), pd.Timestamp(self.clock(), unit="ms", tz="UTC"),
+                              dict(self._candles))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
-from kilo.blend import Calibration, ThresholdRule
+from kilo.blend import Calibration, DecisionRule
 from kilo.config import Config
 from kilo.features import FeatureEngine
+from kilo.features.target import trailing_volatility
 from kilo.inference import PortfolioState, Prediction, context_rows, predict_rows, score_outputs
 from kilo.registry import ModelSet
+from kilo.trading.sources import MarketSnapshot
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,26 +32,28 @@ class SymbolModel:
     model_set: ModelSet
     engine: FeatureEngine
     calibration: Calibration
-    rule: ThresholdRule
+    rule: DecisionRule
     weights: dict[str, float]
+    volatility_window: int
 
     @classmethod
     def load(cls, config: Config, symbol: str, engine: FeatureEngine | None = None,
              models_dir: str | None = None) -> SymbolModel:
         """Load the LATEST model set (checksums and feature contract verified).
 
-        Thresholds come from ``config.blend`` when set, else from the manifest.
+        The decision rule is ``config.blend.rule`` with the manifest's calibration
+        (thresholds from ``config.blend`` when set).
 
         Raises
         ------
         ModelSetError, FeatureContractError
             If there is no usable model set for ``symbol``.
         """
-        engine = engine or FeatureEngine.from_config(config)
+        engine = engine or FeatureEngine.from_config(config, symbol)
         model_set = ModelSet.load(symbol, "latest", models_dir or config.models.dir, engine=engine)
         cal = model_set.manifest.calibration
-        return cls(symbol, model_set, engine, cal, ThresholdRule(*cal.thresholds(config.blend)),
-                   dict(config.blend.weights))
+        return cls(symbol, model_set, engine, cal, cal.rule(config), dict(config.blend.weights),
+                   config.trading.volatility_window)
 
     @property
     def context_rows(self) -> int:
@@ -53,7 +61,8 @@ class SymbolModel:
 
     @property
     def history_rows(self) -> int:
-        return self.engine.min_history + self.context_rows
+        """Candles up to the bar the features and the sizing volatility need."""
+        return max(self.engine.min_history + self.context_rows, self.volatility_window + 1)
 
     @property
     def replay_start(self) -> pd.Timestamp:
@@ -61,27 +70,45 @@ class SymbolModel:
         early-stopped or was selected on (:attr:`~kilo.registry.Manifest.first_unseen_bar`)."""
         return pd.Timestamp(self.model_set.manifest.first_unseen_bar)
 
-    def features(self, history: pd.DataFrame) -> pd.DataFrame:
-        """Feature rows for the last ``context_rows + 1`` bars of ``history``."""
-        return self.engine.transform(history).iloc[-(self.context_rows + 1):]
+    def features(self, history: pd.DataFrame,
+                 context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """Feature rows for the last ``context_rows + 1`` bars of ``history``.
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction:
-        """Raw outputs, signals, score and confidence for the last bar of ``history``.
+        ``context`` holds the other symbols' candles the features read. One the source
+        could not provide (an exchange time-out) is logged and read as no candles: its
+        features are NaN and the preprocessor fills them with training medians.
+        """
+        context = dict(context or {})
+        missing = [s for s in self.engine.context_symbols if s not in context]
+        if missing:
+            logger.warning("%s: no candles of %s this bar; their features take training "
+                           "medians", self.symbol, missing)
+            context.update({s: history.iloc[:0] for s in missing})
+        return self.engine.transform(history, context).iloc[-(self.context_rows + 1):]
+
+    def predict(self, snapshot: MarketSnapshot, state: PortfolioState) -> Prediction:
+        """Raw outputs, signals, score and expected edge for the snapshot's bar.
 
         Parameters
         ----------
-        history
-            At least :attr:`history_rows` validated candles ending with the bar.
+        snapshot
+            At least :attr:`history_rows` validated candles ending with the bar, and
+            the other symbols' candles in ``context``.
         state
             The symbol's position as PPO sees it.
 
         Returns
         -------
-        The :class:`~kilo.inference.Prediction` of :func:`~kilo.inference.score_outputs`.
+        The :class:`~kilo.inference.Prediction` of :func:`~kilo.inference.score_outputs`,
+        with the trailing annualised volatility for sizing.
         """
-        X = self.model_set.preprocessor.transform(self.features(history))
+        history = snapshot.history
+        X = self.model_set.preprocessor.transform(self.features(history, snapshot.context))
+        window = self.volatility_window
+        volatility = float(trailing_volatility(history.iloc[-(window + 1):], window,
+                                               annualise=True).iloc[-1])
         return score_outputs(predict_rows(self.model_set, X, 1, state), self.calibration,
-                             self.weights, state)
+                             self.weights, state, volatility)
 
     @property
     def version(self) -> str:

@@ -8,14 +8,14 @@ from typing import Protocol
 
 import pandas as pd
 
-from kilo.blend import ThresholdRule
+from kilo.blend import DecisionRule
 from kilo.config import Config
 from kilo.inference import PortfolioState, Prediction
 from kilo.trading.broker import PaperBroker, Portfolio
 from kilo.trading.execution import execute_bar
 from kilo.trading.ledger import Ledger
 from kilo.trading.records import IterationRecord, PredictionRecord
-from kilo.trading.sources import Iteration, LiveSource, ReplaySource
+from kilo.trading.sources import Iteration, LiveSource, MarketSnapshot, ReplaySource
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +26,12 @@ class Scorer(Protocol):
     :class:`~kilo.trading.symbol_model.SymbolModel` is the live implementation.
     """
 
-    rule: ThresholdRule
+    rule: DecisionRule
 
     @property
     def version(self) -> str: ...
 
-    def predict(self, history: pd.DataFrame, state: PortfolioState) -> Prediction: ...
+    def predict(self, snapshot: MarketSnapshot, state: PortfolioState) -> Prediction: ...
 
 
 class PaperTrader:
@@ -101,7 +101,7 @@ class PaperTrader:
             snap, model = snapshots[symbol], self.models[symbol]
             outcome = execute_bar(self.broker, portfolio, marks, symbol, snap.bar, snap.bar_time,
                                   snap.fill_price, snap.fill_time,
-                                  lambda state, m=model, s=snap: m.predict(s.history, state),
+                                  lambda state, m=model, s=snap: m.predict(s, state),
                                   model.rule)
             predictions.append(PredictionRecord(symbol, snap.bar_time, model.version,
                                                 outcome.decision, snap.fill_price,

@@ -1,7 +1,8 @@
-"""One symbol's training data: features, targets, bar returns and the time split."""
+"""One symbol's training data: features, labels, weights, returns and the time split."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 
 from kilo.config import Config
 from kilo.data import load_candles
-from kilo.features import FeatureEngine, make_target
+from kilo.features import FeatureEngine, average_uniqueness, forward_log_return, make_labels
 from kilo.training.split import TimeSplit, make_split, required_embargo
 
 
@@ -19,16 +20,24 @@ class Dataset:
 
     Attributes
     ----------
+    candles : the symbol's validated candles (all of them)
+    context : symbol -> validated candles of the other symbols its features read
     features : DataFrame (n_rows, n_features), float64, raw engine output (not scaled)
-    target : ndarray (n_rows,), float64, forward log return over ``horizon`` bars
+    target : ndarray (n_rows,), float64, the label (``target.kind``)
+    weights : ndarray (n_rows,), float64, average uniqueness of each label (mean 1 over
+        the rows; all 1 with ``target.sample_weights: false``)
+    forward_return : ndarray (n_rows,), float64, log return over the label horizon
     bar_returns : ndarray (n_rows,), float64, ``log(close[t + 1] / close[t])``
     split : TimeSplit over the rows
     """
 
     symbol: str
     candles: pd.DataFrame
+    context: Mapping[str, pd.DataFrame]
     features: pd.DataFrame
     target: np.ndarray
+    weights: np.ndarray
+    forward_return: np.ndarray
     bar_returns: np.ndarray
     split: TimeSplit
 
@@ -37,30 +46,49 @@ class Dataset:
         return self.features.index
 
 
+def load_context(config: Config, symbols: list[str]) -> dict[str, pd.DataFrame]:
+    """Validated candles of ``symbols`` from the configured data folder.
+
+    Raises
+    ------
+    DataError
+        If a symbol's candles are missing or malformed (the message names the file).
+    """
+    d = config.data
+    return {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in symbols}
+
+
 def build_dataset(config: Config, symbol: str, engine: FeatureEngine,
-                  candles: pd.DataFrame | None = None) -> Dataset:
-    """Compute features and targets from the symbol's candles and split them in time.
+                  candles: pd.DataFrame | None = None,
+                  context: Mapping[str, pd.DataFrame] | None = None) -> Dataset:
+    """Compute features and labels from the symbol's candles and split them in time.
 
     Parameters
     ----------
-    candles
-        Validated candles to use instead of loading the symbol's file (the
-        evaluation's controls rebuild them).
+    candles, context
+        Validated candles of the symbol and of the other symbols its features read,
+        to use instead of loading them (the evaluation's controls rebuild ``candles``).
 
     Raises
     ------
     DataError
         If the candles are missing or malformed, or too short to split.
     """
+    d = config.data
     if candles is None:
-        d = config.data
         candles = load_candles(d.dir, d.exchange, symbol, d.timeframe)
-    features = engine.transform(candles)
-    target = make_target(candles, config.features.horizon).reindex(features.index)
-    bar_returns = make_target(candles, 1).reindex(features.index)
-    labelled = target.notna() & bar_returns.notna()
-    features = features.loc[labelled]
-    split = make_split(len(features), config.split.val_fraction, config.split.test_fraction,
+    if context is None:
+        context = load_context(config, engine.context_symbols)
+    features = engine.transform(candles, context)
+    labels = make_labels(candles, config.target)
+    bar_returns = forward_log_return(candles, 1)
+    rows = candles.index.get_indexer(features.index)
+    labelled = (labels.values.iloc[rows].notna() & bar_returns.iloc[rows].notna()).to_numpy()
+    rows = rows[labelled]
+    weights = (average_uniqueness(rows + 1, labels.end[rows]) if config.target.sample_weights
+               else np.ones(len(rows)))
+    split = make_split(len(rows), config.split.val_fraction, config.split.test_fraction,
                        required_embargo(config, engine))
-    return Dataset(symbol, candles, features, target[labelled].to_numpy(),
-                   bar_returns[labelled].to_numpy(), split)
+    return Dataset(symbol, candles, dict(context), features.iloc[np.flatnonzero(labelled)],
+                   labels.values.to_numpy()[rows], weights / weights.mean(),
+                   labels.forward_return.to_numpy()[rows], bar_returns.to_numpy()[rows], split)

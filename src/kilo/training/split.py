@@ -24,7 +24,7 @@ def required_embargo(config: Config, engine: FeatureEngine) -> int:
     candle behind a training label reaches a validation input.
     """
     context = max(config.models.gru.sequence_length, config.models.ppo.window)
-    return (engine.max_lookback + config.features.horizon + context - 1
+    return (engine.max_lookback + config.target.horizon + context - 1
             + config.split.extra_embargo_bars)
 
 

@@ -13,14 +13,18 @@ import numpy as np
 from kilo.blend import Calibration, calibrate
 from kilo.config import Config
 from kilo.features import FeatureEngine, Preprocessor
-from kilo.inference import FittedModels, Predictors, context_rows, predict_rows
-from kilo.metrics import regression_metrics
-from kilo.models.gru import GRURegressor, resolve_device
-from kilo.models.lightgbm import LightGBMRegressor
 from kilo.registry import Manifest, ModelMetrics, ModelSet, package_versions
-from kilo.registry.manifest import GRUReport, LightGBMReport, PPOReport, TargetInfo
-from kilo.rl import PPOAgent
+from kilo.registry.manifest import SplitRange
+from kilo.rl import PolicyPath, PPOAgent
 from kilo.training.dataset import Dataset, build_dataset
+from kilo.training.fitting import (
+    fit_gru,
+    fit_lightgbm,
+    fit_ppo,
+    ppo_segment,
+    refit_rows,
+    with_context,
+)
 from kilo.utils import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -41,66 +45,52 @@ class TrainReport:
     error: str | None = None
 
 
-def with_context(X: np.ndarray, y: np.ndarray, part: slice, context: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``part`` preceded by ``context`` rows whose targets are masked with NaN.
+@dataclass(frozen=True)
+class Validation:
+    """What the validation split saw, from the models fit on the training split only.
 
-    Returns ``(X_part, y_part)`` of ``context + len(part)`` rows, so that a model
-    with a look-back window predicts every row of ``part``.
+    ``gru`` and ``lightgbm``: predictions of shape (n_val,); ``ppo``: the policy's own
+    path over the split (one bar shorter); ``forward_return``: shape (n_val,), the log
+    return over the label horizon after each validation bar.
     """
-    start = part.start - context
-    if start < 0:
-        raise ValueError(f"split starts at row {part.start}, before {context} rows of context")
-    y_part = y[start : part.stop].astype(np.float32, copy=True)
-    y_part[:context] = np.nan
-    return X[start : part.stop], y_part
+
+    gru: np.ndarray
+    lightgbm: np.ndarray
+    ppo: PolicyPath | None
+    forward_return: np.ndarray
+
+    def calibrate(self, config: Config, weights: dict[str, float] | None = None) -> Calibration:
+        """The blend's calibration with ``weights`` (default ``blend.weights``); PPO's
+        signal enters only when it has weight and a path."""
+        blend = config.blend if weights is None else config.with_overrides(
+            {"blend.weights": weights}).blend
+        use_ppo = self.ppo is not None and blend.weights.get("ppo", 0.0) > 0
+        n = len(self.ppo.actions) if use_ppo and self.ppo is not None else len(self.gru)
+        return calibrate(self.gru[:n], self.lightgbm[:n], self.ppo.proba if use_ppo else None,
+                         self.ppo.long if use_ppo else None, self.forward_return[:n], blend)
 
 
-def fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray,
-            progress: bool) -> tuple[GRURegressor, GRUReport]:
-    """Fit the GRU on the training rows, early-stopped on validation; score both splits."""
-    p = config.models.gru
-    ctx = p.sequence_length - 1
-    X_val, y_val = with_context(X, y, data.split.val, ctx)
-    logger.info("%s: GRU on %s", data.symbol, resolve_device(p.device))
-    model = GRURegressor(p, seed=config.seed).fit(
-        X[data.split.train], y[data.split.train], X_val=X_val, y_val=y_val, progress=progress
-    )
-    scores = {}
-    for name, part in (("validation", data.split.val), ("test", data.split.test)):
-        X_part, _ = with_context(X, y, part, ctx)
-        scores[name] = regression_metrics(y[part], model.predict(X_part)[ctx:])
-    return model, GRUReport(**scores, epochs=len(model.history_))
+@dataclass(frozen=True)
+class FitResult:
+    """An unsaved model set, the seconds each trained model took, and its validation."""
+
+    model_set: ModelSet
+    seconds: dict[str, float]
+    validation: Validation
 
 
-def fit_lightgbm(config: Config, data: Dataset, X: np.ndarray,
-                 y: np.ndarray) -> tuple[LightGBMRegressor, LightGBMReport]:
-    """Fit LightGBM on the training rows, early-stopped on validation; score both splits."""
-    s = data.split
-    model = LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
-        X[s.train], y[s.train], X_val=X[s.val], y_val=y[s.val],
-        feature_names=list(data.features.columns),
-    )
-    scores = {name: regression_metrics(y[part], model.predict(X[part]))
-              for name, part in (("validation", s.val), ("test", s.test))}
-    return model, LightGBMReport(**scores, best_iteration=model.best_iteration_)
-
-
-def fit_ppo(config: Config, data: Dataset, X: np.ndarray,
-            progress: bool) -> tuple[PPOAgent, PPOReport]:
-    """Train PPO on the training rows; run its policy over validation and test."""
-    p, s = config.models.ppo, data.split
-    agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
-    agent.fit(X[s.train], data.bar_returns[s.train], progress=progress)
-    runs = {name: agent.evaluate(*ppo_segment(agent, data, X, part))
-            for name, part in (("validation", s.val), ("test", s.test))}
-    return agent, PPOReport(**runs)
-
-
-def ppo_segment(agent: PPOAgent, data: Dataset, X: np.ndarray,
-                part: slice) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows and bar returns of ``part`` with the policy's window of context before."""
-    rows = slice(part.start - agent.params.window + 1, part.stop)
-    return X[rows], data.bar_returns[rows]
+def _reused_validation(config: Config, data: Dataset, X: np.ndarray, model: Any,
+                       name: str) -> np.ndarray:
+    """Validation predictions of ``model``, the ``name`` reused from the previous set."""
+    if config.training.refit:
+        logger.warning("%s: the reused %s was refit on the validation rows, so the blend's "
+                       "calibration sees it in sample; retrain every model for a clean one",
+                       data.symbol, name)
+    if name == "lightgbm":
+        return model.predict(X[data.split.val])
+    ctx = model.params.sequence_length - 1
+    X_val, _ = with_context(X, data.target, data.split.val, ctx)
+    return model.predict(X_val)[ctx:]
 
 
 def fit_model_set(
@@ -111,18 +101,20 @@ def fit_model_set(
     model: ModelChoice = "all",
     previous: ModelSet | None = None,
     progress: bool = True,
-) -> tuple[ModelSet, dict[str, float]]:
+) -> FitResult:
     """Fit a model set on ``data.split`` in memory; the trainer's and walk-forward's core.
 
     With ``model="all"`` the preprocessor is fit on the training split and the three
-    models are trained; otherwise only ``model`` is, and everything else comes from
-    ``previous``. Metrics on validation and test and the blend calibration go into the
-    manifest.
+    models are trained (:mod:`kilo.training.fitting`: the regressors early-stopped on
+    validation, then refit on train + validation with ``training.refit``); otherwise
+    only ``model`` is, and everything else comes from ``previous``. The blend is
+    calibrated on validation with the models fit on the training split; metrics on
+    validation and test go into the manifest.
 
-    Returns
-    -------
-    (model_set, seconds)
-        The unsaved model set and the seconds each trained model took.
+    Raises
+    ------
+    ValueError
+        If a single model is asked for without ``previous``.
     """
     if model != "all" and previous is None:
         raise ValueError(f"training only {model!r} needs the previous model set")
@@ -130,26 +122,35 @@ def fit_model_set(
                     else Preprocessor().fit(data.features.iloc[data.split.train]))
     X = preprocessor.transform(data.features)
     y = data.target.astype(np.float32)
-    trained: dict[str, Any] = {}
+    served: dict[str, Any] = {}
+    validation: dict[str, np.ndarray] = {}
     seconds: dict[str, float] = {}
     reports: dict[str, Any] = previous.manifest.metrics.model_dump() if previous else {}
     for name in MODELS if model == "all" else (model,):
         tick = time.perf_counter()
-        if name == "gru":
-            trained[name], reports[name] = fit_gru(config, data, X, y, progress)
-        elif name == "lightgbm":
-            trained[name], reports[name] = fit_lightgbm(config, data, X, y)
+        if name == "ppo":
+            served[name], reports[name] = fit_ppo(config, data, X, progress)
         else:
-            trained[name], reports[name] = fit_ppo(config, data, X, progress)
+            fitted = (fit_gru(config, data, X, y, progress) if name == "gru"
+                      else fit_lightgbm(config, data, X, y))
+            served[name], validation[name], reports[name] = (fitted.model, fitted.validation,
+                                                             fitted.report)
         seconds[name] = time.perf_counter() - tick
-    models = FittedModels(gru=trained.get("gru") or previous.gru,
-                          lightgbm=trained.get("lightgbm") or previous.lightgbm,
-                          ppo=trained.get("ppo") or previous.ppo)
-    manifest = _manifest(config, engine, data, ModelMetrics(**reports),
-                         calibrate_on_validation(config, models, data, X), list(trained),
-                         previous)
-    return ModelSet(data.symbol, manifest, preprocessor, models.gru, models.lightgbm,
-                    models.ppo), seconds
+    def chosen(name: str) -> Any:
+        return served[name] if name in served else getattr(previous, name)
+
+    for name in ("gru", "lightgbm"):
+        if name not in validation:
+            validation[name] = _reused_validation(config, data, X, chosen(name), name)
+    agent: PPOAgent = chosen("ppo")
+    val = data.split.val
+    checked = Validation(validation["gru"], validation["lightgbm"],
+                         agent.run(*ppo_segment(agent, data, X, val)), data.forward_return[val])
+    manifest = _manifest(config, engine, data, ModelMetrics(**reports), checked.calibrate(config),
+                         list(served), previous)
+    model_set = ModelSet(data.symbol, manifest, preprocessor, chosen("gru"), chosen("lightgbm"),
+                         agent)
+    return FitResult(model_set, seconds, checked)
 
 
 def train_symbol(
@@ -178,37 +179,23 @@ def train_symbol(
     """
     seed_everything(config.seed)
     models_dir = Path(models_dir or config.models.dir)
-    engine = FeatureEngine.from_config(config)
+    engine = FeatureEngine.from_config(config, symbol)
     started = time.perf_counter()
     data = build_dataset(config, symbol, engine)
     previous = None if model == "all" else ModelSet.load(symbol, "latest", models_dir, engine=engine)
     data_seconds = time.perf_counter() - started
-    model_set, seconds = fit_model_set(config, data, engine, model=model, previous=previous,
-                                       progress=progress)
+    result = fit_model_set(config, data, engine, model=model, previous=previous, progress=progress)
+    model_set = result.model_set
     folder = model_set.save(models_dir)
     logger.info("%s: saved %s", symbol, folder)
     return TrainReport(symbol, model_set.version, folder, model_set.manifest.metrics,
-                       {"data": data_seconds, **seconds, "total": time.perf_counter() - started})
-
-
-def calibrate_on_validation(config: Config, models: Predictors, data: Dataset,
-                            X: np.ndarray) -> Calibration:
-    """Blend calibration from the validation split.
-
-    The regressors predict every validation bar; PPO is queried along its own
-    deterministic path over the split (its positions, not a flat portfolio), which
-    covers all bars but the last.
-    """
-    val = data.split.val
-    out = predict_rows(models, X[val.start - context_rows(models) : val.stop], len(X[val]))
-    path = models.ppo.run(*ppo_segment(models.ppo, data, X, val))
-    n = len(path.actions)
-    return calibrate(out.gru[:n], out.lightgbm[:n], path.proba, path.long, config.blend)
+                       {"data": data_seconds, **result.seconds,
+                        "total": time.perf_counter() - started})
 
 
 def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: ModelMetrics,
               calibration: Calibration, trained: list[str], previous: ModelSet | None) -> Manifest:
-    horizon = config.features.horizon
+    rows = refit_rows(data)
     return Manifest(
         symbol=data.symbol,
         exchange=config.data.exchange,
@@ -216,10 +203,9 @@ def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: Mod
         feature_names=engine.feature_names,
         spec_hash=engine.spec_hash,
         max_lookback=engine.max_lookback,
-        target=TargetInfo(name=f"target_log_ret_{horizon}", horizon=horizon,
-                          definition="log(close[t + horizon] / close[t]), close of candle t",
-                          unit="log return per horizon bars"),
         split=data.split.describe(data.index),
+        refit_rows=SplitRange(start=data.index[rows.start], end=data.index[rows.stop - 1],
+                              rows=rows.stop - rows.start) if config.training.refit else None,
         metrics=metrics,
         calibration=calibration,
         trained_models=trained,

@@ -1,0 +1,124 @@
+"""Fit each model on a dataset's split: early stopping on validation, then a refit.
+
+Each regressor is fit on the training rows with early stopping on validation; its
+validation predictions calibrate the blend. With ``training.refit`` the model that is
+served is then fit again on train + validation with the epochs or trees early stopping
+chose, and test is scored on it. PPO is fit once on the training rows: nothing on
+validation chooses a count for it to reuse.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from kilo.config import Config
+from kilo.metrics import regression_metrics
+from kilo.models.gru import GRURegressor, resolve_device
+from kilo.models.lightgbm import LightGBMRegressor
+from kilo.registry.manifest import GRUReport, LightGBMReport, PPOReport
+from kilo.rl import PPOAgent
+from kilo.training.dataset import Dataset
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A regressor as served, its validation predictions (from the validation-fit
+    model, shape (n_val,)) and its report."""
+
+    model: GRURegressor | LightGBMRegressor
+    validation: np.ndarray
+    report: GRUReport | LightGBMReport
+
+
+def with_context(X: np.ndarray, y: np.ndarray, part: slice, context: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``part`` preceded by ``context`` rows whose targets are masked with NaN.
+
+    Returns ``(X_part, y_part)`` of ``context + len(part)`` rows, so that a model
+    with a look-back window predicts every row of ``part``.
+
+    Raises
+    ------
+    ValueError
+        If ``part`` starts fewer than ``context`` rows into ``X``.
+    """
+    start = part.start - context
+    if start < 0:
+        raise ValueError(f"split starts at row {part.start}, before {context} rows of context")
+    y_part = y[start : part.stop].astype(np.float32, copy=True)
+    y_part[:context] = np.nan
+    return X[start : part.stop], y_part
+
+
+def refit_rows(data: Dataset) -> slice:
+    """Training and validation rows together (with the embargo between them)."""
+    return slice(data.split.train.start, data.split.val.stop)
+
+
+def fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray,
+            progress: bool) -> Fitted:
+    """Fit the GRU (early stopping on validation, then the refit) and score it.
+
+    ``X`` has shape (n_rows, n_features), float32, preprocessed; ``y`` (n_rows,) labels.
+    """
+    p, s, w = config.models.gru, data.split, data.weights
+    ctx = p.sequence_length - 1
+    X_val, y_val = with_context(X, y, s.val, ctx)
+    logger.info("%s: GRU on %s", data.symbol, resolve_device(p.device))
+    model = GRURegressor(p, seed=config.seed).fit(
+        X[s.train], y[s.train], X_val=X_val, y_val=y_val, weights=w[s.train],
+        val_weights=w[s.val.start - ctx : s.val.stop], progress=progress)
+    validation = model.predict(X_val)[ctx:]
+    served = model
+    if config.training.refit:
+        rows = refit_rows(data)
+        served = GRURegressor(p, seed=config.seed).fit(
+            X[rows], y[rows], weights=w[rows], epochs=model.best_epochs_, progress=progress)
+    X_test, _ = with_context(X, y, s.test, ctx)
+    report = GRUReport(validation=regression_metrics(y[s.val], validation),
+                       test=regression_metrics(y[s.test], served.predict(X_test)[ctx:]),
+                       epochs=len(model.history_), best_epochs=model.best_epochs_,
+                       refit=config.training.refit)
+    return Fitted(served, validation, report)
+
+
+def fit_lightgbm(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray) -> Fitted:
+    """Fit LightGBM (early stopping on validation, then the refit) and score it."""
+    s, w = data.split, data.weights
+    names = list(data.features.columns)
+    model = LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
+        X[s.train], y[s.train], X_val=X[s.val], y_val=y[s.val], weights=w[s.train],
+        val_weights=w[s.val], feature_names=names)
+    validation = model.predict(X[s.val])
+    served = model
+    if config.training.refit:
+        rows = refit_rows(data)
+        served = LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
+            X[rows], y[rows], weights=w[rows], n_estimators=model.best_iteration_,
+            feature_names=names)
+    report = LightGBMReport(validation=regression_metrics(y[s.val], validation),
+                            test=regression_metrics(y[s.test], served.predict(X[s.test])),
+                            best_iteration=model.best_iteration_, refit=config.training.refit)
+    return Fitted(served, validation, report)
+
+
+def ppo_segment(agent: PPOAgent, data: Dataset, X: np.ndarray,
+                part: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows and bar returns of ``part`` with the policy's window of context before."""
+    rows = slice(part.start - agent.params.window + 1, part.stop)
+    return X[rows], data.bar_returns[rows]
+
+
+def fit_ppo(config: Config, data: Dataset, X: np.ndarray,
+            progress: bool) -> tuple[PPOAgent, PPOReport]:
+    """Train PPO on the training rows; run its policy over validation and test."""
+    p, s = config.models.ppo, data.split
+    agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
+    agent.fit(X[s.train], data.bar_returns[s.train], progress=progress)
+    runs = {name: agent.evaluate(*ppo_segment(agent, data, X, part))
+            for name, part in (("validation", s.val), ("test", s.test))}
+    return agent, PPOReport(**runs)

@@ -1,0 +1,82 @@
+"""Cross-asset and higher-timeframe features on small, hand-checkable candles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kilo.config import FeaturesConfig
+from kilo.errors import ConfigError
+from kilo.features.cross_asset import context_symbols, cross_asset_features
+from kilo.features.timeframes import timeframe_features, timeframe_lookback
+
+
+def candles(close: np.ndarray, start: str = "2025-01-01") -> pd.DataFrame:
+    index = pd.date_range(start, periods=len(close), freq="1h", tz="UTC", name="date")
+    return pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99,
+                         "close": close, "volume": 1.0}, index=index)
+
+
+SPEC = FeaturesConfig(return_periods=[1, 4], volatility_windows=[3], reference_symbols=["B/USDT"],
+                      universe=["A/USDT", "B/USDT", "C/USDT"], cross_window=10, ffill_limit=2,
+                      timeframes=["4h"], timeframe_period=3)
+
+
+def test_universe_beta_residual_and_rank_by_hand() -> None:
+    rng = np.random.default_rng(0)
+    b = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 60)))
+    c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 60)))
+    a = b**2 / 100  # A's log returns are exactly twice B's
+    ctx = {"B/USDT": candles(b), "C/USDT": candles(c)}
+    assert context_symbols(SPEC, "A/USDT") == ["B/USDT", "C/USDT"]
+    out = cross_asset_features(candles(a), ctx, "A/USDT", SPEC)
+    ra, rb, rc = (np.diff(np.log(x)) for x in (a, b, c))
+    t = 40
+    univ = (ra + rb + rc) / 3
+    assert out["univ_log_ret_1"].iloc[t] == pytest.approx(univ[t - 1])
+    assert out["ref_B_USDT_log_ret_4"].iloc[t] == pytest.approx(np.log(b[t] / b[t - 4]))
+    window = slice(t - 10, t)
+    beta = np.cov(ra[window], univ[window])[0, 1] / np.var(univ[window], ddof=1)
+    assert out["beta_univ_10"].iloc[t] == pytest.approx(beta)
+    assert out["resid_log_ret_1"].iloc[t] == pytest.approx(ra[t - 1] - beta * univ[t - 1])
+    trailing = {s: np.log(x[t] / x[t - 4]) for s, x in (("A", a), ("B", b), ("C", c))}
+    rank = sorted(trailing.values()).index(trailing["A"])
+    assert out["xs_rank_4"].iloc[t] == pytest.approx(rank / 2)
+
+
+def test_a_missing_reference_bar_is_filled_from_the_past_within_the_limit() -> None:
+    rng = np.random.default_rng(1)
+    own = candles(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 40))))
+    ref = candles(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 40))))
+    holed = ref.drop(index=ref.index[20:24])  # four bars missing
+    spec = FeaturesConfig(return_periods=[1, 4], volatility_windows=[3],
+                          reference_symbols=["B/USDT"], universe=[], ffill_limit=2)
+    out = cross_asset_features(own, {"B/USDT": holed}, "A/USDT", spec)["ref_B_USDT_log_ret_1"]
+    assert out.iloc[20] == 0.0 and out.iloc[21] == 0.0  # the last close carried forward
+    assert out.iloc[22:24].isna().all()  # beyond the limit: NaN, never a future value
+    assert out.iloc[19] == pytest.approx(np.log(ref["close"].iloc[19] / ref["close"].iloc[18]))
+
+
+def test_higher_timeframe_bars_are_seen_only_once_complete() -> None:
+    close = 100 + np.arange(48, dtype=float)  # 1h closes from 00:00
+    out = timeframe_features(candles(close), SPEC, "1h")["tf4h_log_ret_1"]
+    # the 4h bar 04:00-07:00 closes at 107 (row 07:00); the one before at 103 (row 03:00)
+    assert out.index[7].hour == 7 and out.iloc[7] == pytest.approx(np.log(107 / 103))
+    assert out.iloc[8:11].eq(out.iloc[7]).all()  # held until the next bar completes
+    assert out.iloc[11] == pytest.approx(np.log(111 / 107))
+    assert out.iloc[:7].isna().all()  # no value before a previous complete bar exists
+    assert timeframe_lookback(SPEC, "1h") == (3 + 2) * 4 - 2
+
+
+def test_a_partial_first_bar_is_dropped() -> None:
+    close = 100 + np.arange(48, dtype=float)
+    out = timeframe_features(candles(close, "2025-01-01 02:00"), SPEC, "1h")["tf4h_log_ret_1"]
+    assert out.iloc[:9].isna().all()  # 02:00-03:00 is half a bar; 04:00-07:00 has no predecessor
+    assert out.iloc[9] == pytest.approx(np.log(109 / 105))  # row 11:00 (close 109) vs 07:00
+
+
+def test_timeframes_must_be_multiples_of_the_candles() -> None:
+    with pytest.raises(ConfigError, match="whole multiple"):
+        timeframe_features(candles(np.ones(10) * 100), SPEC.model_copy(update={"timeframes": ["90m"]}),
+                           "1h")
