@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def config() -> Config:
     """The shipped config, with data.dir from KILO_DATA_DIR; fails if there are no candles."""
-    cfg = load_config(REPO / "config" / "config.yaml")
+    cfg = load_config(REPO / "config" / "config.yaml", ["tracking.enabled=false"])
     folder = Path(cfg.data.dir) / cfg.data.exchange
     if not folder.is_dir():
         pytest.fail(
@@ -50,6 +50,7 @@ TINY = [
     "models.ppo.window=4",
     "models.ppo.episode_length=128",
     "blend.rule=quantile",  # tiny models rarely find an edge worth the costs; these tests need trades
+    "tracking.enabled=false",  # the tracking tests turn it on, in a temporary folder
 ]
 SLICE_ROWS = 4500
 

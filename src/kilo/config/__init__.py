@@ -9,6 +9,7 @@ from kilo.config.loading import ENV_DATA_DIR, ENV_MODELS_DIR, load_config, read_
 from kilo.config.markets import normalize_symbol, timeframe_seconds
 from kilo.config.overrides import parse_override
 from kilo.config.schema import DEFAULT_SYMBOLS, Config
+from kilo.config.search import SearchChoices, SearchConfig, SearchRange, TrackingConfig
 from kilo.config.sections import (
     BlendConfig,
     DataConfig,
@@ -39,9 +40,13 @@ __all__ = [
     "ModelsConfig",
     "PPOConfig",
     "RetrainConfig",
+    "SearchChoices",
+    "SearchConfig",
+    "SearchRange",
     "SplitConfig",
     "TargetConfig",
     "TradingConfig",
+    "TrackingConfig",
     "TrainingConfig",
     "load_config",
     "normalize_symbol",

@@ -8,6 +8,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kilo.config.markets import normalize_symbol
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
+from kilo.config.search import SearchConfig, TrackingConfig
 from kilo.config.sections import (
     BlendConfig,
     DataConfig,
@@ -41,6 +42,8 @@ class Config(_Section):
     evaluation: EvaluationConfig = EvaluationConfig()
     retrain: RetrainConfig = RetrainConfig()
     training: TrainingConfig = TrainingConfig()
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    tracking: TrackingConfig = TrackingConfig()
 
     @field_validator("symbols", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from kilo.evaluation.strategies import (
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.features.target import trailing_volatility
 from kilo.inference import FittedModels, Predictors
+from kilo.rl.agent import torch_threads
 from kilo.training.dataset import Dataset
 from kilo.training.fitting import fit_gru, fit_lightgbm
 from kilo.training.split import TimeSplit
@@ -103,9 +104,12 @@ def run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSpl
     targeting; baselines are long or flat at full size; random paths take the blend's
     mean entry size.
     """
-    import torch
+    with torch_threads(threads):
+        return _run_fold(config, engine, data, fold, task)
 
-    torch.set_num_threads(threads)
+
+def _run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSplit,
+              task: FoldTask) -> FoldResult:
     started = time.perf_counter()
     seed_everything(config.seed)
     if task.shuffle_labels:

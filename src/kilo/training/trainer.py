@@ -14,9 +14,10 @@ from kilo.blend import Calibration, calibrate
 from kilo.config import Config
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.registry import Manifest, ModelMetrics, ModelSet, package_versions
-from kilo.registry.manifest import SplitRange
+from kilo.registry.manifest import MANIFEST_FILE, SplitRange
 from kilo.rl import PolicyPath, PPOAgent
 from kilo.training.dataset import Dataset, build_dataset
+from kilo.training.tracking import Tracker, config_params
 from kilo.training.fitting import (
     fit_gru,
     fit_lightgbm,
@@ -181,16 +182,22 @@ def train_symbol(
     models_dir = Path(models_dir or config.models.dir)
     engine = FeatureEngine.from_config(config, symbol)
     started = time.perf_counter()
-    data = build_dataset(config, symbol, engine)
-    previous = None if model == "all" else ModelSet.load(symbol, "latest", models_dir, engine=engine)
-    data_seconds = time.perf_counter() - started
-    result = fit_model_set(config, data, engine, model=model, previous=previous, progress=progress)
-    model_set = result.model_set
-    folder = model_set.save(models_dir)
-    logger.info("%s: saved %s", symbol, folder)
-    return TrainReport(symbol, model_set.version, folder, model_set.manifest.metrics,
-                       {"data": data_seconds, **result.seconds,
-                        "total": time.perf_counter() - started})
+    tracker = Tracker(config.tracking)
+    with tracker.run(f"train {symbol}", config_params(config),
+                     tags={"kilo.kind": "train", "kilo.symbol": symbol}) as run:
+        data = build_dataset(config, symbol, engine)
+        previous = (None if model == "all"
+                    else ModelSet.load(symbol, "latest", models_dir, engine=engine))
+        data_seconds = time.perf_counter() - started
+        result = fit_model_set(config, data, engine, model=model, previous=previous,
+                               progress=progress)
+        model_set = result.model_set
+        folder = model_set.save(models_dir)
+        logger.info("%s: saved %s", symbol, folder)
+        seconds = {"data": data_seconds, **result.seconds, "total": time.perf_counter() - started}
+        run.log_metrics({"metrics": model_set.manifest.metrics.model_dump(), "seconds": seconds})
+        run.log_artifact(folder / MANIFEST_FILE)
+    return TrainReport(symbol, model_set.version, folder, model_set.manifest.metrics, seconds)
 
 
 def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: ModelMetrics,

@@ -1,0 +1,111 @@
+"""The ``search`` and ``tracking`` sections: hyper-parameter search and MLflow runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from kilo.config.sections import _Section
+
+
+def _has_path(model: type[BaseModel], dotted: str) -> bool:
+    """Whether ``dotted`` names a field of ``model`` (through nested sections)."""
+    head, _, rest = dotted.partition(".")
+    field = model.model_fields.get(head)
+    if field is None:
+        return False
+    if not rest:
+        return True
+    inner = field.annotation
+    return isinstance(inner, type) and issubclass(inner, BaseModel) and _has_path(inner, rest)
+
+
+class SearchRange(BaseModel):
+    """A numeric range; integers when ``low`` and ``high`` are both integers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low: int | float
+    high: int | float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _order(self) -> SearchRange:
+        if not self.low < self.high:
+            raise ValueError(f"low {self.low} must be below high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        return self
+
+    @property
+    def integer(self) -> bool:
+        return isinstance(self.low, int) and isinstance(self.high, int)
+
+
+class SearchChoices(BaseModel):
+    """A list of values to choose from (any YAML value: numbers, strings, lists)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    choices: list[Any] = Field(min_length=1)
+
+
+def _kind(value: Any) -> str:
+    """Which parameter a YAML mapping (or model) describes: it lists choices, or a range."""
+    has_choices = isinstance(value, SearchChoices) or (isinstance(value, dict) and "choices" in value)
+    return "choices" if has_choices else "range"
+
+
+SearchParam = Annotated[Annotated[SearchRange, Tag("range")] | Annotated[SearchChoices, Tag("choices")],
+                        Discriminator(_kind)]
+
+DEFAULT_SPACE: dict[str, dict[str, Any]] = {
+    "target.horizon": {"choices": [4, 12, 24]},
+    "target.kind": {"choices": ["log_return", "vol_scaled", "triple_barrier"]},
+    "blend.cost_multiple": {"low": 1.0, "high": 3.0},
+    "models.lightgbm.num_leaves": {"low": 7, "high": 63, "log": True},
+    "models.gru.hidden_size": {"choices": [32, 64]},
+    "features.timeframes": {"choices": [[], ["4h"], ["4h", "1d"]]},
+}
+
+
+class SearchConfig(_Section):
+    space: dict[str, SearchParam] = Field(
+        default_factory=lambda: dict(DEFAULT_SPACE), validate_default=True,
+        description="dotted config key -> {low, high, log} or {choices: [...]}")
+    objective: Literal["net_sharpe", "ic"] = Field(
+        "net_sharpe", description="on inner validation folds: the blend's net Sharpe, or the "
+        "regressors' mean IC")
+    inner_fraction: float = Field(0.25, gt=0, lt=0.6, description="share of each outer "
+                                  "training window that is the inner validation (test) fold")
+    storage: str = Field("sqlite:///state/optuna.db", description="Optuna storage URL")
+    report_dir: Path = Field(Path("reports/search"), description="where studies are reported")
+
+    @field_validator("space")
+    @classmethod
+    def _keys(cls, value: dict[str, SearchRange | SearchChoices]
+              ) -> dict[str, SearchRange | SearchChoices]:
+        """Every key is a dotted path to a config value."""
+        from kilo.config.schema import Config  # the whole schema, defined after this section
+
+        unknown = [key for key in value if not _has_path(Config, key)]
+        if unknown:
+            raise ValueError(f"unknown config key(s) {unknown}")
+        return value
+
+
+class TrackingConfig(_Section):
+    enabled: bool = Field(True, description="log runs to MLflow")
+    uri: str = Field("sqlite:///state/mlflow.db", description="MLflow tracking URI (works "
+                     "offline; no server needed)")
+    experiment: str = Field("kilo", description="MLflow experiment name")

@@ -1,0 +1,129 @@
+"""Nested walk-forward: judge a configuration without touching the outer test folds.
+
+Each outer fold's training window (its train, embargo and validation rows) is split
+again, in time, into inner train < embargo < inner validation < embargo < inner test
+(:func:`inner_folds`). The pipeline is fit on the inner train, early-stopped and
+calibrated on the inner validation, and traded on the inner test. Search and the
+choice of defaults read only these inner results; the outer test folds are evaluated
+once, for the configuration chosen, by :func:`~kilo.evaluation.walkforward.evaluate_symbol`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from kilo.config import Config, timeframe_seconds
+from kilo.evaluation.fold import REGRESSORS, FoldResult, FoldTask, run_fold
+from kilo.evaluation.folds import walk_forward_folds
+from kilo.evaluation.strategies import run_metrics
+from kilo.evaluation.summary import ic_statistics
+from kilo.evaluation.walkforward import stats_block
+from kilo.features import FeatureEngine
+from kilo.metrics import bars_per_year
+from kilo.training.dataset import Dataset, build_dataset
+from kilo.training.split import TimeSplit, make_split, required_embargo
+
+
+def inner_folds(outer: list[TimeSplit], val_fraction: float, inner_fraction: float,
+                embargo: int) -> list[TimeSplit]:
+    """One inner split inside each outer fold's training window.
+
+    The window is rows ``outer.train.start .. outer.val.stop``; its last
+    ``inner_fraction`` becomes the inner test, the ``val_fraction`` before it the inner
+    validation, each after an embargo.
+
+    Raises
+    ------
+    DataError
+        If a window is too short for the inner split.
+    """
+    out = []
+    for fold in outer:
+        start, stop = fold.train.start, fold.val.stop
+        inner = make_split(stop - start, val_fraction, inner_fraction, embargo)
+        out.append(TimeSplit(*(slice(s.start + start, s.stop + start)
+                               for s in (inner.train, inner.val, inner.test)), embargo))
+    return out
+
+
+@dataclass(frozen=True)
+class InnerEvaluation:
+    """What the inner test folds of one symbol say about a configuration.
+
+    ``fold_objectives``: the objective on each inner fold alone, in time order;
+    ``objective``: over all of them chained; ``metrics``: the blend's, buy-and-hold's
+    and the matched random baseline's metrics, and the regressors' IC statistics.
+    """
+
+    symbol: str
+    objective: float
+    fold_objectives: list[float]
+    metrics: dict[str, dict[str, float | list[float]]]
+
+
+def objective_value(config: Config, results: list[FoldResult], data: Dataset,
+                    folds: list[TimeSplit]) -> float:
+    """``search.objective`` over ``results``: the blend's annualised net Sharpe, or the
+    mean Spearman IC of the regressors on the inner test rows. NaN counts as -inf."""
+    if config.search.objective == "net_sharpe":
+        per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+        value = run_metrics([r.runs["blend"] for r in results], per_year)["sharpe"]
+    else:
+        y = np.concatenate([data.target[folds[r.task.fold].test] for r in results])
+        from kilo.metrics import spearman_ic
+
+        value = float(np.mean([spearman_ic(np.concatenate([r.predictions[m] for r in results]), y)
+                               for m in REGRESSORS]))
+    return value if math.isfinite(value) else -math.inf
+
+
+def evaluate_inner(config: Config, symbol: str, *, random_draws: int = 0,
+                   after_fold: Callable[[int, float], None] | None = None) -> InnerEvaluation:
+    """Fit and trade ``config`` on the inner folds of ``symbol``, one fold at a time.
+
+    Parameters
+    ----------
+    random_draws
+        Matched random paths per fold (for the baseline's percentile); 0 skips them.
+    after_fold
+        Called with (fold index, objective so far) after each fold, e.g. to report to
+        an Optuna pruner, which may raise to stop the trial.
+
+    Raises
+    ------
+    DataError
+        If the candles are missing or too short for the outer and inner folds.
+    """
+    ev = config.evaluation
+    engine = FeatureEngine.from_config(config, symbol)
+    data = build_dataset(config, symbol, engine)
+    embargo = required_embargo(config, engine)
+    folds = inner_folds(walk_forward_folds(len(data.features), ev, embargo), ev.val_fraction,
+                        config.search.inner_fraction, embargo)
+    fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
+    results, objectives = [], []
+    for k in range(len(folds)):
+        task = FoldTask("inner", k, "all", ("blend", "buy_and_hold"), random_draws)
+        results.append(run_fold(fold_config, engine, data, folds[k], task))
+        objectives.append(objective_value(config, results[-1:], data, folds))
+        if after_fold is not None:
+            after_fold(k, objective_value(config, results, data, folds))
+    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+    blend = run_metrics([r.runs["blend"] for r in results], per_year)
+    metrics: dict[str, dict[str, float | list[float]]] = {
+        "blend": blend,
+        "buy_and_hold": run_metrics([r.runs["buy_and_hold"] for r in results], per_year),
+        **ic_statistics(config, data, folds, results, stats_block(config)),
+    }
+    if random_draws:
+        draws = [run_metrics([r.random_runs[d] for r in results], per_year)["sharpe"]
+                 for d in range(random_draws)]
+        metrics["random"] = {"sharpe": float(np.nanmean(draws)),
+                             "blend_percentile": float(100 * np.mean(np.array(draws)
+                                                                     < blend["sharpe"]))}
+    return InnerEvaluation(symbol, objective_value(config, results, data, folds), objectives,
+                           metrics)

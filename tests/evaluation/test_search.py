@@ -1,0 +1,78 @@
+"""Hyper-parameter search: honest folds, a resumable study, outputs and MLflow runs."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+import yaml
+
+from kilo.config import Config, SearchChoices, SearchRange, load_config
+from kilo.errors import ConfigError
+from kilo.evaluation.nested import inner_folds
+from kilo.evaluation.search import grid, split_trials, suggest
+from kilo.evaluation.search_run import run_search
+from kilo.training.split import TimeSplit
+
+SMALL = {"features.timeframes": ["4h"], "target.horizon": 4, "evaluation.folds": 2,
+         "evaluation.initial_train_fraction": 0.6, "evaluation.ppo_timesteps": 512,
+         "evaluation.random_draws": 5,
+         "search.space": {"blend.cost_multiple": {"low": 1.0, "high": 2.0},
+                          "models.lightgbm.num_leaves": {"choices": [7, 15]}}}
+
+
+def test_inner_folds_stay_inside_the_outer_training_window() -> None:
+    outer = [TimeSplit(slice(0, 3000), slice(3300, 4000), slice(4300, 5000), 300)]
+    [inner] = inner_folds(outer, val_fraction=0.2, inner_fraction=0.25, embargo=300)
+    assert inner.train.start == 0 and inner.test.stop == 4000  # the outer window, no more
+    assert inner.train.stop + 300 == inner.val.start and inner.val.stop + 300 == inner.test.start
+    assert inner.test.stop <= outer[0].test.start - 300  # the outer test is never touched
+
+
+def test_trials_are_shared_exactly_and_choices_decode() -> None:
+    assert split_trials(7, 3) == [3, 2, 2] and split_trials(2, 8) == [1, 1]
+    space = {"features.timeframes": SearchChoices(choices=[[], ["4h", "1d"]]),
+             "target.horizon": SearchRange(low=4, high=24),
+             "blend.cost_multiple": SearchRange(low=1.0, high=3.0, log=True)}
+    fixed = optuna.trial.FixedTrial({"features.timeframes": '["4h", "1d"]', "target.horizon": 12,
+                                     "blend.cost_multiple": 2.0})
+    assert suggest(fixed, space) == {"features.timeframes": ["4h", "1d"], "target.horizon": 12,
+                                     "blend.cost_multiple": 2.0}
+    with pytest.raises(ConfigError, match=r"grid search needs choices.*target.horizon"):
+        grid(space)
+
+
+@pytest.mark.slow
+def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -> None:
+    config = tiny_config.with_overrides({
+        **SMALL, "search.storage": f"sqlite:///{tmp_path / 'optuna.db'}",
+        "search.report_dir": str(tmp_path / "reports"), "tracking.enabled": True,
+        "tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}"})
+    summary, folder = run_search(config, ["BTC/USDT"], trials=2, study_name="s", progress=False)
+    assert summary["n_trials"] == 2 and set(summary["best_params"]) == set(SMALL["search.space"])
+    summary, _ = run_search(config, ["BTC/USDT"], trials=1, study_name="s", progress=False)
+    study = optuna.load_study(study_name="s", storage=config.search.storage)
+    assert len(study.trials) == summary["n_trials"] == 3
+    assert 0.0 <= summary["deflation"]["dsr"] <= 1.0 and "survives deflation" in (
+        summary["deflation"]["sentence"])
+    assert {"blend", "buy_and_hold"} <= set(summary["outer"]["BTC/USDT"])
+    on_disk = json.loads((folder / "summary.json").read_text())
+    assert on_disk["best_value"] == summary["best_value"]
+    best = load_config(folder / "best.yaml")  # a complete config --config accepts
+    assert best.blend.cost_multiple == summary["best_params"]["blend.cost_multiple"]
+    trials = (folder / "trials.csv").read_text().splitlines()
+    assert len(trials) == 4 and "user_attrs_blend_sharpe" in trials[0]
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=config.tracking.uri)
+    runs = sorted(client.search_runs([client.get_experiment_by_name("kilo").experiment_id]),
+                  key=lambda r: r.info.start_time)
+    parents = [r for r in runs if r.data.tags.get("kilo.kind") == "search"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[-1].info.run_id]
+    assert len(parents) == 2 and len(children) == 1  # the second run added one trial
+    nested = [r for r in runs if r.data.tags.get("kilo.kind") == "search-trial"]
+    assert len(nested) == 3 and all("objective" in r.data.metrics for r in nested)
+    assert nested[0].data.params["target.horizon"] == "4"
+    assert yaml.safe_load(parents[0].data.params["space"].replace("'", '"'))
