@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for reports (default: evaluation.report_dir)")
     parser.add_argument("--jobs", type=int, help="worker processes for folds and controls "
                         "(default: evaluation.jobs, or every CPU core)")
+    parser.add_argument("--backend", choices=["joblib", "ray"],
+                        help="joblib: local processes; ray: Ray tasks on training.ray_address or "
+                        "a local cluster (pip install -r requirements-ray.txt); default "
+                        "training.backend")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.folds is not None:
@@ -70,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     symbols = chosen_symbols(args, config)
     summary, paths, failures = run_evaluation(config, symbols, seeds=args.seeds,
                                               report_dir=args.report_dir,
-                                              progress=not args.no_progress, jobs=args.jobs)
+                                              progress=not args.no_progress, jobs=args.jobs,
+                                              backend=args.backend)
     for symbol in summary:
         print_symbol(summary, symbol)
     for symbol, error in failures.items():

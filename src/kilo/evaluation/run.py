@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def evaluate_symbols(config: Config, symbols: list[str], *, seeds: int = 1,
-                     jobs: int | None = None, progress: bool = True
+                     jobs: int | None = None, progress: bool = True, backend: str | None = None
                      ) -> tuple[dict[str, list[SymbolEvaluation]], dict[str, str]]:
     """Evaluate each symbol with ``seeds`` seeds (``config.seed``, +1, ...).
 
@@ -35,7 +35,7 @@ def evaluate_symbols(config: Config, symbols: list[str], *, seeds: int = 1,
         try:
             results[symbol] = [
                 evaluate_symbol(config.with_overrides({"seed": config.seed + k}), symbol,
-                                jobs=jobs, progress=progress)
+                                jobs=jobs, progress=progress, backend=backend)
                 for k in range(seeds)
             ]
         except KiloError as exc:
@@ -60,12 +60,12 @@ def write_report(results: dict[str, list[SymbolEvaluation]], folder: Path
 
 def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
                    report_dir: Path | None = None, progress: bool = True,
-                   jobs: int | None = None
+                   jobs: int | None = None, backend: str | None = None
                    ) -> tuple[dict[str, Any], dict[str, Path], dict[str, str]]:
     """Evaluate, report into a new timestamped folder, and log one MLflow run.
 
-    ``jobs`` worker processes run each symbol's folds and controls (default
-    ``evaluation.jobs``, or every core). Deflated Sharpe ratios count every traded
+    ``jobs`` worker processes (``backend`` joblib) or Ray tasks (``backend`` ray) run each
+    symbol's folds and controls (default ``evaluation.jobs``, or every core). Deflated Sharpe ratios count every traded
     strategy of every symbol and seed as a trial.
 
     Returns
@@ -79,7 +79,7 @@ def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
     with tracker.run(f"evaluate {', '.join(symbols)}", config_params(config),
                      tags={"kilo.kind": "evaluate"}) as run:
         results, failures = evaluate_symbols(config, symbols, seeds=seeds, jobs=jobs,
-                                             progress=progress)
+                                             progress=progress, backend=backend)
         if not results:
             return {}, {}, failures
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

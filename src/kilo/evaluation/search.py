@@ -110,6 +110,8 @@ def optimize(config: Config, symbols: list[str], study_name: str, n_trials: int,
              grid_search: bool = False) -> int:
     """One worker: add ``n_trials`` trials to the stored study; returns how many ran.
 
+    A grid search runs until every combination has a trial (the grid sampler then
+    stops the study), since parallel workers may draw the same combination twice.
     Runs in this process, a joblib worker or a Ray task alike. Ctrl-C marks the
     running trial failed (Optuna) and stops this worker.
     """
@@ -120,7 +122,8 @@ def optimize(config: Config, symbols: list[str], study_name: str, n_trials: int,
     tracker = Tracker(config.tracking)
     parent = Run(tracker, parent_id) if parent_id else None
     before = len(study.trials)
-    study.optimize(objective_function(config, symbols, parent, tracker), n_trials=n_trials,
+    study.optimize(objective_function(config, symbols, parent, tracker),
+                   n_trials=None if grid_search else n_trials,
                    timeout=timeout, catch=(ConfigError,), gc_after_trial=True)
     return len(study.trials) - before
 

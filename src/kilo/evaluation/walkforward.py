@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from kilo.config import Config
 from kilo.data import load_candles
+from kilo.errors import ConfigError
 from kilo.evaluation.controls import placebo_candles, planted_candles
 from kilo.evaluation.fold import FoldResult, FoldTask, run_fold
 from kilo.evaluation.folds import walk_forward_folds
@@ -85,26 +86,58 @@ def fold_tasks(config: Config, n_folds: int) -> list[FoldTask]:
 
 
 def run_tasks(config: Config, engine: FeatureEngine, datasets: Datasets, folds: list[TimeSplit],
-              tasks: list[FoldTask], jobs: int, progress: bool, desc: str) -> list[FoldResult]:
-    """Run ``tasks`` with ``jobs`` processes (in this one when 1), with a progress bar."""
+              tasks: list[FoldTask], jobs: int, progress: bool, desc: str,
+              backend: str = "joblib") -> list[FoldResult]:
+    """Run ``tasks`` with ``jobs`` processes (in this one when 1) or as Ray tasks, with a
+    progress bar. Each task gets the same thread count either way, so results match.
+
+    Raises
+    ------
+    ConfigError
+        If the Ray backend is asked for but Ray is not installed.
+    """
     threads = threads_per_job(jobs)
-    calls = (delayed(run_fold)(config, engine, datasets.get(t.dataset), folds[t.fold], t, threads)
-             for t in tasks)
+    args = [(config, engine, datasets.get(t.dataset), folds[t.fold], t, threads) for t in tasks]
+    if backend == "ray":
+        return _run_on_ray(config, args, progress, desc)
     if jobs == 1:
-        results = (call(*args, **kwargs) for call, args, kwargs in calls)
+        results = (run_fold(*a) for a in args)
     else:
-        results = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(calls)
+        results = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
+            delayed(run_fold)(*a) for a in args)
     return list(tqdm(results, total=len(tasks), desc=desc, unit="fold", disable=not progress))
 
 
+def _run_on_ray(config: Config, args: list[tuple], progress: bool, desc: str) -> list[FoldResult]:
+    """Every fold task as a Ray task on ``training.ray_address`` (a local cluster if unset)."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError("the ray backend needs Ray: pip install -r requirements-ray.txt") from exc
+    ray.init(address=config.training.ray_address, ignore_reinit_error=True,
+             include_dashboard=False, log_to_driver=False)
+    task = ray.remote(num_cpus=args[0][-1])(run_fold)
+    pending = [task.remote(*a) for a in args]
+    results = []
+    with tqdm(total=len(pending), desc=desc, unit="fold", disable=not progress) as bar:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            results += ray.get(done)
+            bar.update(len(done))
+    return results
+
+
 def evaluate_symbol(config: Config, symbol: str, *, jobs: int | None = None,
-                    progress: bool = True) -> SymbolEvaluation:
+                    progress: bool = True, backend: str | None = None) -> SymbolEvaluation:
     """Walk-forward evaluation of one symbol with ``config.evaluation``'s settings.
 
     Parameters
     ----------
     jobs
-        Worker processes; default ``evaluation.jobs``, or every CPU core when unset.
+        Worker processes (or the CPU share of each Ray task); default
+        ``evaluation.jobs``, or every CPU core when unset.
+    backend
+        ``joblib`` (local processes) or ``ray``; default ``training.backend``.
 
     Raises
     ------
@@ -119,7 +152,7 @@ def evaluate_symbol(config: Config, symbol: str, *, jobs: int | None = None,
     fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
     jobs = jobs or ev.jobs or os.cpu_count() or 1
     results = run_tasks(fold_config, engine, datasets, folds, fold_tasks(config, len(folds)),
-                        jobs, progress, f"{symbol} folds")
+                        jobs, progress, f"{symbol} folds", backend or config.training.backend)
     return summarise_symbol(config, symbol, datasets, folds, results,
                             causality_check(engine, datasets.real, folds),
                             time.perf_counter() - started)
