@@ -78,9 +78,36 @@ def test_stop_loss_pays_slippage_take_profit_fills_at_its_level() -> None:
                        (Candle(100, 112, 99, 111), 110.0)):  # take-profit: limit order
         pf = Portfolio(10_000.0)
         pf.positions["A"] = Position("A", 1.0, 100.0, T, 0.1)
-        order = broker.close_on_stop(pf, "A", bar, T)
+        [order] = broker.bar_exits(pf, "A", bar, T)
         assert order.fill.price == pytest.approx(price) and not pf.positions
         assert order.fill.reference_price == pytest.approx(price if price == 110.0 else
                                                            price / (1 - 0.0005))
     pf = Portfolio(10_000.0, {"A": Position("A", 1.0, 100.0, T, 0.1)})
-    assert broker.close_on_stop(pf, "A", Candle(100, 105, 96, 101), T) is None and pf.positions
+    assert broker.bar_exits(pf, "A", Candle(100, 105, 96, 101), T) == [] and pf.positions
+    assert pf.positions["A"].highest_close == 101.0  # for the next bar's trailing stop
+
+
+def test_trailing_stop_follows_the_highest_close() -> None:
+    broker = PaperBroker(CFG.model_validate({**CFG.model_dump(), "trailing_stop": 0.03,
+                                             "take_profit": None}))
+    pf = Portfolio(10_000.0, {"A": Position("A", 1.0, 100.0, T, 0.1)})
+    for close in (104.0, 108.0, 106.0):  # a run-up arms the trailing stop at 108 * 0.97
+        assert broker.bar_exits(pf, "A", Candle(close, close + 1, close - 1, close), T) == []
+    [order] = broker.bar_exits(pf, "A", Candle(106.0, 106.5, 104.0, 104.5), T)
+    assert order.fill.reason == "trailing_stop"
+    assert order.fill.price == pytest.approx(108 * 0.97 * (1 - 0.0005))  # stop fills slip
+
+
+def test_partial_take_profit_sells_shares_at_each_level() -> None:
+    levels = [{"at": 0.03, "sell": 0.5}, {"at": 0.06, "sell": 0.5}]
+    broker = PaperBroker(CFG.model_validate({**CFG.model_dump(), "partial_take_profit": levels,
+                                             "take_profit": 0.2}))
+    pf = Portfolio(0.0, {"A": Position("A", 2.0, 100.0, T, 0.2)})
+    [first] = broker.bar_exits(pf, "A", Candle(101, 104, 100, 103), T)
+    assert first.fill.reason == "partial_take_profit" and first.fill.quantity == 1.0
+    assert first.fill.price == 103.0  # a limit at the level, no slippage
+    assert first.fill.realised_pnl == pytest.approx(103 * (1 - 0.001) - 100.1)
+    assert pf.positions["A"].quantity == 1.0 and pf.positions["A"].entry_fee == pytest.approx(0.1)
+    assert broker.bar_exits(pf, "A", Candle(103, 105, 102, 104), T) == []  # level 1 done
+    [second] = broker.bar_exits(pf, "A", Candle(104, 107, 103, 106), T)
+    assert second.fill.quantity == 0.5 and pf.positions["A"].partials_done == 2

@@ -8,6 +8,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kilo.config.markets import normalize_symbol
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
+from kilo.config.risk import RiskConfig
 from kilo.config.search import SearchConfig, TrackingConfig
 from kilo.config.sections import (
     BlendConfig,
@@ -39,6 +40,7 @@ class Config(_Section):
     models: ModelsConfig = ModelsConfig()
     blend: BlendConfig = BlendConfig()
     trading: TradingConfig = TradingConfig()
+    risk: RiskConfig = RiskConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     retrain: RetrainConfig = RetrainConfig()
     training: TrainingConfig = TrainingConfig()

@@ -199,6 +199,11 @@ class BlendConfig(_Section):
         return self
 
 
+class PartialTakeProfit(_Section):
+    at: float = Field(gt=0, description="gain over the entry price (0.05 = +5 %)")
+    sell: float = Field(gt=0, le=1, description="share of the open position to sell there")
+
+
 class TradingConfig(_Section):
     fee: float = Field(0.001, ge=0, lt=1, description="fraction of notional per fill")
     slippage: float = Field(0.0005, ge=0, lt=1, description="fraction of price per fill")
@@ -213,6 +218,18 @@ class TradingConfig(_Section):
                                             "1); None: no volatility targeting")
     volatility_window: int = Field(72, ge=2, description="bars of the trailing volatility "
                                    "that sizing reads")
+    trailing_stop: float | None = Field(None, gt=0, lt=1, description="exit this fraction below "
+                                        "the highest close since entry; None disables")
+    partial_take_profit: list[PartialTakeProfit] | None = Field(
+        None, description="sell part of a position at gains, e.g. [{at: 0.05, sell: 0.5}]; "
+        "levels in increasing order; None disables")
+
+    @field_validator("partial_take_profit")
+    @classmethod
+    def _levels(cls, value: list[PartialTakeProfit] | None) -> list[PartialTakeProfit] | None:
+        if value and [p.at for p in value] != sorted({p.at for p in value}):
+            raise ValueError("levels must have increasing, distinct `at` gains")
+        return value
     ledger_path: Path = Field(Path("state/paper.sqlite"), description="SQLite ledger of the "
                               "paper trader; retraining decisions and the dashboard use it too")
 

@@ -33,6 +33,11 @@ class Position:
     entry_time: pd.Timestamp
     entry_fee: float
     bars_held: int = 0
+    highest_close: float = 0.0  # since entry (the entry price until a close beats it)
+    partials_done: int = 0  # partial take-profit levels already sold
+
+    def __post_init__(self) -> None:
+        self.highest_close = self.highest_close or self.entry_price
 
     @property
     def cost(self) -> float:
@@ -133,43 +138,60 @@ class PaperBroker:
         fee = min(notional * c.fee, portfolio.cash - notional)  # rounding must not overdraw
         quantity = notional / fill_price
         portfolio.cash -= notional + fee
-        portfolio.positions[symbol] = Position(symbol, quantity, fill_price, time, fee)
+        portfolio.positions[symbol] = Position(symbol, quantity, fill_price, time, fee,
+                                               highest_close=fill_price)
         order.fill = Fill(symbol, "buy", quantity, fill_price, notional, fee, time, reason, price)
         return order
 
     def sell(self, portfolio: Portfolio, symbol: str, price: float, time: pd.Timestamp,
-             reason: str = "signal", slippage: bool = True) -> Order:
-        """Close the whole position at ``price`` less slippage, paying the fee.
+             reason: str = "signal", slippage: bool = True, share: float = 1.0) -> Order:
+        """Sell ``share`` of the position (all of it by default) at ``price`` less
+        slippage, paying the fee.
 
         ``slippage=False`` for take-profit exits, limit orders that fill at their level.
+        A partial sale keeps the rest open with its entry fee reduced in proportion.
         """
         position = portfolio.positions.get(symbol)
-        order = Order(symbol, "sell", 0.0 if position is None else position.quantity * price, reason)
+        order = Order(symbol, "sell", 0.0 if position is None else position.quantity * share * price,
+                      reason)
         if position is None:
             order.skip_reason = "no position"
             return order
         fill_price = price * (1.0 - self.config.slippage) if slippage else price
-        notional = position.quantity * fill_price
+        quantity = position.quantity * min(share, 1.0)
+        notional = quantity * fill_price
         fee = notional * self.config.fee
+        cost = position.cost * quantity / position.quantity
         portfolio.cash += notional - fee
-        del portfolio.positions[symbol]
-        order.fill = Fill(symbol, "sell", position.quantity, fill_price, notional, fee, time,
-                          reason, price, realised_pnl=notional - fee - position.cost)
+        if share >= 1.0:
+            del portfolio.positions[symbol]
+        else:
+            position.entry_fee *= 1.0 - share
+            position.quantity -= quantity
+        order.fill = Fill(symbol, "sell", quantity, fill_price, notional, fee, time, reason, price,
+                          realised_pnl=notional - fee - cost)
         return order
 
     def stop_exit(self, position: Position, bar: Candle) -> tuple[float, str] | None:
-        """Stop-loss or take-profit level hit within ``bar`` (open, high, low), if any.
+        """Stop-loss, trailing stop or take-profit level hit within ``bar``, if any.
 
-        A gap through a level fills at the open. If both levels lie inside one bar the
-        stop is assumed to come first (the conservative reading).
+        The stop is the higher of the stop-loss (below the entry) and the trailing
+        stop (below the highest close since entry). A gap through a level fills at the
+        open. If a stop and the take-profit both lie inside one bar the stop is assumed
+        to come first (the conservative reading).
         """
         c = self.config
+        stops = []
         if c.stop_loss is not None:
-            stop = position.entry_price * (1.0 - c.stop_loss)
-            if bar.open <= stop:
-                return float(bar.open), "stop_loss"
-            if bar.low <= stop:
-                return stop, "stop_loss"
+            stops.append((position.entry_price * (1.0 - c.stop_loss), "stop_loss"))
+        if c.trailing_stop is not None:
+            stops.append((position.highest_close * (1.0 - c.trailing_stop), "trailing_stop"))
+        if stops:
+            level, reason = max(stops)
+            if bar.open <= level:
+                return float(bar.open), reason
+            if bar.low <= level:
+                return level, reason
         if c.take_profit is not None:
             target = position.entry_price * (1.0 + c.take_profit)
             if bar.open >= target:
@@ -178,17 +200,35 @@ class PaperBroker:
                 return target, "take_profit"
         return None
 
-    def close_on_stop(self, portfolio: Portfolio, symbol: str, bar: Candle,
-                      time: pd.Timestamp) -> Order | None:
-        """Sell ``symbol``'s position if ``bar`` hit its stop-loss or take-profit.
+    def bar_exits(self, portfolio: Portfolio, symbol: str, bar: Candle,
+                      time: pd.Timestamp) -> list[Order]:
+        """The exits ``bar`` triggers for ``symbol``'s position, in order.
 
-        A stop-loss is a market order once triggered and pays slippage below its level
-        (or below the open it gapped to); a take-profit is a limit order and fills at
-        its level (or the better open).
+        First the stops (:meth:`stop_exit`; a stop is a market order once triggered and
+        pays slippage below its level or the open it gapped to); then each partial
+        take-profit level the bar reached, selling its share of what is left at the
+        level (limit orders, no slippage); then the full take-profit. The highest close
+        since entry is updated with this bar's close for the next bar.
         """
         position = portfolio.positions.get(symbol)
-        hit = None if position is None else self.stop_exit(position, bar)
-        if hit is None:
-            return None
-        price, reason = hit
-        return self.sell(portfolio, symbol, price, time, reason, slippage=reason == "stop_loss")
+        if position is None:
+            return []
+        orders = []
+        hit = self.stop_exit(position, bar)
+        if hit is not None and hit[1] != "take_profit":
+            price, reason = hit
+            return [self.sell(portfolio, symbol, price, time, reason, slippage=True)]
+        for level in (self.config.partial_take_profit or [])[position.partials_done:]:
+            target = position.entry_price * (1.0 + level.at)
+            if bar.high < target:
+                break
+            position.partials_done += 1
+            orders.append(self.sell(portfolio, symbol, max(target, float(bar.open)), time,
+                                    "partial_take_profit", slippage=False, share=level.sell))
+            if symbol not in portfolio.positions:
+                return orders
+        if hit is not None:
+            price, reason = hit
+            return [*orders, self.sell(portfolio, symbol, price, time, reason, slippage=False)]
+        position.highest_close = max(position.highest_close, float(bar.close))
+        return orders

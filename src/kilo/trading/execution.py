@@ -8,8 +8,9 @@ through the same broker, rule and order of steps, so they cannot drift apart.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 
@@ -26,6 +27,19 @@ def volatility_scale(volatility: float | None, target: float | None) -> float:
     return min(1.0, target / volatility)
 
 
+class RiskGate(Protocol):
+    """What the execution asks of the portfolio's risk rules (:class:`~kilo.trading.risk.RiskManager`)."""
+
+    def forced_exit(self, symbol: str) -> str | None:
+        """The rule that closes the symbol's open position now, if any."""
+        ...
+
+    def entry_fraction(self, symbol: str, fraction: float, portfolio: Portfolio,
+                       marks: Mapping[str, float]) -> float:
+        """The share of equity an entry may take (``fraction`` asked, 0 blocks it)."""
+        ...
+
+
 @dataclass(frozen=True)
 class BarOutcome:
     """What one symbol's bar produced: the prediction, the decision and the orders."""
@@ -37,14 +51,16 @@ class BarOutcome:
 
 def execute_bar(broker: PaperBroker, portfolio: Portfolio, marks: dict[str, float], symbol: str,
                 bar: Candle, bar_time: pd.Timestamp, fill_price: float, fill_time: pd.Timestamp,
-                predict: Callable[[PortfolioState], Prediction], rule: DecisionRule) -> BarOutcome:
+                predict: Callable[[PortfolioState], Prediction], rule: DecisionRule,
+                risk: RiskGate | None = None) -> BarOutcome:
     """Trade one symbol on one closed bar; mutates ``portfolio``.
 
-    Steps: an open position ages a bar and is closed if the bar hit its stop-loss or
-    take-profit (at the level, inside the bar); the model predicts with the position
-    it now sees; ``rule`` decides; an entry or exit fills at ``fill_price``. An entry
-    takes ``max_position_fraction`` of equity times ``rule.size(score)`` times
-    :func:`volatility_scale` (``trading.target_volatility``).
+    Steps: an open position ages a bar, and the exits the bar triggered fill inside it
+    (stops, trailing stop, partial and full take-profit); ``risk`` may close it at
+    ``fill_price``; the model predicts with the position it now sees; ``rule`` decides;
+    an entry or exit fills at ``fill_price``. An entry takes ``max_position_fraction``
+    of equity times ``rule.size(score)`` times :func:`volatility_scale`
+    (``trading.target_volatility``), as far as ``risk`` allows.
 
     Parameters
     ----------
@@ -57,16 +73,19 @@ def execute_bar(broker: PaperBroker, portfolio: Portfolio, marks: dict[str, floa
 
     Returns
     -------
-    BarOutcome; ``decision`` is ``enter``, ``enter skipped``, ``exit``, ``hold`` or ``wait``.
+    BarOutcome; ``decision`` is ``enter``, ``enter skipped`` (too small), ``enter
+    blocked`` (risk), ``exit``, ``risk exit``, ``hold`` or ``wait``.
     """
     orders = []
     position = portfolio.positions.get(symbol)
     if position is not None:
         position.bars_held += 1
-        stop = broker.close_on_stop(portfolio, symbol, bar, bar_time)
-        if stop is not None:
-            orders.append(stop)
-            position = None
+        orders += broker.bar_exits(portfolio, symbol, bar, bar_time)
+        position = portfolio.positions.get(symbol)
+    forced = risk.forced_exit(symbol) if risk is not None and position is not None else None
+    if forced is not None:
+        orders.append(broker.sell(portfolio, symbol, fill_price, fill_time, forced))
+        return BarOutcome(predict(FLAT), "risk exit", orders)
     state = (PortfolioState(1.0, math.log(bar.close / position.entry_price), position.bars_held)
              if position is not None else FLAT)
     prediction = predict(state)
@@ -75,6 +94,10 @@ def execute_bar(broker: PaperBroker, portfolio: Portfolio, marks: dict[str, floa
         c = broker.config
         fraction = (c.max_position_fraction * rule.size(prediction.score)
                     * volatility_scale(prediction.volatility, c.target_volatility))
+        if risk is not None:
+            fraction = risk.entry_fraction(symbol, fraction, portfolio, marks)
+        if fraction <= 0:
+            return BarOutcome(prediction, "enter blocked", orders)
         order = broker.buy(portfolio, symbol, fill_price, fill_time, marks, fraction=fraction)
         decision = "enter" if order.fill else "enter skipped"
         orders.append(order)

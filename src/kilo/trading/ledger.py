@@ -1,7 +1,8 @@
 """SQLite ledger of paper trading: one transaction per iteration, resumable.
 
 Tables: ``runs``, ``iterations``, ``predictions``, ``orders``, ``fills``,
-``positions`` (a snapshot per iteration) and ``equity``. An iteration's rows are
+``positions`` (a snapshot per iteration), ``equity``, ``risk_events`` and ``risk_state``
+(the risk rules' memory after each iteration). An iteration's rows are
 written in one transaction, so a process killed at any moment leaves either the whole
 iteration or none of it. Times are ISO-8601 UTC strings.
 """
@@ -20,6 +21,7 @@ import pandas as pd
 
 from kilo.trading.broker import Order, Portfolio, Position
 from kilo.trading.records import IterationRecord, PredictionRecord
+from kilo.trading.risk import RiskState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,6 +44,11 @@ CREATE TABLE IF NOT EXISTS positions (
     iteration_id INTEGER NOT NULL REFERENCES iterations(id), symbol TEXT NOT NULL,
     quantity REAL NOT NULL, entry_price REAL NOT NULL, entry_time TEXT NOT NULL,
     entry_fee REAL NOT NULL, bars_held INTEGER NOT NULL, mark_price REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS risk_events (
+    id INTEGER PRIMARY KEY, iteration_id INTEGER NOT NULL REFERENCES iterations(id),
+    bar_time TEXT NOT NULL, symbol TEXT NOT NULL, rule TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS risk_state (
+    iteration_id INTEGER PRIMARY KEY REFERENCES iterations(id), state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS equity (
     iteration_id INTEGER PRIMARY KEY REFERENCES iterations(id), bar_time TEXT NOT NULL,
     cash REAL NOT NULL, positions_value REAL NOT NULL, equity REAL NOT NULL);
@@ -49,6 +56,9 @@ CREATE TABLE IF NOT EXISTS equity (
 
 
 PREDICTION_COLUMNS = PredictionRecord.columns()
+#: Columns a ledger written by an older Kilo may lack: (table, name, SQL type).
+ADDED_COLUMNS = [*(("predictions", name, kind) for name, kind, _ in PREDICTION_COLUMNS),
+                 ("positions", "highest_close", "REAL"), ("positions", "partials_done", "INTEGER")]
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
@@ -76,17 +86,20 @@ def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def _ensure_predictions_table(conn: sqlite3.Connection) -> None:
-    """Create ``predictions`` from :class:`PredictionRecord`'s fields; add columns that a
-    ledger written by an older Kilo lacks (nullable, so its old rows stay valid)."""
+def _ensure_tables(conn: sqlite3.Connection) -> None:
+    """Create every table (``predictions`` from :class:`PredictionRecord`'s fields); add
+    the :data:`ADDED_COLUMNS` an older ledger lacks (nullable, so old rows stay valid)."""
+    conn.executescript(SCHEMA)
     cols = ", ".join(f"{name} {kind}{'' if nullable else ' NOT NULL'}"
                      for name, kind, nullable in PREDICTION_COLUMNS)
     conn.execute("CREATE TABLE IF NOT EXISTS predictions (iteration_id INTEGER NOT NULL "
                  f"REFERENCES iterations(id), {cols})")
-    present = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
-    for name, kind, _ in PREDICTION_COLUMNS:
-        if name not in present:
-            conn.execute(f"ALTER TABLE predictions ADD COLUMN {name} {kind}")
+    present: dict[str, set[str]] = {}
+    for table, name, kind in ADDED_COLUMNS:
+        if table not in present:
+            present[table] = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if name not in present[table]:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
 _INSERT_PREDICTION = (
@@ -96,11 +109,13 @@ _INSERT_PREDICTION = (
 
 @dataclass(frozen=True)
 class SavedState:
-    """Where a previous run stopped: its portfolio and the last bar it traded."""
+    """Where a previous run stopped: its portfolio, the last bar it traded and the risk
+    rules' memory."""
 
     portfolio: Portfolio
     last_bar_time: pd.Timestamp
     marks: dict[str, float]
+    risk_state: RiskState
 
 
 class Ledger:
@@ -116,13 +131,13 @@ class Ledger:
         self.path = Path(path)
         self.conn = connect(self.path)
         if fresh:
-            tables = ["equity", "positions", "fills", "orders", "predictions", "iterations", "runs"]
+            tables = ["risk_state", "risk_events", "equity", "positions", "fills", "orders",
+                      "predictions", "iterations", "runs"]
             # retraining decisions are history of the model sets, not of a trading run: kept
             with self._transaction():
                 for table in tables:
                     self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-        self.conn.executescript(SCHEMA)
-        _ensure_predictions_table(self.conn)
+        _ensure_tables(self.conn)
         self.run_id: int | None = None
 
     @contextlib.contextmanager
@@ -158,12 +173,16 @@ class Ledger:
             return None
         iteration_id, bar_time, cash = row
         portfolio, marks = Portfolio(cash=cash), {}
-        for symbol, qty, price, etime, fee, held, mark in self.conn.execute(
-            "SELECT symbol, quantity, entry_price, entry_time, entry_fee, bars_held, mark_price "
-            "FROM positions WHERE iteration_id = ?", (iteration_id,)):
-            portfolio.positions[symbol] = Position(symbol, qty, price, pd.Timestamp(etime), fee, held)
+        for symbol, qty, price, etime, fee, held, mark, high, partials in self.conn.execute(
+            "SELECT symbol, quantity, entry_price, entry_time, entry_fee, bars_held, mark_price, "
+            "highest_close, partials_done FROM positions WHERE iteration_id = ?", (iteration_id,)):
+            portfolio.positions[symbol] = Position(symbol, qty, price, pd.Timestamp(etime), fee, held,
+                                                   high or 0.0, partials or 0)
             marks[symbol] = mark
-        return SavedState(portfolio, pd.Timestamp(bar_time), marks)
+        state = self.conn.execute("SELECT state FROM risk_state WHERE iteration_id = ?",
+                                  (iteration_id,)).fetchone()
+        return SavedState(portfolio, pd.Timestamp(bar_time), marks,
+                          RiskState.model_validate_json(state[0]) if state else RiskState())
 
     def write_iteration(self, record: IterationRecord) -> int:
         """Write one iteration's predictions, orders, fills, positions and equity atomically.
@@ -188,9 +207,19 @@ class Ledger:
             portfolio = record.portfolio
             for symbol, pos in portfolio.positions.items():
                 self.conn.execute(
-                    "INSERT INTO positions VALUES (?,?,?,?,?,?,?,?)",
+                    "INSERT INTO positions (iteration_id, symbol, quantity, entry_price, entry_time, "
+                    "entry_fee, bars_held, mark_price, highest_close, partials_done) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (it, symbol, pos.quantity, pos.entry_price, pos.entry_time.isoformat(),
-                     pos.entry_fee, pos.bars_held, record.marks[symbol]))
+                     pos.entry_fee, pos.bars_held, record.marks[symbol], pos.highest_close,
+                     pos.partials_done))
+            for event in record.risk_events:
+                self.conn.execute(
+                    "INSERT INTO risk_events (iteration_id, bar_time, symbol, rule, detail) "
+                    "VALUES (?,?,?,?,?)", (it, event.bar_time.isoformat(), event.symbol,
+                                           event.rule, event.detail))
+            self.conn.execute("INSERT INTO risk_state VALUES (?,?)",
+                              (it, record.risk_state.model_dump_json()))
             value = portfolio.positions_value(record.marks)
             self.conn.execute("INSERT INTO equity VALUES (?,?,?,?,?)",
                               (it, record.bar_time.isoformat(), portfolio.cash, value,

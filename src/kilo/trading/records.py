@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from kilo.inference import Prediction
 from kilo.trading.broker import Order, Portfolio
+from kilo.trading.risk import RiskEvent, RiskState
 
 _SQL_TYPES = {float: "REAL", int: "INTEGER", str: "TEXT", pd.Timestamp: "TEXT"}
 
@@ -64,7 +65,8 @@ class IterationRecord:
 
     ``bar_time`` is the candle the decisions were made on; ``mark_time`` the time of
     the prices (``marks``) the portfolio is valued at. ``portfolio`` is a copy taken
-    at the end of the iteration, so records stay valid as trading goes on.
+    at the end of the iteration, so records stay valid as trading goes on;
+    ``risk_state`` is the risk rules' memory after it.
     """
 
     bar_time: pd.Timestamp
@@ -73,6 +75,8 @@ class IterationRecord:
     orders: list[Order]
     portfolio: Portfolio
     marks: dict[str, float]
+    risk_events: list[RiskEvent] = field(default_factory=list)
+    risk_state: RiskState = field(default_factory=RiskState)
 
     @property
     def equity(self) -> float:

@@ -15,6 +15,7 @@ from kilo.trading.broker import PaperBroker, Portfolio
 from kilo.trading.execution import execute_bar
 from kilo.trading.ledger import Ledger
 from kilo.trading.records import IterationRecord, PredictionRecord
+from kilo.trading.risk import RiskManager
 from kilo.trading.sources import Iteration, LiveSource, MarketSnapshot, ReplaySource
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,13 @@ class Scorer(Protocol):
 class PaperTrader:
     """Runs iterations of: stops, predictions, blend, orders, ledger.
 
-    For each symbol with a new closed bar, :func:`~kilo.trading.execution.execute_bar`:
-    a stop-loss or take-profit inside that bar closes the position; the models score the
-    bar; the symbol's rule decides; orders fill at the snapshot's fill price. The
-    iteration is written to the ledger in one transaction.
+    Each iteration marks the portfolio at the snapshots' fill prices and lets the
+    :class:`~kilo.trading.risk.RiskManager` see the equity; then, for each symbol with
+    a new closed bar, :func:`~kilo.trading.execution.execute_bar`: the bar's stops and
+    take-profits fill, the risk rules may force an exit, the models score the bar, the
+    symbol's rule decides within what the risk rules allow, and orders fill at the
+    snapshot's fill price. The iteration, its risk events and the risk state are
+    written to the ledger in one transaction.
 
     Parameters
     ----------
@@ -56,6 +60,7 @@ class PaperTrader:
         self.source = source
         self.ledger = ledger
         self.broker = PaperBroker(config.trading)
+        self.risk = RiskManager(config.risk)
 
     def run(self, iterations: int,
             on_iteration: Callable[[IterationRecord], None] | None = None,
@@ -69,6 +74,7 @@ class PaperTrader:
         saved = self.ledger.saved_state()
         portfolio = saved.portfolio if saved else Portfolio(self.config.trading.initial_cash)
         marks = dict(saved.marks) if saved else {}
+        self.risk = RiskManager(self.config.risk, saved.risk_state if saved else None)
         if saved:
             logger.info("resuming after %s with equity %.2f", saved.last_bar_time,
                         portfolio.equity(marks))
@@ -96,17 +102,20 @@ class PaperTrader:
         """One iteration over every symbol's snapshot; mutates ``portfolio`` and ``marks``."""
         bar_time, snapshots = iteration
         marks.update({s: snap.fill_price for s, snap in snapshots.items()})
+        closes = {s: snap.history["close"].to_numpy() for s, snap in snapshots.items()}
+        self.risk.after_mark(bar_time, portfolio.equity(marks), closes)
         predictions, orders = [], []
         for symbol in sorted(snapshots):
             snap, model = snapshots[symbol], self.models[symbol]
             outcome = execute_bar(self.broker, portfolio, marks, symbol, snap.bar, snap.bar_time,
                                   snap.fill_price, snap.fill_time,
                                   lambda state, m=model, s=snap: m.predict(s, state),
-                                  model.rule)
+                                  model.rule, self.risk)
             predictions.append(PredictionRecord(symbol, snap.bar_time, model.version,
                                                 outcome.decision, snap.fill_price,
                                                 outcome.prediction))
             orders += outcome.orders
         mark_time = max(s.fill_time for s in snapshots.values())
         return IterationRecord(bar_time, mark_time, predictions, orders, portfolio.copy(),
-                               dict(marks))
+                               dict(marks), self.risk.end_iteration(),
+                               self.risk.state.model_copy())
