@@ -6,9 +6,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
 from kilo.errors import KiloError
-from kilo.evaluation.report import planted_sentence
+from kilo.evaluation.report import PORTFOLIO_COLUMNS, planted_sentence
 from kilo.evaluation.results import metrics_table
 from kilo.evaluation.run import run_evaluation
 
@@ -37,6 +39,17 @@ def print_symbol(summary: dict, symbol: str) -> None:
     print(planted_sentence(entry["controls"]["planted"]))
 
 
+def print_portfolio(portfolio: dict) -> None:
+    """The portfolio walk-forward: strategies, risk events, worst day, breaker time."""
+    table = pd.DataFrame(portfolio["strategies"]).T
+    print(f"\nportfolio ({portfolio['bars']} bars, all symbols traded together)")
+    print(table[[c for c in PORTFOLIO_COLUMNS if c in table.columns]].to_string(
+        float_format=lambda v: f"{v:.4g}"))
+    print(f"risk events: {portfolio['risk_events'] or 'none'}; worst day "
+          f"{portfolio['worst_day']['date']} ({portfolio['worst_day']['log_return']:+.4f}); "
+          f"{portfolio['cooldown_bars']} bars in the drawdown breaker's cooldown")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser(
         "Walk-forward evaluation: for each fold, train a model set on the bars before it "
@@ -55,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for reports (default: evaluation.report_dir)")
     parser.add_argument("--jobs", type=int, help="worker processes for folds and controls "
                         "(default: evaluation.jobs, or every CPU core)")
+    parser.add_argument("--portfolio", action="store_true",
+                        help="also trade the symbols together through the trader, risk rules "
+                        "and broker, against equal-weight baselines (summary.json: portfolio)")
     parser.add_argument("--backend", choices=["joblib", "ray"],
                         help="joblib: local processes; ray: Ray tasks on training.ray_address or "
                         "a local cluster (pip install -r requirements-ray.txt); default "
@@ -75,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     summary, paths, failures = run_evaluation(config, symbols, seeds=args.seeds,
                                               report_dir=args.report_dir,
                                               progress=not args.no_progress, jobs=args.jobs,
-                                              backend=args.backend)
+                                              backend=args.backend, portfolio=args.portfolio)
     for symbol in summary:
-        print_symbol(summary, symbol)
+        if symbol != "portfolio":
+            print_symbol(summary, symbol)
+    if "portfolio" in summary:
+        print_portfolio(summary["portfolio"])
     for symbol, error in failures.items():
         print(f"{symbol}: FAILED: {error}", file=sys.stderr)
     for kind, path in paths.items():

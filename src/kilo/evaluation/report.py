@@ -22,6 +22,7 @@ MAX_POINTS = 1200
 REPORT_COLUMNS = ["total_log_return", "gross_total_log_return", "sharpe", "max_drawdown",
                   "n_trades", "turnover", "exposure", "break_even_cost", "psr",
                   "psr_vs_buy_and_hold", "dsr"]
+PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "exposure"]
 STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1200px} table{border-collapse:collapse;"
          "font-size:13px;margin:.5em 0} td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
          "text-align:right} .flag{color:#b00;font-weight:bold} .verdict{font-size:15px}")
@@ -142,6 +143,14 @@ def write_html(results: dict[str, list[SymbolEvaluation]], summary: dict[str, An
                 full_html=False, include_plotlyjs=False)
             + f"<p>Causality check: {entry['controls']['causality']}; label-shuffle check "
               f"(not a leakage test): {entry['controls']['label_shuffle_check']}.</p>")
+    if "portfolio" in summary:
+        portfolio = summary["portfolio"]
+        table = pd.DataFrame(portfolio["strategies"]).T[PORTFOLIO_COLUMNS]
+        sections.append("<h2>Portfolio: every symbol traded together</h2>"
+                        + table.to_html(border=0, float_format=lambda v: f"{v:.4g}")
+                        + f"<p>Risk events {html.escape(str(portfolio['risk_events']))}; worst "
+                        f"day {portfolio['worst_day']}; {portfolio['cooldown_bars']} bars in the "
+                        "drawdown breaker's cooldown.</p>")
     page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
             f"</title><script src='{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
             "<h1>Kilo walk-forward evaluation</h1>" + "".join(sections) + "</body></html>")

@@ -7,6 +7,9 @@ Layout, per symbol::
      "folds": [{"train_start", "train_end", "test_start", "test_end"}],
      "bars": N, "seconds": s}
 
+With ``--portfolio`` a top-level ``"portfolio"`` section holds the symbols traded
+together (:func:`kilo.evaluation.portfolio.summarise_portfolio`).
+
 With more than one seed, numbers are means over seeds, ``"strategies_std"`` holds their
 standard deviations and ``"seeds"`` the count; lists (``ic_by_fold``, ``ic_ci95``) and
 controls are those of the first seed. Metrics are described in

@@ -10,7 +10,8 @@ from typing import Any
 from kilo.config import Config
 from kilo.errors import KiloError
 from kilo.evaluation.report import write_equity_png, write_html
-from kilo.evaluation.results import deflate, summarise, write_summary
+from kilo.evaluation.portfolio import evaluate_portfolio
+from kilo.evaluation.results import clean, deflate, summarise, write_summary
 from kilo.evaluation.summary import SymbolEvaluation
 from kilo.evaluation.walkforward import evaluate_symbol
 from kilo.training.tracking import Tracker, config_params
@@ -44,13 +45,14 @@ def evaluate_symbols(config: Config, symbols: list[str], *, seeds: int = 1,
     return results, failures
 
 
-def write_report(results: dict[str, list[SymbolEvaluation]], folder: Path
-                 ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Deflate the Sharpe ratios and write ``summary.json``, ``report.html`` (with
-    ``plotly.min.js``) and ``equity.png`` into ``folder``; returns (summary, paths)."""
+def write_report(results: dict[str, list[SymbolEvaluation]], folder: Path,
+                 extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Deflate the Sharpe ratios and write ``summary.json`` (with ``extra`` top-level
+    sections, e.g. ``portfolio``), ``report.html`` (with ``plotly.min.js``) and
+    ``equity.png`` into ``folder``; returns (summary, paths)."""
     n_trials = deflate(results)
     logger.info("deflated Sharpe ratios count %d trials", n_trials)
-    summary = summarise(results)
+    summary = {**summarise(results), **clean(extra or {})}
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"summary": write_summary(summary, folder),
              "html": write_html(results, summary, folder),
@@ -60,12 +62,15 @@ def write_report(results: dict[str, list[SymbolEvaluation]], folder: Path
 
 def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
                    report_dir: Path | None = None, progress: bool = True,
-                   jobs: int | None = None, backend: str | None = None
+                   jobs: int | None = None, backend: str | None = None,
+                   portfolio: bool = False
                    ) -> tuple[dict[str, Any], dict[str, Path], dict[str, str]]:
     """Evaluate, report into a new timestamped folder, and log one MLflow run.
 
     ``jobs`` worker processes (``backend`` joblib) or Ray tasks (``backend`` ray) run each
-    symbol's folds and controls (default ``evaluation.jobs``, or every core). Deflated Sharpe ratios count every traded
+    symbol's folds and controls (default ``evaluation.jobs``, or every core). With
+    ``portfolio`` the symbols that evaluated are also traded together
+    (:mod:`kilo.evaluation.portfolio`) and the summary gains a ``portfolio`` section. Deflated Sharpe ratios count every traded
     strategy of every symbol and seed as a trial.
 
     Returns
@@ -83,8 +88,10 @@ def run_evaluation(config: Config, symbols: list[str], *, seeds: int = 1,
         if not results:
             return {}, {}, failures
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        extra = ({"portfolio": evaluate_portfolio(config, list(results), jobs=jobs,
+                                                  progress=progress)} if portfolio else {})
         summary, paths = write_report(results, Path(report_dir or config.evaluation.report_dir)
-                                      / stamp)
+                                      / stamp, extra)
         run.log_metrics({symbol: entry["strategies"] for symbol, entry in summary.items()})
         for path in (paths["summary"], paths["html"]):
             run.log_artifact(path)
