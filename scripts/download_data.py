@@ -7,7 +7,7 @@ import logging
 import sys
 
 from kilo.cli import common_parser, config_from_args, symbol_arg
-from kilo.data.download import download_candles, make_exchange
+from kilo.data.download import check_reachable, download_candles, make_exchange
 from kilo.errors import KiloError
 
 logger = logging.getLogger("kilo.download")
@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         exchange = make_exchange(args.exchange or config.data.exchange)
     except KiloError as exc:
         parser.error(str(exc))
+    try:
+        check_reachable(exchange)
+    except KiloError as exc:
+        logger.error("%s; nothing was downloaded", exc)
+        return 1
     failed = []
     for symbol in args.symbols or config.symbols:
         try:

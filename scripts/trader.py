@@ -17,11 +17,18 @@ from kilo.trading.session import SessionOptions, run_session
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser(
         "Load the LATEST model set of each symbol, blend GRU, LightGBM and PPO into one "
-        "score per bar, and paper-trade it with fees and slippage. Every iteration is "
-        "recorded in a SQLite ledger; a restart resumes where the last run stopped."
+        "score per bar, and paper-trade it with fees, slippage and the risk rules. Every "
+        "iteration is recorded in a SQLite ledger; a restart resumes where the last run "
+        "stopped. SIGINT or SIGTERM stop it cleanly (exit 0)."
     )
-    parser.add_argument("--iterations", type=int, default=100,
-                        help="bars to trade (live: polls, one per --interval)")
+    parser.add_argument("--iterations", type=int,
+                        help="bars to trade (live: polls, one per --interval); 0 runs until "
+                        "SIGINT or SIGTERM (default: 100 in replay, 0 live)")
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="replay: seconds to sleep between iterations")
+    parser.add_argument("--metrics-port", type=int,
+                        help="serve /metrics (Prometheus) and /health on this port "
+                        "(default: monitoring.port; off)")
     parser.add_argument("--symbols", nargs="+", type=symbol_arg, metavar="SYMBOL",
                         help="symbols to trade, BTC/USDT or BTCUSDT (default: config)")
     parser.add_argument("--source", choices=["replay", "live"], default="replay",
@@ -39,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
-        options = SessionOptions(args.iterations, tuple(args.symbols or ()), args.source,
-                                 args.start, args.interval, args.state, args.fresh, args.strict)
+        iterations = args.iterations if args.iterations is not None else (
+            0 if args.source == "live" else 100)
+        options = SessionOptions(iterations, tuple(args.symbols or ()), args.source, args.start,
+                                 args.interval, args.state, args.fresh, args.strict, args.pace,
+                                 args.metrics_port)
         ledger = run_session(config, options, on_iteration=lambda r: print(iteration_line(r),
                                                                            flush=True))
     except KiloError as exc:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import ccxt
@@ -7,7 +8,12 @@ import pandas as pd
 import pytest
 
 from kilo.data import read_freqtrade
-from kilo.data.download import download_candles, fetch_closed_candles, with_retries
+from kilo.data.download import (
+    check_reachable,
+    download_candles,
+    fetch_closed_candles,
+    with_retries,
+)
 from kilo.errors import ExchangeError
 
 HOUR_MS = 3_600_000
@@ -96,3 +102,45 @@ def test_failed_download_leaves_existing_file_byte_identical(tmp_path: Path) -> 
                          progress=False)
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+
+
+class Unreachable:
+    """An exchange whose every call fails as an offline machine's would."""
+
+    id = "binance"
+    has = {"fetchTime": True}
+    timeout = 10_000
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def fetch_time(self):
+        self.calls.append("fetch_time")
+        raise ccxt.NetworkError("getaddrinfo failed")
+
+    def fetch_ohlcv(self, *args, **kwargs):
+        self.calls.append("fetch_ohlcv")
+        raise ccxt.NetworkError("getaddrinfo failed")
+
+
+def test_an_unreachable_exchange_is_found_out_at_once() -> None:
+    exchange = Unreachable()
+    with pytest.raises(ExchangeError, match="cannot reach binance.*internet.*--source replay"):
+        check_reachable(exchange)
+    assert exchange.calls == ["fetch_time"] and exchange.timeout == 10_000
+
+
+def test_download_script_says_it_once_and_fetches_nothing(monkeypatch, tmp_path, caplog) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "download_data", Path(__file__).resolve().parents[2] / "scripts" / "download_data.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    exchange = Unreachable()
+    monkeypatch.setattr(script, "make_exchange", lambda exchange_id: exchange)
+    started = time.monotonic()
+    code = script.main(["--data-dir", str(tmp_path), "--symbols", "BTCUSDT", "ETHUSDT"])
+    assert code == 1 and time.monotonic() - started < 5
+    assert exchange.calls == ["fetch_time"]  # no symbol was tried
+    assert sum("cannot reach binance" in r.message for r in caplog.records) == 1

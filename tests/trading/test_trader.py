@@ -47,7 +47,8 @@ def check_ledger(path: Path, fee: float, n_symbols: int) -> None:
                           "FROM iterations i LEFT JOIN predictions p ON p.iteration_id = i.id "
                           "LEFT JOIN equity e ON e.iteration_id = i.id GROUP BY i.id")
     assert (counts["n"] == n_symbols).all() and (counts["e"] == 1).all()
-    fills = ledger.query("SELECT side, notional, fee FROM fills")
+    fills = ledger.query("SELECT side, notional, fee FROM fills").astype(
+        {"notional": float, "fee": float})
     np.testing.assert_allclose(fills["fee"], fills["notional"] * fee, rtol=1e-9)
     buys, sells = fills[fills.side == "buy"], fills[fills.side == "sell"]
     initial = ledger.query("SELECT initial_cash FROM runs ORDER BY id LIMIT 1")["initial_cash"][0]

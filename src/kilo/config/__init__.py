@@ -8,7 +8,7 @@ conventions live in :mod:`kilo.config.markets`.
 from kilo.config.loading import ENV_DATA_DIR, ENV_MODELS_DIR, load_config, read_config_file
 from kilo.config.markets import normalize_symbol, timeframe_seconds
 from kilo.config.overrides import parse_override
-from kilo.config.risk import RiskConfig
+from kilo.config.risk import MonitoringConfig, RiskConfig
 from kilo.config.schema import DEFAULT_SYMBOLS, Config
 from kilo.config.search import SearchChoices, SearchConfig, SearchRange, TrackingConfig
 from kilo.config.sections import (
@@ -40,6 +40,7 @@ __all__ = [
     "GRUConfig",
     "LightGBMConfig",
     "ModelsConfig",
+    "MonitoringConfig",
     "PPOConfig",
     "PartialTakeProfit",
     "RetrainConfig",

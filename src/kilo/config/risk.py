@@ -1,4 +1,4 @@
-"""The ``risk`` section: portfolio rules the trader's risk manager enforces."""
+"""The ``risk`` and ``monitoring`` sections: what guards and reports a running trader."""
 
 from __future__ import annotations
 
@@ -24,3 +24,9 @@ class RiskConfig(_Section):
                                     "correlation")
     correlation_threshold: float = Field(0.7, gt=0, lt=1, description="symbols correlated above "
                                          "this form a cluster")
+
+
+class MonitoringConfig(_Section):
+    port: int | None = Field(None, ge=1, le=65535, description="serve /metrics and /health on "
+                             "this port (trader --metrics-port); None: off")
+    host: str = Field("127.0.0.1", description="interface to bind; 0.0.0.0 exposes it")

@@ -8,7 +8,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kilo.config.markets import normalize_symbol
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
-from kilo.config.risk import RiskConfig
+from kilo.config.risk import MonitoringConfig, RiskConfig
 from kilo.config.search import SearchConfig, TrackingConfig
 from kilo.config.sections import (
     BlendConfig,
@@ -41,6 +41,7 @@ class Config(_Section):
     blend: BlendConfig = BlendConfig()
     trading: TradingConfig = TradingConfig()
     risk: RiskConfig = RiskConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     retrain: RetrainConfig = RetrainConfig()
     training: TrainingConfig = TrainingConfig()

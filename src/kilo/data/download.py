@@ -37,6 +37,30 @@ def make_exchange(exchange_id: str) -> ccxt.Exchange:
     return cls({"enableRateLimit": True})
 
 
+def check_reachable(exchange: Any, timeout_ms: int = 5000) -> None:
+    """One quick call to the exchange, so an offline machine learns it at once.
+
+    Calls ``fetch_time`` (or ``load_markets`` where the exchange lacks it) with a
+    ``timeout_ms`` time-out and no retry.
+
+    Raises
+    ------
+    ExchangeError
+        If the exchange cannot be reached; the message says what to do instead.
+    """
+    previous = exchange.timeout
+    exchange.timeout = timeout_ms
+    try:
+        exchange.fetch_time() if exchange.has.get("fetchTime") else exchange.load_markets()
+    except (ccxt.NetworkError, ccxt.ExchangeNotAvailable) as exc:
+        raise ExchangeError(
+            f"cannot reach {exchange.id} ({type(exc).__name__}): check the internet connection, "
+            "or work offline with candles you have (--data-dir, KILO_DATA_DIR) and "
+            "scripts/trader.py --source replay") from exc
+    finally:
+        exchange.timeout = previous
+
+
 def with_retries(
     call: Callable[[], T],
     *,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from kilo.config import Config
 from kilo.data import timeframe_seconds
-from kilo.data.download import download_candles, make_exchange
+from kilo.data.download import check_reachable, download_candles, make_exchange
 from kilo.errors import FeatureContractError, KiloError, ModelSetError
 from kilo.evaluation.strategies import StrategyRun, backtest_blend, run_metrics
 from kilo.features import FeatureEngine
@@ -29,7 +29,9 @@ logger = logging.getLogger(__name__)
 def refresh_candles(config: Config, symbol: str) -> bool:
     """Download the latest candles; False (logged) when the exchange cannot be reached."""
     try:
-        download_candles(make_exchange(config.data.exchange), symbol, config.data.timeframe,
+        exchange = make_exchange(config.data.exchange)
+        check_reachable(exchange)
+        download_candles(exchange, symbol, config.data.timeframe,
                          config.data.dir, config.data.since, max_retries=config.data.max_retries,
                          base_delay=config.data.retry_base_delay, progress=False)
         return True

@@ -77,6 +77,7 @@ class IterationRecord:
     marks: dict[str, float]
     risk_events: list[RiskEvent] = field(default_factory=list)
     risk_state: RiskState = field(default_factory=RiskState)
+    errors: dict[str, str] = field(default_factory=dict)  # symbols skipped -> why (not stored)
 
     @property
     def equity(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from kilo.config import Config
@@ -27,13 +28,18 @@ class HotReloader:
         The trader's symbol -> :class:`SymbolModel` mapping, updated in place.
     history_rows
         The source's symbol -> candles-per-snapshot mapping, updated in place.
+    on_reload
+        Called with (symbol, swapped) after every attempt: True for a swap, False for
+        a version that failed to load.
     """
 
     def __init__(self, config: Config, models: dict[str, SymbolModel],
-                 history_rows: dict[str, int], models_dir: str | Path | None = None) -> None:
+                 history_rows: dict[str, int], models_dir: str | Path | None = None,
+                 on_reload: Callable[[str, bool], None] | None = None) -> None:
         self.config = config
         self.models = models
         self.history_rows = history_rows
+        self.on_reload = on_reload
         self.models_dir = Path(models_dir or config.models.dir)
         self._failed: set[tuple[str, str]] = set()
 
@@ -53,10 +59,14 @@ class HotReloader:
                 logger.exception("%s: could not load new version %s; still trading %s",
                                  symbol, latest, current.version)
                 self._failed.add((symbol, latest))
+                if self.on_reload is not None:
+                    self.on_reload(symbol, False)
                 continue
             self.models[symbol] = fresh
             self.history_rows[symbol] = fresh.history_rows
             logger.info("%s: now trading version %s (was %s)", symbol, fresh.version,
                         current.version)
             swapped.append(symbol)
+            if self.on_reload is not None:
+                self.on_reload(symbol, True)
         return swapped

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from kilo.config import Config
-from kilo.data import load_candles, timeframe_seconds
-from kilo.data.download import make_exchange
-from kilo.errors import KiloError, ModelSetError
+from kilo.data import load_candles, timeframe_delta, timeframe_seconds
+from kilo.data.download import check_reachable, make_exchange
+from kilo.errors import ExchangeError, KiloError, ModelSetError
 from kilo.trading.ledger import Ledger
+from kilo.trading.monitoring import MonitoringServer, TraderMetrics
 from kilo.trading.records import IterationRecord
 from kilo.trading.reload import HotReloader
 from kilo.trading.sources import LiveSource, ReplaySource
@@ -23,9 +26,31 @@ from kilo.trading.trader import PaperTrader
 logger = logging.getLogger(__name__)
 
 
+class Stopped(BaseException):
+    """SIGINT or SIGTERM asked the trader to stop (raised where the process is, so the
+    iteration in flight is abandoned: the ledger's transaction rolls it back whole)."""
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into :class:`Stopped` while the block runs."""
+    def handler(signum: int, frame: object) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 @dataclass(frozen=True)
 class SessionOptions:
-    """The trader's command-line choices (see ``scripts/trader.py --help``)."""
+    """The trader's command-line choices (see ``scripts/trader.py --help``).
+
+    ``iterations`` 0 runs until stopped (SIGINT or SIGTERM).
+    """
 
     iterations: int
     symbols: tuple[str, ...] = ()
@@ -35,6 +60,8 @@ class SessionOptions:
     state: Path | None = None  # None: trading.ledger_path
     fresh: bool = False
     strict: bool = False
+    pace: float = 0.0
+    metrics_port: int | None = None  # None: monitoring.port
 
 
 def load_models(config: Config, symbols: list[str], strict: bool) -> dict[str, SymbolModel]:
@@ -63,8 +90,9 @@ def context_symbols(models: dict[str, SymbolModel]) -> list[str]:
     return sorted({c for m in models.values() for c in m.engine.context_symbols} - set(models))
 
 
-def make_source(config: Config, models: dict[str, SymbolModel],
-                options: SessionOptions) -> ReplaySource | LiveSource:
+def make_source(config: Config, models: dict[str, SymbolModel], options: SessionOptions,
+                on_error: Callable[[ExchangeError], None] | None = None
+                ) -> ReplaySource | LiveSource:
     """A replay source from local candles, or a live one from the configured exchange;
     either also follows the symbols the features read but that are not traded.
 
@@ -80,9 +108,12 @@ def make_source(config: Config, models: dict[str, SymbolModel],
         logger.info("following %s for the cross-asset features", followed)
     if options.source == "live":
         interval = options.interval or timeframe_seconds(d.timeframe)
-        return LiveSource(make_exchange(d.exchange), sorted(models), d.timeframe, rows,
+        exchange = make_exchange(d.exchange)
+        check_reachable(exchange)
+        return LiveSource(exchange, sorted(models), d.timeframe, rows,
                           interval=interval, max_retries=d.max_retries,
-                          base_delay=d.retry_base_delay, context_symbols=tuple(followed))
+                          base_delay=d.retry_base_delay, context_symbols=tuple(followed),
+                          on_error=on_error)
     candles = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in models}
     safe_start = max(m.replay_start for m in models.values())
     start = options.start or safe_start
@@ -96,19 +127,52 @@ def make_source(config: Config, models: dict[str, SymbolModel],
         logger.warning("no candle after %s to replay: every bar on disk was used to train or "
                        "select these model sets; download newer candles or pass --start", start)
     context = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in followed}
-    return ReplaySource(candles, rows, start, context)
+    return ReplaySource(candles, rows, start, context, options.pace)
 
 
 def run_session(config: Config, options: SessionOptions,
                 on_iteration: Callable[[IterationRecord], None] | None = None) -> Ledger:
-    """Load models, open the ledger, run the iterations; returns the open ledger."""
+    """Load models, open the ledger, serve the endpoints, run the iterations.
+
+    SIGINT or SIGTERM end the run (the iteration in flight is abandoned unwritten).
+    Returns the open ledger.
+
+    Raises
+    ------
+    ModelSetError, DataError, ExchangeError
+        If no model set is usable, replay candles are missing, or the exchange cannot
+        be reached (live).
+    """
     symbols = list(options.symbols) or config.symbols
     models = load_models(config, symbols, options.strict)
-    source = make_source(config, models, options)
+    timeframe = timeframe_delta(config.data.timeframe)
+    holder: dict[str, ReplaySource | LiveSource] = {}
+    metrics = TraderMetrics(lambda: holder["source"].now(), timeframe)
+    source = holder["source"] = make_source(
+        config, models, options,
+        lambda exc: metrics.exchange_errors.labels(error=type(exc.__cause__ or exc).__name__).inc())
     state = options.state or config.trading.ledger_path
     ledger = Ledger(state, fresh=options.fresh)
     if options.start is not None and ledger.saved_state() is not None:
         logger.warning("--start is ignored while resuming %s; add --fresh to start over", state)
-    reload = HotReloader(config, models, source.history_rows)
-    PaperTrader(config, models, source, ledger).run(options.iterations, on_iteration, reload)
+    metrics.set_versions({s: m.version for s, m in models.items()})
+
+    def on_reload(symbol: str, swapped: bool) -> None:
+        metrics.reloads.labels(outcome="swapped" if swapped else "failed").inc()
+        metrics.set_versions({s: m.version for s, m in models.items()})
+
+    reload = HotReloader(config, models, source.history_rows, on_reload=on_reload)
+    port = options.metrics_port or config.monitoring.port
+    server = MonitoringServer(metrics, config.monitoring.host, port) if port else None
+    if server is not None:
+        logger.info("serving /metrics and /health on %s:%d", config.monitoring.host, server.port)
+    try:
+        with stop_on_signals():
+            PaperTrader(config, models, source, ledger).run(options.iterations, on_iteration,
+                                                            reload, metrics)
+    except Stopped as stop:
+        logger.info("%s: stopped; every written iteration is complete", stop)
+    finally:
+        if server is not None:
+            server.close()
     return ledger

@@ -60,16 +60,25 @@ class ReplaySource:
         First bar to trade; a symbol joins once it has ``history_rows`` candles before.
     context
         Validated candles of symbols read by the features but not traded.
+    pace
+        Seconds to sleep between iterations (demonstrations, endpoint tests).
     """
 
     name = "replay"
 
     def __init__(self, candles: dict[str, pd.DataFrame], history_rows: dict[str, int],
-                 start: pd.Timestamp, context: Mapping[str, pd.DataFrame] | None = None) -> None:
+                 start: pd.Timestamp, context: Mapping[str, pd.DataFrame] | None = None,
+                 pace: float = 0.0) -> None:
         self.candles = candles
         self.history_rows = history_rows
         self.start = start
         self.followed = {**(context or {}), **candles}
+        self.pace = pace
+        self._now = start
+
+    def now(self) -> pd.Timestamp:
+        """The replay's clock: the close of the latest bar it has handed out."""
+        return self._now
 
     def iterations(self, after: pd.Timestamp | None = None) -> Iterator[Iteration]:
         """Yield ``(bar_time, snapshots)`` for bars from ``start`` (or after ``after``)."""
@@ -85,7 +94,10 @@ class ReplaySource:
                 if snap is not None:
                     snapshots[symbol] = snap
             if snapshots:
+                self._now = max(s.fill_time for s in snapshots.values())
                 yield bar_time, snapshots
+                if self.pace:
+                    time.sleep(self.pace)
 
     def _snapshot(self, symbol: str, candles: pd.DataFrame, bar_time: pd.Timestamp,
                   context: Mapping[str, pd.DataFrame]) -> MarketSnapshot | None:
@@ -112,6 +124,8 @@ class LiveSource:
     context_symbols
         Symbols the features read but that are not traded: polled as well, and passed
         in every snapshot's ``context``.
+    on_error
+        Called with each exchange failure (e.g. to count it by class).
     sleep, clock
         Injectable for tests: ``sleep(seconds)`` and ``clock() -> epoch ms``.
     """
@@ -121,13 +135,14 @@ class LiveSource:
     def __init__(self, exchange: Any, symbols: list[str], timeframe: str,
                  history_rows: dict[str, int], *, interval: float, max_retries: int,
                  base_delay: float, context_symbols: tuple[str, ...] = (),
+                 on_error: Callable[[ExchangeError], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.exchange, self.symbols, self.timeframe = exchange, symbols, timeframe
         self.context_symbols = [s for s in context_symbols if s not in symbols]
         self.history_rows, self.interval = history_rows, interval
         self.retry = {"max_retries": max_retries, "base_delay": base_delay, "sleep": sleep}
-        self.sleep, self.clock = sleep, clock
+        self.sleep, self.clock, self.on_error = sleep, clock, on_error
         self._raw: dict[str, pd.DataFrame] = {}
         self._candles: dict[str, pd.DataFrame] = {}
         self._last_bar: dict[str, pd.Timestamp] = {}
@@ -147,18 +162,27 @@ class LiveSource:
                     self._refresh(symbol)
                     fresh.add(symbol)
                 except ExchangeError as exc:
-                    logger.warning("%s: skipped this iteration: %s", symbol, exc)
+                    self._failed(symbol, exc)
             snapshots = {}
             for symbol in self.symbols:
                 try:
                     snap = self._snapshot(symbol) if symbol in fresh else None
                 except ExchangeError as exc:
-                    logger.warning("%s: skipped this iteration: %s", symbol, exc)
+                    self._failed(symbol, exc)
                     continue
                 if snap is not None and (after is None or snap.bar_time > after):
                     snapshots[symbol] = snap
             now = pd.Timestamp(self.clock(), unit="ms", tz="UTC")
             yield max((s.bar_time for s in snapshots.values()), default=now), snapshots
+
+    def now(self) -> pd.Timestamp:
+        """The wall clock (UTC)."""
+        return pd.Timestamp(self.clock(), unit="ms", tz="UTC")
+
+    def _failed(self, symbol: str, exc: ExchangeError) -> None:
+        logger.warning("%s: skipped this iteration: %s", symbol, exc)
+        if self.on_error is not None:
+            self.on_error(exc)
 
     def _refresh(self, symbol: str) -> None:
         """Fetch the symbol's new closed candles into its cache and validate the window."""

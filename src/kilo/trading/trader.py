@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from kilo.inference import PortfolioState, Prediction
 from kilo.trading.broker import PaperBroker, Portfolio
 from kilo.trading.execution import execute_bar
 from kilo.trading.ledger import Ledger
+from kilo.trading.monitoring import TraderMetrics
 from kilo.trading.records import IterationRecord, PredictionRecord
 from kilo.trading.risk import RiskManager
 from kilo.trading.sources import Iteration, LiveSource, MarketSnapshot, ReplaySource
@@ -62,14 +64,17 @@ class PaperTrader:
         self.broker = PaperBroker(config.trading)
         self.risk = RiskManager(config.risk)
 
-    def run(self, iterations: int,
+    def run(self, iterations: int | None,
             on_iteration: Callable[[IterationRecord], None] | None = None,
-            before_iteration: Callable[[], object] | None = None) -> list[IterationRecord]:
-        """Run up to ``iterations`` iterations, resuming the ledger's saved state.
+            before_iteration: Callable[[], object] | None = None,
+            metrics: TraderMetrics | None = None) -> list[IterationRecord]:
+        """Run up to ``iterations`` iterations (None or 0: until the source ends or the
+        process is stopped), resuming the ledger's saved state.
 
         ``before_iteration`` is called before each iteration takes its bar (the hot
-        reload hook); ``on_iteration`` after each is written. Returns the records
-        written, in order.
+        reload hook); ``on_iteration`` after each is written; ``metrics`` observes each.
+        Returns the records written, in order (empty when running forever, which keeps
+        no list).
         """
         saved = self.ledger.saved_state()
         portfolio = saved.portfolio if saved else Portfolio(self.config.trading.initial_cash)
@@ -82,7 +87,9 @@ class PaperTrader:
                               self.config.model_dump(mode="json"))
         records: list[IterationRecord] = []
         stream = self.source.iterations(saved.last_bar_time if saved else None)
-        for _ in range(iterations):
+        done = 0
+        while not iterations or done < iterations:
+            done += 1
             if before_iteration:
                 before_iteration()
             item = next(stream, None)
@@ -90,27 +97,42 @@ class PaperTrader:
                 break
             if not item[1]:
                 continue
+            started = time.perf_counter()
             record = self.step(item, portfolio, marks)
             self.ledger.write_iteration(record)
-            records.append(record)
+            if metrics is not None:
+                metrics.observe(record, time.perf_counter() - started, record.errors)
+            if iterations:
+                records.append(record)
             if on_iteration:
                 on_iteration(record)
         return records
 
     def step(self, iteration: Iteration, portfolio: Portfolio,
              marks: dict[str, float]) -> IterationRecord:
-        """One iteration over every symbol's snapshot; mutates ``portfolio`` and ``marks``."""
+        """One iteration over every symbol's snapshot; mutates ``portfolio`` and ``marks``.
+
+        A symbol whose bar raises (a model or data error) is logged and left out of the
+        iteration with the portfolio as it was before it; the others trade on.
+        """
         bar_time, snapshots = iteration
         marks.update({s: snap.fill_price for s, snap in snapshots.items()})
         closes = {s: snap.history["close"].to_numpy() for s, snap in snapshots.items()}
         self.risk.after_mark(bar_time, portfolio.equity(marks), closes)
-        predictions, orders = [], []
+        predictions, orders, errors = [], [], {}
         for symbol in sorted(snapshots):
             snap, model = snapshots[symbol], self.models[symbol]
-            outcome = execute_bar(self.broker, portfolio, marks, symbol, snap.bar, snap.bar_time,
-                                  snap.fill_price, snap.fill_time,
-                                  lambda state, m=model, s=snap: m.predict(s, state),
-                                  model.rule, self.risk)
+            before = portfolio.copy()
+            try:
+                outcome = execute_bar(self.broker, portfolio, marks, symbol, snap.bar,
+                                      snap.bar_time, snap.fill_price, snap.fill_time,
+                                      lambda state, m=model, s=snap: m.predict(s, state),
+                                      model.rule, self.risk)
+            except Exception as exc:  # per-symbol boundary: skip it, trade the others
+                logger.exception("%s: skipped at %s", symbol, bar_time)
+                portfolio.cash, portfolio.positions = before.cash, before.positions
+                errors[symbol] = f"{type(exc).__name__}: {exc}"
+                continue
             predictions.append(PredictionRecord(symbol, snap.bar_time, model.version,
                                                 outcome.decision, snap.fill_price,
                                                 outcome.prediction))
@@ -118,4 +140,4 @@ class PaperTrader:
         mark_time = max(s.fill_time for s in snapshots.values())
         return IterationRecord(bar_time, mark_time, predictions, orders, portfolio.copy(),
                                dict(marks), self.risk.end_iteration(),
-                               self.risk.state.model_copy())
+                               self.risk.state.model_copy(), errors)
