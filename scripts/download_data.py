@@ -19,8 +19,13 @@ def main(argv: list[str] | None = None) -> int:
         "{BASE}_{QUOTE}-{timeframe}.feather. Existing files are continued from their "
         "last candle and replaced atomically. Needs internet."
     )
-    parser.add_argument("--symbols", nargs="+", type=symbol_arg, metavar="SYMBOL",
-                        help="BTC/USDT or BTCUSDT (default: config symbols)")
+    parser.add_argument(
+        "--symbols",
+        nargs="+",
+        type=symbol_arg,
+        metavar="SYMBOL",
+        help="BTC/USDT or BTCUSDT (default: config symbols)",
+    )
     parser.add_argument("--timeframe", help="candle timeframe, e.g. 1h (default: config)")
     parser.add_argument("--since", help="first candle date for new files, e.g. 2024-01-01")
     parser.add_argument("--exchange", help="ccxt exchange id (default: config, binance)")

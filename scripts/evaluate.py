@@ -14,8 +14,18 @@ from kilo.evaluation.report import PORTFOLIO_COLUMNS, planted_sentence
 from kilo.evaluation.results import metrics_table
 from kilo.evaluation.run import run_evaluation
 
-COLUMNS = ["total_log_return", "gross_total_log_return", "sharpe", "max_drawdown", "n_trades",
-           "turnover", "exposure", "break_even_cost", "psr_vs_buy_and_hold", "dsr"]
+COLUMNS = [
+    "total_log_return",
+    "gross_total_log_return",
+    "sharpe",
+    "max_drawdown",
+    "n_trades",
+    "turnover",
+    "exposure",
+    "break_even_cost",
+    "psr_vs_buy_and_hold",
+    "dsr",
+]
 
 
 def print_symbol(summary: dict, symbol: str) -> None:
@@ -25,17 +35,21 @@ def print_symbol(summary: dict, symbol: str) -> None:
     print(metrics_table(summary, symbol, COLUMNS).to_string())
     random = entry["strategies"].get("random")
     if random:
-        print(f"blend net Sharpe percentile among {random['draws']} matched random paths: "
-              f"{random['blend_percentile']:.0f}")
+        print(
+            f"blend net Sharpe percentile among {random['draws']} matched random paths: "
+            f"{random['blend_percentile']:.0f}"
+        )
     placebo = entry["controls"]["placebo"]
     for model in ("gru", "lightgbm"):
         s = entry["strategies"][model]
         low, high = s["ic_ci95"]
         flag = "  LEAK? above the placebo's 99 % band" if placebo[model]["flagged"] else ""
-        print(f"{model:9s} IC {s['ic_spearman']:+.4f} [{low:+.4f}, {high:+.4f}]  HAC t "
-              f"{s['ic_tstat_hac']:+.2f}  perm p {s['ic_pvalue_perm']:.3f}  placebo IC "
-              f"{placebo[model]['ic_spearman']:+.4f} (band ±{placebo[model]['null_band99']:.4f})"
-              + flag)
+        print(
+            f"{model:9s} IC {s['ic_spearman']:+.4f} [{low:+.4f}, {high:+.4f}]  HAC t "
+            f"{s['ic_tstat_hac']:+.2f}  perm p {s['ic_pvalue_perm']:.3f}  placebo IC "
+            f"{placebo[model]['ic_spearman']:+.4f} (band ±{placebo[model]['null_band99']:.4f})"
+            + flag
+        )
     print(planted_sentence(entry["controls"]["planted"]))
 
 
@@ -43,11 +57,16 @@ def print_portfolio(portfolio: dict) -> None:
     """The portfolio walk-forward: strategies, risk events, worst day, breaker time."""
     table = pd.DataFrame(portfolio["strategies"]).T
     print(f"\nportfolio ({portfolio['bars']} bars, all symbols traded together)")
-    print(table[[c for c in PORTFOLIO_COLUMNS if c in table.columns]].to_string(
-        float_format=lambda v: f"{v:.4g}"))
-    print(f"risk events: {portfolio['risk_events'] or 'none'}; worst day "
-          f"{portfolio['worst_day']['date']} ({portfolio['worst_day']['log_return']:+.4f}); "
-          f"{portfolio['cooldown_bars']} bars in the drawdown breaker's cooldown")
+    print(
+        table[[c for c in PORTFOLIO_COLUMNS if c in table.columns]].to_string(
+            float_format=lambda v: f"{v:.4g}"
+        )
+    )
+    print(
+        f"risk events: {portfolio['risk_events'] or 'none'}; worst day "
+        f"{portfolio['worst_day']['date']} ({portfolio['worst_day']['log_return']:+.4f}); "
+        f"{portfolio['cooldown_bars']} bars in the drawdown breaker's cooldown"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,19 +81,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_symbol_choice(parser, "evaluate")
     parser.add_argument("--folds", type=int, help="test folds (default: evaluation.folds)")
-    parser.add_argument("--seeds", type=int, default=1,
-                        help="repeat with this many seeds and report mean ± std")
-    parser.add_argument("--report-dir", type=Path,
-                        help="folder for reports (default: evaluation.report_dir)")
-    parser.add_argument("--jobs", type=int, help="worker processes for folds and controls "
-                        "(default: evaluation.jobs, or every CPU core)")
-    parser.add_argument("--portfolio", action="store_true",
-                        help="also trade the symbols together through the trader, risk rules "
-                        "and broker, against equal-weight baselines (summary.json: portfolio)")
-    parser.add_argument("--backend", choices=["joblib", "ray"],
-                        help="joblib: local processes; ray: Ray tasks on training.ray_address or "
-                        "a local cluster (pip install -r requirements-ray.txt); default "
-                        "training.backend")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="repeat with this many seeds and report mean ± std"
+    )
+    parser.add_argument(
+        "--report-dir", type=Path, help="folder for reports (default: evaluation.report_dir)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        help="worker processes for folds and controls "
+        "(default: evaluation.jobs, or every CPU core)",
+    )
+    parser.add_argument(
+        "--portfolio",
+        action="store_true",
+        help="also trade the symbols together through the trader, risk rules "
+        "and broker, against equal-weight baselines (summary.json: portfolio)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["joblib", "ray"],
+        help="joblib: local processes; ray: Ray tasks on training.ray_address or "
+        "a local cluster (pip install -r requirements-ray.txt); default "
+        "training.backend",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.folds is not None:
@@ -88,10 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     except KiloError as exc:
         parser.error(str(exc))
     symbols = chosen_symbols(args, config)
-    summary, paths, failures = run_evaluation(config, symbols, seeds=args.seeds,
-                                              report_dir=args.report_dir,
-                                              progress=not args.no_progress, jobs=args.jobs,
-                                              backend=args.backend, portfolio=args.portfolio)
+    summary, paths, failures = run_evaluation(
+        config,
+        symbols,
+        seeds=args.seeds,
+        report_dir=args.report_dir,
+        progress=not args.no_progress,
+        jobs=args.jobs,
+        backend=args.backend,
+        portfolio=args.portfolio,
+    )
     for symbol in summary:
         if symbol != "portfolio":
             print_symbol(summary, symbol)

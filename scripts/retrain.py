@@ -23,8 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     add_symbol_choice(parser, "retrain")
     when = parser.add_mutually_exclusive_group(required=True)
     when.add_argument("--once", action="store_true", help="one pass, for cron or a systemd timer")
-    when.add_argument("--every", nargs="?", const="", metavar="DURATION",
-                      help="run in-process every DURATION (e.g. 24h, 6h; default retrain.every)")
+    when.add_argument(
+        "--every",
+        nargs="?",
+        const="",
+        metavar="DURATION",
+        help="run in-process every DURATION (e.g. 24h, 6h; default retrain.every)",
+    )
     parser.add_argument("--offline", action="store_true", help="do not download candles first")
     args = parser.parse_args(argv)
     try:

@@ -20,20 +20,38 @@ def main(argv: list[str] | None = None) -> int:
         "to search.report_dir/<study>/: best.yaml, trials.csv, summary.json (with the "
         "deflated Sharpe ratio of the best trial)."
     )
-    parser.add_argument("--symbol", action="append", required=True, type=symbol_arg,
-                        metavar="SYMBOL", help="symbol to search on, BTC/USDT or BTCUSDT "
-                        "(repeatable)")
-    parser.add_argument("--trials", type=int, help="trials to add to the study (required "
-                        "unless --grid, which defaults to every combination)")
-    parser.add_argument("--grid", action="store_true", help="walk every combination of "
-                        "search.space's choices (Optuna GridSampler) instead of sampling")
-    parser.add_argument("--folds", type=int, help="outer walk-forward folds (default: "
-                        "evaluation.folds)")
+    parser.add_argument(
+        "--symbol",
+        action="append",
+        required=True,
+        type=symbol_arg,
+        metavar="SYMBOL",
+        help="symbol to search on, BTC/USDT or BTCUSDT (repeatable)",
+    )
+    parser.add_argument(
+        "--trials",
+        type=int,
+        help="trials to add to the study (required "
+        "unless --grid, which defaults to every combination)",
+    )
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="walk every combination of "
+        "search.space's choices (Optuna GridSampler) instead of sampling",
+    )
+    parser.add_argument(
+        "--folds", type=int, help="outer walk-forward folds (default: evaluation.folds)"
+    )
     parser.add_argument("--study", help="study name (default: search-<symbols>)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes running trials")
-    parser.add_argument("--backend", choices=["joblib", "ray"], default="joblib",
-                        help="joblib: local processes; ray: Ray tasks on training.ray_address "
-                        "or a local cluster (pip install -r requirements-ray.txt)")
+    parser.add_argument(
+        "--backend",
+        choices=["joblib", "ray"],
+        default="joblib",
+        help="joblib: local processes; ray: Ray tasks on training.ray_address "
+        "or a local cluster (pip install -r requirements-ray.txt)",
+    )
     parser.add_argument("--timeout", type=float, help="seconds after which no trial starts")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -48,18 +66,30 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--trials (or --grid) and --jobs must be at least 1")
     study = args.study or "search-" + "-".join(s.replace("/", "") for s in args.symbol)
     try:
-        summary, folder = run_search(config, args.symbol, trials=trials, study_name=study,
-                                     jobs=args.jobs, backend=args.backend, timeout=args.timeout,
-                                     progress=not args.no_progress, grid_search=args.grid)
+        summary, folder = run_search(
+            config,
+            args.symbol,
+            trials=trials,
+            study_name=study,
+            jobs=args.jobs,
+            backend=args.backend,
+            timeout=args.timeout,
+            progress=not args.no_progress,
+            grid_search=args.grid,
+        )
     except KiloError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: the study keeps every finished trial; run again to add more",
-              file=sys.stderr)
+        print(
+            "interrupted: the study keeps every finished trial; run again to add more",
+            file=sys.stderr,
+        )
         return 130
-    print(f"study {study}: {summary['n_trials']} trials; best value "
-          f"{summary.get('best_value')} with {summary.get('best_params')}")
+    print(
+        f"study {study}: {summary['n_trials']} trials; best value "
+        f"{summary.get('best_value')} with {summary.get('best_params')}"
+    )
     if "deflation" in summary:
         print(summary["deflation"]["sentence"])
     print(f"outputs: {folder}")

@@ -21,38 +21,75 @@ def main(argv: list[str] | None = None) -> int:
         "iteration is recorded in a SQLite ledger; a restart resumes where the last run "
         "stopped. SIGINT or SIGTERM stop it cleanly (exit 0)."
     )
-    parser.add_argument("--iterations", type=int,
-                        help="bars to trade (live: polls, one per --interval); 0 runs until "
-                        "SIGINT or SIGTERM (default: 100 in replay, 0 live)")
-    parser.add_argument("--pace", type=float, default=0.0,
-                        help="replay: seconds to sleep between iterations")
-    parser.add_argument("--metrics-port", type=int,
-                        help="serve /metrics (Prometheus) and /health on this port "
-                        "(default: monitoring.port; off)")
-    parser.add_argument("--symbols", nargs="+", type=symbol_arg, metavar="SYMBOL",
-                        help="symbols to trade, BTC/USDT or BTCUSDT (default: config)")
-    parser.add_argument("--source", choices=["replay", "live"], default="replay",
-                        help="replay local candles, or poll the exchange (needs internet)")
-    parser.add_argument("--start", type=lambda s: pd.Timestamp(s, tz="UTC"),
-                        help="replay: first bar (UTC); default the models' test split start")
-    parser.add_argument("--interval", type=float,
-                        help="live: seconds between polls (default: one timeframe)")
-    parser.add_argument("--state", type=Path,
-                        help="SQLite ledger file (default: trading.ledger_path, "
-                        "state/paper.sqlite)")
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        help="bars to trade (live: polls, one per --interval); 0 runs until "
+        "SIGINT or SIGTERM (default: 100 in replay, 0 live)",
+    )
+    parser.add_argument(
+        "--pace", type=float, default=0.0, help="replay: seconds to sleep between iterations"
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics (Prometheus) and /health on this port (default: monitoring.port; off)",
+    )
+    parser.add_argument(
+        "--symbols",
+        nargs="+",
+        type=symbol_arg,
+        metavar="SYMBOL",
+        help="symbols to trade, BTC/USDT or BTCUSDT (default: config)",
+    )
+    parser.add_argument(
+        "--source",
+        choices=["replay", "live"],
+        default="replay",
+        help="replay local candles, or poll the exchange (needs internet)",
+    )
+    parser.add_argument(
+        "--start",
+        type=lambda s: pd.Timestamp(s, tz="UTC"),
+        help="replay: first bar (UTC); default the models' test split start",
+    )
+    parser.add_argument(
+        "--interval", type=float, help="live: seconds between polls (default: one timeframe)"
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="SQLite ledger file (default: trading.ledger_path, state/paper.sqlite)",
+    )
     parser.add_argument("--fresh", action="store_true", help="erase the ledger and start over")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail if any symbol lacks a usable model set instead of skipping it")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail if any symbol lacks a usable model set instead of skipping it",
+    )
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
-        iterations = args.iterations if args.iterations is not None else (
-            0 if args.source == "live" else 100)
-        options = SessionOptions(iterations, tuple(args.symbols or ()), args.source, args.start,
-                                 args.interval, args.state, args.fresh, args.strict, args.pace,
-                                 args.metrics_port)
-        ledger = run_session(config, options, on_iteration=lambda r: print(iteration_line(r),
-                                                                           flush=True))
+        iterations = (
+            args.iterations
+            if args.iterations is not None
+            else (0 if args.source == "live" else 100)
+        )
+        options = SessionOptions(
+            iterations,
+            tuple(args.symbols or ()),
+            args.source,
+            args.start,
+            args.interval,
+            args.state,
+            args.fresh,
+            args.strict,
+            args.pace,
+            args.metrics_port,
+        )
+        ledger = run_session(
+            config, options, on_iteration=lambda r: print(iteration_line(r), flush=True)
+        )
     except KiloError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

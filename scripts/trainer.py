@@ -17,15 +17,23 @@ def main(argv: list[str] | None = None) -> int:
         "FeatureEngine and save them as a new model-set version under the models dir."
     )
     add_symbol_choice(parser, "train")
-    parser.add_argument("--model", choices=["all", "gru", "lightgbm", "ppo"], default="all",
-                        help="train only this model; the others and the preprocessor are "
-                        "reused from the latest version")
+    parser.add_argument(
+        "--model",
+        choices=["all", "gru", "lightgbm", "ppo"],
+        default="all",
+        help="train only this model; the others and the preprocessor are "
+        "reused from the latest version",
+    )
     parser.add_argument("--seed", type=int, help="override the config seed")
-    parser.add_argument("--jobs", type=int, help="symbols trained in parallel processes "
-                        "(default: training.jobs)")
-    parser.add_argument("--backend", choices=["joblib", "ray"],
-                        help="joblib: local processes; ray: a Ray cluster (training.ray_address; "
-                        "pip install -r requirements-ray.txt)")
+    parser.add_argument(
+        "--jobs", type=int, help="symbols trained in parallel processes (default: training.jobs)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["joblib", "ray"],
+        help="joblib: local processes; ray: a Ray cluster (training.ray_address; "
+        "pip install -r requirements-ray.txt)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.seed is not None:
@@ -38,8 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     try:
-        reports = train_symbols(config, symbols, model=args.model, progress=not args.no_progress,
-                                jobs=args.jobs, backend=args.backend)
+        reports = train_symbols(
+            config,
+            symbols,
+            model=args.model,
+            progress=not args.no_progress,
+            jobs=args.jobs,
+            backend=args.backend,
+        )
     except KiloError as exc:
         parser.error(str(exc))
     print(format_summary(reports))

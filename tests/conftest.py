@@ -49,7 +49,8 @@ TINY = [
     "models.ppo.n_epochs=2",
     "models.ppo.window=4",
     "models.ppo.episode_length=128",
-    "blend.rule=quantile",  # tiny models rarely find an edge worth the costs; these tests need trades
+    # tiny models rarely find an edge worth the costs; these tests need trades
+    "blend.rule=quantile",
     "tracking.enabled=false",  # the tracking tests turn it on, in a temporary folder
 ]
 SLICE_ROWS = 4500
@@ -68,8 +69,9 @@ def tiny_config(config: Config, tmp_path_factory) -> Config:
         sliced = candles.iloc[-SLICE_ROWS:].drop(columns="filled").reset_index()
         sliced.to_feather(data_dir / "binance" / f"{symbol.replace('/', '_')}-1h.feather")
     models_dir = tmp_path_factory.mktemp("models")
-    return load_config(REPO / "config" / "config.yaml", TINY, data_dir=data_dir,
-                       models_dir=models_dir)
+    return load_config(
+        REPO / "config" / "config.yaml", TINY, data_dir=data_dir, models_dir=models_dir
+    )
 
 
 @pytest.fixture(scope="session")

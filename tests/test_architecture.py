@@ -15,16 +15,20 @@ CHECKER = REPO.parent / "shared" / "tools" / "check_layers.py"
 def test_no_import_points_up_the_layer_order() -> None:
     if not CHECKER.is_file():
         pytest.fail(f"{CHECKER} is missing: clone Kilo beside ../shared", pytrace=False)
-    done = subprocess.run([sys.executable, str(CHECKER), str(REPO / "src" / "kilo")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(CHECKER), str(REPO / "src" / "kilo")], capture_output=True, text=True
+    )
     assert done.returncode == 0 and done.stdout.strip() == "0 import(s) point up", done.stdout
 
 
-@pytest.mark.parametrize("module", ["kilo.config", "kilo.features", "kilo.data", "kilo.metrics",
-                                    "kilo.blend"])
+@pytest.mark.parametrize(
+    "module", ["kilo.config", "kilo.features", "kilo.data", "kilo.metrics", "kilo.blend"]
+)
 def test_light_modules_do_not_import_heavy_libraries(module: str) -> None:
-    code = (f"import sys, {module}; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'ccxt', 'torch', 'stable_baselines3', 'lightgbm'}))")
+    code = (
+        f"import sys, {module}; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'ccxt', 'torch', 'stable_baselines3', 'lightgbm'}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", f"{module} imports {done.stdout.strip()}"

@@ -7,11 +7,14 @@ a benchmark with :func:`register`; it receives the config and returns the record
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from kilo.config import Config
 
@@ -41,7 +44,11 @@ def time_runs(run: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> list
 
 
 def record(
-    name: str, runs: list[float], unit: str, params: dict[str, Any], work: float | None = None,
+    name: str,
+    runs: list[float],
+    unit: str,
+    params: dict[str, Any],
+    work: float | None = None,
     scale: float = 1.0,
 ) -> dict[str, Any]:
     """One benchmark record; ``figure`` is ``work / median`` for rates, else the median
@@ -70,12 +77,16 @@ def bench_features(config: Config) -> list[dict[str, Any]]:
     engine = FeatureEngine.from_config(config, symbol)
     context = load_context(config, engine.context_symbols)
     runs = time_runs(lambda: engine.transform(candles, context))
-    params = {"symbol": symbol, "timeframe": config.data.timeframe, "rows": len(candles),
-              "features": len(engine.feature_names)}
+    params = {
+        "symbol": symbol,
+        "timeframe": config.data.timeframe,
+        "rows": len(candles),
+        "features": len(engine.feature_names),
+    }
     return [record("features", runs, "rows/s", params, work=len(candles))]
 
 
-def _btc_training_rows(config: Config):
+def _btc_training_rows(config: Config) -> tuple[np.ndarray, np.ndarray]:
     """Preprocessed BTC/USDT training rows and their bar returns, as the trainer builds them."""
     from kilo.features import FeatureEngine, Preprocessor
     from kilo.training.dataset import build_dataset
@@ -89,13 +100,15 @@ def _btc_training_rows(config: Config):
 @register("env")
 def bench_env(config: Config) -> list[dict[str, Any]]:
     """Raw TradingEnv.step rate with pre-drawn random actions (resets included)."""
-    import numpy as np
-
     from kilo.rl import PPOAgent
 
     X, returns = _btc_training_rows(config)
-    env = PPOAgent(config.models.ppo, seed=config.seed, fee=config.trading.fee,
-                   slippage=config.trading.slippage).make_env(X, returns)
+    env = PPOAgent(
+        config.models.ppo,
+        seed=config.seed,
+        fee=config.trading.fee,
+        slippage=config.trading.slippage,
+    ).make_env(X, returns)
     n_steps = 200_000
     actions = np.random.default_rng(config.seed).integers(0, 3, n_steps).tolist()
 
@@ -105,8 +118,11 @@ def bench_env(config: Config) -> list[dict[str, Any]]:
             if env.step(action)[3]:
                 env.reset()
 
-    params = {"steps": n_steps, "obs_dim": env.observation_space.shape[0],
-              "window": config.models.ppo.window}
+    params = {
+        "steps": n_steps,
+        "obs_dim": env.observation_dim,
+        "window": config.models.ppo.window,
+    }
     return [record("env", time_runs(run), "steps/s", params, work=n_steps)]
 
 
@@ -118,10 +134,16 @@ def bench_ppo(config: Config) -> list[dict[str, Any]]:
     X, returns = _btc_training_rows(config)
     n_steps = 10 * config.models.ppo.n_steps
     params = config.with_overrides({"models.ppo.total_timesteps": n_steps}).models.ppo
-    agent = PPOAgent(params, seed=config.seed, fee=config.trading.fee,
-                     slippage=config.trading.slippage)
-    info = {"timesteps": n_steps, "n_steps": params.n_steps, "batch_size": params.batch_size,
-            "n_epochs": params.n_epochs, "obs_dim": params.window * X.shape[1] + 3}
+    agent = PPOAgent(
+        params, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage
+    )
+    info = {
+        "timesteps": n_steps,
+        "n_steps": params.n_steps,
+        "batch_size": params.batch_size,
+        "n_epochs": params.n_epochs,
+        "obs_dim": params.window * X.shape[1] + 3,
+    }
     runs = time_runs(lambda: agent.fit(X, returns, progress=False))
     return [record("ppo", runs, "steps/s", info, work=n_steps)]
 
@@ -139,12 +161,16 @@ def bench_train(config: Config) -> list[dict[str, Any]]:
 
     symbol = config.symbols[0]
     with tempfile.TemporaryDirectory() as models_dir:
-        runs = time_runs(lambda: train_symbol(config, symbol, models_dir=models_dir,
-                                              progress=False), warmup=0)
+        runs = time_runs(
+            lambda: train_symbol(config, symbol, models_dir=models_dir, progress=False), warmup=0
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    params = {"symbol": symbol, "timeframe": config.data.timeframe,
-              "ppo_timesteps": config.models.ppo.total_timesteps,
-              "gru_epochs": config.models.gru.epochs}
+    params = {
+        "symbol": symbol,
+        "timeframe": config.data.timeframe,
+        "ppo_timesteps": config.models.ppo.total_timesteps,
+        "gru_epochs": config.models.gru.epochs,
+    }
     seconds = record("train", runs, "s", params)
     memory = {**seconds, "bench": "train_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
     return [seconds, memory]
@@ -164,14 +190,24 @@ def bench_train_all(config: Config) -> list[dict[str, Any]]:
     records = []
     for jobs in (1, 2):
         with tempfile.TemporaryDirectory() as models_dir:
+
             def run(jobs: int = jobs, models_dir: str = models_dir) -> None:
-                train_symbols(config, config.symbols, models_dir=models_dir, progress=False,
-                              jobs=jobs, backend="joblib")
+                train_symbols(
+                    config,
+                    config.symbols,
+                    models_dir=models_dir,
+                    progress=False,
+                    jobs=jobs,
+                    backend="joblib",
+                )
 
             runs = time_runs(run, repeats=1, warmup=0)
-        records.append(record(f"train-all_jobs{jobs}", runs, "s",
-                              {"symbols": config.symbols, "jobs": jobs}))
-    records[1]["params"]["ratio_to_jobs1"] = round(records[1]["median_s"] / records[0]["median_s"], 3)
+        records.append(
+            record(f"train-all_jobs{jobs}", runs, "s", {"symbols": config.symbols, "jobs": jobs})
+        )
+    records[1]["params"]["ratio_to_jobs1"] = round(
+        records[1]["median_s"] / records[0]["median_s"], 3
+    )
     return records
 
 
@@ -191,16 +227,25 @@ def bench_evaluate(config: Config) -> list[dict[str, Any]]:
 
     symbol = "BTC/USDT"
     with tempfile.TemporaryDirectory() as models_dir:
-        train = time_runs(lambda: train_symbol(config, symbol, models_dir=models_dir,
-                                               progress=False), repeats=1, warmup=0)
+        train = time_runs(
+            lambda: train_symbol(config, symbol, models_dir=models_dir, progress=False),
+            repeats=1,
+            warmup=0,
+        )
     folds = config.with_overrides({"evaluation.folds": 5})
-    evaluation = time_runs(lambda: evaluate_symbol(folds, symbol, progress=False),
-                           repeats=1, warmup=0)
+    evaluation = time_runs(
+        lambda: evaluate_symbol(folds, symbol, progress=False), repeats=1, warmup=0
+    )
     jobs = config.evaluation.jobs or os.cpu_count()
-    params = {"symbol": symbol, "folds": 5, "jobs": jobs, "train_s": round(train[0], 2),
-              "ratio_to_train": round(evaluation[0] / train[0], 3),
-              "random_draws": config.evaluation.random_draws,
-              "controls": ["placebo", "planted", "lead_lag", "label_shuffle", "causality"]}
+    params = {
+        "symbol": symbol,
+        "folds": 5,
+        "jobs": jobs,
+        "train_s": round(train[0], 2),
+        "ratio_to_train": round(evaluation[0] / train[0], 3),
+        "random_draws": config.evaluation.random_draws,
+        "controls": ["placebo", "planted", "lead_lag", "label_shuffle", "causality"],
+    }
     return [record("evaluate", evaluation, "s", params)]
 
 
@@ -226,7 +271,7 @@ def bench_trade(config: Config) -> list[dict[str, Any]]:
         with tempfile.TemporaryDirectory() as tmp:
             options = SessionOptions(iterations, state=Path(tmp) / "bench.sqlite")
             run_session(config, options, lambda r: stamps.append(time.perf_counter())).close()
-        return statistics.median(b - a for a, b in zip(stamps, stamps[1:]))
+        return statistics.median(b - a for a, b in itertools.pairwise(stamps))
 
     one_run()
     latencies = [one_run() for _ in range(3)]

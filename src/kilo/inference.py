@@ -130,15 +130,23 @@ def ppo_proba(models: Predictors, X: np.ndarray, n_out: int, state: PortfolioSta
     """
     ppo = _policy(models)
     w = ppo.params.window
-    windows = np.lib.stride_tricks.sliding_window_view(X[len(X) - n_out - w + 1 :],
-                                                       (w, X.shape[1]))[:, 0]
-    obs = build_observations(windows, state.position, state.unrealised, state.bars_held,
-                             ppo.params.episode_length)
+    windows = np.lib.stride_tricks.sliding_window_view(
+        X[len(X) - n_out - w + 1 :], (w, X.shape[1])
+    )[:, 0]
+    obs = build_observations(
+        windows, state.position, state.unrealised, state.bars_held, ppo.params.episode_length
+    )
     return ppo.predict_proba(obs)
 
 
-def predict_rows(models: Predictors, X: np.ndarray, n_out: int,
-                 state: PortfolioState = FLAT, *, with_ppo: bool = True) -> RawOutputs:
+def predict_rows(
+    models: Predictors,
+    X: np.ndarray,
+    n_out: int,
+    state: PortfolioState = FLAT,
+    *,
+    with_ppo: bool = True,
+) -> RawOutputs:
     """Outputs of the three models for the last ``n_out`` rows of ``X``.
 
     Parameters
@@ -161,12 +169,20 @@ def predict_rows(models: Predictors, X: np.ndarray, n_out: int,
         raise ValueError(f"need {needed} feature rows, got {len(X)}")
     L = models.gru.params.sequence_length
     gru = models.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
-    return RawOutputs(gru, models.lightgbm.predict(X[len(X) - n_out :]),
-                      ppo_proba(models, X, n_out, state) if with_ppo else None)
+    return RawOutputs(
+        gru,
+        models.lightgbm.predict(X[len(X) - n_out :]),
+        ppo_proba(models, X, n_out, state) if with_ppo else None,
+    )
 
 
-def score_outputs(out: RawOutputs, calibration: Calibration, weights: dict[str, float],
-                  state: PortfolioState, volatility: float | None = None) -> Prediction:
+def score_outputs(
+    out: RawOutputs,
+    calibration: Calibration,
+    weights: dict[str, float],
+    state: PortfolioState,
+    volatility: float | None = None,
+) -> Prediction:
     """The first bar of ``out`` as a :class:`Prediction`: signals, score, confidence and
     expected edge.
 
@@ -175,8 +191,9 @@ def score_outputs(out: RawOutputs, calibration: Calibration, weights: dict[str, 
     """
     signals = calibration.signals(out.gru, out.lightgbm, out.ppo, state.position > 0)
     score, confidence = blend(signals, weights)
-    p_hold, p_long, p_flat = (None, None, None) if out.ppo is None else (
-        float(v) for v in out.ppo[0])
+    p_hold, p_long, p_flat = (
+        (None, None, None) if out.ppo is None else (float(v) for v in out.ppo[0])
+    )
     first = {name: float(np.asarray(s)[0]) for name, s in signals.items()}
     return Prediction(
         score=float(score[0]),

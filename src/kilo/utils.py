@@ -18,7 +18,7 @@ def seed_everything(seed: int) -> None:
     import torch
 
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the legacy global generator some libraries draw from)
     torch.manual_seed(seed)
 
 

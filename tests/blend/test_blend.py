@@ -29,7 +29,8 @@ def test_signals_by_hand() -> None:
     assert ppo_signal(proba, long=False).tolist() == pytest.approx([2 * 0.5 - 1])  # hold = flat
     assert ppo_signal(proba, long=True).tolist() == pytest.approx([2 * 0.7 - 1])  # hold = long
     assert ppo_signal(np.vstack([proba, proba]), np.array([False, True])).tolist() == pytest.approx(
-        [0.0, 0.4])
+        [0.0, 0.4]
+    )
 
 
 def test_blend_by_hand() -> None:
@@ -54,17 +55,27 @@ def test_calibration_thresholds_are_validation_quantiles() -> None:
     assert cal.exit_threshold == pytest.approx(np.quantile(score, 0.4))
     assert cal.prediction_stats["gru"].std == pytest.approx(gru.std())
     assert Calibration.model_validate_json(cal.model_dump_json()) == cal
-    fixed = calibrate(gru, lgb, proba, long, forward,
-                      BlendConfig(enter_threshold=0.2, exit_threshold=-0.1))
-    assert (fixed.enter_threshold, fixed.exit_threshold, fixed.threshold_source) == (0.2, -0.1,
-                                                                                    "config")
+    fixed = calibrate(
+        gru, lgb, proba, long, forward, BlendConfig(enter_threshold=0.2, exit_threshold=-0.1)
+    )
+    assert (fixed.enter_threshold, fixed.exit_threshold, fixed.threshold_source) == (
+        0.2,
+        -0.1,
+        "config",
+    )
 
 
 def test_regressors_alone() -> None:
     rng = np.random.default_rng(1)
     gru, lgb = rng.normal(0, 0.002, 300), rng.normal(0, 0.001, 300)
-    cal = calibrate(gru, lgb, None, None, rng.normal(0, 0.01, 300),
-                    BlendConfig(weights={"gru": 1.0, "lightgbm": 1.0}))
+    cal = calibrate(
+        gru,
+        lgb,
+        None,
+        None,
+        rng.normal(0, 0.01, 300),
+        BlendConfig(weights={"gru": 1.0, "lightgbm": 1.0}),
+    )
     assert set(cal.signals(gru, lgb, None, False)) == {"gru", "lightgbm"}
 
 

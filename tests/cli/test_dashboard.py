@@ -26,11 +26,21 @@ def chromium(*args: str) -> str:
     """Run headless chromium (as root: --no-sandbox; offline: no background networking)."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        pytest.fail("chromium is not installed: apt-get install chromium (.ci/run does)",
-                    pytrace=False)
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", "--virtual-time-budget=3000", "--window-size=1300,1800"]
+        pytest.fail(
+            "chromium is not installed: apt-get install chromium (.ci/run does)", pytrace=False
+        )
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--virtual-time-budget=3000",
+        "--window-size=1300,1800",
+    ]
     done = subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=90)
     return done.stdout
 
@@ -43,9 +53,21 @@ def test_the_dashboard_shows_and_follows_the_ledger(tiny_models: Config, tmp_pat
     state = tmp_path / "paper.sqlite"
     run_session(tiny_models, SessionOptions(40, SYMBOLS, state=state)).close()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "dashboard.py"), "--state",
-                             str(state), "--port", str(port), "--refresh", "5"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "dashboard.py"),
+            "--state",
+            str(state),
+            "--port",
+            str(port),
+            "--refresh",
+            "5",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.time() + 60

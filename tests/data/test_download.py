@@ -46,8 +46,16 @@ class FakeExchange:
 def test_retries_network_errors_with_exponential_backoff() -> None:
     exchange = FakeExchange(5, failures=2)
     delays: list[float] = []
-    frame = fetch_closed_candles(exchange, "BTC/USDT", "1h", START_MS, now_ms=START_MS + 5 * HOUR_MS,
-                                 base_delay=0.5, sleep=delays.append, progress=False)
+    frame = fetch_closed_candles(
+        exchange,
+        "BTC/USDT",
+        "1h",
+        START_MS,
+        now_ms=START_MS + 5 * HOUR_MS,
+        base_delay=0.5,
+        sleep=delays.append,
+        progress=False,
+    )
     assert delays == [0.5, 1.0]
     assert len(frame) == 5
 
@@ -63,15 +71,20 @@ def test_rate_limit_is_retried_and_other_errors_are_not() -> None:
 
     assert with_retries(call, max_retries=1, base_delay=1, sleep=lambda s: None) == "ok"
     with pytest.raises(ccxt.BadSymbol):
-        with_retries(lambda: (_ for _ in ()).throw(ccxt.BadSymbol("x")), max_retries=3,
-                     base_delay=1, sleep=lambda s: None)
+        with_retries(
+            lambda: (_ for _ in ()).throw(ccxt.BadSymbol("x")),
+            max_retries=3,
+            base_delay=1,
+            sleep=lambda s: None,
+        )
 
 
 def test_pagination_and_closed_candles_only() -> None:
     exchange = FakeExchange(25)
     now = START_MS + 20 * HOUR_MS + HOUR_MS // 2  # candle 20 is still open
-    frame = fetch_closed_candles(exchange, "BTC/USDT", "1h", START_MS, now_ms=now, limit=7,
-                                 progress=False)
+    frame = fetch_closed_candles(
+        exchange, "BTC/USDT", "1h", START_MS, now_ms=now, limit=7, progress=False
+    )
     assert len(frame) == 20
     assert frame["date"].iloc[-1] == pd.Timestamp("2024-01-01 19:00", tz="UTC")
     assert exchange.calls[:3] == [START_MS, START_MS + 7 * HOUR_MS, START_MS + 14 * HOUR_MS]
@@ -79,27 +92,56 @@ def test_pagination_and_closed_candles_only() -> None:
 
 def test_incremental_download_continues_from_last_candle(tmp_path: Path) -> None:
     first = FakeExchange(30)
-    path = download_candles(first, "BTC/USDT", "1h", tmp_path, "2024-01-01",
-                            now_ms=START_MS + 10 * HOUR_MS, progress=False)
+    path = download_candles(
+        first,
+        "BTC/USDT",
+        "1h",
+        tmp_path,
+        "2024-01-01",
+        now_ms=START_MS + 10 * HOUR_MS,
+        progress=False,
+    )
     assert path == tmp_path / "fakex" / "BTC_USDT-1h.feather"
     assert len(read_freqtrade(path)) == 10
     second = FakeExchange(30)
-    download_candles(second, "BTC/USDT", "1h", tmp_path, "2024-01-01",
-                     now_ms=START_MS + 25 * HOUR_MS, progress=False)
+    download_candles(
+        second,
+        "BTC/USDT",
+        "1h",
+        tmp_path,
+        "2024-01-01",
+        now_ms=START_MS + 25 * HOUR_MS,
+        progress=False,
+    )
     assert second.calls[0] == START_MS + 10 * HOUR_MS
     frame = read_freqtrade(path)
     assert len(frame) == 25 and frame["date"].is_unique
 
 
 def test_failed_download_leaves_existing_file_byte_identical(tmp_path: Path) -> None:
-    path = download_candles(FakeExchange(10), "BTC/USDT", "1h", tmp_path, "2024-01-01",
-                            now_ms=START_MS + 10 * HOUR_MS, progress=False)
+    path = download_candles(
+        FakeExchange(10),
+        "BTC/USDT",
+        "1h",
+        tmp_path,
+        "2024-01-01",
+        now_ms=START_MS + 10 * HOUR_MS,
+        progress=False,
+    )
     before = path.read_bytes()
     broken = FakeExchange(30, failures=10**6)
     with pytest.raises(ExchangeError, match="after 4 attempts"):
-        download_candles(broken, "BTC/USDT", "1h", tmp_path, "2024-01-01",
-                         now_ms=START_MS + 20 * HOUR_MS, max_retries=3, sleep=lambda s: None,
-                         progress=False)
+        download_candles(
+            broken,
+            "BTC/USDT",
+            "1h",
+            tmp_path,
+            "2024-01-01",
+            now_ms=START_MS + 20 * HOUR_MS,
+            max_retries=3,
+            sleep=lambda s: None,
+            progress=False,
+        )
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 
@@ -134,7 +176,8 @@ def test_download_script_says_it_once_and_fetches_nothing(monkeypatch, tmp_path,
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "download_data", Path(__file__).resolve().parents[2] / "scripts" / "download_data.py")
+        "download_data", Path(__file__).resolve().parents[2] / "scripts" / "download_data.py"
+    )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     exchange = Unreachable()

@@ -75,8 +75,15 @@ def test_corrupt_empty_and_columnless_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no candles"):
         read_freqtrade(empty)
     no_volume = tmp_path / "c.parquet"
-    pd.DataFrame({"date": [pd.Timestamp("2024-01-01", tz="UTC")], "open": [1.0], "high": [1.0],
-                  "low": [1.0], "close": [1.0]}).to_parquet(no_volume)
+    pd.DataFrame(
+        {
+            "date": [pd.Timestamp("2024-01-01", tz="UTC")],
+            "open": [1.0],
+            "high": [1.0],
+            "low": [1.0],
+            "close": [1.0],
+        }
+    ).to_parquet(no_volume)
     with pytest.raises(DataError, match=r"c\.parquet.*volume"):
         read_freqtrade(no_volume)
 

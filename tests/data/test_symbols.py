@@ -12,7 +12,8 @@ from kilo.errors import ConfigError
 def test_symbol_and_file_names(tmp_path) -> None:
     assert pair_name("BTC/USDT") == "BTC_USDT"
     assert candle_path(tmp_path, "binance", "ETH/USDT", "4h", ".feather") == (
-        tmp_path / "binance" / "ETH_USDT-4h.feather")
+        tmp_path / "binance" / "ETH_USDT-4h.feather"
+    )
     assert pair_name("BTCUSDT") == pair_name("btc_usdt") == "BTC_USDT"
     for bad in ("BTC/", "/USDT", "A/B/C", "BTCXYZ"):
         with pytest.raises(ConfigError, match="unified form BASE/QUOTE.*BASEQUOTE"):

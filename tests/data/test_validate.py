@@ -11,8 +11,16 @@ from kilo.errors import DataError
 def raw_frame(n: int = 10) -> pd.DataFrame:
     dates = pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC")
     close = 100 + np.arange(n, dtype=float)
-    return pd.DataFrame({"date": dates, "open": close - 0.5, "high": close + 1,
-                         "low": close - 1, "close": close, "volume": np.full(n, 5.0)})
+    return pd.DataFrame(
+        {
+            "date": dates,
+            "open": close - 0.5,
+            "high": close + 1,
+            "low": close - 1,
+            "close": close,
+            "volume": np.full(n, 5.0),
+        }
+    )
 
 
 def test_clean_input_is_unchanged() -> None:

@@ -21,9 +21,16 @@ def ar1_candles(n: int = 6000, phi: float = 0.3, seed: int = 0) -> pd.DataFrame:
     spread = np.abs(rng.normal(0, 0.002, n))
     open_ = np.concatenate([[100.0], close[:-1]])
     index = pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC", name="date")
-    return pd.DataFrame({"open": open_, "high": np.maximum(open_, close) * (1 + spread),
-                         "low": np.minimum(open_, close) * (1 - spread), "close": close,
-                         "volume": rng.random(n)}, index=index)
+    return pd.DataFrame(
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * (1 + spread),
+            "low": np.minimum(open_, close) * (1 - spread),
+            "close": close,
+            "volume": rng.random(n),
+        },
+        index=index,
+    )
 
 
 def returns(candles: pd.DataFrame) -> np.ndarray:
@@ -72,4 +79,6 @@ def test_lead_lag_finds_the_shift() -> None:
     pred[100:400] = target[102:402]  # a prediction that knows the label two bars ahead
     profile = lead_lag_ic(pred, target)
     assert list(profile) == list(range(-5, 6))
-    assert profile[2] == pytest.approx(1.0) and max(abs(v) for k, v in profile.items() if k != 2) < 0.2
+    assert (
+        profile[2] == pytest.approx(1.0) and max(abs(v) for k, v in profile.items() if k != 2) < 0.2
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from kilo.config import EvaluationConfig
@@ -12,7 +14,7 @@ def test_folds_are_ordered_embargoed_and_cover_the_tail(scheme: str) -> None:
     spec = EvaluationConfig(folds=4, scheme=scheme, initial_train_fraction=0.4, val_fraction=0.2)
     folds = walk_forward_folds(10_000, spec, embargo=250)
     assert folds[0].test.start == 4000 and folds[-1].test.stop == 10_000
-    for prev, fold in zip(folds, folds[1:]):
+    for prev, fold in itertools.pairwise(folds):
         assert prev.test.stop == fold.test.start
     for fold in folds:
         assert fold.train.stop + 250 == fold.val.start

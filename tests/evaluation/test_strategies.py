@@ -20,8 +20,12 @@ def test_spell_shuffled_paths_keep_exposure_and_spells() -> None:
 
 
 def test_spells_by_hand() -> None:
-    assert spells(np.array([0, 0, 1, 1, 1, 0, 1], bool)) == [(False, 2), (True, 3), (False, 1),
-                                                               (True, 1)]
+    assert spells(np.array([0, 0, 1, 1, 1, 0, 1], bool)) == [
+        (False, 2),
+        (True, 3),
+        (False, 1),
+        (True, 1),
+    ]
     assert spells(np.array([], bool)) == []
 
 

@@ -14,13 +14,22 @@ from kilo.features.timeframes import timeframe_features, timeframe_lookback
 
 def candles(close: np.ndarray, start: str = "2025-01-01") -> pd.DataFrame:
     index = pd.date_range(start, periods=len(close), freq="1h", tz="UTC", name="date")
-    return pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99,
-                         "close": close, "volume": 1.0}, index=index)
+    return pd.DataFrame(
+        {"open": close, "high": close * 1.01, "low": close * 0.99, "close": close, "volume": 1.0},
+        index=index,
+    )
 
 
-SPEC = FeaturesConfig(return_periods=[1, 4], volatility_windows=[3], reference_symbols=["B/USDT"],
-                      universe=["A/USDT", "B/USDT", "C/USDT"], cross_window=10, ffill_limit=2,
-                      timeframes=["4h"], timeframe_period=3)
+SPEC = FeaturesConfig(
+    return_periods=[1, 4],
+    volatility_windows=[3],
+    reference_symbols=["B/USDT"],
+    universe=["A/USDT", "B/USDT", "C/USDT"],
+    cross_window=10,
+    ffill_limit=2,
+    timeframes=["4h"],
+    timeframe_period=3,
+)
 
 
 def test_universe_beta_residual_and_rank_by_hand() -> None:
@@ -50,8 +59,13 @@ def test_a_missing_reference_bar_is_filled_from_the_past_within_the_limit() -> N
     own = candles(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 40))))
     ref = candles(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 40))))
     holed = ref.drop(index=ref.index[20:24])  # four bars missing
-    spec = FeaturesConfig(return_periods=[1, 4], volatility_windows=[3],
-                          reference_symbols=["B/USDT"], universe=[], ffill_limit=2)
+    spec = FeaturesConfig(
+        return_periods=[1, 4],
+        volatility_windows=[3],
+        reference_symbols=["B/USDT"],
+        universe=[],
+        ffill_limit=2,
+    )
     out = cross_asset_features(own, {"B/USDT": holed}, "A/USDT", spec)["ref_B_USDT_log_ret_1"]
     assert out.iloc[20] == 0.0 and out.iloc[21] == 0.0  # the last close carried forward
     assert out.iloc[22:24].isna().all()  # beyond the limit: NaN, never a future value
@@ -78,5 +92,6 @@ def test_a_partial_first_bar_is_dropped() -> None:
 
 def test_timeframes_must_be_multiples_of_the_candles() -> None:
     with pytest.raises(ConfigError, match="whole multiple"):
-        timeframe_features(candles(np.ones(10) * 100), SPEC.model_copy(update={"timeframes": ["90m"]}),
-                           "1h")
+        timeframe_features(
+            candles(np.ones(10) * 100), SPEC.model_copy(update={"timeframes": ["90m"]}), "1h"
+        )

@@ -38,7 +38,13 @@ def randomise_after(candles: pd.DataFrame, t: int, seed: int) -> pd.DataFrame:
     n = len(out) - t - 1
     close = np.exp(rng.normal(10, 1, n))
     out.iloc[t + 1 :, :5] = np.column_stack(
-        [close, close * 1.05, close * 0.95, close * rng.uniform(0.96, 1.04, n), rng.exponential(1e3, n)]
+        [
+            close,
+            close * 1.05,
+            close * 0.95,
+            close * rng.uniform(0.96, 1.04, n),
+            rng.exponential(1e3, n),
+        ]
     )
     out.iloc[t + 1 :, 5] = rng.random(n) < 0.5
     return out
@@ -50,8 +56,10 @@ def test_causality_rows_up_to_t_are_bit_identical(engine, eth_candles, context, 
     t, higher-timeframe and cross-asset features included, do not."""
     base = engine.transform(eth_candles, context)
     cut = eth_candles.index[t]
-    other = {s: randomise_after(c, int(c.index.searchsorted(cut, side="right")) - 1, seed=t + i)
-             for i, (s, c) in enumerate(context.items())}
+    other = {
+        s: randomise_after(c, int(c.index.searchsorted(cut, side="right")) - 1, seed=t + i)
+        for i, (s, c) in enumerate(context.items())
+    }
     changed = engine.transform(randomise_after(eth_candles, t, seed=t), other)
     a, b = base.loc[:cut].to_numpy(), changed.loc[:cut].to_numpy()
     assert a.shape == b.shape and len(a) == t - engine.max_lookback + 1
@@ -118,9 +126,13 @@ def test_spec_hash_is_stable_and_sensitive(engine, config: Config) -> None:
         return FeatureEngine.from_config(config.with_overrides(overrides), SYMBOL).spec_hash
 
     assert spec_hash({"target.horizon": 5}) == engine.spec_hash  # the label is not a feature
-    for change in ({"features.rsi_period": 21}, {"features.timeframes": ["4h"]},
-                   {"features.universe": ["BTC/USDT", "ETH/USDT"]},
-                   {"features.reference_symbols": []}, {"features.cross_window": 48}):
+    for change in (
+        {"features.rsi_period": 21},
+        {"features.timeframes": ["4h"]},
+        {"features.universe": ["BTC/USDT", "ETH/USDT"]},
+        {"features.reference_symbols": []},
+        {"features.cross_window": 48},
+    ):
         assert spec_hash(change) != engine.spec_hash, change
     assert FeatureEngine.from_config(config, "BTC/USDT").spec_hash != engine.spec_hash
 
@@ -129,10 +141,15 @@ def test_feature_groups_by_symbol(config: Config) -> None:
     eth = FeatureEngine.from_config(config, "ETH/USDT").feature_names
     btc = FeatureEngine.from_config(config, "BTC/USDT").feature_names
     assert "ref_BTC_USDT_log_ret_1" in eth and not any(n.startswith("ref_") for n in btc)
-    assert {"univ_log_ret_1", "beta_univ_72", "xs_rank_24", "tf4h_rsi_14", "tf1d_trend_14"} <= set(btc)
-    plain = FeatureEngine.from_config(config.with_overrides(
-        {"features.reference_symbols": [], "features.universe": [], "features.timeframes": []}),
-        "ETH/USDT")
+    assert {"univ_log_ret_1", "beta_univ_72", "xs_rank_24", "tf4h_rsi_14", "tf1d_trend_14"} <= set(
+        btc
+    )
+    plain = FeatureEngine.from_config(
+        config.with_overrides(
+            {"features.reference_symbols": [], "features.universe": [], "features.timeframes": []}
+        ),
+        "ETH/USDT",
+    )
     assert len(plain.feature_names) == 25 and plain.context_symbols == []
 
 

@@ -53,7 +53,7 @@ def test_bollinger_by_hand() -> None:
 
 def test_indicators_match_loops_on_real_candles(btc_candles: pd.DataFrame) -> None:
     c = btc_candles["close"].iloc[:600]
-    h, l = btc_candles["high"].iloc[:600], btc_candles["low"].iloc[:600]
+    h, lo = btc_candles["high"].iloc[:600], btc_candles["low"].iloc[:600]
     x = c.to_numpy()
     for span in (12, 26, 200):
         ref = loop_ema(x, 2 / (span + 1))
@@ -67,12 +67,16 @@ def test_indicators_match_loops_on_real_candles(btc_candles: pd.DataFrame) -> No
 
     d = np.diff(x)
     g, ls = loop_ema(np.maximum(d, 0), 1 / 14), loop_ema(np.maximum(-d, 0), 1 / 14)
-    np.testing.assert_allclose(ind.rsi(c, 14).iloc[14:], (100 - 100 / (1 + g / ls))[13:], rtol=1e-10)
+    np.testing.assert_allclose(
+        ind.rsi(c, 14).iloc[14:], (100 - 100 / (1 + g / ls))[13:], rtol=1e-10
+    )
 
     prev = np.concatenate([[np.nan], x[:-1]])
-    hv, lv = h.to_numpy(), l.to_numpy()
+    hv, lv = h.to_numpy(), lo.to_numpy()
     tr = np.nanmax(np.stack([hv - lv, np.abs(hv - prev), np.abs(lv - prev)]), axis=0)
-    np.testing.assert_allclose(ind.atr(h, l, c, 14).iloc[13:], loop_ema(tr, 1 / 14)[13:], rtol=1e-12)
+    np.testing.assert_allclose(
+        ind.atr(h, lo, c, 14).iloc[13:], loop_ema(tr, 1 / 14)[13:], rtol=1e-12
+    )
 
     pctb, width = ind.bollinger(c, 20, 2.0)
     t = 300

@@ -38,8 +38,9 @@ def test_vol_scaled_divides_by_volatility_known_at_t(btc_candles: pd.DataFrame) 
 def test_triple_barrier_by_hand() -> None:
     # flat history (so sigma is set by the spike), then paths that touch the barriers
     base = [100.0, 101.0] * 12
-    spec = TargetConfig(horizon=3, kind="triple_barrier", volatility_window=24,
-                        take_profit=1.0, stop_loss=1.0)
+    spec = TargetConfig(
+        horizon=3, kind="triple_barrier", volatility_window=24, take_profit=1.0, stop_loss=1.0
+    )
     up = make_labels(candles([*base, 100.0, 100.5, 103.0, 99.0, 100.0]), spec)
     down = make_labels(candles([*base, 100.0, 99.5, 96.0, 103.0, 100.0]), spec)
     timeout = make_labels(candles([*base, 100.0, 100.1, 100.2, 100.1, 100.0]), spec)
@@ -51,8 +52,9 @@ def test_triple_barrier_by_hand() -> None:
 
 def test_average_uniqueness_by_hand() -> None:
     # spans [0, 1] and [1, 2]: bar 1 is shared -> (1 + 1/2) / 2 each; a lone span scores 1
-    np.testing.assert_allclose(average_uniqueness(np.array([0, 1, 5]), np.array([1, 2, 5])),
-                               [0.75, 0.75, 1.0])
+    np.testing.assert_allclose(
+        average_uniqueness(np.array([0, 1, 5]), np.array([1, 2, 5])), [0.75, 0.75, 1.0]
+    )
     h = 4
     start = np.arange(100)
     weights = average_uniqueness(start, start + h - 1)

@@ -36,8 +36,13 @@ def test_trading_metrics_on_a_toy_equity_curve() -> None:
 
     equity = np.array([100.0, 110.0, 99.0, 99.0, 108.9])  # +10 %, -10 %, 0, +10 %
     r = np.diff(np.log(equity))
-    m = trading_metrics(r, np.array([1, 1, 0, 1], bool), np.array([5.0, -2.0, 1.0]),
-                        equity_turns=4.0, periods_per_year=4)
+    m = trading_metrics(
+        r,
+        np.array([1, 1, 0, 1], bool),
+        np.array([5.0, -2.0, 1.0]),
+        equity_turns=4.0,
+        periods_per_year=4,
+    )
     up, down = np.log(1.1), np.log(0.9)
     assert m["total_log_return"] == pytest.approx(np.log(1.089))
     mean = (2 * up + down) / 4

@@ -16,8 +16,9 @@ def fitted() -> tuple[GRURegressor, np.ndarray]:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 3)).astype(np.float32)
     y = (0.01 * X[:, 0] + 0.001 * rng.normal(size=400)).astype(np.float32)
-    model = GRURegressor(PARAMS, seed=1).fit(X[:300], y[:300], X_val=X[300:], y_val=y[300:],
-                                             progress=False)
+    model = GRURegressor(PARAMS, seed=1).fit(
+        X[:300], y[:300], X_val=X[300:], y_val=y[300:], progress=False
+    )
     return model, X
 
 
@@ -72,8 +73,9 @@ def test_refit_runs_the_given_epochs_and_weights_steer_the_loss() -> None:
     rng = np.random.default_rng(4)
     X = rng.normal(size=(600, 3)).astype(np.float32)
     y = np.where(np.arange(600) < 300, X[:, 0], -X[:, 0]).astype(np.float32)
-    params = GRUConfig(sequence_length=4, hidden_size=8, epochs=30, batch_size=64,
-                       learning_rate=0.01, device="cpu")
+    params = GRUConfig(
+        sequence_length=4, hidden_size=8, epochs=30, batch_size=64, learning_rate=0.01, device="cpu"
+    )
     first = np.where(np.arange(600) < 300, 1.0, 0.0)
     model = GRURegressor(params, seed=0).fit(X, y, weights=first, epochs=12, progress=False)
     assert len(model.history_) == 12 == model.best_epochs_ and np.isnan(model.best_val_loss_)

@@ -11,7 +11,14 @@ from kilo.registry import ModelSet
 
 pytestmark = pytest.mark.slow
 
-ARTIFACTS = ["gru.pt", "gru.json", "lightgbm.txt", "ppo.zip", "preprocessor.joblib", "manifest.json"]
+ARTIFACTS = [
+    "gru.pt",
+    "gru.json",
+    "lightgbm.txt",
+    "ppo.zip",
+    "preprocessor.joblib",
+    "manifest.json",
+]
 
 
 @pytest.fixture()
@@ -43,14 +50,23 @@ def test_missing_artifact(copy_of_models, tiny_config: Config) -> None:
 
 def test_feature_contract_mismatch_names_features(tiny_report, tiny_config: Config) -> None:
     fewer = tiny_config.with_overrides({"features.ema_periods": [20, 100]})
-    with pytest.raises(FeatureContractError, match=r"missing \['ema_dist_50', 'ema_dist_200'\]"
-                       r".*unexpected \['ema_dist_100'\]"):
-        ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir,
-                      engine=FeatureEngine.from_config(fewer, "BTC/USDT"))
+    with pytest.raises(
+        FeatureContractError,
+        match=r"missing \['ema_dist_50', 'ema_dist_200'\]"
+        r".*unexpected \['ema_dist_100'\]",
+    ):
+        ModelSet.load(
+            "BTC/USDT",
+            models_dir=tiny_config.models.dir,
+            engine=FeatureEngine.from_config(fewer, "BTC/USDT"),
+        )
     same_names = tiny_config.with_overrides({"features.bollinger_std": 2.5})
     with pytest.raises(FeatureContractError, match=r"different settings \['bollinger_std'\]"):
-        ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir,
-                      engine=FeatureEngine.from_config(same_names, "BTC/USDT"))
+        ModelSet.load(
+            "BTC/USDT",
+            models_dir=tiny_config.models.dir,
+            engine=FeatureEngine.from_config(same_names, "BTC/USDT"),
+        )
 
 
 def test_no_model_set_and_unknown_version(tiny_config: Config, tmp_path) -> None:
@@ -60,7 +76,9 @@ def test_no_model_set_and_unknown_version(tiny_config: Config, tmp_path) -> None
         ModelSet.load("BTC/USDT", "20990101T000000Z-x", tiny_config.models.dir, config=tiny_config)
 
 
-def test_failed_save_leaves_no_version_and_latest_unchanged(copy_of_models, tiny_config, monkeypatch):
+def test_failed_save_leaves_no_version_and_latest_unchanged(
+    copy_of_models, tiny_config, monkeypatch
+):
     models_dir, folder = copy_of_models
     model_set = ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
     latest = (folder.parent / "LATEST").read_text()
@@ -84,8 +102,11 @@ def test_a_manifest_with_an_unknown_key_is_refused(copy_of_models, tiny_config: 
     manifest["favourite_colour"] = "blue"
     manifest["metrics"]["gru"]["validation"]["rmse"] = "low"
     path.write_text(json.dumps(manifest))
-    with pytest.raises(ModelSetError, match=r"(?=.*favourite_colour: unknown key)"
-                       r"(?=.*metrics.gru.validation.rmse: Input should be a valid number)"):
+    with pytest.raises(
+        ModelSetError,
+        match=r"(?=.*favourite_colour: unknown key)"
+        r"(?=.*metrics.gru.validation.rmse: Input should be a valid number)",
+    ):
         ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
 
 
@@ -96,7 +117,9 @@ def test_package_drift_is_one_warning_naming_each_package(tiny_report, tiny_conf
     installed = {**manifest.packages, "torch": "9.9.9", "lightgbm": "0.1", "pandas": "0.0"}
     with caplog.at_level("WARNING"):
         drift = warn_on_version_drift(manifest, installed)
-    assert drift == [f"torch trained {manifest.packages['torch']}, installed 9.9.9",
-                     f"lightgbm trained {manifest.packages['lightgbm']}, installed 0.1"]
+    assert drift == [
+        f"torch trained {manifest.packages['torch']}, installed 9.9.9",
+        f"lightgbm trained {manifest.packages['lightgbm']}, installed 0.1",
+    ]
     assert len(caplog.records) == 1 and "torch" in caplog.text and "lightgbm" in caplog.text
     assert warn_on_version_drift(manifest, manifest.packages) == []

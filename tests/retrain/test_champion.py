@@ -18,16 +18,21 @@ pytestmark = pytest.mark.slow
 @pytest.fixture()
 def setup(private_btc_models: Config, tmp_path):
     """A private models dir holding the tiny BTC champion, and retrain paths in tmp."""
-    cfg = private_btc_models.with_overrides({
-        "retrain.log_path": str(tmp_path / "retrain.jsonl"),
-        "trading.ledger_path": str(tmp_path / "paper.sqlite"),
-        "retrain.refresh_data": False, "retrain.keep_versions": 1})
+    cfg = private_btc_models.with_overrides(
+        {
+            "retrain.log_path": str(tmp_path / "retrain.jsonl"),
+            "trading.ledger_path": str(tmp_path / "paper.sqlite"),
+            "retrain.refresh_data": False,
+            "retrain.keep_versions": 1,
+        }
+    )
     return cfg, latest_version(cfg.models.dir, "BTC/USDT")
 
 
 def fake_sharpe(challenger: float, champion: float, champion_version: str):
     def net_sharpe(config, run):
         return champion if run.equity.name == champion_version else challenger
+
     return net_sharpe
 
 
@@ -38,8 +43,10 @@ def test_worse_challenger_is_not_promoted(setup, monkeypatch) -> None:
     assert not decision.promoted and "champion kept" in decision.reason
     assert latest_version(cfg.models.dir, "BTC/USDT") == champion_version
     assert decision.challenger in list_versions(cfg.models.dir, "BTC/USDT")  # kept, unpromoted
-    logged = [RetrainDecision.model_validate_json(line)
-              for line in cfg.retrain.log_path.read_text().splitlines()]
+    logged = [
+        RetrainDecision.model_validate_json(line)
+        for line in cfg.retrain.log_path.read_text().splitlines()
+    ]
     assert logged == [decision]
     rows = Ledger(cfg.trading.ledger_path).query("SELECT * FROM retrain_decisions")
     assert rows["promoted"].tolist() == [0] and rows["challenger"][0] == decision.challenger
@@ -48,7 +55,9 @@ def test_worse_challenger_is_not_promoted(setup, monkeypatch) -> None:
 
 def test_better_challenger_is_promoted_and_retention_runs(setup, monkeypatch) -> None:
     cfg, champion_version = setup
-    monkeypatch.setattr(champion, "net_sharpe", fake_sharpe(0.9, 1.0, champion_version))  # within margin
+    monkeypatch.setattr(
+        champion, "net_sharpe", fake_sharpe(0.9, 1.0, champion_version)
+    )  # within margin
     [decision] = retrain_pass(cfg, ["BTC/USDT"])
     assert decision.promoted and decision.champion_sharpe == 1.0
     assert latest_version(cfg.models.dir, "BTC/USDT") == decision.challenger
@@ -58,8 +67,9 @@ def test_better_challenger_is_promoted_and_retention_runs(setup, monkeypatch) ->
 
 def test_real_comparison_uses_a_window_neither_model_trained_on(setup) -> None:
     cfg, champion_version = setup
-    manifest = json.loads((cfg.models.dir / "BTC_USDT" / champion_version / "manifest.json")
-                          .read_text())
+    manifest = json.loads(
+        (cfg.models.dir / "BTC_USDT" / champion_version / "manifest.json").read_text()
+    )
     [decision] = retrain_pass(cfg, ["BTC/USDT"])
     window = decision.window
     assert window.rows >= cfg.retrain.min_window_bars
@@ -79,10 +89,12 @@ def test_collapsed_policy_is_not_promoted(setup, monkeypatch) -> None:
         result = real_fit(*args, **kwargs)
         manifest = result.model_set.manifest
         ppo = manifest.metrics.ppo
-        collapsed = ppo.model_copy(update={"validation": ppo.validation.model_copy(
-            update={"collapsed": True})})
+        collapsed = ppo.model_copy(
+            update={"validation": ppo.validation.model_copy(update={"collapsed": True})}
+        )
         result.model_set.manifest = manifest.model_copy(
-            update={"metrics": manifest.metrics.model_copy(update={"ppo": collapsed})})
+            update={"metrics": manifest.metrics.model_copy(update={"ppo": collapsed})}
+        )
         return result
 
     monkeypatch.setattr(champion, "fit_model_set", collapsing_fit)
@@ -103,5 +115,4 @@ def test_crash_mid_retrain_leaves_the_champion(setup, monkeypatch) -> None:
     assert not decision.promoted and "killed while writing" in decision.reason
     assert latest_version(cfg.models.dir, "BTC/USDT") == champion_version
     assert list_versions(cfg.models.dir, "BTC/USDT") == before
-    assert [p.name for p in (cfg.models.dir / "BTC_USDT").iterdir()
-            if p.name.startswith(".")] == []
+    assert [p.name for p in (cfg.models.dir / "BTC_USDT").iterdir() if p.name.startswith(".")] == []

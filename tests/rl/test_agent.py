@@ -9,8 +9,9 @@ from kilo.blend.actions import Action
 from kilo.config import PPOConfig
 from kilo.rl import PPOAgent
 
-PARAMS = PPOConfig(total_timesteps=512, n_steps=256, batch_size=64, n_epochs=1, window=3,
-                   episode_length=64)
+PARAMS = PPOConfig(
+    total_timesteps=512, n_steps=256, batch_size=64, n_epochs=1, window=3, episode_length=64
+)
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +19,9 @@ def agent_and_data() -> tuple[PPOAgent, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     features = rng.normal(size=(400, 4)).astype(np.float32)
     returns = rng.normal(0, 0.01, 400)
-    agent = PPOAgent(PARAMS, seed=1, fee=0.001, slippage=0.0005).fit(features, returns,
-                                                                     progress=False)
+    agent = PPOAgent(PARAMS, seed=1, fee=0.001, slippage=0.0005).fit(
+        features, returns, progress=False
+    )
     return agent, features, returns
 
 
@@ -32,8 +34,9 @@ def test_path_is_the_policy_acting_on_its_own_positions(agent_and_data) -> None:
     np.testing.assert_allclose(path.proba.sum(axis=1), 1.0, rtol=1e-5)
     assert not path.long[0]  # starts flat
     for i in range(n - 1):  # the position follows the actions (HOLD keeps it)
-        expected = (path.actions[i] == Action.LONG
-                    or (path.actions[i] == Action.HOLD and path.long[i]))
+        expected = path.actions[i] == Action.LONG or (
+            path.actions[i] == Action.HOLD and path.long[i]
+        )
         assert path.long[i + 1] == expected
     env = agent.make_env(features, returns)
     obs, _ = env.reset(options={"start": PARAMS.window - 1, "length": n})
@@ -49,5 +52,6 @@ def test_evaluate_summarises_the_path(agent_and_data) -> None:
     assert sum(report.action_counts.values()) == report.n_steps == len(path.actions)
     assert report.net_log_return == pytest.approx(path.rewards.sum())
     assert report.buy_and_hold_log_return == pytest.approx(
-        returns[PARAMS.window - 1 : PARAMS.window - 1 + report.n_steps].sum())
+        returns[PARAMS.window - 1 : PARAMS.window - 1 + report.n_steps].sum()
+    )
     assert agent.evaluate(features, returns) == report  # deterministic

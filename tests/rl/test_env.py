@@ -18,8 +18,15 @@ RETURNS = RNG.normal(0, 0.01, N)
 
 
 def make_env(allow_short: bool = False, window: int = 4) -> TradingEnv:
-    return TradingEnv(FEATURES, RETURNS, window=window, episode_length=50, fee=FEE,
-                      slippage=SLIP, allow_short=allow_short)
+    return TradingEnv(
+        FEATURES,
+        RETURNS,
+        window=window,
+        episode_length=50,
+        fee=FEE,
+        slippage=SLIP,
+        allow_short=allow_short,
+    )
 
 
 def start_row(obs: np.ndarray, window: int = 4) -> int:
@@ -84,8 +91,9 @@ def test_random_episodes_are_seeded_and_in_range() -> None:
 
 def test_bad_input() -> None:
     with pytest.raises(ValueError, match="finite"):
-        TradingEnv(np.zeros((20, 2)), np.full(20, np.nan), window=2, episode_length=5, fee=0,
-                   slippage=0)
+        TradingEnv(
+            np.zeros((20, 2)), np.full(20, np.nan), window=2, episode_length=5, fee=0, slippage=0
+        )
     with pytest.raises(ValueError, match="shape"):
         TradingEnv(np.zeros((20, 2)), np.zeros(19), window=2, episode_length=5, fee=0, slippage=0)
     env = make_env()

@@ -7,8 +7,16 @@ from kilo.config import TradingConfig
 from kilo.trading.broker import Candle, PaperBroker, Portfolio, Position
 
 T = pd.Timestamp("2025-01-01", tz="UTC")
-CFG = TradingConfig(fee=0.001, slippage=0.0005, initial_cash=10_000, max_position_fraction=0.2,
-                    max_total_exposure=0.5, min_notional=10, stop_loss=0.05, take_profit=0.1)
+CFG = TradingConfig(
+    fee=0.001,
+    slippage=0.0005,
+    initial_cash=10_000,
+    max_position_fraction=0.2,
+    max_total_exposure=0.5,
+    min_notional=10,
+    stop_loss=0.05,
+    take_profit=0.1,
+)
 
 
 def test_buy_sizes_by_equity_and_charges_costs() -> None:
@@ -35,7 +43,9 @@ def test_total_exposure_cap_and_min_notional() -> None:
 
 
 def test_cash_never_goes_negative() -> None:
-    cfg = TradingConfig(**{**CFG.model_dump(), "max_position_fraction": 1.0, "max_total_exposure": 1.0})
+    cfg = TradingConfig(
+        **{**CFG.model_dump(), "max_position_fraction": 1.0, "max_total_exposure": 1.0}
+    )
     broker, pf = PaperBroker(cfg), Portfolio(1_000.0)
     order = broker.buy(pf, "A", 10.0, T, {"A": 10.0})
     assert pf.cash >= 0 and pf.cash == pytest.approx(0.0, abs=1e-9)
@@ -73,23 +83,27 @@ def test_stop_loss_and_take_profit(bar: dict, expected) -> None:
 
 def test_stop_loss_pays_slippage_take_profit_fills_at_its_level() -> None:
     broker = PaperBroker(CFG)
-    for bar, price in ((Candle(100, 101, 94, 99), 95.0 * (1 - 0.0005)),  # stop: market order
-                       (Candle(90, 91, 89, 90), 90.0 * (1 - 0.0005)),  # gap through the stop
-                       (Candle(100, 112, 99, 111), 110.0)):  # take-profit: limit order
+    for bar, price in (
+        (Candle(100, 101, 94, 99), 95.0 * (1 - 0.0005)),  # stop: market order
+        (Candle(90, 91, 89, 90), 90.0 * (1 - 0.0005)),  # gap through the stop
+        (Candle(100, 112, 99, 111), 110.0),
+    ):  # take-profit: limit order
         pf = Portfolio(10_000.0)
         pf.positions["A"] = Position("A", 1.0, 100.0, T, 0.1)
         [order] = broker.bar_exits(pf, "A", bar, T)
         assert order.fill.price == pytest.approx(price) and not pf.positions
-        assert order.fill.reference_price == pytest.approx(price if price == 110.0 else
-                                                           price / (1 - 0.0005))
+        assert order.fill.reference_price == pytest.approx(
+            price if price == 110.0 else price / (1 - 0.0005)
+        )
     pf = Portfolio(10_000.0, {"A": Position("A", 1.0, 100.0, T, 0.1)})
     assert broker.bar_exits(pf, "A", Candle(100, 105, 96, 101), T) == [] and pf.positions
     assert pf.positions["A"].highest_close == 101.0  # for the next bar's trailing stop
 
 
 def test_trailing_stop_follows_the_highest_close() -> None:
-    broker = PaperBroker(CFG.model_validate({**CFG.model_dump(), "trailing_stop": 0.03,
-                                             "take_profit": None}))
+    broker = PaperBroker(
+        CFG.model_validate({**CFG.model_dump(), "trailing_stop": 0.03, "take_profit": None})
+    )
     pf = Portfolio(10_000.0, {"A": Position("A", 1.0, 100.0, T, 0.1)})
     for close in (104.0, 108.0, 106.0):  # a run-up arms the trailing stop at 108 * 0.97
         assert broker.bar_exits(pf, "A", Candle(close, close + 1, close - 1, close), T) == []
@@ -100,8 +114,9 @@ def test_trailing_stop_follows_the_highest_close() -> None:
 
 def test_partial_take_profit_sells_shares_at_each_level() -> None:
     levels = [{"at": 0.03, "sell": 0.5}, {"at": 0.06, "sell": 0.5}]
-    broker = PaperBroker(CFG.model_validate({**CFG.model_dump(), "partial_take_profit": levels,
-                                             "take_profit": 0.2}))
+    broker = PaperBroker(
+        CFG.model_validate({**CFG.model_dump(), "partial_take_profit": levels, "take_profit": 0.2})
+    )
     pf = Portfolio(0.0, {"A": Position("A", 2.0, 100.0, T, 0.2)})
     [first] = broker.bar_exits(pf, "A", Candle(101, 104, 100, 103), T)
     assert first.fill.reason == "partial_take_profit" and first.fill.quantity == 1.0

@@ -12,17 +12,33 @@ from kilo.trading.broker import Candle, PaperBroker, Portfolio
 from kilo.trading.execution import execute_bar, volatility_scale
 
 T = pd.Timestamp("2025-01-01", tz="UTC")
-CFG = TradingConfig(max_position_fraction=0.5, target_volatility=0.4, stop_loss=0.05,
-                    take_profit=None, slippage=0.0, fee=0.0)
-RULE = EdgeRule(EdgeMap(x=[-1.0, 1.0], y=[-0.02, 0.02]), hurdle=0.004, min_hold_bars=3,
-                exit_edge=0.0)
+CFG = TradingConfig(
+    max_position_fraction=0.5,
+    target_volatility=0.4,
+    stop_loss=0.05,
+    take_profit=None,
+    slippage=0.0,
+    fee=0.0,
+)
+RULE = EdgeRule(
+    EdgeMap(x=[-1.0, 1.0], y=[-0.02, 0.02]), hurdle=0.004, min_hold_bars=3, exit_edge=0.0
+)
 
 
 def bar_outcome(portfolio: Portfolio, score: float, volatility: float, bar: Candle | None = None):
     bar = bar or Candle(100.0, 101.0, 99.0, 100.0)
-    return execute_bar(PaperBroker(CFG), portfolio, {"A": 100.0}, "A", bar, T, 100.0, T,
-                       lambda state: Prediction(score=score, confidence=1.0, volatility=volatility),
-                       RULE)
+    return execute_bar(
+        PaperBroker(CFG),
+        portfolio,
+        {"A": 100.0},
+        "A",
+        bar,
+        T,
+        100.0,
+        T,
+        lambda state: Prediction(score=score, confidence=1.0, volatility=volatility),
+        RULE,
+    )
 
 
 def test_volatility_scale() -> None:

@@ -15,9 +15,14 @@ T = pd.Timestamp("2025-01-01", tz="UTC")
 
 def record(bar: pd.Timestamp, cash: float, predictions: list | None = None) -> IterationRecord:
     pf = Portfolio(cash, {"A": Position("A", 2.0, 10.0, T, 0.02, bars_held=3)})
-    return IterationRecord(bar, bar, predictions or [], [Order("A", "buy", 20.0, "signal",
-                                                                skip_reason="x")],
-                           pf, {"A": 11.0})
+    return IterationRecord(
+        bar,
+        bar,
+        predictions or [],
+        [Order("A", "buy", 20.0, "signal", skip_reason="x")],
+        pf,
+        {"A": 11.0},
+    )
 
 
 def test_saved_state_round_trip(tmp_path) -> None:
@@ -41,8 +46,10 @@ def test_a_failed_iteration_writes_nothing(tmp_path) -> None:
     bad = record(T + pd.Timedelta("1h"), 70.0, predictions=[no_score])
     with pytest.raises(sqlite3.IntegrityError, match="predictions.score"):
         ledger.write_iteration(bad)
-    counts = {t: int(ledger.query(f"SELECT COUNT(*) AS n FROM {t}")["n"].iloc[0])
-              for t in ("iterations", "equity", "positions", "orders")}
+    counts = {
+        t: int(ledger.query(f"SELECT COUNT(*) AS n FROM {t}")["n"].iloc[0])
+        for t in ("iterations", "equity", "positions", "orders")
+    }
     assert counts == {"iterations": 1, "equity": 1, "positions": 1, "orders": 1}
     assert ledger.saved_state().portfolio.cash == 80.0
 
@@ -60,7 +67,11 @@ def test_prediction_columns_follow_the_record(tmp_path) -> None:
     row = ledger.query("SELECT * FROM predictions").iloc[0]
     assert list(row.index) == ["iteration_id", *(c for c, _, _ in PredictionRecord.columns())]
     assert (row["score"], row["gru_raw"], row["ppo_p_long"], row["decision"]) == (
-        0.25, 0.001, 0.7, "enter")
+        0.25,
+        0.001,
+        0.7,
+        "enter",
+    )
     assert row["bar_time"] == T.isoformat() and pd.isna(row["lightgbm_raw"])
 
 

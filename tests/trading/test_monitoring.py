@@ -48,10 +48,27 @@ def samples(text: str) -> dict[str, float]:
 
 
 def start_trader(config: Config, state: Path, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, str(REPO / "scripts" / "trader.py"), "--data-dir",
-           str(config.data.dir), "--models-dir", str(config.models.dir), "--state", str(state),
-           "--symbols", *SYMBOLS, "--set", f"symbols=[{', '.join(SYMBOLS)}]",
-           "--iterations", "0", "--pace", "0.2", "--metrics-port", str(port), "--fresh"]
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "trader.py"),
+        "--data-dir",
+        str(config.data.dir),
+        "--models-dir",
+        str(config.models.dir),
+        "--state",
+        str(state),
+        "--symbols",
+        *SYMBOLS,
+        "--set",
+        f"symbols=[{', '.join(SYMBOLS)}]",
+        "--iterations",
+        "0",
+        "--pace",
+        "0.2",
+        "--metrics-port",
+        str(port),
+        "--fresh",
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -77,7 +94,9 @@ def test_endpoints_and_a_clean_stop(tiny_models: Config, tmp_path, stop) -> None
         _, body = wait_for(f"http://127.0.0.1:{port}/health", proc)
         health = json.loads(body)
         assert health["status"] == "ok" and set(health["model_versions"]) == set(SYMBOLS)
-        assert health["iterations"] >= 1 and health["last_bar_time"] and health["uptime_seconds"] > 0
+        assert (
+            health["iterations"] >= 1 and health["last_bar_time"] and health["uptime_seconds"] > 0
+        )
         first = samples(get(f"http://127.0.0.1:{port}/metrics")[1])
         time.sleep(1.5)
         second = samples(get(f"http://127.0.0.1:{port}/metrics")[1])

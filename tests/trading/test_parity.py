@@ -31,16 +31,22 @@ def test_trailing_window_features_match_full_history(config: Config, symbol: str
         assert len(history) == engine.min_history and history.index[-1] == bar_time
         assert all(c.index[-1] <= bar_time for c in snap.context.values())
         served = engine.transform(history, snap.context).iloc[-1]
-        np.testing.assert_allclose(served.to_numpy(), full.loc[bar_time].to_numpy(),
-                                   rtol=1e-6, atol=1e-12, err_msg=f"{symbol} {bar_time}")
+        np.testing.assert_allclose(
+            served.to_numpy(),
+            full.loc[bar_time].to_numpy(),
+            rtol=1e-6,
+            atol=1e-12,
+            err_msg=f"{symbol} {bar_time}",
+        )
         compared += 1
     assert compared == BARS  # every bar but the last, which has no next bar to fill at
 
 
 def test_a_shorter_window_would_break_parity(config: Config, btc_candles: pd.DataFrame) -> None:
-    engine = FeatureEngine.from_config(config.with_overrides(
-        {"features.universe": [], "features.timeframes": []}), "BTC/USDT")
+    engine = FeatureEngine.from_config(
+        config.with_overrides({"features.universe": [], "features.timeframes": []}), "BTC/USDT"
+    )
     full = engine.transform(btc_candles)
-    short = engine.transform(btc_candles.iloc[-engine.max_lookback - 50:]).iloc[-1]
+    short = engine.transform(btc_candles.iloc[-engine.max_lookback - 50 :]).iloc[-1]
     rel = np.abs(short - full.iloc[-1]) / np.abs(full.iloc[-1]).clip(lower=1e-12)
     assert rel.max() > 1e-6  # so the min_history margin is needed, not decoration

@@ -34,8 +34,11 @@ def test_promotion_during_a_replay_swaps_between_iterations(two_versions, tmp_pa
         if len(seen) == 4:
             promote_version(cfg.models.dir, "BTC/USDT", second)
 
-    ledger = run_session(cfg, SessionOptions(10, ("BTC/USDT",), state=tmp_path / "p.sqlite"),
-                         on_iteration=promote_after_four)
+    ledger = run_session(
+        cfg,
+        SessionOptions(10, ("BTC/USDT",), state=tmp_path / "p.sqlite"),
+        on_iteration=promote_after_four,
+    )
     versions = versions_by_iteration(ledger)
     assert versions["model_version"].tolist() == [first] * 4 + [second] * 6
     assert versions.groupby("iteration_id")["model_version"].nunique().eq(1).all()
@@ -50,11 +53,17 @@ def test_a_broken_new_version_keeps_the_old_one_trading(two_versions, tmp_path, 
             promote_version(cfg.models.dir, "BTC/USDT", second)
 
     first_bar: list[pd.Timestamp] = []
-    ledger = run_session(cfg, SessionOptions(1, ("BTC/USDT",), state=tmp_path / "p.sqlite"),
-                         on_iteration=lambda r: first_bar.append(r.bar_time))
+    ledger = run_session(
+        cfg,
+        SessionOptions(1, ("BTC/USDT",), state=tmp_path / "p.sqlite"),
+        on_iteration=lambda r: first_bar.append(r.bar_time),
+    )
     ledger.close()
-    ledger = run_session(cfg, SessionOptions(6, ("BTC/USDT",), state=tmp_path / "p.sqlite"),
-                         on_iteration=promote_after_two)
+    ledger = run_session(
+        cfg,
+        SessionOptions(6, ("BTC/USDT",), state=tmp_path / "p.sqlite"),
+        on_iteration=promote_after_two,
+    )
     assert set(versions_by_iteration(ledger)["model_version"]) == {first}
     failures = [r for r in caplog.records if "could not load new version" in r.getMessage()]
     assert len(failures) == 1 and second in failures[0].getMessage()

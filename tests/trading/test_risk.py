@@ -59,8 +59,9 @@ def test_perfectly_correlated_symbols_share_one_cap() -> None:
     closes = {"A": a, "B": a * 3.0, "C": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 100)))}
     assert correlated_cluster("A", closes, 72, 0.7) == {"A", "B"}
     assert correlated_cluster("C", closes, 72, 0.7) == {"C"}
-    risk = RiskManager(RiskConfig(**{**OFF, "max_correlated_exposure": 0.3,
-                                     "correlation_window": 72}))
+    risk = RiskManager(
+        RiskConfig(**{**OFF, "max_correlated_exposure": 0.3, "correlation_window": 72})
+    )
     risk.after_mark(DAY, 10_000.0, closes)
     portfolio = Portfolio(8_000.0, {"A": Position("A", 20.0, 100.0, DAY, 0.0)})  # 20 % in A
     marks = {"A": 100.0, "B": 300.0, "C": 100.0}
@@ -82,16 +83,31 @@ class AlwaysLong:
 
 def synthetic(close: np.ndarray) -> pd.DataFrame:
     index = pd.date_range(DAY, periods=len(close), freq="1h", tz="UTC", name="date")
-    return pd.DataFrame({"open": close, "high": close * 1.001, "low": close * 0.999,
-                         "close": close, "volume": 1.0, "filled": False}, index=index)
+    return pd.DataFrame(
+        {
+            "open": close,
+            "high": close * 1.001,
+            "low": close * 0.999,
+            "close": close,
+            "volume": 1.0,
+            "filled": False,
+        },
+        index=index,
+    )
 
 
 def test_the_trader_blocks_entries_after_a_crash_and_records_it(tmp_path) -> None:
     close = np.r_[np.full(10, 100.0), np.full(30, 90.0), np.full(30, 95.0)]  # a -10 % bar
-    config = Config().with_overrides({**{f"risk.{k}": v for k, v in OFF.items()},
-                                      "risk.daily_loss_limit": 0.01, "trading.stop_loss": 0.5,
-                                      "trading.take_profit": None, "tracking.enabled": False,
-                                      "trading.max_position_fraction": 0.5})
+    config = Config().with_overrides(
+        {
+            **{f"risk.{k}": v for k, v in OFF.items()},
+            "risk.daily_loss_limit": 0.01,
+            "trading.stop_loss": 0.5,
+            "trading.take_profit": None,
+            "tracking.enabled": False,
+            "trading.max_position_fraction": 0.5,
+        }
+    )
     candles = {"A": synthetic(close), "B": synthetic(close * 2)}
     scorers = {"A": AlwaysLong(), "B": AlwaysLong()}
     source = ReplaySource(candles, {"A": 1, "B": 1}, candles["A"].index[0])
@@ -105,17 +121,26 @@ def test_the_trader_blocks_entries_after_a_crash_and_records_it(tmp_path) -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("rules", [{"risk.daily_loss_limit": 0.002},
-                                   {"risk.max_drawdown": 0.01, "risk.drawdown_cooldown_bars": 24}])
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"risk.daily_loss_limit": 0.002},
+        {"risk.max_drawdown": 0.01, "risk.drawdown_cooldown_bars": 24},
+    ],
+)
 def test_a_replay_on_real_candles_obeys_the_rules(tiny_models: Config, tmp_path, rules) -> None:
     from kilo.trading.session import SessionOptions, run_session
 
     config = tiny_models.with_overrides({**{f"risk.{k}": v for k, v in OFF.items()}, **rules})
-    ledger = run_session(config, SessionOptions(300, ("BTC/USDT", "ETH/USDT", "SOL/USDT"),
-                                                state=tmp_path / "r.sqlite"))
+    ledger = run_session(
+        config,
+        SessionOptions(300, ("BTC/USDT", "ETH/USDT", "SOL/USDT"), state=tmp_path / "r.sqlite"),
+    )
     rule = "daily_loss" if "risk.daily_loss_limit" in rules else "drawdown"
-    trips = ledger.query(f"SELECT i.id, i.bar_time FROM risk_events e JOIN iterations i "
-                         f"ON i.id = e.iteration_id WHERE e.rule = '{rule}' AND e.symbol = '*'")
+    trips = ledger.query(
+        f"SELECT i.id, i.bar_time FROM risk_events e JOIN iterations i "
+        f"ON i.id = e.iteration_id WHERE e.rule = '{rule}' AND e.symbol = '*'"
+    )
     assert len(trips) > 0
     buys = ledger.query("SELECT iteration_id, time FROM fills WHERE side = 'buy'")
     for iteration, bar_time in trips.itertuples(index=False):
@@ -125,6 +150,7 @@ def test_a_replay_on_real_candles_obeys_the_rules(tiny_models: Config, tmp_path,
             assert not (later["time"].map(pd.Timestamp) <= end).any()
         else:
             assert not buys["iteration_id"].between(iteration, iteration + 24).any()
-            open_after = ledger.query("SELECT COUNT(*) AS n FROM positions WHERE iteration_id = ?",
-                                      (int(iteration),))["n"].iloc[0]
+            open_after = ledger.query(
+                "SELECT COUNT(*) AS n FROM positions WHERE iteration_id = ?", (int(iteration),)
+            )["n"].iloc[0]
             assert open_after == 0  # every position closed within the iteration

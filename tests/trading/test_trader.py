@@ -31,8 +31,10 @@ SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 
 
 def equity_curve(ledger: Ledger) -> pd.DataFrame:
-    return ledger.query("SELECT i.bar_time, e.cash, e.equity FROM iterations i "
-                        "JOIN equity e ON e.iteration_id = i.id ORDER BY i.id")
+    return ledger.query(
+        "SELECT i.bar_time, e.cash, e.equity FROM iterations i "
+        "JOIN equity e ON e.iteration_id = i.id ORDER BY i.id"
+    )
 
 
 def check_ledger(path: Path, fee: float, n_symbols: int) -> None:
@@ -41,14 +43,18 @@ def check_ledger(path: Path, fee: float, n_symbols: int) -> None:
     snap = ledger.query(
         "SELECT e.iteration_id, e.cash, e.equity, COALESCE(SUM(p.quantity * p.mark_price), 0) AS v "
         "FROM equity e LEFT JOIN positions p ON p.iteration_id = e.iteration_id "
-        "GROUP BY e.iteration_id")
+        "GROUP BY e.iteration_id"
+    )
     np.testing.assert_allclose(snap["cash"] + snap["v"], snap["equity"], rtol=1e-12)
-    counts = ledger.query("SELECT i.id, COUNT(p.symbol) AS n, COUNT(DISTINCT e.iteration_id) AS e "
-                          "FROM iterations i LEFT JOIN predictions p ON p.iteration_id = i.id "
-                          "LEFT JOIN equity e ON e.iteration_id = i.id GROUP BY i.id")
+    counts = ledger.query(
+        "SELECT i.id, COUNT(p.symbol) AS n, COUNT(DISTINCT e.iteration_id) AS e "
+        "FROM iterations i LEFT JOIN predictions p ON p.iteration_id = i.id "
+        "LEFT JOIN equity e ON e.iteration_id = i.id GROUP BY i.id"
+    )
     assert (counts["n"] == n_symbols).all() and (counts["e"] == 1).all()
     fills = ledger.query("SELECT side, notional, fee FROM fills").astype(
-        {"notional": float, "fee": float})
+        {"notional": float, "fee": float}
+    )
     np.testing.assert_allclose(fills["fee"], fills["notional"] * fee, rtol=1e-9)
     buys, sells = fills[fills.side == "buy"], fills[fills.side == "sell"]
     initial = ledger.query("SELECT initial_cash FROM runs ORDER BY id LIMIT 1")["initial_cash"][0]
@@ -65,8 +71,15 @@ def test_replay_trades_and_keeps_a_consistent_ledger(tiny_models: Config, tmp_pa
     models = load_models(tiny_models, list(SYMBOLS), strict=True)
     first_bar = pd.Timestamp(preds["bar_time"].min())
     assert first_bar == max(m.replay_start for m in models.values())
-    for column in ("gru_raw", "lightgbm_raw", "ppo_p_long", "score", "confidence",
-                   "expected_edge", "volatility"):
+    for column in (
+        "gru_raw",
+        "lightgbm_raw",
+        "ppo_p_long",
+        "score",
+        "confidence",
+        "expected_edge",
+        "volatility",
+    ):
         values = preds[column].to_numpy()
         assert np.isfinite(values).all(), column
         if column not in ("confidence", "expected_edge"):  # tiny models: one sign pattern, one step
@@ -78,11 +91,13 @@ def test_replay_trades_and_keeps_a_consistent_ledger(tiny_models: Config, tmp_pa
 
 
 def test_resume_continues_where_it_stopped(tiny_models: Config, tmp_path) -> None:
-    whole = equity_curve(run_session(tiny_models, SessionOptions(40, SYMBOLS,
-                                                                 state=tmp_path / "a.sqlite")))
+    whole = equity_curve(
+        run_session(tiny_models, SessionOptions(40, SYMBOLS, state=tmp_path / "a.sqlite"))
+    )
     run_session(tiny_models, SessionOptions(25, SYMBOLS, state=tmp_path / "b.sqlite"))
-    resumed = equity_curve(run_session(tiny_models, SessionOptions(15, SYMBOLS,
-                                                                   state=tmp_path / "b.sqlite")))
+    resumed = equity_curve(
+        run_session(tiny_models, SessionOptions(15, SYMBOLS, state=tmp_path / "b.sqlite"))
+    )
     assert resumed["bar_time"].is_unique and len(resumed) == 40
     hours = pd.to_datetime(resumed["bar_time"]).diff().dropna()
     assert (hours == pd.Timedelta("1h")).all()
@@ -91,12 +106,25 @@ def test_resume_continues_where_it_stopped(tiny_models: Config, tmp_path) -> Non
 
 def test_kill_9_mid_run_then_restart(tiny_models: Config, tmp_path) -> None:
     state = tmp_path / "paper.sqlite"
-    cmd = [sys.executable, str(REPO / "scripts" / "trader.py"), "--data-dir",
-           str(tiny_models.data.dir), "--models-dir", str(tiny_models.models.dir), "--state",
-           str(state), "--symbols", *SYMBOLS,
-           "--set", f"symbols=[{', '.join(SYMBOLS)}]"]  # the universe the models were trained on
-    proc = subprocess.Popen([*cmd, "--iterations", "100000", "--fresh"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "trader.py"),
+        "--data-dir",
+        str(tiny_models.data.dir),
+        "--models-dir",
+        str(tiny_models.models.dir),
+        "--state",
+        str(state),
+        "--symbols",
+        *SYMBOLS,
+        "--set",
+        f"symbols=[{', '.join(SYMBOLS)}]",
+    ]  # the universe the models were trained on
+    proc = subprocess.Popen(
+        [*cmd, "--iterations", "100000", "--fresh"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     try:
         while time.time() < deadline:
@@ -120,7 +148,8 @@ def test_kill_9_mid_run_then_restart(tiny_models: Config, tmp_path) -> None:
     assert len(after) == len(before) + 5
     pd.testing.assert_frame_equal(after.iloc[: len(before)], before)
     assert pd.Timestamp(after["bar_time"].iloc[len(before)]) == (
-        pd.Timestamp(before["bar_time"].iloc[-1]) + pd.Timedelta("1h"))
+        pd.Timestamp(before["bar_time"].iloc[-1]) + pd.Timedelta("1h")
+    )
     check_ledger(state, tiny_models.trading.fee, 3)
     assert "equal-weight buy-and-hold" in done.stdout
 
@@ -141,9 +170,14 @@ class FakeLiveExchange:
     id = "binance"
 
     def __init__(self, candles: pd.DataFrame) -> None:
-        self.rows = [[int(t.timestamp() * 1000), *r] for t, r in
-                     zip(candles.index, candles[["open", "high", "low", "close", "volume"]]
-                         .to_numpy().tolist())]
+        self.rows = [
+            [int(t.timestamp() * 1000), *r]
+            for t, r in zip(
+                candles.index,
+                candles[["open", "high", "low", "close", "volume"]].to_numpy().tolist(),
+                strict=True,
+            )
+        ]
         self.timeouts = 0
 
     def fetch_ohlcv(self, symbol, timeframe, since, limit):
@@ -161,10 +195,18 @@ def test_live_source_survives_exchange_timeouts(tiny_models: Config, tmp_path) -
     exchange = FakeLiveExchange(candles)
     models = load_models(tiny_models, ["BTC/USDT", "ETH/USDT"], strict=True)
     now_ms = int((candles.index[-1] + pd.Timedelta("61min")).timestamp() * 1000)
-    source = LiveSource(exchange, ["BTC/USDT", "ETH/USDT"], "1h",
-                        {s: m.history_rows for s, m in models.items()}, interval=0.0,
-                        max_retries=1, base_delay=0.01, context_symbols=("SOL/USDT",),
-                        sleep=lambda s: None, clock=lambda: now_ms)
+    source = LiveSource(
+        exchange,
+        ["BTC/USDT", "ETH/USDT"],
+        "1h",
+        {s: m.history_rows for s, m in models.items()},
+        interval=0.0,
+        max_retries=1,
+        base_delay=0.01,
+        context_symbols=("SOL/USDT",),
+        sleep=lambda s: None,
+        clock=lambda: now_ms,
+    )
     ledger = Ledger(tmp_path / "live.sqlite")
     records = PaperTrader(tiny_models, models, source, ledger).run(3)
     assert exchange.timeouts == 3 * 2 * 2  # every iteration tried ETH and SOL twice each
@@ -178,9 +220,10 @@ def test_engine_features_used_by_the_trader_are_the_trainers(tiny_models: Config
     candles = load_candles(tiny_models.data.dir, "binance", "ETH/USDT", "1h")
     context = load_context(tiny_models, model.engine.context_symbols)
     full = FeatureEngine.from_config(tiny_models, "ETH/USDT").transform(candles, context)
-    served = model.features(candles.iloc[-model.history_rows:], context)
-    np.testing.assert_allclose(served.to_numpy(), full.iloc[-len(served):].to_numpy(),
-                               rtol=1e-6, atol=1e-12)
+    served = model.features(candles.iloc[-model.history_rows :], context)
+    np.testing.assert_allclose(
+        served.to_numpy(), full.iloc[-len(served) :].to_numpy(), rtol=1e-6, atol=1e-12
+    )
 
 
 def test_records_keep_their_own_portfolio(tiny_models: Config, tmp_path) -> None:
@@ -189,8 +232,12 @@ def test_records_keep_their_own_portfolio(tiny_models: Config, tmp_path) -> None
     from kilo.trading.sources import ReplaySource
 
     model = models["BTC/USDT"]
-    source = ReplaySource({"BTC/USDT": candles}, {"BTC/USDT": model.history_rows},
-                          model.replay_start, load_context(tiny_models, model.engine.context_symbols))
+    source = ReplaySource(
+        {"BTC/USDT": candles},
+        {"BTC/USDT": model.history_rows},
+        model.replay_start,
+        load_context(tiny_models, model.engine.context_symbols),
+    )
     ledger = Ledger(tmp_path / "r.sqlite")
     records = PaperTrader(tiny_models, models, source, ledger).run(60)
     saved = equity_curve(ledger)

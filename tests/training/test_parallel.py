@@ -31,7 +31,8 @@ def test_two_jobs_give_the_same_model_sets_as_one(tiny_config: Config, tmp_path)
     for symbol in symbols[:2]:
         (gru1, lgb1, ppo1), (gru2, lgb2, ppo2) = (
             predictions(tiny_config, tmp_path / "one", symbol),
-            predictions(tiny_config, tmp_path / "two", symbol))
+            predictions(tiny_config, tmp_path / "two", symbol),
+        )
         np.testing.assert_array_equal(lgb1, lgb2)
         np.testing.assert_array_equal(ppo1, ppo2)  # PPO always trains on one thread
         # torch's GRU sums in another order on 2 threads (jobs=1) than on 1 (jobs=2):
@@ -51,6 +52,12 @@ def test_threads_are_shared_out() -> None:
 
 def test_ray_backend_in_local_mode(tiny_config: Config, tmp_path) -> None:
     pytest.importorskip("ray")
-    reports = train_symbols(tiny_config, ["BTC/USDT", "NOPE/USDT"], models_dir=tmp_path,
-                            progress=False, jobs=2, backend="ray")
+    reports = train_symbols(
+        tiny_config,
+        ["BTC/USDT", "NOPE/USDT"],
+        models_dir=tmp_path,
+        progress=False,
+        jobs=2,
+        backend="ray",
+    )
     assert reports[0].version and reports[1].error

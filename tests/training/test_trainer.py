@@ -16,24 +16,54 @@ from kilo.training.trainer import train_symbol
 pytestmark = pytest.mark.slow
 
 MANIFEST_KEYS = {
-    "manifest_format", "symbol", "exchange", "timeframe", "version", "created_at",
-    "feature_names", "spec_hash", "max_lookback", "split", "refit_rows", "metrics", "calibration",
-    "trained_models", "reused_from", "config", "packages", "files", "selection_window",
+    "manifest_format",
+    "symbol",
+    "exchange",
+    "timeframe",
+    "version",
+    "created_at",
+    "feature_names",
+    "spec_hash",
+    "max_lookback",
+    "split",
+    "refit_rows",
+    "metrics",
+    "calibration",
+    "trained_models",
+    "reused_from",
+    "config",
+    "packages",
+    "files",
+    "selection_window",
 }
 
 
 def test_artifacts_and_manifest(tiny_report, tiny_config: Config) -> None:
     folder = tiny_report.folder
     names = {p.name for p in folder.iterdir()}
-    assert names == {"manifest.json", "gru.pt", "gru.json", "lightgbm.txt", "ppo.zip",
-                     "preprocessor.joblib"}
+    assert names == {
+        "manifest.json",
+        "gru.pt",
+        "gru.json",
+        "lightgbm.txt",
+        "ppo.zip",
+        "preprocessor.joblib",
+    }
     assert (folder.parent / "LATEST").read_text().strip() == folder.name == tiny_report.version
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert MANIFEST_KEYS == set(manifest)
+    assert set(manifest) == MANIFEST_KEYS
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert manifest["config"]["seed"] == tiny_config.seed
-    assert {"python", "torch", "lightgbm", "stable-baselines3", "gymnasium", "scikit-learn",
-            "pandas", "numpy"} <= set(manifest["packages"])
+    assert {
+        "python",
+        "torch",
+        "lightgbm",
+        "stable-baselines3",
+        "gymnasium",
+        "scikit-learn",
+        "pandas",
+        "numpy",
+    } <= set(manifest["packages"])
     for model in ("gru", "lightgbm"):
         for part in ("validation", "test"):
             m = manifest["metrics"][model][part]
@@ -50,7 +80,7 @@ def test_time_split_and_preprocessor_see_train_only(tiny_report, tiny_config: Co
     ends = [pd.Timestamp(split[k]["end"]) for k in ("train", "validation")]
     starts = [pd.Timestamp(split[k]["start"]) for k in ("validation", "test")]
     engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
-    for end, start in zip(ends, starts):
+    for end, start in zip(ends, starts, strict=True):
         assert (start - end) / pd.Timedelta("1h") > engine.max_lookback + tiny_config.target.horizon
     data = build_dataset(tiny_config, "BTC/USDT", engine)
     train = data.features.loc[: split["train"]["end"]]
@@ -98,8 +128,13 @@ def test_same_seed_same_lightgbm_predictions(tiny_report, tiny_config: Config, t
 
 def test_single_model_retrain_reuses_the_rest(tiny_report, tiny_config: Config, tmp_path) -> None:
     base = train_symbol(tiny_config, "BTC/USDT", models_dir=tmp_path, progress=False)
-    partial = train_symbol(tiny_config.with_overrides({"seed": 7}), "BTC/USDT",
-                           model="lightgbm", models_dir=tmp_path, progress=False)
+    partial = train_symbol(
+        tiny_config.with_overrides({"seed": 7}),
+        "BTC/USDT",
+        model="lightgbm",
+        models_dir=tmp_path,
+        progress=False,
+    )
     assert partial.version != base.version and set(partial.seconds) >= {"lightgbm"}
     assert "gru" not in partial.seconds and "ppo" not in partial.seconds
     engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
@@ -123,7 +158,7 @@ def test_manifest_holds_blend_calibration(tiny_report) -> None:
     assert cal["exit_threshold"] <= cal["enter_threshold"]
     assert cal["prediction_stats"]["gru"]["std"] > 0
     q = cal["validation_score_quantiles"]
-    assert q["q05"] <= q["q50"] <= q["q95"] and -1 <= q["q05"] and q["q95"] <= 1
+    assert q["q05"] <= q["q50"] <= q["q95"] and q["q05"] >= -1 and q["q95"] <= 1
 
 
 def test_served_regressors_are_refit_on_train_and_validation(tiny_report, tiny_config) -> None:

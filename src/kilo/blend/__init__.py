@@ -43,6 +43,18 @@ from kilo.blend.blend import (
 from kilo.blend.edge import EdgeMap, fit_edge_map
 from kilo.blend.rules import Decision, DecisionRule, EdgeRule, ThresholdRule, make_rule
 
-__all__ = ["BLEND_MODELS", "Calibration", "Decision", "DecisionRule", "EdgeMap", "EdgeRule",
-           "ThresholdRule", "blend", "calibrate", "fit_edge_map", "make_rule", "ppo_signal",
-           "regressor_signal"]
+__all__ = [
+    "BLEND_MODELS",
+    "Calibration",
+    "Decision",
+    "DecisionRule",
+    "EdgeMap",
+    "EdgeRule",
+    "ThresholdRule",
+    "blend",
+    "calibrate",
+    "fit_edge_map",
+    "make_rule",
+    "ppo_signal",
+    "regressor_signal",
+]

@@ -48,7 +48,9 @@ def ppo_signal(proba: np.ndarray, long: np.ndarray | bool) -> np.ndarray:
     return 2.0 * p_long - 1.0
 
 
-def blend(signals: dict[str, np.ndarray], weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+def blend(
+    signals: dict[str, np.ndarray], weights: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted mean of signals and the weighted agreement of their signs.
 
     Parameters
@@ -71,9 +73,11 @@ def blend(signals: dict[str, np.ndarray], weights: dict[str, float]) -> tuple[np
     total = sum(weights.get(name, 0.0) for name in signals)
     if total <= 0:
         raise ValueError(f"blend weights {weights} give no weight to the signals {list(signals)}")
-    score = sum(weights.get(n, 0.0) * np.asarray(s, dtype=np.float64) for n, s in signals.items())
-    agree = sum(weights.get(n, 0.0) * np.sign(s) for n, s in signals.items())
-    return score / total, np.abs(agree) / total
+    score = np.sum(
+        [weights.get(n, 0.0) * np.asarray(s, dtype=np.float64) for n, s in signals.items()], axis=0
+    )
+    agree = np.sum([weights.get(n, 0.0) * np.sign(s) for n, s in signals.items()], axis=0)
+    return np.asarray(score / total), np.abs(agree) / total
 
 
 class PredictionStats(BaseModel):
@@ -112,8 +116,13 @@ class Calibration(BaseModel):
         exit_ = self.exit_threshold if config.exit_threshold is None else config.exit_threshold
         return enter, exit_
 
-    def signals(self, gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray | None,
-                long: np.ndarray | bool) -> dict[str, np.ndarray]:
+    def signals(
+        self,
+        gru: np.ndarray,
+        lightgbm: np.ndarray,
+        ppo_proba: np.ndarray | None,
+        long: np.ndarray | bool,
+    ) -> dict[str, np.ndarray]:
         """The models' raw outputs as signals in [-1, 1], each of shape (n,).
 
         ``long`` (shape (n,) or scalar) is the position PPO was queried with; without
@@ -130,8 +139,12 @@ class Calibration(BaseModel):
 
 
 def calibrate(
-    gru: np.ndarray, lightgbm: np.ndarray, ppo_proba: np.ndarray | None,
-    ppo_long: np.ndarray | None, forward_return: np.ndarray, config: BlendConfig,
+    gru: np.ndarray,
+    lightgbm: np.ndarray,
+    ppo_proba: np.ndarray | None,
+    ppo_long: np.ndarray | None,
+    forward_return: np.ndarray,
+    config: BlendConfig,
 ) -> Calibration:
     """Calibration from validation outputs: prediction stats, score thresholds and the
     edge map (:func:`~kilo.blend.edge.fit_edge_map` of ``forward_return`` on the score).
@@ -154,13 +167,22 @@ def calibrate(
     ValueError
         If the enter threshold would not exceed the exit threshold.
     """
-    stats = {name: PredictionStats(mean=float(np.nanmean(p)), std=float(np.nanstd(p)))
-             for name, p in (("gru", gru), ("lightgbm", lightgbm))}
-    draft = Calibration(prediction_stats=stats, enter_threshold=0.0, exit_threshold=0.0,
-                        threshold_source="", validation_score_quantiles={},
-                        edge_map=EdgeMap(x=[0.0], y=[0.0]))
-    score, _ = blend(draft.signals(gru, lightgbm, ppo_proba, False if ppo_long is None
-                                   else ppo_long), config.weights)
+    stats = {
+        name: PredictionStats(mean=float(np.nanmean(p)), std=float(np.nanstd(p)))
+        for name, p in (("gru", gru), ("lightgbm", lightgbm))
+    }
+    draft = Calibration(
+        prediction_stats=stats,
+        enter_threshold=0.0,
+        exit_threshold=0.0,
+        threshold_source="",
+        validation_score_quantiles={},
+        edge_map=EdgeMap(x=[0.0], y=[0.0]),
+    )
+    score, _ = blend(
+        draft.signals(gru, lightgbm, ppo_proba, False if ppo_long is None else ppo_long),
+        config.weights,
+    )
     levels = (0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.75, 0.9, 0.95)
     quantiles = {f"q{round(q * 100):02d}": float(np.nanquantile(score, q)) for q in levels}
     enter = config.enter_threshold
@@ -173,9 +195,15 @@ def calibrate(
     if exit_ is None:
         exit_ = float(np.nanquantile(score, config.exit_quantile))
     if exit_ > enter:
-        raise ValueError(f"exit threshold {exit_:.4f} is above the enter threshold {enter:.4f}; "
-                         "check blend.enter_* and blend.exit_* in the config")
-    return Calibration(prediction_stats=stats, enter_threshold=float(enter),
-                       exit_threshold=float(exit_), threshold_source=source,
-                       validation_score_quantiles=quantiles,
-                       edge_map=fit_edge_map(score, forward_return))
+        raise ValueError(
+            f"exit threshold {exit_:.4f} is above the enter threshold {enter:.4f}; "
+            "check blend.enter_* and blend.exit_* in the config"
+        )
+    return Calibration(
+        prediction_stats=stats,
+        enter_threshold=float(enter),
+        exit_threshold=float(exit_),
+        threshold_source=source,
+        validation_score_quantiles=quantiles,
+        edge_map=fit_edge_map(score, forward_return),
+    )

@@ -47,6 +47,7 @@ def fit_edge_map(score: np.ndarray, forward_return: np.ndarray) -> EdgeMap:
     ok = np.isfinite(score) & np.isfinite(forward_return)
     if ok.sum() < 2:
         raise ValueError("need at least 2 finite (score, forward return) pairs for the edge map")
-    fitted = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(score[ok],
-                                                                            forward_return[ok])
+    fitted = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(
+        score[ok], forward_return[ok]
+    )
     return EdgeMap(x=fitted.X_thresholds_.tolist(), y=fitted.y_thresholds_.tolist())

@@ -44,7 +44,9 @@ class ThresholdRule:
 
     def __post_init__(self) -> None:
         if self.exit > self.enter:
-            raise ValueError(f"exit threshold {self.exit} is above the enter threshold {self.enter}")
+            raise ValueError(
+                f"exit threshold {self.exit} is above the enter threshold {self.enter}"
+            )
 
     def decide(self, score: float, long: bool, bars_held: int = 0) -> Decision:
         if long:
@@ -98,5 +100,9 @@ def make_rule(config: Config, enter: float, exit_: float, edge_map: EdgeMap) -> 
     """
     if config.blend.rule == "quantile":
         return ThresholdRule(enter, exit_)
-    return EdgeRule(edge_map, round_trip_cost(config) * config.blend.cost_multiple,
-                    config.min_hold_bars, config.blend.exit_edge)
+    return EdgeRule(
+        edge_map,
+        round_trip_cost(config) * config.blend.cost_multiple,
+        config.min_hold_bars,
+        config.blend.exit_edge,
+    )

@@ -16,7 +16,9 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows a default only where there is one worth showing and the help names none."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in (action.help or ""):
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in (
+            action.help or ""
+        ):
             return action.help
         return super()._get_help_string(action)
 
@@ -65,8 +67,13 @@ def symbol_arg(text: str) -> str:
 def add_symbol_choice(parser: argparse.ArgumentParser, verb: str) -> None:
     """Required ``--symbol S`` (repeatable) or ``--all`` (every configured symbol)."""
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--symbol", action="append", metavar="SYMBOL", type=symbol_arg,
-                       help=f"symbol to {verb}: BTC/USDT or BTCUSDT (repeatable)")
+    which.add_argument(
+        "--symbol",
+        action="append",
+        metavar="SYMBOL",
+        type=symbol_arg,
+        help=f"symbol to {verb}: BTC/USDT or BTCUSDT (repeatable)",
+    )
     which.add_argument("--all", action="store_true", help=f"{verb} every symbol in the config")
 
 

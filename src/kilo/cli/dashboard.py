@@ -19,11 +19,24 @@ import pandas as pd
 from kilo.evaluation.report import downsample
 from kilo.trading.ledger import connect
 
-DECISION_COLUMNS = ["symbol", "bar_time", "decision", "score", "expected_edge", "gru_signal",
-                    "lightgbm_signal", "ppo_signal", "confidence", "mark_price", "model_version"]
-STYLE = ("body{font-family:sans-serif;margin:1.5em;max-width:1300px} table{border-collapse:"
-         "collapse;font-size:13px;margin:.4em 0 1.2em} td,th{padding:3px 8px;border-bottom:1px "
-         "solid #ddd;text-align:right} h2{margin-top:1.2em}")
+DECISION_COLUMNS = [
+    "symbol",
+    "bar_time",
+    "decision",
+    "score",
+    "expected_edge",
+    "gru_signal",
+    "lightgbm_signal",
+    "ppo_signal",
+    "confidence",
+    "mark_price",
+    "model_version",
+]
+STYLE = (
+    "body{font-family:sans-serif;margin:1.5em;max-width:1300px} table{border-collapse:"
+    "collapse;font-size:13px;margin:.4em 0 1.2em} td,th{padding:3px 8px;border-bottom:1px "
+    "solid #ddd;text-align:right} h2{margin-top:1.2em}"
+)
 
 
 def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
@@ -52,23 +65,32 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
         prices = query("SELECT iteration_id, bar_time, symbol, mark_price FROM predictions")
         return {
             "equity": query("SELECT bar_time, equity, cash FROM equity ORDER BY iteration_id"),
-            "marks": (prices.pivot_table(index="bar_time", columns="symbol", values="mark_price")
-                      if not prices.empty else pd.DataFrame()),
+            "marks": (
+                prices.pivot_table(index="bar_time", columns="symbol", values="mark_price")
+                if not prices.empty
+                else pd.DataFrame()
+            ),
             "positions": query(
                 "SELECT symbol, quantity, entry_price, entry_time, bars_held, mark_price, "
                 "quantity * mark_price AS value FROM positions WHERE iteration_id = "
-                "(SELECT MAX(iteration_id) FROM equity)"),
+                "(SELECT MAX(iteration_id) FROM equity)"
+            ),
             "decisions": query(
                 "SELECT p.* FROM predictions p JOIN (SELECT symbol, MAX(iteration_id) AS it "
                 "FROM predictions GROUP BY symbol) last ON p.symbol = last.symbol AND "
-                "p.iteration_id = last.it ORDER BY p.symbol"),
-            "fills": query("SELECT time, symbol, side, quantity, price, fee, realised_pnl, reason "
-                           "FROM fills ORDER BY id DESC LIMIT 20"),
-            "risk_events": query("SELECT bar_time, symbol, rule, detail FROM risk_events "
-                                 "ORDER BY id DESC LIMIT 20"),
+                "p.iteration_id = last.it ORDER BY p.symbol"
+            ),
+            "fills": query(
+                "SELECT time, symbol, side, quantity, price, fee, realised_pnl, reason "
+                "FROM fills ORDER BY id DESC LIMIT 20"
+            ),
+            "risk_events": query(
+                "SELECT bar_time, symbol, rule, detail FROM risk_events ORDER BY id DESC LIMIT 20"
+            ),
             "retrain_decisions": query(
                 "SELECT time, symbol, promoted, champion_sharpe, challenger_sharpe, reason "
-                "FROM retrain_decisions ORDER BY id DESC LIMIT 10"),
+                "FROM retrain_decisions ORDER BY id DESC LIMIT 10"
+            ),
         }
     finally:
         conn.close()
@@ -80,22 +102,34 @@ def equity_figure(tables: dict[str, pd.DataFrame]) -> Any:
     from plotly.subplots import make_subplots
 
     equity = tables["equity"].set_index(pd.to_datetime(tables["equity"]["bar_time"]))["equity"]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
-                        subplot_titles=("equity (quote currency)", "drawdown"))
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.7, 0.3],
+        subplot_titles=("equity (quote currency)", "drawdown"),
+    )
     shown = downsample(equity)
-    fig.add_trace(go.Scatter(x=shown.index, y=shown, name="paper trader",
-                             line={"width": 2.5}), row=1, col=1)
+    fig.add_trace(
+        go.Scatter(x=shown.index, y=shown, name="paper trader", line={"width": 2.5}), row=1, col=1
+    )
     marks = tables["marks"]
     if not marks.empty and not equity.empty:
         first = marks.apply(lambda column: column.dropna().iloc[0])  # each symbol's first mark
         ratios = (marks / first).mean(axis=1)  # equal weight, no costs
         hold = (ratios * equity.iloc[0]).set_axis(pd.to_datetime(ratios.index))
         hold = downsample(hold)
-        fig.add_trace(go.Scatter(x=hold.index, y=hold, name="equal-weight buy-and-hold",
-                                 line={"dash": "dot"}), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=hold.index, y=hold, name="equal-weight buy-and-hold", line={"dash": "dot"}
+            ),
+            row=1,
+            col=1,
+        )
     drawdown = downsample(equity / equity.cummax() - 1.0)
-    fig.add_trace(go.Scatter(x=drawdown.index, y=drawdown, name="drawdown", fill="tozeroy"),
-                  row=2, col=1)
+    fig.add_trace(
+        go.Scatter(x=drawdown.index, y=drawdown, name="drawdown", fill="tozeroy"), row=2, col=1
+    )
     fig.update_layout(height=560, margin={"t": 40})
     return fig
 
@@ -115,24 +149,31 @@ def render(path: str | Path, refresh: int) -> str:
         body = "<p>No iteration in this ledger yet; start scripts/trader.py.</p>"
     else:
         last = equity.iloc[-1]
-        body = (f"<p>{len(equity)} iterations; last bar {html.escape(str(last['bar_time']))}; "
-                f"equity {last['equity']:,.2f}, cash {last['cash']:,.2f}.</p>"
-                + equity_figure(tables).to_html(full_html=False, include_plotlyjs=False,
-                                                div_id="equity-chart"))
+        body = (
+            f"<p>{len(equity)} iterations; last bar {html.escape(str(last['bar_time']))}; "
+            f"equity {last['equity']:,.2f}, cash {last['cash']:,.2f}.</p>"
+            + equity_figure(tables).to_html(
+                full_html=False, include_plotlyjs=False, div_id="equity-chart"
+            )
+        )
     sections = [
         ("Open positions", _table(tables["positions"], "No open position.")),
-        ("Last decision per symbol", _table(tables["decisions"], "No decision yet.",
-                                            DECISION_COLUMNS)),
+        (
+            "Last decision per symbol",
+            _table(tables["decisions"], "No decision yet.", DECISION_COLUMNS),
+        ),
         ("Recent fills", _table(tables["fills"], "No fill yet.")),
         ("Risk events", _table(tables["risk_events"], "No risk event.")),
         ("Retraining decisions", _table(tables["retrain_decisions"], "No retraining decision.")),
     ]
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            f"<meta http-equiv='refresh' content='{refresh}'><title>Kilo paper trader</title>"
-            f"<script src='/plotly.min.js'></script><style>{STYLE}</style></head><body>"
-            f"<h1>Kilo paper trader: {html.escape(Path(path).name)}</h1>{body}"
-            + "".join(f"<h2>{title}</h2>{content}" for title, content in sections)
-            + "</body></html>")
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<meta http-equiv='refresh' content='{refresh}'><title>Kilo paper trader</title>"
+        f"<script src='/plotly.min.js'></script><style>{STYLE}</style></head><body>"
+        f"<h1>Kilo paper trader: {html.escape(Path(path).name)}</h1>{body}"
+        + "".join(f"<h2>{title}</h2>{content}" for title, content in sections)
+        + "</body></html>"
+    )
 
 
 def create_app(path: str | Path, refresh: int = 10) -> Any:
@@ -147,8 +188,10 @@ def create_app(path: str | Path, refresh: int = 10) -> Any:
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
         if not Path(path).is_file():
-            return (f"<p>No ledger at {html.escape(str(path))} yet: start scripts/trader.py or "
-                    "pass --state.</p>")
+            return (
+                f"<p>No ledger at {html.escape(str(path))} yet: start scripts/trader.py or "
+                "pass --state.</p>"
+            )
         return render(path, refresh)
 
     @app.get("/plotly.min.js")

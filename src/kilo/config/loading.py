@@ -74,7 +74,7 @@ def load_config(
     """
     tree = read_config_file(path) if path is not None else {}
     env = os.environ if environ is None else environ
-    layers = [
+    layers: list[dict[str, Any]] = [
         {"data.dir": env.get(ENV_DATA_DIR), "models.dir": env.get(ENV_MODELS_DIR)},
         {"data.dir": data_dir, "models.dir": models_dir},
     ]

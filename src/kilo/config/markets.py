@@ -13,14 +13,42 @@ from kilo.errors import ConfigError
 
 #: Quote currencies recognised at the end of an exchange-native id such as ``BTCEUR``,
 #: longest first so that ``FDUSD`` wins over ``USD``.
-KNOWN_QUOTES = tuple(sorted(
-    ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BRL", "JPY",
-     "AUD", "BTC", "ETH", "BNB"), key=len, reverse=True))
+KNOWN_QUOTES = tuple(
+    sorted(
+        (
+            "USDT",
+            "USDC",
+            "FDUSD",
+            "BUSD",
+            "TUSD",
+            "DAI",
+            "USD",
+            "EUR",
+            "GBP",
+            "TRY",
+            "BRL",
+            "JPY",
+            "AUD",
+            "BTC",
+            "ETH",
+            "BNB",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
 
 #: Seconds per timeframe unit, as ccxt's ``Exchange.parse_timeframe`` defines them
 #: (a month is 30 days, a year 365).
-TIMEFRAME_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800, "M": 2_592_000,
-                   "y": 31_536_000}
+TIMEFRAME_UNITS = {
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86_400,
+    "w": 604_800,
+    "M": 2_592_000,
+    "y": 31_536_000,
+}
 
 _ASSET = re.compile(r"^[A-Z0-9]+$")
 

@@ -70,8 +70,7 @@ class Config(_Section):
     @property
     def min_hold_bars(self) -> int:
         """``blend.min_hold_bars``, or the label horizon when unset."""
-        return (self.target.horizon if self.blend.min_hold_bars is None
-                else self.blend.min_hold_bars)
+        return self.target.horizon if self.blend.min_hold_bars is None else self.blend.min_hold_bars
 
     @classmethod
     def from_tree(cls, tree: dict[str, Any]) -> Config:

@@ -62,12 +62,16 @@ class SearchChoices(BaseModel):
 
 def _kind(value: Any) -> str:
     """Which parameter a YAML mapping (or model) describes: it lists choices, or a range."""
-    has_choices = isinstance(value, SearchChoices) or (isinstance(value, dict) and "choices" in value)
+    has_choices = isinstance(value, SearchChoices) or (
+        isinstance(value, dict) and "choices" in value
+    )
     return "choices" if has_choices else "range"
 
 
-SearchParam = Annotated[Annotated[SearchRange, Tag("range")] | Annotated[SearchChoices, Tag("choices")],
-                        Discriminator(_kind)]
+SearchParam = Annotated[
+    Annotated[SearchRange, Tag("range")] | Annotated[SearchChoices, Tag("choices")],
+    Discriminator(_kind),
+]
 
 DEFAULT_SPACE: dict[str, dict[str, Any]] = {
     "target.horizon": {"choices": [4, 12, 24]},
@@ -81,20 +85,28 @@ DEFAULT_SPACE: dict[str, dict[str, Any]] = {
 
 class SearchConfig(_Section):
     space: dict[str, SearchParam] = Field(
-        default_factory=lambda: dict(DEFAULT_SPACE), validate_default=True,
-        description="dotted config key -> {low, high, log} or {choices: [...]}")
+        default_factory=lambda: dict(DEFAULT_SPACE),
+        validate_default=True,
+        description="dotted config key -> {low, high, log} or {choices: [...]}",
+    )
     objective: Literal["net_sharpe", "ic"] = Field(
-        "net_sharpe", description="on inner validation folds: the blend's net Sharpe, or the "
-        "regressors' mean IC")
-    inner_fraction: float = Field(0.25, gt=0, lt=0.6, description="share of each outer "
-                                  "training window that is the inner validation (test) fold")
+        "net_sharpe",
+        description="on inner validation folds: the blend's net Sharpe, or the regressors' mean IC",
+    )
+    inner_fraction: float = Field(
+        0.25,
+        gt=0,
+        lt=0.6,
+        description="share of each outer training window that is the inner validation (test) fold",
+    )
     storage: str = Field("sqlite:///state/optuna.db", description="Optuna storage URL")
     report_dir: Path = Field(Path("reports/search"), description="where studies are reported")
 
     @field_validator("space")
     @classmethod
-    def _keys(cls, value: dict[str, SearchRange | SearchChoices]
-              ) -> dict[str, SearchRange | SearchChoices]:
+    def _keys(
+        cls, value: dict[str, SearchRange | SearchChoices]
+    ) -> dict[str, SearchRange | SearchChoices]:
         """Every key is a dotted path to a config value."""
         from kilo.config.schema import Config  # the whole schema, defined after this section
 
@@ -106,6 +118,8 @@ class SearchConfig(_Section):
 
 class TrackingConfig(_Section):
     enabled: bool = Field(True, description="log runs to MLflow")
-    uri: str = Field("sqlite:///state/mlflow.db", description="MLflow tracking URI (works "
-                     "offline; no server needed)")
+    uri: str = Field(
+        "sqlite:///state/mlflow.db",
+        description="MLflow tracking URI (works offline; no server needed)",
+    )
     experiment: str = Field("kilo", description="MLflow experiment name")

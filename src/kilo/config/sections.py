@@ -47,16 +47,26 @@ class FeaturesConfig(_Section):
     volume_window: int = Field(24, ge=2)
     ema_periods: list[int] = Field([20, 50, 200], min_length=1, description="bars")
     ffill_limit: int = Field(3, ge=0, description="max bars a NaN is forward-filled")
-    reference_symbols: list[str] = Field(["BTC/USDT"], description="cross-asset: symbols whose "
-                                         "returns and volatility every symbol sees; [] disables")
-    universe: list[str] | None = Field(None, description="cross-asset: symbols of the equal-weight "
-                                       "market return, beta, residual and rank; None: `symbols`; "
-                                       "[] disables")
+    reference_symbols: list[str] = Field(
+        ["BTC/USDT"],
+        description="cross-asset: symbols whose "
+        "returns and volatility every symbol sees; [] disables",
+    )
+    universe: list[str] | None = Field(
+        None,
+        description="cross-asset: symbols of the equal-weight "
+        "market return, beta, residual and rank; None: `symbols`; "
+        "[] disables",
+    )
     cross_window: int = Field(72, ge=10, description="bars of the rolling beta to the universe")
-    timeframes: list[str] = Field(["4h", "1d"], description="higher timeframes resampled from "
-                                  "the candles (completed bars only); [] disables")
-    timeframe_period: int = Field(14, ge=2, description="higher-timeframe bars of their "
-                                  "volatility, RSI and trend")
+    timeframes: list[str] = Field(
+        ["4h", "1d"],
+        description="higher timeframes resampled from "
+        "the candles (completed bars only); [] disables",
+    )
+    timeframe_period: int = Field(
+        14, ge=2, description="higher-timeframe bars of their volatility, RSI and trend"
+    )
 
     @field_validator("return_periods", "volatility_windows", "ema_periods")
     @classmethod
@@ -85,7 +95,6 @@ class FeaturesConfig(_Section):
             raise ValueError(str(exc)) from None
         return value
 
-
     @model_validator(mode="after")
     def _macd_order(self) -> FeaturesConfig:
         if self.macd_fast >= self.macd_slow:
@@ -98,14 +107,24 @@ class TargetConfig(_Section):
 
     horizon: int = Field(24, ge=1, description="label horizon, bars")
     kind: Literal["log_return", "vol_scaled", "triple_barrier"] = Field(
-        "log_return", description="forward log return; that over trailing volatility; or the "
-        "triple-barrier outcome (+1 take-profit, -1 stop-loss, 0 time barrier first)")
-    volatility_window: int = Field(24, ge=2, description="bars of the trailing volatility that "
-                                   "scales vol_scaled labels and the barriers")
-    take_profit: float = Field(1.0, gt=0, description="triple barrier: upper barrier in trailing "
-                               "volatility x sqrt(horizon)")
+        "log_return",
+        description="forward log return; that over trailing volatility; or the "
+        "triple-barrier outcome (+1 take-profit, -1 stop-loss, 0 time barrier first)",
+    )
+    volatility_window: int = Field(
+        24,
+        ge=2,
+        description="bars of the trailing volatility that "
+        "scales vol_scaled labels and the barriers",
+    )
+    take_profit: float = Field(
+        1.0,
+        gt=0,
+        description="triple barrier: upper barrier in trailing volatility x sqrt(horizon)",
+    )
     stop_loss: float = Field(1.0, gt=0, description="triple barrier: lower barrier, same units")
     sample_weights: bool = Field(True, description="weight labels by average uniqueness")
+
 
 class SplitConfig(_Section):
     val_fraction: float = Field(0.15, gt=0, lt=1)
@@ -164,18 +183,29 @@ class ModelsConfig(_Section):
 
 
 class BlendConfig(_Section):
-    weights: dict[Literal["gru", "lightgbm", "ppo"], float] = Field(
+    weights: dict[str, float] = Field(
         {"gru": 1.0, "lightgbm": 1.0, "ppo": 1.0}, description="relative model weights"
     )
     rule: Literal["edge", "quantile"] = Field(
-        "edge", description="edge: enter when the expected edge beats the costs; quantile: "
-        "score thresholds at validation quantiles")
-    cost_multiple: float = Field(1.5, ge=0, description="edge rule: enter when the expected "
-                                 "edge exceeds this many round-trip costs")
-    min_hold_bars: int | None = Field(None, ge=0, description="edge rule: bars a position is "
-                                      "held at least; None: the label horizon")
-    exit_edge: float = Field(0.0, description="edge rule: exit once the expected edge (log "
-                             "return over the horizon) falls below this")
+        "edge",
+        description="edge: enter when the expected edge beats the costs; quantile: "
+        "score thresholds at validation quantiles",
+    )
+    cost_multiple: float = Field(
+        1.5,
+        ge=0,
+        description="edge rule: enter when the expected edge exceeds this many round-trip costs",
+    )
+    min_hold_bars: int | None = Field(
+        None,
+        ge=0,
+        description="edge rule: bars a position is held at least; None: the label horizon",
+    )
+    exit_edge: float = Field(
+        0.0,
+        description="edge rule: exit once the expected edge (log "
+        "return over the horizon) falls below this",
+    )
     enter_threshold: float | None = Field(None, ge=-1, le=1)
     exit_threshold: float | None = Field(None, ge=-1, le=1)
     enter_quantile: float = Field(0.7, gt=0, lt=1, description="of validation scores")
@@ -184,6 +214,9 @@ class BlendConfig(_Section):
     @field_validator("weights")
     @classmethod
     def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - {"gru", "lightgbm", "ppo"})
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown}: use gru, lightgbm and ppo")
         if any(w < 0 for w in value.values()) or sum(value.values()) <= 0:
             raise ValueError("weights must be >= 0 with a positive sum")
         return value
@@ -192,9 +225,8 @@ class BlendConfig(_Section):
     def _thresholds(self) -> BlendConfig:
         if self.exit_quantile > self.enter_quantile:
             raise ValueError("exit_quantile must not exceed enter_quantile")
-        if None not in (self.enter_threshold, self.exit_threshold) and (
-            self.exit_threshold > self.enter_threshold
-        ):
+        enter, exit_ = self.enter_threshold, self.exit_threshold
+        if enter is not None and exit_ is not None and exit_ > enter:
             raise ValueError("exit_threshold must not exceed enter_threshold")
         return self
 
@@ -213,16 +245,27 @@ class TradingConfig(_Section):
     min_notional: float = Field(10.0, ge=0, description="quote currency")
     stop_loss: float | None = Field(0.05, gt=0, lt=1, description="fraction below entry")
     take_profit: float | None = Field(0.10, gt=0, description="fraction above entry")
-    target_volatility: float | None = Field(0.5, gt=0, description="annualised; positions are "
-                                            "sized by target / trailing volatility (capped at "
-                                            "1); None: no volatility targeting")
-    volatility_window: int = Field(72, ge=2, description="bars of the trailing volatility "
-                                   "that sizing reads")
-    trailing_stop: float | None = Field(None, gt=0, lt=1, description="exit this fraction below "
-                                        "the highest close since entry; None disables")
+    target_volatility: float | None = Field(
+        0.5,
+        gt=0,
+        description="annualised; positions are "
+        "sized by target / trailing volatility (capped at "
+        "1); None: no volatility targeting",
+    )
+    volatility_window: int = Field(
+        72, ge=2, description="bars of the trailing volatility that sizing reads"
+    )
+    trailing_stop: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="exit this fraction below the highest close since entry; None disables",
+    )
     partial_take_profit: list[PartialTakeProfit] | None = Field(
-        None, description="sell part of a position at gains, e.g. [{at: 0.05, sell: 0.5}]; "
-        "levels in increasing order; None disables")
+        None,
+        description="sell part of a position at gains, e.g. [{at: 0.05, sell: 0.5}]; "
+        "levels in increasing order; None disables",
+    )
 
     @field_validator("partial_take_profit")
     @classmethod
@@ -230,23 +273,32 @@ class TradingConfig(_Section):
         if value and [p.at for p in value] != sorted({p.at for p in value}):
             raise ValueError("levels must have increasing, distinct `at` gains")
         return value
-    ledger_path: Path = Field(Path("state/paper.sqlite"), description="SQLite ledger of the "
-                              "paper trader; retraining decisions and the dashboard use it too")
+
+    ledger_path: Path = Field(
+        Path("state/paper.sqlite"),
+        description="SQLite ledger of the "
+        "paper trader; retraining decisions and the dashboard use it too",
+    )
 
 
 class EvaluationConfig(_Section):
     folds: int = Field(5, ge=1, description="walk-forward test folds")
     scheme: Literal["expanding", "rolling"] = "expanding"
     initial_train_fraction: float = Field(0.4, gt=0, lt=1, description="rows before fold 1")
-    rolling_train_bars: int | None = Field(None, ge=500, description="rolling window; None: "
-                                           "as long as the first fold's")
+    rolling_train_bars: int | None = Field(
+        None, ge=500, description="rolling window; None: as long as the first fold's"
+    )
     val_fraction: float = Field(0.2, gt=0, lt=1, description="of each fold's training window")
     ppo_timesteps: int = Field(30_000, ge=1, description="PPO timesteps per fold")
     momentum_lookback: int = Field(24, ge=1, description="bars of the momentum baseline")
-    random_draws: int = Field(100, ge=1, description="random paths made of the blend's own "
-                              "spells (same exposure and turnover)")
-    planted_ic: float = Field(0.05, gt=0, lt=0.5, description="rank IC of the planted-signal "
-                              "control's edge")
+    random_draws: int = Field(
+        100,
+        ge=1,
+        description="random paths made of the blend's own spells (same exposure and turnover)",
+    )
+    planted_ic: float = Field(
+        0.05, gt=0, lt=0.5, description="rank IC of the planted-signal control's edge"
+    )
     bootstrap: int = Field(1000, ge=100, description="moving-block bootstrap replicates of the IC")
     permutations: int = Field(200, ge=100, description="block permutations for the IC's p-value")
     position_fraction: float = Field(1.0, gt=0, le=1, description="of equity per position")
@@ -256,8 +308,12 @@ class EvaluationConfig(_Section):
 
 class RetrainConfig(_Section):
     every: str = Field("24h", description="schedule period (pandas Timedelta, e.g. 24h, 30min)")
-    sharpe_margin: float = Field(0.25, ge=0, description="challenger's blended net Sharpe may "
-                                 "trail the champion's by at most this (annualised)")
+    sharpe_margin: float = Field(
+        0.25,
+        ge=0,
+        description="challenger's blended net Sharpe may "
+        "trail the champion's by at most this (annualised)",
+    )
     min_window_bars: int = Field(200, ge=10, description="bars of out-of-sample comparison")
     keep_versions: int = Field(3, ge=1, description="newest versions kept besides the champion")
     refresh_data: bool = Field(True, description="download the latest candles first")
@@ -276,10 +332,11 @@ class RetrainConfig(_Section):
 
 
 class TrainingConfig(_Section):
-    refit: bool = Field(True, description="refit GRU and LightGBM on train + validation with the "
-                        "epochs and trees early stopping chose, before serving")
+    refit: bool = Field(
+        True,
+        description="refit GRU and LightGBM on train + validation with the "
+        "epochs and trees early stopping chose, before serving",
+    )
     jobs: int = Field(1, ge=1, description="symbols trained in parallel processes")
     backend: Literal["joblib", "ray"] = "joblib"
     ray_address: str | None = Field(None, description="Ray cluster; None starts a local one")
-
-

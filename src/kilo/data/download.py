@@ -56,7 +56,8 @@ def check_reachable(exchange: Any, timeout_ms: int = 5000) -> None:
         raise ExchangeError(
             f"cannot reach {exchange.id} ({type(exc).__name__}): check the internet connection, "
             "or work offline with candles you have (--data-dir, KILO_DATA_DIR) and "
-            "scripts/trader.py --source replay") from exc
+            "scripts/trader.py --source replay"
+        ) from exc
     finally:
         exchange.timeout = previous
 
@@ -89,7 +90,9 @@ def with_retries(
                     "Check the network or try again later."
                 ) from exc
             delay = base_delay * 2**attempt
-            logger.warning("%s: %s; retry %d in %.1fs", what, type(exc).__name__, attempt + 1, delay)
+            logger.warning(
+                "%s: %s; retry %d in %.1fs", what, type(exc).__name__, attempt + 1, delay
+            )
             sleep(delay)
     raise AssertionError("unreachable")
 
@@ -125,10 +128,16 @@ def fetch_closed_candles(
     rows: list[list[float]] = []
     cursor = since_ms
     total = max(0, (now_ms - since_ms) // step_ms)
-    with tqdm(total=total, desc=f"{symbol} {timeframe}", unit="candle", disable=not progress) as bar:
+    with tqdm(
+        total=total, desc=f"{symbol} {timeframe}", unit="candle", disable=not progress
+    ) as bar:
         while cursor + step_ms <= now_ms:
+
+            def fetch(since: int = cursor) -> list[list[float]]:
+                return list(exchange.fetch_ohlcv(symbol, timeframe, since=since, limit=limit))
+
             page = with_retries(
-                lambda since=cursor: exchange.fetch_ohlcv(symbol, timeframe, since=since, limit=limit),
+                fetch,
                 max_retries=max_retries,
                 base_delay=base_delay,
                 what=f"fetch_ohlcv {symbol} {timeframe}",

@@ -15,8 +15,15 @@ from kilo.errors import DataError
 
 CANDLE_SUFFIXES = (".feather", ".parquet", ".json")
 
-__all__ = ["CANDLE_SUFFIXES", "candle_path", "find_candle_file", "normalize_symbol", "pair_name",
-           "timeframe_delta", "timeframe_seconds"]
+__all__ = [
+    "CANDLE_SUFFIXES",
+    "candle_path",
+    "find_candle_file",
+    "normalize_symbol",
+    "pair_name",
+    "timeframe_delta",
+    "timeframe_seconds",
+]
 
 
 def pair_name(symbol: str) -> str:

@@ -76,13 +76,21 @@ def validate_candles(
     deduped = frame.drop_duplicates("date", keep="last")
     duplicates = len(frame) - len(deduped)
 
-    o, h, l, c, v = (deduped[k].to_numpy(dtype="float64") for k in OHLCV)
+    o, h, lo, c, v = (deduped[k].to_numpy(dtype="float64") for k in OHLCV)
     with np.errstate(invalid="ignore"):
         valid = (
-            np.isfinite(o) & np.isfinite(h) & np.isfinite(l) & np.isfinite(c)
-            & (o > 0) & (h > 0) & (l > 0) & (c > 0)
-            & np.isfinite(v) & (v >= 0)
-            & (h >= np.maximum(o, c)) & (l <= np.minimum(o, c))
+            np.isfinite(o)
+            & np.isfinite(h)
+            & np.isfinite(lo)
+            & np.isfinite(c)
+            & (o > 0)
+            & (h > 0)
+            & (lo > 0)
+            & (c > 0)
+            & np.isfinite(v)
+            & (v >= 0)
+            & (h >= np.maximum(o, c))
+            & (lo <= np.minimum(o, c))
         )
     frame = deduped.loc[valid]
     invalid = int((~valid).sum())

@@ -24,8 +24,12 @@ from kilo.metrics import spearman_ic
 PLANTED_LOOKBACK = 24
 
 
-def _rebuild(candles: pd.DataFrame, order: np.ndarray, log_returns: np.ndarray,
-             mirrored: np.ndarray | None = None) -> pd.DataFrame:
+def _rebuild(
+    candles: pd.DataFrame,
+    order: np.ndarray,
+    log_returns: np.ndarray,
+    mirrored: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Candles whose bar t is real bar ``order[t]`` and whose closes follow ``log_returns``.
 
     Each bar keeps its open, high and low relative to its close; a ``mirrored`` bar
@@ -34,12 +38,16 @@ def _rebuild(candles: pd.DataFrame, order: np.ndarray, log_returns: np.ndarray,
     """
     close = candles["close"].to_numpy(dtype=np.float64)
     new_close = close[0] * np.exp(np.concatenate([[0.0], np.cumsum(log_returns[1:])]))
-    ratios = {col: candles[col].to_numpy(dtype=np.float64)[order] / close[order]
-              for col in ("open", "high", "low")}
+    ratios = {
+        col: candles[col].to_numpy(dtype=np.float64)[order] / close[order]
+        for col in ("open", "high", "low")
+    }
     if mirrored is not None:
-        ratios = {"open": np.where(mirrored, 1 / ratios["open"], ratios["open"]),
-                  "high": np.where(mirrored, 1 / ratios["low"], ratios["high"]),
-                  "low": np.where(mirrored, 1 / ratios["high"], ratios["low"])}
+        ratios = {
+            "open": np.where(mirrored, 1 / ratios["open"], ratios["open"]),
+            "high": np.where(mirrored, 1 / ratios["low"], ratios["high"]),
+            "low": np.where(mirrored, 1 / ratios["high"], ratios["low"]),
+        }
     out = candles.iloc[order].copy()
     for col, ratio in ratios.items():
         out[col] = new_close * ratio
@@ -106,8 +114,9 @@ def _label(returns: np.ndarray, horizon: int) -> np.ndarray:
     return label
 
 
-def planted_candles(candles: pd.DataFrame, planted_ic: float, horizon: int,
-                    lookback: int = PLANTED_LOOKBACK) -> tuple[pd.DataFrame, float]:
+def planted_candles(
+    candles: pd.DataFrame, planted_ic: float, horizon: int, lookback: int = PLANTED_LOOKBACK
+) -> tuple[pd.DataFrame, float]:
     """The real bars with a planted, causal edge of rank correlation ``planted_ic``.
 
     Each bar's log return gains ``beta * vol_t * s_t`` (see :func:`_with_edge`): a
@@ -145,7 +154,9 @@ def planted_candles(candles: pd.DataFrame, planted_ic: float, horizon: int,
     return _rebuild(candles, np.arange(len(candles)), new), ic(beta)
 
 
-def lead_lag_ic(pred: np.ndarray, target: np.ndarray, lags: range = range(-5, 6)) -> dict[int, float]:
+def lead_lag_ic(
+    pred: np.ndarray, target: np.ndarray, lags: range = range(-5, 6)
+) -> dict[int, float]:
     """IC of the prediction at row t against the label at row t + k, for each k in ``lags``.
 
     Parameters

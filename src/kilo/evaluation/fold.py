@@ -78,8 +78,9 @@ def shuffled_labels(target: np.ndarray, fold: TimeSplit, seed: int) -> np.ndarra
     return out
 
 
-def _fit(config: Config, engine: FeatureEngine, data: Dataset,
-         task: FoldTask) -> tuple[Predictors, Preprocessor, Validation]:
+def _fit(
+    config: Config, engine: FeatureEngine, data: Dataset, task: FoldTask
+) -> tuple[Predictors, Preprocessor, Validation]:
     """The fold's served models, preprocessor and what validation saw of them."""
     if task.models == "all":
         result = fit_model_set(config, data, engine, progress=False)
@@ -88,13 +89,21 @@ def _fit(config: Config, engine: FeatureEngine, data: Dataset,
     X = preprocessor.transform(data.features)
     y = data.target.astype(np.float32)
     gru, lightgbm = fit_gru(config, data, X, y, progress=False), fit_lightgbm(config, data, X, y)
-    return (FittedModels(gru.model, lightgbm.model, None), preprocessor,
-            Validation(gru.validation, lightgbm.validation, None,
-                       data.forward_return[data.split.val]))
+    return (
+        FittedModels(gru.model, lightgbm.model, None),
+        preprocessor,
+        Validation(gru.validation, lightgbm.validation, None, data.forward_return[data.split.val]),
+    )
 
 
-def run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSplit,
-             task: FoldTask, threads: int = 1) -> FoldResult:
+def run_fold(
+    config: Config,
+    engine: FeatureEngine,
+    data: Dataset,
+    fold: TimeSplit,
+    task: FoldTask,
+    threads: int = 1,
+) -> FoldResult:
     """Fit ``task``'s models on the fold's training rows and trade its strategies on the
     fold's test rows (see :mod:`kilo.evaluation.walkforward` for the strategies).
 
@@ -108,19 +117,23 @@ def run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSpl
         return _run_fold(config, engine, data, fold, task)
 
 
-def _run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSplit,
-              task: FoldTask) -> FoldResult:
+def _run_fold(
+    config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSplit, task: FoldTask
+) -> FoldResult:
     started = time.perf_counter()
     seed_everything(config.seed)
     if task.shuffle_labels:
-        data = replace(data, target=shuffled_labels(data.target, fold, config.seed + 1000 + task.fold))
+        data = replace(
+            data, target=shuffled_labels(data.target, fold, config.seed + 1000 + task.fold)
+        )
     data = replace(data, split=fold)
     models, preprocessor, validation = _fit(config, engine, data, task)
     X = preprocessor.transform(data.features)
     candles = CandleArrays.from_frame(data.candles)
     offset = int(candles.positions(data.index[:1])[0])
-    volatility = trailing_volatility(data.candles, config.trading.volatility_window,
-                                     annualise=True).to_numpy()
+    volatility = trailing_volatility(
+        data.candles, config.trading.volatility_window, annualise=True
+    ).to_numpy()
     outputs = FoldOutputs.predict(models, X, fold.test, offset, volatility)
     rows = range(fold.test.start + offset, fold.test.stop + offset)
     ev = config.evaluation
@@ -132,9 +145,15 @@ def _run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSp
     for name in task.strategies:
         trading = with_stops
         if name in ("blend", *REGRESSORS):
-            weights = ({m: w for m, w in config.blend.weights.items()
-                        if m in REGRESSORS or models.ppo is not None}
-                       if name == "blend" else {name: 1.0})
+            weights = (
+                {
+                    m: w
+                    for m, w in config.blend.weights.items()
+                    if m in REGRESSORS or models.ppo is not None
+                }
+                if name == "blend"
+                else {name: 1.0}
+            )
             cal = validation.calibrate(config, weights)
             predictor, rule = outputs.blend(cal, weights), cal.rule(config)
         elif name == "ppo":
@@ -151,11 +170,22 @@ def _run_fold(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSp
     random_runs = []
     if task.random_draws:
         blend = runs["blend"]
-        paths = spell_shuffled_paths(blend.exposure.to_numpy(), task.random_draws,
-                                     seed=config.seed * 7919 + task.fold)
+        paths = spell_shuffled_paths(
+            blend.exposure.to_numpy(), task.random_draws, seed=config.seed * 7919 + task.fold
+        )
         sized = ThresholdRule(0.0, 0.0, entry_fraction(blend) / ev.position_fraction)
-        random_runs = [simulate(no_stops, data.symbol, candles, rows,
-                                rule_predictor(np.where(p, 1.0, -1.0), offset=rows.start), sized)
-                       for p in paths]
-    predictions = {name: getattr(outputs, name)[fold.test].astype(np.float64) for name in REGRESSORS}
+        random_runs = [
+            simulate(
+                no_stops,
+                data.symbol,
+                candles,
+                rows,
+                rule_predictor(np.where(p, 1.0, -1.0), offset=rows.start),
+                sized,
+            )
+            for p in paths
+        ]
+    predictions = {
+        name: getattr(outputs, name)[fold.test].astype(np.float64) for name in REGRESSORS
+    }
     return FoldResult(task, runs, random_runs, predictions, time.perf_counter() - started)

@@ -33,12 +33,21 @@ def walk_forward_folds(n_rows: int, spec: EvaluationConfig, embargo: int) -> lis
         window_start = 0 if spec.scheme == "expanding" else max(0, window_stop - rolling)
         n_val = round(spec.val_fraction * (window_stop - window_start))
         train_stop = window_stop - n_val - embargo
-        if train_stop - window_start < MIN_TRAIN_ROWS or min(n_val, test_stop - test_start) < MIN_EVAL_ROWS:
+        if (
+            train_stop - window_start < MIN_TRAIN_ROWS
+            or min(n_val, test_stop - test_start) < MIN_EVAL_ROWS
+        ):
             raise DataError(
                 f"fold {k + 1} of {spec.folds} is too small ({n_rows} rows: train "
                 f"{train_stop - window_start}, validation {n_val}, test {test_stop - test_start}); "
                 "use fewer folds, a larger initial_train_fraction, or more candles"
             )
-        folds.append(TimeSplit(slice(window_start, train_stop), slice(window_stop - n_val, window_stop),
-                               slice(test_start, test_stop), embargo))
+        folds.append(
+            TimeSplit(
+                slice(window_start, train_stop),
+                slice(window_stop - n_val, window_stop),
+                slice(test_start, test_stop),
+                embargo,
+            )
+        )
     return folds

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,8 +29,9 @@ from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import TimeSplit, make_split, required_embargo
 
 
-def inner_folds(outer: list[TimeSplit], val_fraction: float, inner_fraction: float,
-                embargo: int) -> list[TimeSplit]:
+def inner_folds(
+    outer: list[TimeSplit], val_fraction: float, inner_fraction: float, embargo: int
+) -> list[TimeSplit]:
     """One inner split inside each outer fold's training window.
 
     The window is rows ``outer.train.start .. outer.val.stop``; its last
@@ -45,9 +47,20 @@ def inner_folds(outer: list[TimeSplit], val_fraction: float, inner_fraction: flo
     for fold in outer:
         start, stop = fold.train.start, fold.val.stop
         inner = make_split(stop - start, val_fraction, inner_fraction, embargo)
-        out.append(TimeSplit(*(slice(s.start + start, s.stop + start)
-                               for s in (inner.train, inner.val, inner.test)), embargo))
+        out.append(
+            TimeSplit(
+                train=_shift(inner.train, start),
+                val=_shift(inner.val, start),
+                test=_shift(inner.test, start),
+                embargo=embargo,
+            )
+        )
     return out
+
+
+def _shift(rows: slice, offset: int) -> slice:
+    """``rows`` moved ``offset`` rows later."""
+    return slice(rows.start + offset, rows.stop + offset)
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,12 @@ class InnerEvaluation:
     symbol: str
     objective: float
     fold_objectives: list[float]
-    metrics: dict[str, dict[str, float | list[float]]]
+    metrics: dict[str, dict[str, Any]]
 
 
-def objective_value(config: Config, results: list[FoldResult], data: Dataset,
-                    folds: list[TimeSplit]) -> float:
+def objective_value(
+    config: Config, results: list[FoldResult], data: Dataset, folds: list[TimeSplit]
+) -> float:
     """``search.objective`` over ``results``: the blend's annualised net Sharpe, or the
     mean Spearman IC of the regressors on the inner test rows. NaN counts as -inf."""
     if config.search.objective == "net_sharpe":
@@ -76,13 +90,24 @@ def objective_value(config: Config, results: list[FoldResult], data: Dataset,
         y = np.concatenate([data.target[folds[r.task.fold].test] for r in results])
         from kilo.metrics import spearman_ic
 
-        value = float(np.mean([spearman_ic(np.concatenate([r.predictions[m] for r in results]), y)
-                               for m in REGRESSORS]))
+        value = float(
+            np.mean(
+                [
+                    spearman_ic(np.concatenate([r.predictions[m] for r in results]), y)
+                    for m in REGRESSORS
+                ]
+            )
+        )
     return value if math.isfinite(value) else -math.inf
 
 
-def evaluate_inner(config: Config, symbol: str, *, random_draws: int = 0,
-                   after_fold: Callable[[int, float], None] | None = None) -> InnerEvaluation:
+def evaluate_inner(
+    config: Config,
+    symbol: str,
+    *,
+    random_draws: int = 0,
+    after_fold: Callable[[int, float], None] | None = None,
+) -> InnerEvaluation:
     """Fit and trade ``config`` on the inner folds of ``symbol``, one fold at a time.
 
     Parameters
@@ -102,8 +127,12 @@ def evaluate_inner(config: Config, symbol: str, *, random_draws: int = 0,
     engine = FeatureEngine.from_config(config, symbol)
     data = build_dataset(config, symbol, engine)
     embargo = required_embargo(config, engine)
-    folds = inner_folds(walk_forward_folds(len(data.features), ev, embargo), ev.val_fraction,
-                        config.search.inner_fraction, embargo)
+    folds = inner_folds(
+        walk_forward_folds(len(data.features), ev, embargo),
+        ev.val_fraction,
+        config.search.inner_fraction,
+        embargo,
+    )
     fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
     results, objectives = [], []
     for k in range(len(folds)):
@@ -114,16 +143,20 @@ def evaluate_inner(config: Config, symbol: str, *, random_draws: int = 0,
             after_fold(k, objective_value(config, results, data, folds))
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
     blend = run_metrics([r.runs["blend"] for r in results], per_year)
-    metrics: dict[str, dict[str, float | list[float]]] = {
+    metrics: dict[str, dict[str, Any]] = {
         "blend": blend,
         "buy_and_hold": run_metrics([r.runs["buy_and_hold"] for r in results], per_year),
         **ic_statistics(config, data, folds, results, stats_block(config)),
     }
     if random_draws:
-        draws = [run_metrics([r.random_runs[d] for r in results], per_year)["sharpe"]
-                 for d in range(random_draws)]
-        metrics["random"] = {"sharpe": float(np.nanmean(draws)),
-                             "blend_percentile": float(100 * np.mean(np.array(draws)
-                                                                     < blend["sharpe"]))}
-    return InnerEvaluation(symbol, objective_value(config, results, data, folds), objectives,
-                           metrics)
+        draws = [
+            run_metrics([r.random_runs[d] for r in results], per_year)["sharpe"]
+            for d in range(random_draws)
+        ]
+        metrics["random"] = {
+            "sharpe": float(np.nanmean(draws)),
+            "blend_percentile": float(100 * np.mean(np.array(draws) < blend["sharpe"])),
+        }
+    return InnerEvaluation(
+        symbol, objective_value(config, results, data, folds), objectives, metrics
+    )

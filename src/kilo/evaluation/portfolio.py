@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kilo.config import Config, timeframe_seconds
 from kilo.blend import DecisionRule
+from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.folds import walk_forward_folds
 from kilo.evaluation.simulate import CandleArrays, Predictor
 from kilo.evaluation.strategies import FoldOutputs
@@ -53,7 +53,11 @@ class FoldScorer:
     version: str = "walk-forward"
 
     def predict(self, snapshot: MarketSnapshot, state: PortfolioState) -> Prediction:
-        return self.predictor(int(self.index.get_loc(snapshot.bar_time)), state)
+        """The prediction at the snapshot's bar; raises ``KeyError`` for a bar not in ``index``."""
+        position = self.index.get_loc(snapshot.bar_time)
+        if not isinstance(position, int):
+            raise KeyError(f"bar {snapshot.bar_time} occurs more than once in the candles")
+        return self.predictor(position, state)
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,18 @@ def _scorer(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSpli
     model_set = result.model_set
     candles = CandleArrays.from_frame(data.candles)
     offset = int(candles.positions(data.index[:1])[0])
-    volatility = trailing_volatility(data.candles, config.trading.volatility_window,
-                                     annualise=True).to_numpy()
-    outputs = FoldOutputs.predict(model_set, model_set.preprocessor.transform(data.features),
-                                  fold.test, offset, volatility)
+    volatility = trailing_volatility(
+        data.candles, config.trading.volatility_window, annualise=True
+    ).to_numpy()
+    outputs = FoldOutputs.predict(
+        model_set, model_set.preprocessor.transform(data.features), fold.test, offset, volatility
+    )
     calibration = result.validation.calibrate(config)
-    return FoldScorer(outputs.blend(calibration, dict(config.blend.weights)), data.candles.index,
-                      calibration.rule(config))
+    return FoldScorer(
+        outputs.blend(calibration, dict(config.blend.weights)),
+        pd.DatetimeIndex(data.candles.index),
+        calibration.rule(config),
+    )
 
 
 def equal_weight(marks: pd.DataFrame, cost: float, rebalance: bool, cash: float) -> pd.Series:
@@ -95,7 +104,7 @@ def equal_weight(marks: pd.DataFrame, cost: float, rebalance: bool, cash: float)
     prices = marks.to_numpy(dtype=np.float64)
     n = prices.shape[1]
     units = cash * (1.0 - cost) / n / prices[0]
-    days = marks.index.normalize()
+    days = pd.DatetimeIndex(marks.index).normalize()
     equity = np.empty(len(prices))
     for t in range(len(prices)):
         values = units * prices[t]
@@ -113,8 +122,13 @@ def _log_returns(equity: pd.Series, cash: float) -> pd.Series:
     return pd.Series(np.diff(np.log(equity.to_numpy()), prepend=np.log(cash)), index=equity.index)
 
 
-def portfolio_fold(config: Config, engines: dict[str, FeatureEngine], datasets: dict[str, Dataset],
-                   folds: dict[str, TimeSplit], threads: int = 1) -> PortfolioFold:
+def portfolio_fold(
+    config: Config,
+    engines: dict[str, FeatureEngine],
+    datasets: dict[str, Dataset],
+    folds: dict[str, TimeSplit],
+    threads: int = 1,
+) -> PortfolioFold:
     """Fit every symbol on its fold, trade them together on the common test bars."""
     started = time.perf_counter()
     with torch_threads(threads):
@@ -138,18 +152,23 @@ def portfolio_fold(config: Config, engines: dict[str, FeatureEngine], datasets: 
     equity = pd.Series([r.equity for r in records[:-1]] + [closing.cash], index=index)
     marks = pd.DataFrame([r.marks for r in records], index=index)[sorted(candles)]
     cost = config.trading.fee + config.trading.slippage
-    curves = {"blend": equity,
-              "equal_weight": equal_weight(marks, cost, False, cash),
-              "equal_weight_rebalanced": equal_weight(marks, cost, True, cash),
-              "flat": pd.Series(cash, index=index)}
+    curves = {
+        "blend": equity,
+        "equal_weight": equal_weight(marks, cost, False, cash),
+        "equal_weight_rebalanced": equal_weight(marks, cost, True, cash),
+        "flat": pd.Series(cash, index=index),
+    }
     exposure = pd.Series([bool(r.portfolio.positions) for r in records], index=index)
     sells = fills[fills["side"] == "sell"]
-    return PortfolioFold({k: _log_returns(v, cash) for k, v in curves.items()}, exposure,
-                         sells["realised_pnl"].to_numpy(),
-                         float(fills["notional"].sum() / equity.mean()),
-                         dict(zip(events["rule"], events["n"].astype(int))),
-                         sum(r.risk_state.cooldown_left > 0 for r in records),
-                         time.perf_counter() - started)
+    return PortfolioFold(
+        {k: _log_returns(v, cash) for k, v in curves.items()},
+        exposure,
+        sells["realised_pnl"].to_numpy(),
+        float(fills["notional"].sum() / equity.mean()),
+        dict(zip(events["rule"], events["n"].astype(int), strict=True)),
+        sum(r.risk_state.cooldown_left > 0 for r in records),
+        time.perf_counter() - started,
+    )
 
 
 def summarise_portfolio(config: Config, folds: list[PortfolioFold]) -> dict[str, Any]:
@@ -159,27 +178,34 @@ def summarise_portfolio(config: Config, folds: list[PortfolioFold]) -> dict[str,
     out: dict[str, Any] = {"strategies": {}}
     for name in STRATEGIES:
         returns = pd.concat([f.returns[name] for f in folds])
-        exposure = (pd.concat([f.exposure for f in folds]).to_numpy() if name == "blend"
-                    else np.full(len(returns), name != "flat"))
+        exposure = (
+            pd.concat([f.exposure for f in folds]).to_numpy()
+            if name == "blend"
+            else np.full(len(returns), name != "flat")
+        )
         pnls = np.concatenate([f.pnls for f in folds]) if name == "blend" else np.empty(0)
         turns = sum(f.equity_turns for f in folds) if name == "blend" else 0.0
-        out["strategies"][name] = trading_metrics(returns.to_numpy(), exposure, pnls, turns,
-                                                  per_year)
+        out["strategies"][name] = trading_metrics(
+            returns.to_numpy(), exposure, pnls, turns, per_year
+        )
     daily = pd.concat([f.returns["blend"] for f in folds]).groupby(lambda t: t.date()).sum()
     events: dict[str, int] = {}
     for f in folds:
         for rule, n in f.risk_events.items():
             events[rule] = events.get(rule, 0) + n
-    out.update(risk_events=events,
-               worst_day={"date": str(daily.idxmin()), "log_return": float(daily.min())},
-               cooldown_bars=int(sum(f.cooldown_bars for f in folds)),
-               bars=int(sum(len(f.exposure) for f in folds)),
-               seconds=float(sum(f.seconds for f in folds)))
+    out.update(
+        risk_events=events,
+        worst_day={"date": str(daily.idxmin()), "log_return": float(daily.min())},
+        cooldown_bars=int(sum(f.cooldown_bars for f in folds)),
+        bars=int(sum(len(f.exposure) for f in folds)),
+        seconds=float(sum(f.seconds for f in folds)),
+    )
     return out
 
 
-def evaluate_portfolio(config: Config, symbols: list[str], *, jobs: int | None = None,
-                       progress: bool = True) -> dict[str, Any]:
+def evaluate_portfolio(
+    config: Config, symbols: list[str], *, jobs: int | None = None, progress: bool = True
+) -> dict[str, Any]:
     """Portfolio walk-forward of ``symbols`` (module docstring); folds run in ``jobs``
     processes (default ``evaluation.jobs``, or every core).
 
@@ -200,15 +226,34 @@ def evaluate_portfolio(config: Config, symbols: list[str], *, jobs: int | None =
     ev = config.evaluation
     engines = {s: FeatureEngine.from_config(config, s) for s in symbols}
     datasets = {s: build_dataset(config, s, engines[s]) for s in symbols}
-    folds = {s: walk_forward_folds(len(d.features), ev, required_embargo(config, engines[s]))
-             for s, d in datasets.items()}
+    folds = {
+        s: walk_forward_folds(len(d.features), ev, required_embargo(config, engines[s]))
+        for s, d in datasets.items()
+    }
     fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
     jobs = min(jobs or ev.jobs or os.cpu_count() or 1, ev.folds)
-    calls = [delayed(portfolio_fold)(fold_config, engines, datasets,
-                                     {s: f[k] for s, f in folds.items()}, threads_per_job(jobs))
-             for k in range(ev.folds)]
-    runner = Parallel(n_jobs=jobs, backend="loky", return_as="generator") if jobs > 1 else (
-        lambda tasks: (call(*args, **kwargs) for call, args, kwargs in tasks))
-    results = list(tqdm(runner(calls), total=len(calls), desc="portfolio folds", unit="fold",
-                        disable=not progress))
+    calls = [
+        delayed(portfolio_fold)(
+            fold_config,
+            engines,
+            datasets,
+            {s: f[k] for s, f in folds.items()},
+            threads_per_job(jobs),
+        )
+        for k in range(ev.folds)
+    ]
+    runner = (
+        Parallel(n_jobs=jobs, backend="loky", return_as="generator")
+        if jobs > 1
+        else (lambda tasks: (call(*args, **kwargs) for call, args, kwargs in tasks))
+    )
+    results = list(
+        tqdm(
+            runner(calls),
+            total=len(calls),
+            desc="portfolio folds",
+            unit="fold",
+            disable=not progress,
+        )
+    )
     return summarise_portfolio(config, results)

@@ -19,13 +19,25 @@ from kilo.evaluation.summary import SymbolEvaluation
 
 PLOTLY_JS = "plotly.min.js"
 MAX_POINTS = 1200
-REPORT_COLUMNS = ["total_log_return", "gross_total_log_return", "sharpe", "max_drawdown",
-                  "n_trades", "turnover", "exposure", "break_even_cost", "psr",
-                  "psr_vs_buy_and_hold", "dsr"]
+REPORT_COLUMNS = [
+    "total_log_return",
+    "gross_total_log_return",
+    "sharpe",
+    "max_drawdown",
+    "n_trades",
+    "turnover",
+    "exposure",
+    "break_even_cost",
+    "psr",
+    "psr_vs_buy_and_hold",
+    "dsr",
+]
 PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "exposure"]
-STYLE = ("body{font-family:sans-serif;margin:2em;max-width:1200px} table{border-collapse:collapse;"
-         "font-size:13px;margin:.5em 0} td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
-         "text-align:right} .flag{color:#b00;font-weight:bold} .verdict{font-size:15px}")
+STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:1200px} table{border-collapse:collapse;"
+    "font-size:13px;margin:.5em 0} td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
+    "text-align:right} .flag{color:#b00;font-weight:bold} .verdict{font-size:15px}"
+)
 
 
 def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
@@ -40,8 +52,10 @@ def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
         return series
     buckets = np.array_split(np.arange(n), max_points // 2)
     values = series.to_numpy()
-    keep = sorted({int(b[np.nanargmin(values[b])]) for b in buckets}
-                  | {int(b[np.nanargmax(values[b])]) for b in buckets})
+    keep = sorted(
+        {int(b[np.nanargmin(values[b])]) for b in buckets}
+        | {int(b[np.nanargmax(values[b])]) for b in buckets}
+    )
     return series.iloc[keep]
 
 
@@ -56,72 +70,115 @@ def ic_table(entry: dict[str, Any]) -> str:
         s, p = entry["strategies"][name], entry["controls"]["placebo"][name]
         low, high = s["ic_ci95"]
         flag = " class='flag'" if p["flagged"] else ""
-        rows.append(f"<tr><th>{name}</th><td>{_num(s['ic_spearman'])}</td>"
-                    f"<td>[{_num(low)}, {_num(high)}]</td><td>{_num(s['ic_tstat_hac'], '+.2f')}</td>"
-                    f"<td>{_num(s['ic_pvalue_perm'], '.3f')}</td><td{flag}>{_num(p['ic_spearman'])}</td>"
-                    f"<td>±{_num(p['null_band99'], '.4f')}</td></tr>")
-    return ("<table><tr><th>model</th><th>IC (Spearman)</th><th>95 % CI (block bootstrap)</th>"
-            "<th>HAC t</th><th>permutation p</th><th>placebo IC</th><th>placebo 99 % null band"
-            "</th></tr>" + "".join(rows) + "</table>")
+        rows.append(
+            f"<tr><th>{name}</th><td>{_num(s['ic_spearman'])}</td>"
+            f"<td>[{_num(low)}, {_num(high)}]</td><td>{_num(s['ic_tstat_hac'], '+.2f')}</td>"
+            f"<td>{_num(s['ic_pvalue_perm'], '.3f')}</td><td{flag}>{_num(p['ic_spearman'])}</td>"
+            f"<td>±{_num(p['null_band99'], '.4f')}</td></tr>"
+        )
+    return (
+        "<table><tr><th>model</th><th>IC (Spearman)</th><th>95 % CI (block bootstrap)</th>"
+        "<th>HAC t</th><th>permutation p</th><th>placebo IC</th><th>placebo 99 % null band"
+        "</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def planted_sentence(planted: dict[str, Any]) -> str:
     """One sentence: would Kilo have found an edge of the planted size?"""
     verdict = "detected" if planted["detected"] else "NOT detected"
-    return (f"A planted edge of IC {planted['planted_ic']:.3f} was {verdict}: GRU recovered "
-            f"IC {_num(planted['gru']['ic_spearman'], '+.3f')}, LightGBM "
-            f"{_num(planted['lightgbm']['ic_spearman'], '+.3f')} (needed "
-            f"{0.7 * planted['planted_ic']:.3f}); the blend's net Sharpe "
-            f"{_num(planted['blend']['sharpe'], '+.2f')} vs buy-and-hold "
-            f"{_num(planted['buy_and_hold']['sharpe'], '+.2f')}.")
+    return (
+        f"A planted edge of IC {planted['planted_ic']:.3f} was {verdict}: GRU recovered "
+        f"IC {_num(planted['gru']['ic_spearman'], '+.3f')}, LightGBM "
+        f"{_num(planted['lightgbm']['ic_spearman'], '+.3f')} (needed "
+        f"{0.7 * planted['planted_ic']:.3f}); the blend's net Sharpe "
+        f"{_num(planted['blend']['sharpe'], '+.2f')} vs buy-and-hold "
+        f"{_num(planted['buy_and_hold']['sharpe'], '+.2f')}."
+    )
 
 
 def _equity_figure(ev: SymbolEvaluation) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.4, 0.4, 0.2],
-                        subplot_titles=("price and blend trades", "equity", "drawdown"))
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.4, 0.4, 0.2],
+        subplot_titles=("price and blend trades", "equity", "drawdown"),
+    )
     close = downsample(ev.close)
-    fig.add_trace(go.Scatter(x=close.index, y=close, name="close",
-                             line={"color": "black", "width": 1}), row=1, col=1)
+    fig.add_trace(
+        go.Scatter(x=close.index, y=close, name="close", line={"color": "black", "width": 1}),
+        row=1,
+        col=1,
+    )
     for side, color, marker in (("buy", "green", "triangle-up"), ("sell", "red", "triangle-down")):
         fills = ev.blend_fills[ev.blend_fills["side"] == side]
-        fig.add_trace(go.Scatter(x=pd.to_datetime(fills["time"]), y=fills["price"], mode="markers",
-                                 name=f"blend {side}",
-                                 marker={"color": color, "symbol": marker, "size": 6}),
-                      row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=pd.to_datetime(fills["time"]),
+                y=fills["price"],
+                mode="markers",
+                name=f"blend {side}",
+                marker={"color": color, "symbol": marker, "size": 6},
+            ),
+            row=1,
+            col=1,
+        )
     for name in STRATEGY_ORDER:
         curve = ev.curves.get(name)
         if curve is None:
             continue
         shown = downsample(curve)
-        fig.add_trace(go.Scatter(x=shown.index, y=shown, name=name,
-                                 line={"width": 2.5 if name == "blend" else 1.2}), row=2, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=shown.index, y=shown, name=name, line={"width": 2.5 if name == "blend" else 1.2}
+            ),
+            row=2,
+            col=1,
+        )
         if name in ("blend", "buy_and_hold"):
             drawdown = downsample(curve / curve.cummax() - 1)
-            fig.add_trace(go.Scatter(x=drawdown.index, y=drawdown, name=f"{name} drawdown",
-                                     fill="tozeroy"), row=3, col=1)
+            fig.add_trace(
+                go.Scatter(x=drawdown.index, y=drawdown, name=f"{name} drawdown", fill="tozeroy"),
+                row=3,
+                col=1,
+            )
     for fold in ev.summary["folds"]:
         fig.add_vline(x=pd.Timestamp(fold["test_start"]), line={"dash": "dot", "color": "grey"})
-    fig.update_layout(height=850, title=f"{ev.symbol}: {ev.summary['bars']} out-of-sample bars, "
-                      f"{len(ev.summary['folds'])} folds, net of fees and slippage")
+    fig.update_layout(
+        height=850,
+        title=f"{ev.symbol}: {ev.summary['bars']} out-of-sample bars, "
+        f"{len(ev.summary['folds'])} folds, net of fees and slippage",
+    )
     return fig
 
 
 def _lead_lag_figure(lead_lag: dict[str, dict[str, float]]) -> Any:
     import plotly.graph_objects as go
 
-    fig = go.Figure([go.Bar(x=[int(k) for k in values], y=list(values.values()), name=name)
-                     for name, values in lead_lag.items()])
-    fig.update_layout(height=280, width=620, barmode="group", margin={"t": 40},
-                      title="IC of the prediction at t against the label at t + k",
-                      xaxis_title="k (bars)", yaxis_title="IC")
+    fig = go.Figure(
+        [
+            go.Bar(x=[int(k) for k in values], y=list(values.values()), name=name)
+            for name, values in lead_lag.items()
+        ]
+    )
+    fig.update_layout(
+        height=280,
+        width=620,
+        barmode="group",
+        margin={"t": 40},
+        title="IC of the prediction at t against the label at t + k",
+        xaxis_title="k (bars)",
+        yaxis_title="IC",
+    )
     return fig
 
 
-def write_html(results: dict[str, list[SymbolEvaluation]], summary: dict[str, Any],
-               folder: Path) -> Path:
+def write_html(
+    results: dict[str, list[SymbolEvaluation]], summary: dict[str, Any], folder: Path
+) -> Path:
     """``report.html`` for every symbol, with ``plotly.min.js`` once beside it (offline)."""
     from plotly.offline import get_plotlyjs
 
@@ -133,27 +190,41 @@ def write_html(results: dict[str, list[SymbolEvaluation]], summary: dict[str, An
         sections.append(
             f"<h2>{html.escape(symbol)}</h2>"
             + _equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
-            + "<h3>Strategies (net of fees and slippage unless gross)</h3>" + table
-            + (f"<p>The blend's net Sharpe is at the {random['blend_percentile']:.0f}th percentile "
-               f"of {random['draws']} random paths with its own spells (same exposure and "
-               "turnover).</p>" if random else "")
-            + "<h3>Skill, leakage and power</h3>" + ic_table(entry)
-            + f"<p class='verdict'>{html.escape(planted_sentence(entry['controls']['planted']))}</p>"
+            + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
+            + table
+            + (
+                f"<p>The blend's net Sharpe is at the {random['blend_percentile']:.0f}th "
+                f"percentile of {random['draws']} random paths with its own spells "
+                "(same exposure and turnover).</p>"
+                if random
+                else ""
+            )
+            + "<h3>Skill, leakage and power</h3>"
+            + ic_table(entry)
+            + "<p class='verdict'>"
+            + html.escape(planted_sentence(entry["controls"]["planted"]))
+            + "</p>"
             + _lead_lag_figure(entry["controls"]["lead_lag"]).to_html(
-                full_html=False, include_plotlyjs=False)
+                full_html=False, include_plotlyjs=False
+            )
             + f"<p>Causality check: {entry['controls']['causality']}; label-shuffle check "
-              f"(not a leakage test): {entry['controls']['label_shuffle_check']}.</p>")
+            f"(not a leakage test): {entry['controls']['label_shuffle_check']}.</p>"
+        )
     if "portfolio" in summary:
         portfolio = summary["portfolio"]
-        table = pd.DataFrame(portfolio["strategies"]).T[PORTFOLIO_COLUMNS]
-        sections.append("<h2>Portfolio: every symbol traded together</h2>"
-                        + table.to_html(border=0, float_format=lambda v: f"{v:.4g}")
-                        + f"<p>Risk events {html.escape(str(portfolio['risk_events']))}; worst "
-                        f"day {portfolio['worst_day']}; {portfolio['cooldown_bars']} bars in the "
-                        "drawdown breaker's cooldown.</p>")
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
-            f"</title><script src='{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
-            "<h1>Kilo walk-forward evaluation</h1>" + "".join(sections) + "</body></html>")
+        strategies = pd.DataFrame(portfolio["strategies"]).T[PORTFOLIO_COLUMNS]
+        sections.append(
+            "<h2>Portfolio: every symbol traded together</h2>"
+            + strategies.to_html(border=0, float_format=lambda v: f"{v:.4g}")
+            + f"<p>Risk events {html.escape(str(portfolio['risk_events']))}; worst "
+            f"day {portfolio['worst_day']}; {portfolio['cooldown_bars']} bars in the "
+            "drawdown breaker's cooldown.</p>"
+        )
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
+        f"</title><script src='{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
+        "<h1>Kilo walk-forward evaluation</h1>" + "".join(sections) + "</body></html>"
+    )
     (folder / PLOTLY_JS).write_text(get_plotlyjs())
     path = folder / "report.html"
     path.write_text(page)
@@ -169,12 +240,16 @@ def write_equity_png(results: dict[str, list[SymbolEvaluation]], folder: Path) -
 
     n = len(results)
     fig, axes = plt.subplots(n, 1, figsize=(11, 3.2 * n), squeeze=False)
-    for ax, (symbol, evals) in zip(axes[:, 0], results.items()):
+    for ax, (symbol, evals) in zip(axes[:, 0], results.items(), strict=True):
         for name in STRATEGY_ORDER:
             curve = evals[0].curves.get(name)
             if curve is not None:
-                ax.plot(curve.index, curve.to_numpy(), label=name,
-                        linewidth=2.0 if name == "blend" else 1.0)
+                ax.plot(
+                    curve.index,
+                    curve.to_numpy(),
+                    label=name,
+                    linewidth=2.0 if name == "blend" else 1.0,
+                )
         for fold in evals[0].summary["folds"]:
             ax.axvline(pd.Timestamp(fold["test_start"]), color="grey", linewidth=0.6, linestyle=":")
         ax.set_title(f"{symbol}: walk-forward equity, net of fees and slippage")

@@ -53,15 +53,21 @@ def deflate(results: dict[str, list[SymbolEvaluation]]) -> int:
     symbol and seed: their count is DSR's N and the variance of their per-bar Sharpe
     ratios its V (Bailey & López de Prado, 2014). Returns N.
     """
-    trials = [(ev, name, r.to_numpy()) for evals in results.values() for ev in evals
-              for name, r in ev.returns.items() if math.isfinite(per_bar_sharpe(r.to_numpy()))]
+    trials = [
+        (ev, name, r.to_numpy())
+        for evals in results.values()
+        for ev in evals
+        for name, r in ev.returns.items()
+        if math.isfinite(per_bar_sharpe(r.to_numpy()))
+    ]
     sharpes = [per_bar_sharpe(r) for _, _, r in trials]
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
     for evals in results.values():
         for ev in evals:
             for name, r in ev.returns.items():
                 ev.summary["strategies"][name]["dsr"] = deflated_sharpe_ratio(
-                    r.to_numpy(), len(trials), variance)
+                    r.to_numpy(), len(trials), variance
+                )
     return len(trials)
 
 
@@ -76,8 +82,12 @@ def summarise(results: dict[str, list[SymbolEvaluation]]) -> dict[str, Any]:
         first = evals[0].summary["strategies"]
         strategies, spread = {}, {}
         for name, metrics in first.items():
-            frame = pd.DataFrame([{k: v for k, v in e.summary["strategies"][name].items()
-                                   if np.isscalar(v)} for e in evals])
+            frame = pd.DataFrame(
+                [
+                    {k: v for k, v in e.summary["strategies"][name].items() if np.isscalar(v)}
+                    for e in evals
+                ]
+            )
             strategies[name] = {**metrics, **frame.mean(numeric_only=True).to_dict()}
             spread[name] = frame.std(ddof=1, numeric_only=True).to_dict()
         entry["strategies"] = strategies
@@ -96,8 +106,9 @@ def write_summary(summary: dict[str, Any], folder: Path) -> Path:
     return path
 
 
-def metrics_table(summary: dict[str, Any], symbol: str, columns: list[str] | None = None
-                  ) -> pd.DataFrame:
+def metrics_table(
+    summary: dict[str, Any], symbol: str, columns: list[str] | None = None
+) -> pd.DataFrame:
     """One symbol's strategies (rows) by metrics (columns), mean ± std over seeds as text."""
     entry = summary[symbol]
     rows = {}
@@ -106,8 +117,11 @@ def metrics_table(summary: dict[str, Any], symbol: str, columns: list[str] | Non
         if mean is None:
             continue
         std = entry.get("strategies_std", {}).get(name, {})
-        rows[name] = {k: _fmt(v, std.get(k)) for k, v in mean.items()
-                      if (columns is None or k in columns) and not isinstance(v, list)}
+        rows[name] = {
+            k: _fmt(v, std.get(k))
+            for k, v in mean.items()
+            if (columns is None or k in columns) and not isinstance(v, list)
+        }
     table = pd.DataFrame(rows).T
     return table[[c for c in columns if c in table.columns]] if columns else table
 

@@ -23,7 +23,7 @@ from kilo.evaluation.results import clean
 from kilo.evaluation.run import evaluate_symbols, write_report
 from kilo.evaluation.search import load_study, per_bar, run_workers, suggest, trial_config
 from kilo.metrics import deflated_sharpe_ratio, expected_max_sharpe
-from kilo.training.tracking import Tracker, config_params
+from kilo.training.tracking import Tracker
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +56,32 @@ def deflation(config: Config, study: Any, returns: list[np.ndarray]) -> dict[str
 
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     n_trials = len(study.get_trials(states=states))
-    sharpes = [per_bar(config, t.user_attrs["blend_sharpe"]) for t in study.get_trials(
-        states=(optuna.trial.TrialState.COMPLETE,)) if math.isfinite(t.user_attrs.get(
-            "blend_sharpe", math.nan))]
+    sharpes = [
+        per_bar(config, t.user_attrs["blend_sharpe"])
+        for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+        if math.isfinite(t.user_attrs.get("blend_sharpe", math.nan))
+    ]
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
     r = np.concatenate(returns)
     sr = float(r.mean() / r.std(ddof=1)) if r.std(ddof=1) > 0 else 0.0
     hurdle = expected_max_sharpe(n_trials, variance)
     dsr = deflated_sharpe_ratio(r, n_trials, variance)
     survives = (sr - hurdle) / sr if sr > 0 else 0.0
-    sentence = (f"Of the best trial's outer-test Sharpe ({sr * math.sqrt(_bars(config)):.2f} "
-                f"annualised), {max(survives, 0.0):.0%} survives deflation: the best of "
-                f"{n_trials} trials would reach {hurdle * math.sqrt(_bars(config)):.2f} by luck "
-                f"alone (DSR {dsr:.2f}).")
-    return {"dsr": dsr if math.isfinite(dsr) else 0.0, "n_trials": n_trials,
-            "trial_sharpe_variance": variance, "expected_max_sharpe": hurdle,
-            "outer_sharpe": sr, "surviving_share": max(survives, 0.0), "sentence": sentence}
+    sentence = (
+        f"Of the best trial's outer-test Sharpe ({sr * math.sqrt(_bars(config)):.2f} "
+        f"annualised), {max(survives, 0.0):.0%} survives deflation: the best of "
+        f"{n_trials} trials would reach {hurdle * math.sqrt(_bars(config)):.2f} by luck "
+        f"alone (DSR {dsr:.2f})."
+    )
+    return {
+        "dsr": dsr if math.isfinite(dsr) else 0.0,
+        "n_trials": n_trials,
+        "trial_sharpe_variance": variance,
+        "expected_max_sharpe": hurdle,
+        "outer_sharpe": sr,
+        "surviving_share": max(survives, 0.0),
+        "sentence": sentence,
+    }
 
 
 def _bars(config: Config) -> float:
@@ -81,9 +91,18 @@ def _bars(config: Config) -> float:
     return bars_per_year(timeframe_seconds(config.data.timeframe))
 
 
-def run_search(config: Config, symbols: list[str], *, trials: int, study_name: str,
-               jobs: int = 1, backend: str = "joblib", timeout: float | None = None,
-               progress: bool = True, grid_search: bool = False) -> tuple[dict[str, Any], Path]:
+def run_search(
+    config: Config,
+    symbols: list[str],
+    *,
+    trials: int,
+    study_name: str,
+    jobs: int = 1,
+    backend: str = "joblib",
+    timeout: float | None = None,
+    progress: bool = True,
+    grid_search: bool = False,
+) -> tuple[dict[str, Any], Path]:
     """Add ``trials`` trials to study ``study_name``, then report it.
 
     ``grid_search`` walks every combination of ``search.space``'s choices (all keys
@@ -103,17 +122,23 @@ def run_search(config: Config, symbols: list[str], *, trials: int, study_name: s
     study = load_study(config, study_name, config.seed, grid_search)
     folder = Path(config.search.report_dir) / study_name
     tracker = Tracker(config.tracking)
-    params = {"study": study_name, "symbols": ",".join(symbols), "trials": trials,
-              "objective": config.search.objective,
-              "space": json.dumps({k: v.model_dump() for k, v in config.search.space.items()})}
+    params = {
+        "study": study_name,
+        "symbols": ",".join(symbols),
+        "trials": trials,
+        "objective": config.search.objective,
+        "space": json.dumps({k: v.model_dump() for k, v in config.search.space.items()}),
+    }
     with tracker.run(f"search {study_name}", params, tags={"kilo.kind": "search"}) as parent:
         stop = threading.Event()
-        watcher = threading.Thread(target=_watch, args=(study, len(study.trials), trials, stop,
-                                                        progress), daemon=True)
+        watcher = threading.Thread(
+            target=_watch, args=(study, len(study.trials), trials, stop, progress), daemon=True
+        )
         watcher.start()
         try:
-            run_workers(config, symbols, study_name, trials, jobs, backend, timeout, parent.id,
-                        grid_search)
+            run_workers(
+                config, symbols, study_name, trials, jobs, backend, timeout, parent.id, grid_search
+            )
         finally:
             stop.set()
             watcher.join()
@@ -126,30 +151,46 @@ def run_search(config: Config, symbols: list[str], *, trials: int, study_name: s
     return summary, folder
 
 
-def report_study(config: Config, study: Any, symbols: list[str], folder: Path,
-                 progress: bool) -> dict[str, Any]:
+def report_study(
+    config: Config, study: Any, symbols: list[str], folder: Path, progress: bool
+) -> dict[str, Any]:
     """Write ``trials.csv``, ``best.yaml`` and ``summary.json`` (with the best trial's
     outer-fold evaluation and deflated Sharpe ratio) for ``study``."""
     folder.mkdir(parents=True, exist_ok=True)
     study.trials_dataframe().to_csv(folder / "trials.csv", index=False)
-    summary: dict[str, Any] = {"study": study.study_name, "symbols": symbols,
-                               "n_trials": len(study.trials), "objective": config.search.objective}
+    summary: dict[str, Any] = {
+        "study": study.study_name,
+        "symbols": symbols,
+        "n_trials": len(study.trials),
+        "objective": config.search.objective,
+    }
     chosen = best_config(config, study)
     if chosen is not None:
         best, params = chosen
-        (folder / "best.yaml").write_text(yaml.safe_dump(best.model_dump(mode="json"),
-                                                         sort_keys=False))
-        results, failures = evaluate_symbols(best.with_overrides(
-            {"tracking.enabled": False}), symbols, progress=progress)
+        (folder / "best.yaml").write_text(
+            yaml.safe_dump(best.model_dump(mode="json"), sort_keys=False)
+        )
+        results, failures = evaluate_symbols(
+            best.with_overrides({"tracking.enabled": False}), symbols, progress=progress
+        )
         outer, _ = write_report(results, folder / "outer") if results else ({}, {})
-        summary.update(best_value=study.best_value, best_params=params,
-                       best_trial=study.best_trial.number,
-                       outer={s: {"blend": e["strategies"]["blend"],
-                                  "buy_and_hold": e["strategies"]["buy_and_hold"]}
-                              for s, e in outer.items()}, outer_failures=failures)
+        summary.update(
+            best_value=study.best_value,
+            best_params=params,
+            best_trial=study.best_trial.number,
+            outer={
+                s: {
+                    "blend": e["strategies"]["blend"],
+                    "buy_and_hold": e["strategies"]["buy_and_hold"],
+                }
+                for s, e in outer.items()
+            },
+            outer_failures=failures,
+        )
         if results:
-            summary["deflation"] = deflation(config, study, [
-                evals[0].returns["blend"].to_numpy() for evals in results.values()])
+            summary["deflation"] = deflation(
+                config, study, [evals[0].returns["blend"].to_numpy() for evals in results.values()]
+            )
             logger.info(summary["deflation"]["sentence"])
     (folder / "summary.json").write_text(json.dumps(clean(summary), indent=2, allow_nan=False))
     return clean(summary)

@@ -8,6 +8,7 @@ bar with the strategy's own position, as the trader does.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from kilo.evaluation.simulate import (
     evaluation_trading,
     simulate,
 )
+from kilo.features.target import trailing_volatility
 from kilo.inference import (
     PortfolioState,
     Prediction,
@@ -33,7 +35,6 @@ from kilo.inference import (
     predict_rows,
     score_outputs,
 )
-from kilo.features.target import trailing_volatility
 from kilo.metrics import annualised_sharpe, trading_metrics
 from kilo.registry import ModelSet
 from kilo.training.dataset import Dataset
@@ -62,11 +63,21 @@ class FoldOutputs:
     volatility: np.ndarray | None = None
 
     @classmethod
-    def predict(cls, models: Predictors, X: np.ndarray, part: slice, offset: int,
-                volatility: np.ndarray | None = None) -> FoldOutputs:
+    def predict(
+        cls,
+        models: Predictors,
+        X: np.ndarray,
+        part: slice,
+        offset: int,
+        volatility: np.ndarray | None = None,
+    ) -> FoldOutputs:
         """Regressor predictions for the feature rows ``part`` in one batch."""
-        out = predict_rows(models, X[part.start - context_rows(models) : part.stop],
-                           part.stop - part.start, with_ppo=False)
+        out = predict_rows(
+            models,
+            X[part.start - context_rows(models) : part.stop],
+            part.stop - part.start,
+            with_ppo=False,
+        )
         gru, lightgbm = (np.full(len(X), np.nan, dtype=np.float32) for _ in range(2))
         gru[part], lightgbm[part] = out.gru, out.lightgbm
         return cls(models, X, gru, lightgbm, offset, volatility)
@@ -83,8 +94,11 @@ class FoldOutputs:
 
         def predict(i: int, state: PortfolioState) -> Prediction:
             r = i - self.offset
-            raw = RawOutputs(self.gru[r : r + 1], self.lightgbm[r : r + 1],
-                             self._proba(r, state) if use_ppo else None)
+            raw = RawOutputs(
+                self.gru[r : r + 1],
+                self.lightgbm[r : r + 1],
+                self._proba(r, state) if use_ppo else None,
+            )
             return score_outputs(raw, calibration, weights, state, self._volatility(i))
 
         return predict
@@ -97,11 +111,14 @@ class FoldOutputs:
             proba = self._proba(i - self.offset, state)[0]
             action = int(proba.argmax())
             long_next = action == Action.LONG or (action == Action.HOLD and state.position > 0)
-            return Prediction(score=1.0 if long_next else -1.0, confidence=float(proba.max()),
-                              volatility=self._volatility(i),
-                              ppo_p_hold=float(proba[Action.HOLD]),
-                              ppo_p_long=float(proba[Action.LONG]),
-                              ppo_p_flat=float(proba[Action.FLAT_OR_SHORT]))
+            return Prediction(
+                score=1.0 if long_next else -1.0,
+                confidence=float(proba.max()),
+                volatility=self._volatility(i),
+                ppo_p_hold=float(proba[Action.HOLD]),
+                ppo_p_long=float(proba[Action.LONG]),
+                ppo_p_flat=float(proba[Action.FLAT_OR_SHORT]),
+            )
 
         return predict
 
@@ -117,8 +134,9 @@ def entry_fraction(run: StrategyRun) -> float:
     if buys.empty:
         return 1.0
     before = run.equity.shift(1, fill_value=run.initial_cash)
-    equity = before.reindex(pd.DatetimeIndex(buys["time"]) - (run.equity.index[1]
-                                                              - run.equity.index[0]))
+    equity = before.reindex(
+        pd.DatetimeIndex(buys["time"]) - (run.equity.index[1] - run.equity.index[0])
+    )
     return float(np.clip((buys["notional"].to_numpy() / equity.to_numpy()).mean(), 0.0, 1.0))
 
 
@@ -140,7 +158,7 @@ def spells(path: np.ndarray) -> list[tuple[bool, int]]:
         return []
     edges = np.flatnonzero(np.diff(path.astype(np.int8))) + 1
     bounds = np.concatenate([[0], edges, [len(path)]])
-    return [(bool(path[a]), int(b - a)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [(bool(path[a]), int(b - a)) for a, b in itertools.pairwise(bounds)]
 
 
 def spell_shuffled_paths(path: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
@@ -187,9 +205,13 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> dict[str, f
     gross = pd.concat([r.gross_log_returns for r in runs]).to_numpy()
     fills = pd.concat([r.fills for r in runs])
     sells = fills[fills["side"] == "sell"]
-    metrics = trading_metrics(log_returns, pd.concat([r.exposure for r in runs]).to_numpy(),
-                              sells["realised_pnl"].to_numpy(),
-                              sum(r.equity_turns for r in runs), periods_per_year)
+    metrics = trading_metrics(
+        log_returns,
+        pd.concat([r.exposure for r in runs]).to_numpy(),
+        sells["realised_pnl"].to_numpy(),
+        sum(r.equity_turns for r in runs),
+        periods_per_year,
+    )
     metrics["gross_total_log_return"] = float(gross.sum())
     metrics["gross_sharpe"] = annualised_sharpe(gross, periods_per_year)
     metrics["break_even_cost"] = float(gross.sum() / len(sells)) if len(sells) else float("nan")
@@ -211,13 +233,25 @@ def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: sli
     """
     candles = CandleArrays.from_frame(data.candles)
     offset = int(candles.positions(data.index[:1])[0])
-    volatility = trailing_volatility(data.candles, config.trading.volatility_window,
-                                     annualise=True).to_numpy()
-    outputs = FoldOutputs.predict(model_set, model_set.preprocessor.transform(data.features),
-                                  part, offset, volatility)
+    volatility = trailing_volatility(
+        data.candles, config.trading.volatility_window, annualise=True
+    ).to_numpy()
+    outputs = FoldOutputs.predict(
+        model_set, model_set.preprocessor.transform(data.features), part, offset, volatility
+    )
     calibration = model_set.manifest.calibration
-    run = simulate(evaluation_trading(config.trading, config.evaluation.position_fraction),
-                   data.symbol, candles, range(part.start + offset, part.stop + offset),
-                   outputs.blend(calibration, dict(config.blend.weights)), calibration.rule(config))
-    return StrategyRun(run.equity.rename(str(model_set.version)), run.gross_equity, run.exposure,
-                       run.fills, run.initial_cash)
+    run = simulate(
+        evaluation_trading(config.trading, config.evaluation.position_fraction),
+        data.symbol,
+        candles,
+        range(part.start + offset, part.stop + offset),
+        outputs.blend(calibration, dict(config.blend.weights)),
+        calibration.rule(config),
+    )
+    return StrategyRun(
+        run.equity.rename(str(model_set.version)),
+        run.gross_equity,
+        run.exposure,
+        run.fills,
+        run.initial_cash,
+    )

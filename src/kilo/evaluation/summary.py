@@ -69,10 +69,12 @@ def causality_check(engine: FeatureEngine, data: Dataset, folds: list[TimeSplit]
     identical = []
     for fold in folds:
         cut = data.index[fold.test.start]
-        truncated = engine.transform(data.candles.loc[:cut],
-                                     {s: c.loc[:cut] for s, c in data.context.items()})
-        identical.append(np.array_equal(truncated.to_numpy(), full.loc[:cut].to_numpy(),
-                                        equal_nan=True))
+        truncated = engine.transform(
+            data.candles.loc[:cut], {s: c.loc[:cut] for s, c in data.context.items()}
+        )
+        identical.append(
+            np.array_equal(truncated.to_numpy(), full.loc[:cut].to_numpy(), equal_nan=True)
+        )
     return {"cuts": len(folds), "identical": bool(all(identical))}
 
 
@@ -91,8 +93,9 @@ def _predictions(results: list[FoldResult], name: str) -> np.ndarray:
     return np.concatenate([r.predictions[name] for r in results])
 
 
-def ic_statistics(config: Config, data: Dataset, folds: list[TimeSplit],
-                  results: list[FoldResult], block: int) -> dict[str, dict[str, Any]]:
+def ic_statistics(
+    config: Config, data: Dataset, folds: list[TimeSplit], results: list[FoldResult], block: int
+) -> dict[str, dict[str, Any]]:
     """Per regressor: IC (Spearman and Pearson), per fold, 95 % block-bootstrap
     interval, Newey-West t-statistic, block-permutation p-value and 99 % null band."""
     ev = config.evaluation
@@ -106,8 +109,10 @@ def ic_statistics(config: Config, data: Dataset, folds: list[TimeSplit],
             "ic_spearman": scores.ic_spearman,
             "ic_pearson": scores.ic_pearson,
             "directional_accuracy": scores.directional_accuracy,
-            "ic_by_fold": [spearman_ic(r.predictions[name], data.target[folds[r.task.fold].test])
-                           for r in results],
+            "ic_by_fold": [
+                spearman_ic(r.predictions[name], data.target[folds[r.task.fold].test])
+                for r in results
+            ],
             "ic_ci95": list(ic_bootstrap_ci(pred, y, block, n_boot=ev.bootstrap, seed=config.seed)),
             "ic_tstat_hac": ic_hac_tstat(pred, y, lags=block),
             "ic_pvalue_perm": ic_permutation_pvalue(scores.ic_spearman, null),
@@ -128,9 +133,15 @@ def _runs(results: list[FoldResult]) -> dict[str, list]:
     return runs
 
 
-def summarise_symbol(config: Config, symbol: str, datasets: Datasets, folds: list[TimeSplit],
-                     results: list[FoldResult], causality: dict[str, Any],
-                     seconds: float) -> SymbolEvaluation:
+def summarise_symbol(
+    config: Config,
+    symbol: str,
+    datasets: Datasets,
+    folds: list[TimeSplit],
+    results: list[FoldResult],
+    causality: dict[str, Any],
+    seconds: float,
+) -> SymbolEvaluation:
     """Combine every fold result of one symbol into its evaluation."""
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
     block = max(config.target.horizon, 24)
@@ -141,16 +152,21 @@ def summarise_symbol(config: Config, symbol: str, datasets: Datasets, folds: lis
     returns = {name: chain(r)[0] for name, r in runs.items()}
     bh_sharpe = per_bar_sharpe(returns["buy_and_hold"].to_numpy())
     for name, metrics in strategies.items():
-        metrics["psr_vs_buy_and_hold"] = probabilistic_sharpe_ratio(returns[name].to_numpy(),
-                                                                    bh_sharpe)
+        metrics["psr_vs_buy_and_hold"] = probabilistic_sharpe_ratio(
+            returns[name].to_numpy(), bh_sharpe
+        )
     for name, stats in ic_statistics(config, data, folds, real, block).items():
         strategies[name].update(stats)
     draws = [[r.random_runs[d] for r in real] for d in range(len(real[0].random_runs))]
     if draws:
         per_draw = pd.DataFrame([run_metrics(d, per_year) for d in draws])
-        strategies["random"] = {**per_draw.mean().to_dict(), "draws": len(draws),
-                                "blend_percentile": float(100 * np.mean(
-                                    per_draw["sharpe"] < strategies["blend"]["sharpe"]))}
+        strategies["random"] = {
+            **{str(k): float(v) for k, v in per_draw.mean().items()},
+            "draws": len(draws),
+            "blend_percentile": float(
+                100 * np.mean(per_draw["sharpe"] < strategies["blend"]["sharpe"])
+            ),
+        }
     curves = {name: chain(r)[1] for name, r in runs.items()}
     if draws:
         curves["random"] = pd.concat([chain(d)[1] for d in draws], axis=1).mean(axis=1)
@@ -164,29 +180,47 @@ def summarise_symbol(config: Config, symbol: str, datasets: Datasets, folds: lis
             "label_shuffle_check": _label_shuffle(data, folds, parts["label_shuffle"]),
             "causality": causality,
         },
-        "folds": [{"train_start": index[f.train.start].isoformat(),
-                   "train_end": index[f.val.stop - 1].isoformat(),
-                   "test_start": index[f.test.start].isoformat(),
-                   "test_end": index[f.test.stop - 1].isoformat()} for f in folds],
+        "folds": [
+            {
+                "train_start": index[f.train.start].isoformat(),
+                "train_end": index[f.val.stop - 1].isoformat(),
+                "test_start": index[f.test.start].isoformat(),
+                "test_end": index[f.test.stop - 1].isoformat(),
+            }
+            for f in folds
+        ],
         "bars": int(len(returns["blend"])),
         "seconds": seconds,
         "fold_seconds": float(sum(r.seconds for r in results)),
     }
     fills = pd.concat([r.fills for r in runs["blend"]])
-    return SymbolEvaluation(symbol, summary, curves, returns, fills,
-                            data.candles["close"].reindex(returns["blend"].index))
+    return SymbolEvaluation(
+        symbol,
+        summary,
+        curves,
+        returns,
+        fills,
+        data.candles["close"].reindex(returns["blend"].index),
+    )
 
 
-def _placebo(config: Config, data: Dataset, folds: list[TimeSplit], results: list[FoldResult],
-             block: int, per_year: float) -> dict[str, Any]:
+def _placebo(
+    config: Config,
+    data: Dataset,
+    folds: list[TimeSplit],
+    results: list[FoldResult],
+    block: int,
+    per_year: float,
+) -> dict[str, Any]:
     """Regressor ICs with their 99 % null band (flagged above it) and the blend's Sharpe."""
     y = _labels(data, folds, results)
     out: dict[str, Any] = {}
     for name in REGRESSORS:
         pred = _predictions(results, name)
         ic = spearman_ic(pred, y)
-        null = block_permutation_ics(pred, y, block, n_perm=config.evaluation.permutations,
-                                     seed=config.seed + 1)
+        null = block_permutation_ics(
+            pred, y, block, n_perm=config.evaluation.permutations, seed=config.seed + 1
+        )
         band = float(np.quantile(np.abs(null), 0.99))
         out[name] = {"ic_spearman": ic, "null_band99": band, "flagged": bool(abs(ic) > band)}
     blend = run_metrics(_runs(results)["blend"], per_year)
@@ -194,8 +228,9 @@ def _placebo(config: Config, data: Dataset, folds: list[TimeSplit], results: lis
     return out
 
 
-def _planted(datasets: Datasets, folds: list[TimeSplit], results: list[FoldResult],
-             per_year: float) -> dict[str, Any]:
+def _planted(
+    datasets: Datasets, folds: list[TimeSplit], results: list[FoldResult], per_year: float
+) -> dict[str, Any]:
     """Recovered ICs, the blend's and buy-and-hold's results, and the verdict: detected
     when the best regressor recovers 70 % of the planted IC and the blend's net Sharpe
     beats buy-and-hold's on the planted candles."""
@@ -203,13 +238,17 @@ def _planted(datasets: Datasets, folds: list[TimeSplit], results: list[FoldResul
     ics = {name: spearman_ic(_predictions(results, name), y) for name in REGRESSORS}
     runs = _runs(results)
     blend, bh = (run_metrics(runs[n], per_year) for n in ("blend", "buy_and_hold"))
-    detected = (max(ics.values()) >= 0.7 * datasets.planted_ic
-                and np.nan_to_num(blend["sharpe"], nan=-np.inf) > bh["sharpe"])
-    return {"planted_ic": datasets.planted_ic,
-            **{name: {"ic_spearman": ic} for name, ic in ics.items()},
-            "blend": {"sharpe": blend["sharpe"], "total_log_return": blend["total_log_return"]},
-            "buy_and_hold": {"sharpe": bh["sharpe"]},
-            "detected": bool(detected)}
+    detected = (
+        max(ics.values()) >= 0.7 * datasets.planted_ic
+        and np.nan_to_num(blend["sharpe"], nan=-np.inf) > bh["sharpe"]
+    )
+    return {
+        "planted_ic": datasets.planted_ic,
+        **{name: {"ic_spearman": ic} for name, ic in ics.items()},
+        "blend": {"sharpe": blend["sharpe"], "total_log_return": blend["total_log_return"]},
+        "buy_and_hold": {"sharpe": bh["sharpe"]},
+        "detected": bool(detected),
+    }
 
 
 def _lead_lag(data: Dataset, folds: list[TimeSplit], results: list[FoldResult]) -> dict[str, Any]:
@@ -223,10 +262,16 @@ def _lead_lag(data: Dataset, folds: list[TimeSplit], results: list[FoldResult]) 
     return out
 
 
-def _label_shuffle(data: Dataset, folds: list[TimeSplit], results: list[FoldResult]) -> dict[str, Any]:
+def _label_shuffle(
+    data: Dataset, folds: list[TimeSplit], results: list[FoldResult]
+) -> dict[str, Any]:
     """ICs of regressors trained on shuffled labels: they must find nothing. A check of
     label handling, which cannot detect a feature that looks ahead."""
     y = _labels(data, folds, results)
-    return {"fold": results[0].task.fold + 1,
-            **{name: {"ic_spearman": spearman_ic(_predictions(results, name), y)}
-               for name in REGRESSORS}}
+    return {
+        "fold": results[0].task.fold + 1,
+        **{
+            name: {"ic_spearman": spearman_ic(_predictions(results, name), y)}
+            for name in REGRESSORS
+        },
+    }

@@ -69,8 +69,12 @@ def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datase
     candles = load_candles(d.dir, d.exchange, symbol, d.timeframe)
     placebo = placebo_candles(candles, stats_block(config), seed=config.seed)
     planted, achieved = planted_candles(candles, ev.planted_ic, config.target.horizon)
-    return Datasets(*(build_dataset(config, symbol, engine, c) for c in (candles, placebo, planted)),
-                    planted_ic=achieved)
+    return Datasets(
+        real=build_dataset(config, symbol, engine, candles),
+        placebo=build_dataset(config, symbol, engine, placebo),
+        planted=build_dataset(config, symbol, engine, planted),
+        planted_ic=achieved,
+    )
 
 
 def fold_tasks(config: Config, n_folds: int) -> list[FoldTask]:
@@ -85,9 +89,17 @@ def fold_tasks(config: Config, n_folds: int) -> list[FoldTask]:
     return tasks
 
 
-def run_tasks(config: Config, engine: FeatureEngine, datasets: Datasets, folds: list[TimeSplit],
-              tasks: list[FoldTask], jobs: int, progress: bool, desc: str,
-              backend: str = "joblib") -> list[FoldResult]:
+def run_tasks(
+    config: Config,
+    engine: FeatureEngine,
+    datasets: Datasets,
+    folds: list[TimeSplit],
+    tasks: list[FoldTask],
+    jobs: int,
+    progress: bool,
+    desc: str,
+    backend: str = "joblib",
+) -> list[FoldResult]:
     """Run ``tasks`` with ``jobs`` processes (in this one when 1) or as Ray tasks, with a
     progress bar. Each task gets the same thread count either way, so results match.
 
@@ -104,7 +116,8 @@ def run_tasks(config: Config, engine: FeatureEngine, datasets: Datasets, folds: 
         results = (run_fold(*a) for a in args)
     else:
         results = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
-            delayed(run_fold)(*a) for a in args)
+            delayed(run_fold)(*a) for a in args
+        )
     return list(tqdm(results, total=len(tasks), desc=desc, unit="fold", disable=not progress))
 
 
@@ -114,8 +127,12 @@ def _run_on_ray(config: Config, args: list[tuple], progress: bool, desc: str) ->
         import ray
     except ImportError as exc:
         raise ConfigError("the ray backend needs Ray: pip install -r requirements-ray.txt") from exc
-    ray.init(address=config.training.ray_address, ignore_reinit_error=True,
-             include_dashboard=False, log_to_driver=False)
+    ray.init(
+        address=config.training.ray_address,
+        ignore_reinit_error=True,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
     task = ray.remote(num_cpus=args[0][-1])(run_fold)
     pending = [task.remote(*a) for a in args]
     results = []
@@ -127,8 +144,14 @@ def _run_on_ray(config: Config, args: list[tuple], progress: bool, desc: str) ->
     return results
 
 
-def evaluate_symbol(config: Config, symbol: str, *, jobs: int | None = None,
-                    progress: bool = True, backend: str | None = None) -> SymbolEvaluation:
+def evaluate_symbol(
+    config: Config,
+    symbol: str,
+    *,
+    jobs: int | None = None,
+    progress: bool = True,
+    backend: str | None = None,
+) -> SymbolEvaluation:
     """Walk-forward evaluation of one symbol with ``config.evaluation``'s settings.
 
     Parameters
@@ -151,8 +174,23 @@ def evaluate_symbol(config: Config, symbol: str, *, jobs: int | None = None,
     folds = walk_forward_folds(len(datasets.real.features), ev, required_embargo(config, engine))
     fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
     jobs = jobs or ev.jobs or os.cpu_count() or 1
-    results = run_tasks(fold_config, engine, datasets, folds, fold_tasks(config, len(folds)),
-                        jobs, progress, f"{symbol} folds", backend or config.training.backend)
-    return summarise_symbol(config, symbol, datasets, folds, results,
-                            causality_check(engine, datasets.real, folds),
-                            time.perf_counter() - started)
+    results = run_tasks(
+        fold_config,
+        engine,
+        datasets,
+        folds,
+        fold_tasks(config, len(folds)),
+        jobs,
+        progress,
+        f"{symbol} folds",
+        backend or config.training.backend,
+    )
+    return summarise_symbol(
+        config,
+        symbol,
+        datasets,
+        folds,
+        results,
+        causality_check(engine, datasets.real, folds),
+        time.perf_counter() - started,
+    )

@@ -4,5 +4,11 @@ from kilo.features.engine import FeatureEngine
 from kilo.features.preprocessor import Preprocessor
 from kilo.features.target import Labels, average_uniqueness, forward_log_return, make_labels
 
-__all__ = ["FeatureEngine", "Labels", "Preprocessor", "average_uniqueness", "forward_log_return",
-           "make_labels"]
+__all__ = [
+    "FeatureEngine",
+    "Labels",
+    "Preprocessor",
+    "average_uniqueness",
+    "forward_log_return",
+    "make_labels",
+]

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 from kilo.config import FeaturesConfig
 from kilo.errors import DataError
+from kilo.features.indicators import log
 
 
 def _file_name(symbol: str) -> str:
@@ -50,10 +50,20 @@ def cross_asset_names(spec: FeaturesConfig, symbol: str) -> list[str]:
     names = []
     for ref in references(spec, symbol):
         r = _file_name(ref)
-        names += [f"ref_{r}_log_ret_{short}", f"ref_{r}_log_ret_{long}", f"ref_{r}_volatility_{window}"]
+        names += [
+            f"ref_{r}_log_ret_{short}",
+            f"ref_{r}_log_ret_{long}",
+            f"ref_{r}_volatility_{window}",
+        ]
     if spec.universe:
-        names += [f"univ_log_ret_{short}", f"univ_log_ret_{long}", f"beta_univ_{spec.cross_window}",
-                  f"resid_log_ret_{short}", f"resid_log_ret_{long}", f"xs_rank_{long}"]
+        names += [
+            f"univ_log_ret_{short}",
+            f"univ_log_ret_{long}",
+            f"beta_univ_{spec.cross_window}",
+            f"resid_log_ret_{short}",
+            f"resid_log_ret_{long}",
+            f"xs_rank_{long}",
+        ]
     return names
 
 
@@ -66,11 +76,12 @@ def cross_asset_lookback(spec: FeaturesConfig) -> int:
 
 def aligned_log_close(other: pd.DataFrame, index: pd.DatetimeIndex, limit: int) -> pd.Series:
     """Another symbol's log closes on ``index``: missing bars forward-filled <= ``limit``."""
-    return np.log(other["close"].astype("float64")).reindex(index).ffill(limit=limit or None)
+    return log(other["close"].astype("float64")).reindex(index).ffill(limit=limit or None)
 
 
-def cross_asset_features(candles: pd.DataFrame, context: Mapping[str, pd.DataFrame],
-                         symbol: str, spec: FeaturesConfig) -> dict[str, pd.Series]:
+def cross_asset_features(
+    candles: pd.DataFrame, context: Mapping[str, pd.DataFrame], symbol: str, spec: FeaturesConfig
+) -> dict[str, pd.Series]:
     """Cross-asset features of ``symbol`` (columns of :func:`cross_asset_names`).
 
     Parameters
@@ -91,13 +102,15 @@ def cross_asset_features(candles: pd.DataFrame, context: Mapping[str, pd.DataFra
     """
     missing = [s for s in context_symbols(spec, symbol) if s not in context]
     if missing:
-        raise DataError(f"cross-asset features of {symbol} need the candles of {missing}: "
-                        "download them, or remove them from features.reference_symbols / "
-                        "features.universe")
-    index, limit = candles.index, spec.ffill_limit
+        raise DataError(
+            f"cross-asset features of {symbol} need the candles of {missing}: "
+            "download them, or remove them from features.reference_symbols / "
+            "features.universe"
+        )
+    index, limit = pd.DatetimeIndex(candles.index), spec.ffill_limit
     short, long = cross_periods(spec)
     window = max(spec.volatility_windows)
-    own = np.log(candles["close"].astype("float64"))
+    own = log(candles["close"].astype("float64"))
     closes = {s: aligned_log_close(context[s], index, limit) for s in context_symbols(spec, symbol)}
     closes[symbol] = own
     out: dict[str, pd.Series] = {}

@@ -70,8 +70,11 @@ class FeatureEngine:
     @property
     def feature_names(self) -> list[str]:
         """Ordered feature column names."""
-        return [*self._own_names, *cross_asset_names(self.spec, self.symbol),
-                *timeframe_names(self.spec)]
+        return [
+            *self._own_names,
+            *cross_asset_names(self.spec, self.symbol),
+            *timeframe_names(self.spec),
+        ]
 
     @property
     def _own_names(self) -> list[str]:
@@ -154,8 +157,9 @@ class FeatureEngine:
         slowest = min(alphas)
         return self.max_lookback + math.ceil(math.log(CONVERGENCE_TOL) / math.log1p(-slowest))
 
-    def compute(self, candles: pd.DataFrame,
-                context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    def compute(
+        self, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None
+    ) -> pd.DataFrame:
         """All features for every candle, warm-up rows included (they hold NaN).
 
         Parameters
@@ -184,8 +188,8 @@ class FeatureEngine:
         if not isinstance(candles.index, pd.DatetimeIndex):
             raise DataError("candles must be indexed by date (a DatetimeIndex)")
         s = self.spec
-        o, h, l, c, v = (candles[k].astype("float64") for k in OHLCV)
-        log_c = np.log(c)
+        o, h, lo, c, v = (candles[k].astype("float64") for k in OHLCV)
+        log_c = ind.log(c)
         out: dict[str, pd.Series | np.ndarray] = {}
         for k in s.return_periods:
             out[f"log_ret_{k}"] = log_c - log_c.shift(k)
@@ -196,28 +200,33 @@ class FeatureEngine:
         line, signal, hist = ind.macd(c, s.macd_fast, s.macd_slow, s.macd_signal)
         out["macd"], out["macd_signal"], out["macd_hist"] = line / c, signal / c, hist / c
         out["bb_pctb"], out["bb_width"] = ind.bollinger(c, s.bollinger_window, s.bollinger_std)
-        atr = ind.atr(h, l, c, s.atr_period)
+        atr = ind.atr(h, lo, c, s.atr_period)
         out[f"atr_{s.atr_period}"] = atr / c
         out[f"volume_z_{s.volume_window}"] = ind.zscore(v, s.volume_window)
-        out["log_volume_change"] = np.log1p(v).diff()
-        out["hl_range"] = (h - l) / c
+        out["log_volume_change"] = ind.log(v + 1.0).diff()
+        out["hl_range"] = (h - lo) / c
         with np.errstate(divide="ignore", invalid="ignore"):
             for p in s.ema_periods:
                 out[f"ema_dist_{p}"] = (c - ind.ema(c, p)) / atr
         hour = candles.index.hour.to_numpy() + candles.index.minute.to_numpy() / 60.0
         dow = candles.index.day_of_week.to_numpy()
-        out["hour_sin"], out["hour_cos"] = np.sin(2 * np.pi * hour / 24), np.cos(2 * np.pi * hour / 24)
+        out["hour_sin"], out["hour_cos"] = (
+            np.sin(2 * np.pi * hour / 24),
+            np.cos(2 * np.pi * hour / 24),
+        )
         out["dow_sin"], out["dow_cos"] = np.sin(2 * np.pi * dow / 7), np.cos(2 * np.pi * dow / 7)
         filled = candles[FILLED] if FILLED in candles.columns else np.zeros(len(candles))
         out["filled"] = np.asarray(filled, dtype="float64")
         out.update(cross_asset_features(candles, context or {}, self.symbol, s))
         out.update(timeframe_features(candles, s, self.timeframe))
-        frame = pd.DataFrame({k: np.asarray(val, dtype="float64") for k, val in out.items()},
-                             index=candles.index)
+        frame = pd.DataFrame(
+            {k: np.asarray(val, dtype="float64") for k, val in out.items()}, index=candles.index
+        )
         return frame[self.feature_names]
 
-    def transform(self, candles: pd.DataFrame,
-                  context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    def transform(
+        self, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None
+    ) -> pd.DataFrame:
         """Features with the causal part of the NaN policy (DESIGN.md invariant 2).
 
         Drops the first :attr:`max_lookback` rows, turns ±inf into NaN, and

@@ -12,6 +12,11 @@ import numpy as np
 import pandas as pd
 
 
+def log(x: pd.Series) -> pd.Series:
+    """Natural log of a positive series, as a Series on the same index."""
+    return pd.Series(np.log(x.to_numpy(dtype=np.float64)), index=x.index, name=x.name)
+
+
 def ema(x: pd.Series, span: int) -> pd.Series:
     """Exponential moving average, alpha = 2 / (span + 1), seeded with the first value.
 
@@ -62,7 +67,9 @@ def macd(
     return line, sig, line - sig
 
 
-def bollinger(close: pd.Series, window: int = 20, n_std: float = 2.0) -> tuple[pd.Series, pd.Series]:
+def bollinger(
+    close: pd.Series, window: int = 20, n_std: float = 2.0
+) -> tuple[pd.Series, pd.Series]:
     """Bollinger %B and bandwidth, population standard deviation (ddof=0).
 
     ``%B = (close - lower) / (upper - lower)``, ``bandwidth = (upper - lower) / middle``

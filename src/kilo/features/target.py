@@ -87,8 +87,9 @@ def trailing_volatility(candles: pd.DataFrame, window: int, annualise: bool = Fa
     return vol
 
 
-def _triple_barrier(log_c: np.ndarray, width: np.ndarray, spec: TargetConfig
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _triple_barrier(
+    log_c: np.ndarray, width: np.ndarray, spec: TargetConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Outcome and end row of the triple barrier from each row (NaN/-1 where undefined)."""
     n, h = len(log_c), spec.horizon
     values, end = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
@@ -122,11 +123,13 @@ def make_labels(candles: pd.DataFrame, spec: TargetConfig) -> Labels:
         with np.errstate(divide="ignore", invalid="ignore"):
             scaled = np.where(width > 0, forward.to_numpy() / width, np.nan)
         end = np.where(np.isfinite(scaled), end, -1)
-        return Labels(pd.Series(scaled, index=candles.index, name=f"target_vol_scaled_{h}"),
-                      forward, end)
+        return Labels(
+            pd.Series(scaled, index=candles.index, name=f"target_vol_scaled_{h}"), forward, end
+        )
     values, end = _triple_barrier(_log_close(candles), width, spec)
-    return Labels(pd.Series(values, index=candles.index, name=f"target_triple_barrier_{h}"),
-                  forward, end)
+    return Labels(
+        pd.Series(values, index=candles.index, name=f"target_triple_barrier_{h}"), forward, end
+    )
 
 
 def average_uniqueness(start: np.ndarray, end: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from kilo.config import FeaturesConfig, timeframe_seconds
 from kilo.errors import ConfigError
+from kilo.features.indicators import log
 
 
 def bars_per(timeframe: str, base: str) -> int:
@@ -31,16 +32,21 @@ def bars_per(timeframe: str, base: str) -> int:
     """
     ratio, rest = divmod(timeframe_seconds(timeframe), timeframe_seconds(base))
     if rest or ratio < 2:
-        raise ConfigError(f"features.timeframes: {timeframe} is not a whole multiple of the "
-                          f"{base} candles (need e.g. 4h or 1d over 1h)")
+        raise ConfigError(
+            f"features.timeframes: {timeframe} is not a whole multiple of the "
+            f"{base} candles (need e.g. 4h or 1d over 1h)"
+        )
     return ratio
 
 
 def timeframe_names(spec: FeaturesConfig) -> list[str]:
     """Ordered names of :func:`timeframe_features`' columns."""
     p = spec.timeframe_period
-    return [f"tf{tf}_{name}" for tf in spec.timeframes
-            for name in ("log_ret_1", "log_ret_3", f"volatility_{p}", f"rsi_{p}", f"trend_{p}")]
+    return [
+        f"tf{tf}_{name}"
+        for tf in spec.timeframes
+        for name in ("log_ret_1", "log_ret_3", f"volatility_{p}", f"rsi_{p}", f"trend_{p}")
+    ]
 
 
 def timeframe_lookback(spec: FeaturesConfig, base: str) -> int:
@@ -50,12 +56,16 @@ def timeframe_lookback(spec: FeaturesConfig, base: str) -> int:
     needed (RSI and volatility take ``p`` differences); the value appears at the last
     base row of the last of them: ``(p + 2) k - 2`` rows for ``k`` candles per bar.
     """
-    return max((max(spec.timeframe_period, 3) + 2) * bars_per(tf, base) - 2
-               for tf in spec.timeframes) if spec.timeframes else 0
+    return (
+        max((max(spec.timeframe_period, 3) + 2) * bars_per(tf, base) - 2 for tf in spec.timeframes)
+        if spec.timeframes
+        else 0
+    )
 
 
-def timeframe_features(candles: pd.DataFrame, spec: FeaturesConfig,
-                       base: str) -> dict[str, pd.Series]:
+def timeframe_features(
+    candles: pd.DataFrame, spec: FeaturesConfig, base: str
+) -> dict[str, pd.Series]:
     """Higher-timeframe features on ``candles.index`` (columns of :func:`timeframe_names`).
 
     Parameters
@@ -75,11 +85,11 @@ def timeframe_features(candles: pd.DataFrame, spec: FeaturesConfig,
     for tf in spec.timeframes:
         k = bars_per(tf, base)
         length = pd.Timedelta(seconds=timeframe_seconds(tf))
-        bucket = candles.index.floor(length)
+        bucket = pd.DatetimeIndex(candles.index).floor(length)
         grouped = candles["close"].groupby(bucket)
         bars = pd.DataFrame({"close": grouped.last(), "count": grouped.size()})
         close = bars.loc[bars["count"] == k, "close"].astype("float64")
-        log_c = np.log(close)
+        log_c = log(close)
         ret = log_c.diff()
         gains = ret.clip(lower=0).rolling(p, min_periods=p).mean()
         losses = (-ret).clip(lower=0).rolling(p, min_periods=p).mean()
@@ -92,7 +102,7 @@ def timeframe_features(candles: pd.DataFrame, spec: FeaturesConfig,
             f"rsi_{p}": rsi,
             f"trend_{p}": close / close.rolling(p, min_periods=p).mean() - 1.0,
         }
-        visible = close.index + length - step  # the last base candle of each bar
+        visible = pd.DatetimeIndex(close.index) + (length - step)  # each bar's last candle
         for name, values in features.items():
             shown = pd.Series(values.to_numpy(), index=visible)
             out[f"tf{tf}_{name}"] = shown.reindex(candles.index).ffill(limit=k - 1)

@@ -58,7 +58,8 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> RegressionScor
         rmse=float(np.sqrt(np.mean(err**2))),
         mae=float(np.mean(np.abs(err))),
         directional_accuracy=float(np.mean(np.sign(t[signed]) == np.sign(p[signed])))
-        if signed.any() else float("nan"),
+        if signed.any()
+        else float("nan"),
         ic_pearson=0.0 if constant else float(stats.pearsonr(t, p)[0]),
         ic_spearman=0.0 if constant else float(stats.spearmanr(t, p)[0]),
         pred_mean=float(p.mean()),

@@ -58,8 +58,13 @@ def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
     if n_trials <= 1 or not sharpe_variance > 0:
         return 0.0
     n = float(n_trials)
-    return float(np.sqrt(sharpe_variance) * ((1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n)
-                                             + EULER_GAMMA * stats.norm.ppf(1 - 1 / (n * np.e))))
+    return float(
+        np.sqrt(sharpe_variance)
+        * (
+            (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n)
+            + EULER_GAMMA * stats.norm.ppf(1 - 1 / (n * np.e))
+        )
+    )
 
 
 def deflated_sharpe_ratio(returns: np.ndarray, n_trials: int, sharpe_variance: float) -> float:
@@ -122,9 +127,11 @@ def trading_metrics(
     dict: ``total_log_return``; ``annual_return`` (mean log return × bars per year);
     ``annual_volatility`` (std × sqrt(bars per year)); ``sharpe`` and ``sortino``
     (annualised, zero risk-free rate; Sortino divides by the root mean square of the
-    negative returns; a Sharpe of 0 for a strategy that never moved, all returns 0); ``max_drawdown`` (fraction); ``calmar`` (annual_return /
+    negative returns; a Sharpe of 0 for a strategy that never moved, all returns 0);
+    ``max_drawdown`` (fraction); ``calmar`` (annual_return /
     max_drawdown); ``hit_rate`` (share of closed trades with positive PnL);
-    ``n_trades`` (closed trades); ``turnover`` (``equity_turns`` per year); ``exposure`` (share of bars in a position); ``psr`` (probabilistic Sharpe
+    ``n_trades`` (closed trades); ``turnover`` (``equity_turns`` per year); ``exposure`` (share
+    of bars in a position); ``psr`` (probabilistic Sharpe
     ratio against 0). Undefined ratios are NaN.
     """
     r = np.asarray(log_returns, dtype="float64")

@@ -43,14 +43,22 @@ def spearman_ic(pred: np.ndarray, label: np.ndarray) -> float:
     return float(np.mean(rp * ry))
 
 
-def _block_starts(n: int, block: int, n_blocks: int, rng: np.random.Generator,
-                  size: int) -> np.ndarray:
+def _block_starts(
+    n: int, block: int, n_blocks: int, rng: np.random.Generator, size: int
+) -> np.ndarray:
     """``size`` rows of ``n_blocks`` random block starts in ``[0, n - block]``."""
     return rng.integers(0, n - block + 1, size=(size, n_blocks))
 
 
-def ic_bootstrap_ci(pred: np.ndarray, label: np.ndarray, block: int, *, n_boot: int = 1000,
-                    level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def ic_bootstrap_ci(
+    pred: np.ndarray,
+    label: np.ndarray,
+    block: int,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Moving-block bootstrap percentile interval of the IC.
 
     Each replicate concatenates ``ceil(n / block)`` random blocks of ``block``
@@ -108,8 +116,9 @@ def ic_hac_tstat(pred: np.ndarray, label: np.ndarray, lags: int) -> float:
     return float(z.mean() / np.sqrt(var / len(z))) if var > 0 else float("nan")
 
 
-def block_permutation_ics(pred: np.ndarray, label: np.ndarray, block: int, *,
-                          n_perm: int = 200, seed: int = 0) -> np.ndarray:
+def block_permutation_ics(
+    pred: np.ndarray, label: np.ndarray, block: int, *, n_perm: int = 200, seed: int = 0
+) -> np.ndarray:
     """ICs of the predictions against the labels with the predictions' blocks shuffled.
 
     The predictions are cut into blocks of ``block`` consecutive bars (the last may be

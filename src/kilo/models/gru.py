@@ -141,8 +141,12 @@ class GRURegressor:
         # targets are scaled to unit std for the optimiser, undone in predict
         self.target_scale_ = float(np.nanstd(y[ends])) or 1.0
         train = self._tensors(X, y, weights, ends)
-        val = None if val_ends is None else self._tensors(X_val, y_val, val_weights, val_ends)
-        optimiser = torch.optim.Adam(net.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
+        val = None
+        if X_val is not None and y_val is not None and val_ends is not None:
+            val = self._tensors(X_val, y_val, val_weights, val_ends)
+        optimiser = torch.optim.Adam(
+            net.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay
+        )
         loss_fn = self._loss()
         generator = torch.Generator().manual_seed(self.seed)
         best, best_state, stale = float("inf"), copy.deepcopy(net.state_dict()), 0
@@ -180,15 +184,18 @@ class GRURegressor:
         self.best_val_loss_ = best if val is not None else float("nan")
         return self
 
-    def _tensors(self, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None,
-                 ends: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _tensors(
+        self, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None, ends: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Rows, scaled targets, weights and window ends as tensors on the device."""
         device = self.device
         w = np.ones(len(y)) if weights is None else weights
-        return (torch.as_tensor(X, dtype=torch.float32, device=device),
-                torch.as_tensor(y / self.target_scale_, dtype=torch.float32, device=device),
-                torch.as_tensor(np.nan_to_num(w), dtype=torch.float32, device=device),
-                torch.as_tensor(ends, device=device))
+        return (
+            torch.as_tensor(X, dtype=torch.float32, device=device),
+            torch.as_tensor(y / self.target_scale_, dtype=torch.float32, device=device),
+            torch.as_tensor(np.nan_to_num(w), dtype=torch.float32, device=device),
+            torch.as_tensor(ends, device=device),
+        )
 
     @torch.no_grad()
     def _evaluate(self, net: GRUNet, data: tuple[torch.Tensor, ...], loss_fn: nn.Module) -> float:
@@ -274,7 +281,9 @@ class GRURegressor:
             state = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
             net.load_state_dict(state)
         except Exception as exc:
-            raise ModelSetError(f"{folder}: cannot load the GRU ({type(exc).__name__}: {exc})") from exc
+            raise ModelSetError(
+                f"{folder}: cannot load the GRU ({type(exc).__name__}: {exc})"
+            ) from exc
         model.net_ = net.to(model.device).eval()
         model.n_features_ = meta["n_features"]
         model.target_scale_ = meta["target_scale"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightgbm
 import numpy as np
@@ -78,11 +79,14 @@ class LightGBMRegressor:
             verbose=-1,
         )
         ok = np.isfinite(y)
-        early: dict[str, object] = {}
+        early: dict[str, Any] = {}
         if X_val is not None and y_val is not None:
             ok_val = np.isfinite(y_val)
-            early = {"eval_X": (X_val[ok_val],), "eval_y": (y_val[ok_val],),
-                     "callbacks": [lightgbm.early_stopping(p.early_stopping_rounds, verbose=False)]}
+            early = {
+                "eval_X": (X_val[ok_val],),
+                "eval_y": (y_val[ok_val],),
+                "callbacks": [lightgbm.early_stopping(p.early_stopping_rounds, verbose=False)],
+            }
             if val_weights is not None:
                 early["eval_sample_weight"] = [val_weights[ok_val]]
         model.fit(
@@ -106,7 +110,9 @@ class LightGBMRegressor:
         """
         if self.booster_ is None:
             raise RuntimeError("LightGBMRegressor is not fitted; call fit() or load() first")
-        return self.booster_.predict(X, num_iteration=self.best_iteration_).astype(np.float32)
+        return np.asarray(
+            self.booster_.predict(X, num_iteration=self.best_iteration_), dtype=np.float32
+        )
 
     def save(self, folder: Path) -> list[str]:
         """Write LightGBM's text model (best iteration only); return the file names."""

@@ -28,9 +28,17 @@ from kilo.utils import sha256_file
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
-MANIFEST_FORMAT = 2
-PACKAGES = ("torch", "lightgbm", "stable-baselines3", "gymnasium", "scikit-learn", "pandas",
-            "numpy", "kilo")
+MANIFEST_FORMAT: Literal[2] = 2
+PACKAGES = (
+    "torch",
+    "lightgbm",
+    "stable-baselines3",
+    "gymnasium",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "kilo",
+)
 #: Packages whose version decides how the saved artifacts load and predict.
 CHECKED_PACKAGES = ("torch", "stable-baselines3", "lightgbm", "scikit-learn")
 
@@ -94,9 +102,10 @@ class Manifest(_Record):
 
     The label is ``config.target``. ``refit_rows`` are the rows (train + validation)
     the served regressors were refit on, None without a refit. ``selection_window``
-    holds the bars a retraining comparison used to promote this set (None when none ran): they are no longer out of sample for it, so replay
-    starts after them. ``version``, ``created_at`` and ``files`` (name -> sha256) are
-    filled in by :meth:`kilo.registry.ModelSet.save`.
+    holds the bars a retraining comparison used to promote this set (None when none ran):
+    they are no longer out of sample for it, so replay starts after them. ``version``,
+    ``created_at`` and ``files`` (name -> sha256) are filled in by
+    :meth:`kilo.registry.ModelSet.save`.
     """
 
     manifest_format: Literal[2] = MANIFEST_FORMAT
@@ -138,7 +147,9 @@ class Manifest(_Record):
         the test split's start, or the bar after ``selection_window``."""
         if self.selection_window is None:
             return self.split.test.start
-        return max(self.split.test.start, self.selection_window.end + timeframe_delta(self.timeframe))
+        return max(
+            self.split.test.start, self.selection_window.end + timeframe_delta(self.timeframe)
+        )
 
 
 def timeframe_delta(timeframe: str) -> timedelta:
@@ -177,14 +188,18 @@ def read_manifest(folder: Path) -> Manifest:
         return Manifest.model_validate_json(text)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise ModelSetError(f"{path} is corrupt (not valid JSON); retrain this symbol") from None
+            raise ModelSetError(
+                f"{path} is corrupt (not valid JSON); retrain this symbol"
+            ) from None
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: "
             + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
-            for e in exc.errors()[:10])
+            for e in exc.errors()[:10]
+        )
         raise ModelSetError(
             f"{path} does not match the manifest schema of this Kilo (format {MANIFEST_FORMAT}): "
-            f"{problems}. Retrain the symbol with this version of Kilo.") from None
+            f"{problems}. Retrain the symbol with this version of Kilo."
+        ) from None
 
 
 def verify_checksums(folder: Path, manifest: Manifest) -> None:
@@ -203,8 +218,11 @@ def verify_checksums(folder: Path, manifest: Manifest) -> None:
         elif sha256_file(path) != expected:
             problems.append(f"{name} does not match its sha256 in the manifest")
     if problems:
-        raise ModelSetError(f"model set {folder} is damaged: " + "; ".join(problems)
-                            + ". Retrain, or load another version.")
+        raise ModelSetError(
+            f"model set {folder} is damaged: "
+            + "; ".join(problems)
+            + ". Retrain, or load another version."
+        )
 
 
 def check_feature_contract(manifest: Manifest, engine: FeatureEngine) -> None:
@@ -238,10 +256,17 @@ def warn_on_version_drift(manifest: Manifest, installed: dict[str, str] | None =
     Returns the differences as ``"name trained X, installed Y"`` (empty when none).
     """
     installed = installed or package_versions()
-    drift = [f"{name} trained {manifest.packages.get(name)}, installed {installed.get(name)}"
-             for name in CHECKED_PACKAGES if manifest.packages.get(name) != installed.get(name)]
+    drift = [
+        f"{name} trained {manifest.packages.get(name)}, installed {installed.get(name)}"
+        for name in CHECKED_PACKAGES
+        if manifest.packages.get(name) != installed.get(name)
+    ]
     if drift:
-        logger.warning("%s %s was saved with other package versions (%s); predictions may "
-                       "differ from those it was validated with", manifest.symbol,
-                       manifest.version, "; ".join(drift))
+        logger.warning(
+            "%s %s was saved with other package versions (%s); predictions may "
+            "differ from those it was validated with",
+            manifest.symbol,
+            manifest.version,
+            "; ".join(drift),
+        )
     return drift

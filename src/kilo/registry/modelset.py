@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kilo.config import Config, load_config
@@ -52,8 +52,10 @@ def latest_version(models_dir: str | Path, symbol: str) -> str:
     """
     path = symbol_dir(models_dir, symbol) / LATEST_FILE
     if not path.is_file():
-        raise ModelSetError(f"no model set for {symbol} in {models_dir}: train one with "
-                            f"scripts/trainer.py --symbol {symbol}")
+        raise ModelSetError(
+            f"no model set for {symbol} in {models_dir}: train one with "
+            f"scripts/trainer.py --symbol {symbol}"
+        )
     return path.read_text().strip()
 
 
@@ -67,7 +69,9 @@ def promote_version(models_dir: str | Path, symbol: str, version: str) -> None:
     """
     root = symbol_dir(models_dir, symbol)
     if not (root / version / MANIFEST_FILE).is_file():
-        raise ModelSetError(f"cannot promote {symbol} {version}: no such complete version in {root}")
+        raise ModelSetError(
+            f"cannot promote {symbol} {version}: no such complete version in {root}"
+        )
     with atomic_path(root / LATEST_FILE) as latest:
         latest.write_text(version + "\n")
 
@@ -77,8 +81,11 @@ def list_versions(models_dir: str | Path, symbol: str) -> list[str]:
     root = symbol_dir(models_dir, symbol)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file())
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file()
+    )
 
 
 @dataclass
@@ -115,14 +122,19 @@ class ModelSet:
         tmp.mkdir()
         try:
             self.preprocessor.save(tmp / PREPROCESSOR_FILE)
-            names = [PREPROCESSOR_FILE, *self.gru.save(tmp), *self.lightgbm.save(tmp),
-                     *self.ppo.save(tmp)]
+            names = [
+                PREPROCESSOR_FILE,
+                *self.gru.save(tmp),
+                *self.lightgbm.save(tmp),
+                *self.ppo.save(tmp),
+            ]
             files = {name: sha256_file(tmp / name) for name in sorted(names)}
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
             version = f"{now:%Y%m%dT%H%M%SZ}-{digest}"
-            manifest = self.manifest.model_copy(update={"version": version, "created_at": now,
-                                                        "files": files})
+            manifest = self.manifest.model_copy(
+                update={"version": version, "created_at": now, "files": files}
+            )
             (tmp / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2))
             target = root / version
             if target.exists():
@@ -185,8 +197,13 @@ class ModelSet:
         check_feature_contract(manifest, engine)
         warn_on_version_drift(manifest)
         trained = manifest.config
-        ppo = PPOAgent.load(folder, trained.models.ppo, seed=trained.seed,
-                            fee=trained.trading.fee, slippage=trained.trading.slippage)
+        ppo = PPOAgent.load(
+            folder,
+            trained.models.ppo,
+            seed=trained.seed,
+            fee=trained.trading.fee,
+            slippage=trained.trading.slippage,
+        )
         return cls(
             symbol=symbol,
             manifest=manifest,

@@ -31,9 +31,16 @@ def refresh_candles(config: Config, symbol: str) -> bool:
     try:
         exchange = make_exchange(config.data.exchange)
         check_reachable(exchange)
-        download_candles(exchange, symbol, config.data.timeframe,
-                         config.data.dir, config.data.since, max_retries=config.data.max_retries,
-                         base_delay=config.data.retry_base_delay, progress=False)
+        download_candles(
+            exchange,
+            symbol,
+            config.data.timeframe,
+            config.data.dir,
+            config.data.since,
+            max_retries=config.data.max_retries,
+            base_delay=config.data.retry_base_delay,
+            progress=False,
+        )
         return True
     except KiloError as exc:
         logger.warning("%s: could not refresh candles (%s); using those on disk", symbol, exc)
@@ -59,8 +66,9 @@ def net_sharpe(config: Config, run: StrategyRun) -> float:
     return 0.0 if math.isnan(sharpe) else sharpe
 
 
-def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
-                   progress: bool = False) -> RetrainDecision:
+def retrain_symbol(
+    config: Config, symbol: str, *, refresh: bool | None = None, progress: bool = False
+) -> RetrainDecision:
     """Train a challenger for ``symbol``, compare it with the champion, maybe promote it.
 
     The challenger is saved as a new version without touching ``LATEST``. It is
@@ -95,14 +103,19 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
     collapsed = challenger.manifest.metrics.ppo.validation.collapsed
     window = comparison_window(data, champion, required_embargo(config, engine))
     n_bars = window.stop - window.start
-    selection = SplitRange(start=data.index[window.start], end=data.index[window.stop - 1],
-                           rows=n_bars) if n_bars > 0 else None
+    selection = (
+        SplitRange(start=data.index[window.start], end=data.index[window.stop - 1], rows=n_bars)
+        if n_bars > 0
+        else None
+    )
     if not collapsed and champion is not None and n_bars >= r.min_window_bars:
         challenger.manifest = challenger.manifest.model_copy(update={"selection_window": selection})
     challenger.save(models_dir, promote=False)
     decision: dict[str, object] = {
-        "time": pd.Timestamp.now(tz="UTC"), "symbol": symbol,
-        "champion": champion.version if champion else None, "challenger": challenger.version,
+        "time": pd.Timestamp.now(tz="UTC"),
+        "symbol": symbol,
+        "champion": champion.version if champion else None,
+        "challenger": challenger.version,
         "candles_refreshed": refreshed,
     }
     if collapsed:
@@ -110,15 +123,21 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
     elif champion is None:
         promoted, reason = True, str(champion_problem)
     elif n_bars < r.min_window_bars:
-        promoted, reason = False, (f"only {max(n_bars, 0)} out-of-sample bars that neither model "
-                                   f"trained on (need {r.min_window_bars}); keeping the champion")
+        promoted, reason = (
+            False,
+            (
+                f"only {max(n_bars, 0)} out-of-sample bars that neither model "
+                f"trained on (need {r.min_window_bars}); keeping the champion"
+            ),
+        )
     else:
         ch = net_sharpe(config, backtest_blend(config, challenger, data, window))
         cp = net_sharpe(config, backtest_blend(config, champion, data, window))
         decision.update(challenger_sharpe=ch, champion_sharpe=cp, window=selection)
         promoted = ch >= cp - r.sharpe_margin
-        reason = (f"net Sharpe {ch:.3f} vs champion {cp:.3f} (margin {r.sharpe_margin}): "
-                  + ("promoted" if promoted else "challenger worse, champion kept"))
+        reason = f"net Sharpe {ch:.3f} vs champion {cp:.3f} (margin {r.sharpe_margin}): " + (
+            "promoted" if promoted else "challenger worse, champion kept"
+        )
     if promoted:
         promote_version(models_dir, symbol, str(challenger.version))
         decision["deleted_versions"] = apply_retention(models_dir, symbol, r.keep_versions)
@@ -126,8 +145,9 @@ def retrain_symbol(config: Config, symbol: str, *, refresh: bool | None = None,
     return RetrainDecision.model_validate({**decision, "promoted": promoted, "reason": reason})
 
 
-def retrain_pass(config: Config, symbols: list[str], *, refresh: bool | None = None,
-                 progress: bool = False) -> list[RetrainDecision]:
+def retrain_pass(
+    config: Config, symbols: list[str], *, refresh: bool | None = None, progress: bool = False
+) -> list[RetrainDecision]:
     """One retraining pass over ``symbols``; a failing symbol is recorded and skipped.
 
     Every decision is appended to ``retrain.log_path`` and to the ledger database at

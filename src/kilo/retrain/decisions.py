@@ -28,7 +28,8 @@ class RetrainDecision(BaseModel):
     """The outcome of retraining one symbol.
 
     Sharpe ratios are annualised and net of costs; they and ``window`` (the bars of
-    the comparison, UTC, inclusive) are None when no comparison ran (no champion, a collapsed challenger, too few bars, or a failure).
+    the comparison, UTC, inclusive) are None when no comparison ran (no champion, a collapsed
+    challenger, too few bars, or a failure).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -48,12 +49,17 @@ class RetrainDecision(BaseModel):
     @classmethod
     def failed(cls, symbol: str, exc: Exception) -> RetrainDecision:
         """The decision recorded when retraining ``symbol`` raised ``exc``."""
-        return cls(time=pd.Timestamp.now(tz="UTC"), symbol=symbol, promoted=False,
-                   reason=f"retraining failed: {type(exc).__name__}: {exc}")
+        return cls(
+            time=pd.Timestamp.now(tz="UTC"),
+            symbol=symbol,
+            promoted=False,
+            reason=f"retraining failed: {type(exc).__name__}: {exc}",
+        )
 
 
-def record_decision(decision: RetrainDecision, log_path: str | Path,
-                    ledger_path: str | Path) -> None:
+def record_decision(
+    decision: RetrainDecision, log_path: str | Path, ledger_path: str | Path
+) -> None:
     """Append ``decision`` to the JSON-lines log and to the ledger's ``retrain_decisions``."""
     path = Path(log_path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,8 +71,17 @@ def record_decision(decision: RetrainDecision, log_path: str | Path,
         conn.execute(
             "INSERT INTO retrain_decisions (time, symbol, champion, challenger, champion_sharpe, "
             "challenger_sharpe, promoted, reason, detail) VALUES (?,?,?,?,?,?,?,?,?)",
-            (decision.time.isoformat(), decision.symbol, decision.champion, decision.challenger,
-             decision.champion_sharpe, decision.challenger_sharpe, int(decision.promoted),
-             decision.reason, decision.model_dump_json()))
+            (
+                decision.time.isoformat(),
+                decision.symbol,
+                decision.champion,
+                decision.challenger,
+                decision.champion_sharpe,
+                decision.challenger_sharpe,
+                int(decision.promoted),
+                decision.reason,
+                decision.model_dump_json(),
+            ),
+        )
     finally:
         conn.close()

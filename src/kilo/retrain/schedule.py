@@ -10,9 +10,14 @@ from typing import Any
 import pandas as pd
 
 
-def run_every(task: Callable[[], Any], every: pd.Timedelta, *, passes: int | None = None,
-              clock: Callable[[], float] = time.monotonic,
-              sleep: Callable[[float], None] = time.sleep) -> int:
+def run_every(
+    task: Callable[[], Any],
+    every: pd.Timedelta,
+    *,
+    passes: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
     """Run ``task`` at ``start, start + every, start + 2 * every, ...`` without drift.
 
     Each wait is computed from the schedule, not from when the last pass ended, so a

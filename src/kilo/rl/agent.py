@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from torch.distributions import Categorical
 from tqdm.auto import tqdm
 
 from kilo.blend.actions import ACTION_NAMES
@@ -112,8 +114,15 @@ class PPOAgent:
     def make_env(self, features: np.ndarray, log_returns: np.ndarray) -> TradingEnv:
         """A :class:`TradingEnv` with this agent's window, episode length and costs."""
         p = self.params
-        return TradingEnv(features, log_returns, window=p.window, episode_length=p.episode_length,
-                          fee=self.fee, slippage=self.slippage, allow_short=p.allow_short)
+        return TradingEnv(
+            features,
+            log_returns,
+            window=p.window,
+            episode_length=p.episode_length,
+            fee=self.fee,
+            slippage=self.slippage,
+            allow_short=p.allow_short,
+        )
 
     def fit(self, features: np.ndarray, log_returns: np.ndarray, progress: bool = True) -> PPOAgent:
         """Learn for ``total_timesteps`` on random episodes of the given (training) rows.
@@ -141,7 +150,9 @@ class PPOAgent:
                 device="cpu",
                 verbose=0,
             )
-            self.model_.learn(p.total_timesteps, callback=_TqdmCallback(p.total_timesteps, progress))
+            self.model_.learn(
+                p.total_timesteps, callback=_TqdmCallback(p.total_timesteps, progress)
+            )
         return self
 
     def _check(self) -> PPO:
@@ -165,7 +176,8 @@ class PPOAgent:
         """
         model = self._check()
         tensor, _ = model.policy.obs_to_tensor(np.asarray(obs, dtype=np.float32))
-        probs = model.policy.get_distribution(tensor).distribution.probs
+        distribution = model.policy.get_distribution(tensor)
+        probs = cast(Categorical, distribution.distribution).probs  # Discrete(3): categorical
         return probs.cpu().numpy().astype(np.float32).reshape(-1, 3)
 
     def run(self, features: np.ndarray, log_returns: np.ndarray) -> PolicyPath:
@@ -186,7 +198,7 @@ class PPOAgent:
         start = self.params.window - 1
         length = env.n_rows - 1 - start
         obs, _ = env.reset(options={"start": start, "length": length})
-        state = env.observation_space.shape[0] - 3  # index of the position in an observation
+        state = env.observation_dim - 3  # index of the position in an observation
         actions = np.empty(length, dtype=np.int64)
         proba = np.empty((length, 3), dtype=np.float32)
         long = np.empty(length, dtype=bool)
@@ -199,8 +211,9 @@ class PPOAgent:
                 obs, rewards[i], _, _, _ = env.step(int(actions[i]))
         return PolicyPath(actions, proba, long, rewards)
 
-    def evaluate(self, features: np.ndarray, log_returns: np.ndarray,
-                 path: PolicyPath | None = None) -> PolicyEvaluation:
+    def evaluate(
+        self, features: np.ndarray, log_returns: np.ndarray, path: PolicyPath | None = None
+    ) -> PolicyEvaluation:
         """Summarise :meth:`run` over a segment (``path`` if already run on it).
 
         Returns
@@ -212,11 +225,15 @@ class PPOAgent:
         counts = np.bincount(path.actions, minlength=3)
         collapsed = bool(counts.max() > COLLAPSE_SHARE * length)
         if collapsed:
-            logger.warning("PPO policy collapsed: %s of %d steps are %r", counts.max(), length,
-                           ACTION_NAMES[int(counts.argmax())])
+            logger.warning(
+                "PPO policy collapsed: %s of %d steps are %r",
+                counts.max(),
+                length,
+                ACTION_NAMES[int(counts.argmax())],
+            )
         start = self.params.window - 1
         return PolicyEvaluation(
-            action_counts=dict(zip(ACTION_NAMES, counts.tolist())),
+            action_counts=dict(zip(ACTION_NAMES, counts.tolist(), strict=True)),
             n_steps=int(length),
             net_log_return=float(path.rewards.sum()),
             buy_and_hold_log_return=float(np.sum(log_returns[start : start + length])),
@@ -229,8 +246,9 @@ class PPOAgent:
         return [MODEL_FILE]
 
     @classmethod
-    def load(cls, folder: Path, params: PPOConfig, *, seed: int, fee: float,
-             slippage: float) -> PPOAgent:
+    def load(
+        cls, folder: Path, params: PPOConfig, *, seed: int, fee: float, slippage: float
+    ) -> PPOAgent:
         """Read the zip written by :meth:`save` (on the CPU).
 
         Raises

@@ -34,8 +34,11 @@ def build_observations(
     ndarray of shape (m, window * n_features + 3), float32.
     """
     m = windows.shape[0]
-    state = [position, position * unrealised if position else 0.0,
-             min(bars_held / episode_length, 1.0) if position else 0.0]
+    state = [
+        position,
+        position * unrealised if position else 0.0,
+        min(bars_held / episode_length, 1.0) if position else 0.0,
+    ]
     out = np.empty((m, windows.shape[1] * windows.shape[2] + N_STATE), dtype=np.float32)
     out[:, :-N_STATE] = windows.reshape(m, -1)
     out[:, -N_STATE:] = state
@@ -119,6 +122,7 @@ class TradingEnv(gym.Env):
         high = np.concatenate([np.full(self._wf, feature_bound), [1.0, unrealised_bound, 1.0]])
         high = high.astype(np.float32)
         self.observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
+        self.observation_dim = self._wf + N_STATE
         self.action_space = gym.spaces.Discrete(3)
         self._t = self._end = self._first
         self._pos, self._entry, self._held = 0.0, self._first, 0
@@ -132,8 +136,9 @@ class TradingEnv(gym.Env):
             start = int(options["start"])
             length = int(options.get("length", last - start))
             if not self._first <= start < start + length <= last:
-                raise ValueError(f"segment start={start} length={length} outside rows "
-                                 f"{self._first}..{last}")
+                raise ValueError(
+                    f"segment start={start} length={length} outside rows {self._first}..{last}"
+                )
         else:
             length = min(self.episode_length, last - self._first)
             start = int(self.np_random.integers(self._first, last - length + 1))
@@ -167,6 +172,8 @@ class TradingEnv(gym.Env):
         stop = (t + 1) * self.n_features
         obs[: self._wf] = self._flat[stop - self._wf : stop]
         obs[self._wf] = self._pos
-        obs[self._wf + 1] = self._pos * (self._cum[t] - self._cum[self._entry]) if self._pos else 0.0
+        obs[self._wf + 1] = (
+            self._pos * (self._cum[t] - self._cum[self._entry]) if self._pos else 0.0
+        )
         obs[self._wf + 2] = min(self._held / self.episode_length, 1.0) if self._pos else 0.0
         return obs

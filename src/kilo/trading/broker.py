@@ -6,6 +6,7 @@ fractions of notional and price (DESIGN.md invariant 5). Spot, long or flat.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -80,11 +81,11 @@ class Portfolio:
     cash: float
     positions: dict[str, Position] = field(default_factory=dict)
 
-    def positions_value(self, marks: dict[str, float]) -> float:
+    def positions_value(self, marks: Mapping[str, float]) -> float:
         """Σ quantity × mark price over open positions."""
         return sum(p.quantity * marks[s] for s, p in self.positions.items())
 
-    def equity(self, marks: dict[str, float]) -> float:
+    def equity(self, marks: Mapping[str, float]) -> float:
         """Cash plus positions marked at ``marks`` (symbol -> price)."""
         return self.cash + self.positions_value(marks)
 
@@ -105,9 +106,16 @@ class PaperBroker:
     def __init__(self, config: TradingConfig) -> None:
         self.config = config
 
-    def buy(self, portfolio: Portfolio, symbol: str, price: float, time: pd.Timestamp,
-            marks: dict[str, float], reason: str = "signal", fraction: float | None = None
-            ) -> Order:
+    def buy(
+        self,
+        portfolio: Portfolio,
+        symbol: str,
+        price: float,
+        time: pd.Timestamp,
+        marks: dict[str, float],
+        reason: str = "signal",
+        fraction: float | None = None,
+    ) -> Order:
         """Open a long of ``fraction`` of equity (at most ``max_position_fraction``, its
         default), within every limit.
 
@@ -117,34 +125,46 @@ class PaperBroker:
         """
         c = self.config
         equity = portfolio.equity(marks)
-        share = c.max_position_fraction if fraction is None else min(fraction,
-                                                                     c.max_position_fraction)
+        share = (
+            c.max_position_fraction if fraction is None else min(fraction, c.max_position_fraction)
+        )
         limits = {
             "position size": share * equity,
             "total exposure cap": c.max_total_exposure * equity - portfolio.positions_value(marks),
             "cash": portfolio.cash / (1.0 + c.fee),
         }
-        binding = min(limits, key=limits.get)
+        binding = min(limits, key=lambda name: limits[name])
         notional = max(0.0, limits[binding])
         order = Order(symbol, "buy", limits["position size"], reason)
         if symbol in portfolio.positions:
             order.skip_reason = "already long"
         elif notional < c.min_notional:
-            order.skip_reason = (f"notional {notional:.2f} below the minimum {c.min_notional:.2f} "
-                                 f"(limited by {binding})")
+            order.skip_reason = (
+                f"notional {notional:.2f} below the minimum {c.min_notional:.2f} "
+                f"(limited by {binding})"
+            )
         if order.skip_reason:
             return order
         fill_price = price * (1.0 + c.slippage)
         fee = min(notional * c.fee, portfolio.cash - notional)  # rounding must not overdraw
         quantity = notional / fill_price
         portfolio.cash -= notional + fee
-        portfolio.positions[symbol] = Position(symbol, quantity, fill_price, time, fee,
-                                               highest_close=fill_price)
+        portfolio.positions[symbol] = Position(
+            symbol, quantity, fill_price, time, fee, highest_close=fill_price
+        )
         order.fill = Fill(symbol, "buy", quantity, fill_price, notional, fee, time, reason, price)
         return order
 
-    def sell(self, portfolio: Portfolio, symbol: str, price: float, time: pd.Timestamp,
-             reason: str = "signal", slippage: bool = True, share: float = 1.0) -> Order:
+    def sell(
+        self,
+        portfolio: Portfolio,
+        symbol: str,
+        price: float,
+        time: pd.Timestamp,
+        reason: str = "signal",
+        slippage: bool = True,
+        share: float = 1.0,
+    ) -> Order:
         """Sell ``share`` of the position (all of it by default) at ``price`` less
         slippage, paying the fee.
 
@@ -152,8 +172,9 @@ class PaperBroker:
         A partial sale keeps the rest open with its entry fee reduced in proportion.
         """
         position = portfolio.positions.get(symbol)
-        order = Order(symbol, "sell", 0.0 if position is None else position.quantity * share * price,
-                      reason)
+        order = Order(
+            symbol, "sell", 0.0 if position is None else position.quantity * share * price, reason
+        )
         if position is None:
             order.skip_reason = "no position"
             return order
@@ -168,8 +189,18 @@ class PaperBroker:
         else:
             position.entry_fee *= 1.0 - share
             position.quantity -= quantity
-        order.fill = Fill(symbol, "sell", quantity, fill_price, notional, fee, time, reason, price,
-                          realised_pnl=notional - fee - cost)
+        order.fill = Fill(
+            symbol,
+            "sell",
+            quantity,
+            fill_price,
+            notional,
+            fee,
+            time,
+            reason,
+            price,
+            realised_pnl=notional - fee - cost,
+        )
         return order
 
     def stop_exit(self, position: Position, bar: Candle) -> tuple[float, str] | None:
@@ -200,8 +231,9 @@ class PaperBroker:
                 return target, "take_profit"
         return None
 
-    def bar_exits(self, portfolio: Portfolio, symbol: str, bar: Candle,
-                      time: pd.Timestamp) -> list[Order]:
+    def bar_exits(
+        self, portfolio: Portfolio, symbol: str, bar: Candle, time: pd.Timestamp
+    ) -> list[Order]:
         """The exits ``bar`` triggers for ``symbol``'s position, in order.
 
         First the stops (:meth:`stop_exit`; a stop is a market order once triggered and
@@ -218,13 +250,22 @@ class PaperBroker:
         if hit is not None and hit[1] != "take_profit":
             price, reason = hit
             return [self.sell(portfolio, symbol, price, time, reason, slippage=True)]
-        for level in (self.config.partial_take_profit or [])[position.partials_done:]:
+        for level in (self.config.partial_take_profit or [])[position.partials_done :]:
             target = position.entry_price * (1.0 + level.at)
             if bar.high < target:
                 break
             position.partials_done += 1
-            orders.append(self.sell(portfolio, symbol, max(target, float(bar.open)), time,
-                                    "partial_take_profit", slippage=False, share=level.sell))
+            orders.append(
+                self.sell(
+                    portfolio,
+                    symbol,
+                    max(target, float(bar.open)),
+                    time,
+                    "partial_take_profit",
+                    slippage=False,
+                    share=level.sell,
+                )
+            )
             if symbol not in portfolio.positions:
                 return orders
         if hit is not None:

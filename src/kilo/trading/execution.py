@@ -28,14 +28,18 @@ def volatility_scale(volatility: float | None, target: float | None) -> float:
 
 
 class RiskGate(Protocol):
-    """What the execution asks of the portfolio's risk rules (:class:`~kilo.trading.risk.RiskManager`)."""
+    """What the execution asks of the portfolio's risk rules.
+
+    :class:`~kilo.trading.risk.RiskManager` is the implementation.
+    """
 
     def forced_exit(self, symbol: str) -> str | None:
         """The rule that closes the symbol's open position now, if any."""
         ...
 
-    def entry_fraction(self, symbol: str, fraction: float, portfolio: Portfolio,
-                       marks: Mapping[str, float]) -> float:
+    def entry_fraction(
+        self, symbol: str, fraction: float, portfolio: Portfolio, marks: Mapping[str, float]
+    ) -> float:
         """The share of equity an entry may take (``fraction`` asked, 0 blocks it)."""
         ...
 
@@ -49,10 +53,19 @@ class BarOutcome:
     orders: list[Order]
 
 
-def execute_bar(broker: PaperBroker, portfolio: Portfolio, marks: dict[str, float], symbol: str,
-                bar: Candle, bar_time: pd.Timestamp, fill_price: float, fill_time: pd.Timestamp,
-                predict: Callable[[PortfolioState], Prediction], rule: DecisionRule,
-                risk: RiskGate | None = None) -> BarOutcome:
+def execute_bar(
+    broker: PaperBroker,
+    portfolio: Portfolio,
+    marks: dict[str, float],
+    symbol: str,
+    bar: Candle,
+    bar_time: pd.Timestamp,
+    fill_price: float,
+    fill_time: pd.Timestamp,
+    predict: Callable[[PortfolioState], Prediction],
+    rule: DecisionRule,
+    risk: RiskGate | None = None,
+) -> BarOutcome:
     """Trade one symbol on one closed bar; mutates ``portfolio``.
 
     Steps: an open position ages a bar, and the exits the bar triggered fill inside it
@@ -86,14 +99,20 @@ def execute_bar(broker: PaperBroker, portfolio: Portfolio, marks: dict[str, floa
     if forced is not None:
         orders.append(broker.sell(portfolio, symbol, fill_price, fill_time, forced))
         return BarOutcome(predict(FLAT), "risk exit", orders)
-    state = (PortfolioState(1.0, math.log(bar.close / position.entry_price), position.bars_held)
-             if position is not None else FLAT)
+    state = (
+        PortfolioState(1.0, math.log(bar.close / position.entry_price), position.bars_held)
+        if position is not None
+        else FLAT
+    )
     prediction = predict(state)
     decision: str = rule.decide(prediction.score, position is not None, state.bars_held)
     if decision == "enter":
         c = broker.config
-        fraction = (c.max_position_fraction * rule.size(prediction.score)
-                    * volatility_scale(prediction.volatility, c.target_volatility))
+        fraction = (
+            c.max_position_fraction
+            * rule.size(prediction.score)
+            * volatility_scale(prediction.volatility, c.target_volatility)
+        )
         if risk is not None:
             fraction = risk.entry_fraction(symbol, fraction, portfolio, marks)
         if fraction <= 0:

@@ -57,8 +57,11 @@ CREATE TABLE IF NOT EXISTS equity (
 
 PREDICTION_COLUMNS = PredictionRecord.columns()
 #: Columns a ledger written by an older Kilo may lack: (table, name, SQL type).
-ADDED_COLUMNS = [*(("predictions", name, kind) for name, kind, _ in PREDICTION_COLUMNS),
-                 ("positions", "highest_close", "REAL"), ("positions", "partials_done", "INTEGER")]
+ADDED_COLUMNS = [
+    *(("predictions", name, kind) for name, kind, _ in PREDICTION_COLUMNS),
+    ("positions", "highest_close", "REAL"),
+    ("positions", "partials_done", "INTEGER"),
+]
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
@@ -75,8 +78,12 @@ def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
     """
     path = Path(path)
     if read_only:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                               isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None)
@@ -90,10 +97,14 @@ def _ensure_tables(conn: sqlite3.Connection) -> None:
     """Create every table (``predictions`` from :class:`PredictionRecord`'s fields); add
     the :data:`ADDED_COLUMNS` an older ledger lacks (nullable, so old rows stay valid)."""
     conn.executescript(SCHEMA)
-    cols = ", ".join(f"{name} {kind}{'' if nullable else ' NOT NULL'}"
-                     for name, kind, nullable in PREDICTION_COLUMNS)
-    conn.execute("CREATE TABLE IF NOT EXISTS predictions (iteration_id INTEGER NOT NULL "
-                 f"REFERENCES iterations(id), {cols})")
+    cols = ", ".join(
+        f"{name} {kind}{'' if nullable else ' NOT NULL'}"
+        for name, kind, nullable in PREDICTION_COLUMNS
+    )
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS predictions (iteration_id INTEGER NOT NULL "
+        f"REFERENCES iterations(id), {cols})"
+    )
     present: dict[str, set[str]] = {}
     for table, name, kind in ADDED_COLUMNS:
         if table not in present:
@@ -103,8 +114,19 @@ def _ensure_tables(conn: sqlite3.Connection) -> None:
 
 
 _INSERT_PREDICTION = (
-    "INSERT INTO predictions (iteration_id, " + ", ".join(c for c, _, _ in PREDICTION_COLUMNS)
-    + ") VALUES (:iteration_id, " + ", ".join(f":{c}" for c, _, _ in PREDICTION_COLUMNS) + ")")
+    "INSERT INTO predictions (iteration_id, "
+    + ", ".join(c for c, _, _ in PREDICTION_COLUMNS)
+    + ") VALUES (:iteration_id, "
+    + ", ".join(f":{c}" for c, _, _ in PREDICTION_COLUMNS)
+    + ")"
+)
+
+
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("SQLite returned no row id for an INSERT")
+    return cursor.lastrowid
 
 
 @dataclass(frozen=True)
@@ -131,8 +153,17 @@ class Ledger:
         self.path = Path(path)
         self.conn = connect(self.path)
         if fresh:
-            tables = ["risk_state", "risk_events", "equity", "positions", "fills", "orders",
-                      "predictions", "iterations", "runs"]
+            tables = [
+                "risk_state",
+                "risk_events",
+                "equity",
+                "positions",
+                "fills",
+                "orders",
+                "predictions",
+                "iterations",
+                "runs",
+            ]
             # retraining decisions are history of the model sets, not of a trading run: kept
             with self._transaction():
                 for table in tables:
@@ -151,38 +182,53 @@ class Ledger:
             raise
         self.conn.execute("COMMIT")
 
-    def start_run(self, source: str, symbols: list[str], initial_cash: float,
-                  config: dict[str, Any]) -> int:
+    def start_run(
+        self, source: str, symbols: list[str], initial_cash: float, config: dict[str, Any]
+    ) -> int:
         """Record a new run (one invocation of the trader) and return its id."""
         with self._transaction():
             cur = self.conn.execute(
                 "INSERT INTO runs (started_at, source, symbols, initial_cash, config) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (pd.Timestamp.now(tz="UTC").isoformat(), source, json.dumps(symbols),
-                 initial_cash, json.dumps(config, default=str)),
+                (
+                    pd.Timestamp.now(tz="UTC").isoformat(),
+                    source,
+                    json.dumps(symbols),
+                    initial_cash,
+                    json.dumps(config, default=str),
+                ),
             )
-        self.run_id = int(cur.lastrowid)
+        self.run_id = _row_id(cur)
         return self.run_id
 
     def saved_state(self) -> SavedState | None:
         """The portfolio after the last completed iteration, or None if there is none."""
         row = self.conn.execute(
             "SELECT i.id, i.bar_time, e.cash FROM iterations i JOIN equity e "
-            "ON e.iteration_id = i.id ORDER BY i.id DESC LIMIT 1").fetchone()
+            "ON e.iteration_id = i.id ORDER BY i.id DESC LIMIT 1"
+        ).fetchone()
         if row is None:
             return None
         iteration_id, bar_time, cash = row
         portfolio, marks = Portfolio(cash=cash), {}
         for symbol, qty, price, etime, fee, held, mark, high, partials in self.conn.execute(
             "SELECT symbol, quantity, entry_price, entry_time, entry_fee, bars_held, mark_price, "
-            "highest_close, partials_done FROM positions WHERE iteration_id = ?", (iteration_id,)):
-            portfolio.positions[symbol] = Position(symbol, qty, price, pd.Timestamp(etime), fee, held,
-                                                   high or 0.0, partials or 0)
+            "highest_close, partials_done FROM positions WHERE iteration_id = ?",
+            (iteration_id,),
+        ):
+            portfolio.positions[symbol] = Position(
+                symbol, qty, price, pd.Timestamp(etime), fee, held, high or 0.0, partials or 0
+            )
             marks[symbol] = mark
-        state = self.conn.execute("SELECT state FROM risk_state WHERE iteration_id = ?",
-                                  (iteration_id,)).fetchone()
-        return SavedState(portfolio, pd.Timestamp(bar_time), marks,
-                          RiskState.model_validate_json(state[0]) if state else RiskState())
+        state = self.conn.execute(
+            "SELECT state FROM risk_state WHERE iteration_id = ?", (iteration_id,)
+        ).fetchone()
+        return SavedState(
+            portfolio,
+            pd.Timestamp(bar_time),
+            marks,
+            RiskState.model_validate_json(state[0]) if state else RiskState(),
+        )
 
     def write_iteration(self, record: IterationRecord) -> int:
         """Write one iteration's predictions, orders, fills, positions and equity atomically.
@@ -197,9 +243,11 @@ class Ledger:
         now = pd.Timestamp.now(tz="UTC").isoformat()
         with self._transaction():
             cur = self.conn.execute(
-                "INSERT INTO iterations (run_id, bar_time, mark_time, completed_at) VALUES (?,?,?,?)",
-                (self.run_id, record.bar_time.isoformat(), record.mark_time.isoformat(), now))
-            it = int(cur.lastrowid)
+                "INSERT INTO iterations (run_id, bar_time, mark_time, completed_at) "
+                "VALUES (?,?,?,?)",
+                (self.run_id, record.bar_time.isoformat(), record.mark_time.isoformat(), now),
+            )
+            it = _row_id(cur)
             for p in record.predictions:
                 self.conn.execute(_INSERT_PREDICTION, {"iteration_id": it, **p.row()})
             for order in record.orders:
@@ -207,23 +255,37 @@ class Ledger:
             portfolio = record.portfolio
             for symbol, pos in portfolio.positions.items():
                 self.conn.execute(
-                    "INSERT INTO positions (iteration_id, symbol, quantity, entry_price, entry_time, "
+                    "INSERT INTO positions (iteration_id, symbol, quantity, entry_price, "
+                    "entry_time, "
                     "entry_fee, bars_held, mark_price, highest_close, partials_done) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (it, symbol, pos.quantity, pos.entry_price, pos.entry_time.isoformat(),
-                     pos.entry_fee, pos.bars_held, record.marks[symbol], pos.highest_close,
-                     pos.partials_done))
+                    (
+                        it,
+                        symbol,
+                        pos.quantity,
+                        pos.entry_price,
+                        pos.entry_time.isoformat(),
+                        pos.entry_fee,
+                        pos.bars_held,
+                        record.marks[symbol],
+                        pos.highest_close,
+                        pos.partials_done,
+                    ),
+                )
             for event in record.risk_events:
                 self.conn.execute(
                     "INSERT INTO risk_events (iteration_id, bar_time, symbol, rule, detail) "
-                    "VALUES (?,?,?,?,?)", (it, event.bar_time.isoformat(), event.symbol,
-                                           event.rule, event.detail))
-            self.conn.execute("INSERT INTO risk_state VALUES (?,?)",
-                              (it, record.risk_state.model_dump_json()))
+                    "VALUES (?,?,?,?,?)",
+                    (it, event.bar_time.isoformat(), event.symbol, event.rule, event.detail),
+                )
+            self.conn.execute(
+                "INSERT INTO risk_state VALUES (?,?)", (it, record.risk_state.model_dump_json())
+            )
             value = portfolio.positions_value(record.marks)
-            self.conn.execute("INSERT INTO equity VALUES (?,?,?,?,?)",
-                              (it, record.bar_time.isoformat(), portfolio.cash, value,
-                               portfolio.cash + value))
+            self.conn.execute(
+                "INSERT INTO equity VALUES (?,?,?,?,?)",
+                (it, record.bar_time.isoformat(), portfolio.cash, value, portfolio.cash + value),
+            )
         return it
 
     def _write_order(self, iteration_id: int, order: Order) -> None:
@@ -231,15 +293,35 @@ class Ledger:
         cur = self.conn.execute(
             "INSERT INTO orders (iteration_id, symbol, side, requested_notional, reason, status, "
             "skip_reason) VALUES (?,?,?,?,?,?,?)",
-            (iteration_id, order.symbol, order.side, order.requested_notional, order.reason,
-             status, order.skip_reason))
+            (
+                iteration_id,
+                order.symbol,
+                order.side,
+                order.requested_notional,
+                order.reason,
+                status,
+                order.skip_reason,
+            ),
+        )
         f = order.fill
         if f is not None:
             self.conn.execute(
                 "INSERT INTO fills (order_id, iteration_id, symbol, side, time, quantity, price, "
                 "notional, fee, realised_pnl, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (cur.lastrowid, iteration_id, f.symbol, f.side, f.time.isoformat(), f.quantity,
-                 f.price, f.notional, f.fee, f.realised_pnl, f.reason))
+                (
+                    cur.lastrowid,
+                    iteration_id,
+                    f.symbol,
+                    f.side,
+                    f.time.isoformat(),
+                    f.quantity,
+                    f.price,
+                    f.notional,
+                    f.fee,
+                    f.realised_pnl,
+                    f.reason,
+                ),
+            )
 
     def query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
         """Run a read-only query and return the rows as a DataFrame."""

@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -42,26 +43,43 @@ class TraderMetrics:
         r = self.registry = CollectorRegistry()
         self.now, self.timeframe = now, timeframe
         self.iterations = Counter("kilo_iterations", "Iterations written to the ledger", registry=r)
-        self.latency = Histogram("kilo_iteration_seconds", "Seconds per iteration",
-                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.latency = Histogram(
+            "kilo_iteration_seconds", "Seconds per iteration", buckets=LATENCY_BUCKETS, registry=r
+        )
         self.equity = Gauge("kilo_equity", "Portfolio equity, quote currency", registry=r)
         self.cash = Gauge("kilo_cash", "Cash, quote currency", registry=r)
         self.exposure = Gauge("kilo_exposure", "Position value over equity", ["symbol"], registry=r)
         self.open_positions = Gauge("kilo_open_positions", "Open positions", registry=r)
-        self.orders = Counter("kilo_orders", "Orders by side, reason and status",
-                              ["side", "reason", "status"], registry=r)
-        self.fills = Counter("kilo_fills", "Fills by side and reason", ["side", "reason"], registry=r)
-        self.risk_events = Counter("kilo_risk_events", "Risk rule events by rule", ["rule"],
-                                   registry=r)
-        self.model_set = Info("kilo_model_set", "Model set version per symbol", ["symbol"],
-                              registry=r)
-        self.reloads = Counter("kilo_hot_reloads", "Hot reloads by outcome", ["outcome"], registry=r)
-        self.exchange_errors = Counter("kilo_exchange_errors", "Exchange errors by class",
-                                       ["error"], registry=r)
-        self.symbol_errors = Counter("kilo_symbol_errors", "Symbols skipped by an error",
-                                     ["symbol"], registry=r)
-        self.bar_age = Gauge("kilo_seconds_since_last_bar", "Seconds since the last closed bar",
-                             ["symbol"], registry=r)
+        self.orders = Counter(
+            "kilo_orders",
+            "Orders by side, reason and status",
+            ["side", "reason", "status"],
+            registry=r,
+        )
+        self.fills = Counter(
+            "kilo_fills", "Fills by side and reason", ["side", "reason"], registry=r
+        )
+        self.risk_events = Counter(
+            "kilo_risk_events", "Risk rule events by rule", ["rule"], registry=r
+        )
+        self.model_set = Info(
+            "kilo_model_set", "Model set version per symbol", ["symbol"], registry=r
+        )
+        self.reloads = Counter(
+            "kilo_hot_reloads", "Hot reloads by outcome", ["outcome"], registry=r
+        )
+        self.exchange_errors = Counter(
+            "kilo_exchange_errors", "Exchange errors by class", ["error"], registry=r
+        )
+        self.symbol_errors = Counter(
+            "kilo_symbol_errors", "Symbols skipped by an error", ["symbol"], registry=r
+        )
+        self.bar_age = Gauge(
+            "kilo_seconds_since_last_bar",
+            "Seconds since the last closed bar",
+            ["symbol"],
+            registry=r,
+        )
         self.started = time.monotonic()
         self.last_bar: dict[str, pd.Timestamp] = {}
         self.versions: dict[str, str] = {}
@@ -89,10 +107,12 @@ class TraderMetrics:
             value = position.quantity * record.marks[p.symbol] if position else 0.0
             self.exposure.labels(symbol=p.symbol).set(value / equity if equity > 0 else 0.0)
             self.bar_age.labels(symbol=p.symbol).set_function(
-                lambda s=p.symbol: self.bar_age_seconds(s))
+                partial(self.bar_age_seconds, p.symbol)
+            )
         for order in record.orders:
-            self.orders.labels(side=order.side, reason=order.reason,
-                               status="filled" if order.fill else "skipped").inc()
+            self.orders.labels(
+                side=order.side, reason=order.reason, status="filled" if order.fill else "skipped"
+            ).inc()
             if order.fill is not None:
                 self.fills.labels(side=order.side, reason=order.fill.reason).inc()
         for event in record.risk_events:
@@ -113,10 +133,14 @@ class TraderMetrics:
             status = "error"
         elif newest is not None and self.now() - (newest + self.timeframe) > 2 * self.timeframe:
             status = "stale"
-        return {"status": status, "last_bar_time": newest.isoformat() if newest else None,
-                "iterations": self.count, "model_versions": self.versions,
-                "uptime_seconds": round(time.monotonic() - self.started, 3),
-                "errors": self.failed}
+        return {
+            "status": status,
+            "last_bar_time": newest.isoformat() if newest else None,
+            "iterations": self.count,
+            "model_versions": self.versions,
+            "uptime_seconds": round(time.monotonic() - self.started, 3),
+            "errors": self.failed,
+        }
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -38,8 +38,11 @@ class PredictionRecord:
 
     def row(self) -> dict[str, Any]:
         """The flat ledger row: own fields (times as ISO strings) and the prediction's."""
-        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-               if f.name != "prediction"}
+        own = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "prediction"
+        }
         own["bar_time"] = self.bar_time.isoformat()
         return {**own, **dataclasses.asdict(self.prediction)}
 

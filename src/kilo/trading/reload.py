@@ -33,9 +33,14 @@ class HotReloader:
         a version that failed to load.
     """
 
-    def __init__(self, config: Config, models: dict[str, SymbolModel],
-                 history_rows: dict[str, int], models_dir: str | Path | None = None,
-                 on_reload: Callable[[str, bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        models: dict[str, SymbolModel],
+        history_rows: dict[str, int],
+        models_dir: str | Path | None = None,
+        on_reload: Callable[[str, bool], None] | None = None,
+    ) -> None:
         self.config = config
         self.models = models
         self.history_rows = history_rows
@@ -56,16 +61,21 @@ class HotReloader:
             try:
                 fresh = SymbolModel.load(self.config, symbol, current.engine, str(self.models_dir))
             except Exception:  # keep trading on the old model set whatever went wrong
-                logger.exception("%s: could not load new version %s; still trading %s",
-                                 symbol, latest, current.version)
+                logger.exception(
+                    "%s: could not load new version %s; still trading %s",
+                    symbol,
+                    latest,
+                    current.version,
+                )
                 self._failed.add((symbol, latest))
                 if self.on_reload is not None:
                     self.on_reload(symbol, False)
                 continue
             self.models[symbol] = fresh
             self.history_rows[symbol] = fresh.history_rows
-            logger.info("%s: now trading version %s (was %s)", symbol, fresh.version,
-                        current.version)
+            logger.info(
+                "%s: now trading version %s (was %s)", symbol, fresh.version, current.version
+            )
             swapped.append(symbol)
             if self.on_reload is not None:
                 self.on_reload(symbol, True)

@@ -35,28 +35,35 @@ def trading_summary(ledger: Ledger) -> tuple[pd.DataFrame, dict[str, float]]:
         portfolio of the symbols, no costs) and ``iterations``.
     """
     fills = ledger.query("SELECT symbol, side, fee, realised_pnl FROM fills")
-    prices = ledger.query("SELECT iteration_id, symbol, mark_price FROM predictions "
-                          "ORDER BY iteration_id")
-    last = ledger.query("SELECT iteration_id, equity FROM equity ORDER BY iteration_id DESC LIMIT 1")
+    prices = ledger.query(
+        "SELECT iteration_id, symbol, mark_price FROM predictions ORDER BY iteration_id"
+    )
+    last = ledger.query(
+        "SELECT iteration_id, equity FROM equity ORDER BY iteration_id DESC LIMIT 1"
+    )
     runs = ledger.query("SELECT initial_cash FROM runs ORDER BY id LIMIT 1")
     if last.empty:
         return pd.DataFrame(), {"iterations": 0}
     open_positions = ledger.query(
         "SELECT symbol, quantity * mark_price - quantity * entry_price - entry_fee AS open_pnl "
-        "FROM positions WHERE iteration_id = ?", (int(last["iteration_id"].iloc[0]),))
+        "FROM positions WHERE iteration_id = ?",
+        (int(last["iteration_id"].iloc[0]),),
+    )
     rows = []
     for symbol, group in prices.groupby("symbol"):
         f = fills[fills["symbol"] == symbol]
         sells = f[f["side"] == "sell"]
         open_pnl = open_positions.loc[open_positions["symbol"] == symbol, "open_pnl"].sum()
-        rows.append({
-            "symbol": symbol,
-            "trades": len(sells),
-            "fees": f["fee"].sum(),
-            "pnl": sells["realised_pnl"].sum() + open_pnl,
-            "hit_rate": (sells["realised_pnl"] > 0).mean() if len(sells) else np.nan,
-            "buy_and_hold": group["mark_price"].iloc[-1] / group["mark_price"].iloc[0] - 1.0,
-        })
+        rows.append(
+            {
+                "symbol": symbol,
+                "trades": len(sells),
+                "fees": f["fee"].sum(),
+                "pnl": sells["realised_pnl"].sum() + open_pnl,
+                "hit_rate": (sells["realised_pnl"] > 0).mean() if len(sells) else np.nan,
+                "buy_and_hold": group["mark_price"].iloc[-1] / group["mark_price"].iloc[0] - 1.0,
+            }
+        )
     per_symbol = pd.DataFrame(rows)
     initial = float(runs["initial_cash"].iloc[0])
     final = float(last["equity"].iloc[0])
@@ -76,6 +83,8 @@ def format_summary(ledger: Ledger) -> str:
     if per_symbol.empty:
         return "no iteration recorded"
     table = per_symbol.to_string(index=False, float_format=lambda v: f"{v:,.4f}")
-    return (f"{table}\n\nportfolio: {totals['iterations']} iterations, equity "
-            f"{totals['initial_equity']:,.2f} -> {totals['final_equity']:,.2f} "
-            f"({totals['return']:+.2%}); equal-weight buy-and-hold {totals['buy_and_hold_return']:+.2%}")
+    return (
+        f"{table}\n\nportfolio: {totals['iterations']} iterations, equity "
+        f"{totals['initial_equity']:,.2f} -> {totals['final_equity']:,.2f} "
+        f"({totals['return']:+.2%}); equal-weight buy-and-hold {totals['buy_and_hold_return']:+.2%}"
+    )

@@ -57,15 +57,15 @@ class RiskState(BaseModel):
     liquidate: bool = False
 
 
-def correlated_cluster(symbol: str, closes: Mapping[str, np.ndarray], window: int,
-                       threshold: float) -> set[str]:
+def correlated_cluster(
+    symbol: str, closes: Mapping[str, np.ndarray], window: int, threshold: float
+) -> set[str]:
     """``symbol`` and every symbol linked to it by return correlations above ``threshold``.
 
     Correlations are Pearson's, of the 1-bar log returns of the last ``window + 1``
     closes of each symbol (closed bars only); symbols with too few closes are alone.
     """
-    usable = {s: np.diff(np.log(c[-(window + 1):])) for s, c in closes.items()
-              if len(c) > window}
+    usable = {s: np.diff(np.log(c[-(window + 1) :])) for s, c in closes.items() if len(c) > window}
     if symbol not in usable:
         return {symbol}
     names = list(usable)
@@ -99,8 +99,9 @@ class RiskManager:
         logger.warning("risk %s %s: %s", rule, symbol, detail)
         self._events.append(RiskEvent(self.bar_time, symbol, rule, detail))
 
-    def after_mark(self, bar_time: pd.Timestamp, equity: float,
-                   closes: Mapping[str, np.ndarray]) -> None:
+    def after_mark(
+        self, bar_time: pd.Timestamp, equity: float, closes: Mapping[str, np.ndarray]
+    ) -> None:
         """Update the day, the peak and the breaker with the equity marked at ``bar_time``.
 
         ``closes`` maps each symbol to its recent closes (closed bars up to now), for
@@ -111,11 +112,19 @@ class RiskManager:
         today = bar_time.date()
         if s.day != today:
             s.day, s.day_open, s.day_blocked = today, equity, False
-        if (c.daily_loss_limit is not None and not s.day_blocked and s.day_open
-                and equity <= s.day_open * (1.0 - c.daily_loss_limit)):
+        if (
+            c.daily_loss_limit is not None
+            and not s.day_blocked
+            and s.day_open
+            and equity <= s.day_open * (1.0 - c.daily_loss_limit)
+        ):
             s.day_blocked = True
-            self._event(PORTFOLIO, "daily_loss", f"equity {equity:.2f} is {c.daily_loss_limit:.1%} "
-                        f"below the day's open {s.day_open:.2f}: no entries until tomorrow (UTC)")
+            self._event(
+                PORTFOLIO,
+                "daily_loss",
+                f"equity {equity:.2f} is {c.daily_loss_limit:.1%} "
+                f"below the day's open {s.day_open:.2f}: no entries until tomorrow (UTC)",
+            )
         if s.cooldown_left > 0:
             s.cooldown_left -= 1
             if s.cooldown_left == 0:
@@ -124,9 +133,13 @@ class RiskManager:
         s.peak = max(s.peak or equity, equity)
         if c.max_drawdown is not None and equity <= s.peak * (1.0 - c.max_drawdown):
             s.liquidate, s.cooldown_left = True, c.drawdown_cooldown_bars + 1  # + this bar
-            self._event(PORTFOLIO, "drawdown", f"equity {equity:.2f} is {c.max_drawdown:.1%} below "
-                        f"the peak {s.peak:.2f}: closing every position, no entries for "
-                        f"{c.drawdown_cooldown_bars} bars")
+            self._event(
+                PORTFOLIO,
+                "drawdown",
+                f"equity {equity:.2f} is {c.max_drawdown:.1%} below "
+                f"the peak {s.peak:.2f}: closing every position, no entries for "
+                f"{c.drawdown_cooldown_bars} bars",
+            )
 
     def forced_exit(self, symbol: str) -> str | None:
         """The rule that closes ``symbol``'s open position at this fill, if any."""
@@ -135,8 +148,9 @@ class RiskManager:
             return "drawdown"
         return None
 
-    def entry_fraction(self, symbol: str, fraction: float, portfolio: Portfolio,
-                       marks: Mapping[str, float]) -> float:
+    def entry_fraction(
+        self, symbol: str, fraction: float, portfolio: Portfolio, marks: Mapping[str, float]
+    ) -> float:
         """The share of equity ``symbol`` may enter with (``fraction`` asked; 0 blocks)."""
         c, s = self.config, self.state
         if s.day_blocked:
@@ -147,16 +161,19 @@ class RiskManager:
             return 0.0
         if c.max_correlated_exposure is None:
             return fraction
-        cluster = correlated_cluster(symbol, self.closes, c.correlation_window,
-                                     c.correlation_threshold)
+        cluster = correlated_cluster(
+            symbol, self.closes, c.correlation_window, c.correlation_threshold
+        )
         equity = portfolio.equity(marks)
         held = sum(p.quantity * marks[n] for n, p in portfolio.positions.items() if n in cluster)
         room = c.max_correlated_exposure - held / equity if equity > 0 else 0.0
         if room >= fraction:
             return fraction
-        detail = (f"cluster {sorted(cluster)} holds {held / equity:.1%} of equity (cap "
-                  f"{c.max_correlated_exposure:.0%}): entry {'shrunk' if room > 0 else 'blocked'} "
-                  f"from {fraction:.1%} to {max(room, 0.0):.1%}")
+        detail = (
+            f"cluster {sorted(cluster)} holds {held / equity:.1%} of equity (cap "
+            f"{c.max_correlated_exposure:.0%}): entry {'shrunk' if room > 0 else 'blocked'} "
+            f"from {fraction:.1%} to {max(room, 0.0):.1%}"
+        )
         self._event(symbol, "correlation", detail)
         return max(room, 0.0)
 

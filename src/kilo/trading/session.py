@@ -34,6 +34,7 @@ class Stopped(BaseException):
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Turn SIGINT and SIGTERM into :class:`Stopped` while the block runs."""
+
     def handler(signum: int, frame: object) -> None:
         raise Stopped(signal.Signals(signum).name)
 
@@ -90,9 +91,12 @@ def context_symbols(models: dict[str, SymbolModel]) -> list[str]:
     return sorted({c for m in models.values() for c in m.engine.context_symbols} - set(models))
 
 
-def make_source(config: Config, models: dict[str, SymbolModel], options: SessionOptions,
-                on_error: Callable[[ExchangeError], None] | None = None
-                ) -> ReplaySource | LiveSource:
+def make_source(
+    config: Config,
+    models: dict[str, SymbolModel],
+    options: SessionOptions,
+    on_error: Callable[[ExchangeError], None] | None = None,
+) -> ReplaySource | LiveSource:
     """A replay source from local candles, or a live one from the configured exchange;
     either also follows the symbols the features read but that are not traded.
 
@@ -110,28 +114,45 @@ def make_source(config: Config, models: dict[str, SymbolModel], options: Session
         interval = options.interval or timeframe_seconds(d.timeframe)
         exchange = make_exchange(d.exchange)
         check_reachable(exchange)
-        return LiveSource(exchange, sorted(models), d.timeframe, rows,
-                          interval=interval, max_retries=d.max_retries,
-                          base_delay=d.retry_base_delay, context_symbols=tuple(followed),
-                          on_error=on_error)
+        return LiveSource(
+            exchange,
+            sorted(models),
+            d.timeframe,
+            rows,
+            interval=interval,
+            max_retries=d.max_retries,
+            base_delay=d.retry_base_delay,
+            context_symbols=tuple(followed),
+            on_error=on_error,
+        )
     candles = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in models}
     safe_start = max(m.replay_start for m in models.values())
     start = options.start or safe_start
     early = [s for s, m in models.items() if start < m.replay_start]
     if early:
-        logger.warning("replay starts at %s, before the first unseen bar of %s: those bars were "
-                       "used in training, early stopping or a promotion decision, so results "
-                       "there are not out of sample", start, early)
+        logger.warning(
+            "replay starts at %s, before the first unseen bar of %s: those bars were "
+            "used in training, early stopping or a promotion decision, so results "
+            "there are not out of sample",
+            start,
+            early,
+        )
     last = min(c.index[-1] for c in candles.values())
     if start >= last:
-        logger.warning("no candle after %s to replay: every bar on disk was used to train or "
-                       "select these model sets; download newer candles or pass --start", start)
+        logger.warning(
+            "no candle after %s to replay: every bar on disk was used to train or "
+            "select these model sets; download newer candles or pass --start",
+            start,
+        )
     context = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in followed}
     return ReplaySource(candles, rows, start, context, options.pace)
 
 
-def run_session(config: Config, options: SessionOptions,
-                on_iteration: Callable[[IterationRecord], None] | None = None) -> Ledger:
+def run_session(
+    config: Config,
+    options: SessionOptions,
+    on_iteration: Callable[[IterationRecord], None] | None = None,
+) -> Ledger:
     """Load models, open the ledger, serve the endpoints, run the iterations.
 
     SIGINT or SIGTERM end the run (the iteration in flight is abandoned unwritten).
@@ -149,8 +170,11 @@ def run_session(config: Config, options: SessionOptions,
     holder: dict[str, ReplaySource | LiveSource] = {}
     metrics = TraderMetrics(lambda: holder["source"].now(), timeframe)
     source = holder["source"] = make_source(
-        config, models, options,
-        lambda exc: metrics.exchange_errors.labels(error=type(exc.__cause__ or exc).__name__).inc())
+        config,
+        models,
+        options,
+        lambda exc: metrics.exchange_errors.labels(error=type(exc.__cause__ or exc).__name__).inc(),
+    )
     state = options.state or config.trading.ledger_path
     ledger = Ledger(state, fresh=options.fresh)
     if options.start is not None and ledger.saved_state() is not None:
@@ -168,8 +192,9 @@ def run_session(config: Config, options: SessionOptions,
         logger.info("serving /metrics and /health on %s:%d", config.monitoring.host, server.port)
     try:
         with stop_on_signals():
-            PaperTrader(config, models, source, ledger).run(options.iterations, on_iteration,
-                                                            reload, metrics)
+            PaperTrader(config, models, source, ledger).run(
+                options.iterations, on_iteration, reload, metrics
+            )
     except Stopped as stop:
         logger.info("%s: stopped; every written iteration is complete", stop)
     finally:

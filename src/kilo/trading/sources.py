@@ -40,8 +40,9 @@ class MarketSnapshot:
     def bar(self) -> Candle:
         """The closed candle decided on."""
         row = self.history.iloc[-1]
-        return Candle(float(row["open"]), float(row["high"]), float(row["low"]),
-                      float(row["close"]))
+        return Candle(
+            float(row["open"]), float(row["high"]), float(row["low"]), float(row["close"])
+        )
 
 
 Iteration = tuple[pd.Timestamp, dict[str, MarketSnapshot]]
@@ -66,9 +67,14 @@ class ReplaySource:
 
     name = "replay"
 
-    def __init__(self, candles: dict[str, pd.DataFrame], history_rows: dict[str, int],
-                 start: pd.Timestamp, context: Mapping[str, pd.DataFrame] | None = None,
-                 pace: float = 0.0) -> None:
+    def __init__(
+        self,
+        candles: dict[str, pd.DataFrame],
+        history_rows: dict[str, int],
+        start: pd.Timestamp,
+        context: Mapping[str, pd.DataFrame] | None = None,
+        pace: float = 0.0,
+    ) -> None:
         self.candles = candles
         self.history_rows = history_rows
         self.start = start
@@ -86,8 +92,11 @@ class ReplaySource:
         times = sorted(set().union(*(c.index[c.index >= first] for c in self.candles.values())))
         for bar_time in times:
             rows = max(self.history_rows.values())
-            context = {s: c.iloc[max(0, end - rows) : end] for s, c in self.followed.items()
-                       if (end := int(c.index.searchsorted(bar_time, side="right")))}
+            context = {
+                s: c.iloc[max(0, end - rows) : end]
+                for s, c in self.followed.items()
+                if (end := int(c.index.searchsorted(bar_time, side="right")))
+            }
             snapshots = {}
             for symbol, candles in self.candles.items():
                 snap = self._snapshot(symbol, candles, bar_time, context)
@@ -99,15 +108,26 @@ class ReplaySource:
                 if self.pace:
                     time.sleep(self.pace)
 
-    def _snapshot(self, symbol: str, candles: pd.DataFrame, bar_time: pd.Timestamp,
-                  context: Mapping[str, pd.DataFrame]) -> MarketSnapshot | None:
-        pos = candles.index.searchsorted(bar_time)
+    def _snapshot(
+        self,
+        symbol: str,
+        candles: pd.DataFrame,
+        bar_time: pd.Timestamp,
+        context: Mapping[str, pd.DataFrame],
+    ) -> MarketSnapshot | None:
+        pos = int(candles.index.searchsorted(bar_time))
         rows = self.history_rows[symbol]
         if pos >= len(candles) - 1 or candles.index[pos] != bar_time or pos + 1 < rows:
             return None  # no such bar, no next bar to fill at, or too little history
         nxt = candles.iloc[pos + 1]
-        return MarketSnapshot(symbol, bar_time, candles.iloc[pos + 1 - rows : pos + 1],
-                              float(nxt["open"]), candles.index[pos + 1], context)
+        return MarketSnapshot(
+            symbol,
+            bar_time,
+            candles.iloc[pos + 1 - rows : pos + 1],
+            float(nxt["open"]),
+            candles.index[pos + 1],
+            context,
+        )
 
 
 class LiveSource:
@@ -132,16 +152,29 @@ class LiveSource:
 
     name = "live"
 
-    def __init__(self, exchange: Any, symbols: list[str], timeframe: str,
-                 history_rows: dict[str, int], *, interval: float, max_retries: int,
-                 base_delay: float, context_symbols: tuple[str, ...] = (),
-                 on_error: Callable[[ExchangeError], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+    def __init__(
+        self,
+        exchange: Any,
+        symbols: list[str],
+        timeframe: str,
+        history_rows: dict[str, int],
+        *,
+        interval: float,
+        max_retries: int,
+        base_delay: float,
+        context_symbols: tuple[str, ...] = (),
+        on_error: Callable[[ExchangeError], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
         self.exchange, self.symbols, self.timeframe = exchange, symbols, timeframe
         self.context_symbols = [s for s in context_symbols if s not in symbols]
         self.history_rows, self.interval = history_rows, interval
-        self.retry = {"max_retries": max_retries, "base_delay": base_delay, "sleep": sleep}
+        self.retry: dict[str, Any] = {
+            "max_retries": max_retries,
+            "base_delay": base_delay,
+            "sleep": sleep,
+        }
         self.sleep, self.clock, self.on_error = sleep, clock, on_error
         self._raw: dict[str, pd.DataFrame] = {}
         self._candles: dict[str, pd.DataFrame] = {}
@@ -189,23 +222,39 @@ class LiveSource:
         step = timeframe_delta(self.timeframe)
         rows = max(self.history_rows.values())
         cached = self._raw.get(symbol)
-        since = (cached["date"].iloc[-1] + step if cached is not None
-                 else pd.Timestamp(self.clock(), unit="ms", tz="UTC") - step * (rows + 2))
-        new = fetch_closed_candles(self.exchange, symbol, self.timeframe,
-                                   int(since.timestamp() * 1000), now_ms=self.clock(),
-                                   progress=False, **self.retry)
+        since = (
+            cached["date"].iloc[-1] + step
+            if cached is not None
+            else pd.Timestamp(self.clock(), unit="ms", tz="UTC") - step * (rows + 2)
+        )
+        new = fetch_closed_candles(
+            self.exchange,
+            symbol,
+            self.timeframe,
+            int(since.timestamp() * 1000),
+            now_ms=self.clock(),
+            progress=False,
+            **self.retry,
+        )
         raw = new if cached is None else pd.concat([cached, new], ignore_index=True)
-        self._raw[symbol] = raw.iloc[-(rows + 2):].reset_index(drop=True)
-        self._candles[symbol], _ = validate_candles(self._raw[symbol], self.timeframe,
-                                                    source=symbol)
+        self._raw[symbol] = raw.iloc[-(rows + 2) :].reset_index(drop=True)
+        self._candles[symbol], _ = validate_candles(
+            self._raw[symbol], self.timeframe, source=symbol
+        )
 
     def _snapshot(self, symbol: str) -> MarketSnapshot | None:
         candles, rows = self._candles[symbol], self.history_rows[symbol]
         if len(candles) < rows or candles.index[-1] == self._last_bar.get(symbol):
             return None
-        ticker = with_retries(lambda: self.exchange.fetch_ticker(symbol),
-                              what=f"fetch_ticker {symbol}", **self.retry)
+        ticker = with_retries(
+            lambda: self.exchange.fetch_ticker(symbol), what=f"fetch_ticker {symbol}", **self.retry
+        )
         self._last_bar[symbol] = candles.index[-1]
-        return MarketSnapshot(symbol, candles.index[-1], candles.iloc[-rows:],
-                              float(ticker["last"]), pd.Timestamp(self.clock(), unit="ms", tz="UTC"),
-                              dict(self._candles))
+        return MarketSnapshot(
+            symbol,
+            candles.index[-1],
+            candles.iloc[-rows:],
+            float(ticker["last"]),
+            pd.Timestamp(self.clock(), unit="ms", tz="UTC"),
+            dict(self._candles),
+        )

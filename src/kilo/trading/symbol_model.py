@@ -37,8 +37,13 @@ class SymbolModel:
     volatility_window: int
 
     @classmethod
-    def load(cls, config: Config, symbol: str, engine: FeatureEngine | None = None,
-             models_dir: str | None = None) -> SymbolModel:
+    def load(
+        cls,
+        config: Config,
+        symbol: str,
+        engine: FeatureEngine | None = None,
+        models_dir: str | None = None,
+    ) -> SymbolModel:
         """Load the LATEST model set (checksums and feature contract verified).
 
         The decision rule is ``config.blend.rule`` with the manifest's calibration
@@ -52,8 +57,15 @@ class SymbolModel:
         engine = engine or FeatureEngine.from_config(config, symbol)
         model_set = ModelSet.load(symbol, "latest", models_dir or config.models.dir, engine=engine)
         cal = model_set.manifest.calibration
-        return cls(symbol, model_set, engine, cal, cal.rule(config), dict(config.blend.weights),
-                   config.trading.volatility_window)
+        return cls(
+            symbol,
+            model_set,
+            engine,
+            cal,
+            cal.rule(config),
+            dict(config.blend.weights),
+            config.trading.volatility_window,
+        )
 
     @property
     def context_rows(self) -> int:
@@ -70,8 +82,9 @@ class SymbolModel:
         early-stopped or was selected on (:attr:`~kilo.registry.Manifest.first_unseen_bar`)."""
         return pd.Timestamp(self.model_set.manifest.first_unseen_bar)
 
-    def features(self, history: pd.DataFrame,
-                 context: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    def features(
+        self, history: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None
+    ) -> pd.DataFrame:
         """Feature rows for the last ``context_rows + 1`` bars of ``history``.
 
         ``context`` holds the other symbols' candles the features read. One the source
@@ -81,10 +94,13 @@ class SymbolModel:
         context = dict(context or {})
         missing = [s for s in self.engine.context_symbols if s not in context]
         if missing:
-            logger.warning("%s: no candles of %s this bar; their features take training "
-                           "medians", self.symbol, missing)
+            logger.warning(
+                "%s: no candles of %s this bar; their features take training medians",
+                self.symbol,
+                missing,
+            )
             context.update({s: history.iloc[:0] for s in missing})
-        return self.engine.transform(history, context).iloc[-(self.context_rows + 1):]
+        return self.engine.transform(history, context).iloc[-(self.context_rows + 1) :]
 
     def predict(self, snapshot: MarketSnapshot, state: PortfolioState) -> Prediction:
         """Raw outputs, signals, score and expected edge for the snapshot's bar.
@@ -105,10 +121,16 @@ class SymbolModel:
         history = snapshot.history
         X = self.model_set.preprocessor.transform(self.features(history, snapshot.context))
         window = self.volatility_window
-        volatility = float(trailing_volatility(history.iloc[-(window + 1):], window,
-                                               annualise=True).iloc[-1])
-        return score_outputs(predict_rows(self.model_set, X, 1, state), self.calibration,
-                             self.weights, state, volatility)
+        volatility = float(
+            trailing_volatility(history.iloc[-(window + 1) :], window, annualise=True).iloc[-1]
+        )
+        return score_outputs(
+            predict_rows(self.model_set, X, 1, state),
+            self.calibration,
+            self.weights,
+            state,
+            volatility,
+        )
 
     @property
     def version(self) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Protocol
-
-import pandas as pd
 
 from kilo.blend import DecisionRule
 from kilo.config import Config
@@ -29,7 +28,8 @@ class Scorer(Protocol):
     :class:`~kilo.trading.symbol_model.SymbolModel` is the live implementation.
     """
 
-    rule: DecisionRule
+    @property
+    def rule(self) -> DecisionRule: ...
 
     @property
     def version(self) -> str: ...
@@ -54,9 +54,13 @@ class PaperTrader:
         Symbol -> :class:`Scorer`, usually a loaded :class:`SymbolModel`.
     """
 
-    def __init__(self, config: Config, models: dict[str, Scorer],
-                 source: ReplaySource | LiveSource,
-                 ledger: Ledger) -> None:
+    def __init__(
+        self,
+        config: Config,
+        models: Mapping[str, Scorer],
+        source: ReplaySource | LiveSource,
+        ledger: Ledger,
+    ) -> None:
         self.config = config
         self.models = models
         self.source = source
@@ -64,10 +68,13 @@ class PaperTrader:
         self.broker = PaperBroker(config.trading)
         self.risk = RiskManager(config.risk)
 
-    def run(self, iterations: int | None,
-            on_iteration: Callable[[IterationRecord], None] | None = None,
-            before_iteration: Callable[[], object] | None = None,
-            metrics: TraderMetrics | None = None) -> list[IterationRecord]:
+    def run(
+        self,
+        iterations: int | None,
+        on_iteration: Callable[[IterationRecord], None] | None = None,
+        before_iteration: Callable[[], object] | None = None,
+        metrics: TraderMetrics | None = None,
+    ) -> list[IterationRecord]:
         """Run up to ``iterations`` iterations (None or 0: until the source ends or the
         process is stopped), resuming the ledger's saved state.
 
@@ -81,10 +88,15 @@ class PaperTrader:
         marks = dict(saved.marks) if saved else {}
         self.risk = RiskManager(self.config.risk, saved.risk_state if saved else None)
         if saved:
-            logger.info("resuming after %s with equity %.2f", saved.last_bar_time,
-                        portfolio.equity(marks))
-        self.ledger.start_run(self.source.name, sorted(self.models), self.config.trading.initial_cash,
-                              self.config.model_dump(mode="json"))
+            logger.info(
+                "resuming after %s with equity %.2f", saved.last_bar_time, portfolio.equity(marks)
+            )
+        self.ledger.start_run(
+            self.source.name,
+            sorted(self.models),
+            self.config.trading.initial_cash,
+            self.config.model_dump(mode="json"),
+        )
         records: list[IterationRecord] = []
         stream = self.source.iterations(saved.last_bar_time if saved else None)
         done = 0
@@ -108,8 +120,9 @@ class PaperTrader:
                 on_iteration(record)
         return records
 
-    def step(self, iteration: Iteration, portfolio: Portfolio,
-             marks: dict[str, float]) -> IterationRecord:
+    def step(
+        self, iteration: Iteration, portfolio: Portfolio, marks: dict[str, float]
+    ) -> IterationRecord:
         """One iteration over every symbol's snapshot; mutates ``portfolio`` and ``marks``.
 
         A symbol whose bar raises (a model or data error) is logged and left out of the
@@ -124,20 +137,44 @@ class PaperTrader:
             snap, model = snapshots[symbol], self.models[symbol]
             before = portfolio.copy()
             try:
-                outcome = execute_bar(self.broker, portfolio, marks, symbol, snap.bar,
-                                      snap.bar_time, snap.fill_price, snap.fill_time,
-                                      lambda state, m=model, s=snap: m.predict(s, state),
-                                      model.rule, self.risk)
+                outcome = execute_bar(
+                    self.broker,
+                    portfolio,
+                    marks,
+                    symbol,
+                    snap.bar,
+                    snap.bar_time,
+                    snap.fill_price,
+                    snap.fill_time,
+                    partial(model.predict, snap),
+                    model.rule,
+                    self.risk,
+                )
             except Exception as exc:  # per-symbol boundary: skip it, trade the others
                 logger.exception("%s: skipped at %s", symbol, bar_time)
                 portfolio.cash, portfolio.positions = before.cash, before.positions
                 errors[symbol] = f"{type(exc).__name__}: {exc}"
                 continue
-            predictions.append(PredictionRecord(symbol, snap.bar_time, model.version,
-                                                outcome.decision, snap.fill_price,
-                                                outcome.prediction))
+            predictions.append(
+                PredictionRecord(
+                    symbol,
+                    snap.bar_time,
+                    model.version,
+                    outcome.decision,
+                    snap.fill_price,
+                    outcome.prediction,
+                )
+            )
             orders += outcome.orders
         mark_time = max(s.fill_time for s in snapshots.values())
-        return IterationRecord(bar_time, mark_time, predictions, orders, portfolio.copy(),
-                               dict(marks), self.risk.end_iteration(),
-                               self.risk.state.model_copy(), errors)
+        return IterationRecord(
+            bar_time,
+            mark_time,
+            predictions,
+            orders,
+            portfolio.copy(),
+            dict(marks),
+            self.risk.end_iteration(),
+            self.risk.state.model_copy(),
+            errors,
+        )

@@ -43,7 +43,8 @@ class Dataset:
 
     @property
     def index(self) -> pd.DatetimeIndex:
-        return self.features.index
+        """Candle open times (UTC) of the rows."""
+        return pd.DatetimeIndex(self.features.index)
 
 
 def load_context(config: Config, symbols: list[str]) -> dict[str, pd.DataFrame]:
@@ -58,9 +59,13 @@ def load_context(config: Config, symbols: list[str]) -> dict[str, pd.DataFrame]:
     return {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in symbols}
 
 
-def build_dataset(config: Config, symbol: str, engine: FeatureEngine,
-                  candles: pd.DataFrame | None = None,
-                  context: Mapping[str, pd.DataFrame] | None = None) -> Dataset:
+def build_dataset(
+    config: Config,
+    symbol: str,
+    engine: FeatureEngine,
+    candles: pd.DataFrame | None = None,
+    context: Mapping[str, pd.DataFrame] | None = None,
+) -> Dataset:
     """Compute features and labels from the symbol's candles and split them in time.
 
     Parameters
@@ -85,10 +90,25 @@ def build_dataset(config: Config, symbol: str, engine: FeatureEngine,
     rows = candles.index.get_indexer(features.index)
     labelled = (labels.values.iloc[rows].notna() & bar_returns.iloc[rows].notna()).to_numpy()
     rows = rows[labelled]
-    weights = (average_uniqueness(rows + 1, labels.end[rows]) if config.target.sample_weights
-               else np.ones(len(rows)))
-    split = make_split(len(rows), config.split.val_fraction, config.split.test_fraction,
-                       required_embargo(config, engine))
-    return Dataset(symbol, candles, dict(context), features.iloc[np.flatnonzero(labelled)],
-                   labels.values.to_numpy()[rows], weights / weights.mean(),
-                   labels.forward_return.to_numpy()[rows], bar_returns.to_numpy()[rows], split)
+    weights = (
+        average_uniqueness(rows + 1, labels.end[rows])
+        if config.target.sample_weights
+        else np.ones(len(rows))
+    )
+    split = make_split(
+        len(rows),
+        config.split.val_fraction,
+        config.split.test_fraction,
+        required_embargo(config, engine),
+    )
+    return Dataset(
+        symbol,
+        candles,
+        dict(context),
+        features.iloc[np.flatnonzero(labelled)],
+        labels.values.to_numpy()[rows],
+        weights / weights.mean(),
+        labels.forward_return.to_numpy()[rows],
+        bar_returns.to_numpy()[rows],
+        split,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -25,17 +26,23 @@ from kilo.training.dataset import Dataset
 logger = logging.getLogger(__name__)
 
 
+Model = TypeVar("Model", GRURegressor, LightGBMRegressor)
+Report = TypeVar("Report", GRUReport, LightGBMReport)
+
+
 @dataclass(frozen=True)
-class Fitted:
+class Fitted(Generic[Model, Report]):
     """A regressor as served, its validation predictions (from the validation-fit
     model, shape (n_val,)) and its report."""
 
-    model: GRURegressor | LightGBMRegressor
+    model: Model
     validation: np.ndarray
-    report: GRUReport | LightGBMReport
+    report: Report
 
 
-def with_context(X: np.ndarray, y: np.ndarray, part: slice, context: int) -> tuple[np.ndarray, np.ndarray]:
+def with_context(
+    X: np.ndarray, y: np.ndarray, part: slice, context: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``part`` preceded by ``context`` rows whose targets are masked with NaN.
 
     Returns ``(X_part, y_part)`` of ``context + len(part)`` rows, so that a model
@@ -59,8 +66,9 @@ def refit_rows(data: Dataset) -> slice:
     return slice(data.split.train.start, data.split.val.stop)
 
 
-def fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray,
-            progress: bool) -> Fitted:
+def fit_gru(
+    config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool
+) -> Fitted[GRURegressor, GRUReport]:
     """Fit the GRU (early stopping on validation, then the refit) and score it.
 
     ``X`` has shape (n_rows, n_features), float32, preprocessed; ``y`` (n_rows,) labels.
@@ -70,55 +78,84 @@ def fit_gru(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray,
     X_val, y_val = with_context(X, y, s.val, ctx)
     logger.info("%s: GRU on %s", data.symbol, resolve_device(p.device))
     model = GRURegressor(p, seed=config.seed).fit(
-        X[s.train], y[s.train], X_val=X_val, y_val=y_val, weights=w[s.train],
-        val_weights=w[s.val.start - ctx : s.val.stop], progress=progress)
+        X[s.train],
+        y[s.train],
+        X_val=X_val,
+        y_val=y_val,
+        weights=w[s.train],
+        val_weights=w[s.val.start - ctx : s.val.stop],
+        progress=progress,
+    )
     validation = model.predict(X_val)[ctx:]
     served = model
     if config.training.refit:
         rows = refit_rows(data)
         served = GRURegressor(p, seed=config.seed).fit(
-            X[rows], y[rows], weights=w[rows], epochs=model.best_epochs_, progress=progress)
+            X[rows], y[rows], weights=w[rows], epochs=model.best_epochs_, progress=progress
+        )
     X_test, _ = with_context(X, y, s.test, ctx)
-    report = GRUReport(validation=regression_metrics(y[s.val], validation),
-                       test=regression_metrics(y[s.test], served.predict(X_test)[ctx:]),
-                       epochs=len(model.history_), best_epochs=model.best_epochs_,
-                       refit=config.training.refit)
+    report = GRUReport(
+        validation=regression_metrics(y[s.val], validation),
+        test=regression_metrics(y[s.test], served.predict(X_test)[ctx:]),
+        epochs=len(model.history_),
+        best_epochs=model.best_epochs_,
+        refit=config.training.refit,
+    )
     return Fitted(served, validation, report)
 
 
-def fit_lightgbm(config: Config, data: Dataset, X: np.ndarray, y: np.ndarray) -> Fitted:
+def fit_lightgbm(
+    config: Config, data: Dataset, X: np.ndarray, y: np.ndarray
+) -> Fitted[LightGBMRegressor, LightGBMReport]:
     """Fit LightGBM (early stopping on validation, then the refit) and score it."""
     s, w = data.split, data.weights
     names = list(data.features.columns)
     model = LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
-        X[s.train], y[s.train], X_val=X[s.val], y_val=y[s.val], weights=w[s.train],
-        val_weights=w[s.val], feature_names=names)
+        X[s.train],
+        y[s.train],
+        X_val=X[s.val],
+        y_val=y[s.val],
+        weights=w[s.train],
+        val_weights=w[s.val],
+        feature_names=names,
+    )
     validation = model.predict(X[s.val])
     served = model
     if config.training.refit:
         rows = refit_rows(data)
         served = LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
-            X[rows], y[rows], weights=w[rows], n_estimators=model.best_iteration_,
-            feature_names=names)
-    report = LightGBMReport(validation=regression_metrics(y[s.val], validation),
-                            test=regression_metrics(y[s.test], served.predict(X[s.test])),
-                            best_iteration=model.best_iteration_, refit=config.training.refit)
+            X[rows],
+            y[rows],
+            weights=w[rows],
+            n_estimators=model.best_iteration_,
+            feature_names=names,
+        )
+    report = LightGBMReport(
+        validation=regression_metrics(y[s.val], validation),
+        test=regression_metrics(y[s.test], served.predict(X[s.test])),
+        best_iteration=model.best_iteration_,
+        refit=config.training.refit,
+    )
     return Fitted(served, validation, report)
 
 
-def ppo_segment(agent: PPOAgent, data: Dataset, X: np.ndarray,
-                part: slice) -> tuple[np.ndarray, np.ndarray]:
+def ppo_segment(
+    agent: PPOAgent, data: Dataset, X: np.ndarray, part: slice
+) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows and bar returns of ``part`` with the policy's window of context before."""
     rows = slice(part.start - agent.params.window + 1, part.stop)
     return X[rows], data.bar_returns[rows]
 
 
-def fit_ppo(config: Config, data: Dataset, X: np.ndarray,
-            progress: bool) -> tuple[PPOAgent, PPOReport]:
+def fit_ppo(
+    config: Config, data: Dataset, X: np.ndarray, progress: bool
+) -> tuple[PPOAgent, PPOReport]:
     """Train PPO on the training rows; run its policy over validation and test."""
     p, s = config.models.ppo, data.split
     agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
     agent.fit(X[s.train], data.bar_returns[s.train], progress=progress)
-    runs = {name: agent.evaluate(*ppo_segment(agent, data, X, part))
-            for name, part in (("validation", s.val), ("test", s.test))}
+    runs = {
+        name: agent.evaluate(*ppo_segment(agent, data, X, part))
+        for name, part in (("validation", s.val), ("test", s.test))
+    }
     return agent, PPOReport(**runs)

@@ -18,8 +18,14 @@ def threads_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
-def train_one(config: Config, symbol: str, model: ModelChoice, models_dir: str | Path | None,
-              threads: int, progress: bool) -> TrainReport:
+def train_one(
+    config: Config,
+    symbol: str,
+    model: ModelChoice,
+    models_dir: str | Path | None,
+    threads: int,
+    progress: bool,
+) -> TrainReport:
     """Train one symbol with torch limited to ``threads``; failures become the report's error.
 
     The same task runs in-process, in a joblib worker and as a Ray task, so results,
@@ -39,9 +45,16 @@ def train_one(config: Config, symbol: str, model: ModelChoice, models_dir: str |
         return TrainReport(symbol, error=f"{type(exc).__name__}: {exc}")
 
 
-def train_symbols(config: Config, symbols: list[str], *, model: ModelChoice = "all",
-                  models_dir: str | Path | None = None, progress: bool = True,
-                  jobs: int | None = None, backend: str | None = None) -> list[TrainReport]:
+def train_symbols(
+    config: Config,
+    symbols: list[str],
+    *,
+    model: ModelChoice = "all",
+    models_dir: str | Path | None = None,
+    progress: bool = True,
+    jobs: int | None = None,
+    backend: str | None = None,
+) -> list[TrainReport]:
     """Train each symbol, ``jobs`` at a time, in the order given.
 
     Parameters
@@ -66,16 +79,26 @@ def train_symbols(config: Config, symbols: list[str], *, model: ModelChoice = "a
     from joblib import Parallel, delayed
 
     return Parallel(n_jobs=jobs, backend="loky")(
-        delayed(train_one)(config, s, model, models_dir, threads, False) for s in symbols)
+        delayed(train_one)(config, s, model, models_dir, threads, False) for s in symbols
+    )
 
 
-def _train_with_ray(config: Config, symbols: list[str], model: ModelChoice,
-                    models_dir: str | Path | None, threads: int) -> list[TrainReport]:
+def _train_with_ray(
+    config: Config,
+    symbols: list[str],
+    model: ModelChoice,
+    models_dir: str | Path | None,
+    threads: int,
+) -> list[TrainReport]:
     try:
         import ray
     except ImportError as exc:
         raise ConfigError("the ray backend needs Ray: pip install -r requirements-ray.txt") from exc
-    ray.init(address=config.training.ray_address, ignore_reinit_error=True,
-             log_to_driver=True, include_dashboard=False)
+    ray.init(
+        address=config.training.ray_address,
+        ignore_reinit_error=True,
+        log_to_driver=True,
+        include_dashboard=False,
+    )
     task = ray.remote(num_cpus=threads)(train_one)
     return ray.get([task.remote(config, s, model, models_dir, threads, False) for s in symbols])

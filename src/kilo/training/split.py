@@ -24,8 +24,9 @@ def required_embargo(config: Config, engine: FeatureEngine) -> int:
     candle behind a training label reaches a validation input.
     """
     context = max(config.models.gru.sequence_length, config.models.ppo.window)
-    return (engine.max_lookback + config.target.horizon + context - 1
-            + config.split.extra_embargo_bars)
+    return (
+        engine.max_lookback + config.target.horizon + context - 1 + config.split.extra_embargo_bars
+    )
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,10 @@ class TimeSplit:
 
     def describe(self, index: pd.DatetimeIndex) -> SplitInfo:
         """Dates (UTC, inclusive) and row counts of each split, for the manifest."""
-        ranges = {name: SplitRange(start=index[part][0], end=index[part][-1],
-                                   rows=len(index[part]))
-                  for name, part in (("train", self.train), ("validation", self.val),
-                                     ("test", self.test))}
+        ranges = {
+            name: SplitRange(start=index[part][0], end=index[part][-1], rows=len(index[part]))
+            for name, part in (("train", self.train), ("validation", self.val), ("test", self.test))
+        }
         return SplitInfo(embargo_bars=self.embargo, **ranges)
 
 
@@ -67,5 +68,6 @@ def make_split(n_rows: int, val_fraction: float, test_fraction: float, embargo: 
         )
     val_start = n_train + embargo
     test_start = val_start + n_val + embargo
-    return TimeSplit(slice(0, n_train), slice(val_start, val_start + n_val),
-                     slice(test_start, n_rows), embargo)
+    return TimeSplit(
+        slice(0, n_train), slice(val_start, val_start + n_val), slice(test_start, n_rows), embargo
+    )

@@ -14,7 +14,7 @@ def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
     (``val_ic``/``test_ic``: Spearman); PPO shows validation and test net log return
     against buy-and-hold over the same bars.
     """
-    rows = []
+    rows: list[dict[str, object]] = []
     for rep in reports:
         if rep.error:
             rows.append({"symbol": rep.symbol, "model": "-", "status": f"FAILED: {rep.error}"})
@@ -22,16 +22,28 @@ def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
         assert rep.metrics is not None, "a report without error has metrics"
         for name in MODELS:
             m = getattr(rep.metrics, name)
-            row = {"symbol": rep.symbol, "model": name, "seconds": rep.seconds.get(name)}
+            row: dict[str, object] = {
+                "symbol": rep.symbol,
+                "model": name,
+                "seconds": rep.seconds.get(name),
+            }
             val, test = m.validation, m.test
             if name == "ppo":
-                row.update(val_net=val.net_log_return, val_bh=val.buy_and_hold_log_return,
-                           test_net=test.net_log_return, test_bh=test.buy_and_hold_log_return,
-                           status="collapsed" if val.collapsed else "ok")
+                row.update(
+                    val_net=val.net_log_return,
+                    val_bh=val.buy_and_hold_log_return,
+                    test_net=test.net_log_return,
+                    test_bh=test.buy_and_hold_log_return,
+                    status="collapsed" if val.collapsed else "ok",
+                )
             else:
-                row.update(val_rmse=val.rmse, val_ic=val.ic_spearman, test_ic=test.ic_spearman,
-                           test_dir_acc=test.directional_accuracy,
-                           status="ok" if name in rep.seconds else "reused")
+                row.update(
+                    val_rmse=val.rmse,
+                    val_ic=val.ic_spearman,
+                    test_ic=test.ic_spearman,
+                    test_dir_acc=test.directional_accuracy,
+                    status="ok" if name in rep.seconds else "reused",
+                )
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -45,8 +45,11 @@ def config_params(config: Config) -> dict[str, str]:
 
 def finite_metrics(values: Mapping[str, Any]) -> dict[str, float]:
     """The finite numbers of a (nested) mapping, dotted keys; bools and NaN are left out."""
-    return {k: float(v) for k, v in flatten(values).items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+    return {
+        k: float(v)
+        for k, v in flatten(values).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    }
 
 
 class Run:
@@ -90,8 +93,12 @@ class Tracker:
         try:
             return action(self._connect())
         except Exception as exc:  # tracking is a side channel: never stop the work for it
-            logger.warning("MLflow tracking at %s failed (%s: %s); going on untracked",
-                           self.config.uri, type(exc).__name__, exc)
+            logger.warning(
+                "MLflow tracking at %s failed (%s: %s); going on untracked",
+                self.config.uri,
+                type(exc).__name__,
+                exc,
+            )
             self._failed = True
             return None
 
@@ -104,8 +111,13 @@ class Tracker:
                 Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             client = MlflowClient(tracking_uri=uri)
             found = client.get_experiment_by_name(self.config.experiment)
-            self._experiment = found.experiment_id if found else client.create_experiment(
-                self.config.experiment, artifact_location=self._artifact_location())
+            self._experiment = (
+                found.experiment_id
+                if found
+                else client.create_experiment(
+                    self.config.experiment, artifact_location=self._artifact_location()
+                )
+            )
             self._client = client
         return self._client
 
@@ -116,8 +128,14 @@ class Tracker:
         return (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
 
     @contextlib.contextmanager
-    def run(self, name: str, params: Mapping[str, Any], *, parent: Run | None = None,
-            tags: Mapping[str, str] | None = None) -> Iterator[Run]:
+    def run(
+        self,
+        name: str,
+        params: Mapping[str, Any],
+        *,
+        parent: Run | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Iterator[Run]:
         """An MLflow run named ``name`` with ``params``; nested under ``parent`` if given.
 
         The run ends FINISHED, or FAILED (and the exception propagates) if the body raises.

@@ -17,7 +17,6 @@ from kilo.registry import Manifest, ModelMetrics, ModelSet, package_versions
 from kilo.registry.manifest import MANIFEST_FILE, SplitRange
 from kilo.rl import PolicyPath, PPOAgent
 from kilo.training.dataset import Dataset, build_dataset
-from kilo.training.tracking import Tracker, config_params
 from kilo.training.fitting import (
     fit_gru,
     fit_lightgbm,
@@ -26,6 +25,7 @@ from kilo.training.fitting import (
     refit_rows,
     with_context,
 )
+from kilo.training.tracking import Tracker, config_params
 from kilo.utils import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -63,12 +63,21 @@ class Validation:
     def calibrate(self, config: Config, weights: dict[str, float] | None = None) -> Calibration:
         """The blend's calibration with ``weights`` (default ``blend.weights``); PPO's
         signal enters only when it has weight and a path."""
-        blend = config.blend if weights is None else config.with_overrides(
-            {"blend.weights": weights}).blend
-        use_ppo = self.ppo is not None and blend.weights.get("ppo", 0.0) > 0
-        n = len(self.ppo.actions) if use_ppo and self.ppo is not None else len(self.gru)
-        return calibrate(self.gru[:n], self.lightgbm[:n], self.ppo.proba if use_ppo else None,
-                         self.ppo.long if use_ppo else None, self.forward_return[:n], blend)
+        blend = (
+            config.blend
+            if weights is None
+            else config.with_overrides({"blend.weights": weights}).blend
+        )
+        path = self.ppo if blend.weights.get("ppo", 0.0) > 0 else None
+        n = len(path.actions) if path is not None else len(self.gru)
+        return calibrate(
+            self.gru[:n],
+            self.lightgbm[:n],
+            path.proba if path is not None else None,
+            path.long if path is not None else None,
+            self.forward_return[:n],
+            blend,
+        )
 
 
 @dataclass(frozen=True)
@@ -80,13 +89,17 @@ class FitResult:
     validation: Validation
 
 
-def _reused_validation(config: Config, data: Dataset, X: np.ndarray, model: Any,
-                       name: str) -> np.ndarray:
+def _reused_validation(
+    config: Config, data: Dataset, X: np.ndarray, model: Any, name: str
+) -> np.ndarray:
     """Validation predictions of ``model``, the ``name`` reused from the previous set."""
     if config.training.refit:
-        logger.warning("%s: the reused %s was refit on the validation rows, so the blend's "
-                       "calibration sees it in sample; retrain every model for a clean one",
-                       data.symbol, name)
+        logger.warning(
+            "%s: the reused %s was refit on the validation rows, so the blend's "
+            "calibration sees it in sample; retrain every model for a clean one",
+            data.symbol,
+            name,
+        )
     if name == "lightgbm":
         return model.predict(X[data.split.val])
     ctx = model.params.sequence_length - 1
@@ -119,8 +132,11 @@ def fit_model_set(
     """
     if model != "all" and previous is None:
         raise ValueError(f"training only {model!r} needs the previous model set")
-    preprocessor = (previous.preprocessor if previous
-                    else Preprocessor().fit(data.features.iloc[data.split.train]))
+    preprocessor = (
+        previous.preprocessor
+        if previous
+        else Preprocessor().fit(data.features.iloc[data.split.train])
+    )
     X = preprocessor.transform(data.features)
     y = data.target.astype(np.float32)
     served: dict[str, Any] = {}
@@ -132,11 +148,18 @@ def fit_model_set(
         if name == "ppo":
             served[name], reports[name] = fit_ppo(config, data, X, progress)
         else:
-            fitted = (fit_gru(config, data, X, y, progress) if name == "gru"
-                      else fit_lightgbm(config, data, X, y))
-            served[name], validation[name], reports[name] = (fitted.model, fitted.validation,
-                                                             fitted.report)
+            fitted = (
+                fit_gru(config, data, X, y, progress)
+                if name == "gru"
+                else fit_lightgbm(config, data, X, y)
+            )
+            served[name], validation[name], reports[name] = (
+                fitted.model,
+                fitted.validation,
+                fitted.report,
+            )
         seconds[name] = time.perf_counter() - tick
+
     def chosen(name: str) -> Any:
         return served[name] if name in served else getattr(previous, name)
 
@@ -145,12 +168,24 @@ def fit_model_set(
             validation[name] = _reused_validation(config, data, X, chosen(name), name)
     agent: PPOAgent = chosen("ppo")
     val = data.split.val
-    checked = Validation(validation["gru"], validation["lightgbm"],
-                         agent.run(*ppo_segment(agent, data, X, val)), data.forward_return[val])
-    manifest = _manifest(config, engine, data, ModelMetrics(**reports), checked.calibrate(config),
-                         list(served), previous)
-    model_set = ModelSet(data.symbol, manifest, preprocessor, chosen("gru"), chosen("lightgbm"),
-                         agent)
+    checked = Validation(
+        validation["gru"],
+        validation["lightgbm"],
+        agent.run(*ppo_segment(agent, data, X, val)),
+        data.forward_return[val],
+    )
+    manifest = _manifest(
+        config,
+        engine,
+        data,
+        ModelMetrics(**reports),
+        checked.calibrate(config),
+        list(served),
+        previous,
+    )
+    model_set = ModelSet(
+        data.symbol, manifest, preprocessor, chosen("gru"), chosen("lightgbm"), agent
+    )
     return FitResult(model_set, seconds, checked)
 
 
@@ -183,14 +218,17 @@ def train_symbol(
     engine = FeatureEngine.from_config(config, symbol)
     started = time.perf_counter()
     tracker = Tracker(config.tracking)
-    with tracker.run(f"train {symbol}", config_params(config),
-                     tags={"kilo.kind": "train", "kilo.symbol": symbol}) as run:
+    with tracker.run(
+        f"train {symbol}", config_params(config), tags={"kilo.kind": "train", "kilo.symbol": symbol}
+    ) as run:
         data = build_dataset(config, symbol, engine)
-        previous = (None if model == "all"
-                    else ModelSet.load(symbol, "latest", models_dir, engine=engine))
+        previous = (
+            None if model == "all" else ModelSet.load(symbol, "latest", models_dir, engine=engine)
+        )
         data_seconds = time.perf_counter() - started
-        result = fit_model_set(config, data, engine, model=model, previous=previous,
-                               progress=progress)
+        result = fit_model_set(
+            config, data, engine, model=model, previous=previous, progress=progress
+        )
         model_set = result.model_set
         folder = model_set.save(models_dir)
         logger.info("%s: saved %s", symbol, folder)
@@ -200,8 +238,15 @@ def train_symbol(
     return TrainReport(symbol, model_set.version, folder, model_set.manifest.metrics, seconds)
 
 
-def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: ModelMetrics,
-              calibration: Calibration, trained: list[str], previous: ModelSet | None) -> Manifest:
+def _manifest(
+    config: Config,
+    engine: FeatureEngine,
+    data: Dataset,
+    metrics: ModelMetrics,
+    calibration: Calibration,
+    trained: list[str],
+    previous: ModelSet | None,
+) -> Manifest:
     rows = refit_rows(data)
     return Manifest(
         symbol=data.symbol,
@@ -211,8 +256,11 @@ def _manifest(config: Config, engine: FeatureEngine, data: Dataset, metrics: Mod
         spec_hash=engine.spec_hash,
         max_lookback=engine.max_lookback,
         split=data.split.describe(data.index),
-        refit_rows=SplitRange(start=data.index[rows.start], end=data.index[rows.stop - 1],
-                              rows=rows.stop - rows.start) if config.training.refit else None,
+        refit_rows=SplitRange(
+            start=data.index[rows.start], end=data.index[rows.stop - 1], rows=rows.stop - rows.start
+        )
+        if config.training.refit
+        else None,
         metrics=metrics,
         calibration=calibration,
         trained_models=trained,
