@@ -11,15 +11,22 @@ import yaml
 from kilo.config import Config, SearchChoices, SearchRange, load_config
 from kilo.errors import ConfigError
 from kilo.evaluation.nested import inner_folds
-from kilo.evaluation.search import grid, split_trials, suggest
+from kilo.evaluation.search import grid, load_study, split_trials, suggest
 from kilo.evaluation.search_run import run_search
 from kilo.training.split import TimeSplit
 
-SMALL = {"features.timeframes": ["4h"], "target.horizon": 4, "evaluation.folds": 2,
-         "evaluation.initial_train_fraction": 0.6, "evaluation.ppo_timesteps": 512,
-         "evaluation.random_draws": 5,
-         "search.space": {"blend.cost_multiple": {"low": 1.0, "high": 2.0},
-                          "models.lightgbm.num_leaves": {"choices": [7, 15]}}}
+SMALL = {
+    "features.timeframes": ["4h"],
+    "target.horizon": 4,
+    "evaluation.folds": 2,
+    "evaluation.initial_train_fraction": 0.6,
+    "evaluation.ppo_timesteps": 512,
+    "evaluation.random_draws": 5,
+    "search.space": {
+        "blend.cost_multiple": {"low": 1.0, "high": 2.0},
+        "models.lightgbm.num_leaves": {"choices": [7, 15]},
+    },
+}
 
 
 def test_inner_folds_stay_inside_the_outer_training_window() -> None:
@@ -32,30 +39,43 @@ def test_inner_folds_stay_inside_the_outer_training_window() -> None:
 
 def test_trials_are_shared_exactly_and_choices_decode() -> None:
     assert split_trials(7, 3) == [3, 2, 2] and split_trials(2, 8) == [1, 1]
-    space = {"features.timeframes": SearchChoices(choices=[[], ["4h", "1d"]]),
-             "target.horizon": SearchRange(low=4, high=24),
-             "blend.cost_multiple": SearchRange(low=1.0, high=3.0, log=True)}
-    fixed = optuna.trial.FixedTrial({"features.timeframes": '["4h", "1d"]', "target.horizon": 12,
-                                     "blend.cost_multiple": 2.0})
-    assert suggest(fixed, space) == {"features.timeframes": ["4h", "1d"], "target.horizon": 12,
-                                     "blend.cost_multiple": 2.0}
+    space = {
+        "features.timeframes": SearchChoices(choices=[[], ["4h", "1d"]]),
+        "target.horizon": SearchRange(low=4, high=24),
+        "blend.cost_multiple": SearchRange(low=1.0, high=3.0, log=True),
+    }
+    fixed = optuna.trial.FixedTrial(
+        {"features.timeframes": '["4h", "1d"]', "target.horizon": 12, "blend.cost_multiple": 2.0}
+    )
+    assert suggest(fixed, space) == {
+        "features.timeframes": ["4h", "1d"],
+        "target.horizon": 12,
+        "blend.cost_multiple": 2.0,
+    }
     with pytest.raises(ConfigError, match=r"grid search needs choices.*target.horizon"):
         grid(space)
 
 
 @pytest.mark.slow
 def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -> None:
-    config = tiny_config.with_overrides({
-        **SMALL, "search.storage": f"sqlite:///{tmp_path / 'optuna.db'}",
-        "search.report_dir": str(tmp_path / "reports"), "tracking.enabled": True,
-        "tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}"})
+    config = tiny_config.with_overrides(
+        {
+            **SMALL,
+            "search.storage": f"sqlite:///{tmp_path / 'optuna.db'}",
+            "search.report_dir": str(tmp_path / "reports"),
+            "tracking.enabled": True,
+            "tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        }
+    )
     summary, folder = run_search(config, ["BTC/USDT"], trials=2, study_name="s", progress=False)
     assert summary["n_trials"] == 2 and set(summary["best_params"]) == set(SMALL["search.space"])
     summary, _ = run_search(config, ["BTC/USDT"], trials=1, study_name="s", progress=False)
     study = optuna.load_study(study_name="s", storage=config.search.storage)
     assert len(study.trials) == summary["n_trials"] == 3
-    assert 0.0 <= summary["deflation"]["dsr"] <= 1.0 and "survives deflation" in (
-        summary["deflation"]["sentence"])
+    assert (
+        0.0 <= summary["deflation"]["dsr"] <= 1.0
+        and "survives deflation" in (summary["deflation"]["sentence"])
+    )
     assert {"blend", "buy_and_hold"} <= set(summary["outer"]["BTC/USDT"])
     on_disk = json.loads((folder / "summary.json").read_text())
     assert on_disk["best_value"] == summary["best_value"]
@@ -67,8 +87,10 @@ def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=config.tracking.uri)
-    runs = sorted(client.search_runs([client.get_experiment_by_name("kilo").experiment_id]),
-                  key=lambda r: r.info.start_time)
+    runs = sorted(
+        client.search_runs([client.get_experiment_by_name("kilo").experiment_id]),
+        key=lambda r: r.info.start_time,
+    )
     parents = [r for r in runs if r.data.tags.get("kilo.kind") == "search"]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[-1].info.run_id]
     assert len(parents) == 2 and len(children) == 1  # the second run added one trial
@@ -76,3 +98,20 @@ def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -
     assert len(nested) == 3 and all("objective" in r.data.metrics for r in nested)
     assert nested[0].data.params["target.horizon"] == "4"
     assert yaml.safe_load(parents[0].data.params["space"].replace("'", '"'))
+
+
+def test_grid_workers_share_one_numbering_and_cover_every_combination(
+    tiny_config: Config, tmp_path
+) -> None:
+    space = {"target.horizon": {"choices": [1, 4, 12]}, "target.kind": {"choices": ["a", "b"]}}
+    config = tiny_config.with_overrides(
+        {"search.space": space, "search.storage": f"sqlite:///{tmp_path / 'grid.db'}"}
+    )
+    workers = [load_study(config, "g", config.seed + i, grid_search=True) for i in range(2)]
+    seen = []
+    for k in range(6):  # the workers take turns, as parallel workers would
+        workers[k % 2].optimize(
+            lambda t: seen.append(tuple(suggest(t, config.search.space).values())) or 0.0,
+            n_trials=1,
+        )
+    assert sorted(seen) == sorted((h, k) for h in (1, 4, 12) for k in ("a", "b"))

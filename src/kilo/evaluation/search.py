@@ -43,8 +43,9 @@ def suggest(trial: Any, space: dict[str, SearchRange | SearchChoices]) -> dict[s
         elif param.integer:
             values[key] = trial.suggest_int(key, int(param.low), int(param.high), log=param.log)
         else:
-            values[key] = trial.suggest_float(key, float(param.low), float(param.high),
-                                              log=param.log)
+            values[key] = trial.suggest_float(
+                key, float(param.low), float(param.high), log=param.log
+            )
     return values
 
 
@@ -59,17 +60,22 @@ def trial_summary(metrics: dict[str, Any]) -> dict[str, float]:
     baseline's Sharpe, and the best regressor's IC with its 95 % interval."""
     blend = metrics["blend"]
     ic = max(("gru", "lightgbm"), key=lambda m: metrics[m]["ic_spearman"])
-    return {"blend_sharpe": blend["sharpe"], "turnover": blend["turnover"],
-            "cost_loss": blend["gross_total_log_return"] - blend["total_log_return"],
-            "buy_and_hold_sharpe": metrics["buy_and_hold"]["sharpe"],
-            "random_sharpe": metrics.get("random", {}).get("sharpe", math.nan),
-            "blend_percentile": metrics.get("random", {}).get("blend_percentile", math.nan),
-            "ic": metrics[ic]["ic_spearman"], "ic_low": metrics[ic]["ic_ci95"][0],
-            "ic_high": metrics[ic]["ic_ci95"][1]}
+    return {
+        "blend_sharpe": blend["sharpe"],
+        "turnover": blend["turnover"],
+        "cost_loss": blend["gross_total_log_return"] - blend["total_log_return"],
+        "buy_and_hold_sharpe": metrics["buy_and_hold"]["sharpe"],
+        "random_sharpe": metrics.get("random", {}).get("sharpe", math.nan),
+        "blend_percentile": metrics.get("random", {}).get("blend_percentile", math.nan),
+        "ic": metrics[ic]["ic_spearman"],
+        "ic_low": metrics[ic]["ic_ci95"][0],
+        "ic_high": metrics[ic]["ic_ci95"][1],
+    }
 
 
-def objective_function(config: Config, symbols: list[str], parent: Run | None,
-                       tracker: Tracker) -> Callable[[Any], float]:
+def objective_function(
+    config: Config, symbols: list[str], parent: Run | None, tracker: Tracker
+) -> Callable[[Any], float]:
     """The Optuna objective: the mean inner-fold objective over ``symbols``.
 
     Per-fold values are reported (step = symbol index x folds + fold) for the pruner;
@@ -81,17 +87,23 @@ def objective_function(config: Config, symbols: list[str], parent: Run | None,
         cfg = trial_config(config, suggest(trial, config.search.space))
         folds = cfg.evaluation.folds
 
-        with tracker.run(f"trial {trial.number}", config_params(cfg), parent=parent,
-                         tags={"kilo.kind": "search-trial"}) as run:
+        with tracker.run(
+            f"trial {trial.number}",
+            config_params(cfg),
+            parent=parent,
+            tags={"kilo.kind": "search-trial"},
+        ) as run:
             values, summaries = [], []
             for s, symbol in enumerate(symbols):
+
                 def after_fold(k: int, value: float, s: int = s) -> None:
                     trial.report(value if math.isfinite(value) else -1e9, s * folds + k)
                     if trial.should_prune():
                         raise optuna.TrialPruned()
 
-                inner = evaluate_inner(cfg, symbol, random_draws=cfg.evaluation.random_draws,
-                                       after_fold=after_fold)
+                inner = evaluate_inner(
+                    cfg, symbol, random_draws=cfg.evaluation.random_draws, after_fold=after_fold
+                )
                 values.append(inner.objective)
                 summaries.append(trial_summary(inner.metrics))
                 run.log_metrics({symbol: inner.metrics})
@@ -105,9 +117,16 @@ def objective_function(config: Config, symbols: list[str], parent: Run | None,
     return objective
 
 
-def optimize(config: Config, symbols: list[str], study_name: str, n_trials: int,
-             timeout: float | None, parent_id: str | None, seed: int,
-             grid_search: bool = False) -> int:
+def optimize(
+    config: Config,
+    symbols: list[str],
+    study_name: str,
+    n_trials: int,
+    timeout: float | None,
+    parent_id: str | None,
+    seed: int,
+    grid_search: bool = False,
+) -> int:
     """One worker: add ``n_trials`` trials to the stored study; returns how many ran.
 
     A grid search runs until every combination has a trial (the grid sampler then
@@ -122,9 +141,13 @@ def optimize(config: Config, symbols: list[str], study_name: str, n_trials: int,
     tracker = Tracker(config.tracking)
     parent = Run(tracker, parent_id) if parent_id else None
     before = len(study.trials)
-    study.optimize(objective_function(config, symbols, parent, tracker),
-                   n_trials=None if grid_search else n_trials,
-                   timeout=timeout, catch=(ConfigError,), gc_after_trial=True)
+    study.optimize(
+        objective_function(config, symbols, parent, tracker),
+        n_trials=None if grid_search else n_trials,
+        timeout=timeout,
+        catch=(ConfigError,),
+        gc_after_trial=True,
+    )
     return len(study.trials) - before
 
 
@@ -146,15 +169,23 @@ def grid(space: dict[str, SearchRange | SearchChoices]) -> dict[str, list[str]]:
     """
     ranges = [k for k, p in space.items() if not isinstance(p, SearchChoices)]
     if ranges:
-        raise ConfigError(f"a grid search needs choices for every key of search.space; "
-                          f"{ranges} are ranges")
-    return {k: [json.dumps(c) for c in p.choices] for k, p in space.items()
-            if isinstance(p, SearchChoices)}
+        raise ConfigError(
+            f"a grid search needs choices for every key of search.space; {ranges} are ranges"
+        )
+    return {
+        k: [json.dumps(c) for c in p.choices]
+        for k, p in space.items()
+        if isinstance(p, SearchChoices)
+    }
 
 
 def load_study(config: Config, study_name: str, seed: int, grid_search: bool = False) -> Any:
-    """The stored study (created if new): maximise, seeded TPE (or, for a grid search,
-    every combination of ``search.space``'s choices), median pruner.
+    """The stored study (created if new): maximise, TPE seeded with ``seed`` (one per
+    worker) and the median pruner; or, for a grid search, every combination of
+    ``search.space``'s choices. Optuna's ``GridSampler`` shuffles the grid with its seed
+    and numbers combinations in that order, so every worker shuffles with
+    ``config.seed``: with per-worker seeds two workers would name different
+    combinations by one grid id, and run some twice and others never.
 
     Raises
     ------
@@ -163,19 +194,30 @@ def load_study(config: Config, study_name: str, seed: int, grid_search: bool = F
     """
     import optuna
 
-    sampler = (optuna.samplers.GridSampler(grid(config.search.space), seed=seed) if grid_search
-               else optuna.samplers.TPESampler(seed=seed))
+    sampler = (
+        optuna.samplers.GridSampler(grid(config.search.space), seed=config.seed)
+        if grid_search
+        else optuna.samplers.TPESampler(seed=seed)
+    )
     return optuna.create_study(
-        study_name=study_name, storage=storage_url(config), load_if_exists=True,
-        direction="maximize", sampler=sampler,
-        pruner=optuna.pruners.NopPruner() if grid_search
-        else optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
+        study_name=study_name,
+        storage=storage_url(config),
+        load_if_exists=True,
+        direction="maximize",
+        sampler=sampler,
+        pruner=optuna.pruners.NopPruner()
+        if grid_search
+        else optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+    )
 
 
 def grid_size(config: Config) -> int:
     """Combinations of ``search.space``'s choices (a grid search's trials)."""
-    return int(np.prod([len(p.choices) for p in config.search.space.values()
-                        if isinstance(p, SearchChoices)]))
+    return int(
+        np.prod(
+            [len(p.choices) for p in config.search.space.values() if isinstance(p, SearchChoices)]
+        )
+    )
 
 
 def split_trials(n_trials: int, jobs: int) -> list[int]:
@@ -184,9 +226,17 @@ def split_trials(n_trials: int, jobs: int) -> list[int]:
     return [n_trials // jobs + (1 if i < n_trials % jobs else 0) for i in range(jobs)]
 
 
-def run_workers(config: Config, symbols: list[str], study_name: str, n_trials: int,
-                jobs: int, backend: str, timeout: float | None, parent_id: str | None,
-                grid_search: bool = False) -> int:
+def run_workers(
+    config: Config,
+    symbols: list[str],
+    study_name: str,
+    n_trials: int,
+    jobs: int,
+    backend: str,
+    timeout: float | None,
+    parent_id: str | None,
+    grid_search: bool = False,
+) -> int:
     """Add ``n_trials`` trials with ``jobs`` workers; returns the number of trials run.
 
     Raises
@@ -195,17 +245,26 @@ def run_workers(config: Config, symbols: list[str], study_name: str, n_trials: i
         If the Ray backend is asked for but Ray is not installed.
     """
     shares = split_trials(n_trials, jobs)
-    calls = [(config, symbols, study_name, n, timeout, parent_id, config.seed + i, grid_search)
-             for i, n in enumerate(shares)]
+    calls = [
+        (config, symbols, study_name, n, timeout, parent_id, config.seed + i, grid_search)
+        for i, n in enumerate(shares)
+    ]
     if backend == "ray":
         try:
             import ray
         except ImportError as exc:
-            raise ConfigError("the ray backend needs Ray: pip install -r requirements-ray.txt") from exc
-        ray.init(address=config.training.ray_address, ignore_reinit_error=True,
-                 include_dashboard=False, log_to_driver=False)
+            raise ConfigError(
+                "the ray backend needs Ray: pip install -r requirements-ray.txt"
+            ) from exc
+        ray.init(
+            address=config.training.ray_address,
+            ignore_reinit_error=True,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
         task = ray.remote(num_cpus=1)(optimize)
-        return sum(ray.get([task.remote(*c) for c in calls]))
+        # Ray's stubs type .remote() for functions of at most six parameters.
+        return sum(ray.get([task.remote(*c) for c in calls]))  # type: ignore[call-arg,misc]
     if len(calls) == 1:
         return optimize(*calls[0])
     from joblib import Parallel, delayed
