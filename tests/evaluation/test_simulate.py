@@ -42,10 +42,16 @@ def test_simulator_matches_the_paper_trader_bar_for_bar(config: Config, btc_cand
     trading = evaluation_trading(config.trading, 1.0)
     scores = random_scores(btc_candles)
     arrays = CandleArrays.from_frame(btc_candles)
-    run = simulate(trading, "BTC/USDT", arrays, range(START, START + N), rule_predictor(scores),
-                   LONG_FLAT)
-    trader_config = config.with_overrides({"trading.max_position_fraction": 1.0,
-                                           "trading.max_total_exposure": 1.0})
+    run = simulate(
+        trading, "BTC/USDT", arrays, range(START, START + N), rule_predictor(scores), LONG_FLAT
+    )
+    trader_config = config.with_overrides(  # the simulator has no portfolio risk rules
+        {
+            "trading.max_position_fraction": 1.0,
+            "trading.max_total_exposure": 1.0,
+            "risk.max_correlated_exposure": None,
+        }
+    )
     source = ReplaySource({"BTC/USDT": btc_candles}, {"BTC/USDT": 1}, btc_candles.index[START])
     scorer = ScoreTable(pd.Series(scores, index=btc_candles.index))
     records = PaperTrader(trader_config, {"BTC/USDT": scorer}, source, Ledger(":memory:")).run(N)
@@ -60,13 +66,21 @@ def test_fold_end_sells_with_costs_and_gross_has_none(config: Config, btc_candle
     t = config.trading
     trading = evaluation_trading(t, 1.0, stops=False)
     arrays = CandleArrays.from_frame(btc_candles)
-    run = simulate(trading, "BTC/USDT", arrays, range(START, START + N),
-                   rule_predictor(np.ones(len(btc_candles))), LONG_FLAT)
+    run = simulate(
+        trading,
+        "BTC/USDT",
+        arrays,
+        range(START, START + N),
+        rule_predictor(np.ones(len(btc_candles))),
+        LONG_FLAT,
+    )
     assert list(run.fills["side"]) == ["buy", "sell"] and run.fills["reason"].iloc[-1] == "fold_end"
     assert not run.exposure.iloc[-1] and run.exposure.iloc[:-1].all()
     o = btc_candles["open"].to_numpy()
     market = np.log(o[START + N] / o[START + 1])  # enter at the next open, exit at the last
-    assert run.gross_log_returns.sum() == pytest.approx(market, abs=1e-12)
+    units = run.fills["quantity"].iloc[0]  # gross holds the same units, bought without costs
+    gross = t.initial_cash + units * (o[START + N] - o[START + 1])
+    assert run.gross_log_returns.sum() == pytest.approx(np.log(gross / t.initial_cash), abs=1e-12)
     costs = np.log((1 - t.fee) * (1 - t.slippage) / (1 + t.fee) / (1 + t.slippage))
     assert run.log_returns.sum() == pytest.approx(market + costs, rel=1e-9)
 
@@ -77,8 +91,10 @@ def test_turnover_counts_each_fold_against_its_own_equity(config: Config, btc_ca
     trading = evaluation_trading(config.trading, 1.0, stops=False)
     arrays = CandleArrays.from_frame(btc_candles)
     scores = random_scores(btc_candles, seed=5)
-    runs = [simulate(trading, "BTC/USDT", arrays, range(a, a + 300), rule_predictor(scores),
-                     LONG_FLAT) for a in (1000, 1300)]
+    runs = [
+        simulate(trading, "BTC/USDT", arrays, range(a, a + 300), rule_predictor(scores), LONG_FLAT)
+        for a in (1000, 1300)
+    ]
     turns = [r.fills["notional"].sum() / r.equity.mean() for r in runs]
     metrics = run_metrics(runs, periods_per_year=8760)
     assert metrics["turnover"] == pytest.approx(sum(turns) * 8760 / 600)
@@ -87,5 +103,40 @@ def test_turnover_counts_each_fold_against_its_own_equity(config: Config, btc_ca
 def test_rows_need_a_next_candle(config: Config, btc_candles) -> None:
     arrays = CandleArrays.from_frame(btc_candles)
     with pytest.raises(ValueError, match="next candle"):
-        simulate(config.trading, "BTC/USDT", arrays, range(len(btc_candles) - 5, len(btc_candles)),
-                 rule_predictor(np.ones(len(btc_candles))), LONG_FLAT)
+        simulate(
+            config.trading,
+            "BTC/USDT",
+            arrays,
+            range(len(btc_candles) - 5, len(btc_candles)),
+            rule_predictor(np.ones(len(btc_candles))),
+            LONG_FLAT,
+        )
+
+
+def test_gross_minus_net_equity_is_the_costs_paid_with_partial_sizes_and_exits(
+    config: Config, btc_candles
+) -> None:
+    config = config.with_overrides(
+        {
+            "trading.stop_loss": 0.01,
+            "trading.take_profit": 0.03,
+            "trading.partial_take_profit": [{"at": 0.01, "sell": 0.5}],
+        }
+    )
+    trading = evaluation_trading(config.trading, 0.3)  # a 30 % position, not all of equity
+    run = simulate(
+        trading,
+        "BTC/USDT",
+        CandleArrays.from_frame(btc_candles),
+        range(START, START + N),
+        rule_predictor(random_scores(btc_candles)),
+        LONG_FLAT,
+    )
+    fills = run.fills
+    costs = (
+        fills["fee"].sum()
+        + (fills["quantity"] * (fills["price"] - fills["reference_price"]).abs()).sum()
+    )
+    assert len(fills) > 10 and {"stop_loss", "partial_take_profit"} <= set(fills["reason"])
+    gap = run.gross_equity.iloc[-1] - run.equity.iloc[-1]
+    assert gap == pytest.approx(costs, rel=1e-9)

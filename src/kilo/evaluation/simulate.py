@@ -8,8 +8,10 @@ it to :class:`~kilo.trading.trader.PaperTrader` bar for bar.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,17 @@ from kilo.trading.broker import Candle, Fill, PaperBroker, Portfolio
 from kilo.trading.execution import execute_bar
 
 Predictor = Callable[[int, PortfolioState], Prediction]
-FILL_COLUMNS = ["time", "side", "price", "notional", "fee", "realised_pnl", "reason"]
+FILL_COLUMNS = [
+    "time",
+    "side",
+    "quantity",
+    "price",
+    "reference_price",
+    "notional",
+    "fee",
+    "realised_pnl",
+    "reason",
+]
 
 
 @dataclass(frozen=True)
@@ -38,9 +50,18 @@ class CandleArrays:
     @classmethod
     def from_frame(cls, candles: pd.DataFrame) -> CandleArrays:
         """From :func:`kilo.data.load_candles`' frame."""
-        return cls(candles.index, *(candles[c].to_numpy(dtype=np.float64)
-                                    for c in ("open", "high", "low", "close")),
-                   list(candles.index))
+        index = pd.DatetimeIndex(candles.index)
+        column = {
+            c: candles[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low", "close")
+        }
+        return cls(
+            index=index,
+            open=column["open"],
+            high=column["high"],
+            low=column["low"],
+            close=column["close"],
+            times=list(index),
+        )
 
     def positions(self, times: pd.DatetimeIndex) -> np.ndarray:
         """Row positions of ``times`` in :attr:`index`."""
@@ -87,25 +108,49 @@ def _log_returns(equity: pd.Series, initial_cash: float) -> pd.Series:
     return pd.Series(np.diff(np.log(values), prepend=np.log(initial_cash)), index=equity.index)
 
 
-def evaluation_trading(trading: TradingConfig, position_fraction: float, *,
-                       stops: bool = True) -> TradingConfig:
+def evaluation_trading(
+    trading: TradingConfig, position_fraction: float, *, stops: bool = True
+) -> TradingConfig:
     """The trading section one evaluated symbol trades with: ``position_fraction`` of
     equity per position, no other symbol to share exposure with, stops optional."""
-    update = {**trading.model_dump(), "max_position_fraction": position_fraction,
-              "max_total_exposure": 1.0}
+    update = {
+        **trading.model_dump(),
+        "max_position_fraction": position_fraction,
+        "max_total_exposure": 1.0,
+    }
     if not stops:
         update.update(stop_loss=None, take_profit=None)
     return TradingConfig.model_validate(update)
 
 
-def simulate(trading: TradingConfig, symbol: str, candles: CandleArrays, rows: range,
-             predict: Predictor, rule: DecisionRule) -> StrategyRun:
+def _mirror(broker: PaperBroker, gross: Portfolio, fill: Fill, marks: dict[str, float]) -> None:
+    """Repeat ``fill``'s quantity on the cost-free ``gross`` portfolio at its reference
+    price (``broker`` charges no fee or slippage)."""
+    price = fill.reference_price
+    if fill.side == "buy":
+        fraction = fill.quantity * price / gross.equity(marks)
+        broker.buy(gross, fill.symbol, price, fill.time, marks, fraction=fraction)
+        return
+    held = gross.positions[fill.symbol].quantity
+    share = 1.0 if math.isclose(fill.quantity, held, rel_tol=1e-9) else fill.quantity / held
+    broker.sell(gross, fill.symbol, price, fill.time, slippage=False, share=share)
+
+
+def simulate(
+    trading: TradingConfig,
+    symbol: str,
+    candles: CandleArrays,
+    rows: range,
+    predict: Predictor,
+    rule: DecisionRule,
+) -> StrategyRun:
     """Trade ``symbol`` over the candle positions ``rows`` from a flat portfolio.
 
     Every bar runs :func:`~kilo.trading.execution.execute_bar` with fills at the next
     bar's open; after the last bar an open position is sold there with slippage and
     fee (reason ``fold_end``), so no fold leaves costs unpaid. The same trades are
-    mirrored on a cost-free portfolio at their reference prices for the gross curve.
+    mirrored, the same quantities at their reference prices, on a cost-free portfolio
+    for the gross curve: gross minus net equity is exactly the fees and slippage paid.
 
     Parameters
     ----------
@@ -125,8 +170,11 @@ def simulate(trading: TradingConfig, symbol: str, candles: CandleArrays, rows: r
         raise ValueError(f"rows {rows} need a next candle to fill at")
     cash = trading.initial_cash
     broker = PaperBroker(trading)
-    mirror = PaperBroker(TradingConfig.model_validate(
-        {**trading.model_dump(), "fee": 0.0, "slippage": 0.0, "min_notional": 0.0}))
+    mirror = PaperBroker(
+        TradingConfig.model_validate(
+            {**trading.model_dump(), "fee": 0.0, "slippage": 0.0, "min_notional": 0.0}
+        )
+    )
     portfolio, gross = Portfolio(cash), Portfolio(cash)
     n = len(rows)
     equity, gross_equity, exposure = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
@@ -135,8 +183,18 @@ def simulate(trading: TradingConfig, symbol: str, candles: CandleArrays, rows: r
     for k, i in enumerate(rows):
         price, fill_time = float(o[i + 1]), times[i + 1]
         marks = {symbol: price}
-        outcome = execute_bar(broker, portfolio, marks, symbol, Candle(o[i], h[i], lo[i], c[i]),
-                              times[i], price, fill_time, lambda s, i=i: predict(i, s), rule)
+        outcome = execute_bar(
+            broker,
+            portfolio,
+            marks,
+            symbol,
+            Candle(o[i], h[i], lo[i], c[i]),
+            times[i],
+            price,
+            fill_time,
+            partial(predict, i),
+            rule,
+        )
         orders = outcome.orders
         if k == n - 1 and symbol in portfolio.positions:
             orders = [*orders, broker.sell(portfolio, symbol, price, fill_time, "fold_end")]
@@ -144,14 +202,17 @@ def simulate(trading: TradingConfig, symbol: str, candles: CandleArrays, rows: r
             if order.fill is None:
                 continue
             fills.append(order.fill)
-            if order.side == "buy":
-                mirror.buy(gross, symbol, order.fill.reference_price, fill_time, marks)
-            else:
-                mirror.sell(gross, symbol, order.fill.reference_price, fill_time, slippage=False)
+            _mirror(mirror, gross, order.fill, marks)
         equity[k], gross_equity[k] = portfolio.equity(marks), gross.equity(marks)
         exposure[k] = symbol in portfolio.positions
     bars = candles.index[rows.start : rows.stop]
-    frame = pd.DataFrame([{col: getattr(f, col) for col in FILL_COLUMNS} for f in fills],
-                         columns=FILL_COLUMNS)
-    return StrategyRun(pd.Series(equity, index=bars), pd.Series(gross_equity, index=bars),
-                       pd.Series(exposure, index=bars), frame, cash)
+    frame = pd.DataFrame(
+        [{col: getattr(f, col) for col in FILL_COLUMNS} for f in fills], columns=FILL_COLUMNS
+    )
+    return StrategyRun(
+        pd.Series(equity, index=bars),
+        pd.Series(gross_equity, index=bars),
+        pd.Series(exposure, index=bars),
+        frame,
+        cash,
+    )
