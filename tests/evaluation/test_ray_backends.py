@@ -5,10 +5,15 @@ Runs in CI, which installs requirements-ray.txt; skipped only where Ray is absen
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from kilo.config import Config
-from kilo.evaluation.walkforward import evaluate_symbol
+from kilo.evaluation.fold import FoldTask
+from kilo.evaluation.folds import walk_forward_folds
+from kilo.evaluation.walkforward import build_datasets, run_tasks
+from kilo.features import FeatureEngine
+from kilo.training.split import required_embargo
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -21,14 +26,32 @@ def local_cluster():
     ray.shutdown()
 
 
-def test_evaluation_on_ray_equals_local_processes(tiny_config: Config) -> None:
-    config = tiny_config.with_overrides({"evaluation.folds": 2, "evaluation.ppo_timesteps": 512,
-                                         "evaluation.random_draws": 5})
-    local = evaluate_symbol(config, "BTC/USDT", jobs=2, progress=False, backend="joblib")
-    remote = evaluate_symbol(config, "BTC/USDT", jobs=2, progress=False, backend="ray")
-    for name in ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "random"):
-        assert remote.summary["strategies"][name] == local.summary["strategies"][name], name
-    assert remote.summary["controls"]["placebo"] == local.summary["controls"]["placebo"]
+def test_fold_tasks_on_ray_equal_local_processes(tiny_config: Config) -> None:
+    config = tiny_config.with_overrides(
+        {
+            "evaluation.folds": 1,
+            "evaluation.random_draws": 3,
+            "models.ppo.total_timesteps": 512,
+        }
+    )
+    engine = FeatureEngine.from_config(config, "BTC/USDT")
+    datasets = build_datasets(config, "BTC/USDT", engine)
+    folds = walk_forward_folds(
+        len(datasets.real.features), config.evaluation, required_embargo(config, engine)
+    )
+    tasks = [
+        FoldTask("real", 0, "all", ("blend", "ppo", "buy_and_hold"), 3),
+        FoldTask("planted", 0, "regressors", ("blend",)),
+    ]
+    args = (config, engine, datasets, folds, tasks, 2, False, "test")
+    local = {r.task: r for r in run_tasks(*args, backend="joblib")}
+    remote = {r.task: r for r in run_tasks(*args, backend="ray")}
+    assert local.keys() == remote.keys() == set(tasks)
+    for task, result in local.items():
+        for name, run in result.runs.items():
+            pd.testing.assert_series_equal(run.equity, remote[task].runs[name].equity)
+        for a, b in zip(result.random_runs, remote[task].random_runs, strict=True):
+            pd.testing.assert_series_equal(a.equity, b.equity)
 
 
 def test_search_trials_on_ray_land_in_the_same_study(tiny_config: Config, tmp_path) -> None:
@@ -38,12 +61,18 @@ def test_search_trials_on_ray_land_in_the_same_study(tiny_config: Config, tmp_pa
     from kilo.evaluation.search_run import run_search
     from tests.evaluation.test_search import SMALL
 
-    config = tiny_config.with_overrides({
-        **SMALL, "search.storage": f"sqlite:///{tmp_path / 'optuna.db'}",
-        "search.report_dir": str(tmp_path / "reports"), "tracking.enabled": True,
-        "tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}"})
-    summary, _ = run_search(config, ["BTC/USDT"], trials=2, study_name="r", jobs=2,
-                            backend="ray", progress=False)
+    config = tiny_config.with_overrides(
+        {
+            **SMALL,
+            "search.storage": f"sqlite:///{tmp_path / 'optuna.db'}",
+            "search.report_dir": str(tmp_path / "reports"),
+            "tracking.enabled": True,
+            "tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        }
+    )
+    summary, _ = run_search(
+        config, ["BTC/USDT"], trials=2, study_name="r", jobs=2, backend="ray", progress=False
+    )
     study = optuna.load_study(study_name="r", storage=config.search.storage)
     assert len(study.trials) == summary["n_trials"] == 2
     client = MlflowClient(tracking_uri=config.tracking.uri)
