@@ -10,22 +10,11 @@ import pandas as pd
 
 from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
 from kilo.errors import KiloError
-from kilo.evaluation.report import PORTFOLIO_COLUMNS, planted_sentence
+from kilo.evaluation.report import PORTFOLIO_COLUMNS, REPORT_COLUMNS, planted_sentence
 from kilo.evaluation.results import metrics_table
 from kilo.evaluation.run import run_evaluation
 
-COLUMNS = [
-    "total_log_return",
-    "gross_total_log_return",
-    "sharpe",
-    "max_drawdown",
-    "n_trades",
-    "turnover",
-    "exposure",
-    "break_even_cost",
-    "psr_vs_buy_and_hold",
-    "dsr",
-]
+COLUMNS = [c for c in REPORT_COLUMNS if c != "psr"]
 
 
 def print_symbol(summary: dict, symbol: str) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from kilo.blend import ThresholdRule
 from kilo.config import Config
-from kilo.evaluation.simulate import CandleArrays, StrategyRun, evaluation_trading, simulate
+from kilo.evaluation.simulate import StrategyRun, evaluation_trading, simulate
 from kilo.evaluation.strategies import (
     LONG_FLAT,
     FoldOutputs,
@@ -25,7 +25,6 @@ from kilo.evaluation.strategies import (
     spell_shuffled_paths,
 )
 from kilo.features import FeatureEngine, Preprocessor
-from kilo.features.target import trailing_volatility
 from kilo.inference import FittedModels, Predictors
 from kilo.rl.agent import torch_threads
 from kilo.training.dataset import Dataset
@@ -129,12 +128,8 @@ def _run_fold(
     data = replace(data, split=fold)
     models, preprocessor, validation = _fit(config, engine, data, task)
     X = preprocessor.transform(data.features)
-    candles = CandleArrays.from_frame(data.candles)
-    offset = int(candles.positions(data.index[:1])[0])
-    volatility = trailing_volatility(
-        data.candles, config.trading.volatility_window, annualise=True
-    ).to_numpy()
-    outputs = FoldOutputs.predict(models, X, fold.test, offset, volatility)
+    candles, outputs = FoldOutputs.for_dataset(config, models, X, data, fold.test)
+    offset = outputs.offset
     rows = range(fold.test.start + offset, fold.test.stop + offset)
     ev = config.evaluation
     with_stops = evaluation_trading(config.trading, ev.position_fraction)

@@ -23,10 +23,9 @@ import pandas as pd
 from kilo.blend import DecisionRule
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.folds import walk_forward_folds
-from kilo.evaluation.simulate import CandleArrays, Predictor
+from kilo.evaluation.simulate import Predictor
 from kilo.evaluation.strategies import FoldOutputs
 from kilo.features import FeatureEngine
-from kilo.features.target import trailing_volatility
 from kilo.inference import PortfolioState, Prediction
 from kilo.metrics import bars_per_year, trading_metrics
 from kilo.rl.agent import torch_threads
@@ -77,14 +76,8 @@ class PortfolioFold:
 def _scorer(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSplit) -> FoldScorer:
     result = fit_model_set(config, replace(data, split=fold), engine, progress=False)
     model_set = result.model_set
-    candles = CandleArrays.from_frame(data.candles)
-    offset = int(candles.positions(data.index[:1])[0])
-    volatility = trailing_volatility(
-        data.candles, config.trading.volatility_window, annualise=True
-    ).to_numpy()
-    outputs = FoldOutputs.predict(
-        model_set, model_set.preprocessor.transform(data.features), fold.test, offset, volatility
-    )
+    X = model_set.preprocessor.transform(data.features)
+    _, outputs = FoldOutputs.for_dataset(config, model_set, X, data, fold.test)
     calibration = result.validation.calibrate(config)
     return FoldScorer(
         outputs.blend(calibration, dict(config.blend.weights)),

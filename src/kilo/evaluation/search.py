@@ -24,6 +24,7 @@ from kilo.config import Config, SearchChoices, SearchRange, timeframe_seconds
 from kilo.errors import ConfigError
 from kilo.evaluation.nested import evaluate_inner
 from kilo.metrics import bars_per_year
+from kilo.training.parallel import start_ray
 from kilo.training.tracking import Run, Tracker, config_params
 
 logger = logging.getLogger(__name__)
@@ -250,21 +251,9 @@ def run_workers(
         for i, n in enumerate(shares)
     ]
     if backend == "ray":
-        try:
-            import ray
-        except ImportError as exc:
-            raise ConfigError(
-                "the ray backend needs Ray: pip install -r requirements-ray.txt"
-            ) from exc
-        ray.init(
-            address=config.training.ray_address,
-            ignore_reinit_error=True,
-            include_dashboard=False,
-            log_to_driver=False,
-        )
+        ray = start_ray(config)
         task = ray.remote(num_cpus=1)(optimize)
-        # Ray's stubs type .remote() for functions of at most six parameters.
-        return sum(ray.get([task.remote(*c) for c in calls]))  # type: ignore[call-arg,misc]
+        return sum(ray.get([task.remote(*c) for c in calls]))
     if len(calls) == 1:
         return optimize(*calls[0])
     from joblib import Parallel, delayed

@@ -82,6 +82,21 @@ class FoldOutputs:
         gru[part], lightgbm[part] = out.gru, out.lightgbm
         return cls(models, X, gru, lightgbm, offset, volatility)
 
+    @classmethod
+    def for_dataset(
+        cls, config: Config, models: Predictors, X: np.ndarray, data: Dataset, part: slice
+    ) -> tuple[CandleArrays, FoldOutputs]:
+        """``data``'s candles as arrays and the models' outputs over its feature rows
+        ``part`` (``X``: the preprocessed features, (n_rows, n_features)), with the
+        annualised trailing volatility (``trading.volatility_window``) that sizing reads.
+        """
+        candles = CandleArrays.from_frame(data.candles)
+        offset = int(candles.positions(data.index[:1])[0])
+        volatility = trailing_volatility(
+            data.candles, config.trading.volatility_window, annualise=True
+        ).to_numpy()
+        return candles, cls.predict(models, X, part, offset, volatility)
+
     def _volatility(self, i: int) -> float | None:
         return None if self.volatility is None else float(self.volatility[i])
 
@@ -231,14 +246,9 @@ def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: sli
     costs; ``data`` must be built with the engine the model set was trained with. The
     equity series is named after the model set's version.
     """
-    candles = CandleArrays.from_frame(data.candles)
-    offset = int(candles.positions(data.index[:1])[0])
-    volatility = trailing_volatility(
-        data.candles, config.trading.volatility_window, annualise=True
-    ).to_numpy()
-    outputs = FoldOutputs.predict(
-        model_set, model_set.preprocessor.transform(data.features), part, offset, volatility
-    )
+    X = model_set.preprocessor.transform(data.features)
+    candles, outputs = FoldOutputs.for_dataset(config, model_set, X, data, part)
+    offset = outputs.offset
     calibration = model_set.manifest.calibration
     run = simulate(
         evaluation_trading(config.trading, config.evaluation.position_fraction),

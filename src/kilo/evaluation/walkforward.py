@@ -26,14 +26,13 @@ from tqdm.auto import tqdm
 
 from kilo.config import Config
 from kilo.data import load_candles
-from kilo.errors import ConfigError
 from kilo.evaluation.controls import placebo_candles, planted_candles
 from kilo.evaluation.fold import FoldResult, FoldTask, run_fold
 from kilo.evaluation.folds import walk_forward_folds
 from kilo.evaluation.summary import SymbolEvaluation, causality_check, summarise_symbol
 from kilo.features import FeatureEngine
 from kilo.training.dataset import Dataset, build_dataset
-from kilo.training.parallel import threads_per_job
+from kilo.training.parallel import start_ray, threads_per_job
 from kilo.training.split import TimeSplit, required_embargo
 
 REAL_STRATEGIES = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum")
@@ -123,16 +122,7 @@ def run_tasks(
 
 def _run_on_ray(config: Config, args: list[tuple], progress: bool, desc: str) -> list[FoldResult]:
     """Every fold task as a Ray task on ``training.ray_address`` (a local cluster if unset)."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise ConfigError("the ray backend needs Ray: pip install -r requirements-ray.txt") from exc
-    ray.init(
-        address=config.training.ray_address,
-        ignore_reinit_error=True,
-        include_dashboard=False,
-        log_to_driver=False,
-    )
+    ray = start_ray(config)
     task = ray.remote(num_cpus=args[0][-1])(run_fold)
     pending = [task.remote(*a) for a in args]
     results = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from kilo.config import Config
 from kilo.errors import ConfigError, KiloError
@@ -83,13 +84,15 @@ def train_symbols(
     )
 
 
-def _train_with_ray(
-    config: Config,
-    symbols: list[str],
-    model: ModelChoice,
-    models_dir: str | Path | None,
-    threads: int,
-) -> list[TrainReport]:
+def start_ray(config: Config, log_to_driver: bool = False) -> Any:
+    """The ``ray`` module, connected to ``training.ray_address`` (a local cluster when
+    unset; an existing connection is reused).
+
+    Raises
+    ------
+    ConfigError
+        If Ray is not installed.
+    """
     try:
         import ray
     except ImportError as exc:
@@ -97,8 +100,19 @@ def _train_with_ray(
     ray.init(
         address=config.training.ray_address,
         ignore_reinit_error=True,
-        log_to_driver=True,
         include_dashboard=False,
+        log_to_driver=log_to_driver,
     )
+    return ray
+
+
+def _train_with_ray(
+    config: Config,
+    symbols: list[str],
+    model: ModelChoice,
+    models_dir: str | Path | None,
+    threads: int,
+) -> list[TrainReport]:
+    ray = start_ray(config, log_to_driver=True)
     task = ray.remote(num_cpus=threads)(train_one)
     return ray.get([task.remote(config, s, model, models_dir, threads, False) for s in symbols])
