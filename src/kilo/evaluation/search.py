@@ -79,8 +79,9 @@ def objective_function(
 ) -> Callable[[Any], float]:
     """The Optuna objective: the mean inner-fold objective over ``symbols``.
 
-    Per-fold values are reported (step = symbol index x folds + fold) for the pruner;
-    each trial is logged as an MLflow run nested under ``parent``.
+    Per-fold values are reported (step = symbol index x folds + fold) for the pruner
+    and logged as ``fold_objective`` at that step, so a pruned trial keeps them; each
+    trial is logged as an MLflow run nested under ``parent``.
     """
     import optuna
 
@@ -99,6 +100,7 @@ def objective_function(
 
                 def after_fold(k: int, value: float, s: int = s) -> None:
                     trial.report(value if math.isfinite(value) else -1e9, s * folds + k)
+                    run.log_metrics({"fold_objective": value}, step=s * folds + k)
                     if trial.should_prune():
                         raise optuna.TrialPruned()
 
