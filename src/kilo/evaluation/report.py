@@ -170,8 +170,8 @@ def _lead_lag_figure(lead_lag: dict[str, dict[str, float]]) -> Any:
         barmode="group",
         margin={"t": 40},
         title="IC of the prediction at t against the label at t + k"
-        "<br><sub>labels at k <= -horizon are already known at t; a leak peaks at -horizon < k <= 0"
-        "</sub>",
+        "<br><sub>labels at k < 0 overlap returns known at t (all of them at k <= -horizon); "
+        "a leak shows as a bump at -horizon < k <= 0</sub>",
         xaxis_title="k (bars)",
         yaxis_title="IC",
     )
