@@ -20,7 +20,7 @@ def test_forward_log_return(btc_candles: pd.DataFrame) -> None:
     assert y.index.equals(btc_candles.index)
     assert y.iloc[10] == pytest.approx(np.log(c[13] / c[10]))
     assert y.iloc[-3:].isna().all() and y.iloc[:-3].notna().all()
-    labels = make_labels(btc_candles, TargetConfig(horizon=3))
+    labels = make_labels(btc_candles, TargetConfig(horizon=3, kind="log_return"))
     pd.testing.assert_series_equal(labels.values, y, check_names=False)
     assert labels.end[10] == 13 and labels.end[-1] == -1
 
