@@ -6,7 +6,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,10 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kilo.config import Config
 from kilo.trading.ledger import Ledger
-from tests.trading.test_trader import SYMBOLS, check_ledger
+from tests.trading.test_trader import SYMBOLS, check_ledger, trader_command
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -49,18 +47,7 @@ def samples(text: str) -> dict[str, float]:
 
 def start_trader(config: Config, state: Path, port: int) -> subprocess.Popen:
     cmd = [
-        sys.executable,
-        str(REPO / "scripts" / "trader.py"),
-        "--data-dir",
-        str(config.data.dir),
-        "--models-dir",
-        str(config.models.dir),
-        "--state",
-        str(state),
-        "--symbols",
-        *SYMBOLS,
-        "--set",
-        f"symbols=[{', '.join(SYMBOLS)}]",
+        *trader_command(config, state),
         "--iterations",
         "0",
         "--pace",

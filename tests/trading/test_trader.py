@@ -63,6 +63,25 @@ def check_ledger(path: Path, fee: float, n_symbols: int) -> None:
     ledger.close()
 
 
+def trader_command(config: Config, state: Path) -> list[str]:
+    """``scripts/trader.py`` on ``config``'s candles and model sets, trading ``SYMBOLS`` (the
+    universe the tiny models were trained on) with the ledger at ``state``."""
+    return [
+        sys.executable,
+        str(REPO / "scripts" / "trader.py"),
+        "--data-dir",
+        str(config.data.dir),
+        "--models-dir",
+        str(config.models.dir),
+        "--state",
+        str(state),
+        "--symbols",
+        *SYMBOLS,
+        "--set",
+        f"symbols=[{', '.join(SYMBOLS)}]",
+    ]
+
+
 def test_replay_trades_and_keeps_a_consistent_ledger(tiny_models: Config, tmp_path) -> None:
     state = tmp_path / "paper.sqlite"
     ledger = run_session(tiny_models, SessionOptions(120, SYMBOLS, state=state))
@@ -106,20 +125,7 @@ def test_resume_continues_where_it_stopped(tiny_models: Config, tmp_path) -> Non
 
 def test_kill_9_mid_run_then_restart(tiny_models: Config, tmp_path) -> None:
     state = tmp_path / "paper.sqlite"
-    cmd = [
-        sys.executable,
-        str(REPO / "scripts" / "trader.py"),
-        "--data-dir",
-        str(tiny_models.data.dir),
-        "--models-dir",
-        str(tiny_models.models.dir),
-        "--state",
-        str(state),
-        "--symbols",
-        *SYMBOLS,
-        "--set",
-        f"symbols=[{', '.join(SYMBOLS)}]",
-    ]  # the universe the models were trained on
+    cmd = trader_command(tiny_models, state)
     proc = subprocess.Popen(
         [*cmd, "--iterations", "100000", "--fresh"],
         stdout=subprocess.DEVNULL,

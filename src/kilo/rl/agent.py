@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from kilo.blend.actions import ACTION_NAMES
 from kilo.config import PPOConfig
 from kilo.errors import ModelSetError
-from kilo.rl.env import TradingEnv
+from kilo.rl.env import N_STATE, TradingEnv
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ class PPOAgent:
         start = self.params.window - 1
         length = env.n_rows - 1 - start
         obs, _ = env.reset(options={"start": start, "length": length})
-        state = env.observation_dim - 3  # index of the position in an observation
+        state = env.observation_dim - N_STATE  # the position's index in an observation
         actions = np.empty(length, dtype=np.int64)
         proba = np.empty((length, 3), dtype=np.float32)
         long = np.empty(length, dtype=bool)

@@ -92,8 +92,10 @@ class TraderMetrics:
         for symbol, version in versions.items():
             self.model_set.labels(symbol=symbol).info({"version": version})
 
-    def observe(self, record: IterationRecord, seconds: float, failed: Iterable[str] = ()) -> None:
-        """Update every series with a written iteration that took ``seconds``."""
+    def observe(self, record: IterationRecord, seconds: float) -> None:
+        """Update every series with a written iteration that took ``seconds``; the symbols
+        it skipped (``record.errors``) turn ``/health`` to ``error`` until an iteration
+        without them."""
         self.count += 1
         self.iterations.inc()
         self.latency.observe(seconds)
@@ -102,13 +104,14 @@ class TraderMetrics:
         self.cash.set(record.portfolio.cash)
         self.open_positions.set(len(record.portfolio.positions))
         for p in record.predictions:
+            if p.symbol not in self.last_bar:
+                self.bar_age.labels(symbol=p.symbol).set_function(
+                    partial(self.bar_age_seconds, p.symbol)
+                )
             self.last_bar[p.symbol] = p.bar_time
             position = record.portfolio.positions.get(p.symbol)
             value = position.quantity * record.marks[p.symbol] if position else 0.0
             self.exposure.labels(symbol=p.symbol).set(value / equity if equity > 0 else 0.0)
-            self.bar_age.labels(symbol=p.symbol).set_function(
-                partial(self.bar_age_seconds, p.symbol)
-            )
         for order in record.orders:
             self.orders.labels(
                 side=order.side, reason=order.reason, status="filled" if order.fill else "skipped"
@@ -117,7 +120,7 @@ class TraderMetrics:
                 self.fills.labels(side=order.side, reason=order.fill.reason).inc()
         for event in record.risk_events:
             self.risk_events.labels(rule=event.rule).inc()
-        self.failed = list(failed)
+        self.failed = list(record.errors)
         for symbol in self.failed:
             self.symbol_errors.labels(symbol=symbol).inc()
 

@@ -113,7 +113,7 @@ class PaperTrader:
             record = self.step(item, portfolio, marks)
             self.ledger.write_iteration(record)
             if metrics is not None:
-                metrics.observe(record, time.perf_counter() - started, record.errors)
+                metrics.observe(record, time.perf_counter() - started)
             if iterations:
                 records.append(record)
             if on_iteration:
