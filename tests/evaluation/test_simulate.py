@@ -45,11 +45,13 @@ def test_simulator_matches_the_paper_trader_bar_for_bar(config: Config, btc_cand
     run = simulate(
         trading, "BTC/USDT", arrays, range(START, START + N), rule_predictor(scores), LONG_FLAT
     )
-    trader_config = config.with_overrides(  # the simulator has no portfolio risk rules
-        {
+    trader_config = config.with_overrides(  # the simulator has no portfolio risk rules:
+        {  # 2018-02's crash trips the daily loss limit, which would block the trader's entries
             "trading.max_position_fraction": 1.0,
             "trading.max_total_exposure": 1.0,
             "risk.max_correlated_exposure": None,
+            "risk.daily_loss_limit": None,
+            "risk.max_drawdown": None,
         }
     )
     source = ReplaySource({"BTC/USDT": btc_candles}, {"BTC/USDT": 1}, btc_candles.index[START])

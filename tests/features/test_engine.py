@@ -71,11 +71,18 @@ def test_causality_rows_up_to_t_are_bit_identical(engine, eth_candles, context, 
 
 
 def test_warmup_is_max_lookback(engine, eth_candles, context) -> None:
-    """max_lookback is exact up to where the first daily bar starts (at most 23 rows)."""
+    """max_lookback is exact up to where the first daily bar starts (at most 23 rows);
+    after it, a NaN only follows a real outage (a filled stretch of constant candles),
+    and the universe is defined from the first rows although SOL lists in 2020-08."""
     raw = engine.compute(eth_candles, context)
-    last_nan = int(np.flatnonzero(raw.isna().any(axis=1).to_numpy()).max())
-    assert engine.max_lookback - 24 <= last_nan < engine.max_lookback
-    assert raw.iloc[engine.max_lookback :].notna().all().all()
+    nan_rows = np.flatnonzero(raw.isna().any(axis=1).to_numpy())
+    warmup = nan_rows[nan_rows < engine.max_lookback]
+    assert engine.max_lookback - 24 <= warmup.max() < engine.max_lookback
+    recent_outage = eth_candles["filled"].rolling(48, min_periods=1).max().to_numpy() > 0
+    after = nan_rows[nan_rows >= engine.max_lookback]
+    assert len(after) and recent_outage[after].all()  # the 33-hour outage of 2018-02-08
+    assert raw.index[engine.max_lookback] < pd.Timestamp("2018-03-01", tz="UTC")
+    assert context["SOL/USDT"].index[0] > pd.Timestamp("2020-08-01", tz="UTC")
     out = engine.transform(eth_candles, context)
     assert out.index[0] == eth_candles.index[engine.max_lookback]
     assert list(out.columns) == engine.feature_names

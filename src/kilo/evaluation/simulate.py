@@ -3,7 +3,9 @@
 :func:`simulate` calls :func:`kilo.trading.execution.execute_bar` (the trader's stops,
 rule and broker) for every bar, without the ledger and the per-bar pandas work of a
 replay, so a fold's many strategies and random draws cost seconds. A parity test holds
-it to :class:`~kilo.trading.trader.PaperTrader` bar for bar.
+it to :class:`~kilo.trading.trader.PaperTrader` bar for bar. It trades one symbol and
+applies no portfolio risk rule (daily loss limit, drawdown breaker, correlated-exposure
+cap): those belong to ``evaluate.py --portfolio``, which runs the trader itself.
 """
 
 from __future__ import annotations

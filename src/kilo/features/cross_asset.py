@@ -11,6 +11,12 @@ candle times (a missing bar of another symbol is forward-filled for at most
   ``cross_window`` bars), ``resid_log_ret_{k}`` (S's return minus beta times the
   universe's) and ``xs_rank_{k_long}`` (S's trailing return's rank among the members'
   and its own, scaled to 0 lowest .. 1 highest).
+
+The universe is survivorship-free: at each bar its mean and rank use the members that
+have a return there (a member joins the bar after its first candle and counts towards
+the rank once it has ``k_long`` bars of history; one whose candles end is carried for
+``ffill_limit`` bars, as any missing bar is, then leaves). Whether a member exists later
+is never read, so a member listing in 2020 does not blank the universe before it.
 """
 
 from __future__ import annotations
@@ -121,7 +127,7 @@ def cross_asset_features(
         out[f"ref_{r}_volatility_{window}"] = c.diff().rolling(window, min_periods=window).std()
     if spec.universe:
         members = pd.DataFrame({s: closes[s] for s in spec.universe})
-        univ_1 = members.diff().mean(axis=1, skipna=False)
+        univ_1 = members.diff().mean(axis=1)  # over the members with a return at t
         own_1 = own.diff()
         n = spec.cross_window
         beta = own_1.rolling(n, min_periods=n).cov(univ_1) / univ_1.rolling(n, min_periods=n).var()
