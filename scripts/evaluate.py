@@ -8,53 +8,56 @@ from pathlib import Path
 
 import pandas as pd
 
-from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
+from kilo.cli import (
+    add_symbol_choice,
+    chosen_symbols,
+    common_parser,
+    config_from_args,
+    positive_int,
+)
 from kilo.errors import KiloError
-from kilo.evaluation.report import PORTFOLIO_COLUMNS, REPORT_COLUMNS, planted_sentence
+from kilo.evaluation.report import (
+    PORTFOLIO_COLUMNS,
+    REPORT_COLUMNS,
+    planted_sentence,
+    random_sentence,
+)
 from kilo.evaluation.results import metrics_table
 from kilo.evaluation.run import run_evaluation
+from kilo.evaluation.summary import PortfolioSummary, SymbolSummary
 
 COLUMNS = [c for c in REPORT_COLUMNS if c != "psr"]
 
 
-def print_symbol(summary: dict, symbol: str) -> None:
+def print_symbol(symbol: str, entry: SymbolSummary) -> None:
     """The terminal summary of one symbol: strategies, IC with interval, controls."""
-    entry = summary[symbol]
-    print(f"\n{symbol}  ({entry['bars']} out-of-sample bars)")
-    print(metrics_table(summary, symbol, COLUMNS).to_string())
-    random = entry["strategies"].get("random")
-    if random:
+    print(f"\n{symbol}  ({entry.bars} out-of-sample bars)")
+    print(metrics_table(entry, COLUMNS).to_string())
+    if entry.random is not None:
+        print(random_sentence(entry.random))
+    for model, placebo in entry.controls.placebo.models.items():
+        ic = entry.strategies[model].ic
+        if ic is None:
+            continue
+        low, high = ic.ic_ci95
+        flag = "  LEAK? above the placebo's 99 % band" if placebo.flagged else ""
         print(
-            f"blend net Sharpe percentile among {random['draws']} matched random paths: "
-            f"{random['blend_percentile']:.0f}"
+            f"{model:9s} IC {ic.ic_spearman:+.4f} [{low:+.4f}, {high:+.4f}]  HAC t "
+            f"{ic.ic_tstat_hac:+.2f}  perm p {ic.ic_pvalue_perm:.3f}  placebo IC "
+            f"{placebo.ic_spearman:+.4f} (band ±{placebo.null_band99:.4f})" + flag
         )
-    placebo = entry["controls"]["placebo"]
-    for model in ("gru", "lightgbm"):
-        s = entry["strategies"][model]
-        low, high = s["ic_ci95"]
-        flag = "  LEAK? above the placebo's 99 % band" if placebo[model]["flagged"] else ""
-        print(
-            f"{model:9s} IC {s['ic_spearman']:+.4f} [{low:+.4f}, {high:+.4f}]  HAC t "
-            f"{s['ic_tstat_hac']:+.2f}  perm p {s['ic_pvalue_perm']:.3f}  placebo IC "
-            f"{placebo[model]['ic_spearman']:+.4f} (band ±{placebo[model]['null_band99']:.4f})"
-            + flag
-        )
-    print(planted_sentence(entry["controls"]["planted"]))
+    print(planted_sentence(entry.controls.planted))
 
 
-def print_portfolio(portfolio: dict) -> None:
+def print_portfolio(portfolio: PortfolioSummary) -> None:
     """The portfolio walk-forward: strategies, risk events, worst day, breaker time."""
-    table = pd.DataFrame(portfolio["strategies"]).T
-    print(f"\nportfolio ({portfolio['bars']} bars, all symbols traded together)")
+    table = pd.DataFrame({n: m.model_dump() for n, m in portfolio.strategies.items()}).T
+    print(f"\nportfolio ({portfolio.bars} bars, all symbols traded together)")
+    print(table[PORTFOLIO_COLUMNS].to_string(float_format=lambda v: f"{v:.4g}"))
     print(
-        table[[c for c in PORTFOLIO_COLUMNS if c in table.columns]].to_string(
-            float_format=lambda v: f"{v:.4g}"
-        )
-    )
-    print(
-        f"risk events: {portfolio['risk_events'] or 'none'}; worst day "
-        f"{portfolio['worst_day']['date']} ({portfolio['worst_day']['log_return']:+.4f}); "
-        f"{portfolio['cooldown_bars']} bars in the drawdown breaker's cooldown"
+        f"risk events: {portfolio.risk_events or 'none'}; worst day "
+        f"{portfolio.worst_day.date} ({portfolio.worst_day.log_return:+.4f}); "
+        f"{portfolio.cooldown_bars} bars in the drawdown breaker's cooldown"
     )
 
 
@@ -69,16 +72,19 @@ def main(argv: list[str] | None = None) -> int:
         "Writes report.html (+ plotly.min.js), summary.json and equity.png."
     )
     add_symbol_choice(parser, "evaluate")
-    parser.add_argument("--folds", type=int, help="test folds (default: evaluation.folds)")
+    parser.add_argument("--folds", type=positive_int, help="test folds (default: evaluation.folds)")
     parser.add_argument(
-        "--seeds", type=int, default=1, help="repeat with this many seeds and report mean ± std"
+        "--seeds",
+        type=positive_int,
+        default=1,
+        help="repeat with this many seeds and report mean ± std",
     )
     parser.add_argument(
         "--report-dir", type=Path, help="folder for reports (default: evaluation.report_dir)"
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         help="worker processes for folds and controls "
         "(default: evaluation.jobs, or every CPU core)",
     )
@@ -99,10 +105,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.folds is not None:
         args.overrides.append(f"evaluation.folds={args.folds}")
-    if args.seeds < 1:
-        parser.error("--seeds must be at least 1")
-    if args.jobs is not None and args.jobs < 1:
-        parser.error("--jobs must be at least 1")
     try:
         config = config_from_args(args)
     except KiloError as exc:
@@ -118,16 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         backend=args.backend,
         portfolio=args.portfolio,
     )
-    for symbol in summary:
-        if symbol != "portfolio":
-            print_symbol(summary, symbol)
-    if "portfolio" in summary:
-        print_portfolio(summary["portfolio"])
+    if summary is not None:
+        print(f"\nPPO trained {summary.ppo_timesteps} timesteps per fold")
+        for symbol, entry in summary.symbols.items():
+            print_symbol(symbol, entry)
+        if summary.portfolio is not None:
+            print_portfolio(summary.portfolio)
     for symbol, error in failures.items():
         print(f"{symbol}: FAILED: {error}", file=sys.stderr)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
-    return 1 if failures or not summary else 0
+    return 1 if failures or summary is None else 0
 
 
 if __name__ == "__main__":

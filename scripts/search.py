@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sys
 
-from kilo.cli import common_parser, config_from_args, symbol_arg
+from kilo.cli import common_parser, config_from_args, positive_int, symbol_arg
 from kilo.errors import KiloError
-from kilo.evaluation.search import grid_size
-from kilo.evaluation.search_run import run_search
+from kilo.search.run import run_search
+from kilo.search.study import grid_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--trials",
-        type=int,
+        type=positive_int,
         help="trials to add to the study (required "
         "unless --grid, which defaults to every combination)",
     )
@@ -41,10 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         "search.space's choices (Optuna GridSampler) instead of sampling",
     )
     parser.add_argument(
-        "--folds", type=int, help="outer walk-forward folds (default: evaluation.folds)"
+        "--folds", type=positive_int, help="outer walk-forward folds (default: evaluation.folds)"
     )
     parser.add_argument("--study", help="study name (default: search-<symbols>)")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes running trials")
+    parser.add_argument(
+        "--jobs", type=positive_int, default=1, help="worker processes running trials"
+    )
     parser.add_argument(
         "--backend",
         choices=["joblib", "ray"],
@@ -62,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         trials = args.trials or (grid_size(config) if args.grid else None)
     except KiloError as exc:
         parser.error(str(exc))
-    if trials is None or trials < 1 or args.jobs < 1:
-        parser.error("--trials (or --grid) and --jobs must be at least 1")
+    if trials is None:
+        parser.error("give --trials N, or --grid for every combination")
     study = args.study or "search-" + "-".join(s.replace("/", "") for s in args.symbol)
     try:
         summary, folder = run_search(
@@ -87,11 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     print(
-        f"study {study}: {summary['n_trials']} trials; best value "
-        f"{summary.get('best_value')} with {summary.get('best_params')}"
+        f"study {study}: {summary.n_trials} trials; best value "
+        f"{summary.best_value:+.4f} with {summary.best_params}"
+        if summary.best_params is not None
+        else f"study {study}: {summary.n_trials} trials, none complete"
     )
-    if "deflation" in summary:
-        print(summary["deflation"]["sentence"])
+    if summary.deflation is not None:
+        print(summary.deflation.sentence)
     print(f"outputs: {folder}")
     return 0
 

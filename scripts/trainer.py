@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import sys
 
-from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
+from kilo.cli import (
+    add_symbol_choice,
+    chosen_symbols,
+    common_parser,
+    config_from_args,
+    positive_int,
+)
 from kilo.errors import KiloError
 from kilo.training.parallel import train_symbols
 from kilo.training.summary import format_summary
@@ -26,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, help="override the config seed")
     parser.add_argument(
-        "--jobs", type=int, help="symbols trained in parallel processes (default: training.jobs)"
+        "--jobs",
+        type=positive_int,
+        help="symbols trained in parallel processes (default: training.jobs)",
     )
     parser.add_argument(
         "--backend",
@@ -43,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     except KiloError as exc:
         parser.error(str(exc))
     symbols = chosen_symbols(args, config)
-    if args.jobs is not None and args.jobs < 1:
-        parser.error("--jobs must be at least 1")
     try:
         reports = train_symbols(
             config,

@@ -12,13 +12,16 @@ REPO = Path(__file__).resolve().parents[1]
 CHECKER = REPO.parent / "shared" / "tools" / "check_layers.py"
 
 
-def test_no_import_points_up_the_layer_order() -> None:
+def test_no_import_points_up_the_layer_order_and_no_circle() -> None:
     if not CHECKER.is_file():
         pytest.fail(f"{CHECKER} is missing: clone Kilo beside ../shared", pytrace=False)
     done = subprocess.run(
-        [sys.executable, str(CHECKER), str(REPO / "src" / "kilo")], capture_output=True, text=True
+        [sys.executable, str(CHECKER), "--circles", str(REPO / "src" / "kilo")],
+        capture_output=True,
+        text=True,
     )
-    assert done.returncode == 0 and done.stdout.strip() == "0 import(s) point up", done.stdout
+    expected = "0 import(s) point up, 0 circle(s)"
+    assert done.returncode == 0 and done.stdout.strip() == expected, done.stdout
 
 
 @pytest.mark.parametrize(

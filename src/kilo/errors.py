@@ -5,6 +5,10 @@ Messages say what was wrong and what to do about it.
 
 from __future__ import annotations
 
+import pickle
+import struct
+import zipfile
+
 
 class KiloError(Exception):
     """Base class of every error Kilo raises on purpose."""
@@ -28,3 +32,17 @@ class FeatureContractError(ModelSetError):
 
 class ExchangeError(KiloError):
     """The exchange could not be reached or answered with an error."""
+
+
+#: What reading a damaged or missing file raises (the file missing, truncated, not the
+#: format, a key or shape that is not there). Loaders turn these into
+#: :class:`ModelSetError`; anything else is a bug and propagates as it is.
+UNREADABLE_FILE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    pickle.UnpicklingError,
+    struct.error,
+    zipfile.BadZipFile,
+)

@@ -1,16 +1,36 @@
-"""Small shared helpers: seeding, atomic file writes, hashing."""
+"""Small shared helpers: seeding, atomic file writes, hashing, a JSON-safe float."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import random
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BeforeValidator, PlainSerializer
+
+
+def _nan_from_null(value: Any) -> Any:
+    return math.nan if value is None else value
+
+
+def _null_if_not_finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+#: A float field of a Pydantic model that may be undefined: NaN (and inf) are written
+#: to JSON as ``null`` and read back as NaN, so strict JSON round-trips.
+JsonFloat = Annotated[
+    float,
+    BeforeValidator(_nan_from_null),
+    PlainSerializer(_null_if_not_finite, return_type=float | None, when_used="json"),
+]
 
 
 def seed_everything(seed: int) -> None:

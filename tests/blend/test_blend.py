@@ -10,14 +10,15 @@ from kilo.blend import (
     EdgeMap,
     EdgeRule,
     ThresholdRule,
+    Thresholds,
     blend,
     calibrate,
     fit_edge_map,
-    make_rule,
     ppo_signal,
     regressor_signal,
 )
-from kilo.config import BlendConfig
+from kilo.config import Config, EdgeBlend, QuantileBlend
+from kilo.errors import ConfigError
 
 WEIGHTS = {"gru": 1.0, "lightgbm": 1.0, "ppo": 2.0}
 
@@ -49,20 +50,46 @@ def test_calibration_thresholds_are_validation_quantiles() -> None:
     proba = rng.dirichlet([1, 1, 1], 500)
     long = rng.random(500) < 0.4
     forward = rng.normal(0, 0.01, 500)
-    cal = calibrate(gru, lgb, proba, long, forward, BlendConfig(weights=WEIGHTS))
+    cal = calibrate(gru, lgb, proba, long, forward, QuantileBlend(weights=WEIGHTS))
     score, _ = blend(cal.signals(gru, lgb, proba, long), WEIGHTS)
-    assert cal.enter_threshold == pytest.approx(np.quantile(score, 0.7))
-    assert cal.exit_threshold == pytest.approx(np.quantile(score, 0.4))
+    assert cal.thresholds is not None
+    assert cal.thresholds.enter == pytest.approx(np.quantile(score, 0.7))
+    assert cal.thresholds.exit == pytest.approx(np.quantile(score, 0.4))
     assert cal.prediction_stats["gru"].std == pytest.approx(gru.std())
     assert Calibration.model_validate_json(cal.model_dump_json()) == cal
     fixed = calibrate(
-        gru, lgb, proba, long, forward, BlendConfig(enter_threshold=0.2, exit_threshold=-0.1)
+        gru, lgb, proba, long, forward, QuantileBlend(enter_threshold=0.2, exit_threshold=-0.1)
     )
-    assert (fixed.enter_threshold, fixed.exit_threshold, fixed.threshold_source) == (
-        0.2,
-        -0.1,
-        "config",
+    assert fixed.thresholds == Thresholds(enter=0.2, exit=-0.1, source="config")
+
+
+def test_the_edge_rule_calibrates_no_thresholds() -> None:
+    rng = np.random.default_rng(0)
+    gru, lgb, forward = (
+        rng.normal(0, 0.002, 300),
+        rng.normal(0, 0.001, 300),
+        rng.normal(0, 0.01, 300),
     )
+    cal = calibrate(gru, lgb, None, None, forward, EdgeBlend(weights={"gru": 1.0, "lightgbm": 1.0}))
+    assert cal.thresholds is None and len(cal.edge_map.x) >= 1
+    quantile = Config().with_overrides(["blend.rule=quantile"])
+    with pytest.raises(ConfigError, match="calibrated for blend.rule edge"):
+        cal.rule(quantile)
+    explicit = quantile.with_overrides(["blend.enter_threshold=0.3", "blend.exit_threshold=0.1"])
+    assert cal.rule(explicit) == ThresholdRule(0.3, 0.1)
+
+
+def test_an_old_manifests_flat_thresholds_still_load() -> None:
+    old = {
+        "prediction_stats": {"gru": {"mean": 0.0, "std": 1.0}},
+        "enter_threshold": 0.3,
+        "exit_threshold": 0.1,
+        "threshold_source": "validation quantiles",
+        "validation_score_quantiles": {},
+        "edge_map": {"x": [0.0], "y": [0.0]},
+    }
+    cal = Calibration.model_validate(old)
+    assert cal.thresholds == Thresholds(enter=0.3, exit=0.1, source="validation quantiles")
 
 
 def test_regressors_alone() -> None:
@@ -74,7 +101,7 @@ def test_regressors_alone() -> None:
         None,
         None,
         rng.normal(0, 0.01, 300),
-        BlendConfig(weights={"gru": 1.0, "lightgbm": 1.0}),
+        EdgeBlend(weights={"gru": 1.0, "lightgbm": 1.0}),
     )
     assert set(cal.signals(gru, lgb, None, False)) == {"gru", "lightgbm"}
 
@@ -111,14 +138,32 @@ def test_edge_rule_pays_for_costs_holds_and_sizes() -> None:
     assert rule.size(0.3) == pytest.approx(0.006 / 0.009) and rule.size(0.9) == 1.0
 
 
-def test_make_rule_follows_the_config() -> None:
-    from kilo.config import Config
-
+def test_the_calibrations_rule_follows_the_config() -> None:
     edge = EdgeMap(x=[0.0], y=[0.0])
     config = Config()
-    rule = make_rule(config, 0.3, 0.1, edge)
+    cal = Calibration(
+        prediction_stats={},
+        validation_score_quantiles={},
+        edge_map=edge,
+        thresholds=Thresholds(enter=0.3, exit=0.1, source="config"),
+    )
+    rule = cal.rule(config)
     t = config.trading
     assert isinstance(rule, EdgeRule) and rule.min_hold_bars == config.target.horizon
-    assert rule.hurdle == pytest.approx(2 * (t.fee + t.slippage) * config.blend.cost_multiple)
-    quantile = make_rule(config.with_overrides(["blend.rule=quantile"]), 0.3, 0.1, edge)
-    assert quantile == ThresholdRule(0.3, 0.1)
+    assert isinstance(config.blend, EdgeBlend)
+    round_trip = np.log((1 + t.fee) * (1 + t.slippage) / ((1 - t.fee) * (1 - t.slippage)))
+    assert rule.hurdle == pytest.approx(round_trip * config.blend.cost_multiple, rel=1e-12)
+    assert cal.rule(config.with_overrides(["blend.rule=quantile"])) == ThresholdRule(0.3, 0.1)
+
+
+def test_a_key_of_the_other_rule_is_refused_by_name() -> None:
+    config = Config()
+    with pytest.raises(ConfigError, match="blend.enter_threshold belong.*rule quantile"):
+        config.with_overrides(["blend.enter_threshold=0.3"])
+    with pytest.raises(ConfigError, match="blend.cost_multiple belong.*rule edge"):
+        config.with_overrides(["blend.rule=quantile", "blend.cost_multiple=2"])
+    switched = config.with_overrides(["blend.rule=quantile", "blend.enter_threshold=0.3"])
+    assert isinstance(switched, Config) and isinstance(switched.blend, QuantileBlend)
+    assert switched.blend.enter_threshold == 0.3
+    back = switched.with_overrides(["blend.rule=edge"])  # the quantile keys go with it
+    assert isinstance(back.blend, EdgeBlend) and back.blend.cost_multiple == 1.5

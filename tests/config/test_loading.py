@@ -102,3 +102,15 @@ def test_with_overrides_returns_a_validated_copy() -> None:
 def test_timeframe_is_validated() -> None:
     with pytest.raises(ConfigError, match="data.timeframe.*not valid"):
         load_config(None, ["data.timeframe=fortnight"], environ={})
+
+
+def test_an_unknown_key_gets_the_closest_known_one(config) -> None:
+    from kilo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"trading\.fe: .*did you mean trading\.fee\?"):
+        config.with_overrides(["trading.fe=0.1"])
+    with pytest.raises(ConfigError, match=r"did you mean blend\.cost_multiple\?"):
+        config.with_overrides(["blend.cost_multiplee=2"])  # a key of a union member too
+    with pytest.raises(ConfigError) as far:
+        config.with_overrides(["zzz.qqq=1"])
+    assert "did you mean" not in str(far.value)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from kilo.config import Config
-from kilo.evaluation.fold import FoldTask
-from kilo.evaluation.folds import walk_forward_folds
+from kilo.evaluation.fold_task import FoldTask
+from kilo.evaluation.splits import walk_forward_folds
 from kilo.evaluation.walkforward import build_datasets, run_tasks
 from kilo.features import FeatureEngine
 from kilo.training.split import required_embargo
@@ -58,8 +58,8 @@ def test_search_trials_on_ray_land_in_the_same_study(tiny_config: Config, tmp_pa
     import optuna
     from mlflow.tracking import MlflowClient
 
-    from kilo.evaluation.search_run import run_search
-    from tests.evaluation.test_search import SMALL
+    from kilo.search.run import run_search
+    from tests.search.test_study import SMALL
 
     config = tiny_config.with_overrides(
         {
@@ -74,7 +74,7 @@ def test_search_trials_on_ray_land_in_the_same_study(tiny_config: Config, tmp_pa
         config, ["BTC/USDT"], trials=2, study_name="r", jobs=2, backend="ray", progress=False
     )
     study = optuna.load_study(study_name="r", storage=config.search.storage)
-    assert len(study.trials) == summary["n_trials"] == 2
+    assert len(study.trials) == summary.n_trials == 2
     client = MlflowClient(tracking_uri=config.tracking.uri)
     runs = client.search_runs([client.get_experiment_by_name("kilo").experiment_id])
     parent = next(r for r in runs if r.data.tags.get("kilo.kind") == "search")

@@ -9,8 +9,11 @@ import pytest
 
 from kilo.config import Config
 from kilo.data import load_candles
-from kilo.evaluation.fold import shuffled_labels
+from kilo.errors import DataError
+from kilo.evaluation.fold_task import shuffled_labels
 from kilo.evaluation.run import run_evaluation
+from kilo.evaluation.summary import EvaluationSummary
+from kilo.evaluation.walkforward import ppo_timesteps
 from kilo.training.split import TimeSplit
 
 pytestmark = pytest.mark.slow
@@ -34,13 +37,13 @@ METRICS = {
     "psr_vs_buy_and_hold",
     "dsr",
 }
-IC_FIELDS = {"ic_by_fold", "ic_ci95", "ic_tstat_hac", "ic_pvalue_perm"}
+BASELINES = ("buy_and_hold", "flat", "momentum")
 
 
 @pytest.fixture(scope="module")
 def evaluation(tiny_config: Config, tmp_path_factory):
     cfg = tiny_config.with_overrides(
-        ["evaluation.folds=2", "evaluation.ppo_timesteps=512", "evaluation.random_draws=100"]
+        ["evaluation.folds=2", "models.ppo.total_timesteps=512", "evaluation.random_draws=100"]
     )
     folder = tmp_path_factory.mktemp("reports")
     return run_evaluation(
@@ -51,17 +54,17 @@ def evaluation(tiny_config: Config, tmp_path_factory):
 def finite(value) -> bool:
     if isinstance(value, dict):
         return all(finite(v) for v in value.values())
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return all(finite(v) for v in value)
     return isinstance(value, bool) or (isinstance(value, (int, float)) and math.isfinite(value))
 
 
 def test_summary_layout(evaluation) -> None:
     summary, paths, failures = evaluation
-    assert "NOPE/USDT" in failures and list(summary) == ["BTC/USDT"]
-    btc = json.loads(paths["summary"].read_text())["BTC/USDT"]
-    strategies = btc["strategies"]
-    assert set(strategies) == {
+    assert "NOPE/USDT" in failures and list(summary.symbols) == ["BTC/USDT"]
+    assert summary.failures == failures and summary.ppo_timesteps == 512  # the --set budget
+    btc = summary.symbols["BTC/USDT"]
+    assert set(btc.strategies) == {
         "gru",
         "lightgbm",
         "ppo",
@@ -69,63 +72,89 @@ def test_summary_layout(evaluation) -> None:
         "buy_and_hold",
         "flat",
         "momentum",
-        "random",
     }
-    for name, metrics in strategies.items():
-        assert METRICS - {"dsr", "psr_vs_buy_and_hold"} <= set(metrics), name
-        if name not in ("flat", "random"):  # flat has no variance, so no Sharpe
+    for name, result in btc.strategies.items():
+        metrics = result.model_dump(exclude={"ic"})
+        assert set(metrics) >= METRICS, name
+        if name != "flat":  # flat has no variance: PSR and DSR are undefined
             assert finite({k: metrics[k] for k in METRICS if k != "hit_rate"}), name
+    assert btc.strategies["flat"].sharpe == 0.0  # a flat book's Sharpe is 0, not undefined
     for name in ("gru", "lightgbm"):
-        s = strategies[name]
-        assert set(s) >= IC_FIELDS and finite({k: s[k] for k in IC_FIELDS})
-        assert len(s["ic_by_fold"]) == 2 and s["ic_ci95"][0] < s["ic_spearman"] < s["ic_ci95"][1]
-    assert (
-        strategies["random"]["draws"] == 100
-        and 0 <= strategies["random"]["blend_percentile"] <= 100
-    )
-    controls = btc["controls"]
-    assert (
-        finite(controls["placebo"]) and finite(controls["planted"]) and finite(controls["lead_lag"])
-    )
+        ic = btc.strategies[name].ic
+        assert ic is not None and finite(ic.model_dump())
+        assert len(ic.ic_by_fold) == 2 and ic.ic_ci95[0] < ic.ic_spearman < ic.ic_ci95[1]
+    assert btc.strategies["blend"].ic is None
+    assert btc.random is not None and btc.random.draws == 100
+    assert 0 <= btc.random.blend_percentile <= 100 or btc.strategies["blend"].n_trades == 0
+    controls = btc.controls
+    assert finite(controls.placebo.model_dump()) and finite(controls.planted.model_dump())
     for name in ("gru", "lightgbm"):
-        assert set(controls["placebo"][name]) == {"ic_spearman", "null_band99", "flagged"}
-        assert not controls["placebo"][name]["flagged"], "placebo IC above its 99 % band"
-        assert set(controls["lead_lag"][name]) == {str(k) for k in range(-5, 6)}
-    assert set(controls["placebo"]["blend"]) == {"sharpe", "gross_sharpe"}
-    planted = controls["planted"]
-    assert {"planted_ic", "gru", "lightgbm", "blend", "buy_and_hold", "detected"} == set(planted)
-    assert planted["planted_ic"] == pytest.approx(0.05, abs=1e-3)
-    assert controls["causality"] == {"cuts": 2, "identical": True}
-    assert set(controls["label_shuffle_check"]) == {"fold", "gru", "lightgbm"}
-    assert btc["bars"] > 1000 and btc["seeds"] == 2 and "strategies_std" in btc
+        assert not controls.placebo.models[name].flagged, "placebo IC above its 99 % band"
+        assert set(controls.lead_lag[name]) == set(range(-5, 6))
+    assert controls.planted.planted_ic == pytest.approx(0.05, abs=1e-3)
+    assert controls.planted.needed_ic == pytest.approx(0.7 * controls.planted.planted_ic)
+    assert controls.causality.cuts == 2 and controls.causality.identical
+    assert set(controls.label_shuffle_check.ic) == {"gru", "lightgbm"}
+    assert btc.bars > 1000 and btc.seeds == 2 and btc.strategies_std is not None
+
+
+def test_summary_json_round_trips_and_refuses_another_format(evaluation, tmp_path) -> None:
+    summary, paths, _ = evaluation
+    text = paths["summary"].read_text()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON
+    back = EvaluationSummary.read(paths["summary"])
+    assert (
+        back.model_dump_json()
+        == summary.model_dump_json()
+        == EvaluationSummary.model_validate_json(text).model_dump_json()
+    )
+    raw = json.loads(text)
+    raw["summary_format"] = 1
+    old = tmp_path / "summary.json"
+    old.write_text(json.dumps(raw))
+    with pytest.raises(DataError, match="format 1.*re-run scripts/evaluate.py"):
+        EvaluationSummary.read(tmp_path)
+    old.write_text("{not json")
+    with pytest.raises(DataError, match="not a valid evaluation summary"):
+        EvaluationSummary.read(old)
+
+
+def test_fold_ppo_budget_follows_the_model_key_up_to_the_cap(tiny_config: Config) -> None:
+    assert ppo_timesteps(tiny_config.with_overrides({"models.ppo.total_timesteps": 2048})) == 2048
+    capped = tiny_config.with_overrides({"models.ppo.total_timesteps": 100_000})
+    assert ppo_timesteps(capped) == capped.evaluation.max_ppo_timesteps == 30_000
+    free = capped.with_overrides({"evaluation.max_ppo_timesteps": None})
+    assert ppo_timesteps(free) == 100_000
 
 
 def test_buy_and_hold_gross_return_is_the_market_on_its_units(
     evaluation, tiny_config: Config
 ) -> None:
-    btc = evaluation[0]["BTC/USDT"]
+    btc = evaluation[0].symbols["BTC/USDT"]
     t = tiny_config.trading
     candles = load_candles(tiny_config.data.dir, "binance", "BTC/USDT", "1h")
     opens = candles["open"]
     market, gross = 0.0, 0.0
-    for fold in btc["folds"]:
-        start = candles.index.get_loc(pd.Timestamp(fold["test_start"]))
-        end = candles.index.get_loc(pd.Timestamp(fold["test_end"]))
+    for fold in btc.folds:
+        start = candles.index.get_loc(pd.Timestamp(fold.test_start))
+        end = candles.index.get_loc(pd.Timestamp(fold.test_end))
         move = opens.iloc[end + 1] / opens.iloc[start + 1]
         market += np.log(move)
         # all the cash goes in, fee and slippage included; gross holds those units cost-free
         gross += np.log1p((move - 1.0) / ((1.0 + t.fee) * (1.0 + t.slippage)))
-    bh = btc["strategies"]["buy_and_hold"]
-    assert bh["gross_total_log_return"] == pytest.approx(gross, rel=1e-9)
-    assert bh["total_log_return"] < min(market, gross) and bh["exposure"] > 0.99
-    assert btc["strategies"]["flat"]["total_log_return"] == 0.0
+    bh = btc.strategies["buy_and_hold"]
+    assert bh.gross_total_log_return == pytest.approx(gross, rel=1e-9)
+    assert bh.total_log_return < min(market, gross) and bh.exposure > 0.99
+    assert btc.strategies["flat"].total_log_return == 0.0
 
 
 def test_random_baseline_matches_the_blends_exposure(evaluation) -> None:
-    s = evaluation[0]["BTC/USDT"]["strategies"]
-    assert s["random"]["exposure"] == pytest.approx(s["blend"]["exposure"], abs=0.02)
-    if s["blend"]["n_trades"] > 10:
-        assert s["random"]["turnover"] == pytest.approx(s["blend"]["turnover"], rel=0.25)
+    btc = evaluation[0].symbols["BTC/USDT"]
+    blend, random = btc.strategies["blend"], btc.random
+    assert random is not None
+    assert random.exposure == pytest.approx(blend.exposure, abs=0.02)
+    if blend.n_trades > 10:
+        assert random.turnover == pytest.approx(blend.turnover, rel=0.25)
 
 
 def test_report_files(evaluation) -> None:
@@ -134,6 +163,7 @@ def test_report_files(evaluation) -> None:
     assert "BTC/USDT" in html and "<table" in html and "cdn.plot.ly" not in html
     assert html.count("<script src='plotly.min.js'></script>") == 1
     assert "planted edge" in html and "placebo 99 % null band" in html
+    assert "<th>causality</th>" in html and "{'cuts'" not in html  # a table, not a dict
     assert (paths["html"].parent / "plotly.min.js").stat().st_size > 1_000_000  # offline
     assert len(html) < 1_500_000
     assert paths["png"].read_bytes()[:4] == b"\x89PNG"

@@ -44,17 +44,54 @@ def test_trading_metrics_on_a_toy_equity_curve() -> None:
         periods_per_year=4,
     )
     up, down = np.log(1.1), np.log(0.9)
-    assert m["total_log_return"] == pytest.approx(np.log(1.089))
+    assert m.total_log_return == pytest.approx(np.log(1.089))
     mean = (2 * up + down) / 4
     std = np.std([up, down, 0.0, up], ddof=1)
-    assert m["annual_return"] == pytest.approx(mean * 4)
-    assert m["annual_volatility"] == pytest.approx(std * 2)
-    assert m["sharpe"] == pytest.approx(mean / std * 2)
-    assert m["sortino"] == pytest.approx(mean / np.sqrt(down**2 / 4) * 2)
-    assert m["max_drawdown"] == pytest.approx(0.1)  # 110 -> 99
-    assert m["calmar"] == pytest.approx(mean * 4 / 0.1)
-    assert m["hit_rate"] == pytest.approx(2 / 3) and m["n_trades"] == 3
-    assert m["turnover"] == pytest.approx(4.0) and m["exposure"] == pytest.approx(0.75)
+    assert m.annual_return == pytest.approx(mean * 4)
+    assert m.annual_volatility == pytest.approx(std * 2)
+    assert m.sharpe == pytest.approx(mean / std * 2)
+    assert m.sortino == pytest.approx(mean / np.sqrt(down**2 / 4) * 2)
+    assert m.max_drawdown == pytest.approx(0.1)  # 110 -> 99
+    assert m.calmar == pytest.approx(mean * 4 / 0.1)
+    assert m.hit_rate == pytest.approx(2 / 3) and m.n_trades == 3
+    assert m.turnover == pytest.approx(4.0) and m.exposure == pytest.approx(0.75)
+
+
+def test_sharpe_edge_cases_are_decided_once() -> None:
+    from kilo.metrics import sharpe_ratio
+
+    r = np.array([0.01, -0.02, 0.03, 0.0])
+    assert sharpe_ratio(r) == pytest.approx(r.mean() / r.std(ddof=1))
+    assert sharpe_ratio(r, 8760) == pytest.approx(r.mean() / r.std(ddof=1) * np.sqrt(8760))
+    assert sharpe_ratio(np.zeros(50), 8760) == 0.0  # a flat book: no risk, no return
+    assert np.isnan(sharpe_ratio(np.full(50, 0.01)))  # zero variance, non-zero returns
+    assert np.isnan(sharpe_ratio(np.array([0.01]))) and np.isnan(sharpe_ratio(np.empty(0)))
+
+
+def test_trading_metrics_round_trip_through_json_with_undefined_values() -> None:
+    from kilo.metrics import TradingMetrics, trading_metrics
+
+    m = trading_metrics(np.zeros(10), np.zeros(10, bool), np.empty(0), 0.0, 8760)
+    assert m.sharpe == 0.0 and np.isnan(m.hit_rate) and np.isnan(m.psr)
+    text = m.model_dump_json()
+    assert '"hit_rate":null' in text and "NaN" not in text
+    back = TradingMetrics.model_validate_json(text)
+    assert np.isnan(back.hit_rate) and back.model_dump_json() == text
+
+
+def test_fill_costs_are_the_brokers() -> None:
+    from kilo.metrics import fill_cost_fraction, fill_log_cost, fill_price
+
+    fee, slip = 0.001, 0.0005
+    assert fill_price(100.0, slip, "buy") == pytest.approx(100.05)
+    assert fill_price(100.0, slip, "sell") == pytest.approx(99.95)
+    # cash 1 buys 1 / (1 + fee) of notional at 1 + slip the price: worth this at the open
+    assert np.exp(-fill_log_cost(fee, slip, "buy")) == pytest.approx(1 / (1.001 * 1.0005))
+    assert np.exp(-fill_log_cost(fee, slip, "sell")) == pytest.approx(0.999 * 0.9995)
+    assert fill_cost_fraction(fee, slip, "sell") == pytest.approx(1 - 0.999 * 0.9995)
+    assert fill_log_cost(0.0, 0.0, "buy") == 0.0
+    with pytest.raises(ValueError, match="fractions"):
+        fill_log_cost(1.5, 0.0, "buy")
 
 
 def test_probabilistic_sharpe_ratio() -> None:

@@ -48,3 +48,20 @@ def test_sample_weights_decide_which_rows_count() -> None:
     flipped = LightGBMRegressor(params, seed=1).fit(X, y, weights=1.0 - first + 1e-3)
     assert np.corrcoef(flipped.predict(X[:1000]), X[:1000, 0])[0, 1] < -0.9
     assert model.booster_.current_iteration() == 50  # no validation: exactly n_estimators
+
+
+def test_load_reports_a_damaged_file_and_lets_a_bug_through(tmp_path, monkeypatch) -> None:
+    import lightgbm
+
+    from kilo.models.lightgbm import MODEL_FILE
+
+    (tmp_path / MODEL_FILE).write_text("not a model")
+    with pytest.raises(ModelSetError, match="cannot load the LightGBM model"):
+        LightGBMRegressor.load(tmp_path)
+
+    def broken(**kwargs):
+        raise TypeError("a bug, not a damaged file")
+
+    monkeypatch.setattr(lightgbm, "Booster", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        LightGBMRegressor.load(tmp_path)

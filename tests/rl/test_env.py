@@ -45,14 +45,15 @@ def test_rewards_and_costs_by_hand() -> None:
     env = make_env()
     r = RETURNS
     obs, _ = env.reset(options={"start": 10, "length": 5})
-    cost = -math.log(1 - FEE - SLIP)
+    buy = math.log((1 + FEE) * (1 + SLIP))  # the broker's fill: fee on notional, price moved
+    sell = -math.log((1 - FEE) * (1 - SLIP))
     _, reward, _, _, _ = env.step(1)  # go long at bar 10
-    assert reward == pytest.approx(r[10] - cost)
+    assert reward == pytest.approx(r[10] - buy, rel=1e-12)
     obs, reward, _, _, _ = env.step(0)  # hold the long
     assert reward == pytest.approx(r[11])
     assert obs[-3] == 1.0 and obs[-2] == pytest.approx(r[10] + r[11], rel=1e-5)
     _, reward, _, _, _ = env.step(2)  # back to flat
-    assert reward == pytest.approx(-cost)
+    assert reward == pytest.approx(-sell, rel=1e-12)
     _, reward, _, truncated, _ = env.step(2)  # stay flat: no cost
     assert reward == 0.0 and not truncated
     _, _, _, truncated, _ = env.step(0)

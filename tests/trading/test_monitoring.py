@@ -103,7 +103,7 @@ def test_endpoints_and_a_clean_stop(tiny_models: Config, tmp_path, stop) -> None
     assert Ledger(state).saved_state() is not None
 
 
-def test_health_is_503_when_no_iteration_ran(tiny_models: Config) -> None:
+def test_health_is_503_starting_before_the_first_iteration(tiny_models: Config) -> None:
     import pandas as pd
 
     from kilo.trading.monitoring import MonitoringServer, TraderMetrics
@@ -112,6 +112,7 @@ def test_health_is_503_when_no_iteration_ran(tiny_models: Config) -> None:
     server = MonitoringServer(metrics, "127.0.0.1", 0)
     try:
         status, body = get(f"http://127.0.0.1:{server.port}/health")
-        assert status == 503 and json.loads(body)["status"] == "error"
+        health = json.loads(body)
+        assert status == 503 and health["status"] == "starting" and health["errors"] == []
     finally:
         server.close()

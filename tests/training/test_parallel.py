@@ -7,8 +7,9 @@ from kilo.config import Config
 from kilo.features import FeatureEngine
 from kilo.inference import predict_rows
 from kilo.registry import ModelSet
+from kilo.runtime import threads_per_job
 from kilo.training.dataset import build_dataset
-from kilo.training.parallel import threads_per_job, train_symbols
+from kilo.training.parallel import train_symbols
 from kilo.training.summary import summary_table
 
 pytestmark = pytest.mark.slow

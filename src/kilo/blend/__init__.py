@@ -22,26 +22,28 @@ A rule turns a score into a decision (``blend.rule``):
 
 - ``edge`` (:class:`~kilo.blend.rules.EdgeRule`, default): the score is mapped to an
   expected log return over the label horizon (isotonic regression on validation); a
-  flat symbol enters when that edge exceeds the round-trip cost ``2 (fee + slippage)``
-  times ``cost_multiple``, holds ``min_hold_bars`` at least, and exits once the edge
-  falls below ``exit_edge``;
+  flat symbol enters when that edge exceeds the round-trip cost (the broker's buy and
+  sell, :func:`~kilo.metrics.fill_log_cost`) times ``cost_multiple``, holds
+  ``min_hold_bars`` at least, and exits once the edge falls below ``exit_edge``;
 - ``quantile`` (:class:`~kilo.blend.rules.ThresholdRule`): enter when ``score > enter``,
   exit when ``score < exit``, thresholds from config or at the ``enter_quantile`` /
-  ``exit_quantile`` of the validation scores.
+  ``exit_quantile`` of the validation scores (stored in the calibration as
+  :class:`~kilo.blend.blend.Thresholds`, for this rule only).
 
 Validation scores take PPO's signal along the policy's own simulated positions.
 """
 
 from kilo.blend.blend import (
-    BLEND_MODELS,
     Calibration,
+    Thresholds,
     blend,
     calibrate,
     ppo_signal,
     regressor_signal,
 )
 from kilo.blend.edge import EdgeMap, fit_edge_map
-from kilo.blend.rules import Decision, DecisionRule, EdgeRule, ThresholdRule, make_rule
+from kilo.blend.rules import Decision, DecisionRule, EdgeRule, ThresholdRule, round_trip_cost
+from kilo.config.blend import BLEND_MODELS
 
 __all__ = [
     "BLEND_MODELS",
@@ -51,10 +53,11 @@ __all__ = [
     "EdgeMap",
     "EdgeRule",
     "ThresholdRule",
+    "Thresholds",
     "blend",
     "calibrate",
     "fit_edge_map",
-    "make_rule",
     "ppo_signal",
     "regressor_signal",
+    "round_trip_cost",
 ]

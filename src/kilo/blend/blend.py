@@ -5,15 +5,16 @@ The formulas are documented in the package docstring (:mod:`kilo.blend`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from kilo.blend.actions import Action
 from kilo.blend.edge import EdgeMap, fit_edge_map
-from kilo.blend.rules import DecisionRule, make_rule
-from kilo.config import BlendConfig, Config
-
-BLEND_MODELS = ("gru", "lightgbm", "ppo")
+from kilo.blend.rules import DecisionRule, EdgeRule, ThresholdRule, round_trip_cost
+from kilo.config import BlendConfig, Config, QuantileBlend
+from kilo.errors import ConfigError
 
 
 def regressor_signal(pred: np.ndarray | float, mean: float, std: float) -> np.ndarray:
@@ -89,32 +90,77 @@ class PredictionStats(BaseModel):
     std: float
 
 
+class Thresholds(BaseModel):
+    """The quantile rule's score thresholds and where they came from (``config`` or
+    ``validation quantiles``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enter: float
+    exit: float
+    source: str
+
+
 class Calibration(BaseModel):
     """Per-symbol blend constants, fitted by training and stored in the manifest.
 
     ``prediction_stats`` maps each regressor to the mean and std of its validation
-    predictions (label units); thresholds are in score units; ``edge_map`` maps the
-    score to the log return it earned over the label horizon on validation.
+    predictions (label units); ``edge_map`` maps the score to the log return it earned
+    over the label horizon on validation (the edge rule decides by it; every rule
+    reports it as the expected edge); ``thresholds`` (score units) exist for the
+    quantile rule only; ``validation_score_quantiles`` describe the score's
+    distribution on validation.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     prediction_stats: dict[str, PredictionStats]
-    enter_threshold: float
-    exit_threshold: float
-    threshold_source: str
     validation_score_quantiles: dict[str, float]
     edge_map: EdgeMap
+    thresholds: Thresholds | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_thresholds(cls, data: Any) -> Any:
+        """Manifests written before the rules were apart held flat threshold keys."""
+        if isinstance(data, dict) and "enter_threshold" in data:
+            data = dict(data)
+            data["thresholds"] = {
+                "enter": data.pop("enter_threshold"),
+                "exit": data.pop("exit_threshold"),
+                "source": data.pop("threshold_source"),
+            }
+        return data
 
     def rule(self, config: Config) -> DecisionRule:
-        """The configured decision rule (``blend.rule``) with this calibration."""
-        return make_rule(config, *self.thresholds(config.blend), self.edge_map)
+        """The configured decision rule (``blend.rule``) with this calibration.
 
-    def thresholds(self, config: BlendConfig) -> tuple[float, float]:
-        """(enter, exit) thresholds: the config's where set, else this calibration's."""
-        enter = self.enter_threshold if config.enter_threshold is None else config.enter_threshold
-        exit_ = self.exit_threshold if config.exit_threshold is None else config.exit_threshold
-        return enter, exit_
+        Raises
+        ------
+        ConfigError
+            If the quantile rule has no thresholds: neither in ``blend`` nor in this
+            calibration (fitted under the edge rule).
+        """
+        blend = config.blend
+        if isinstance(blend, QuantileBlend):
+            enter = blend.enter_threshold
+            exit_ = blend.exit_threshold
+            if self.thresholds is not None:
+                enter = self.thresholds.enter if enter is None else enter
+                exit_ = self.thresholds.exit if exit_ is None else exit_
+            if enter is None or exit_ is None:
+                raise ConfigError(
+                    "this model set was calibrated for blend.rule edge and has no score "
+                    "thresholds: set blend.enter_threshold and blend.exit_threshold, or "
+                    "retrain it with blend.rule=quantile"
+                )
+            return ThresholdRule(enter, exit_)
+        return EdgeRule(
+            self.edge_map,
+            round_trip_cost(config) * blend.cost_multiple,
+            config.min_hold_bars,
+            blend.exit_edge,
+        )
 
     def signals(
         self,
@@ -165,19 +211,15 @@ def calibrate(
     Raises
     ------
     ValueError
-        If the enter threshold would not exceed the exit threshold.
+        Under the quantile rule, if the enter threshold would not exceed the exit
+        threshold.
     """
     stats = {
         name: PredictionStats(mean=float(np.nanmean(p)), std=float(np.nanstd(p)))
         for name, p in (("gru", gru), ("lightgbm", lightgbm))
     }
     draft = Calibration(
-        prediction_stats=stats,
-        enter_threshold=0.0,
-        exit_threshold=0.0,
-        threshold_source="",
-        validation_score_quantiles={},
-        edge_map=EdgeMap(x=[0.0], y=[0.0]),
+        prediction_stats=stats, validation_score_quantiles={}, edge_map=EdgeMap(x=[0.0], y=[0.0])
     )
     score, _ = blend(
         draft.signals(gru, lightgbm, ppo_proba, False if ppo_long is None else ppo_long),
@@ -185,11 +227,24 @@ def calibrate(
     )
     levels = (0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.75, 0.9, 0.95)
     quantiles = {f"q{round(q * 100):02d}": float(np.nanquantile(score, q)) for q in levels}
-    enter = config.enter_threshold
-    exit_ = config.exit_threshold
-    source = "config"
-    if enter is None or exit_ is None:
-        source = "validation quantiles"
+    return Calibration(
+        prediction_stats=stats,
+        validation_score_quantiles=quantiles,
+        edge_map=fit_edge_map(score, forward_return),
+        thresholds=_thresholds(score, config) if isinstance(config, QuantileBlend) else None,
+    )
+
+
+def _thresholds(score: np.ndarray, config: QuantileBlend) -> Thresholds:
+    """The quantile rule's thresholds: the config's where set, else validation quantiles.
+
+    Raises
+    ------
+    ValueError
+        If the enter threshold would not exceed the exit threshold.
+    """
+    enter, exit_ = config.enter_threshold, config.exit_threshold
+    source = "config" if enter is not None and exit_ is not None else "validation quantiles"
     if enter is None:
         enter = float(np.nanquantile(score, config.enter_quantile))
     if exit_ is None:
@@ -199,11 +254,4 @@ def calibrate(
             f"exit threshold {exit_:.4f} is above the enter threshold {enter:.4f}; "
             "check blend.enter_* and blend.exit_* in the config"
         )
-    return Calibration(
-        prediction_stats=stats,
-        enter_threshold=float(enter),
-        exit_threshold=float(exit_),
-        threshold_source=source,
-        validation_score_quantiles=quantiles,
-        edge_map=fit_edge_map(score, forward_return),
-    )
+    return Thresholds(enter=float(enter), exit=float(exit_), source=source)

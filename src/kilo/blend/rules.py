@@ -1,7 +1,7 @@
 """Decision rules: a blended score and the current position -> what to do next bar.
 
 The trader and the walk-forward evaluation call the same rule, so their decisions
-cannot drift apart. :func:`make_rule` builds the configured one.
+cannot drift apart. :meth:`kilo.blend.Calibration.rule` builds the configured one.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 
 from kilo.blend.edge import EdgeMap
 from kilo.config import Config
+from kilo.metrics.costs import fill_log_cost
 
 Decision = Literal["enter", "exit", "hold", "wait"]
 
@@ -88,21 +89,7 @@ class EdgeRule:
 
 
 def round_trip_cost(config: Config) -> float:
-    """Fees and slippage of one entry and one exit, a fraction of notional."""
-    return 2.0 * (config.trading.fee + config.trading.slippage)
-
-
-def make_rule(config: Config, enter: float, exit_: float, edge_map: EdgeMap) -> DecisionRule:
-    """The configured rule (``blend.rule``) for one symbol's calibration.
-
-    ``enter``/``exit_`` are the quantile rule's thresholds, ``edge_map`` the edge rule's
-    map; both come from :class:`~kilo.blend.Calibration`.
-    """
-    if config.blend.rule == "quantile":
-        return ThresholdRule(enter, exit_)
-    return EdgeRule(
-        edge_map,
-        round_trip_cost(config) * config.blend.cost_multiple,
-        config.min_hold_bars,
-        config.blend.exit_edge,
-    )
+    """Log return one entry and one exit cost at full size: the broker's fills
+    (:func:`~kilo.metrics.fill_log_cost`, buy plus sell)."""
+    t = config.trading
+    return fill_log_cost(t.fee, t.slippage, "buy") + fill_log_cost(t.fee, t.slippage, "sell")

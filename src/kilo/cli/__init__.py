@@ -56,6 +56,17 @@ def common_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (the error names the flag)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def symbol_arg(text: str) -> str:
     """argparse ``type`` for a symbol: ``BTC/USDT`` or ``BTCUSDT`` -> ``BTC/USDT``."""
     try:

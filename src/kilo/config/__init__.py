@@ -5,6 +5,7 @@
 conventions live in :mod:`kilo.config.markets`.
 """
 
+from kilo.config.blend import BlendConfig, EdgeBlend, QuantileBlend
 from kilo.config.loading import ENV_DATA_DIR, ENV_MODELS_DIR, load_config, read_config_file
 from kilo.config.markets import normalize_symbol, timeframe_seconds
 from kilo.config.overrides import parse_override
@@ -12,7 +13,6 @@ from kilo.config.risk import MonitoringConfig, RiskConfig
 from kilo.config.schema import DEFAULT_SYMBOLS, Config
 from kilo.config.search import SearchChoices, SearchConfig, SearchRange, TrackingConfig
 from kilo.config.sections import (
-    BlendConfig,
     DataConfig,
     EvaluationConfig,
     FeaturesConfig,
@@ -35,6 +35,7 @@ __all__ = [
     "BlendConfig",
     "Config",
     "DataConfig",
+    "EdgeBlend",
     "EvaluationConfig",
     "FeaturesConfig",
     "GRUConfig",
@@ -43,6 +44,7 @@ __all__ = [
     "MonitoringConfig",
     "PPOConfig",
     "PartialTakeProfit",
+    "QuantileBlend",
     "RetrainConfig",
     "RiskConfig",
     "SearchChoices",

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from kilo.config.blend import switch_rule
 from kilo.config.overrides import apply_overrides, set_dotted
 from kilo.config.schema import Config
 from kilo.errors import ConfigError
@@ -82,5 +83,5 @@ def load_config(
         for key, value in layer.items():
             if value:
                 set_dotted(tree, key, str(value))
-    apply_overrides(tree, overrides)
+    switch_rule(tree, apply_overrides(tree, overrides))
     return Config.from_tree(tree)

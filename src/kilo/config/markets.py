@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from kilo.errors import ConfigError
 
 #: Quote currencies recognised at the end of an exchange-native id such as ``BTCEUR``,
@@ -91,3 +93,16 @@ def timeframe_seconds(timeframe: str) -> int:
     if match is None:
         raise ConfigError(f"timeframe {timeframe!r} is not valid (use e.g. 15m, 1h, 4h, 1d)")
     return int(match.group(1)) * TIMEFRAME_UNITS[match.group(2)]
+
+
+def utc_timestamp(date: str) -> pd.Timestamp:
+    """A date or time as typed in the config (``2021-01-01``) as a UTC timestamp; a
+    value without a time zone is taken as UTC.
+
+    Raises
+    ------
+    ValueError
+        If ``date`` is not a date.
+    """
+    stamp = pd.Timestamp(date)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +12,9 @@ from pydantic import ValidationError
 from kilo.errors import ConfigError
 
 Overrides = Iterable[str] | Mapping[str, Any]
+#: Tags of a discriminated union that Pydantic puts in an error's location
+#: (``blend.edge.cost_multiple``); they are not keys a user types.
+RULE_TAGS = frozenset({"edge", "quantile"})
 
 
 def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -45,8 +49,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(tree: dict[str, Any], overrides: Overrides) -> None:
-    """Apply ``"dotted.key=value"`` strings, or a ``{dotted.key: value}`` mapping, to ``tree``.
+def apply_overrides(tree: dict[str, Any], overrides: Overrides) -> set[str]:
+    """Apply ``"dotted.key=value"`` strings, or a ``{dotted.key: value}`` mapping, to
+    ``tree``; returns the dotted keys set.
 
     Raises
     ------
@@ -54,14 +59,27 @@ def apply_overrides(tree: dict[str, Any], overrides: Overrides) -> None:
         As :func:`parse_override`.
     """
     items = overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides)
+    keys = set()
     for key, value in items:
         set_dotted(tree, key, value)
+        keys.add(key)
+    return keys
 
 
-def format_errors(exc: ValidationError) -> str:
-    """Every error of a Pydantic validation as ``dotted.key: message (got value)``."""
+def format_errors(exc: ValidationError, known: Iterable[str] = ()) -> str:
+    """Every error of a Pydantic validation as ``dotted.key: message (got value)``; an
+    unknown key gets the closest of the ``known`` dotted keys as a suggestion
+    (:func:`difflib.get_close_matches`)."""
+    known = list(known)
     lines = []
     for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  - {path}: {err['msg']} (got {err.get('input')!r})")
+        path = ".".join(str(p) for p in err["loc"] if p not in RULE_TAGS) or "(top level)"
+        given = err.get("input")
+        got = "" if isinstance(given, dict) else f" (got {given!r})"  # a section: too long
+        line = f"  - {path}: {err['msg']}{got}"
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(path, known, n=1, cutoff=0.6)
+            if close:
+                line += f"; did you mean {close[0]}?"
+        lines.append(line)
     return f"{len(lines)} invalid config key(s):\n" + "\n".join(lines)

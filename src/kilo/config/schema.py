@@ -6,12 +6,12 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from kilo.config.blend import BlendConfig, EdgeBlend, switch_rule
 from kilo.config.markets import normalize_symbol
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
 from kilo.config.risk import MonitoringConfig, RiskConfig
-from kilo.config.search import SearchConfig, TrackingConfig
+from kilo.config.search import SearchConfig, TrackingConfig, all_paths, has_path
 from kilo.config.sections import (
-    BlendConfig,
     DataConfig,
     EvaluationConfig,
     FeaturesConfig,
@@ -38,7 +38,7 @@ class Config(_Section):
     target: TargetConfig = TargetConfig()
     split: SplitConfig = SplitConfig()
     models: ModelsConfig = ModelsConfig()
-    blend: BlendConfig = BlendConfig()
+    blend: BlendConfig = Field(default_factory=EdgeBlend)
     trading: TradingConfig = TradingConfig()
     risk: RiskConfig = RiskConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
@@ -67,10 +67,19 @@ class Config(_Section):
             self.features.universe = list(self.symbols)
         return self
 
+    @model_validator(mode="after")
+    def _search_keys(self) -> Config:
+        """Every key of ``search.space`` is a dotted path to a config value."""
+        unknown = [key for key in self.search.space if not has_path(Config, key)]
+        if unknown:
+            raise ValueError(f"search.space: unknown config key(s) {unknown}")
+        return self
+
     @property
     def min_hold_bars(self) -> int:
         """``blend.min_hold_bars``, or the label horizon when unset."""
-        return self.target.horizon if self.blend.min_hold_bars is None else self.blend.min_hold_bars
+        hold = self.blend.min_hold_bars if isinstance(self.blend, EdgeBlend) else None
+        return self.target.horizon if hold is None else hold
 
     @classmethod
     def from_tree(cls, tree: dict[str, Any]) -> Config:
@@ -84,7 +93,7 @@ class Config(_Section):
         try:
             return cls.model_validate(tree)
         except ValidationError as exc:
-            raise ConfigError(format_errors(exc)) from None
+            raise ConfigError(format_errors(exc, all_paths(cls))) from None
 
     def with_overrides(self, overrides: Overrides) -> Config:
         """A validated copy with some keys changed.
@@ -101,5 +110,5 @@ class Config(_Section):
             If a key is unknown or a value invalid, e.g. ``["trading.fee=5"]``.
         """
         tree = self.model_dump(mode="json")
-        apply_overrides(tree, overrides)
+        switch_rule(tree, apply_overrides(tree, overrides))
         return Config.from_tree(tree)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -11,23 +11,37 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    field_validator,
     model_validator,
 )
 
 from kilo.config.sections import _Section
 
 
-def _has_path(model: type[BaseModel], dotted: str) -> bool:
-    """Whether ``dotted`` names a field of ``model`` (through nested sections)."""
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The Pydantic models an annotation allows (through unions and ``Annotated``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models(arg)]
+
+
+def all_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every dotted key of ``model``, through nested sections and unions of them."""
+    out = []
+    for name, field in model.model_fields.items():
+        out.append(prefix + name)
+        for inner in _models(field.annotation):
+            out += all_paths(inner, f"{prefix}{name}.")
+    return sorted(set(out))
+
+
+def has_path(model: type[BaseModel], dotted: str) -> bool:
+    """Whether ``dotted`` names a field of ``model`` (through nested sections, and any
+    member of a union of sections such as the blend rules)."""
     head, _, rest = dotted.partition(".")
     field = model.model_fields.get(head)
     if field is None:
         return False
-    if not rest:
-        return True
-    inner = field.annotation
-    return isinstance(inner, type) and issubclass(inner, BaseModel) and _has_path(inner, rest)
+    return not rest or any(has_path(inner, rest) for inner in _models(field.annotation))
 
 
 class SearchRange(BaseModel):
@@ -101,19 +115,6 @@ class SearchConfig(_Section):
     )
     storage: str = Field("sqlite:///state/optuna.db", description="Optuna storage URL")
     report_dir: Path = Field(Path("reports/search"), description="where studies are reported")
-
-    @field_validator("space")
-    @classmethod
-    def _keys(
-        cls, value: dict[str, SearchRange | SearchChoices]
-    ) -> dict[str, SearchRange | SearchChoices]:
-        """Every key is a dotted path to a config value."""
-        from kilo.config.schema import Config  # the whole schema, defined after this section
-
-        unknown = [key for key in value if not _has_path(Config, key)]
-        if unknown:
-            raise ValueError(f"unknown config key(s) {unknown}")
-        return value
 
 
 class TrackingConfig(_Section):

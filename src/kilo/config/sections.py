@@ -8,7 +8,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from kilo.config.markets import normalize_symbol, timeframe_seconds
+from kilo.config.markets import normalize_symbol, timeframe_seconds, utc_timestamp
 from kilo.errors import ConfigError
 
 
@@ -23,6 +23,29 @@ class DataConfig(_Section):
     since: str = Field("2024-01-01", description="first candle date for downloads (UTC)")
     max_retries: int = Field(5, ge=0, description="retries on exchange network errors")
     retry_base_delay: float = Field(1.0, gt=0, description="first back-off delay, seconds")
+    start: str | None = Field(
+        None, description="use candles from this UTC date on (e.g. 2021-01-01); None: all"
+    )
+    end: str | None = Field(
+        None, description="use candles before this UTC date (exclusive); None: all"
+    )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            utc_timestamp(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date: use YYYY-MM-DD (UTC)") from None
+        return str(value)
+
+    @model_validator(mode="after")
+    def _window(self) -> DataConfig:
+        if self.start and self.end and utc_timestamp(self.start) >= utc_timestamp(self.end):
+            raise ValueError(f"data.start {self.start} must be before data.end {self.end}")
+        return self
 
     @field_validator("timeframe")
     @classmethod
@@ -182,55 +205,6 @@ class ModelsConfig(_Section):
     ppo: PPOConfig = PPOConfig()
 
 
-class BlendConfig(_Section):
-    weights: dict[str, float] = Field(
-        {"gru": 1.0, "lightgbm": 1.0, "ppo": 1.0}, description="relative model weights"
-    )
-    rule: Literal["edge", "quantile"] = Field(
-        "edge",
-        description="edge: enter when the expected edge beats the costs; quantile: "
-        "score thresholds at validation quantiles",
-    )
-    cost_multiple: float = Field(
-        1.5,
-        ge=0,
-        description="edge rule: enter when the expected edge exceeds this many round-trip costs",
-    )
-    min_hold_bars: int | None = Field(
-        None,
-        ge=0,
-        description="edge rule: bars a position is held at least; None: the label horizon",
-    )
-    exit_edge: float = Field(
-        0.0,
-        description="edge rule: exit once the expected edge (log "
-        "return over the horizon) falls below this",
-    )
-    enter_threshold: float | None = Field(None, ge=-1, le=1)
-    exit_threshold: float | None = Field(None, ge=-1, le=1)
-    enter_quantile: float = Field(0.7, gt=0, lt=1, description="of validation scores")
-    exit_quantile: float = Field(0.4, gt=0, lt=1, description="of validation scores")
-
-    @field_validator("weights")
-    @classmethod
-    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - {"gru", "lightgbm", "ppo"})
-        if unknown:
-            raise ValueError(f"unknown model(s) {unknown}: use gru, lightgbm and ppo")
-        if any(w < 0 for w in value.values()) or sum(value.values()) <= 0:
-            raise ValueError("weights must be >= 0 with a positive sum")
-        return value
-
-    @model_validator(mode="after")
-    def _thresholds(self) -> BlendConfig:
-        if self.exit_quantile > self.enter_quantile:
-            raise ValueError("exit_quantile must not exceed enter_quantile")
-        enter, exit_ = self.enter_threshold, self.exit_threshold
-        if enter is not None and exit_ is not None and exit_ > enter:
-            raise ValueError("exit_threshold must not exceed enter_threshold")
-        return self
-
-
 class PartialTakeProfit(_Section):
     at: float = Field(gt=0, description="gain over the entry price (0.05 = +5 %)")
     sell: float = Field(gt=0, le=1, description="share of the open position to sell there")
@@ -289,7 +263,12 @@ class EvaluationConfig(_Section):
         None, ge=500, description="rolling window; None: as long as the first fold's"
     )
     val_fraction: float = Field(0.2, gt=0, lt=1, description="of each fold's training window")
-    ppo_timesteps: int = Field(30_000, ge=1, description="PPO timesteps per fold")
+    max_ppo_timesteps: int | None = Field(
+        30_000,
+        ge=1,
+        description="cap on each fold's PPO timesteps (models.ppo.total_timesteps, at most "
+        "this; null: no cap)",
+    )
     momentum_lookback: int = Field(24, ge=1, description="bars of the momentum baseline")
     random_draws: int = Field(
         100,

@@ -1,3 +1,4 @@
-"""Walk-forward evaluation: folds, strategies and baselines traded through the trader's
-broker, leakage controls, statistics and the report. Imports training, trading and
-everything below; only retraining and the entry points sit above it."""
+"""Walk-forward evaluation: folds, controls, statistics, the typed
+:class:`~kilo.evaluation.summary.EvaluationSummary` and the report. Imports the
+backtest kernel, training and everything below; search, retraining and the entry
+points sit above it."""

@@ -16,12 +16,22 @@ relative to its close, and its volume.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from kilo.metrics import spearman_ic
 
+logger = logging.getLogger(__name__)
+
 PLANTED_LOOKBACK = 24
+#: The planted edge's scale ``beta`` is searched by doubling from START up to MAX
+#: (an edge that needs more than MAX times the bar volatility is not a small edge),
+#: then by BISECTIONS halvings (2**-30 of the bracket: far below any IC's noise).
+PLANTED_BETA_START = 0.01
+PLANTED_BETA_MAX = 10.0
+PLANTED_BISECTIONS = 30
 
 
 def _rebuild(
@@ -143,10 +153,18 @@ def planted_candles(
         new, signal = _with_edge(returns, beta, lookback)
         return spearman_ic(signal, _label(new, horizon))
 
-    low, high = 0.0, 0.01
-    while ic(high) < planted_ic and high < 10:
+    low, high = 0.0, PLANTED_BETA_START
+    while ic(high) < planted_ic and high < PLANTED_BETA_MAX:
         low, high = high, high * 2
-    for _ in range(30):
+    if ic(high) < planted_ic:
+        logger.warning(
+            "planted edge: even beta %.0f reaches IC %.4f < the asked %.4f; the control "
+            "reports the IC it reached",
+            high,
+            ic(high),
+            planted_ic,
+        )
+    for _ in range(PLANTED_BISECTIONS):
         mid = (low + high) / 2
         low, high = (mid, high) if ic(mid) < planted_ic else (low, mid)
     beta = (low + high) / 2
@@ -168,8 +186,9 @@ def lead_lag_ic(
 
     Returns
     -------
-    ``{k: IC}``. Labels before t overlap the features' look-back, so an honest model
-    may correlate with them; a leak of the label shows as a peak at k <= 0.
+    ``{k: IC}``. Labels at k < 0 overlap returns known at t (all of them at
+    k <= -horizon), so an honest model may correlate with them; a leak of the label
+    shows as a bump at -horizon < k <= 0 above the profile's smooth decay.
     """
     out = {}
     for k in lags:

@@ -8,6 +8,7 @@ downsampled for display; the numbers in ``summary.json`` are exact.
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
-from kilo.evaluation.summary import SymbolEvaluation
+from kilo.evaluation.summary import (
+    Controls,
+    EvaluationSummary,
+    Planted,
+    RandomBaseline,
+    SymbolSummary,
+)
+from kilo.evaluation.symbol import SymbolEvaluation
 
 PLOTLY_JS = "plotly.min.js"
 MAX_POINTS = 1200
@@ -60,21 +68,23 @@ def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
 
 
 def _num(value: float | None, digits: str = "+.4f") -> str:
-    return "–" if value is None else format(value, digits)
+    return "–" if value is None or not math.isfinite(value) else format(value, digits)
 
 
-def ic_table(entry: dict[str, Any]) -> str:
+def ic_table(entry: SymbolSummary) -> str:
     """HTML rows: each regressor's IC with its interval and tests beside the placebo's."""
     rows = []
-    for name in ("gru", "lightgbm"):
-        s, p = entry["strategies"][name], entry["controls"]["placebo"][name]
-        low, high = s["ic_ci95"]
-        flag = " class='flag'" if p["flagged"] else ""
+    for name, placebo in entry.controls.placebo.models.items():
+        ic = entry.strategies[name].ic
+        if ic is None:
+            continue
+        low, high = ic.ic_ci95
+        flag = " class='flag'" if placebo.flagged else ""
         rows.append(
-            f"<tr><th>{name}</th><td>{_num(s['ic_spearman'])}</td>"
-            f"<td>[{_num(low)}, {_num(high)}]</td><td>{_num(s['ic_tstat_hac'], '+.2f')}</td>"
-            f"<td>{_num(s['ic_pvalue_perm'], '.3f')}</td><td{flag}>{_num(p['ic_spearman'])}</td>"
-            f"<td>±{_num(p['null_band99'], '.4f')}</td></tr>"
+            f"<tr><th>{name}</th><td>{_num(ic.ic_spearman)}</td>"
+            f"<td>[{_num(low)}, {_num(high)}]</td><td>{_num(ic.ic_tstat_hac, '+.2f')}</td>"
+            f"<td>{_num(ic.ic_pvalue_perm, '.3f')}</td><td{flag}>{_num(placebo.ic_spearman)}"
+            f"</td><td>±{_num(placebo.null_band99, '.4f')}</td></tr>"
         )
     return (
         "<table><tr><th>model</th><th>IC (Spearman)</th><th>95 % CI (block bootstrap)</th>"
@@ -83,17 +93,56 @@ def ic_table(entry: dict[str, Any]) -> str:
     )
 
 
-def planted_sentence(planted: dict[str, Any]) -> str:
+def planted_sentence(planted: Planted) -> str:
     """One sentence: would Kilo have found an edge of the planted size?"""
-    verdict = "detected" if planted["detected"] else "NOT detected"
-    return (
-        f"A planted edge of IC {planted['planted_ic']:.3f} was {verdict}: GRU recovered "
-        f"IC {_num(planted['gru']['ic_spearman'], '+.3f')}, LightGBM "
-        f"{_num(planted['lightgbm']['ic_spearman'], '+.3f')} (needed "
-        f"{0.7 * planted['planted_ic']:.3f}); the blend's net Sharpe "
-        f"{_num(planted['blend']['sharpe'], '+.2f')} vs buy-and-hold "
-        f"{_num(planted['buy_and_hold']['sharpe'], '+.2f')}."
+    verdict = "detected" if planted.detected else "NOT detected"
+    recovered = ", ".join(
+        f"{'GRU' if name == 'gru' else 'LightGBM' if name == 'lightgbm' else name} "
+        f"{_num(ic, '+.3f')}"
+        for name, ic in planted.ic.items()
     )
+    return (
+        f"A planted edge of IC {planted.planted_ic:.3f} was {verdict}: recovered IC "
+        f"{recovered} (needed {planted.needed_ic:.3f}); the blend's net Sharpe "
+        f"{_num(planted.blend_sharpe, '+.2f')} vs buy-and-hold "
+        f"{_num(planted.buy_and_hold_sharpe, '+.2f')}."
+    )
+
+
+def random_sentence(random: RandomBaseline) -> str:
+    """The blend against its matched random paths, or that it did not trade."""
+    if not math.isfinite(random.blend_percentile):
+        return (
+            f"The blend did not trade, so it cannot be ranked among {random.draws} random "
+            "paths of its own spells."
+        )
+    return (
+        f"The blend's net Sharpe is at the {random.blend_percentile:.0f}th percentile of "
+        f"{random.draws} random paths with its own spells (same exposure and turnover)."
+    )
+
+
+def checks_table(controls: Controls) -> str:
+    """HTML table of the causality and label-shuffle checks."""
+    c, shuffle = controls.causality, controls.label_shuffle_check
+    ics = ", ".join(f"{name} {_num(ic, '+.4f')}" for name, ic in shuffle.ic.items())
+    rows = [
+        (
+            "causality",
+            f"features recomputed from candles cut at {c.cuts} fold starts",
+            "identical" if c.identical else "DIFFERENT: a feature reads later candles",
+        ),
+        (
+            "label shuffle (not a leakage test)",
+            f"regressors trained on shuffled labels, fold {shuffle.fold}",
+            f"IC {ics}",
+        ),
+    ]
+    body = "".join(
+        f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td><td>{html.escape(v)}</td></tr>"
+        for a, b, v in rows
+    )
+    return "<table><tr><th>check</th><th>what</th><th>result</th></tr>" + body + "</table>"
 
 
 def _equity_figure(ev: SymbolEvaluation) -> Any:
@@ -145,22 +194,22 @@ def _equity_figure(ev: SymbolEvaluation) -> Any:
                 row=3,
                 col=1,
             )
-    for fold in ev.summary["folds"]:
-        fig.add_vline(x=pd.Timestamp(fold["test_start"]), line={"dash": "dot", "color": "grey"})
+    for fold in ev.summary.folds:
+        fig.add_vline(x=pd.Timestamp(fold.test_start), line={"dash": "dot", "color": "grey"})
     fig.update_layout(
         height=850,
-        title=f"{ev.symbol}: {ev.summary['bars']} out-of-sample bars, "
-        f"{len(ev.summary['folds'])} folds, net of fees and slippage",
+        title=f"{ev.symbol}: {ev.summary.bars} out-of-sample bars, "
+        f"{len(ev.summary.folds)} folds, net of fees and slippage",
     )
     return fig
 
 
-def _lead_lag_figure(lead_lag: dict[str, dict[str, float]]) -> Any:
+def _lead_lag_figure(lead_lag: dict[str, dict[int, float]]) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure(
         [
-            go.Bar(x=[int(k) for k in values], y=list(values.values()), name=name)
+            go.Bar(x=list(values), y=list(values.values()), name=name)
             for name, values in lead_lag.items()
         ]
     )
@@ -168,10 +217,13 @@ def _lead_lag_figure(lead_lag: dict[str, dict[str, float]]) -> Any:
         height=280,
         width=620,
         barmode="group",
-        margin={"t": 40},
-        title="IC of the prediction at t against the label at t + k"
-        "<br><sub>labels at k < 0 overlap returns known at t (all of them at k <= -horizon); "
-        "a leak shows as a bump at -horizon < k <= 0</sub>",
+        margin={"t": 70},
+        title={
+            "text": "IC of the prediction at t against the label at t + k",
+            "x": 0.01,
+            "xanchor": "left",
+            "font": {"size": 14},
+        },
         xaxis_title="k (bars)",
         yaxis_title="IC",
     )
@@ -179,53 +231,52 @@ def _lead_lag_figure(lead_lag: dict[str, dict[str, float]]) -> Any:
 
 
 def write_html(
-    results: dict[str, list[SymbolEvaluation]], summary: dict[str, Any], folder: Path
+    results: dict[str, list[SymbolEvaluation]], summary: EvaluationSummary, folder: Path
 ) -> Path:
     """``report.html`` for every symbol, with ``plotly.min.js`` once beside it (offline)."""
     from plotly.offline import get_plotlyjs
 
     sections = []
     for symbol, evals in results.items():
-        ev, entry = evals[0], summary[symbol]
-        table = metrics_table(summary, symbol, REPORT_COLUMNS).to_html(border=0)
-        random = entry["strategies"].get("random", {})
+        ev, entry = evals[0], summary.symbols[symbol]
+        table = metrics_table(entry, REPORT_COLUMNS).to_html(border=0)
         sections.append(
             f"<h2>{html.escape(symbol)}</h2>"
             + _equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
             + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
             + table
-            + (
-                f"<p>The blend's net Sharpe is at the {random['blend_percentile']:.0f}th "
-                f"percentile of {random['draws']} random paths with its own spells "
-                "(same exposure and turnover).</p>"
-                if random
-                else ""
-            )
+            + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
             + "<h3>Skill, leakage and power</h3>"
             + ic_table(entry)
             + "<p class='verdict'>"
-            + html.escape(planted_sentence(entry["controls"]["planted"]))
+            + html.escape(planted_sentence(entry.controls.planted))
             + "</p>"
-            + _lead_lag_figure(entry["controls"]["lead_lag"]).to_html(
-                full_html=False, include_plotlyjs=False
+            + _lead_lag_figure(entry.controls.lead_lag).to_html(
+                full_html=False, include_plotlyjs=False, config={"displaylogo": False}
             )
-            + f"<p>Causality check: {entry['controls']['causality']}; label-shuffle check "
-            f"(not a leakage test): {entry['controls']['label_shuffle_check']}.</p>"
+            + "<p>Labels at k &lt; 0 overlap returns known at t (all of them at k &le; "
+            "-horizon); a leak shows as a bump at -horizon &lt; k &le; 0.</p>"
+            + "<h3>Checks</h3>"
+            + checks_table(entry.controls)
         )
-    if "portfolio" in summary:
-        portfolio = summary["portfolio"]
-        strategies = pd.DataFrame(portfolio["strategies"]).T[PORTFOLIO_COLUMNS]
+    if summary.portfolio is not None:
+        portfolio = summary.portfolio
+        strategies = pd.DataFrame({n: m.model_dump() for n, m in portfolio.strategies.items()}).T[
+            PORTFOLIO_COLUMNS
+        ]
         sections.append(
             "<h2>Portfolio: every symbol traded together</h2>"
             + strategies.to_html(border=0, float_format=lambda v: f"{v:.4g}")
-            + f"<p>Risk events {html.escape(str(portfolio['risk_events']))}; worst "
-            f"day {portfolio['worst_day']}; {portfolio['cooldown_bars']} bars in the "
-            "drawdown breaker's cooldown.</p>"
+            + f"<p>Risk events {html.escape(str(portfolio.risk_events or 'none'))}; worst "
+            f"day {portfolio.worst_day.date} ({_num(portfolio.worst_day.log_return)}); "
+            f"{portfolio.cooldown_bars} bars in the drawdown breaker's cooldown.</p>"
         )
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
         f"</title><script src='{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
-        "<h1>Kilo walk-forward evaluation</h1>" + "".join(sections) + "</body></html>"
+        "<h1>Kilo walk-forward evaluation</h1>"
+        f"<p>PPO trained {summary.ppo_timesteps} timesteps per fold; deflated Sharpe ratios "
+        f"count {summary.dsr_trials} trials.</p>" + "".join(sections) + "</body></html>"
     )
     (folder / PLOTLY_JS).write_text(get_plotlyjs())
     path = folder / "report.html"
@@ -252,8 +303,8 @@ def write_equity_png(results: dict[str, list[SymbolEvaluation]], folder: Path) -
                     label=name,
                     linewidth=2.0 if name == "blend" else 1.0,
                 )
-        for fold in evals[0].summary["folds"]:
-            ax.axvline(pd.Timestamp(fold["test_start"]), color="grey", linewidth=0.6, linestyle=":")
+        for fold in evals[0].summary.folds:
+            ax.axvline(pd.Timestamp(fold.test_start), color="grey", linewidth=0.6, linestyle=":")
         ax.set_title(f"{symbol}: walk-forward equity, net of fees and slippage")
         ax.set_ylabel("equity (quote)")
         ax.legend(ncol=4, fontsize=8)

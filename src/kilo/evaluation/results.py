@@ -1,133 +1,111 @@
-"""``summary.json``: every symbol's evaluation, combined over seeds, with deflated Sharpes.
-
-Layout, per symbol::
-
-    {"strategies": {name: {metric: value, ...}},   # traded strategies and "random"
-     "controls": {"placebo", "planted", "lead_lag", "label_shuffle_check", "causality"},
-     "folds": [{"train_start", "train_end", "test_start", "test_end"}],
-     "bars": N, "seconds": s}
-
-With ``--portfolio`` a top-level ``"portfolio"`` section holds the symbols traded
-together (:func:`kilo.evaluation.portfolio.summarise_portfolio`).
-
-With more than one seed, numbers are means over seeds, ``"strategies_std"`` holds their
-standard deviations and ``"seeds"`` the count; lists (``ic_by_fold``, ``ic_ci95``) and
-controls are those of the first seed. Metrics are described in
-:func:`kilo.metrics.trading_metrics`, :func:`kilo.evaluation.strategies.run_metrics`
-and :mod:`kilo.evaluation.summary`.
-"""
+"""Every symbol's evaluation combined over seeds, with deflated Sharpes, as one
+:class:`~kilo.evaluation.summary.EvaluationSummary`, and its tables."""
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kilo.evaluation.summary import SymbolEvaluation
-from kilo.metrics import deflated_sharpe_ratio, per_bar_sharpe
+from kilo.evaluation.summary import (
+    EvaluationSummary,
+    PortfolioSummary,
+    StrategyResult,
+    SymbolSummary,
+)
+from kilo.evaluation.symbol import SymbolEvaluation
+from kilo.metrics import deflated_sharpe_ratio, sharpe_ratio
 
 STRATEGY_ORDER = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum", "random")
 
 
-def clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python numbers, recursively."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(value) else float(value)
-    if isinstance(value, (np.integer, np.bool_)):
-        return value.item()
-    return value
-
-
 def deflate(results: dict[str, list[SymbolEvaluation]]) -> int:
-    """Add ``dsr`` to every traded strategy of every symbol and seed, in place.
+    """Set ``dsr`` of every traded strategy of every symbol and seed; returns N.
 
-    The trials are every traded strategy with a defined Sharpe ratio, of every
+    The trials are every strategy that traded (a return other than 0), of every
     symbol and seed: their count is DSR's N and the variance of their per-bar Sharpe
-    ratios its V (Bailey & López de Prado, 2014). Returns N.
+    ratios its V (Bailey & López de Prado, 2014).
     """
     trials = [
-        (ev, name, r.to_numpy())
+        r.to_numpy()
         for evals in results.values()
         for ev in evals
-        for name, r in ev.returns.items()
-        if math.isfinite(per_bar_sharpe(r.to_numpy()))
+        for r in ev.returns.values()
+        if r.to_numpy().any() and math.isfinite(sharpe_ratio(r.to_numpy()))
     ]
-    sharpes = [per_bar_sharpe(r) for _, _, r in trials]
+    sharpes = [sharpe_ratio(r) for r in trials]
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
     for evals in results.values():
         for ev in evals:
             for name, r in ev.returns.items():
-                ev.summary["strategies"][name]["dsr"] = deflated_sharpe_ratio(
-                    r.to_numpy(), len(trials), variance
+                returns = r.to_numpy()
+                ev.summary.strategies[name].dsr = (
+                    deflated_sharpe_ratio(returns, len(trials), variance)
+                    if returns.any()
+                    else math.nan
                 )
     return len(trials)
 
 
-def summarise(results: dict[str, list[SymbolEvaluation]]) -> dict[str, Any]:
-    """The ``summary.json`` content (layout in the module docstring).
-
-    Call :func:`deflate` first so the strategies carry their deflated Sharpe ratio.
-    """
-    out: dict[str, Any] = {}
-    for symbol, evals in results.items():
-        entry = {k: v for k, v in evals[0].summary.items() if k != "strategies"}
-        first = evals[0].summary["strategies"]
-        strategies, spread = {}, {}
-        for name, metrics in first.items():
-            frame = pd.DataFrame(
-                [
-                    {k: v for k, v in e.summary["strategies"][name].items() if np.isscalar(v)}
-                    for e in evals
-                ]
-            )
-            strategies[name] = {**metrics, **frame.mean(numeric_only=True).to_dict()}
-            spread[name] = frame.std(ddof=1, numeric_only=True).to_dict()
-        entry["strategies"] = strategies
-        entry["seconds"] = float(sum(e.summary["seconds"] for e in evals))
-        if len(evals) > 1:
-            entry["seeds"] = len(evals)
-            entry["strategies_std"] = spread
-        out[symbol] = entry
-    return clean(out)
+def _over_seeds(evals: list[SymbolEvaluation]) -> SymbolSummary:
+    """The first seed's summary with strategy numbers averaged over seeds (and their
+    standard deviations) and the seconds of all of them."""
+    first = evals[0].summary
+    strategies, spread = {}, {}
+    for name, result in first.strategies.items():
+        frame = pd.DataFrame([e.summary.strategies[name].model_dump(exclude={"ic"}) for e in evals])
+        strategies[name] = StrategyResult.model_validate(
+            {**frame.mean().to_dict(), "ic": result.ic}
+        )
+        spread[name] = frame.std(ddof=1).to_dict()
+    return first.model_copy(
+        update={
+            "strategies": strategies,
+            "strategies_std": spread if len(evals) > 1 else None,
+            "seeds": len(evals),
+            "seconds": float(sum(e.summary.seconds for e in evals)),
+        }
+    )
 
 
-def write_summary(summary: dict[str, Any], folder: Path) -> Path:
-    """Write ``summary.json`` (strict JSON: NaN became null)."""
-    path = folder / "summary.json"
-    path.write_text(json.dumps(summary, indent=2, allow_nan=False))
-    return path
+def summarise(
+    results: dict[str, list[SymbolEvaluation]],
+    *,
+    ppo_timesteps: int,
+    portfolio: PortfolioSummary | None = None,
+    failures: dict[str, str] | None = None,
+) -> EvaluationSummary:
+    """The evaluation summary: :func:`deflate` the Sharpe ratios, then combine seeds."""
+    n_trials = deflate(results)
+    return EvaluationSummary(
+        symbols={symbol: _over_seeds(evals) for symbol, evals in results.items()},
+        portfolio=portfolio,
+        ppo_timesteps=ppo_timesteps,
+        dsr_trials=n_trials,
+        failures=failures or {},
+    )
 
 
-def metrics_table(
-    summary: dict[str, Any], symbol: str, columns: list[str] | None = None
-) -> pd.DataFrame:
-    """One symbol's strategies (rows) by metrics (columns), mean ± std over seeds as text."""
-    entry = summary[symbol]
+def metrics_table(entry: SymbolSummary, columns: list[str] | None = None) -> pd.DataFrame:
+    """One symbol's strategies (rows) by metrics (columns), ``mean ± std`` over seeds as
+    text, ``–`` where a number is undefined."""
     rows = {}
     for name in STRATEGY_ORDER:
-        mean = entry["strategies"].get(name)
-        if mean is None:
+        result = entry.random if name == "random" else entry.strategies.get(name)
+        if result is None:
             continue
-        std = entry.get("strategies_std", {}).get(name, {})
+        std = (entry.strategies_std or {}).get(name, {})
+        values = result.model_dump(exclude={"ic"})
         rows[name] = {
-            k: _fmt(v, std.get(k))
-            for k, v in mean.items()
-            if (columns is None or k in columns) and not isinstance(v, list)
+            k: _fmt(v, std.get(k)) for k, v in values.items() if columns is None or k in columns
         }
     table = pd.DataFrame(rows).T
     return table[[c for c in columns if c in table.columns]] if columns else table
 
 
-def _fmt(value: float | None, std: float | None) -> str:
-    if value is None:
+def _fmt(value: float, std: float | None) -> str:
+    if value is None or not math.isfinite(value):
         return "–"
     text = f"{value:.4g}"
-    return f"{text} ± {std:.2g}" if std is not None else text
+    return f"{text} ± {std:.2g}" if std is not None and math.isfinite(std) else text

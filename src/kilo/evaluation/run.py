@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from kilo.config import Config
 from kilo.errors import KiloError
 from kilo.evaluation.portfolio import evaluate_portfolio
 from kilo.evaluation.report import write_equity_png, write_html
-from kilo.evaluation.results import clean, deflate, summarise, write_summary
-from kilo.evaluation.summary import SymbolEvaluation
-from kilo.evaluation.walkforward import evaluate_symbol
-from kilo.training.tracking import Tracker, config_params
+from kilo.evaluation.results import summarise
+from kilo.evaluation.summary import EvaluationSummary
+from kilo.evaluation.symbol import SymbolEvaluation
+from kilo.evaluation.walkforward import evaluate_symbol, ppo_timesteps
+from kilo.runtime.tracking import Tracker, config_params
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +57,16 @@ def evaluate_symbols(
 
 
 def write_report(
-    results: dict[str, list[SymbolEvaluation]], folder: Path, extra: dict[str, Any] | None = None
-) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Deflate the Sharpe ratios and write ``summary.json`` (with ``extra`` top-level
-    sections, e.g. ``portfolio``), ``report.html`` (with ``plotly.min.js``) and
-    ``equity.png`` into ``folder``; returns (summary, paths)."""
-    n_trials = deflate(results)
-    logger.info("deflated Sharpe ratios count %d trials", n_trials)
-    summary = {**summarise(results), **clean(extra or {})}
+    summary: EvaluationSummary, results: dict[str, list[SymbolEvaluation]], folder: Path
+) -> dict[str, Path]:
+    """Write ``summary.json``, ``report.html`` (with ``plotly.min.js``) and
+    ``equity.png`` into ``folder``; returns the paths by kind."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "summary": write_summary(summary, folder),
+    return {
+        "summary": summary.write(folder),
         "html": write_html(results, summary, folder),
         "png": write_equity_png(results, folder),
     }
-    return summary, paths
 
 
 def run_evaluation(
@@ -84,23 +79,31 @@ def run_evaluation(
     jobs: int | None = None,
     backend: str | None = None,
     portfolio: bool = False,
-) -> tuple[dict[str, Any], dict[str, Path], dict[str, str]]:
+) -> tuple[EvaluationSummary | None, dict[str, Path], dict[str, str]]:
     """Evaluate, report into a new timestamped folder, and log one MLflow run.
 
     ``jobs`` worker processes (``backend`` joblib) or Ray tasks (``backend`` ray) run each
     symbol's folds and controls (default ``evaluation.jobs``, or every core). With
     ``portfolio`` the symbols that evaluated are also traded together
-    (:mod:`kilo.evaluation.portfolio`) and the summary gains a ``portfolio`` section. Deflated
-    Sharpe ratios count every traded
-    strategy of every symbol and seed as a trial.
+    (:mod:`kilo.evaluation.portfolio`). Deflated Sharpe ratios count every strategy that
+    traded, of every symbol and seed, as a trial. Each fold's PPO budget
+    (:func:`~kilo.evaluation.walkforward.ppo_timesteps`) is logged and stored.
 
     Returns
     -------
     (summary, paths, failures)
-        The ``summary.json`` content, the written files (``summary``, ``html``,
-        ``png``) in a new timestamped folder under ``report_dir`` (default
-        ``evaluation.report_dir``), and symbol -> error for the failures.
+        The summary (None when no symbol could be evaluated), the written files
+        (``summary``, ``html``, ``png``) in a new timestamped folder under
+        ``report_dir`` (default ``evaluation.report_dir``), and symbol -> error.
     """
+    budget = ppo_timesteps(config)
+    logger.info(
+        "PPO trains %d timesteps per fold (models.ppo.total_timesteps %d, "
+        "evaluation.max_ppo_timesteps %s)",
+        budget,
+        config.models.ppo.total_timesteps,
+        config.evaluation.max_ppo_timesteps,
+    )
     tracker = Tracker(config.tracking)
     with tracker.run(
         f"evaluate {', '.join(symbols)}", config_params(config), tags={"kilo.kind": "evaluate"}
@@ -109,17 +112,27 @@ def run_evaluation(
             config, symbols, seeds=seeds, jobs=jobs, progress=progress, backend=backend
         )
         if not results:
-            return {}, {}, failures
+            return None, {}, failures
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        extra = (
-            {"portfolio": evaluate_portfolio(config, list(results), jobs=jobs, progress=progress)}
+        together = (
+            evaluate_portfolio(config, list(results), jobs=jobs, progress=progress)
             if portfolio
-            else {}
+            else None
         )
-        summary, paths = write_report(
-            results, Path(report_dir or config.evaluation.report_dir) / stamp, extra
+        summary = summarise(results, ppo_timesteps=budget, portfolio=together, failures=failures)
+        logger.info("deflated Sharpe ratios count %d trials", summary.dsr_trials)
+        paths = write_report(
+            summary, results, Path(report_dir or config.evaluation.report_dir) / stamp
         )
-        run.log_metrics({symbol: entry["strategies"] for symbol, entry in summary.items()})
+        run.log_metrics(
+            {
+                "ppo_timesteps_per_fold": budget,
+                **{
+                    symbol: {n: s.model_dump(exclude={"ic"}) for n, s in entry.strategies.items()}
+                    for symbol, entry in summary.symbols.items()
+                },
+            }
+        )
         for path in (paths["summary"], paths["html"]):
             run.log_artifact(path)
     return summary, paths, failures

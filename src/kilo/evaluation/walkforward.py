@@ -1,79 +1,52 @@
 """Walk-forward evaluation of one symbol: models, blend, baselines and controls.
 
-Data sets, cut into the same folds (:func:`~kilo.evaluation.folds.walk_forward_folds`):
+Data sets, cut into the same folds (:func:`~kilo.evaluation.splits.walk_forward_folds`):
 
 - ``real``: the symbol's candles. Every strategy trades each test fold: the blend,
   each model alone, buy-and-hold, flat, momentum, and ``evaluation.random_draws``
   random paths made of the blend's own spells.
-- ``placebo``: the real bars in shuffled blocks, whole pipeline, blend only.
+- ``placebo``: the real bars in shuffled blocks, each sign-mirrored by a coin; every
+  model fit, the blend traded.
 - ``planted``: the real bars with a planted edge, regressors only (PPO does not read
   the edge's IC), blend of the regressors and buy-and-hold.
 - ``label_shuffle``: the real candles with shuffled training labels, first (smallest)
   fold only, regressors only: a check that labels are handled right, not a leakage test.
 
-Every (data set, fold) is a :class:`~kilo.evaluation.fold.FoldTask`, run in
-``evaluation.jobs`` processes (joblib), each with its share of the CPU threads.
+Every (data set, fold) is a :class:`~kilo.evaluation.fold_task.FoldTask`, run in
+``evaluation.jobs`` processes or Ray tasks (:func:`kilo.runtime.dispatch`), each with
+its share of the CPU threads.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
-
-from joblib import Parallel, delayed
-from tqdm.auto import tqdm
 
 from kilo.config import Config
-from kilo.data import load_candles
-from kilo.evaluation.controls import placebo_candles, planted_candles
-from kilo.evaluation.fold import FoldResult, FoldTask, run_fold
-from kilo.evaluation.folds import walk_forward_folds
-from kilo.evaluation.summary import SymbolEvaluation, causality_check, summarise_symbol
+from kilo.evaluation.datasets import Datasets, build_datasets
+from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
+from kilo.evaluation.splits import walk_forward_folds
+from kilo.evaluation.statistics import causality_check
+from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
 from kilo.features import FeatureEngine
-from kilo.training.dataset import Dataset, build_dataset
-from kilo.training.parallel import start_ray, threads_per_job
+from kilo.runtime import dispatch, threads_per_job
 from kilo.training.split import TimeSplit, required_embargo
 
 REAL_STRATEGIES = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum")
 
 
-def stats_block(config: Config) -> int:
-    """Block length (bars) of the bootstrap and permutations: >= label horizon, >= 24."""
-    return max(config.target.horizon, 24)
+def fold_config(config: Config) -> Config:
+    """The config every fold trains with: PPO's budget is ``models.ppo.total_timesteps``
+    capped at ``evaluation.max_ppo_timesteps`` (see :func:`ppo_timesteps`)."""
+    return config.with_overrides({"models.ppo.total_timesteps": ppo_timesteps(config)})
 
 
-@dataclass(frozen=True)
-class Datasets:
-    """The real data set and the controls' rebuilt ones, all of one symbol."""
-
-    real: Dataset
-    placebo: Dataset
-    planted: Dataset
-    planted_ic: float
-
-    def get(self, name: str) -> Dataset:
-        return self.real if name == "label_shuffle" else getattr(self, name)
-
-
-def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datasets:
-    """Load the candles once, rebuild them for the controls, compute every feature frame.
-
-    Raises
-    ------
-    DataError
-        If the candles are missing or malformed.
-    """
-    d, ev = config.data, config.evaluation
-    candles = load_candles(d.dir, d.exchange, symbol, d.timeframe)
-    placebo = placebo_candles(candles, stats_block(config), seed=config.seed)
-    planted, achieved = planted_candles(candles, ev.planted_ic, config.target.horizon)
-    return Datasets(
-        real=build_dataset(config, symbol, engine, candles),
-        placebo=build_dataset(config, symbol, engine, placebo),
-        planted=build_dataset(config, symbol, engine, planted),
-        planted_ic=achieved,
-    )
+def ppo_timesteps(config: Config) -> int:
+    """The PPO timesteps of one fold: ``models.ppo.total_timesteps``, at most
+    ``evaluation.max_ppo_timesteps`` (None: no cap)."""
+    cap = config.evaluation.max_ppo_timesteps
+    budget = config.models.ppo.total_timesteps
+    return budget if cap is None else min(budget, cap)
 
 
 def fold_tasks(config: Config, n_folds: int) -> list[FoldTask]:
@@ -108,30 +81,18 @@ def run_tasks(
         If the Ray backend is asked for but Ray is not installed.
     """
     threads = threads_per_job(jobs)
-    args = [(config, engine, datasets.get(t.dataset), folds[t.fold], t, threads) for t in tasks]
-    if backend == "ray":
-        return _run_on_ray(config, args, progress, desc)
-    if jobs == 1:
-        results = (run_fold(*a) for a in args)
-    else:
-        results = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")(
-            delayed(run_fold)(*a) for a in args
-        )
-    return list(tqdm(results, total=len(tasks), desc=desc, unit="fold", disable=not progress))
-
-
-def _run_on_ray(config: Config, args: list[tuple], progress: bool, desc: str) -> list[FoldResult]:
-    """Every fold task as a Ray task on ``training.ray_address`` (a local cluster if unset)."""
-    ray = start_ray(config)
-    task = ray.remote(num_cpus=args[0][-1])(run_fold)
-    pending = [task.remote(*a) for a in args]
-    results = []
-    with tqdm(total=len(pending), desc=desc, unit="fold", disable=not progress) as bar:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            results += ray.get(done)
-            bar.update(len(done))
-    return results
+    calls = [(config, engine, datasets.get(t.dataset), folds[t.fold], t, threads) for t in tasks]
+    return dispatch(
+        run_fold,
+        calls,
+        jobs=jobs,
+        backend="ray" if backend == "ray" else "joblib",
+        ray_address=config.training.ray_address,
+        cpus_per_task=threads,
+        progress=progress,
+        desc=desc,
+        unit="task",
+    )
 
 
 def evaluate_symbol(
@@ -162,17 +123,16 @@ def evaluate_symbol(
     engine = FeatureEngine.from_config(config, symbol)
     datasets = build_datasets(config, symbol, engine)
     folds = walk_forward_folds(len(datasets.real.features), ev, required_embargo(config, engine))
-    fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
     jobs = jobs or ev.jobs or os.cpu_count() or 1
     results = run_tasks(
-        fold_config,
+        fold_config(config),
         engine,
         datasets,
         folds,
         fold_tasks(config, len(folds)),
         jobs,
         progress,
-        f"{symbol} folds",
+        f"{symbol} folds and controls",
         backend or config.training.backend,
     )
     return summarise_symbol(

@@ -10,7 +10,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from kilo.errors import FeatureContractError, ModelSetError
+from kilo.errors import UNREADABLE_FILE_ERRORS, FeatureContractError, ModelSetError
+
+#: What loading a damaged file raises (other errors propagate):
+#: unpickling a class that moved or is gone.
+LOAD_ERRORS: tuple[type[Exception], ...] = (*UNREADABLE_FILE_ERRORS, ImportError, AttributeError)
 
 
 def describe_column_difference(expected: list[str], got: list[str]) -> str:
@@ -116,7 +120,7 @@ class Preprocessor(TransformerMixin, BaseEstimator):
         """
         try:
             obj = joblib.load(path)
-        except Exception as exc:
+        except LOAD_ERRORS as exc:
             raise ModelSetError(f"{path}: cannot load the preprocessor ({exc})") from exc
         if not isinstance(obj, cls):
             raise ModelSetError(f"{path}: holds a {type(obj).__name__}, not a Preprocessor")

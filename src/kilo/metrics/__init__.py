@@ -1,19 +1,22 @@
 """Pure functions of returns and predictions, shared by training, evaluation and retraining.
 
 :mod:`kilo.metrics.returns` scores equity curves (Sharpe, drawdown, PSR, turnover);
+:mod:`kilo.metrics.costs` defines what a fill costs (fee and slippage);
 :mod:`kilo.metrics.prediction` scores predictions against labels (errors, IC);
 :mod:`kilo.metrics.significance` tells an IC from luck (block bootstrap, HAC, permutation).
 """
 
+from kilo.metrics.costs import Side, fill_cost_fraction, fill_log_cost, fill_price
 from kilo.metrics.prediction import RegressionScores, regression_metrics
 from kilo.metrics.returns import (
-    annualised_sharpe,
+    TradingMetrics,
     bars_per_year,
     deflated_sharpe_ratio,
+    equity_log_returns,
     expected_max_sharpe,
     max_drawdown,
-    per_bar_sharpe,
     probabilistic_sharpe_ratio,
+    sharpe_ratio,
     trading_metrics,
 )
 from kilo.metrics.significance import (
@@ -26,18 +29,23 @@ from kilo.metrics.significance import (
 
 __all__ = [
     "RegressionScores",
-    "annualised_sharpe",
+    "Side",
+    "TradingMetrics",
     "bars_per_year",
     "block_permutation_ics",
     "deflated_sharpe_ratio",
+    "equity_log_returns",
     "expected_max_sharpe",
+    "fill_cost_fraction",
+    "fill_log_cost",
+    "fill_price",
     "ic_bootstrap_ci",
     "ic_hac_tstat",
     "ic_permutation_pvalue",
     "max_drawdown",
-    "per_bar_sharpe",
     "probabilistic_sharpe_ratio",
     "regression_metrics",
+    "sharpe_ratio",
     "spearman_ic",
     "trading_metrics",
 ]

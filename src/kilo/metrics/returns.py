@@ -1,14 +1,43 @@
-"""Metrics of per-bar log returns of equity: Sharpe, drawdown, PSR, turnover."""
+"""Metrics of per-bar log returns of equity: Sharpe, drawdown, PSR, turnover.
+
+One function per quantity; its edge cases are decided here, once:
+
+- :func:`sharpe_ratio`: 0 for a flat book (every return 0), NaN for fewer than two
+  returns or for zero variance with non-zero returns;
+- :func:`probabilistic_sharpe_ratio`: NaN for fewer than three returns or zero variance;
+- :func:`max_drawdown`: 0 for no bar.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 from scipy import stats
+
+from kilo.utils import JsonFloat
 
 
 def bars_per_year(timeframe_seconds: int) -> float:
     """Bars in a 365-day year (crypto trades around the clock), e.g. 8,760 for 1h."""
     return 365 * 24 * 3600 / timeframe_seconds
+
+
+def equity_log_returns(equity: np.ndarray, initial: float) -> np.ndarray:
+    """Per-bar log returns of an equity curve, the first against ``initial``.
+
+    Parameters
+    ----------
+    equity
+        Shape (n_bars,), quote currency, positive.
+    initial
+        The equity before the first bar (the initial cash).
+
+    Returns
+    -------
+    ndarray of shape (n_bars,), float64: ``log(equity[t] / equity[t - 1])``.
+    """
+    values = np.asarray(equity, dtype="float64")
+    return np.diff(np.log(values), prepend=np.log(initial))
 
 
 def max_drawdown(equity: np.ndarray) -> float:
@@ -32,7 +61,7 @@ def probabilistic_sharpe_ratio(returns: np.ndarray, benchmark_sharpe: float = 0.
     r = np.asarray(returns, dtype="float64")
     if len(r) < 3 or r.std(ddof=1) == 0:
         return float("nan")
-    sr = r.mean() / r.std(ddof=1)
+    sr = sharpe_ratio(r)
     skew = stats.skew(r)
     kurt = stats.kurtosis(r, fisher=False)
     denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr**2
@@ -77,25 +106,42 @@ def deflated_sharpe_ratio(returns: np.ndarray, n_trials: int, sharpe_variance: f
     return probabilistic_sharpe_ratio(returns, expected_max_sharpe(n_trials, sharpe_variance))
 
 
-def per_bar_sharpe(returns: np.ndarray) -> float:
-    """Mean over standard deviation (ddof=1) of per-bar returns; NaN when undefined."""
-    r = np.asarray(returns, dtype="float64")
-    if len(r) < 2 or r.std(ddof=1) == 0:
-        return float("nan")
-    return float(r.mean() / r.std(ddof=1))
+def sharpe_ratio(returns: np.ndarray, periods_per_year: float = 1.0) -> float:
+    """Sharpe ratio of per-bar returns at a zero risk-free rate: mean over standard
+    deviation (ddof=1), times ``sqrt(periods_per_year)`` (1: per bar, not annualised).
 
-
-def annualised_sharpe(returns: np.ndarray, periods_per_year: float) -> float:
-    """Mean over std (ddof=1) of per-bar returns times sqrt(periods per year).
-
-    0.0 when every return is 0 (a strategy that never traded); NaN for fewer than two
-    returns or otherwise zero variance.
+    0.0 for a flat book (every return 0: a strategy that never traded); NaN for fewer
+    than two returns, or zero variance with non-zero returns.
     """
     r = np.asarray(returns, dtype="float64")
-    if len(r) > 1 and not r.any():
+    if len(r) < 2:
+        return float("nan")
+    if not r.any():
         return 0.0
-    std = r.std(ddof=1) if len(r) > 1 else 0.0
+    std = r.std(ddof=1)
     return float(r.mean() / std * np.sqrt(periods_per_year)) if std > 0 else float("nan")
+
+
+class TradingMetrics(BaseModel):
+    """What :func:`trading_metrics` measures of one strategy (see there for each field).
+
+    Undefined ratios are NaN in Python and ``null`` in JSON.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    total_log_return: JsonFloat
+    annual_return: JsonFloat
+    annual_volatility: JsonFloat
+    sharpe: JsonFloat
+    sortino: JsonFloat
+    max_drawdown: JsonFloat
+    calmar: JsonFloat
+    hit_rate: JsonFloat
+    n_trades: JsonFloat
+    turnover: JsonFloat
+    exposure: JsonFloat
+    psr: JsonFloat
 
 
 def trading_metrics(
@@ -104,7 +150,7 @@ def trading_metrics(
     trade_pnls: np.ndarray,
     equity_turns: float,
     periods_per_year: float,
-) -> dict[str, float]:
+) -> TradingMetrics:
     """Performance of a strategy's per-bar log returns of equity, net of costs.
 
     Parameters
@@ -124,7 +170,7 @@ def trading_metrics(
 
     Returns
     -------
-    dict: ``total_log_return``; ``annual_return`` (mean log return × bars per year);
+    TradingMetrics: ``total_log_return``; ``annual_return`` (mean log return × bars per year);
     ``annual_volatility`` (std × sqrt(bars per year)); ``sharpe`` and ``sortino``
     (annualised, zero risk-free rate; Sortino divides by the root mean square of the
     negative returns; a Sharpe of 0 for a strategy that never moved, all returns 0);
@@ -143,17 +189,17 @@ def trading_metrics(
     annual_return = mean * ann
     pnls = np.asarray(trade_pnls, dtype="float64")
     nan = float("nan")
-    return {
-        "total_log_return": float(r.sum()),
-        "annual_return": float(annual_return),
-        "annual_volatility": float(std * np.sqrt(ann)),
-        "sharpe": annualised_sharpe(r, ann),
-        "sortino": float(mean / downside * np.sqrt(ann)) if downside > 0 else nan,
-        "max_drawdown": mdd,
-        "calmar": float(annual_return / mdd) if mdd > 0 else nan,
-        "hit_rate": float(np.mean(pnls > 0)) if len(pnls) else nan,
-        "n_trades": int(len(pnls)),
-        "turnover": float(equity_turns * ann / n) if n else nan,
-        "exposure": float(np.mean(exposure)) if n else nan,
-        "psr": probabilistic_sharpe_ratio(r),
-    }
+    return TradingMetrics(
+        total_log_return=float(r.sum()),
+        annual_return=float(annual_return),
+        annual_volatility=float(std * np.sqrt(ann)),
+        sharpe=sharpe_ratio(r, ann),
+        sortino=float(mean / downside * np.sqrt(ann)) if downside > 0 else nan,
+        max_drawdown=mdd,
+        calmar=float(annual_return / mdd) if mdd > 0 else nan,
+        hit_rate=float(np.mean(pnls > 0)) if len(pnls) else nan,
+        n_trades=len(pnls),
+        turnover=float(equity_turns * ann / n) if n else nan,
+        exposure=float(np.mean(exposure)) if n else nan,
+        psr=probabilistic_sharpe_ratio(r),
+    )

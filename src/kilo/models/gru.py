@@ -13,7 +13,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kilo.config import GRUConfig
-from kilo.errors import ModelSetError
+from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
+
+#: What loading a damaged file raises (other errors propagate):
+#: torch raises RuntimeError for a state_dict of another shape.
+LOAD_ERRORS: tuple[type[Exception], ...] = (*UNREADABLE_FILE_ERRORS, RuntimeError)
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +284,7 @@ class GRURegressor:
             net = GRUNet(meta["n_features"], params.hidden_size, params.num_layers, params.dropout)
             state = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
             net.load_state_dict(state)
-        except Exception as exc:
+        except LOAD_ERRORS as exc:
             raise ModelSetError(
                 f"{folder}: cannot load the GRU ({type(exc).__name__}: {exc})"
             ) from exc

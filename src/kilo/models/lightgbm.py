@@ -9,7 +9,11 @@ import lightgbm
 import numpy as np
 
 from kilo.config import LightGBMConfig
-from kilo.errors import ModelSetError
+from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
+
+#: What loading a damaged file raises (other errors propagate):
+#: LightGBM raises its own error for a missing or foreign file.
+LOAD_ERRORS: tuple[type[Exception], ...] = (*UNREADABLE_FILE_ERRORS, lightgbm.basic.LightGBMError)
 
 MODEL_FILE = "lightgbm.txt"
 
@@ -133,7 +137,7 @@ class LightGBMRegressor:
         path = Path(folder) / MODEL_FILE
         try:
             booster = lightgbm.Booster(model_file=str(path))
-        except Exception as exc:
+        except LOAD_ERRORS as exc:
             raise ModelSetError(f"{path}: cannot load the LightGBM model ({exc})") from exc
         model = cls(params or LightGBMConfig())
         model.booster_ = booster

@@ -12,9 +12,10 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kilo.config import Config, load_config
 from kilo.data import pair_name
@@ -99,6 +100,18 @@ class ModelSet:
     lightgbm: LightGBMRegressor
     ppo: PPOAgent
     folder: Path | None = field(default=None)
+
+    def model(self, name: str) -> Any:
+        """The model of kind ``name`` (``gru``, ``lightgbm`` or ``ppo``).
+
+        Raises
+        ------
+        KeyError
+            If the set holds no model of that kind.
+        """
+        if name not in MODEL_FIELDS:
+            raise KeyError(f"a model set holds no {name!r} model (kinds: {MODEL_FIELDS})")
+        return getattr(self, name)
 
     @property
     def version(self) -> str | None:
@@ -213,3 +226,11 @@ class ModelSet:
             ppo=ppo,
             folder=folder,
         )
+
+
+#: The model kinds a set holds, as its fields name them.
+MODEL_FIELDS: tuple[str, ...] = tuple(
+    f.name
+    for f in fields(ModelSet)
+    if f.name not in ("symbol", "manifest", "preprocessor", "folder")
+)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -19,8 +17,13 @@ from tqdm.auto import tqdm
 
 from kilo.blend.actions import ACTION_NAMES
 from kilo.config import PPOConfig
-from kilo.errors import ModelSetError
+from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
 from kilo.rl.env import N_STATE, TradingEnv
+from kilo.runtime import limit_threads
+
+#: What loading a damaged file raises (other errors propagate):
+#: torch raises RuntimeError for tensors of another shape.
+LOAD_ERRORS: tuple[type[Exception], ...] = (*UNREADABLE_FILE_ERRORS, RuntimeError)
 
 logger = logging.getLogger(__name__)
 
@@ -61,17 +64,6 @@ class PolicyEvaluation(BaseModel):
     net_log_return: float
     buy_and_hold_log_return: float
     collapsed: bool
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Temporarily limit torch's intra-op threads (SB3 advises 1 for MlpPolicy on CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class _TqdmCallback(BaseCallback):
@@ -136,7 +128,7 @@ class PPOAgent:
         """
         p = self.params
         env = self.make_env(features, log_returns)
-        with torch_threads(1):
+        with limit_threads(1):  # SB3's advice for MlpPolicy on CPU
             self.model_ = PPO(
                 "MlpPolicy",
                 env,
@@ -203,7 +195,7 @@ class PPOAgent:
         proba = np.empty((length, 3), dtype=np.float32)
         long = np.empty(length, dtype=bool)
         rewards = np.empty(length, dtype=np.float64)
-        with torch_threads(1):
+        with limit_threads(1):  # SB3's advice for MlpPolicy on CPU
             for i in range(length):
                 long[i] = obs[state] > 0
                 proba[i] = self.predict_proba(obs)[0]
@@ -260,6 +252,6 @@ class PPOAgent:
         agent = cls(params, seed=seed, fee=fee, slippage=slippage)
         try:
             agent.model_ = PPO.load(path, device="cpu")
-        except Exception as exc:
+        except LOAD_ERRORS as exc:
             raise ModelSetError(f"{path}: cannot load the PPO agent ({exc})") from exc
         return agent

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from kilo.blend.actions import Action
+from kilo.metrics.costs import fill_log_cost
 
 _LONG, _FLAT_OR_SHORT = int(Action.LONG), int(Action.FLAT_OR_SHORT)  # plain ints for step()
 N_STATE = 3  # position, unrealised log return, bars held (scaled)
@@ -54,7 +54,7 @@ class TradingEnv(gym.Env):
     change of log portfolio value over that bar, net of costs::
 
         r_t = log(1 + p_t * (exp(l_t) - 1)) - c * |p_t - p_{t-1}|,
-        c   = -log(1 - fee - slippage)
+        c   = fill_log_cost(fee, slippage, "buy" if p_t > p_{t-1} else "sell")
 
     with ``l_t`` the bar's log return and ``p_t`` in {-1, 0, 1}; a long earns ``l_t``,
     a short ``log(2 - exp(l_t))``.
@@ -115,7 +115,8 @@ class TradingEnv(gym.Env):
         self._long = log_returns.tolist()
         self._short = np.log(np.clip(2.0 - np.exp(log_returns), 1e-12, None)).tolist()
         self._cum = np.concatenate([[0.0], np.cumsum(log_returns)]).tolist()
-        self._cost = -math.log(1.0 - fee - slippage)
+        self._buy_cost = fill_log_cost(fee, slippage, "buy")
+        self._sell_cost = fill_log_cost(fee, slippage, "sell")
         self._first = window - 1
         feature_bound = float(np.abs(features).max(initial=1.0))
         unrealised_bound = float(np.abs(log_returns).sum()) + 1.0  # no position can exceed it
@@ -154,7 +155,9 @@ class TradingEnv(gym.Env):
             new = -1.0 if self.allow_short else 0.0
         else:
             new = pos
-        reward = -self._cost * abs(new - pos) if new != pos else 0.0
+        reward = 0.0
+        if new != pos:
+            reward = -(self._buy_cost if new > pos else self._sell_cost) * abs(new - pos)
         if new != pos:
             self._entry, self._held = t, 0
         if new > 0:

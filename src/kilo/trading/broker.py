@@ -13,6 +13,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from kilo.config import TradingConfig
+from kilo.metrics import costs
 
 
 class Candle(NamedTuple):
@@ -57,7 +58,9 @@ class Fill:
     notional: float
     fee: float
     time: pd.Timestamp
-    reason: str  # "signal", "stop_loss", "take_profit" or "fold_end"
+    # "signal", "stop_loss", "take_profit", "trailing_stop", "partial_take_profit",
+    # "drawdown" (closed by the risk manager's breaker) or "fold_end" (the evaluation)
+    reason: str
     reference_price: float  # before slippage: the open, or the stop level
     realised_pnl: float = 0.0  # sells: proceeds after fee minus the position's cost
 
@@ -145,7 +148,7 @@ class PaperBroker:
             )
         if order.skip_reason:
             return order
-        fill_price = price * (1.0 + c.slippage)
+        fill_price = costs.fill_price(price, c.slippage, "buy")
         fee = min(notional * c.fee, portfolio.cash - notional)  # rounding must not overdraw
         quantity = notional / fill_price
         portfolio.cash -= notional + fee
@@ -178,7 +181,7 @@ class PaperBroker:
         if position is None:
             order.skip_reason = "no position"
             return order
-        fill_price = price * (1.0 - self.config.slippage) if slippage else price
+        fill_price = costs.fill_price(price, self.config.slippage if slippage else 0.0, "sell")
         quantity = position.quantity * min(share, 1.0)
         notional = quantity * fill_price
         fee = notional * self.config.fee

@@ -3,7 +3,8 @@
 ``/metrics`` is Prometheus' text format (``prometheus_client.make_wsgi_app``);
 ``/health`` is JSON: ``status`` (``ok``; ``stale`` when the newest closed bar is older
 than two timeframes by the source's clock; ``error`` when the last iteration failed
-for a symbol or no iteration has run yet), ``last_bar_time``, ``iterations``,
+for a symbol; ``starting`` before the first iteration, so a probe can tell a trader
+that is loading its models from a broken one), ``last_bar_time``, ``iterations``,
 ``model_versions`` and ``uptime_seconds``, with HTTP 200 when ok and 503 otherwise.
 Both are served by prometheus-client's threading WSGI server (``wsgiref``) on
 ``monitoring.host`` (127.0.0.1 by default).
@@ -84,7 +85,7 @@ class TraderMetrics:
         self.last_bar: dict[str, pd.Timestamp] = {}
         self.versions: dict[str, str] = {}
         self.count = 0
-        self.failed: list[str] = ["no iteration yet"]
+        self.failed: list[str] = []
 
     def set_versions(self, versions: dict[str, str]) -> None:
         """Record the model set version each symbol trades."""
@@ -132,7 +133,9 @@ class TraderMetrics:
         """The ``/health`` document (module docstring)."""
         newest = max(self.last_bar.values(), default=None)
         status = "ok"
-        if self.failed:
+        if self.count == 0:
+            status = "starting"  # models loading, first bar not traded yet: not a failure
+        elif self.failed:
             status = "error"
         elif newest is not None and self.now() - (newest + self.timeframe) > 2 * self.timeframe:
             status = "stale"

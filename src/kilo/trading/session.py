@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from kilo.config import Config
-from kilo.data import load_candles, timeframe_delta, timeframe_seconds
+from kilo.data import load_config_candles, timeframe_delta, timeframe_seconds
 from kilo.data.download import check_reachable, make_exchange
 from kilo.errors import ExchangeError, KiloError, ModelSetError
 from kilo.trading.ledger import Ledger
@@ -125,7 +125,7 @@ def make_source(
             context_symbols=tuple(followed),
             on_error=on_error,
         )
-    candles = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in models}
+    candles = {s: load_config_candles(d, s) for s in models}
     safe_start = max(m.replay_start for m in models.values())
     start = options.start or safe_start
     early = [s for s, m in models.items() if start < m.replay_start]
@@ -144,7 +144,7 @@ def make_source(
             "select these model sets; download newer candles or pass --start",
             start,
         )
-    context = {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in followed}
+    context = {s: load_config_candles(d, s) for s in followed}
     return ReplaySource(candles, rows, start, context, options.pace)
 
 

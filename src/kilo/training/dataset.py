@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kilo.config import Config
-from kilo.data import load_candles
+from kilo.data import load_config_candles
 from kilo.features import FeatureEngine, average_uniqueness, forward_log_return, make_labels
 from kilo.training.split import TimeSplit, make_split, required_embargo
 
@@ -56,7 +56,7 @@ def load_context(config: Config, symbols: list[str]) -> dict[str, pd.DataFrame]:
         If a symbol's candles are missing or malformed (the message names the file).
     """
     d = config.data
-    return {s: load_candles(d.dir, d.exchange, s, d.timeframe) for s in symbols}
+    return {s: load_config_candles(d, s) for s in symbols}
 
 
 def build_dataset(
@@ -81,7 +81,7 @@ def build_dataset(
     """
     d = config.data
     if candles is None:
-        candles = load_candles(d.dir, d.exchange, symbol, d.timeframe)
+        candles = load_config_candles(d, symbol)
     if context is None:
         context = load_context(config, engine.context_symbols)
     features = engine.transform(candles, context)

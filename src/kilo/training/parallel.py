@@ -1,22 +1,16 @@
-"""Train symbols in parallel: local processes with joblib, or a Ray cluster."""
+"""Train symbols in parallel through the one dispatcher (:func:`kilo.runtime.dispatch`)."""
 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
-from typing import Any
 
 from kilo.config import Config
-from kilo.errors import ConfigError, KiloError
+from kilo.errors import KiloError
+from kilo.runtime import dispatch, limit_threads, threads_per_job
 from kilo.training.trainer import ModelChoice, TrainReport, train_symbol
 
 logger = logging.getLogger(__name__)
-
-
-def threads_per_job(jobs: int) -> int:
-    """CPU threads each of ``jobs`` workers may use so they do not oversubscribe."""
-    return max(1, (os.cpu_count() or 1) // jobs)
 
 
 def train_one(
@@ -33,11 +27,11 @@ def train_one(
     logs and failures come back the same way from every backend. LightGBM runs with
     one thread (its fit takes well under a second) and PPO limits itself to one.
     """
-    import torch
-
-    torch.set_num_threads(threads)
     try:
-        return train_symbol(config, symbol, model=model, models_dir=models_dir, progress=progress)
+        with limit_threads(threads):
+            return train_symbol(
+                config, symbol, model=model, models_dir=models_dir, progress=progress
+            )
     except KiloError as exc:
         logger.error("%s: %s", symbol, exc)
         return TrainReport(symbol, error=str(exc))
@@ -56,14 +50,14 @@ def train_symbols(
     jobs: int | None = None,
     backend: str | None = None,
 ) -> list[TrainReport]:
-    """Train each symbol, ``jobs`` at a time, in the order given.
+    """Train each symbol, ``jobs`` at a time; reports in the order given.
 
     Parameters
     ----------
     jobs, backend
         Default ``training.jobs`` and ``training.backend``. ``joblib`` runs local
-        processes (``jobs=1``: in this process); ``ray`` submits the same task to
-        ``ray.init(address=training.ray_address)`` (a local cluster when None).
+        processes (``jobs=1``: in this process, with progress bars); ``ray`` submits
+        the same task to ``training.ray_address`` (a local cluster when None).
 
     Raises
     ------
@@ -73,46 +67,13 @@ def train_symbols(
     jobs = jobs or config.training.jobs
     backend = backend or config.training.backend
     threads = threads_per_job(jobs)
-    if backend == "ray":
-        return _train_with_ray(config, symbols, model, models_dir, threads)
-    if jobs == 1:
-        return [train_one(config, s, model, models_dir, threads, progress) for s in symbols]
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=jobs, backend="loky")(
-        delayed(train_one)(config, s, model, models_dir, threads, False) for s in symbols
+    in_process = backend == "joblib" and jobs == 1
+    calls = [(config, s, model, models_dir, threads, progress and in_process) for s in symbols]
+    return dispatch(
+        train_one,
+        calls,
+        jobs=jobs,
+        backend="ray" if backend == "ray" else "joblib",
+        ray_address=config.training.ray_address,
+        cpus_per_task=threads,
     )
-
-
-def start_ray(config: Config, log_to_driver: bool = False) -> Any:
-    """The ``ray`` module, connected to ``training.ray_address`` (a local cluster when
-    unset; an existing connection is reused).
-
-    Raises
-    ------
-    ConfigError
-        If Ray is not installed.
-    """
-    try:
-        import ray
-    except ImportError as exc:
-        raise ConfigError("the ray backend needs Ray: pip install -r requirements-ray.txt") from exc
-    ray.init(
-        address=config.training.ray_address,
-        ignore_reinit_error=True,
-        include_dashboard=False,
-        log_to_driver=log_to_driver,
-    )
-    return ray
-
-
-def _train_with_ray(
-    config: Config,
-    symbols: list[str],
-    model: ModelChoice,
-    models_dir: str | Path | None,
-    threads: int,
-) -> list[TrainReport]:
-    ray = start_ray(config, log_to_driver=True)
-    task = ray.remote(num_cpus=threads)(train_one)
-    return ray.get([task.remote(config, s, model, models_dir, threads, False) for s in symbols])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kilo.training.trainer import MODELS, TrainReport
+from kilo.training.kinds import KINDS
+from kilo.training.trainer import TrainReport
 
 
 def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
@@ -20,7 +21,7 @@ def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
             rows.append({"symbol": rep.symbol, "model": "-", "status": f"FAILED: {rep.error}"})
             continue
         assert rep.metrics is not None, "a report without error has metrics"
-        for name in MODELS:
+        for name in KINDS:
             m = getattr(rep.metrics, name)
             row: dict[str, object] = {
                 "symbol": rep.symbol,

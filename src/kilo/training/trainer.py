@@ -1,4 +1,4 @@
-"""Train one symbol's model set: preprocessor, GRU, LightGBM and PPO."""
+"""Train one symbol's model set: the preprocessor and every model kind."""
 
 from __future__ import annotations
 
@@ -15,23 +15,16 @@ from kilo.config import Config
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.registry import Manifest, ModelMetrics, ModelSet, package_versions
 from kilo.registry.manifest import MANIFEST_FILE, SplitRange
-from kilo.rl import PolicyPath, PPOAgent
+from kilo.rl import PolicyPath
+from kilo.runtime.tracking import Tracker, config_params
 from kilo.training.dataset import Dataset, build_dataset
-from kilo.training.fitting import (
-    fit_gru,
-    fit_lightgbm,
-    fit_ppo,
-    ppo_segment,
-    refit_rows,
-    with_context,
-)
-from kilo.training.tracking import Tracker, config_params
+from kilo.training.fitting import refit_rows
+from kilo.training.kinds import KINDS, FittedKind, reused_validation
 from kilo.utils import seed_everything
 
 logger = logging.getLogger(__name__)
 
-MODELS = ("gru", "lightgbm", "ppo")
-ModelChoice = Literal["all", "gru", "lightgbm", "ppo"]
+ModelChoice = Literal["all", "gru", "lightgbm", "ppo"]  # "all", or one of KINDS
 
 
 @dataclass
@@ -50,14 +43,13 @@ class TrainReport:
 class Validation:
     """What the validation split saw, from the models fit on the training split only.
 
-    ``gru`` and ``lightgbm``: predictions of shape (n_val,); ``ppo``: the policy's own
-    path over the split (one bar shorter); ``forward_return``: shape (n_val,), the log
-    return over the label horizon after each validation bar.
+    ``outputs`` maps each kind (:data:`~kilo.training.kinds.KINDS`) to its validation
+    outputs: a regressor's predictions of shape (n_val,), the policy's own path over
+    the split (one bar shorter); ``forward_return``: shape (n_val,), the log return
+    over the label horizon after each validation bar.
     """
 
-    gru: np.ndarray
-    lightgbm: np.ndarray
-    ppo: PolicyPath | None
+    outputs: dict[str, Any]
     forward_return: np.ndarray
 
     def calibrate(self, config: Config, weights: dict[str, float] | None = None) -> Calibration:
@@ -68,11 +60,13 @@ class Validation:
             if weights is None
             else config.with_overrides({"blend.weights": weights}).blend
         )
-        path = self.ppo if blend.weights.get("ppo", 0.0) > 0 else None
-        n = len(path.actions) if path is not None else len(self.gru)
+        path: PolicyPath | None = self.outputs.get("ppo")
+        if blend.weights.get("ppo", 0.0) <= 0:
+            path = None
+        n = len(path.actions) if path is not None else len(self.forward_return)
         return calibrate(
-            self.gru[:n],
-            self.lightgbm[:n],
+            self.outputs["gru"][:n],
+            self.outputs["lightgbm"][:n],
             path.proba if path is not None else None,
             path.long if path is not None else None,
             self.forward_return[:n],
@@ -89,22 +83,22 @@ class FitResult:
     validation: Validation
 
 
-def _reused_validation(
-    config: Config, data: Dataset, X: np.ndarray, model: Any, name: str
-) -> np.ndarray:
-    """Validation predictions of ``model``, the ``name`` reused from the previous set."""
-    if config.training.refit:
-        logger.warning(
-            "%s: the reused %s was refit on the validation rows, so the blend's "
-            "calibration sees it in sample; retrain every model for a clean one",
-            data.symbol,
-            name,
-        )
-    if name == "lightgbm":
-        return model.predict(X[data.split.val])
-    ctx = model.params.sequence_length - 1
-    X_val, _ = with_context(X, data.target, data.split.val, ctx)
-    return model.predict(X_val)[ctx:]
+def fit_kinds(
+    config: Config,
+    data: Dataset,
+    X: np.ndarray,
+    names: tuple[str, ...],
+    progress: bool,
+) -> tuple[dict[str, FittedKind], dict[str, float]]:
+    """Fit the kinds ``names`` on ``data.split`` (features ``X``, preprocessed); returns
+    them by name with the seconds each took."""
+    y = data.target.astype(np.float32)
+    fitted, seconds = {}, {}
+    for name in names:
+        tick = time.perf_counter()
+        fitted[name] = KINDS[name].fit(config, data, X, y, progress)
+        seconds[name] = time.perf_counter() - tick
+    return fitted, seconds
 
 
 def fit_model_set(
@@ -118,12 +112,12 @@ def fit_model_set(
 ) -> FitResult:
     """Fit a model set on ``data.split`` in memory; the trainer's and walk-forward's core.
 
-    With ``model="all"`` the preprocessor is fit on the training split and the three
-    models are trained (:mod:`kilo.training.fitting`: the regressors early-stopped on
-    validation, then refit on train + validation with ``training.refit``); otherwise
-    only ``model`` is, and everything else comes from ``previous``. The blend is
-    calibrated on validation with the models fit on the training split; metrics on
-    validation and test go into the manifest.
+    With ``model="all"`` the preprocessor is fit on the training split and every kind
+    of :data:`~kilo.training.kinds.KINDS` is trained (:mod:`kilo.training.fitting`: the
+    regressors early-stopped on validation, then refit on train + validation with
+    ``training.refit``); otherwise only ``model`` is, and everything else comes from
+    ``previous``. The blend is calibrated on validation with the models fit on the
+    training split; metrics on validation and test go into the manifest.
 
     Raises
     ------
@@ -138,54 +132,29 @@ def fit_model_set(
         else Preprocessor().fit(data.features.iloc[data.split.train])
     )
     X = preprocessor.transform(data.features)
-    y = data.target.astype(np.float32)
-    served: dict[str, Any] = {}
-    validation: dict[str, np.ndarray] = {}
-    seconds: dict[str, float] = {}
-    reports: dict[str, Any] = previous.manifest.metrics.model_dump() if previous else {}
-    for name in MODELS if model == "all" else (model,):
-        tick = time.perf_counter()
-        if name == "ppo":
-            served[name], reports[name] = fit_ppo(config, data, X, progress)
-        else:
-            fitted = (
-                fit_gru(config, data, X, y, progress)
-                if name == "gru"
-                else fit_lightgbm(config, data, X, y)
-            )
-            served[name], validation[name], reports[name] = (
-                fitted.model,
-                fitted.validation,
-                fitted.report,
-            )
-        seconds[name] = time.perf_counter() - tick
-
-    def chosen(name: str) -> Any:
-        return served[name] if name in served else getattr(previous, name)
-
-    for name in ("gru", "lightgbm"):
-        if name not in validation:
-            validation[name] = _reused_validation(config, data, X, chosen(name), name)
-    agent: PPOAgent = chosen("ppo")
-    val = data.split.val
-    checked = Validation(
-        validation["gru"],
-        validation["lightgbm"],
-        agent.run(*ppo_segment(agent, data, X, val)),
-        data.forward_return[val],
+    fitted, seconds = fit_kinds(
+        config, data, X, tuple(KINDS) if model == "all" else (model,), progress
     )
+    models, outputs = {}, {}
+    for name in KINDS:
+        if name in fitted:
+            models[name], outputs[name] = fitted[name].model, fitted[name].validation
+        elif previous is not None:  # always, for a kind not fitted now (checked above)
+            models[name] = previous.model(name)
+            outputs[name] = reused_validation(config, data, X, name, models[name])
+    reports = previous.manifest.metrics.model_dump() if previous else {}
+    reports.update({name: f.report for name, f in fitted.items()})
+    checked = Validation(outputs, data.forward_return[data.split.val])
     manifest = _manifest(
         config,
         engine,
         data,
         ModelMetrics(**reports),
         checked.calibrate(config),
-        list(served),
+        list(fitted),
         previous,
     )
-    model_set = ModelSet(
-        data.symbol, manifest, preprocessor, chosen("gru"), chosen("lightgbm"), agent
-    )
+    model_set = ModelSet(data.symbol, manifest, preprocessor, **models)
     return FitResult(model_set, seconds, checked)
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from kilo.blend import DecisionRule
 from kilo.config import TradingConfig
 from kilo.inference import PortfolioState, Prediction
+from kilo.metrics import equity_log_returns
 from kilo.trading.broker import Candle, Fill, PaperBroker, Portfolio
 from kilo.trading.execution import execute_bar
 
@@ -106,8 +107,7 @@ class StrategyRun:
 
 
 def _log_returns(equity: pd.Series, initial_cash: float) -> pd.Series:
-    values = equity.to_numpy()
-    return pd.Series(np.diff(np.log(values), prepend=np.log(initial_cash)), index=equity.index)
+    return pd.Series(equity_log_returns(equity.to_numpy(), initial_cash), index=equity.index)
 
 
 def evaluation_trading(

@@ -16,14 +16,18 @@ from typing import Any
 
 import numpy as np
 import yaml
+from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
 
-from kilo.config import Config
-from kilo.evaluation.results import clean
+from kilo.config import Config, timeframe_seconds
+from kilo.evaluation.results import summarise
 from kilo.evaluation.run import evaluate_symbols, write_report
-from kilo.evaluation.search import load_study, per_bar, run_workers, suggest, trial_config
-from kilo.metrics import deflated_sharpe_ratio, expected_max_sharpe
-from kilo.training.tracking import Tracker
+from kilo.evaluation.summary import StrategyResult
+from kilo.evaluation.walkforward import ppo_timesteps
+from kilo.metrics import bars_per_year, deflated_sharpe_ratio, expected_max_sharpe, sharpe_ratio
+from kilo.runtime.tracking import Tracker
+from kilo.search.study import load_study, per_bar, run_workers, suggest, trial_config
+from kilo.utils import JsonFloat, atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +52,52 @@ def best_config(config: Config, study: Any) -> tuple[Config, dict[str, Any]] | N
     return trial_config(config, params), params
 
 
-def deflation(config: Config, study: Any, returns: list[np.ndarray]) -> dict[str, Any]:
+class Deflation(BaseModel):
+    """The best trial's outer-test Sharpe against the best of N lucky trials.
+
+    Per-bar Sharpe ratios: ``outer_sharpe`` of the best trial's outer-test returns,
+    ``expected_max_sharpe`` of N trials of zero skill with the trials' variance; ``dsr``
+    the deflated Sharpe ratio (0 when undefined).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    dsr: JsonFloat
+    n_trials: int
+    trial_sharpe_variance: JsonFloat
+    expected_max_sharpe: JsonFloat
+    outer_sharpe: JsonFloat
+    surviving_share: JsonFloat
+    sentence: str
+
+
+class OuterResult(BaseModel):
+    """The best configuration's blend and buy-and-hold on one symbol's outer folds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    blend: StrategyResult
+    buy_and_hold: StrategyResult
+
+
+class SearchSummary(BaseModel):
+    """What ``summary.json`` of a search holds (written and read through this class)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    study: str
+    symbols: list[str]
+    n_trials: int
+    objective: str
+    best_value: JsonFloat = math.nan
+    best_params: dict[str, Any] | None = None
+    best_trial: int | None = None
+    outer: dict[str, OuterResult] = Field(default_factory=dict)
+    outer_failures: dict[str, str] = Field(default_factory=dict)
+    deflation: Deflation | None = None
+
+
+def deflation(config: Config, study: Any, returns: list[np.ndarray]) -> Deflation:
     """DSR of the best trial's outer returns, N = trials run, V = variance of the trials'
     inner Sharpe ratios (Bailey & López de Prado, 2014), with a sentence saying how much
     of its Sharpe survives."""
@@ -63,31 +112,29 @@ def deflation(config: Config, study: Any, returns: list[np.ndarray]) -> dict[str
     ]
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
     r = np.concatenate(returns)
-    sr = float(r.mean() / r.std(ddof=1)) if r.std(ddof=1) > 0 else 0.0
+    sr = float(np.nan_to_num(sharpe_ratio(r)))
     hurdle = expected_max_sharpe(n_trials, variance)
     dsr = deflated_sharpe_ratio(r, n_trials, variance)
     survives = (sr - hurdle) / sr if sr > 0 else 0.0
+    per_year = math.sqrt(_bars(config))
     sentence = (
-        f"Of the best trial's outer-test Sharpe ({sr * math.sqrt(_bars(config)):.2f} "
+        f"Of the best trial's outer-test Sharpe ({sr * per_year:.2f} "
         f"annualised), {max(survives, 0.0):.0%} survives deflation: the best of "
-        f"{n_trials} trials would reach {hurdle * math.sqrt(_bars(config)):.2f} by luck "
+        f"{n_trials} trials would reach {hurdle * per_year:.2f} by luck "
         f"alone (DSR {dsr:.2f})."
     )
-    return {
-        "dsr": dsr if math.isfinite(dsr) else 0.0,
-        "n_trials": n_trials,
-        "trial_sharpe_variance": variance,
-        "expected_max_sharpe": hurdle,
-        "outer_sharpe": sr,
-        "surviving_share": max(survives, 0.0),
-        "sentence": sentence,
-    }
+    return Deflation(
+        dsr=dsr if math.isfinite(dsr) else 0.0,
+        n_trials=n_trials,
+        trial_sharpe_variance=variance,
+        expected_max_sharpe=hurdle,
+        outer_sharpe=sr,
+        surviving_share=max(survives, 0.0),
+        sentence=sentence,
+    )
 
 
 def _bars(config: Config) -> float:
-    from kilo.config import timeframe_seconds
-    from kilo.metrics import bars_per_year
-
     return bars_per_year(timeframe_seconds(config.data.timeframe))
 
 
@@ -102,7 +149,7 @@ def run_search(
     timeout: float | None = None,
     progress: bool = True,
     grid_search: bool = False,
-) -> tuple[dict[str, Any], Path]:
+) -> tuple[SearchSummary, Path]:
     """Add ``trials`` trials to study ``study_name``, then report it.
 
     ``grid_search`` walks every combination of ``search.space``'s choices (all keys
@@ -110,7 +157,7 @@ def run_search(
 
     Returns
     -------
-    (summary, folder): the ``summary.json`` content and the output folder.
+    (summary, folder): what ``summary.json`` holds, and the output folder.
 
     Raises
     ------
@@ -143,8 +190,9 @@ def run_search(
             stop.set()
             watcher.join()
         summary = report_study(config, study, symbols, folder, progress)
-        parent.log_metrics({k: v for k, v in summary.items() if k in ("best_value", "n_trials")})
-        parent.log_metrics(summary.get("deflation", {}))
+        parent.log_metrics({"best_value": summary.best_value, "n_trials": summary.n_trials})
+        if summary.deflation is not None:
+            parent.log_metrics(summary.deflation.model_dump(exclude={"sentence"}))
         for name in ("summary.json", "best.yaml", "trials.csv"):
             if (folder / name).is_file():
                 parent.log_artifact(folder / name)
@@ -153,17 +201,17 @@ def run_search(
 
 def report_study(
     config: Config, study: Any, symbols: list[str], folder: Path, progress: bool
-) -> dict[str, Any]:
+) -> SearchSummary:
     """Write ``trials.csv``, ``best.yaml`` and ``summary.json`` (with the best trial's
     outer-fold evaluation and deflated Sharpe ratio) for ``study``."""
     folder.mkdir(parents=True, exist_ok=True)
     study.trials_dataframe().to_csv(folder / "trials.csv", index=False)
-    summary: dict[str, Any] = {
-        "study": study.study_name,
-        "symbols": symbols,
-        "n_trials": len(study.trials),
-        "objective": config.search.objective,
-    }
+    summary = SearchSummary(
+        study=study.study_name,
+        symbols=symbols,
+        n_trials=len(study.trials),
+        objective=config.search.objective,
+    )
     chosen = best_config(config, study)
     if chosen is not None:
         best, params = chosen
@@ -173,24 +221,23 @@ def report_study(
         results, failures = evaluate_symbols(
             best.with_overrides({"tracking.enabled": False}), symbols, progress=progress
         )
-        outer, _ = write_report(results, folder / "outer") if results else ({}, {})
-        summary.update(
-            best_value=study.best_value,
-            best_params=params,
-            best_trial=study.best_trial.number,
-            outer={
-                s: {
-                    "blend": e["strategies"]["blend"],
-                    "buy_and_hold": e["strategies"]["buy_and_hold"],
-                }
-                for s, e in outer.items()
-            },
-            outer_failures=failures,
-        )
+        summary.best_value = study.best_value
+        summary.best_params = params
+        summary.best_trial = study.best_trial.number
+        summary.outer_failures = failures
         if results:
-            summary["deflation"] = deflation(
+            outer = summarise(results, ppo_timesteps=ppo_timesteps(best), failures=failures)
+            write_report(outer, results, folder / "outer")
+            summary.outer = {
+                s: OuterResult(
+                    blend=e.strategies["blend"], buy_and_hold=e.strategies["buy_and_hold"]
+                )
+                for s, e in outer.symbols.items()
+            }
+            summary.deflation = deflation(
                 config, study, [evals[0].returns["blend"].to_numpy() for evals in results.values()]
             )
-            logger.info(summary["deflation"]["sentence"])
-    (folder / "summary.json").write_text(json.dumps(clean(summary), indent=2, allow_nan=False))
-    return clean(summary)
+            logger.info(summary.deflation.sentence)
+    with atomic_path(folder / "summary.json") as tmp:
+        tmp.write_text(summary.model_dump_json(indent=2))
+    return summary

@@ -1,7 +1,7 @@
 """What a fold trades: predictors over the fold's model outputs, and the baselines.
 
 A predictor maps ``(candle position, position state)`` to a
-:class:`~kilo.inference.Prediction`; :func:`~kilo.evaluation.simulate.simulate` trades
+:class:`~kilo.inference.Prediction`; :func:`~kilo.backtest.simulate.simulate` trades
 it. Model predictors use regressor outputs computed once per fold and query PPO per
 bar with the strategy's own position, as the trader does.
 """
@@ -14,16 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kilo.blend import Calibration, ThresholdRule
-from kilo.blend.actions import Action
-from kilo.config import Config
-from kilo.evaluation.simulate import (
+from kilo.backtest.simulate import (
     CandleArrays,
     Predictor,
     StrategyRun,
     evaluation_trading,
     simulate,
 )
+from kilo.blend import Calibration, ThresholdRule
+from kilo.blend.actions import Action
+from kilo.config import Config
 from kilo.features.target import trailing_volatility
 from kilo.inference import (
     PortfolioState,
@@ -35,9 +35,10 @@ from kilo.inference import (
     predict_rows,
     score_outputs,
 )
-from kilo.metrics import annualised_sharpe, trading_metrics
+from kilo.metrics import TradingMetrics, sharpe_ratio, trading_metrics
 from kilo.registry import ModelSet
 from kilo.training.dataset import Dataset
+from kilo.utils import JsonFloat
 
 #: Long on a positive score, flat on a negative one: the rule of every baseline.
 LONG_FLAT = ThresholdRule(0.0, 0.0)
@@ -207,7 +208,17 @@ def spell_shuffled_paths(path: np.ndarray, n_draws: int, seed: int) -> np.ndarra
     return out
 
 
-def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> dict[str, float]:
+class StrategyMetrics(TradingMetrics):
+    """:class:`~kilo.metrics.TradingMetrics` of a strategy's runs, plus the same trades
+    before costs: ``gross_total_log_return``, ``gross_sharpe`` and ``break_even_cost``
+    (see :func:`run_metrics`)."""
+
+    gross_total_log_return: JsonFloat
+    gross_sharpe: JsonFloat
+    break_even_cost: JsonFloat
+
+
+def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMetrics:
     """:func:`~kilo.metrics.trading_metrics` of consecutive runs, plus gross figures.
 
     Turnover counts each run's notional against that run's own equity. Added:
@@ -227,10 +238,12 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> dict[str, f
         sum(r.equity_turns for r in runs),
         periods_per_year,
     )
-    metrics["gross_total_log_return"] = float(gross.sum())
-    metrics["gross_sharpe"] = annualised_sharpe(gross, periods_per_year)
-    metrics["break_even_cost"] = float(gross.sum() / len(sells)) if len(sells) else float("nan")
-    return metrics
+    return StrategyMetrics(
+        **metrics.model_dump(),
+        gross_total_log_return=float(gross.sum()),
+        gross_sharpe=sharpe_ratio(gross, periods_per_year),
+        break_even_cost=float(gross.sum() / len(sells)) if len(sells) else float("nan"),
+    )
 
 
 def chain(runs: list[StrategyRun]) -> tuple[pd.Series, pd.Series]:

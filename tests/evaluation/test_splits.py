@@ -6,7 +6,7 @@ import pytest
 
 from kilo.config import EvaluationConfig
 from kilo.errors import DataError
-from kilo.evaluation.folds import walk_forward_folds
+from kilo.evaluation.splits import walk_forward_folds
 
 
 @pytest.mark.parametrize("scheme", ["expanding", "rolling"])

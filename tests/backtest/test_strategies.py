@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kilo.evaluation.strategies import momentum_scores, spell_shuffled_paths, spells
+from kilo.backtest.strategies import momentum_scores, spell_shuffled_paths, spells
 
 
 def test_spell_shuffled_paths_keep_exposure_and_spells() -> None:

@@ -17,15 +17,18 @@ from typing import Any
 
 import numpy as np
 
+from kilo.backtest.strategies import StrategyMetrics, run_metrics
 from kilo.config import Config, timeframe_seconds
-from kilo.evaluation.fold import REGRESSORS, FoldResult, FoldTask, run_fold
-from kilo.evaluation.folds import walk_forward_folds
-from kilo.evaluation.strategies import run_metrics
-from kilo.evaluation.summary import ic_statistics
-from kilo.evaluation.walkforward import stats_block
+from kilo.evaluation.datasets import stats_block
+from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
+from kilo.evaluation.splits import walk_forward_folds
+from kilo.evaluation.statistics import ic_statistics
+from kilo.evaluation.summary import ICStatistics
+from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
 from kilo.metrics import bars_per_year
 from kilo.training.dataset import Dataset, build_dataset
+from kilo.training.kinds import REGRESSORS
 from kilo.training.split import TimeSplit, make_split, required_embargo
 
 
@@ -68,14 +71,29 @@ class InnerEvaluation:
     """What the inner test folds of one symbol say about a configuration.
 
     ``fold_objectives``: the objective on each inner fold alone, in time order;
-    ``objective``: over all of them chained; ``metrics``: the blend's, buy-and-hold's
-    and the matched random baseline's metrics, and the regressors' IC statistics.
+    ``objective``: over all of them chained; the blend's and buy-and-hold's metrics,
+    the regressors' IC statistics, and the matched random baseline's mean Sharpe and
+    the blend's percentile among its paths (NaN without draws, or when the blend did
+    not trade).
     """
 
     symbol: str
     objective: float
     fold_objectives: list[float]
-    metrics: dict[str, dict[str, Any]]
+    blend: StrategyMetrics
+    buy_and_hold: StrategyMetrics
+    ic: dict[str, ICStatistics]
+    random_sharpe: float = math.nan
+    blend_percentile: float = math.nan
+
+    def as_metrics(self) -> dict[str, Any]:
+        """Nested numbers for the tracking store."""
+        return {
+            "blend": self.blend.model_dump(),
+            "buy_and_hold": self.buy_and_hold.model_dump(),
+            **{name: stats.model_dump() for name, stats in self.ic.items()},
+            "random": {"sharpe": self.random_sharpe, "blend_percentile": self.blend_percentile},
+        }
 
 
 def objective_value(
@@ -85,7 +103,7 @@ def objective_value(
     mean Spearman IC of the regressors on the inner test rows. NaN counts as -inf."""
     if config.search.objective == "net_sharpe":
         per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
-        value = run_metrics([r.runs["blend"] for r in results], per_year)["sharpe"]
+        value = run_metrics([r.runs["blend"] for r in results], per_year).sharpe
     else:
         y = np.concatenate([data.target[folds[r.task.fold].test] for r in results])
         from kilo.metrics import spearman_ic
@@ -133,30 +151,33 @@ def evaluate_inner(
         config.search.inner_fraction,
         embargo,
     )
-    fold_config = config.with_overrides({"models.ppo.total_timesteps": ev.ppo_timesteps})
+    per_fold = fold_config(config)
     results, objectives = [], []
     for k in range(len(folds)):
         task = FoldTask("inner", k, "all", ("blend", "buy_and_hold"), random_draws)
-        results.append(run_fold(fold_config, engine, data, folds[k], task))
+        results.append(run_fold(per_fold, engine, data, folds[k], task))
         objectives.append(objective_value(config, results[-1:], data, folds))
         if after_fold is not None:
             after_fold(k, objective_value(config, results, data, folds))
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
     blend = run_metrics([r.runs["blend"] for r in results], per_year)
-    metrics: dict[str, dict[str, Any]] = {
-        "blend": blend,
-        "buy_and_hold": run_metrics([r.runs["buy_and_hold"] for r in results], per_year),
-        **ic_statistics(config, data, folds, results, stats_block(config)),
-    }
+    random_sharpe = percentile = math.nan
     if random_draws:
-        draws = [
-            run_metrics([r.random_runs[d] for r in results], per_year)["sharpe"]
-            for d in range(random_draws)
-        ]
-        metrics["random"] = {
-            "sharpe": float(np.nanmean(draws)),
-            "blend_percentile": float(100 * np.mean(np.array(draws) < blend["sharpe"])),
-        }
+        draws = np.array(
+            [
+                run_metrics([r.random_runs[d] for r in results], per_year).sharpe
+                for d in range(random_draws)
+            ]
+        )
+        random_sharpe = float(np.nanmean(draws))
+        percentile = float(100 * np.mean(draws < blend.sharpe)) if blend.n_trades else math.nan
     return InnerEvaluation(
-        symbol, objective_value(config, results, data, folds), objectives, metrics
+        symbol,
+        objective_value(config, results, data, folds),
+        objectives,
+        blend,
+        run_metrics([r.runs["buy_and_hold"] for r in results], per_year),
+        ic_statistics(config, data, folds, results, stats_block(config)),
+        random_sharpe,
+        percentile,
     )

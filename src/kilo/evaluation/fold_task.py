@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
-from kilo.blend import ThresholdRule
-from kilo.config import Config
-from kilo.evaluation.simulate import StrategyRun, evaluation_trading, simulate
-from kilo.evaluation.strategies import (
+from kilo.backtest.simulate import StrategyRun, evaluation_trading, simulate
+from kilo.backtest.strategies import (
     LONG_FLAT,
     FoldOutputs,
     entry_fraction,
@@ -24,16 +22,23 @@ from kilo.evaluation.strategies import (
     rule_predictor,
     spell_shuffled_paths,
 )
+from kilo.blend import ThresholdRule
+from kilo.config import Config
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.inference import FittedModels, Predictors
-from kilo.rl.agent import torch_threads
+from kilo.runtime import limit_threads
 from kilo.training.dataset import Dataset
-from kilo.training.fitting import fit_gru, fit_lightgbm
+from kilo.training.kinds import KINDS, REGRESSORS
 from kilo.training.split import TimeSplit
-from kilo.training.trainer import Validation, fit_model_set
+from kilo.training.trainer import Validation, fit_kinds, fit_model_set
 from kilo.utils import seed_everything
 
-REGRESSORS = ("gru", "lightgbm")
+#: Seed of a fold's label shuffle: ``seed + LABEL_SHUFFLE_SEED + fold`` (apart from
+#: every other draw of the same seed).
+LABEL_SHUFFLE_SEED = 1000
+#: Seed of a fold's random paths: ``seed * RANDOM_PATHS_SEED + fold`` (a prime, so
+#: (seed, fold) pairs do not collide for folds below it).
+RANDOM_PATHS_SEED = 7919
 
 
 @dataclass(frozen=True)
@@ -86,13 +91,13 @@ def _fit(
         return result.model_set, result.model_set.preprocessor, result.validation
     preprocessor = Preprocessor().fit(data.features.iloc[data.split.train])
     X = preprocessor.transform(data.features)
-    y = data.target.astype(np.float32)
-    gru, lightgbm = fit_gru(config, data, X, y, progress=False), fit_lightgbm(config, data, X, y)
-    return (
-        FittedModels(gru.model, lightgbm.model, None),
-        preprocessor,
-        Validation(gru.validation, lightgbm.validation, None, data.forward_return[data.split.val]),
-    )
+    fitted, _ = fit_kinds(config, data, X, REGRESSORS, progress=False)
+    chosen: dict[str, Any] = {
+        name: fitted[name].model if name in fitted else None for name in KINDS
+    }
+    models = FittedModels(**chosen)
+    outputs = {name: f.validation for name, f in fitted.items()}
+    return models, preprocessor, Validation(outputs, data.forward_return[data.split.val])
 
 
 def run_fold(
@@ -112,7 +117,7 @@ def run_fold(
     targeting; baselines are long or flat at full size; random paths take the blend's
     mean entry size.
     """
-    with torch_threads(threads):
+    with limit_threads(threads):
         return _run_fold(config, engine, data, fold, task)
 
 
@@ -123,7 +128,8 @@ def _run_fold(
     seed_everything(config.seed)
     if task.shuffle_labels:
         data = replace(
-            data, target=shuffled_labels(data.target, fold, config.seed + 1000 + task.fold)
+            data,
+            target=shuffled_labels(data.target, fold, config.seed + LABEL_SHUFFLE_SEED + task.fold),
         )
     data = replace(data, split=fold)
     models, preprocessor, validation = _fit(config, engine, data, task)
@@ -139,19 +145,15 @@ def _run_fold(
     n_candles = len(candles.index)
     for name in task.strategies:
         trading = with_stops
-        if name in ("blend", *REGRESSORS):
+        if name == "blend" or name in REGRESSORS:
             weights = (
-                {
-                    m: w
-                    for m, w in config.blend.weights.items()
-                    if m in REGRESSORS or models.ppo is not None
-                }
+                {m: w for m, w in config.blend.weights.items() if m in validation.outputs}
                 if name == "blend"
                 else {name: 1.0}
             )
             cal = validation.calibrate(config, weights)
             predictor, rule = outputs.blend(cal, weights), cal.rule(config)
-        elif name == "ppo":
+        elif name in KINDS:  # the policy trades its own actions
             predictor, rule = outputs.policy(), LONG_FLAT
         elif name in ("buy_and_hold", "flat"):
             sign = 1.0 if name == "buy_and_hold" else -1.0
@@ -166,7 +168,9 @@ def _run_fold(
     if task.random_draws:
         blend = runs["blend"]
         paths = spell_shuffled_paths(
-            blend.exposure.to_numpy(), task.random_draws, seed=config.seed * 7919 + task.fold
+            blend.exposure.to_numpy(),
+            task.random_draws,
+            seed=config.seed * RANDOM_PATHS_SEED + task.fold,
         )
         sized = ThresholdRule(0.0, 0.0, entry_fraction(blend) / ev.position_fraction)
         random_runs = [

@@ -1,7 +1,7 @@
 """Hyper-parameter search over nested walk-forward folds (Optuna), kept honest.
 
 Every trial samples ``search.space`` (TPE, seeded), trains and trades each symbol on
-the inner folds of :mod:`kilo.evaluation.nested` and returns the mean
+the inner folds of :mod:`kilo.search.nested` and returns the mean
 ``search.objective`` over symbols; a median pruner stops trials whose per-fold values
 trail. The study lives in ``search.storage`` (SQLite by default), so running the same
 study again adds trials and an interrupted one stays consistent. Trials run in
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,10 @@ import numpy as np
 
 from kilo.config import Config, SearchChoices, SearchRange, timeframe_seconds
 from kilo.errors import ConfigError
-from kilo.evaluation.nested import evaluate_inner
 from kilo.metrics import bars_per_year
-from kilo.training.parallel import start_ray
-from kilo.training.tracking import Run, Tracker, config_params
+from kilo.runtime import dispatch, limit_threads, threads_per_job
+from kilo.runtime.tracking import Run, Tracker, config_params
+from kilo.search.nested import InnerEvaluation, evaluate_inner
 
 logger = logging.getLogger(__name__)
 
@@ -55,22 +54,22 @@ def trial_config(config: Config, params: dict[str, Any]) -> Config:
     return config.with_overrides(params)
 
 
-def trial_summary(metrics: dict[str, Any]) -> dict[str, float]:
+def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
     """The inner-fold figures a trial records: the blend's net Sharpe and turnover, what
     costs took (gross minus net log return), buy-and-hold's and the matched random
     baseline's Sharpe, and the best regressor's IC with its 95 % interval."""
-    blend = metrics["blend"]
-    ic = max(("gru", "lightgbm"), key=lambda m: metrics[m]["ic_spearman"])
+    blend = inner.blend
+    best = max(inner.ic.values(), key=lambda stats: stats.ic_spearman)
     return {
-        "blend_sharpe": blend["sharpe"],
-        "turnover": blend["turnover"],
-        "cost_loss": blend["gross_total_log_return"] - blend["total_log_return"],
-        "buy_and_hold_sharpe": metrics["buy_and_hold"]["sharpe"],
-        "random_sharpe": metrics.get("random", {}).get("sharpe", math.nan),
-        "blend_percentile": metrics.get("random", {}).get("blend_percentile", math.nan),
-        "ic": metrics[ic]["ic_spearman"],
-        "ic_low": metrics[ic]["ic_ci95"][0],
-        "ic_high": metrics[ic]["ic_ci95"][1],
+        "blend_sharpe": blend.sharpe,
+        "turnover": blend.turnover,
+        "cost_loss": blend.gross_total_log_return - blend.total_log_return,
+        "buy_and_hold_sharpe": inner.buy_and_hold.sharpe,
+        "random_sharpe": inner.random_sharpe,
+        "blend_percentile": inner.blend_percentile,
+        "ic": best.ic_spearman,
+        "ic_low": best.ic_ci95[0],
+        "ic_high": best.ic_ci95[1],
     }
 
 
@@ -108,8 +107,8 @@ def objective_function(
                     cfg, symbol, random_draws=cfg.evaluation.random_draws, after_fold=after_fold
                 )
                 values.append(inner.objective)
-                summaries.append(trial_summary(inner.metrics))
-                run.log_metrics({symbol: inner.metrics})
+                summaries.append(trial_summary(inner))
+                run.log_metrics({symbol: inner.as_metrics()})
             value = float(np.mean(values))
             means = {k: float(np.nanmean([m[k] for m in summaries])) for k in summaries[0]}
             for key, mean in means.items():
@@ -129,6 +128,7 @@ def optimize(
     parent_id: str | None,
     seed: int,
     grid_search: bool = False,
+    threads: int = 1,
 ) -> int:
     """One worker: add ``n_trials`` trials to the stored study; returns how many ran.
 
@@ -144,13 +144,14 @@ def optimize(
     tracker = Tracker(config.tracking)
     parent = Run(tracker, parent_id) if parent_id else None
     before = len(study.trials)
-    study.optimize(
-        objective_function(config, symbols, parent, tracker),
-        n_trials=None if grid_search else n_trials,
-        timeout=timeout,
-        catch=(ConfigError,),
-        gc_after_trial=True,
-    )
+    with limit_threads(threads):
+        study.optimize(
+            objective_function(config, symbols, parent, tracker),
+            n_trials=None if grid_search else n_trials,
+            timeout=timeout,
+            catch=(ConfigError,),
+            gc_after_trial=True,
+        )
     return len(study.trials) - before
 
 
@@ -248,21 +249,21 @@ def run_workers(
         If the Ray backend is asked for but Ray is not installed.
     """
     shares = split_trials(n_trials, jobs)
+    threads = threads_per_job(len(shares))
     calls = [
-        (config, symbols, study_name, n, timeout, parent_id, config.seed + i, grid_search)
+        (config, symbols, study_name, n, timeout, parent_id, config.seed + i, grid_search, threads)
         for i, n in enumerate(shares)
     ]
-    if backend == "ray":
-        ray = start_ray(config)
-        task = ray.remote(num_cpus=1)(optimize)
-        return sum(ray.get([task.remote(*c) for c in calls]))
-    if len(calls) == 1:
-        return optimize(*calls[0])
-    from joblib import Parallel, delayed
-
-    threads = max(1, (os.cpu_count() or 1) // len(calls))
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    return sum(Parallel(n_jobs=len(calls), backend="loky")(delayed(optimize)(*c) for c in calls))
+    return sum(
+        dispatch(
+            optimize,
+            calls,
+            jobs=len(calls),
+            backend="ray" if backend == "ray" else "joblib",
+            ray_address=config.training.ray_address,
+            cpus_per_task=threads,
+        )
+    )
 
 
 def per_bar(config: Config, annual_sharpe: float) -> float:

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kilo.backtest.simulate import CandleArrays, evaluation_trading, simulate
+from kilo.backtest.strategies import LONG_FLAT, rule_predictor
 from kilo.blend import ThresholdRule
 from kilo.config import Config
-from kilo.evaluation.simulate import CandleArrays, evaluation_trading, simulate
-from kilo.evaluation.strategies import LONG_FLAT, rule_predictor
 from kilo.inference import PortfolioState, Prediction
 from kilo.trading.ledger import Ledger
 from kilo.trading.sources import MarketSnapshot, ReplaySource
@@ -88,7 +88,7 @@ def test_fold_end_sells_with_costs_and_gross_has_none(config: Config, btc_candle
 
 
 def test_turnover_counts_each_fold_against_its_own_equity(config: Config, btc_candles) -> None:
-    from kilo.evaluation.strategies import run_metrics
+    from kilo.backtest.strategies import run_metrics
 
     trading = evaluation_trading(config.trading, 1.0, stops=False)
     arrays = CandleArrays.from_frame(btc_candles)
@@ -99,7 +99,7 @@ def test_turnover_counts_each_fold_against_its_own_equity(config: Config, btc_ca
     ]
     turns = [r.fills["notional"].sum() / r.equity.mean() for r in runs]
     metrics = run_metrics(runs, periods_per_year=8760)
-    assert metrics["turnover"] == pytest.approx(sum(turns) * 8760 / 600)
+    assert metrics.turnover == pytest.approx(sum(turns) * 8760 / 600)
 
 
 def test_rows_need_a_next_candle(config: Config, btc_candles) -> None:

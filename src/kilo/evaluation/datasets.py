@@ -1,0 +1,54 @@
+"""One symbol's data sets for the evaluation: the real candles and the controls' rebuilt ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kilo.config import Config
+from kilo.data import load_config_candles
+from kilo.evaluation.controls import placebo_candles, planted_candles
+from kilo.features import FeatureEngine
+from kilo.training.dataset import Dataset, build_dataset
+
+#: Shortest block (bars) of the bootstrap, the permutations and the placebo's shuffle.
+MIN_STATS_BLOCK = 24
+
+
+def stats_block(config: Config) -> int:
+    """Block length (bars) of the bootstrap and permutations: >= the label horizon and
+    >= :data:`MIN_STATS_BLOCK`, so overlapping labels stay inside one block."""
+    return max(config.target.horizon, MIN_STATS_BLOCK)
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """The real data set and the controls' rebuilt ones, all of one symbol."""
+
+    real: Dataset
+    placebo: Dataset
+    planted: Dataset
+    planted_ic: float
+
+    def get(self, name: str) -> Dataset:
+        """The data set a fold task names (``label_shuffle`` reads the real one)."""
+        return self.real if name == "label_shuffle" else getattr(self, name)
+
+
+def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datasets:
+    """Load the candles once, rebuild them for the controls, compute every feature frame.
+
+    Raises
+    ------
+    DataError
+        If the candles are missing or malformed.
+    """
+    d, ev = config.data, config.evaluation
+    candles = load_config_candles(d, symbol)
+    placebo = placebo_candles(candles, stats_block(config), seed=config.seed)
+    planted, achieved = planted_candles(candles, ev.planted_ic, config.target.horizon)
+    return Datasets(
+        real=build_dataset(config, symbol, engine, candles),
+        placebo=build_dataset(config, symbol, engine, placebo),
+        planted=build_dataset(config, symbol, engine, planted),
+        planted_ic=achieved,
+    )

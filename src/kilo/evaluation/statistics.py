@@ -1,0 +1,199 @@
+"""Statistics and controls of one symbol's fold results, as typed summary parts.
+
+Every statistic reuses the predictions and runs of the folds; nothing is refit here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from kilo.backtest.simulate import StrategyRun
+from kilo.backtest.strategies import run_metrics
+from kilo.config import Config
+from kilo.evaluation.controls import lead_lag_ic
+from kilo.evaluation.fold_task import FoldResult
+from kilo.evaluation.summary import (
+    Causality,
+    ICStatistics,
+    LabelShuffle,
+    Placebo,
+    PlaceboModel,
+    Planted,
+)
+from kilo.features import FeatureEngine
+from kilo.metrics import (
+    block_permutation_ics,
+    ic_bootstrap_ci,
+    ic_hac_tstat,
+    ic_permutation_pvalue,
+    regression_metrics,
+    spearman_ic,
+)
+from kilo.training.dataset import Dataset
+from kilo.training.kinds import REGRESSORS
+from kilo.training.split import TimeSplit
+
+#: Quantile of |IC| under the permutation null that flags a placebo IC as a leak.
+NULL_BAND_QUANTILE = 0.99
+#: Share of the planted IC the best regressor must recover for "detected".
+PLANTED_RECOVERY = 0.7
+#: Seed offset of the placebo's permutations (apart from the real data's).
+PLACEBO_PERMUTATION_SEED = 1
+
+
+def causality_check(engine: FeatureEngine, data: Dataset, folds: list[TimeSplit]) -> Causality:
+    """Features from candles cut at each fold's start equal the evaluation's rows up to it.
+
+    The evaluation computes features once on the whole history; this verifies, on its
+    own feature frame, that no row up to a fold start used a later candle of the
+    symbol or of the other symbols its features read.
+    """
+    full = engine.transform(data.candles, data.context)
+    identical = []
+    for fold in folds:
+        cut = data.index[fold.test.start]
+        truncated = engine.transform(
+            data.candles.loc[:cut], {s: c.loc[:cut] for s, c in data.context.items()}
+        )
+        identical.append(
+            np.array_equal(truncated.to_numpy(), full.loc[:cut].to_numpy(), equal_nan=True)
+        )
+    return Causality(cuts=len(folds), identical=bool(all(identical)))
+
+
+def by_dataset(results: list[FoldResult]) -> dict[str, list[FoldResult]]:
+    """Data set name -> its fold results in fold order."""
+    out: dict[str, list[FoldResult]] = defaultdict(list)
+    for r in sorted(results, key=lambda r: (r.task.dataset, r.task.fold)):
+        out[r.task.dataset].append(r)
+    return out
+
+
+def fold_runs(results: list[FoldResult]) -> dict[str, list[StrategyRun]]:
+    """Strategy -> its run of each fold, in the order of ``results``."""
+    runs: dict[str, list[StrategyRun]] = defaultdict(list)
+    for r in results:
+        for name, run in r.runs.items():
+            runs[name].append(run)
+    return runs
+
+
+def _labels(data: Dataset, folds: list[TimeSplit], results: list[FoldResult]) -> np.ndarray:
+    return np.concatenate([data.target[folds[r.task.fold].test] for r in results])
+
+
+def _predictions(results: list[FoldResult], name: str) -> np.ndarray:
+    return np.concatenate([r.predictions[name] for r in results])
+
+
+def _null_band(null: np.ndarray) -> float:
+    return float(np.quantile(np.abs(null), NULL_BAND_QUANTILE))
+
+
+def ic_statistics(
+    config: Config, data: Dataset, folds: list[TimeSplit], results: list[FoldResult], block: int
+) -> dict[str, ICStatistics]:
+    """Per regressor: IC (Spearman and Pearson), per fold, 95 % block-bootstrap
+    interval, Newey-West t-statistic, block-permutation p-value and 99 % null band."""
+    ev = config.evaluation
+    y = _labels(data, folds, results)
+    out = {}
+    for name in REGRESSORS:
+        pred = _predictions(results, name)
+        scores = regression_metrics(y, pred)
+        null = block_permutation_ics(pred, y, block, n_perm=ev.permutations, seed=config.seed)
+        out[name] = ICStatistics(
+            ic_spearman=scores.ic_spearman,
+            ic_pearson=scores.ic_pearson,
+            directional_accuracy=scores.directional_accuracy,
+            ic_by_fold=[
+                spearman_ic(r.predictions[name], data.target[folds[r.task.fold].test])
+                for r in results
+            ],
+            ic_ci95=ic_bootstrap_ci(pred, y, block, n_boot=ev.bootstrap, seed=config.seed),
+            ic_tstat_hac=ic_hac_tstat(pred, y, lags=block),
+            ic_pvalue_perm=ic_permutation_pvalue(scores.ic_spearman, null),
+            ic_null_band99=_null_band(null),
+        )
+    return out
+
+
+def placebo_summary(
+    config: Config,
+    data: Dataset,
+    folds: list[TimeSplit],
+    results: list[FoldResult],
+    block: int,
+    per_year: float,
+) -> Placebo:
+    """Regressor ICs with their 99 % null band (flagged above it) and the blend's Sharpe."""
+    y = _labels(data, folds, results)
+    models = {}
+    for name in REGRESSORS:
+        pred = _predictions(results, name)
+        ic = spearman_ic(pred, y)
+        null = block_permutation_ics(
+            pred,
+            y,
+            block,
+            n_perm=config.evaluation.permutations,
+            seed=config.seed + PLACEBO_PERMUTATION_SEED,
+        )
+        band = _null_band(null)
+        models[name] = PlaceboModel(ic_spearman=ic, null_band99=band, flagged=bool(abs(ic) > band))
+    blend = run_metrics(fold_runs(results)["blend"], per_year)
+    return Placebo(models=models, blend_sharpe=blend.sharpe, blend_gross_sharpe=blend.gross_sharpe)
+
+
+def planted_summary(
+    data: Dataset,
+    planted_ic: float,
+    folds: list[TimeSplit],
+    results: list[FoldResult],
+    per_year: float,
+) -> Planted:
+    """Recovered ICs, the blend's and buy-and-hold's results, and the verdict: detected
+    when the best regressor recovers :data:`PLANTED_RECOVERY` of the planted IC and the
+    blend's net Sharpe beats buy-and-hold's on the planted candles."""
+    y = _labels(data, folds, results)
+    ics = {name: spearman_ic(_predictions(results, name), y) for name in REGRESSORS}
+    runs = fold_runs(results)
+    blend, bh = (run_metrics(runs[n], per_year) for n in ("blend", "buy_and_hold"))
+    needed = PLANTED_RECOVERY * planted_ic
+    detected = max(ics.values()) >= needed and np.nan_to_num(blend.sharpe, nan=-np.inf) > bh.sharpe
+    return Planted(
+        planted_ic=planted_ic,
+        needed_ic=needed,
+        ic=ics,
+        blend_sharpe=blend.sharpe,
+        blend_total_log_return=blend.total_log_return,
+        buy_and_hold_sharpe=bh.sharpe,
+        detected=bool(detected),
+    )
+
+
+def lead_lag_summary(
+    data: Dataset, folds: list[TimeSplit], results: list[FoldResult]
+) -> dict[str, dict[int, float]]:
+    """Each regressor's IC against the label k bars later, k = -5..5, on the test rows."""
+    out = {}
+    for name in REGRESSORS:
+        pred = np.full(len(data.target), np.nan)
+        for r in results:
+            pred[folds[r.task.fold].test] = r.predictions[name]
+        out[name] = lead_lag_ic(pred, data.target)
+    return out
+
+
+def label_shuffle_summary(
+    data: Dataset, folds: list[TimeSplit], results: list[FoldResult]
+) -> LabelShuffle:
+    """ICs of regressors trained on shuffled labels: they must find nothing. A check of
+    label handling, which cannot detect a feature that looks ahead."""
+    y = _labels(data, folds, results)
+    return LabelShuffle(
+        fold=results[0].task.fold + 1,
+        ic={name: spearman_ic(_predictions(results, name), y) for name in REGRESSORS},
+    )

@@ -1,0 +1,139 @@
+"""From fold results to one symbol's evaluation: metrics, IC statistics and controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
+from kilo.config import Config, timeframe_seconds
+from kilo.evaluation.datasets import Datasets, stats_block
+from kilo.evaluation.fold_task import FoldResult
+from kilo.evaluation.statistics import (
+    by_dataset,
+    fold_runs,
+    ic_statistics,
+    label_shuffle_summary,
+    lead_lag_summary,
+    placebo_summary,
+    planted_summary,
+)
+from kilo.evaluation.summary import (
+    Causality,
+    Controls,
+    FoldWindow,
+    RandomBaseline,
+    StrategyResult,
+    SymbolSummary,
+)
+from kilo.metrics import bars_per_year, probabilistic_sharpe_ratio, sharpe_ratio
+from kilo.training.split import TimeSplit
+
+
+@dataclass
+class SymbolEvaluation:
+    """The walk-forward result of one symbol (one seed).
+
+    Attributes
+    ----------
+    summary : the symbol's typed summary (metrics, statistics, controls)
+    curves : strategy -> equity Series over the test bars (quote currency), chained
+        across folds
+    returns : strategy -> per-bar log returns over the test bars (for the DSR)
+    blend_fills : the blend's fills (time, side, price, ...)
+    close : Series of the test bars' closes
+    """
+
+    symbol: str
+    summary: SymbolSummary
+    curves: dict[str, pd.Series]
+    returns: dict[str, pd.Series]
+    blend_fills: pd.DataFrame
+    close: pd.Series
+
+
+def _random_baseline(
+    draws: list[list], blend: StrategyMetrics, per_year: float
+) -> RandomBaseline | None:
+    """Mean metrics of the random paths and the blend's percentile among them (NaN
+    when the blend never traded: there is no spell to match)."""
+    if not draws:
+        return None
+    per_draw = pd.DataFrame([run_metrics(d, per_year).model_dump() for d in draws])
+    percentile = (
+        float(100 * np.mean(per_draw["sharpe"] < blend.sharpe)) if blend.n_trades else np.nan
+    )
+    return RandomBaseline.model_validate(
+        {**per_draw.mean().to_dict(), "draws": len(draws), "blend_percentile": percentile}
+    )
+
+
+def summarise_symbol(
+    config: Config,
+    symbol: str,
+    datasets: Datasets,
+    folds: list[TimeSplit],
+    results: list[FoldResult],
+    causality: Causality,
+    seconds: float,
+) -> SymbolEvaluation:
+    """Combine every fold result of one symbol into its evaluation."""
+    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+    block = stats_block(config)
+    parts = by_dataset(results)
+    real, data = parts["real"], datasets.real
+    runs = fold_runs(real)
+    returns = {name: chain(r)[0] for name, r in runs.items()}
+    bh_sharpe = sharpe_ratio(returns["buy_and_hold"].to_numpy())
+    ics = ic_statistics(config, data, folds, real, block)
+    strategies = {
+        name: StrategyResult(
+            **run_metrics(r, per_year).model_dump(),
+            psr_vs_buy_and_hold=probabilistic_sharpe_ratio(returns[name].to_numpy(), bh_sharpe),
+            ic=ics.get(name),
+        )
+        for name, r in runs.items()
+    }
+    draws = [[r.random_runs[d] for r in real] for d in range(len(real[0].random_runs))]
+    curves = {name: chain(r)[1] for name, r in runs.items()}
+    if draws:
+        curves["random"] = pd.concat([chain(d)[1] for d in draws], axis=1).mean(axis=1)
+    index = data.index
+    summary = SymbolSummary(
+        strategies=strategies,
+        random=_random_baseline(draws, strategies["blend"], per_year),
+        controls=Controls(
+            placebo=placebo_summary(
+                config, datasets.placebo, folds, parts["placebo"], block, per_year
+            ),
+            planted=planted_summary(
+                datasets.planted, datasets.planted_ic, folds, parts["planted"], per_year
+            ),
+            lead_lag=lead_lag_summary(data, folds, real),
+            label_shuffle_check=label_shuffle_summary(data, folds, parts["label_shuffle"]),
+            causality=causality,
+        ),
+        folds=[
+            FoldWindow(
+                train_start=index[f.train.start],
+                train_end=index[f.val.stop - 1],
+                test_start=index[f.test.start],
+                test_end=index[f.test.stop - 1],
+            )
+            for f in folds
+        ],
+        bars=len(returns["blend"]),
+        seconds=seconds,
+        fold_seconds=float(sum(r.seconds for r in results)),
+    )
+    fills = pd.concat([r.fills for r in runs["blend"]])
+    return SymbolEvaluation(
+        symbol,
+        summary,
+        curves,
+        returns,
+        fills,
+        data.candles["close"].reindex(returns["blend"].index),
+    )

@@ -1,0 +1,105 @@
+"""The one dispatcher of independent tasks: in this process, local processes (joblib's
+loky backend) or Ray tasks, with a progress bar and results in submission order."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+from tqdm.auto import tqdm
+
+from kilo.errors import ConfigError
+
+R = TypeVar("R")
+Backend = Literal["joblib", "ray"]
+
+
+def threads_per_job(jobs: int) -> int:
+    """CPU threads each of ``jobs`` workers may use so they do not oversubscribe."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
+def start_ray(address: str | None, log_to_driver: bool = False) -> Any:
+    """The ``ray`` module, connected to ``address`` (a local cluster when None; an
+    existing connection is reused).
+
+    Raises
+    ------
+    ConfigError
+        If Ray is not installed.
+    """
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError("the ray backend needs Ray: pip install -r requirements-ray.txt") from exc
+    ray.init(
+        address=address,
+        ignore_reinit_error=True,
+        include_dashboard=False,
+        log_to_driver=log_to_driver,
+    )
+    return ray
+
+
+def dispatch(
+    fn: Callable[..., R],
+    calls: Sequence[tuple[Any, ...]],
+    *,
+    jobs: int = 1,
+    backend: Backend = "joblib",
+    ray_address: str | None = None,
+    cpus_per_task: int = 1,
+    progress: bool = False,
+    desc: str = "",
+    unit: str = "task",
+) -> list[R]:
+    """``[fn(*args) for args in calls]``, run ``jobs`` at a time.
+
+    Parameters
+    ----------
+    backend
+        ``joblib``: in this process when ``jobs`` is 1, else ``jobs`` loky worker
+        processes; ``ray``: one Ray task per call on ``ray_address`` (a local cluster
+        when None), each reserving ``cpus_per_task`` CPUs.
+    progress, desc, unit
+        A tqdm bar counting finished calls.
+
+    Returns
+    -------
+    The results in the order of ``calls``, whatever order they finished in.
+
+    Raises
+    ------
+    ConfigError
+        If the Ray backend is asked for but Ray is not installed.
+    """
+    bar = tqdm(total=len(calls), desc=desc, unit=unit, disable=not progress)
+    results: dict[int, R] = {}
+    with bar:
+        if backend == "ray":
+            ray = start_ray(ray_address)
+            task = ray.remote(num_cpus=cpus_per_task)(fn)
+            pending = {task.remote(*args): k for k, args in enumerate(calls)}
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                results[pending.pop(done[0])] = ray.get(done[0])
+                bar.update(1)
+        elif jobs <= 1 or len(calls) <= 1:
+            for k, args in enumerate(calls):
+                results[k] = fn(*args)
+                bar.update(1)
+        else:
+            from joblib import Parallel, delayed
+
+            indexed = Parallel(
+                n_jobs=min(jobs, len(calls)), backend="loky", return_as="generator_unordered"
+            )(delayed(_indexed)(fn, k, args) for k, args in enumerate(calls))
+            for k, result in indexed:
+                results[k] = result
+                bar.update(1)
+    return [results[k] for k in range(len(calls))]
+
+
+def _indexed(fn: Callable[..., R], k: int, args: tuple[Any, ...]) -> tuple[int, R]:
+    return k, fn(*args)
