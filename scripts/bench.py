@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from kilo.bench import BENCHES, run_bench
@@ -11,7 +12,15 @@ from kilo.errors import KiloError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common_parser("Run one of Kilo's benchmarks and print its JSON line(s).")
+    measures = "\n".join(
+        f"  {name:10s} {(BENCHES[name].__doc__ or '').strip().splitlines()[0]}"
+        for name in sorted(BENCHES)
+    )
+    parser = common_parser(
+        "Run one of Kilo's benchmarks and print its JSON line(s).",
+        epilog="benchmarks (each prints figure, unit and params as JSON):\n" + measures,
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("name", choices=sorted(BENCHES), help="which benchmark to run")
     args = parser.parse_args(argv)
     try:

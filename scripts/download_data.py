@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = common_parser(
         "Download closed OHLCV candles with ccxt into {data_dir}/{exchange}/"
         "{BASE}_{QUOTE}-{timeframe}.feather. Existing files are continued from their "
-        "last candle and replaced atomically. Needs internet."
+        "last candle and replaced atomically. Needs internet.",
+        models=False,
     )
     parser.add_argument(
         "--symbols",

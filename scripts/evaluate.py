@@ -6,8 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from kilo.cli import (
     add_symbol_choice,
     chosen_symbols,
@@ -16,49 +14,6 @@ from kilo.cli import (
     positive_int,
 )
 from kilo.errors import KiloError
-from kilo.evaluation.report import (
-    PORTFOLIO_COLUMNS,
-    REPORT_COLUMNS,
-    planted_sentence,
-    random_sentence,
-)
-from kilo.evaluation.results import metrics_table
-from kilo.evaluation.run import run_evaluation
-from kilo.evaluation.summary import PortfolioSummary, SymbolSummary
-
-COLUMNS = [c for c in REPORT_COLUMNS if c != "psr"]
-
-
-def print_symbol(symbol: str, entry: SymbolSummary) -> None:
-    """The terminal summary of one symbol: strategies, IC with interval, controls."""
-    print(f"\n{symbol}  ({entry.bars} out-of-sample bars)")
-    print(metrics_table(entry, COLUMNS).to_string())
-    if entry.random is not None:
-        print(random_sentence(entry.random))
-    for model, placebo in entry.controls.placebo.models.items():
-        ic = entry.strategies[model].ic
-        if ic is None:
-            continue
-        low, high = ic.ic_ci95
-        flag = "  LEAK? above the placebo's 99 % band" if placebo.flagged else ""
-        print(
-            f"{model:9s} IC {ic.ic_spearman:+.4f} [{low:+.4f}, {high:+.4f}]  HAC t "
-            f"{ic.ic_tstat_hac:+.2f}  perm p {ic.ic_pvalue_perm:.3f}  placebo IC "
-            f"{placebo.ic_spearman:+.4f} (band ±{placebo.null_band99:.4f})" + flag
-        )
-    print(planted_sentence(entry.controls.planted))
-
-
-def print_portfolio(portfolio: PortfolioSummary) -> None:
-    """The portfolio walk-forward: strategies, risk events, worst day, breaker time."""
-    table = pd.DataFrame({n: m.model_dump() for n, m in portfolio.strategies.items()}).T
-    print(f"\nportfolio ({portfolio.bars} bars, all symbols traded together)")
-    print(table[PORTFOLIO_COLUMNS].to_string(float_format=lambda v: f"{v:.4g}"))
-    print(
-        f"risk events: {portfolio.risk_events or 'none'}; worst day "
-        f"{portfolio.worst_day.date} ({portfolio.worst_day.log_return:+.4f}); "
-        f"{portfolio.cooldown_bars} bars in the drawdown breaker's cooldown"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         "flat, momentum and random paths of the blend's own spells on the same bars, net "
         "of fees and slippage. IC with block-bootstrap interval, HAC t and permutation p; "
         "controls: placebo candles (leak detector), a planted edge (power), lead/lag IC. "
-        "Writes report.html (+ plotly.min.js), summary.json and equity.png."
+        "Writes report.html, summary.json and equity.png into a new folder under "
+        "--report-dir (plotly.min.js once in --report-dir itself)."
     )
     add_symbol_choice(parser, "evaluate")
     parser.add_argument("--folds", type=positive_int, help="test folds (default: evaluation.folds)")
@@ -110,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     except KiloError as exc:
         parser.error(str(exc))
     symbols = chosen_symbols(args, config)
+    from kilo.evaluation.run import run_evaluation  # heavy: after the arguments are checked
+    from kilo.evaluation.terminal import print_summary
+
     summary, paths, failures = run_evaluation(
         config,
         symbols,
@@ -121,11 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         portfolio=args.portfolio,
     )
     if summary is not None:
-        print(f"\nPPO trained {summary.ppo_timesteps} timesteps per fold")
-        for symbol, entry in summary.symbols.items():
-            print_symbol(symbol, entry)
-        if summary.portfolio is not None:
-            print_portfolio(summary.portfolio)
+        print_summary(summary)
     for symbol, error in failures.items():
         print(f"{symbol}: FAILED: {error}", file=sys.stderr)
     for kind, path in paths.items():

@@ -9,7 +9,6 @@ import pandas as pd
 
 from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
 from kilo.errors import KiloError
-from kilo.retrain import retrain_pass, run_every
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--offline", action="store_true", help="do not download candles first")
     args = parser.parse_args(argv)
+    from kilo.retrain import retrain_pass, run_every  # heavy: after the arguments are checked
+
     try:
         config = config_from_args(args)
         every = pd.Timedelta(args.every or config.retrain.every) if args.every is not None else None

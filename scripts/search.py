@@ -7,8 +7,6 @@ import sys
 
 from kilo.cli import common_parser, config_from_args, positive_int, symbol_arg
 from kilo.errors import KiloError
-from kilo.search.run import run_search
-from kilo.search.study import grid_size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="seconds after which no trial starts")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
+    from kilo.search.run import run_search  # heavy: after the arguments are checked
+    from kilo.search.study import grid_size
+
     if args.folds is not None:
         args.overrides.append(f"evaluation.folds={args.folds}")
     try:

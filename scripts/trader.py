@@ -10,8 +10,6 @@ import pandas as pd
 
 from kilo.cli import common_parser, config_from_args, symbol_arg
 from kilo.errors import KiloError
-from kilo.trading.report import format_summary, iteration_line
-from kilo.trading.session import SessionOptions, run_session
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +17,10 @@ def main(argv: list[str] | None = None) -> int:
         "Load the LATEST model set of each symbol, blend GRU, LightGBM and PPO into one "
         "score per bar, and paper-trade it with fees, slippage and the risk rules. Every "
         "iteration is recorded in a SQLite ledger; a restart resumes where the last run "
-        "stopped. SIGINT or SIGTERM stop it cleanly (exit 0)."
+        "stopped. SIGINT or SIGTERM stop it cleanly (exit 0). Each bar prints a line: "
+        "'2025-12-03 22:00  equity 10,012.34  BTC/USDT +0.123 L  ETH/USDT -0.050 .', with "
+        "equity in the quote currency and, per symbol, the blended score in [-1, 1] (above "
+        "0 leans long) and the position after the bar (L long, . flat)."
     )
     parser.add_argument(
         "--iterations",
@@ -61,13 +62,21 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="SQLite ledger file (default: trading.ledger_path, state/paper.sqlite)",
     )
-    parser.add_argument("--fresh", action="store_true", help="erase the ledger and start over")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: the old ledger is first copied beside it, "
+        "<name>.<UTC time>.sqlite (the path is printed), then emptied",
+    )
     parser.add_argument(
         "--strict",
         action="store_true",
         help="fail if any symbol lacks a usable model set instead of skipping it",
     )
     args = parser.parse_args(argv)
+    from kilo.trading.report import format_summary, iteration_line  # heavy: after the arguments
+    from kilo.trading.session import SessionOptions, run_session
+
     try:
         config = config_from_args(args)
         iterations = (
@@ -94,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_summary(ledger))
+    if ledger.archived is not None:
+        print(f"the previous ledger (--fresh) is kept as {ledger.archived}")
     ledger.close()
     return 0
 

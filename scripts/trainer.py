@@ -13,8 +13,6 @@ from kilo.cli import (
     positive_int,
 )
 from kilo.errors import KiloError
-from kilo.training.parallel import train_symbols
-from kilo.training.summary import format_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except KiloError as exc:
         parser.error(str(exc))
     symbols = chosen_symbols(args, config)
+    from kilo.training.parallel import train_symbols  # heavy (torch): after the arguments
+    from kilo.training.summary import format_summary
+
     try:
         reports = train_symbols(
             config,

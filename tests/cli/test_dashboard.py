@@ -106,3 +106,14 @@ def test_the_ledger_is_read_without_writing(tiny_models: Config, tmp_path) -> No
     assert state.read_bytes() == before
     with pytest.raises(sqlite3.OperationalError):
         read_ledger(tmp_path / "missing.sqlite")
+
+
+def test_cells_are_formatted_for_a_person() -> None:
+    from kilo.cli.dashboard import cell
+
+    assert (
+        cell("realised_pnl", -0.00193474) == "-0.00" and cell("mark_price", 90422.6) == "90,422.60"
+    )
+    assert cell("confidence", 1 / 3) == "33%" and cell("score", 0.25) == "+0.250"
+    assert cell("bar_time", "2025-12-03T22:00:00+00:00") == "2025-12-03 22:00"
+    assert cell("expected_edge", 0.0123) == "+1.23%" and cell("ppo_signal", float("nan")) == "–"

@@ -91,3 +91,19 @@ def test_corrupt_empty_and_columnless_files(tmp_path: Path) -> None:
 def test_missing_file_names_the_paths_tried(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="DOGE_USDT-1h.feather.*KILO_DATA_DIR"):
         load_candles(tmp_path, "binance", "DOGE/USDT", "1h")
+
+
+def test_a_json_row_short_of_a_column_names_what_is_missing(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps([[1704067200000, 1.0, 2.0, 0.5, 1.5]]))  # no volume
+    with pytest.raises(DataError, match=r"rows of \[5\] values, so \['volume'\] are missing"):
+        read_freqtrade(path)
+
+
+def test_a_csv_beside_the_missing_file_is_named_as_unsupported(tmp_path: Path) -> None:
+    from kilo.data.symbols import find_candle_file
+
+    (tmp_path / "binance").mkdir()
+    (tmp_path / "binance" / "BTC_USDT-1h.csv").write_text("date,open\n")
+    with pytest.raises(DataError, match=r"not CSV.*BTC_USDT-1h\.csv exists.*convert it"):
+        find_candle_file(tmp_path, "binance", "BTC/USDT", "1h")

@@ -37,8 +37,11 @@ def test_one_corrupted_byte_is_caught(copy_of_models, tiny_config: Config, name:
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     expected = "corrupt|does not match" if name == "manifest.json" else f"{name} does not match"
-    with pytest.raises(ModelSetError, match=expected):
+    with pytest.raises(ModelSetError, match=expected) as damaged:
         ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
+    if name != "manifest.json":  # the message says how to recover
+        assert "scripts/trainer.py --symbol BTC/USDT" in str(damaged.value)
+        assert "LATEST" in str(damaged.value) or "no other version" in str(damaged.value)
 
 
 def test_missing_artifact(copy_of_models, tiny_config: Config) -> None:

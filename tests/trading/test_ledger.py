@@ -35,7 +35,12 @@ def test_saved_state_round_trip(tmp_path) -> None:
     state = Ledger(tmp_path / "l.sqlite").saved_state()
     assert state.last_bar_time == T + pd.Timedelta("1h") and state.portfolio.cash == 75.0
     assert state.portfolio.positions["A"].bars_held == 3 and state.marks == {"A": 11.0}
-    assert Ledger(tmp_path / "l.sqlite", fresh=True).saved_state() is None
+    fresh = Ledger(tmp_path / "l.sqlite", fresh=True)
+    assert fresh.saved_state() is None and fresh.archived is not None
+    kept = Ledger(fresh.archived).saved_state()  # the old run is recoverable
+    assert kept is not None and kept.last_bar_time == T + pd.Timedelta("1h")
+    assert fresh.archived.parent == tmp_path and fresh.archived.name.startswith("l.2")
+    assert Ledger(tmp_path / "l.sqlite", fresh=True).archived is None  # nothing to keep
 
 
 def test_a_failed_iteration_writes_nothing(tmp_path) -> None:

@@ -10,7 +10,7 @@ from kilo.registry import ModelSet
 from kilo.runtime import threads_per_job
 from kilo.training.dataset import build_dataset
 from kilo.training.parallel import train_symbols
-from kilo.training.summary import summary_table
+from kilo.training.summary import format_summary, summary_table
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,11 @@ def test_two_jobs_give_the_same_model_sets_as_one(tiny_config: Config, tmp_path)
         # float32 round-off (seen: 5e-10 absolute), never a different model
         np.testing.assert_allclose(gru1, gru2, rtol=1e-3, atol=1e-8)
     table = summary_table(two)
-    assert table.loc[table["symbol"] == "NOPE/USDT", "status"].iloc[0].startswith("FAILED")
+    assert set(table["symbol"]) == set(symbols[:2]) and set(table["status"]) == {"trained"}
+    text = format_summary(two)
+    assert text.splitlines()[-1].startswith("NOPE/USDT: FAILED: ")  # below, not padding a column
+    assert max(len(line) for line in text.splitlines()[:-1]) < 200
+    assert "seconds" in text and "val log ret (net)" in text
 
 
 def test_threads_are_shared_out() -> None:

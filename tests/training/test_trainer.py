@@ -179,3 +179,15 @@ def test_without_refit_the_early_stopped_models_are_served(tiny_config, tmp_path
     model_set = ModelSet.load("BTC/USDT", models_dir=tmp_path, config=config)
     assert model_set.manifest.refit_rows is None and not report.metrics.gru.refit
     assert all("val_loss" in h for h in model_set.gru.history_)
+
+
+def test_the_summary_says_which_models_were_reused(tiny_report) -> None:
+    from kilo.training.summary import format_summary, summary_table
+    from kilo.training.trainer import TrainReport
+
+    partial = TrainReport("BTC/USDT", metrics=tiny_report.metrics, seconds={"gru": 12.3456})
+    table = summary_table([partial]).set_index("model")
+    assert table.loc["gru", "status"] == "trained" and table.loc["lightgbm", "status"] == "reused"
+    assert table.loc["ppo", "status"] in ("reused", "collapsed")
+    text = format_summary([partial])
+    assert " 12.3 " in text and "–" in text  # seconds with one decimal; no time for reused

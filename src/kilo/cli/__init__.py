@@ -23,9 +23,15 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def common_parser(description: str) -> argparse.ArgumentParser:
-    """An ``ArgumentParser`` with the flags every Kilo script takes."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
+def common_parser(
+    description: str, *, data: bool = True, models: bool = True, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` with the flags every Kilo script takes; ``--data-dir`` and
+    ``--models-dir`` only where the script reads candles (``data``) or model sets
+    (``models``)."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=_HelpFormatter, epilog=epilog
+    )
     group = parser.add_argument_group("common options")
     group.add_argument(
         "--config",
@@ -33,16 +39,18 @@ def common_parser(description: str) -> argparse.ArgumentParser:
         default=DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None,
         help="YAML config file (see config/config.yaml)",
     )
-    group.add_argument(
-        "--data-dir",
-        type=Path,
-        help="candle folder in freqtrade's layout; overrides KILO_DATA_DIR and data.dir",
-    )
-    group.add_argument(
-        "--models-dir",
-        type=Path,
-        help="folder of model sets; overrides KILO_MODELS_DIR and models.dir",
-    )
+    if data:
+        group.add_argument(
+            "--data-dir",
+            type=Path,
+            help="candle folder in freqtrade's layout; overrides KILO_DATA_DIR and data.dir",
+        )
+    if models:
+        group.add_argument(
+            "--models-dir",
+            type=Path,
+            help="folder of model sets; overrides KILO_MODELS_DIR and models.dir",
+        )
     group.add_argument(
         "--set",
         dest="overrides",
@@ -109,5 +117,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     return load_config(
-        args.config, args.overrides, data_dir=args.data_dir, models_dir=args.models_dir
+        args.config,
+        args.overrides,
+        data_dir=getattr(args, "data_dir", None),
+        models_dir=getattr(args, "models_dir", None),
     )

@@ -134,11 +134,54 @@ def equity_figure(tables: dict[str, pd.DataFrame]) -> Any:
     return fig
 
 
+TIME_COLUMNS = ("bar_time", "time", "entry_time")
+MONEY_COLUMNS = (
+    "equity",
+    "cash",
+    "mark_price",
+    "entry_price",
+    "price",
+    "value",
+    "fee",
+    "realised_pnl",
+)
+SIGNAL_COLUMNS = ("score", "gru_signal", "lightgbm_signal", "ppo_signal")
+LEGEND = (
+    "Prices, values, fees and PnL in the quote currency; times in UTC. <b>score</b>: the "
+    "blend of the models' signals, in [-1, 1] (above 0 leans long); <b>*_signal</b>: each "
+    "model's signal in [-1, 1]; <b>confidence</b>: the weighted share of models whose "
+    "signal has the score's sign; <b>expected edge</b>: the log return over the label "
+    "horizon that the calibration maps the score to (the edge rule enters above the cost "
+    "hurdle)."
+)
+
+
+def cell(column: str, value: Any) -> str:
+    """One value as the dashboard shows it; ``–`` where there is none."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if column in TIME_COLUMNS:
+        return f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
+    if column in MONEY_COLUMNS:
+        return f"{float(value):,.2f}"
+    if column in SIGNAL_COLUMNS:
+        return f"{float(value):+.3f}"
+    if column == "confidence":
+        return f"{float(value):.0%}"
+    if column == "expected_edge":
+        return f"{float(value):+.2%}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
 def _table(frame: pd.DataFrame, empty: str, columns: list[str] | None = None) -> str:
     if frame.empty:
         return f"<p>{html.escape(empty)}</p>"
     shown = frame[[c for c in columns if c in frame.columns]] if columns else frame
-    return shown.to_html(index=False, border=0, float_format=lambda v: f"{v:.6g}", na_rep="")
+    text = pd.DataFrame({c: [cell(c, v) for v in shown[c]] for c in shown.columns})
+    text.columns = [c.replace("_", " ") for c in text.columns]
+    return text.to_html(index=False, border=0)
 
 
 def render(path: str | Path, refresh: int) -> str:
@@ -150,13 +193,15 @@ def render(path: str | Path, refresh: int) -> str:
     else:
         last = equity.iloc[-1]
         body = (
-            f"<p>{len(equity)} iterations; last bar {html.escape(str(last['bar_time']))}; "
-            f"equity {last['equity']:,.2f}, cash {last['cash']:,.2f}.</p>"
+            f"<p>{len(equity)} iterations; last bar "
+            f"{html.escape(cell('bar_time', last['bar_time']))} UTC; equity "
+            f"{last['equity']:,.2f}, cash {last['cash']:,.2f} (quote currency).</p>"
             + equity_figure(tables).to_html(
                 full_html=False, include_plotlyjs=False, div_id="equity-chart"
             )
         )
     sections = [
+        ("How to read these tables", f"<p>{LEGEND}</p>"),
         ("Open positions", _table(tables["positions"], "No open position.")),
         (
             "Last decision per symbol",

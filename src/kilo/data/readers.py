@@ -48,6 +48,32 @@ def _epoch_to_utc(values: pd.Series) -> pd.Series:
     return pd.Series(pd.to_datetime(ms, unit="ms", utc=True), index=values.index)
 
 
+def _freqtrade_json(path: Path) -> pd.DataFrame:
+    """freqtrade's json: a list of ``[ms, open, high, low, close, volume]`` rows.
+
+    Raises
+    ------
+    DataError
+        If a row has another length; the message names the missing columns.
+    """
+    rows = json.loads(path.read_text())
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    widths = (
+        {len(r) if isinstance(r, list) else -1 for r in rows} if isinstance(rows, list) else {-1}
+    )
+    if widths != {len(COLUMNS)}:
+        short = [COLUMNS[w:] for w in sorted(widths) if 0 <= w < len(COLUMNS)]
+        raise DataError(
+            f"{path}: freqtrade's json is a list of [date (epoch ms), open, high, low, close, "
+            f"volume] rows; found rows of {sorted(w for w in widths if w >= 0)} values"
+            + (f", so {short[0]} are missing" if short else "")
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["date"] = _epoch_to_utc(frame["date"])
+    return frame
+
+
 def read_freqtrade(path: Path) -> pd.DataFrame:
     """Read a freqtrade candle file: ``.feather``, ``.parquet`` or ``.json``.
 
@@ -65,10 +91,7 @@ def read_freqtrade(path: Path) -> pd.DataFrame:
         elif path.suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif path.suffix == ".json":
-            rows = json.loads(path.read_text())
-            frame = pd.DataFrame(rows, columns=COLUMNS) if rows else pd.DataFrame(columns=COLUMNS)
-            if not frame.empty:
-                frame["date"] = _epoch_to_utc(frame["date"])
+            frame = _freqtrade_json(path)
         else:
             raise DataError(f"{path}: unknown candle file type {path.suffix!r}")
     except DataError:

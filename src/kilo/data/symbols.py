@@ -59,9 +59,19 @@ def find_candle_file(data_dir: Path, exchange: str, symbol: str, timeframe: str)
     for path in tried:
         if path.is_file():
             return path
+    csv = candle_path(data_dir, exchange, symbol, timeframe, ".csv")
+    hint = (
+        f" {csv} exists, but CSV is not read here: convert it to feather, parquet or json "
+        "(kilo.data.read_binance_csv and read_cryptodatadownload_csv read the two usual "
+        "CSV dumps)."
+        if csv.is_file()
+        else ""
+    )
     raise DataError(
         f"no candles for {symbol} {timeframe} on {exchange}: tried "
         + ", ".join(str(p) for p in tried)
-        + ". Run scripts/download_data.py, or point --data-dir / KILO_DATA_DIR at a folder "
+        + " (freqtrade's formats: feather, parquet, json; not CSV)."
+        + hint
+        + " Run scripts/download_data.py, or point --data-dir / KILO_DATA_DIR at a folder "
         "in freqtrade's layout."
     )

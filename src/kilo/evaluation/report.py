@@ -1,8 +1,9 @@
 """The evaluation's pictures: one HTML report for every symbol, and an equity PNG.
 
-The HTML report works offline: plotly.js is written once, as ``plotly.min.js`` beside
-``report.html`` (plotly's ``include_plotlyjs="directory"`` layout), and curves are
-downsampled for display; the numbers in ``summary.json`` are exact.
+The HTML report works offline: plotly.js is written once per report root, as
+``plotly.min.js`` in the folder that holds the timestamped report folders (every report
+there loads ``../plotly.min.js``), and curves are downsampled for display; the numbers
+in ``summary.json`` are exact.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kilo.evaluation.summary import (
     SymbolSummary,
 )
 from kilo.evaluation.symbol import SymbolEvaluation
+from kilo.utils import atomic_path
 
 PLOTLY_JS = "plotly.min.js"
 MAX_POINTS = 1200
@@ -233,7 +235,8 @@ def _lead_lag_figure(lead_lag: dict[str, dict[int, float]]) -> Any:
 def write_html(
     results: dict[str, list[SymbolEvaluation]], summary: EvaluationSummary, folder: Path
 ) -> Path:
-    """``report.html`` for every symbol, with ``plotly.min.js`` once beside it (offline)."""
+    """``report.html`` for every symbol; ``plotly.min.js`` is written once into the report
+    root, ``folder``'s parent, for every report there (offline)."""
     from plotly.offline import get_plotlyjs
 
     sections = []
@@ -273,12 +276,16 @@ def write_html(
         )
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
-        f"</title><script src='{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
+        f"</title><script src='../{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
         "<h1>Kilo walk-forward evaluation</h1>"
         f"<p>PPO trained {summary.ppo_timesteps} timesteps per fold; deflated Sharpe ratios "
         f"count {summary.dsr_trials} trials.</p>" + "".join(sections) + "</body></html>"
     )
-    (folder / PLOTLY_JS).write_text(get_plotlyjs())
+    shared = folder.parent / PLOTLY_JS
+    script = get_plotlyjs()
+    if not shared.is_file() or shared.stat().st_size != len(script.encode()):
+        with atomic_path(shared) as tmp:
+            tmp.write_text(script)
     path = folder / "report.html"
     path.write_text(page)
     return path

@@ -59,7 +59,7 @@ def evaluate_symbols(
 def write_report(
     summary: EvaluationSummary, results: dict[str, list[SymbolEvaluation]], folder: Path
 ) -> dict[str, Path]:
-    """Write ``summary.json``, ``report.html`` (with ``plotly.min.js``) and
+    """Write ``summary.json``, ``report.html`` (``plotly.min.js`` in ``folder``'s parent) and
     ``equity.png`` into ``folder``; returns the paths by kind."""
     folder.mkdir(parents=True, exist_ok=True)
     return {

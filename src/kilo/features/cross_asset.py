@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from kilo.config import FeaturesConfig
@@ -95,7 +96,9 @@ def cross_asset_features(
     candles
         The symbol's validated candles (UTC ``DatetimeIndex``).
     context
-        Symbol -> validated candles of every symbol in :func:`context_symbols`.
+        Symbol -> validated candles of the symbols in :func:`context_symbols`; a
+        universe member missing from it (not listed yet, or unreadable) is absent from
+        the cross-section, as it is at any bar where it has no candle.
 
     Returns
     -------
@@ -104,20 +107,23 @@ def cross_asset_features(
     Raises
     ------
     DataError
-        If a needed symbol's candles are missing from ``context``.
+        If a reference symbol's candles are missing from ``context``.
     """
-    missing = [s for s in context_symbols(spec, symbol) if s not in context]
+    missing = [s for s in references(spec, symbol) if s not in context]
     if missing:
         raise DataError(
             f"cross-asset features of {symbol} need the candles of {missing}: "
-            "download them, or remove them from features.reference_symbols / "
-            "features.universe"
+            "download them, or remove them from features.reference_symbols"
         )
     index, limit = pd.DatetimeIndex(candles.index), spec.ffill_limit
     short, long = cross_periods(spec)
     window = max(spec.volatility_windows)
     own = log(candles["close"].astype("float64"))
-    closes = {s: aligned_log_close(context[s], index, limit) for s in context_symbols(spec, symbol)}
+    absent = pd.Series(np.nan, index=index)  # a universe member without candles here
+    closes = {
+        s: aligned_log_close(context[s], index, limit) if s in context else absent
+        for s in context_symbols(spec, symbol)
+    }
     closes[symbol] = own
     out: dict[str, pd.Series] = {}
     for ref in references(spec, symbol):

@@ -20,6 +20,7 @@ from kilo.features.cross_asset import (
     cross_asset_features,
     cross_asset_lookback,
     cross_asset_names,
+    references,
 )
 from kilo.features.timeframes import timeframe_features, timeframe_lookback, timeframe_names
 
@@ -64,8 +65,14 @@ class FeatureEngine:
 
     @property
     def context_symbols(self) -> list[str]:
-        """Other symbols whose candles :meth:`compute` needs (``context``), sorted."""
+        """Other symbols whose candles :meth:`compute` reads (``context``), sorted."""
         return context_symbols(self.spec, self.symbol)
+
+    @property
+    def references(self) -> list[str]:
+        """The reference symbols whose candles :meth:`compute` cannot do without (a
+        universe member may be absent)."""
+        return references(self.spec, self.symbol)
 
     @property
     def feature_names(self) -> list[str]:

@@ -218,10 +218,22 @@ def verify_checksums(folder: Path, manifest: Manifest) -> None:
         elif sha256_file(path) != expected:
             problems.append(f"{name} does not match its sha256 in the manifest")
     if problems:
+        folder = Path(folder)
+        others = sorted(
+            p.name
+            for p in folder.parent.iterdir()
+            if p.is_dir() and p != folder and (p / MANIFEST_FILE).is_file()
+        )
+        fallback = (
+            f"point {folder.parent / 'LATEST'} at another version (e.g. "
+            f"echo {others[-1]} > {folder.parent / 'LATEST'}; versions: {', '.join(others)})"
+            if others
+            else "no other version is saved"
+        )
         raise ModelSetError(
             f"model set {folder} is damaged: "
             + "; ".join(problems)
-            + ". Retrain, or load another version."
+            + f". Retrain it (scripts/trainer.py --symbol {manifest.symbol}), or {fallback}."
         )
 
 

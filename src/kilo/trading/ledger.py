@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ import pandas as pd
 from kilo.trading.broker import Order, Portfolio, Position
 from kilo.trading.records import IterationRecord, PredictionRecord
 from kilo.trading.risk import RiskState
+
+logger = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -140,18 +143,37 @@ class SavedState:
     risk_state: RiskState
 
 
+def archive_copy(path: Path, conn: sqlite3.Connection) -> Path:
+    """A consistent copy of the open ledger beside it, ``{stem}.{UTC time}{suffix}``,
+    made with SQLite's online backup (safe while a dashboard reads it); returns its path."""
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%fZ")
+    target = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+    copy = sqlite3.connect(target)
+    try:
+        conn.backup(copy)
+    finally:
+        copy.close()
+    return target
+
+
 class Ledger:
     """The SQLite ledger at ``path`` (created with its folder if missing).
 
     Parameters
     ----------
     fresh
-        Delete every recorded run first.
+        Start over: a ledger that holds iterations is first copied beside itself
+        (:func:`archive_copy`, path in :attr:`archived`), then every recorded run is
+        deleted from it. Retraining decisions stay (they are history of the model sets).
     """
 
     def __init__(self, path: str | Path, fresh: bool = False) -> None:
         self.path = Path(path)
         self.conn = connect(self.path)
+        self.archived: Path | None = None
+        if fresh and self._has_iterations():
+            self.archived = archive_copy(self.path, self.conn)
+            logger.warning("--fresh: the previous ledger was kept as %s", self.archived)
         if fresh:
             tables = [
                 "risk_state",
@@ -170,6 +192,14 @@ class Ledger:
                     self.conn.execute(f"DROP TABLE IF EXISTS {table}")
         _ensure_tables(self.conn)
         self.run_id: int | None = None
+
+    def _has_iterations(self) -> bool:
+        found = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'iterations'"
+        ).fetchone()
+        return bool(found) and bool(
+            self.conn.execute("SELECT 1 FROM iterations LIMIT 1").fetchone()
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

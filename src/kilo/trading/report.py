@@ -12,7 +12,8 @@ from kilo.trading.records import IterationRecord
 def iteration_line(record: IterationRecord) -> str:
     """``2025-12-03 22:00  equity 10,012.34  BTC/USDT +0.123 L  ETH/USDT -0.050 .``
 
-    Per symbol: the blended score and the position after the iteration (L long, . flat).
+    Per symbol: the blended score in [-1, 1] (above 0 leans long) and the position
+    after the iteration (``L`` long, ``.`` flat); equity in the quote currency.
     """
     parts = [f"{record.bar_time:%Y-%m-%d %H:%M}", f"equity {record.equity:,.2f}"]
     for symbol, score in sorted(record.scores.items()):
@@ -78,13 +79,25 @@ def trading_summary(ledger: Ledger) -> tuple[pd.DataFrame, dict[str, float]]:
 
 
 def format_summary(ledger: Ledger) -> str:
-    """:func:`trading_summary` as text for the terminal."""
+    """:func:`trading_summary` as text for the terminal, every column with its unit and
+    ``–`` where a number is undefined (a hit rate without closed trades)."""
     per_symbol, totals = trading_summary(ledger)
     if per_symbol.empty:
         return "no iteration recorded"
-    table = per_symbol.to_string(index=False, float_format=lambda v: f"{v:,.4f}")
+    quote = lambda v: f"{v:,.2f}"  # noqa: E731 (formatters of a table)
+    shown = pd.DataFrame(
+        {
+            "symbol": per_symbol["symbol"],
+            "round trips": per_symbol["trades"],
+            "fees (quote)": per_symbol["fees"].map(quote),
+            "PnL (quote)": per_symbol["pnl"].map(quote),
+            "hit rate": per_symbol["hit_rate"].map(lambda v: "–" if np.isnan(v) else f"{v:.0%}"),
+            "buy-and-hold": per_symbol["buy_and_hold"].map(lambda v: f"{v:+.2%}"),
+        }
+    )
     return (
-        f"{table}\n\nportfolio: {totals['iterations']} iterations, equity "
-        f"{totals['initial_equity']:,.2f} -> {totals['final_equity']:,.2f} "
-        f"({totals['return']:+.2%}); equal-weight buy-and-hold {totals['buy_and_hold_return']:+.2%}"
+        f"{shown.to_string(index=False)}\n\nportfolio: {totals['iterations']} iterations, "
+        f"equity {totals['initial_equity']:,.2f} -> {totals['final_equity']:,.2f} (quote, "
+        f"{totals['return']:+.2%}); equal-weight buy-and-hold "
+        f"{totals['buy_and_hold_return']:+.2%} (no costs)"
     )

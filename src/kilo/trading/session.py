@@ -14,7 +14,7 @@ import pandas as pd
 from kilo.config import Config
 from kilo.data import load_config_candles, timeframe_delta, timeframe_seconds
 from kilo.data.download import check_reachable, make_exchange
-from kilo.errors import ExchangeError, KiloError, ModelSetError
+from kilo.errors import DataError, ExchangeError, KiloError, ModelSetError
 from kilo.trading.ledger import Ledger
 from kilo.trading.monitoring import MonitoringServer, TraderMetrics
 from kilo.trading.records import IterationRecord
@@ -100,10 +100,14 @@ def make_source(
     """A replay source from local candles, or a live one from the configured exchange;
     either also follows the symbols the features read but that are not traded.
 
+    In replay, symbols whose candles cannot be read are skipped and removed from
+    ``models`` (:func:`replay_candles`).
+
     Raises
     ------
     DataError
-        In replay, if a traded or followed symbol's candles are missing.
+        In replay, with ``strict`` if any candle file is unreadable, or when no traded
+        symbol has readable candles.
     """
     rows = {s: m.history_rows for s, m in models.items()}
     d = config.data
@@ -125,7 +129,7 @@ def make_source(
             context_symbols=tuple(followed),
             on_error=on_error,
         )
-    candles = {s: load_config_candles(d, s) for s in models}
+    candles, context = replay_candles(config, models, followed, options.strict)
     safe_start = max(m.replay_start for m in models.values())
     start = options.start or safe_start
     early = [s for s, m in models.items() if start < m.replay_start]
@@ -144,8 +148,55 @@ def make_source(
             "select these model sets; download newer candles or pass --start",
             start,
         )
-    context = {s: load_config_candles(d, s) for s in followed}
+    rows = {s: rows[s] for s in candles}
     return ReplaySource(candles, rows, start, context, options.pace)
+
+
+def replay_candles(
+    config: Config, models: dict[str, SymbolModel], followed: list[str], strict: bool
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The candles of the traded and followed symbols for a replay.
+
+    A traded symbol whose candles, or whose features' context candles, cannot be read
+    is skipped like an unusable model set: removed from ``models``, with every bad file
+    logged at once and what to do.
+
+    Raises
+    ------
+    DataError
+        With ``strict``, if any file cannot be read; or when no traded symbol is left.
+        The message lists every bad file.
+    """
+    loaded: dict[str, pd.DataFrame] = {}
+    bad: dict[str, str] = {}
+    for symbol in [*models, *followed]:
+        try:
+            loaded[symbol] = load_config_candles(config.data, symbol)
+        except DataError as exc:
+            bad[symbol] = str(exc)
+    if bad:
+        listing = "; ".join(bad.values())
+        advice = (
+            "re-download them (scripts/download_data.py --symbol ...) or leave those "
+            "symbols out (--symbols)"
+        )
+        if strict:
+            raise DataError(f"unreadable candles ({listing}): {advice}")
+        needs = {s: {s, *m.engine.references} for s, m in models.items()}
+        for symbol in [s for s, needed in needs.items() if needed & set(bad)]:
+            del models[symbol]
+            logger.error(
+                "%s: skipped: its candles or its reference symbols' are unreadable", symbol
+            )
+        logger.error(
+            "unreadable candles: %s; %s (a universe member left out is absent from the "
+            "cross-section)",
+            listing,
+            advice,
+        )
+        if not models:
+            raise DataError(f"no symbol has readable candles ({listing}): {advice}")
+    return {s: loaded[s] for s in models}, {s: loaded[s] for s in followed if s in loaded}
 
 
 def run_session(

@@ -9,47 +9,61 @@ from kilo.training.trainer import TrainReport
 
 
 def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
-    """Key metrics and seconds per symbol and model; failed symbols carry their reason.
+    """Key metrics and seconds per symbol and model (failed symbols are left out: see
+    :func:`format_summary`).
 
-    Regressors show validation RMSE and IC and test IC and directional accuracy
-    (``val_ic``/``test_ic``: Spearman); PPO shows validation and test net log return
-    against buy-and-hold over the same bars.
+    Columns: ``seconds`` of training (NaN for a model reused from the previous version);
+    for regressors validation RMSE (label units) and Spearman IC, test IC and test
+    directional accuracy (share of bars with the right sign); for PPO the validation and
+    test log return of its own trading, net of costs, beside buy-and-hold's over the
+    same bars; ``status``: ``trained``, ``reused`` or ``collapsed`` (PPO took one action).
     """
     rows: list[dict[str, object]] = []
     for rep in reports:
-        if rep.error:
-            rows.append({"symbol": rep.symbol, "model": "-", "status": f"FAILED: {rep.error}"})
+        if rep.error or rep.metrics is None:
             continue
-        assert rep.metrics is not None, "a report without error has metrics"
-        for name in KINDS:
+        for name, kind in KINDS.items():
             m = getattr(rep.metrics, name)
+            trained = name in rep.seconds
             row: dict[str, object] = {
                 "symbol": rep.symbol,
                 "model": name,
-                "seconds": rep.seconds.get(name),
+                "seconds": rep.seconds.get(name, float("nan")),
             }
             val, test = m.validation, m.test
-            if name == "ppo":
+            if kind.regressor:
                 row.update(
-                    val_net=val.net_log_return,
-                    val_bh=val.buy_and_hold_log_return,
-                    test_net=test.net_log_return,
-                    test_bh=test.buy_and_hold_log_return,
-                    status="collapsed" if val.collapsed else "ok",
+                    {
+                        "val RMSE": val.rmse,
+                        "val IC": val.ic_spearman,
+                        "test IC": test.ic_spearman,
+                        "test dir. acc.": test.directional_accuracy,
+                    }
                 )
+                status = "trained" if trained else "reused"
             else:
                 row.update(
-                    val_rmse=val.rmse,
-                    val_ic=val.ic_spearman,
-                    test_ic=test.ic_spearman,
-                    test_dir_acc=test.directional_accuracy,
-                    status="ok" if name in rep.seconds else "reused",
+                    {
+                        "val log ret (net)": val.net_log_return,
+                        "val log ret (b&h)": val.buy_and_hold_log_return,
+                        "test log ret (net)": test.net_log_return,
+                        "test log ret (b&h)": test.buy_and_hold_log_return,
+                    }
                 )
-            rows.append(row)
+                status = "collapsed" if val.collapsed else "trained" if trained else "reused"
+            rows.append({**row, "status": status})
     return pd.DataFrame(rows)
 
 
 def format_summary(reports: list[TrainReport]) -> str:
-    """:func:`summary_table` as fixed-width text."""
+    """:func:`summary_table` as fixed-width text (seconds with one decimal, other numbers
+    with four significant digits, ``–`` where a number does not apply), then one line
+    per failed symbol with its reason."""
     table = summary_table(reports)
-    return table.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
+    lines = []
+    if not table.empty:
+        shown = table.astype(object).where(table.notna(), "–")
+        shown["seconds"] = [v if v == "–" else f"{v:.1f}" for v in shown["seconds"]]
+        lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    lines += [f"{r.symbol}: FAILED: {r.error}" for r in reports if r.error]
+    return "\n".join(lines)

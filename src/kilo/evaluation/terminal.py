@@ -1,0 +1,58 @@
+"""What ``evaluate.py`` prints: per symbol its strategies, IC and controls; the portfolio."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kilo.evaluation.report import (
+    PORTFOLIO_COLUMNS,
+    REPORT_COLUMNS,
+    planted_sentence,
+    random_sentence,
+)
+from kilo.evaluation.results import metrics_table
+from kilo.evaluation.summary import EvaluationSummary, PortfolioSummary, SymbolSummary
+
+#: The terminal table leaves out PSR against 0 (the report has it).
+COLUMNS = [c for c in REPORT_COLUMNS if c != "psr"]
+
+
+def print_symbol(symbol: str, entry: SymbolSummary) -> None:
+    """The terminal summary of one symbol: strategies, IC with interval, controls."""
+    print(f"\n{symbol}  ({entry.bars} out-of-sample bars)")
+    print(metrics_table(entry, COLUMNS).to_string())
+    if entry.random is not None:
+        print(random_sentence(entry.random))
+    for model, placebo in entry.controls.placebo.models.items():
+        ic = entry.strategies[model].ic
+        if ic is None:
+            continue
+        low, high = ic.ic_ci95
+        flag = "  LEAK? above the placebo's 99 % band" if placebo.flagged else ""
+        print(
+            f"{model:9s} IC {ic.ic_spearman:+.4f} [{low:+.4f}, {high:+.4f}]  HAC t "
+            f"{ic.ic_tstat_hac:+.2f}  perm p {ic.ic_pvalue_perm:.3f}  placebo IC "
+            f"{placebo.ic_spearman:+.4f} (band ±{placebo.null_band99:.4f})" + flag
+        )
+    print(planted_sentence(entry.controls.planted))
+
+
+def print_portfolio(portfolio: PortfolioSummary) -> None:
+    """The portfolio walk-forward: strategies, risk events, worst day, breaker time."""
+    table = pd.DataFrame({n: m.model_dump() for n, m in portfolio.strategies.items()}).T
+    print(f"\nportfolio ({portfolio.bars} bars, all symbols traded together)")
+    print(table[PORTFOLIO_COLUMNS].to_string(float_format=lambda v: f"{v:.4g}"))
+    print(
+        f"risk events: {portfolio.risk_events or 'none'}; worst day "
+        f"{portfolio.worst_day.date} ({portfolio.worst_day.log_return:+.4f}); "
+        f"{portfolio.cooldown_bars} bars in the drawdown breaker's cooldown"
+    )
+
+
+def print_summary(summary: EvaluationSummary) -> None:
+    """Everything above for a whole evaluation, the PPO budget first."""
+    print(f"\nPPO trained {summary.ppo_timesteps} timesteps per fold")
+    for symbol, entry in summary.symbols.items():
+        print_symbol(symbol, entry)
+    if summary.portfolio is not None:
+        print_portfolio(summary.portfolio)
