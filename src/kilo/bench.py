@@ -142,6 +142,7 @@ def bench_ppo(config: Config) -> list[dict[str, Any]]:
         "n_steps": params.n_steps,
         "batch_size": params.batch_size,
         "n_epochs": params.n_epochs,
+        "n_envs": params.n_envs,
         "obs_dim": params.window * X.shape[1] + 3,
     }
     runs = time_runs(lambda: agent.fit(X, returns, progress=False))

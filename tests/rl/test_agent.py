@@ -55,3 +55,20 @@ def test_evaluate_summarises_the_path(agent_and_data) -> None:
         returns[PARAMS.window - 1 : PARAMS.window - 1 + report.n_steps].sum()
     )
     assert agent.evaluate(features, returns) == report  # deterministic
+
+
+def test_vectorised_envs_keep_the_budget_and_the_contract(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 4)).astype(np.float32)
+    returns = rng.normal(0, 0.01, 400)
+    params = PPOConfig(**{**PARAMS.model_dump(), "n_envs": 4})
+    agent = PPOAgent(params, seed=1, fee=0.001, slippage=0.0005).fit(
+        features, returns, progress=False
+    )
+    model = agent.model_
+    assert model.n_envs == 4 and model.n_steps == PARAMS.n_steps // 4
+    assert model.num_timesteps == PARAMS.total_timesteps  # 2 rollouts of 4 x 64 steps
+    path = agent.run(features, returns)  # one env again: the same observation contract
+    assert path.proba.shape == (len(features) - PARAMS.window, 3)
+    with pytest.raises(ValueError, match="multiple of n_envs"):
+        PPOConfig(n_steps=100, n_envs=3)

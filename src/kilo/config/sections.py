@@ -196,6 +196,18 @@ class PPOConfig(_Section):
     gamma: float = Field(0.99, gt=0, le=1)
     ent_coef: float = Field(0.01, ge=0)
     allow_short: bool = False
+    n_envs: int = Field(
+        1,
+        ge=1,
+        description="environments stepped together (DummyVecEnv), each from its own random "
+        "bars; a rollout is still n_steps transitions in all",
+    )
+
+    @model_validator(mode="after")
+    def _rollout(self) -> PPOConfig:
+        if self.n_steps % self.n_envs:
+            raise ValueError(f"n_steps {self.n_steps} must be a multiple of n_envs {self.n_envs}")
+        return self
 
 
 class ModelsConfig(_Section):

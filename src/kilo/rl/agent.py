@@ -12,6 +12,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv
 from torch.distributions import Categorical
 from tqdm.auto import tqdm
 
@@ -119,6 +120,11 @@ class PPOAgent:
     def fit(self, features: np.ndarray, log_returns: np.ndarray, progress: bool = True) -> PPOAgent:
         """Learn for ``total_timesteps`` on random episodes of the given (training) rows.
 
+        With ``n_envs`` > 1, that many environments over the same rows step together
+        (stable-baselines3's ``DummyVecEnv``; SB3 seeds them ``seed``, ``seed + 1``, ...,
+        so their episodes start at different bars); each collects ``n_steps / n_envs``
+        transitions per rollout, so rollouts, batches and the total stay the same.
+
         Parameters
         ----------
         features
@@ -127,12 +133,16 @@ class PPOAgent:
             Array of shape (n_rows,), ``log(close[t + 1] / close[t])``.
         """
         p = self.params
-        env = self.make_env(features, log_returns)
+        env = (
+            self.make_env(features, log_returns)
+            if p.n_envs == 1
+            else DummyVecEnv([lambda: self.make_env(features, log_returns)] * p.n_envs)
+        )
         with limit_threads(1):  # SB3's advice for MlpPolicy on CPU
             self.model_ = PPO(
                 "MlpPolicy",
                 env,
-                n_steps=p.n_steps,
+                n_steps=p.n_steps // p.n_envs,
                 batch_size=p.batch_size,
                 n_epochs=p.n_epochs,
                 learning_rate=p.learning_rate,
