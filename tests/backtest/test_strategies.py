@@ -36,3 +36,35 @@ def test_momentum_is_causal(btc_candles: pd.DataFrame) -> None:
     changed[5000:] *= 3.0
     np.testing.assert_array_equal(base[:5000], momentum_scores(changed, 24)[:5000])
     assert base[100] == (1.0 if close[100] > close[76] else -1.0) and base[10] == -1.0
+
+
+def test_every_candle_reads_its_own_feature_row_across_an_outage(config) -> None:
+    """Rows dropped in 2018-02's 33-hour outage used to shift every later prediction:
+    candle i read the feature row of candle i + 10 (a look-ahead)."""
+    from kilo.backtest.strategies import FoldOutputs
+    from kilo.features import FeatureEngine, Preprocessor
+    from kilo.inference import FittedModels
+    from kilo.training.dataset import build_dataset
+
+    cut = config.with_overrides({"data.end": "2018-04-01", "features.reference_symbols": []})
+    cut = cut.with_overrides({"features.universe": [], "features.timeframes": []})
+    engine = FeatureEngine.from_config(cut, "BTC/USDT")
+    data = build_dataset(cut, "BTC/USDT", engine)
+    assert data.outages.filled_candles >= 33 and data.outages.dropped_labels > 0
+    X = Preprocessor().fit(data.features).transform(data.features)
+
+    class Stub:  # predictions are never asked for: only the mapping is under test
+        params = type("P", (), {"sequence_length": 1, "window": 1})()
+
+        def predict(self, X):
+            return np.zeros(len(X), dtype=np.float32)
+
+    models = FittedModels(Stub(), Stub(), None)
+    candles, outputs = FoldOutputs.for_dataset(cut, models, X, data, slice(0, 10))
+    rows = outputs.row_of
+    has_row = rows >= 0
+    assert (data.index[rows[has_row]] == candles.index[has_row]).all()
+    tradable = outputs.tradable(candles)
+    assert not tradable[candles.filled].any() and tradable.sum() > 0.9 * len(data.index)
+    after = int(np.flatnonzero(candles.filled)[-1]) + 30
+    assert data.index[rows[after]] == candles.index[after]  # past the outage too

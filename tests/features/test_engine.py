@@ -167,5 +167,15 @@ def test_bad_input(engine, eth_candles, context) -> None:
         engine.transform(eth_candles.drop(columns="volume"), context)
     with pytest.raises(DataError, match="DatetimeIndex"):
         engine.transform(eth_candles.reset_index(), context)
-    with pytest.raises(DataError, match=r"need the candles of \['ADA/USDT'.*download them"):
-        engine.transform(eth_candles, {})
+    with pytest.raises(DataError, match=r"need the candles of \['BTC/USDT'\]: download them"):
+        engine.transform(eth_candles, {})  # the reference is needed; universe members are not
+
+
+def test_a_universe_member_without_candles_is_absent(engine, eth_candles, context) -> None:
+    full = engine.transform(eth_candles, context)
+    without = engine.transform(eth_candles, {s: c for s, c in context.items() if s != "ADA/USDT"})
+    univ = [c for c in engine.feature_names if c.startswith("univ_")]
+    assert without[univ].notna().mean().min() > 0.99  # the others still make a market
+    assert not np.allclose(without[univ].to_numpy(), full[univ].to_numpy(), equal_nan=True)
+    own = [c for c in engine.feature_names if c.startswith("log_ret_")]
+    np.testing.assert_array_equal(without[own].to_numpy(), full[own].to_numpy())

@@ -67,3 +67,17 @@ def test_rejects_bad_input() -> None:
         forward_log_return(frame, 1)
     with pytest.raises(DataError, match="horizon"):
         forward_log_return(frame.assign(close=1.0), 0)
+
+
+def test_outage_labels_never_start_end_or_cross_a_long_gap() -> None:
+    from kilo.features.target import outage_labels, outage_runs
+
+    filled = np.zeros(30, dtype=bool)
+    filled[10:12] = True  # a 2-bar gap: crossable with limit 3
+    filled[20:25] = True  # a 5-bar gap: not
+    assert outage_runs(filled)[[9, 10, 11, 12, 24]].tolist() == [0, 1, 2, 0, 5]
+    bad = outage_labels(filled, horizon=4, limit=3)
+    assert bad[10] and bad[11] and bad[6] and bad[7]  # start on it, or end on it (6+4, 7+4)
+    assert not bad[8] and not bad[9]  # 8..12 and 9..13 cross the short gap: allowed
+    assert bad[16] and bad[19]  # 16..20 ends on the long gap, 19..23 crosses it
+    assert bad[24] and not bad[25] and not bad[15]

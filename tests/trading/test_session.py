@@ -41,3 +41,19 @@ def test_every_bad_file_is_named_at_once_and_strict_stops(tiny_models: Config, t
     everything = with_damaged(tiny_models, tmp_path / "all", ["BTC/USDT"])  # every reference
     with pytest.raises(DataError, match="no symbol has readable candles"):
         run_session(everything, SessionOptions(5, state=tmp_path / "q.sqlite"))
+
+
+def test_replay_never_trades_an_outage(btc_candles) -> None:
+    import pandas as pd
+
+    from kilo.trading.sources import ReplaySource
+
+    candles = btc_candles.loc["2018-02-07":"2018-02-11"]
+    filled = candles.index[candles["filled"]]
+    assert len(filled) >= 33  # the 33-hour outage of 2018-02-08/09
+    source = ReplaySource({"BTC/USDT": candles}, {"BTC/USDT": 1}, candles.index[0])
+    decided = pd.DatetimeIndex([t for t, snaps in source.iterations() if "BTC/USDT" in snaps])
+    assert not decided.isin(filled).any()
+    last_before = candles.index[candles.index.get_loc(filled[0]) - 1]
+    assert last_before not in decided  # its orders would fill at a filled open
+    assert len(decided) == len(candles) - len(filled) - 2  # and the last bar has no next

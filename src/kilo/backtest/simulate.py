@@ -20,9 +20,10 @@ import pandas as pd
 
 from kilo.blend import DecisionRule
 from kilo.config import TradingConfig
+from kilo.data import FILLED
 from kilo.inference import PortfolioState, Prediction
 from kilo.metrics import equity_log_returns
-from kilo.trading.broker import Candle, Fill, PaperBroker, Portfolio
+from kilo.trading.broker import Candle, Fill, Order, PaperBroker, Portfolio
 from kilo.trading.execution import execute_bar
 
 Predictor = Callable[[int, PortfolioState], Prediction]
@@ -49,6 +50,7 @@ class CandleArrays:
     low: np.ndarray
     close: np.ndarray
     times: list[pd.Timestamp]  # the index boxed once, for the loop
+    filled: np.ndarray  # bool: inserted for an exchange outage (never traded)
 
     @classmethod
     def from_frame(cls, candles: pd.DataFrame) -> CandleArrays:
@@ -64,6 +66,11 @@ class CandleArrays:
             low=column["low"],
             close=column["close"],
             times=list(index),
+            filled=(
+                candles[FILLED].to_numpy(dtype=bool)
+                if FILLED in candles.columns
+                else np.zeros(len(index), dtype=bool)
+            ),
         )
 
     def positions(self, times: pd.DatetimeIndex) -> np.ndarray:
@@ -145,8 +152,12 @@ def simulate(
     rows: range,
     predict: Predictor,
     rule: DecisionRule,
+    tradable: np.ndarray | None = None,
 ) -> StrategyRun:
     """Trade ``symbol`` over the candle positions ``rows`` from a flat portfolio.
+
+    A candle where ``tradable`` (shape (n_candles,), bool) is False is only marked: no
+    decision, no stop, no fill (an outage's filled candles, a candle without features).
 
     Every bar runs :func:`~kilo.trading.execution.execute_bar` with fills at the next
     bar's open; after the last bar an open position is sold there with slippage and
@@ -185,19 +196,20 @@ def simulate(
     for k, i in enumerate(rows):
         price, fill_time = float(o[i + 1]), times[i + 1]
         marks = {symbol: price}
-        outcome = execute_bar(
-            broker,
-            portfolio,
-            marks,
-            symbol,
-            Candle(o[i], h[i], lo[i], c[i]),
-            times[i],
-            price,
-            fill_time,
-            partial(predict, i),
-            rule,
-        )
-        orders = outcome.orders
+        orders: list[Order] = []
+        if tradable is None or tradable[i]:
+            orders = execute_bar(
+                broker,
+                portfolio,
+                marks,
+                symbol,
+                Candle(o[i], h[i], lo[i], c[i]),
+                times[i],
+                price,
+                fill_time,
+                partial(predict, i),
+                rule,
+            ).orders
         if k == n - 1 and symbol in portfolio.positions:
             orders = [*orders, broker.sell(portfolio, symbol, price, fill_time, "fold_end")]
         for order in orders:

@@ -52,7 +52,9 @@ class FoldOutputs:
     ----------
     X : ndarray (n_rows, n_features), float32, every feature row, preprocessed
     gru, lightgbm : ndarray (n_rows,), predicted labels; NaN outside the predicted rows
-    offset : candle position minus feature row (the feature rows are consecutive candles)
+    row_of : ndarray (n_candles,), int64, the feature row of each candle position, -1
+        for a candle without one (warm-up, the last bars, or an outage whose labels were
+        dropped): feature rows are not always consecutive candles
     volatility : ndarray (n_candles,) or None, trailing annualised volatility for sizing
     """
 
@@ -60,7 +62,7 @@ class FoldOutputs:
     X: np.ndarray
     gru: np.ndarray
     lightgbm: np.ndarray
-    offset: int
+    row_of: np.ndarray
     volatility: np.ndarray | None = None
 
     @classmethod
@@ -69,7 +71,7 @@ class FoldOutputs:
         models: Predictors,
         X: np.ndarray,
         part: slice,
-        offset: int,
+        row_of: np.ndarray,
         volatility: np.ndarray | None = None,
     ) -> FoldOutputs:
         """Regressor predictions for the feature rows ``part`` in one batch."""
@@ -81,7 +83,7 @@ class FoldOutputs:
         )
         gru, lightgbm = (np.full(len(X), np.nan, dtype=np.float32) for _ in range(2))
         gru[part], lightgbm[part] = out.gru, out.lightgbm
-        return cls(models, X, gru, lightgbm, offset, volatility)
+        return cls(models, X, gru, lightgbm, row_of, volatility)
 
     @classmethod
     def for_dataset(
@@ -92,11 +94,26 @@ class FoldOutputs:
         annualised trailing volatility (``trading.volatility_window``) that sizing reads.
         """
         candles = CandleArrays.from_frame(data.candles)
-        offset = int(candles.positions(data.index[:1])[0])
+        row_of = np.full(len(candles.index), -1, dtype=np.int64)
+        row_of[candles.positions(data.index)] = np.arange(len(data.index))
         volatility = trailing_volatility(
             data.candles, config.trading.volatility_window, annualise=True
         ).to_numpy()
-        return candles, cls.predict(models, X, part, offset, volatility)
+        return candles, cls.predict(models, X, part, row_of, volatility)
+
+    def candle_range(self, part: slice) -> range:
+        """The candle positions from the first feature row of ``part`` to its last."""
+        first, last = (
+            np.flatnonzero(self.row_of == part.start)[0],
+            np.flatnonzero(self.row_of == part.stop - 1)[0],
+        )
+        return range(int(first), int(last) + 1)
+
+    def tradable(self, candles: CandleArrays) -> np.ndarray:
+        """Shape (n_candles,), bool: candles a strategy may decide on: with a feature row,
+        neither the candle nor the next (where orders fill) filled in an outage."""
+        filled = candles.filled
+        return (self.row_of >= 0) & ~filled & ~np.append(filled[1:], True)
 
     def _volatility(self, i: int) -> float | None:
         return None if self.volatility is None else float(self.volatility[i])
@@ -109,7 +126,9 @@ class FoldOutputs:
         use_ppo = weights.get("ppo", 0.0) > 0
 
         def predict(i: int, state: PortfolioState) -> Prediction:
-            r = i - self.offset
+            r = int(self.row_of[i])
+            if r < 0:
+                raise KeyError(f"candle {i} has no feature row (warm-up or an outage)")
             raw = RawOutputs(
                 self.gru[r : r + 1],
                 self.lightgbm[r : r + 1],
@@ -124,7 +143,7 @@ class FoldOutputs:
         action (LONG, or HOLD while long), else -1; trade with :data:`LONG_FLAT`."""
 
         def predict(i: int, state: PortfolioState) -> Prediction:
-            proba = self._proba(i - self.offset, state)[0]
+            proba = self._proba(int(self.row_of[i]), state)[0]
             action = int(proba.argmax())
             long_next = action == Action.LONG or (action == Action.HOLD and state.position > 0)
             return Prediction(
@@ -261,15 +280,15 @@ def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: sli
     """
     X = model_set.preprocessor.transform(data.features)
     candles, outputs = FoldOutputs.for_dataset(config, model_set, X, data, part)
-    offset = outputs.offset
     calibration = model_set.manifest.calibration
     run = simulate(
         evaluation_trading(config.trading, config.evaluation.position_fraction),
         data.symbol,
         candles,
-        range(part.start + offset, part.stop + offset),
+        outputs.candle_range(part),
         outputs.blend(calibration, dict(config.blend.weights)),
         calibration.rule(config),
+        outputs.tradable(candles),
     )
     return StrategyRun(
         run.equity.rename(str(model_set.version)),

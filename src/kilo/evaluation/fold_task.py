@@ -135,8 +135,8 @@ def _run_fold(
     models, preprocessor, validation = _fit(config, engine, data, task)
     X = preprocessor.transform(data.features)
     candles, outputs = FoldOutputs.for_dataset(config, models, X, data, fold.test)
-    offset = outputs.offset
-    rows = range(fold.test.start + offset, fold.test.stop + offset)
+    rows = outputs.candle_range(fold.test)
+    tradable = outputs.tradable(candles)
     ev = config.evaluation
     with_stops = evaluation_trading(config.trading, ev.position_fraction)
     no_stops = evaluation_trading(config.trading, ev.position_fraction, stops=False)
@@ -163,7 +163,7 @@ def _run_fold(
             rule = LONG_FLAT
         else:
             raise ValueError(f"unknown strategy {name!r}")
-        runs[name] = simulate(trading, data.symbol, candles, rows, predictor, rule)
+        runs[name] = simulate(trading, data.symbol, candles, rows, predictor, rule, tradable)
     random_runs = []
     if task.random_draws:
         blend = runs["blend"]
@@ -181,6 +181,7 @@ def _run_fold(
                 rows,
                 rule_predictor(np.where(p, 1.0, -1.0), offset=rows.start),
                 sized,
+                tradable,
             )
             for p in paths
         ]

@@ -22,10 +22,17 @@ from kilo.features.cross_asset import (
     cross_asset_names,
     references,
 )
+from kilo.features.target import outage_runs
 from kilo.features.timeframes import timeframe_features, timeframe_lookback, timeframe_names
 
 ENGINE_VERSION = 2
 CONVERGENCE_TOL = 1e-10
+
+
+#: Columns that stay defined inside a long outage (the calendar and the outage flag);
+#: every other feature of a candle more than ``ffill_limit`` bars into a run of filled
+#: candles is NaN.
+OUTAGE_KEPT = frozenset({"filled", "hour_sin", "hour_cos", "dow_sin", "dow_cos"})
 
 
 class FeatureEngine:
@@ -41,7 +48,9 @@ class FeatureEngine:
     ``filled`` (1.0 for gap-filled candles); then the cross-asset features of
     :mod:`kilo.features.cross_asset` and the higher-timeframe ones of
     :mod:`kilo.features.timeframes`, which depend on the symbol (it sees no reference
-    feature of itself) and on the other symbols' candles (``context``).
+    feature of itself) and on the other symbols' candles (``context``). Inside an
+    exchange outage longer than ``ffill_limit`` bars, every feature but the calendar
+    and ``filled`` is NaN (stale prices are not information).
 
     Parameters
     ----------
@@ -229,7 +238,12 @@ class FeatureEngine:
         frame = pd.DataFrame(
             {k: np.asarray(val, dtype="float64") for k, val in out.items()}, index=candles.index
         )
-        return frame[self.feature_names]
+        frame = frame[self.feature_names]
+        in_outage = outage_runs(np.asarray(filled, dtype=bool)) > s.ffill_limit
+        if in_outage.any():  # stale prices say nothing: NaN, for the NaN policy to handle
+            stale = [c for c in frame.columns if c not in OUTAGE_KEPT]
+            frame.loc[in_outage, stale] = np.nan
+        return frame
 
     def transform(
         self, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None

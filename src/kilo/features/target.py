@@ -132,6 +132,52 @@ def make_labels(candles: pd.DataFrame, spec: TargetConfig) -> Labels:
     )
 
 
+def outage_runs(filled: np.ndarray) -> np.ndarray:
+    """Length of the run of filled (outage) candles ending at each row; 0 on real ones.
+
+    Parameters
+    ----------
+    filled
+        Shape (n,), bool: candles :func:`kilo.data.validate_candles` inserted for gaps.
+
+    Returns
+    -------
+    ndarray of shape (n,), int64.
+    """
+    runs = np.zeros(len(filled), dtype=np.int64)
+    count = 0
+    for i, f in enumerate(np.asarray(filled, dtype=bool)):
+        count = count + 1 if f else 0
+        runs[i] = count
+    return runs
+
+
+def outage_labels(filled: np.ndarray, horizon: int, limit: int) -> np.ndarray:
+    """Rows whose label must not exist because of an outage: the label would start or end
+    on a filled candle, or span a run of more than ``limit`` filled candles.
+
+    Parameters
+    ----------
+    filled
+        Shape (n,), bool, as :func:`outage_runs`.
+    horizon
+        The label's bars.
+    limit
+        ``features.ffill_limit``: the longest gap a label may cross.
+
+    Returns
+    -------
+    ndarray of shape (n,), bool: True where the label is dropped.
+    """
+    filled = np.asarray(filled, dtype=bool)
+    n = len(filled)
+    long = pd.Series(outage_runs(filled) > limit)
+    crossed = long.rolling(horizon, min_periods=1).max().to_numpy().astype(bool)  # rows t-h+1..t
+    bad = filled.copy()
+    bad[: n - horizon] |= filled[horizon:] | crossed[horizon:]
+    return bad
+
+
 def average_uniqueness(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Average uniqueness of labels spanning bars ``start[i] .. end[i]`` (inclusive).
 

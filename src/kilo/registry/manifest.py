@@ -97,6 +97,20 @@ class ModelMetrics(_Record):
     ppo: PPOReport
 
 
+class OutageCounts(_Record):
+    """What the data's exchange outages did to a model set's rows (DESIGN.md invariant 2).
+
+    ``filled_candles``: candles inserted for missing bars; ``blanked_feature_rows``:
+    candles more than ``features.ffill_limit`` bars into an outage, whose features
+    are NaN (then the NaN policy's); ``dropped_labels``: rows whose label would start
+    or end on a filled candle or cross a longer gap, left out of every split.
+    """
+
+    filled_candles: int
+    blanked_feature_rows: int
+    dropped_labels: int
+
+
 class Manifest(_Record):
     """Everything a model set records about itself, validated when written and read.
 
@@ -124,6 +138,7 @@ class Manifest(_Record):
     config: Config
     packages: dict[str, str]
     selection_window: SplitRange | None = None
+    outages: OutageCounts | None = None
     version: str | None = None
     created_at: datetime | None = None
     files: dict[str, str] = {}

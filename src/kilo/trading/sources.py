@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from kilo.data import timeframe_delta, validate_candles
+from kilo.data import FILLED, timeframe_delta, validate_candles
 from kilo.data.download import fetch_closed_candles, with_retries
 from kilo.errors import ExchangeError
 from kilo.trading.broker import Candle
@@ -50,6 +50,9 @@ Iteration = tuple[pd.Timestamp, dict[str, MarketSnapshot]]
 
 class ReplaySource:
     """Steps through local candles one closed bar per iteration, all symbols in step.
+
+    A candle filled in for an exchange outage (``filled``), or one whose next candle
+    (where its orders would fill) is, gives no snapshot: as live, where no candle came.
 
     Parameters
     ----------
@@ -119,6 +122,8 @@ class ReplaySource:
         rows = self.history_rows[symbol]
         if pos >= len(candles) - 1 or candles.index[pos] != bar_time or pos + 1 < rows:
             return None  # no such bar, no next bar to fill at, or too little history
+        if FILLED in candles.columns and candles[FILLED].iloc[pos : pos + 2].any():
+            return None  # an outage's filled candle, or its fill would be: never traded
         nxt = candles.iloc[pos + 1]
         return MarketSnapshot(
             symbol,

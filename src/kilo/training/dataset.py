@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from kilo.config import Config
-from kilo.data import load_config_candles
+from kilo.data import FILLED, load_config_candles
 from kilo.features import FeatureEngine, average_uniqueness, forward_log_return, make_labels
+from kilo.features.target import outage_labels, outage_runs
+from kilo.registry.manifest import OutageCounts
 from kilo.training.split import TimeSplit, make_split, required_embargo
 
 
@@ -29,6 +31,7 @@ class Dataset:
     forward_return : ndarray (n_rows,), float64, log return over the label horizon
     bar_returns : ndarray (n_rows,), float64, ``log(close[t + 1] / close[t])``
     split : TimeSplit over the rows
+    outages : what the candles' outages did to the rows (counted in the manifest)
     """
 
     symbol: str
@@ -40,6 +43,7 @@ class Dataset:
     forward_return: np.ndarray
     bar_returns: np.ndarray
     split: TimeSplit
+    outages: OutageCounts
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -88,7 +92,19 @@ def build_dataset(
     labels = make_labels(candles, config.target)
     bar_returns = forward_log_return(candles, 1)
     rows = candles.index.get_indexer(features.index)
-    labelled = (labels.values.iloc[rows].notna() & bar_returns.iloc[rows].notna()).to_numpy()
+    filled = (
+        candles[FILLED].to_numpy(dtype=bool)
+        if FILLED in candles.columns
+        else np.zeros(len(candles), dtype=bool)
+    )
+    defined = (labels.values.iloc[rows].notna() & bar_returns.iloc[rows].notna()).to_numpy()
+    outage = outage_labels(filled, config.target.horizon, config.features.ffill_limit)[rows]
+    labelled = defined & ~outage
+    counts = OutageCounts(
+        filled_candles=int(filled.sum()),
+        blanked_feature_rows=int((outage_runs(filled) > config.features.ffill_limit).sum()),
+        dropped_labels=int((defined & outage).sum()),
+    )
     rows = rows[labelled]
     weights = (
         average_uniqueness(rows + 1, labels.end[rows])
@@ -111,4 +127,5 @@ def build_dataset(
         labels.forward_return.to_numpy()[rows],
         bar_returns.to_numpy()[rows],
         split,
+        counts,
     )

@@ -234,6 +234,7 @@ def _manifest(
         calibration=calibration,
         trained_models=trained,
         reused_from=previous.version if previous else None,
+        outages=data.outages,
         config=config,
         packages=package_versions(),
     )
