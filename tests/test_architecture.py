@@ -35,3 +35,25 @@ def test_light_modules_do_not_import_heavy_libraries(module: str) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", f"{module} imports {done.stdout.strip()}"
+
+
+def test_the_lock_pins_every_package_a_manifest_records_as_installed() -> None:
+    """Installed from requirements.lock (as .ci/run and the README do), the versions a
+    model set's manifest records are the lock's."""
+    import re
+    from importlib import metadata
+
+    from kilo.registry.manifest import PACKAGES
+
+    lock = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        found = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)", line)
+        if found:
+            lock[found.group(1).lower().replace("_", "-")] = found.group(2)
+    pinned = [name for name in PACKAGES if name != "kilo"]
+    assert all(name in lock for name in pinned), sorted(set(pinned) - set(lock))
+    installed = {name: metadata.version(name) for name in pinned}
+    differing = {n: (lock[n], v) for n, v in installed.items() if lock[n] != v}
+    assert not differing, (
+        f"installed differ from requirements.lock (pip install -r it): {differing}"
+    )
