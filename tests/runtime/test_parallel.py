@@ -34,3 +34,10 @@ def test_limit_threads_restores_torch_and_refuses_zero() -> None:
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="at least 1"), limit_threads(0):
         pass
+
+
+def test_an_unknown_backend_is_refused_before_any_work() -> None:
+    from kilo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown backend 'dask'.*joblib"):
+        dispatch(slow_square, [(1, 0.0)], backend="dask")

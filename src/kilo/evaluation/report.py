@@ -76,10 +76,7 @@ def _num(value: float | None, digits: str = "+.4f") -> str:
 def ic_table(entry: SymbolSummary) -> str:
     """HTML rows: each regressor's IC with its interval and tests beside the placebo's."""
     rows = []
-    for name, placebo in entry.controls.placebo.models.items():
-        ic = entry.strategies[name].ic
-        if ic is None:
-            continue
+    for name, ic, placebo in entry.regressors():
         low, high = ic.ic_ci95
         flag = " class='flag'" if placebo.flagged else ""
         rows.append(

@@ -14,6 +14,7 @@ baseline and the controls are those of the first seed.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -141,6 +142,13 @@ class SymbolSummary(_Model):
     seconds: float
     fold_seconds: float
     seeds: int = 1
+
+    def regressors(self) -> Iterator[tuple[str, ICStatistics, PlaceboModel]]:
+        """Each regressor's name, IC statistics on the real candles and placebo result."""
+        for name, placebo in self.controls.placebo.models.items():
+            ic = self.strategies[name].ic
+            if ic is not None:
+                yield name, ic, placebo
 
 
 class WorstDay(_Model):

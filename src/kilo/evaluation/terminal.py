@@ -23,10 +23,7 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
     print(metrics_table(entry, COLUMNS).to_string())
     if entry.random is not None:
         print(random_sentence(entry.random))
-    for model, placebo in entry.controls.placebo.models.items():
-        ic = entry.strategies[model].ic
-        if ic is None:
-            continue
+    for model, ic, placebo in entry.regressors():
         low, high = ic.ic_ci95
         flag = "  LEAK? above the placebo's 99 % band" if placebo.flagged else ""
         print(

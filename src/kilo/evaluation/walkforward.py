@@ -86,7 +86,7 @@ def run_tasks(
         run_fold,
         calls,
         jobs=jobs,
-        backend="ray" if backend == "ray" else "joblib",
+        backend=backend,
         ray_address=config.training.ray_address,
         cpus_per_task=threads,
         progress=progress,

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
 from kilo.errors import ConfigError
 
 R = TypeVar("R")
-Backend = Literal["joblib", "ray"]
+BACKENDS = ("joblib", "ray")
 
 
 def threads_per_job(jobs: int) -> int:
@@ -47,7 +47,7 @@ def dispatch(
     calls: Sequence[tuple[Any, ...]],
     *,
     jobs: int = 1,
-    backend: Backend = "joblib",
+    backend: str = "joblib",
     ray_address: str | None = None,
     cpus_per_task: int = 1,
     progress: bool = False,
@@ -72,8 +72,11 @@ def dispatch(
     Raises
     ------
     ConfigError
-        If the Ray backend is asked for but Ray is not installed.
+        If ``backend`` is neither ``joblib`` nor ``ray``, or Ray is asked for but not
+        installed.
     """
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}: use one of {BACKENDS}")
     bar = tqdm(total=len(calls), desc=desc, unit=unit, disable=not progress)
     results: dict[int, R] = {}
     with bar:

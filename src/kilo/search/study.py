@@ -259,7 +259,7 @@ def run_workers(
             optimize,
             calls,
             jobs=len(calls),
-            backend="ray" if backend == "ray" else "joblib",
+            backend=backend,
             ray_address=config.training.ray_address,
             cpus_per_task=threads,
         )

@@ -73,7 +73,7 @@ def train_symbols(
         train_one,
         calls,
         jobs=jobs,
-        backend="ray" if backend == "ray" else "joblib",
+        backend=backend,
         ray_address=config.training.ray_address,
         cpus_per_task=threads,
     )
