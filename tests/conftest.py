@@ -52,6 +52,7 @@ TINY = [
     # tiny models rarely find an edge worth the costs; these tests need trades
     "blend.rule=quantile",
     "tracking.enabled=false",  # the tracking tests turn it on, in a temporary folder
+    "evaluation.holdout_fraction=0",  # 4,500 bars are too few for one; test_walkforward has it
 ]
 SLICE_ROWS = 4500
 

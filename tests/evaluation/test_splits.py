@@ -30,3 +30,17 @@ def test_folds_are_ordered_embargoed_and_cover_the_tail(scheme: str) -> None:
 def test_too_many_folds_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="fold 1 of 40 is too small"):
         walk_forward_folds(3000, EvaluationConfig(folds=40, initial_train_fraction=0.1), 250)
+
+
+def test_the_holdout_is_the_last_block_and_no_fold_touches_it(config) -> None:
+    from kilo.evaluation.splits import evaluation_splits
+
+    ev = config.evaluation
+    folds, holdout = evaluation_splits(70_000, ev, embargo=433)
+    assert holdout is not None and holdout.test.stop == 70_000
+    assert holdout.test.stop - holdout.test.start == round(70_000 * ev.holdout_fraction)
+    assert max(f.test.stop for f in folds) + 433 <= holdout.test.start  # an embargo apart
+    assert holdout.val.stop + 433 <= holdout.test.start and holdout.train.stop < holdout.val.start
+    none = config.with_overrides({"evaluation.holdout_fraction": 0}).evaluation
+    folds0, held0 = evaluation_splits(70_000, none, embargo=433)
+    assert held0 is None and folds0[-1].test.stop == 70_000

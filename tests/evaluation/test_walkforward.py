@@ -43,7 +43,13 @@ BASELINES = ("buy_and_hold", "flat", "momentum")
 @pytest.fixture(scope="module")
 def evaluation(tiny_config: Config, tmp_path_factory):
     cfg = tiny_config.with_overrides(
-        ["evaluation.folds=2", "models.ppo.total_timesteps=512", "evaluation.random_draws=100"]
+        [
+            "evaluation.folds=2",
+            "models.ppo.total_timesteps=512",
+            "evaluation.random_draws=100",
+            "evaluation.initial_train_fraction=0.6",
+            "evaluation.holdout_fraction=0.1",
+        ]
     )
     folder = tmp_path_factory.mktemp("reports")
     return run_evaluation(
@@ -117,6 +123,19 @@ def test_summary_json_round_trips_and_refuses_another_format(evaluation, tmp_pat
     old.write_text("{not json")
     with pytest.raises(DataError, match="not a valid evaluation summary"):
         EvaluationSummary.read(old)
+
+
+def test_the_holdout_is_read_once_after_every_fold(evaluation) -> None:
+    summary, paths, _ = evaluation
+    btc = summary.symbols["BTC/USDT"]
+    held = btc.holdout
+    assert held is not None and held.bars > 100
+    assert held.window.test_start > max(f.test_end for f in btc.folds)  # no fold reads it
+    assert held.window.train_end < held.window.test_start
+    assert set(held.strategies) == set(btc.strategies) and held.strategies["gru"].ic is not None
+    assert held.random is not None and held.random.draws == 100
+    html = paths["html"].read_text()
+    assert html.index("Holdout: the final verdict") > html.index("<h3>Checks</h3>")  # last
 
 
 def test_fold_ppo_budget_follows_the_model_key_up_to_the_cap(tiny_config: Config) -> None:

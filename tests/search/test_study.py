@@ -37,6 +37,23 @@ def test_inner_folds_stay_inside_the_outer_training_window() -> None:
     assert inner.test.stop <= outer[0].test.start - 300  # the outer test is never touched
 
 
+def test_the_search_never_reads_the_holdout_of_the_real_candles(config: Config) -> None:
+    from kilo.evaluation.splits import evaluation_splits
+    from kilo.features import FeatureEngine
+    from kilo.training.dataset import build_dataset
+    from kilo.training.split import required_embargo
+
+    engine = FeatureEngine.from_config(config, "BTC/USDT")
+    n = len(build_dataset(config, "BTC/USDT", engine).features)
+    embargo = required_embargo(config, engine)
+    outer, holdout = evaluation_splits(n, config.evaluation, embargo)
+    inner = inner_folds(
+        outer, config.evaluation.val_fraction, config.search.inner_fraction, embargo
+    )
+    assert holdout is not None and n > 60_000  # eight years of BTC
+    assert max(f.test.stop for f in inner) <= holdout.test.start - embargo
+
+
 def test_trials_are_shared_exactly_and_choices_decode() -> None:
     assert split_trials(7, 3) == [3, 2, 2] and split_trials(2, 8) == [1, 1]
     space = {

@@ -275,6 +275,13 @@ class EvaluationConfig(_Section):
         None, ge=500, description="rolling window; None: as long as the first fold's"
     )
     val_fraction: float = Field(0.2, gt=0, lt=1, description="of each fold's training window")
+    holdout_fraction: float = Field(
+        0.1,
+        ge=0,
+        lt=0.5,
+        description="last share of rows held out: no fold, search or default reads it; "
+        "evaluated once, reported last (0: none)",
+    )
     max_ppo_timesteps: int | None = Field(
         30_000,
         ge=1,

@@ -30,8 +30,9 @@ class Datasets:
     planted_ic: float
 
     def get(self, name: str) -> Dataset:
-        """The data set a fold task names (``label_shuffle`` reads the real one)."""
-        return self.real if name == "label_shuffle" else getattr(self, name)
+        """The data set a fold task names (``label_shuffle`` and ``holdout`` read the real
+        one)."""
+        return self.real if name in ("label_shuffle", "holdout") else getattr(self, name)
 
 
 def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datasets:

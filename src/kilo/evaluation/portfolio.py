@@ -4,6 +4,7 @@ For each fold, every symbol's model set is fit on that symbol's own fold trainin
 window; then the symbols' blends trade the fold's common test bars together through
 the backtest's portfolio kernel (:func:`kilo.backtest.portfolio.trade_together`: the
 trader's sizing, caps, costs, stops and risk rules), against equal-weight baselines.
+The holdout (``evaluation.holdout_fraction``) is left out, as in every fold.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 from kilo.backtest.portfolio import STRATEGIES, FoldScorer, PortfolioFold, trade_together
 from kilo.backtest.strategies import FoldOutputs
 from kilo.config import Config, timeframe_seconds
-from kilo.evaluation.splits import walk_forward_folds
+from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.summary import PortfolioSummary, WorstDay
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
@@ -105,7 +106,7 @@ def evaluate_portfolio(
     engines = {s: FeatureEngine.from_config(config, s) for s in symbols}
     datasets = {s: build_dataset(config, s, engines[s]) for s in symbols}
     folds = {
-        s: walk_forward_folds(len(d.features), ev, required_embargo(config, engines[s]))
+        s: evaluation_splits(len(d.features), ev, required_embargo(config, engines[s]))[0]
         for s, d in datasets.items()
     }
     jobs = min(jobs or ev.jobs or os.cpu_count() or 1, ev.folds)

@@ -121,6 +121,19 @@ def random_sentence(random: RandomBaseline) -> str:
     )
 
 
+def holdout_section(entry: SymbolSummary) -> str:
+    """The holdout's strategies, reported last: the block no fold or search read."""
+    h = entry.holdout
+    if h is None:
+        return ""
+    return (
+        f"<h3>Holdout: the final verdict ({h.bars} bars, {h.window.test_start:%Y-%m-%d} .. "
+        f"{h.window.test_end:%Y-%m-%d}, read once)</h3>"
+        + metrics_table(h, REPORT_COLUMNS).to_html(border=0)
+        + (f"<p>{html.escape(random_sentence(h.random))}</p>" if h.random else "")
+    )
+
+
 def checks_table(controls: Controls) -> str:
     """HTML table of the causality and label-shuffle checks."""
     c, shuffle = controls.causality, controls.label_shuffle_check
@@ -258,6 +271,7 @@ def write_html(
             "-horizon); a leak shows as a bump at -horizon &lt; k &le; 0.</p>"
             + "<h3>Checks</h3>"
             + checks_table(entry.controls)
+            + holdout_section(entry)
         )
     if summary.portfolio is not None:
         portfolio = summary.portfolio

@@ -10,7 +10,9 @@ import pandas as pd
 
 from kilo.evaluation.summary import (
     EvaluationSummary,
+    HoldoutSummary,
     PortfolioSummary,
+    RandomBaseline,
     StrategyResult,
     SymbolSummary,
 )
@@ -59,8 +61,15 @@ def _over_seeds(evals: list[SymbolEvaluation]) -> SymbolSummary:
             {**frame.mean().to_dict(), "ic": result.ic}
         )
         spread[name] = frame.std(ddof=1).to_dict()
+    random = first.random
+    if random is not None and all(e.summary.random is not None for e in evals):
+        draws = pd.DataFrame(
+            [e.summary.random.model_dump(exclude={"ic"}) for e in evals if e.summary.random]
+        )
+        random = RandomBaseline.model_validate({**draws.mean().to_dict(), "draws": random.draws})
     return first.model_copy(
         update={
+            "random": random,
             "strategies": strategies,
             "strategies_std": spread if len(evals) > 1 else None,
             "seeds": len(evals),
@@ -87,15 +96,18 @@ def summarise(
     )
 
 
-def metrics_table(entry: SymbolSummary, columns: list[str] | None = None) -> pd.DataFrame:
+def metrics_table(
+    entry: SymbolSummary | HoldoutSummary, columns: list[str] | None = None
+) -> pd.DataFrame:
     """One symbol's strategies (rows) by metrics (columns), ``mean ± std`` over seeds as
-    text, ``–`` where a number is undefined."""
+    text, ``–`` where a number is undefined; of the folds, or of the holdout."""
+    spread = entry.strategies_std if isinstance(entry, SymbolSummary) else None
     rows = {}
     for name in STRATEGY_ORDER:
         result = entry.random if name == "random" else entry.strategies.get(name)
         if result is None:
             continue
-        std = (entry.strategies_std or {}).get(name, {})
+        std = (spread or {}).get(name, {})
         values = result.model_dump(exclude={"ic"})
         rows[name] = {
             k: _fmt(v, std.get(k)) for k, v in values.items() if columns is None or k in columns

@@ -6,9 +6,9 @@ retraining and the scripts. Undefined numbers (a Sharpe of zero variance, a perc
 of a blend that never traded) are NaN in Python and ``null`` in the file. A file of
 another ``summary_format`` is refused with an error that says what to do.
 
-With more than one seed, strategy numbers are means over seeds and
-``strategies_std`` holds their standard deviations; IC statistics, the random
-baseline and the controls are those of the first seed.
+With more than one seed, strategy and random-baseline numbers are means over seeds
+and ``strategies_std`` holds the strategies' standard deviations; IC statistics, the
+holdout and the controls are those of the first seed.
 """
 
 from __future__ import annotations
@@ -130,8 +130,18 @@ class FoldWindow(_Model):
     test_end: datetime
 
 
+class HoldoutSummary(_Model):
+    """The final block no fold, search or default read, traded once by every strategy
+    with a model set fit on the rows before it: the verdict to quote."""
+
+    window: FoldWindow
+    bars: int
+    strategies: dict[str, StrategyResult]
+    random: RandomBaseline | None = None
+
+
 class SymbolSummary(_Model):
-    """One symbol's walk-forward evaluation."""
+    """One symbol's walk-forward evaluation; ``holdout`` is reported apart and last."""
 
     strategies: dict[str, StrategyResult]
     random: RandomBaseline | None = None
@@ -142,6 +152,7 @@ class SymbolSummary(_Model):
     seconds: float
     fold_seconds: float
     seeds: int = 1
+    holdout: HoldoutSummary | None = None
 
     def regressors(self) -> Iterator[tuple[str, ICStatistics, PlaceboModel]]:
         """Each regressor's name, IC statistics on the real candles and placebo result."""

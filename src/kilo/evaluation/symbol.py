@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.datasets import Datasets, stats_block
@@ -24,11 +25,13 @@ from kilo.evaluation.summary import (
     Causality,
     Controls,
     FoldWindow,
+    HoldoutSummary,
     RandomBaseline,
     StrategyResult,
     SymbolSummary,
 )
 from kilo.metrics import bars_per_year, probabilistic_sharpe_ratio, sharpe_ratio
+from kilo.training.dataset import Dataset
 from kilo.training.split import TimeSplit
 
 
@@ -70,24 +73,19 @@ def _random_baseline(
     )
 
 
-def summarise_symbol(
+def _strategies(
     config: Config,
-    symbol: str,
-    datasets: Datasets,
-    folds: list[TimeSplit],
+    data: Dataset,
+    splits: list[TimeSplit],
     results: list[FoldResult],
-    causality: Causality,
-    seconds: float,
-) -> SymbolEvaluation:
-    """Combine every fold result of one symbol into its evaluation."""
-    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
-    block = stats_block(config)
-    parts = by_dataset(results)
-    real, data = parts["real"], datasets.real
-    runs = fold_runs(real)
+    per_year: float,
+) -> tuple[dict[str, StrategyResult], RandomBaseline | None, dict[str, list[StrategyRun]]]:
+    """Every strategy's metrics over ``results`` (chained), the regressors' IC
+    statistics, and the random baseline; also the runs by strategy."""
+    runs = fold_runs(results)
     returns = {name: chain(r)[0] for name, r in runs.items()}
     bh_sharpe = sharpe_ratio(returns["buy_and_hold"].to_numpy())
-    ics = ic_statistics(config, data, folds, real, block)
+    ics = ic_statistics(config, data, splits, results, stats_block(config))
     strategies = {
         name: StrategyResult(
             **run_metrics(r, per_year).model_dump(),
@@ -96,14 +94,55 @@ def summarise_symbol(
         )
         for name, r in runs.items()
     }
+    draws = [[r.random_runs[d] for r in results] for d in range(len(results[0].random_runs))]
+    return strategies, _random_baseline(draws, strategies["blend"], per_year), runs
+
+
+def _window(index: pd.DatetimeIndex, split: TimeSplit) -> FoldWindow:
+    return FoldWindow(
+        train_start=index[split.train.start],
+        train_end=index[split.val.stop - 1],
+        test_start=index[split.test.start],
+        test_end=index[split.test.stop - 1],
+    )
+
+
+def summarise_symbol(
+    config: Config,
+    symbol: str,
+    datasets: Datasets,
+    folds: list[TimeSplit],
+    holdout: TimeSplit | None,
+    results: list[FoldResult],
+    causality: Causality,
+    seconds: float,
+) -> SymbolEvaluation:
+    """Combine every fold result of one symbol into its evaluation; the holdout's
+    results (split number ``len(folds)``) go to its own section."""
+    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+    block = stats_block(config)
+    parts = by_dataset(results)
+    real, data = parts["real"], datasets.real
+    splits = [*folds, *([holdout] if holdout is not None else [])]
+    strategies, random, runs = _strategies(config, data, splits, real, per_year)
+    returns = {name: chain(r)[0] for name, r in runs.items()}
     draws = [[r.random_runs[d] for r in real] for d in range(len(real[0].random_runs))]
     curves = {name: chain(r)[1] for name, r in runs.items()}
     if draws:
         curves["random"] = pd.concat([chain(d)[1] for d in draws], axis=1).mean(axis=1)
     index = data.index
+    final = None
+    if holdout is not None and parts.get("holdout"):
+        held, held_random, held_runs = _strategies(config, data, splits, parts["holdout"], per_year)
+        final = HoldoutSummary(
+            window=_window(index, holdout),
+            bars=len(chain(held_runs["blend"])[0]),
+            strategies=held,
+            random=held_random,
+        )
     summary = SymbolSummary(
         strategies=strategies,
-        random=_random_baseline(draws, strategies["blend"], per_year),
+        random=random,
         controls=Controls(
             placebo=placebo_summary(
                 config, datasets.placebo, folds, parts["placebo"], block, per_year
@@ -115,18 +154,11 @@ def summarise_symbol(
             label_shuffle_check=label_shuffle_summary(data, folds, parts["label_shuffle"]),
             causality=causality,
         ),
-        folds=[
-            FoldWindow(
-                train_start=index[f.train.start],
-                train_end=index[f.val.stop - 1],
-                test_start=index[f.test.start],
-                test_end=index[f.test.stop - 1],
-            )
-            for f in folds
-        ],
+        folds=[_window(index, f) for f in folds],
         bars=len(returns["blend"]),
         seconds=seconds,
         fold_seconds=float(sum(r.seconds for r in results)),
+        holdout=final,
     )
     fills = pd.concat([r.fills for r in runs["blend"]])
     return SymbolEvaluation(

@@ -32,6 +32,15 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
             f"{placebo.ic_spearman:+.4f} (band ±{placebo.null_band99:.4f})" + flag
         )
     print(planted_sentence(entry.controls.planted))
+    if entry.holdout is not None:
+        h = entry.holdout
+        print(
+            f"\n{symbol} HOLDOUT, the final verdict ({h.bars} bars, "
+            f"{h.window.test_start:%Y-%m-%d} .. {h.window.test_end:%Y-%m-%d}, read once)"
+        )
+        print(metrics_table(h, COLUMNS).to_string())
+        if h.random is not None:
+            print(random_sentence(h.random))
 
 
 def print_portfolio(portfolio: PortfolioSummary) -> None:

@@ -11,6 +11,8 @@ Data sets, cut into the same folds (:func:`~kilo.evaluation.splits.walk_forward_
   the edge's IC), blend of the regressors and buy-and-hold.
 - ``label_shuffle``: the real candles with shuffled training labels, first (smallest)
   fold only, regressors only: a check that labels are handled right, not a leakage test.
+- ``holdout``: the real candles' last ``evaluation.holdout_fraction``, which no fold
+  reads, traded once by every strategy: the final verdict, reported apart and last.
 
 Every (data set, fold) is a :class:`~kilo.evaluation.fold_task.FoldTask`, run in
 ``evaluation.jobs`` processes or Ray tasks (:func:`kilo.runtime.dispatch`), each with
@@ -25,7 +27,7 @@ import time
 from kilo.config import Config
 from kilo.evaluation.datasets import Datasets, build_datasets
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
-from kilo.evaluation.splits import walk_forward_folds
+from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import causality_check
 from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
 from kilo.features import FeatureEngine
@@ -49,10 +51,13 @@ def ppo_timesteps(config: Config) -> int:
     return budget if cap is None else min(budget, cap)
 
 
-def fold_tasks(config: Config, n_folds: int) -> list[FoldTask]:
-    """Every task of one symbol, the most expensive (latest folds, all models) first."""
+def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[FoldTask]:
+    """Every task of one symbol, the most expensive (latest folds, all models) first;
+    with ``holdout``, the holdout's as split number ``n_folds``."""
     ev = config.evaluation
     tasks = []
+    if holdout:
+        tasks.append(FoldTask("holdout", n_folds, "all", REAL_STRATEGIES, ev.random_draws))
     for k in reversed(range(n_folds)):
         tasks.append(FoldTask("real", k, "all", REAL_STRATEGIES, ev.random_draws))
         tasks.append(FoldTask("placebo", k, "all", ("blend",)))
@@ -122,14 +127,16 @@ def evaluate_symbol(
     ev = config.evaluation
     engine = FeatureEngine.from_config(config, symbol)
     datasets = build_datasets(config, symbol, engine)
-    folds = walk_forward_folds(len(datasets.real.features), ev, required_embargo(config, engine))
+    folds, holdout = evaluation_splits(
+        len(datasets.real.features), ev, required_embargo(config, engine)
+    )
     jobs = jobs or ev.jobs or os.cpu_count() or 1
     results = run_tasks(
         fold_config(config),
         engine,
         datasets,
-        folds,
-        fold_tasks(config, len(folds)),
+        [*folds, *([holdout] if holdout else [])],
+        fold_tasks(config, len(folds), holdout is not None),
         jobs,
         progress,
         f"{symbol} folds and controls",
@@ -140,6 +147,7 @@ def evaluate_symbol(
         symbol,
         datasets,
         folds,
+        holdout,
         results,
         causality_check(engine, datasets.real, folds),
         time.perf_counter() - started,

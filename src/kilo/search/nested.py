@@ -21,7 +21,7 @@ from kilo.backtest.strategies import StrategyMetrics, run_metrics
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
-from kilo.evaluation.splits import walk_forward_folds
+from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import ic_statistics
 from kilo.evaluation.summary import ICStatistics
 from kilo.evaluation.walkforward import fold_config
@@ -146,7 +146,7 @@ def evaluate_inner(
     data = build_dataset(config, symbol, engine)
     embargo = required_embargo(config, engine)
     folds = inner_folds(
-        walk_forward_folds(len(data.features), ev, embargo),
+        evaluation_splits(len(data.features), ev, embargo)[0],  # never the holdout
         ev.val_fraction,
         config.search.inner_fraction,
         embargo,
