@@ -35,6 +35,7 @@ MANIFEST_KEYS = {
     "packages",
     "files",
     "selection_window",
+    "outages",
 }
 
 
