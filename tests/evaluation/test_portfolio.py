@@ -51,6 +51,7 @@ def test_portfolio_walk_forward_through_the_script(tiny_models: Config, tmp_path
                 "models.ppo.batch_size=64",
                 "models.ppo.window=4",
                 "blend.rule=quantile",
+                "evaluation.holdout_fraction=0",  # 4,500 bars: too few for a holdout too
             )
             for arg in ("--set", o)
         ),
