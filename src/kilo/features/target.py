@@ -144,12 +144,10 @@ def outage_runs(filled: np.ndarray) -> np.ndarray:
     -------
     ndarray of shape (n,), int64.
     """
-    runs = np.zeros(len(filled), dtype=np.int64)
-    count = 0
-    for i, f in enumerate(np.asarray(filled, dtype=bool)):
-        count = count + 1 if f else 0
-        runs[i] = count
-    return runs
+    flags = np.asarray(filled, dtype=bool).astype(np.int64)
+    total = np.cumsum(flags)
+    at_last_real = np.maximum.accumulate(np.where(flags == 0, total, 0))
+    return total - at_last_real
 
 
 def outage_labels(filled: np.ndarray, horizon: int, limit: int) -> np.ndarray:
