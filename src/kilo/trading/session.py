@@ -244,7 +244,7 @@ def run_session(
     try:
         with stop_on_signals():
             PaperTrader(config, models, source, ledger).run(
-                options.iterations, on_iteration, reload, metrics
+                options.iterations, on_iteration, reload, metrics, keep=False
             )
     except Stopped as stop:
         logger.info("%s: stopped; every written iteration is complete", stop)

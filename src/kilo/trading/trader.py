@@ -74,14 +74,15 @@ class PaperTrader:
         on_iteration: Callable[[IterationRecord], None] | None = None,
         before_iteration: Callable[[], object] | None = None,
         metrics: TraderMetrics | None = None,
+        keep: bool = True,
     ) -> list[IterationRecord]:
         """Run up to ``iterations`` iterations (None or 0: until the source ends or the
         process is stopped), resuming the ledger's saved state.
 
         ``before_iteration`` is called before each iteration takes its bar (the hot
         reload hook); ``on_iteration`` after each is written; ``metrics`` observes each.
-        Returns the records written, in order (empty when running forever, which keeps
-        no list).
+        Returns the records written, in order; none when running forever or without
+        ``keep`` (the ledger has them: a long run holds no growing list).
         """
         saved = self.ledger.saved_state()
         portfolio = saved.portfolio if saved else Portfolio(self.config.trading.initial_cash)
@@ -114,7 +115,7 @@ class PaperTrader:
             self.ledger.write_iteration(record)
             if metrics is not None:
                 metrics.observe(record, time.perf_counter() - started)
-            if iterations:
+            if iterations and keep:
                 records.append(record)
             if on_iteration:
                 on_iteration(record)
