@@ -73,6 +73,11 @@ def _random_baseline(
     )
 
 
+def _draws(results: list[FoldResult]) -> list[list[StrategyRun]]:
+    """Each random path's run of every fold, in fold order."""
+    return [[r.random_runs[d] for r in results] for d in range(len(results[0].random_runs))]
+
+
 def _strategies(
     config: Config,
     data: Dataset,
@@ -94,8 +99,7 @@ def _strategies(
         )
         for name, r in runs.items()
     }
-    draws = [[r.random_runs[d] for r in results] for d in range(len(results[0].random_runs))]
-    return strategies, _random_baseline(draws, strategies["blend"], per_year), runs
+    return strategies, _random_baseline(_draws(results), strategies["blend"], per_year), runs
 
 
 def _window(index: pd.DatetimeIndex, split: TimeSplit) -> FoldWindow:
@@ -126,7 +130,7 @@ def summarise_symbol(
     splits = [*folds, *([holdout] if holdout is not None else [])]
     strategies, random, runs = _strategies(config, data, splits, real, per_year)
     returns = {name: chain(r)[0] for name, r in runs.items()}
-    draws = [[r.random_runs[d] for r in real] for d in range(len(real[0].random_runs))]
+    draws = _draws(real)
     curves = {name: chain(r)[1] for name, r in runs.items()}
     if draws:
         curves["random"] = pd.concat([chain(d)[1] for d in draws], axis=1).mean(axis=1)
