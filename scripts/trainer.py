@@ -17,16 +17,17 @@ from kilo.errors import KiloError
 
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser(
-        "Train a GRU, a LightGBM model and a PPO agent per symbol on one shared "
-        "FeatureEngine and save them as a new model-set version under the models dir."
+        "Train a GRU, a LightGBM model and a PPO agent per symbol (those of "
+        "models.enabled) on one shared FeatureEngine and save them as a new model-set "
+        "version under the models dir."
     )
     add_symbol_choice(parser, "train")
     parser.add_argument(
         "--model",
         choices=["all", "gru", "lightgbm", "ppo"],
         default="all",
-        help="train only this model; the others and the preprocessor are "
-        "reused from the latest version",
+        help="train only this model; the preprocessor and the other models the latest "
+        "version holds are reused from it (default all: those of models.enabled)",
     )
     parser.add_argument("--seed", type=int, help="override the config seed")
     parser.add_argument(

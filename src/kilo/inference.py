@@ -20,13 +20,14 @@ from kilo.rl.env import build_observations
 
 
 class Predictors(Protocol):
-    """The fitted models, as a :class:`~kilo.registry.ModelSet` holds them."""
+    """The fitted models, as a :class:`~kilo.registry.ModelSet` holds them (None for a
+    kind not held)."""
 
     @property
-    def gru(self) -> GRURegressor: ...
+    def gru(self) -> GRURegressor | None: ...
 
     @property
-    def lightgbm(self) -> LightGBMRegressor: ...
+    def lightgbm(self) -> LightGBMRegressor | None: ...
 
     @property
     def ppo(self) -> PPOAgent | None: ...
@@ -34,19 +35,20 @@ class Predictors(Protocol):
 
 @dataclass(frozen=True)
 class FittedModels:
-    """Fitted models not yet saved as a model set: the trainer calibrates them, the
-    evaluation's controls use the regressors alone (``ppo`` None)."""
+    """Fitted models not yet saved as a model set: the evaluation's controls use the
+    regressors alone (``ppo`` None)."""
 
-    gru: GRURegressor
-    lightgbm: LightGBMRegressor
+    gru: GRURegressor | None
+    lightgbm: LightGBMRegressor | None
     ppo: PPOAgent | None
 
 
 def context_rows(models: Predictors) -> int:
-    """Feature rows needed before the first predicted bar: the longer of the GRU's
-    sequence and PPO's observation window, minus one."""
+    """Feature rows needed before the first predicted bar: the longest of the GRU's
+    sequence and PPO's observation window (of the models held), minus one."""
+    sequence = models.gru.params.sequence_length if models.gru is not None else 1
     window = models.ppo.params.window if models.ppo is not None else 1
-    return max(models.gru.params.sequence_length, window) - 1
+    return max(sequence, window) - 1
 
 
 def _policy(models: Predictors) -> PPOAgent:
@@ -75,10 +77,10 @@ FLAT = PortfolioState()
 class RawOutputs:
     """Raw outputs for n bars: ``gru`` and ``lightgbm`` predicted log returns of shape
     (n,), ``ppo`` action probabilities of shape (n, 3) (order of
-    :class:`~kilo.blend.actions.Action`), or None when PPO was not asked."""
+    :class:`~kilo.blend.actions.Action`); None for a model not held (or PPO not asked)."""
 
-    gru: np.ndarray
-    lightgbm: np.ndarray
+    gru: np.ndarray | None
+    lightgbm: np.ndarray | None
     ppo: np.ndarray | None
 
 
@@ -147,7 +149,7 @@ def predict_rows(
     *,
     with_ppo: bool = True,
 ) -> RawOutputs:
-    """Outputs of the three models for the last ``n_out`` rows of ``X``.
+    """Outputs of the models held for the last ``n_out`` rows of ``X``.
 
     Parameters
     ----------
@@ -157,7 +159,8 @@ def predict_rows(
     state
         The portfolio state shown to PPO for every one of the ``n_out`` bars.
     with_ppo
-        False leaves PPO out (``ppo`` is None), for callers that query it per bar.
+        False leaves PPO out (``ppo`` is None), for callers that query it per bar;
+        a set without PPO has no PPO output either way.
 
     Raises
     ------
@@ -167,12 +170,14 @@ def predict_rows(
     needed = n_out + context_rows(models)
     if len(X) < needed:
         raise ValueError(f"need {needed} feature rows, got {len(X)}")
-    L = models.gru.params.sequence_length
-    gru = models.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
+    gru = None
+    if models.gru is not None:
+        L = models.gru.params.sequence_length
+        gru = models.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
     return RawOutputs(
         gru,
-        models.lightgbm.predict(X[len(X) - n_out :]),
-        ppo_proba(models, X, n_out, state) if with_ppo else None,
+        None if models.lightgbm is None else models.lightgbm.predict(X[len(X) - n_out :]),
+        ppo_proba(models, X, n_out, state) if with_ppo and models.ppo is not None else None,
     )
 
 
@@ -200,12 +205,12 @@ def score_outputs(
         confidence=float(confidence[0]),
         expected_edge=float(calibration.edge_map(score[0])),
         volatility=volatility,
-        gru_raw=float(out.gru[0]),
-        lightgbm_raw=float(out.lightgbm[0]),
+        gru_raw=None if out.gru is None else float(out.gru[0]),
+        lightgbm_raw=None if out.lightgbm is None else float(out.lightgbm[0]),
         ppo_p_hold=p_hold,
         ppo_p_long=p_long,
         ppo_p_flat=p_flat,
-        gru_signal=first["gru"],
-        lightgbm_signal=first["lightgbm"],
+        gru_signal=first.get("gru"),
+        lightgbm_signal=first.get("lightgbm"),
         ppo_signal=first.get("ppo"),
     )

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 MANIFEST_KEYS = {
     "manifest_format",
     "symbol",
+    "models",
     "exchange",
     "timeframe",
     "version",

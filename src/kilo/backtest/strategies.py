@@ -44,6 +44,16 @@ from kilo.utils import JsonFloat
 LONG_FLAT = ThresholdRule(0.0, 0.0)
 
 
+def _spread(predicted: np.ndarray | None, n_rows: int, part: slice) -> np.ndarray | None:
+    """``predicted`` (one value per row of ``part``) at its rows of ``n_rows``, NaN
+    elsewhere; None stays None."""
+    if predicted is None:
+        return None
+    out = np.full(n_rows, np.nan, dtype=np.float32)
+    out[part] = predicted
+    return out
+
+
 @dataclass(frozen=True)
 class FoldOutputs:
     """A fold's fitted models with their regressor predictions for some feature rows.
@@ -51,7 +61,8 @@ class FoldOutputs:
     Attributes
     ----------
     X : ndarray (n_rows, n_features), float32, every feature row, preprocessed
-    gru, lightgbm : ndarray (n_rows,), predicted labels; NaN outside the predicted rows
+    gru, lightgbm : ndarray (n_rows,), predicted labels, NaN outside the predicted rows;
+        None for a model not held
     row_of : ndarray (n_candles,), int64, the feature row of each candle position, -1
         for a candle without one (warm-up, the last bars, or an outage whose labels were
         dropped): feature rows are not always consecutive candles
@@ -60,8 +71,8 @@ class FoldOutputs:
 
     models: Predictors
     X: np.ndarray
-    gru: np.ndarray
-    lightgbm: np.ndarray
+    gru: np.ndarray | None
+    lightgbm: np.ndarray | None
     row_of: np.ndarray
     volatility: np.ndarray | None = None
 
@@ -81,9 +92,27 @@ class FoldOutputs:
             part.stop - part.start,
             with_ppo=False,
         )
-        gru, lightgbm = (np.full(len(X), np.nan, dtype=np.float32) for _ in range(2))
-        gru[part], lightgbm[part] = out.gru, out.lightgbm
-        return cls(models, X, gru, lightgbm, row_of, volatility)
+        return cls(
+            models,
+            X,
+            _spread(out.gru, len(X), part),
+            _spread(out.lightgbm, len(X), part),
+            row_of,
+            volatility,
+        )
+
+    def regressor(self, name: str) -> np.ndarray:
+        """The predictions of regressor ``name``, shape (n_rows,).
+
+        Raises
+        ------
+        KeyError
+            If the models hold no such regressor.
+        """
+        out = {"gru": self.gru, "lightgbm": self.lightgbm}.get(name)
+        if out is None:
+            raise KeyError(f"no {name!r} predictions: the models hold no such regressor")
+        return out
 
     @classmethod
     def for_dataset(
@@ -123,15 +152,15 @@ class FoldOutputs:
 
     def blend(self, calibration: Calibration, weights: dict[str, float]) -> Predictor:
         """The blend (or one model, by ``weights``); PPO is asked only if it has weight."""
-        use_ppo = weights.get("ppo", 0.0) > 0
+        use_ppo = weights.get("ppo", 0.0) > 0 and self.models.ppo is not None
 
         def predict(i: int, state: PortfolioState) -> Prediction:
             r = int(self.row_of[i])
             if r < 0:
                 raise KeyError(f"candle {i} has no feature row (warm-up or an outage)")
             raw = RawOutputs(
-                self.gru[r : r + 1],
-                self.lightgbm[r : r + 1],
+                None if self.gru is None else self.gru[r : r + 1],
+                None if self.lightgbm is None else self.lightgbm[r : r + 1],
                 self._proba(r, state) if use_ppo else None,
             )
             return score_outputs(raw, calibration, weights, state, self._volatility(i))

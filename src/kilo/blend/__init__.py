@@ -43,10 +43,8 @@ from kilo.blend.blend import (
 )
 from kilo.blend.edge import EdgeMap, fit_edge_map
 from kilo.blend.rules import Decision, DecisionRule, EdgeRule, ThresholdRule, round_trip_cost
-from kilo.config.blend import BLEND_MODELS
 
 __all__ = [
-    "BLEND_MODELS",
     "Calibration",
     "Decision",
     "DecisionRule",

@@ -164,20 +164,27 @@ class Calibration(BaseModel):
 
     def signals(
         self,
-        gru: np.ndarray,
-        lightgbm: np.ndarray,
+        gru: np.ndarray | None,
+        lightgbm: np.ndarray | None,
         ppo_proba: np.ndarray | None,
         long: np.ndarray | bool,
     ) -> dict[str, np.ndarray]:
         """The models' raw outputs as signals in [-1, 1], each of shape (n,).
 
-        ``long`` (shape (n,) or scalar) is the position PPO was queried with; without
-        ``ppo_proba`` only the regressors' signals are returned.
+        ``long`` (shape (n,) or scalar) is the position PPO was queried with. A model
+        whose output is None (not in the set, or not asked) has no signal.
+
+        Raises
+        ------
+        KeyError
+            If a regressor's output is given but the calibration has no statistics
+            for it (it was calibrated without that model).
         """
         stats = self.prediction_stats
         out = {
-            "gru": regressor_signal(gru, stats["gru"].mean, stats["gru"].std),
-            "lightgbm": regressor_signal(lightgbm, stats["lightgbm"].mean, stats["lightgbm"].std),
+            name: regressor_signal(pred, stats[name].mean, stats[name].std)
+            for name, pred in (("gru", gru), ("lightgbm", lightgbm))
+            if pred is not None
         }
         if ppo_proba is not None:
             out["ppo"] = ppo_signal(ppo_proba, long)
@@ -185,8 +192,8 @@ class Calibration(BaseModel):
 
 
 def calibrate(
-    gru: np.ndarray,
-    lightgbm: np.ndarray,
+    gru: np.ndarray | None,
+    lightgbm: np.ndarray | None,
     ppo_proba: np.ndarray | None,
     ppo_long: np.ndarray | None,
     forward_return: np.ndarray,
@@ -198,7 +205,8 @@ def calibrate(
     Parameters
     ----------
     gru, lightgbm
-        Validation predictions, shape (n,), label units.
+        Validation predictions, shape (n,), label units; None for a model the set
+        does not hold.
     ppo_proba
         Validation action probabilities, shape (n, 3), queried along the policy's own
         simulated path.
@@ -217,6 +225,7 @@ def calibrate(
     stats = {
         name: PredictionStats(mean=float(np.nanmean(p)), std=float(np.nanstd(p)))
         for name, p in (("gru", gru), ("lightgbm", lightgbm))
+        if p is not None
     }
     draft = Calibration(
         prediction_stats=stats, validation_score_quantiles={}, edge_map=EdgeMap(x=[0.0], y=[0.0])

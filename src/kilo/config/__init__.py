@@ -13,11 +13,13 @@ from kilo.config.risk import MonitoringConfig, RiskConfig
 from kilo.config.schema import DEFAULT_SYMBOLS, Config
 from kilo.config.search import SearchChoices, SearchConfig, SearchRange, TrackingConfig
 from kilo.config.sections import (
+    MODEL_NAMES,
     DataConfig,
     EvaluationConfig,
     FeaturesConfig,
     GRUConfig,
     LightGBMConfig,
+    ModelName,
     ModelsConfig,
     PartialTakeProfit,
     PPOConfig,
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_SYMBOLS",
     "ENV_DATA_DIR",
     "ENV_MODELS_DIR",
+    "MODEL_NAMES",
     "BlendConfig",
     "Config",
     "DataConfig",
@@ -40,6 +43,7 @@ __all__ = [
     "FeaturesConfig",
     "GRUConfig",
     "LightGBMConfig",
+    "ModelName",
     "ModelsConfig",
     "MonitoringConfig",
     "PPOConfig",

@@ -17,21 +17,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from kilo.config.sections import _Section
-
-BLEND_MODELS = ("gru", "lightgbm", "ppo")
+from kilo.config.sections import MODEL_NAMES, _Section
 
 
 class _Blend(_Section):
     weights: dict[str, float] = Field(
-        default_factory=lambda: dict.fromkeys(BLEND_MODELS, 1.0),
+        default_factory=lambda: {str(name): 1.0 for name in MODEL_NAMES},
         description="relative model weights",
     )
 
     @field_validator("weights")
     @classmethod
     def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(BLEND_MODELS))
+        unknown = sorted(set(value) - set(MODEL_NAMES))
         if unknown:
             raise ValueError(f"unknown model(s) {unknown}: use gru, lightgbm and ppo")
         if any(w < 0 for w in value.values()) or sum(value.values()) <= 0:

@@ -75,6 +75,16 @@ class Config(_Section):
             raise ValueError(f"search.space: unknown config key(s) {unknown}")
         return self
 
+    @model_validator(mode="after")
+    def _blend_weights_enabled(self) -> Config:
+        """The enabled models carry blend weight (the others' weights do nothing)."""
+        if sum(self.blend.weights.get(name, 0.0) for name in self.models.enabled) <= 0:
+            raise ValueError(
+                f"blend.weights {self.blend.weights} give no weight to the enabled models "
+                f"{self.models.enabled}: give one of them a positive weight"
+            )
+        return self
+
     @property
     def min_hold_bars(self) -> int:
         """``blend.min_hold_bars``, or the label horizon when unset."""

@@ -210,11 +210,28 @@ class PPOConfig(_Section):
         return self
 
 
+ModelName = Literal["gru", "lightgbm", "ppo"]
+#: Every model kind a set may hold, in their fixed order.
+MODEL_NAMES: tuple[ModelName, ...] = ("gru", "lightgbm", "ppo")
+
+
 class ModelsConfig(_Section):
     dir: Path = Field(Path("models"), description="folder of saved model sets")
+    enabled: list[ModelName] = Field(
+        default_factory=lambda: list(MODEL_NAMES),
+        min_length=1,
+        description="the models trained, blended and evaluated (any non-empty subset of "
+        "gru, lightgbm, ppo); the others are never trained",
+    )
     gru: GRUConfig = GRUConfig()
     lightgbm: LightGBMConfig = LightGBMConfig()
     ppo: PPOConfig = PPOConfig()
+
+    @field_validator("enabled")
+    @classmethod
+    def _enabled(cls, value: list[ModelName]) -> list[ModelName]:
+        """Each model once, in :data:`MODEL_NAMES` order."""
+        return [name for name in MODEL_NAMES if name in value]
 
 
 class PartialTakeProfit(_Section):

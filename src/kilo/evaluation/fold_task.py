@@ -28,7 +28,7 @@ from kilo.features import FeatureEngine, Preprocessor
 from kilo.inference import FittedModels, Predictors
 from kilo.runtime import limit_threads
 from kilo.training.dataset import Dataset
-from kilo.training.kinds import KINDS, REGRESSORS
+from kilo.training.kinds import KINDS, REGRESSORS, enabled_regressors
 from kilo.training.split import TimeSplit
 from kilo.training.trainer import Validation, fit_kinds, fit_model_set
 from kilo.utils import seed_everything
@@ -45,8 +45,9 @@ RANDOM_PATHS_SEED = 7919
 class FoldTask:
     """What to do with one fold of one data set.
 
-    ``models``: ``all`` fits the whole model set as the trainer does; ``regressors``
-    fits the preprocessor, GRU and LightGBM only (controls where PPO adds nothing).
+    ``models``: ``all`` fits the model set as the trainer does (``models.enabled``);
+    ``regressors`` fits the preprocessor and the enabled regressors only (controls
+    where PPO adds nothing).
     ``shuffle_labels`` permutes the training and validation labels first.
     ``random_draws`` matched random paths are traded after the blend.
     """
@@ -63,8 +64,8 @@ class FoldTask:
 class FoldResult:
     """A task's outcome: strategy runs, random draws and test-row predictions.
 
-    ``predictions`` maps each regressor to its predictions for the fold's test rows,
-    shape (n_test,), in label units.
+    ``predictions`` maps each regressor fitted to its predictions for the fold's test
+    rows, shape (n_test,), in label units.
     """
 
     task: FoldTask
@@ -91,7 +92,7 @@ def _fit(
         return result.model_set, result.model_set.preprocessor, result.validation
     preprocessor = Preprocessor().fit(data.features.iloc[data.split.train])
     X = preprocessor.transform(data.features)
-    fitted, _ = fit_kinds(config, data, X, REGRESSORS, progress=False)
+    fitted, _ = fit_kinds(config, data, X, enabled_regressors(config), progress=False)
     chosen: dict[str, Any] = {
         name: fitted[name].model if name in fitted else None for name in KINDS
     }
@@ -186,6 +187,8 @@ def _run_fold(
             for p in paths
         ]
     predictions = {
-        name: getattr(outputs, name)[fold.test].astype(np.float64) for name in REGRESSORS
+        name: outputs.regressor(name)[fold.test].astype(np.float64)
+        for name in REGRESSORS
+        if name in validation.outputs
     }
     return FoldResult(task, runs, random_runs, predictions, time.perf_counter() - started)

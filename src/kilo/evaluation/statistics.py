@@ -32,7 +32,6 @@ from kilo.metrics import (
     spearman_ic,
 )
 from kilo.training.dataset import Dataset
-from kilo.training.kinds import REGRESSORS
 from kilo.training.split import TimeSplit
 
 #: Quantile of |IC| under the permutation null that flags a placebo IC as a leak.
@@ -88,6 +87,11 @@ def _predictions(results: list[FoldResult], name: str) -> np.ndarray:
     return np.concatenate([r.predictions[name] for r in results])
 
 
+def _fitted(results: list[FoldResult]) -> tuple[str, ...]:
+    """The regressors the tasks fitted (``models.enabled``), in their order."""
+    return tuple(results[0].predictions) if results else ()
+
+
 def _null_band(null: np.ndarray) -> float:
     return float(np.quantile(np.abs(null), NULL_BAND_QUANTILE))
 
@@ -100,7 +104,7 @@ def ic_statistics(
     ev = config.evaluation
     y = _labels(data, folds, results)
     out = {}
-    for name in REGRESSORS:
+    for name in _fitted(results):
         pred = _predictions(results, name)
         scores = regression_metrics(y, pred)
         null = block_permutation_ics(pred, y, block, n_perm=ev.permutations, seed=config.seed)
@@ -131,7 +135,7 @@ def placebo_summary(
     """Regressor ICs with their 99 % null band (flagged above it) and the blend's Sharpe."""
     y = _labels(data, folds, results)
     models = {}
-    for name in REGRESSORS:
+    for name in _fitted(results):
         pred = _predictions(results, name)
         ic = spearman_ic(pred, y)
         null = block_permutation_ics(
@@ -158,7 +162,7 @@ def planted_summary(
     when the best regressor recovers :data:`PLANTED_RECOVERY` of the planted IC and the
     blend's net Sharpe beats buy-and-hold's on the planted candles."""
     y = _labels(data, folds, results)
-    ics = {name: spearman_ic(_predictions(results, name), y) for name in REGRESSORS}
+    ics = {name: spearman_ic(_predictions(results, name), y) for name in _fitted(results)}
     runs = fold_runs(results)
     blend, bh = (run_metrics(runs[n], per_year) for n in ("blend", "buy_and_hold"))
     needed = PLANTED_RECOVERY * planted_ic
@@ -179,7 +183,7 @@ def lead_lag_summary(
 ) -> dict[str, dict[int, float]]:
     """Each regressor's IC against the label k bars later, k = -5..5, on the test rows."""
     out = {}
-    for name in REGRESSORS:
+    for name in _fitted(results):
         pred = np.full(len(data.target), np.nan)
         for r in results:
             pred[folds[r.task.fold].test] = r.predictions[name]
@@ -195,5 +199,5 @@ def label_shuffle_summary(
     y = _labels(data, folds, results)
     return LabelShuffle(
         fold=results[0].task.fold + 1,
-        ic={name: spearman_ic(_predictions(results, name), y) for name in REGRESSORS},
+        ic={name: spearman_ic(_predictions(results, name), y) for name in _fitted(results)},
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 
-from kilo.config import Config
+from kilo.config import MODEL_NAMES, Config
 from kilo.evaluation.datasets import Datasets, build_datasets
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
 from kilo.evaluation.splits import evaluation_splits
@@ -32,6 +32,7 @@ from kilo.evaluation.statistics import causality_check
 from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
 from kilo.features import FeatureEngine
 from kilo.runtime import dispatch, threads_per_job
+from kilo.training.kinds import enabled_regressors
 from kilo.training.split import TimeSplit, required_embargo
 
 REAL_STRATEGIES = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum")
@@ -51,18 +52,30 @@ def ppo_timesteps(config: Config) -> int:
     return budget if cap is None else min(budget, cap)
 
 
+def real_strategies(config: Config) -> tuple[str, ...]:
+    """:data:`REAL_STRATEGIES` less the models ``models.enabled`` leaves out."""
+    return tuple(
+        name for name in REAL_STRATEGIES if name not in MODEL_NAMES or name in config.models.enabled
+    )
+
+
 def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[FoldTask]:
     """Every task of one symbol, the most expensive (latest folds, all models) first;
-    with ``holdout``, the holdout's as split number ``n_folds``."""
+    with ``holdout``, the holdout's as split number ``n_folds``. The controls that
+    test the regressors (planted, label shuffle) run only when one is enabled."""
     ev = config.evaluation
+    real = real_strategies(config)
+    regressors = bool(enabled_regressors(config))
     tasks = []
     if holdout:
-        tasks.append(FoldTask("holdout", n_folds, "all", REAL_STRATEGIES, ev.random_draws))
+        tasks.append(FoldTask("holdout", n_folds, "all", real, ev.random_draws))
     for k in reversed(range(n_folds)):
-        tasks.append(FoldTask("real", k, "all", REAL_STRATEGIES, ev.random_draws))
+        tasks.append(FoldTask("real", k, "all", real, ev.random_draws))
         tasks.append(FoldTask("placebo", k, "all", ("blend",)))
-        tasks.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
-    tasks.append(FoldTask("label_shuffle", 0, "regressors", shuffle_labels=True))
+        if regressors:
+            tasks.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
+    if regressors:
+        tasks.append(FoldTask("label_shuffle", 0, "regressors", shuffle_labels=True))
     return tasks
 
 

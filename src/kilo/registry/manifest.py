@@ -14,10 +14,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kilo.blend import Calibration
-from kilo.config import Config, timeframe_seconds
+from kilo.config import MODEL_NAMES, Config, ModelName, timeframe_seconds
 from kilo.errors import FeatureContractError, ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.preprocessor import describe_column_difference
@@ -90,11 +90,12 @@ class PPOReport(_Record):
 
 
 class ModelMetrics(_Record):
-    """Validation and test scores of every model of the set."""
+    """Validation and test scores of every model of the set; None for a kind it does
+    not hold."""
 
-    gru: GRUReport
-    lightgbm: LightGBMReport
-    ppo: PPOReport
+    gru: GRUReport | None = None
+    lightgbm: LightGBMReport | None = None
+    ppo: PPOReport | None = None
 
 
 class OutageCounts(_Record):
@@ -114,11 +115,15 @@ class OutageCounts(_Record):
 class Manifest(_Record):
     """Everything a model set records about itself, validated when written and read.
 
-    The label is ``config.target``. ``refit_rows`` are the rows (train + validation)
-    the served regressors were refit on, None without a refit. ``selection_window``
-    holds the bars a retraining comparison used to promote this set (None when none ran):
-    they are no longer out of sample for it, so replay starts after them. ``version``,
-    ``created_at`` and ``files`` (name -> sha256) are filled in by
+    ``models`` are the kinds the set holds (a non-empty subset of
+    :data:`~kilo.config.MODEL_NAMES`; sets written before it held all three);
+    ``trained_models`` those trained for this version, the rest reused from
+    ``reused_from``. The label is ``config.target``. ``refit_rows`` are the rows
+    (train + validation) the served regressors were refit on, None without a refit.
+    ``selection_window`` holds the bars a retraining comparison used to promote this
+    set (None when none ran): they are no longer out of sample for it, so replay
+    starts after them. ``version``, ``created_at`` and ``files`` (name -> sha256) are
+    filled in by
     :meth:`kilo.registry.ModelSet.save`.
     """
 
@@ -133,6 +138,7 @@ class Manifest(_Record):
     refit_rows: SplitRange | None
     metrics: ModelMetrics
     calibration: Calibration
+    models: list[ModelName] = Field(default_factory=lambda: list(MODEL_NAMES), min_length=1)
     trained_models: list[str]
     reused_from: str | None
     config: Config

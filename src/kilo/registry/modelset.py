@@ -1,7 +1,8 @@
 """ModelSet: a symbol's preprocessor, GRU, LightGBM and PPO saved as one version.
 
 Layout: ``{models_dir}/{BASE}_{QUOTE}/{version}/`` holding ``manifest.json``,
-``gru.pt``, ``gru.json``, ``lightgbm.txt``, ``ppo.zip`` and ``preprocessor.joblib``;
+``preprocessor.joblib`` and the files of the models it holds (``gru.pt`` and
+``gru.json``, ``lightgbm.txt``, ``ppo.zip``);
 ``{models_dir}/{BASE}_{QUOTE}/LATEST`` names the current version.
 """
 
@@ -12,12 +13,12 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kilo.config import Config, load_config
+from kilo.config import MODEL_NAMES, Config, load_config
 from kilo.data import pair_name
 from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine, Preprocessor
@@ -91,15 +92,24 @@ def list_versions(models_dir: str | Path, symbol: str) -> list[str]:
 
 @dataclass
 class ModelSet:
-    """The models of one symbol and version, with the manifest that describes them."""
+    """The models of one symbol and version, with the manifest that describes them.
+
+    A set holds any non-empty subset of the kinds (``models.enabled`` when trained);
+    a kind it does not hold is None, and ``manifest.models`` names those it holds.
+    """
 
     symbol: str
     manifest: Manifest
     preprocessor: Preprocessor
-    gru: GRURegressor
-    lightgbm: LightGBMRegressor
-    ppo: PPOAgent
+    gru: GRURegressor | None = None
+    lightgbm: LightGBMRegressor | None = None
+    ppo: PPOAgent | None = None
     folder: Path | None = field(default=None)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The kinds this set holds, in :data:`~kilo.config.MODEL_NAMES` order."""
+        return tuple(name for name in MODEL_NAMES if getattr(self, name) is not None)
 
     def model(self, name: str) -> Any:
         """The model of kind ``name`` (``gru``, ``lightgbm`` or ``ppo``).
@@ -109,8 +119,8 @@ class ModelSet:
         KeyError
             If the set holds no model of that kind.
         """
-        if name not in MODEL_FIELDS:
-            raise KeyError(f"a model set holds no {name!r} model (kinds: {MODEL_FIELDS})")
+        if name not in self.names:
+            raise KeyError(f"{self.symbol}'s model set holds no {name!r} model: {self.names}")
         return getattr(self, name)
 
     @property
@@ -135,12 +145,9 @@ class ModelSet:
         tmp.mkdir()
         try:
             self.preprocessor.save(tmp / PREPROCESSOR_FILE)
-            names = [
-                PREPROCESSOR_FILE,
-                *self.gru.save(tmp),
-                *self.lightgbm.save(tmp),
-                *self.ppo.save(tmp),
-            ]
+            names = [PREPROCESSOR_FILE]
+            for name in self.names:
+                names.extend(self.model(name).save(tmp))
             files = {name: sha256_file(tmp / name) for name in sorted(names)}
             now = datetime.now(UTC)
             digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
@@ -210,27 +217,24 @@ class ModelSet:
         check_feature_contract(manifest, engine)
         warn_on_version_drift(manifest)
         trained = manifest.config
-        ppo = PPOAgent.load(
-            folder,
-            trained.models.ppo,
-            seed=trained.seed,
-            fee=trained.trading.fee,
-            slippage=trained.trading.slippage,
+        held = set(manifest.models)
+        ppo = (
+            PPOAgent.load(
+                folder,
+                trained.models.ppo,
+                seed=trained.seed,
+                fee=trained.trading.fee,
+                slippage=trained.trading.slippage,
+            )
+            if "ppo" in held
+            else None
         )
         return cls(
             symbol=symbol,
             manifest=manifest,
             preprocessor=Preprocessor.load(folder / PREPROCESSOR_FILE),
-            gru=GRURegressor.load(folder),
-            lightgbm=LightGBMRegressor.load(folder),
+            gru=GRURegressor.load(folder) if "gru" in held else None,
+            lightgbm=LightGBMRegressor.load(folder) if "lightgbm" in held else None,
             ppo=ppo,
             folder=folder,
         )
-
-
-#: The model kinds a set holds, as its fields name them.
-MODEL_FIELDS: tuple[str, ...] = tuple(
-    f.name
-    for f in fields(ModelSet)
-    if f.name not in ("symbol", "manifest", "preprocessor", "folder")
-)

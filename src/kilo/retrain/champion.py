@@ -100,7 +100,8 @@ def retrain_symbol(
     except ModelSetError as exc:
         champion_problem = f"no usable champion: {exc}"
     challenger = fit_model_set(config, data, engine, progress=progress).model_set
-    collapsed = challenger.manifest.metrics.ppo.validation.collapsed
+    ppo = challenger.manifest.metrics.ppo
+    collapsed = ppo is not None and ppo.validation.collapsed
     window = comparison_window(data, champion, required_embargo(config, engine))
     n_bars = window.stop - window.start
     selection = (

@@ -28,7 +28,6 @@ from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
 from kilo.metrics import bars_per_year
 from kilo.training.dataset import Dataset, build_dataset
-from kilo.training.kinds import REGRESSORS
 from kilo.training.split import TimeSplit, make_split, required_embargo
 
 
@@ -112,7 +111,7 @@ def objective_value(
             np.mean(
                 [
                     spearman_ic(np.concatenate([r.predictions[m] for r in results]), y)
-                    for m in REGRESSORS
+                    for m in results[0].predictions
                 ]
             )
         )

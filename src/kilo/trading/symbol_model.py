@@ -10,6 +10,7 @@ import pandas as pd
 
 from kilo.blend import Calibration, DecisionRule
 from kilo.config import Config
+from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.target import trailing_volatility
 from kilo.inference import PortfolioState, Prediction, context_rows, predict_rows, score_outputs
@@ -52,10 +53,17 @@ class SymbolModel:
         Raises
         ------
         ModelSetError, FeatureContractError
-            If there is no usable model set for ``symbol``.
+            If there is no usable model set for ``symbol``, or ``blend.weights`` give
+            none of its models weight.
         """
         engine = engine or FeatureEngine.from_config(config, symbol)
         model_set = ModelSet.load(symbol, "latest", models_dir or config.models.dir, engine=engine)
+        if sum(config.blend.weights.get(name, 0.0) for name in model_set.names) <= 0:
+            raise ModelSetError(
+                f"{symbol}'s model set holds {list(model_set.names)}, which blend.weights "
+                f"{config.blend.weights} give no weight: give one of them a positive weight "
+                "or retrain with the models you blend"
+            )
         cal = model_set.manifest.calibration
         return cls(
             symbol,

@@ -106,6 +106,11 @@ KINDS: dict[str, ModelKind] = {
 REGRESSORS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.regressor)
 
 
+def enabled_regressors(config: Config) -> tuple[str, ...]:
+    """The regressors of ``models.enabled``, in :data:`KINDS` order (maybe none)."""
+    return tuple(name for name in REGRESSORS if name in config.models.enabled)
+
+
 def reused_validation(config: Config, data: Dataset, X: np.ndarray, name: str, model: Any) -> Any:
     """Validation outputs of a ``name`` model reused from the previous set (warned:
     a regressor refit on the validation rows is then calibrated in sample)."""

@@ -9,8 +9,8 @@ from kilo.training.trainer import TrainReport
 
 
 def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
-    """Key metrics and seconds per symbol and model (failed symbols are left out: see
-    :func:`format_summary`).
+    """Key metrics and seconds per symbol and model the set holds (failed symbols are
+    left out: see :func:`format_summary`).
 
     Columns: ``seconds`` of training (NaN for a model reused from the previous version);
     for regressors validation RMSE (label units) and Spearman IC, test IC and test
@@ -24,6 +24,8 @@ def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
             continue
         for name, kind in KINDS.items():
             m = getattr(rep.metrics, name)
+            if m is None:  # a kind the set does not hold
+                continue
             trained = name in rep.seconds
             row: dict[str, object] = {
                 "symbol": rep.symbol,

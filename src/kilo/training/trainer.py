@@ -43,18 +43,18 @@ class TrainReport:
 class Validation:
     """What the validation split saw, from the models fit on the training split only.
 
-    ``outputs`` maps each kind (:data:`~kilo.training.kinds.KINDS`) to its validation
-    outputs: a regressor's predictions of shape (n_val,), the policy's own path over
-    the split (one bar shorter); ``forward_return``: shape (n_val,), the log return
-    over the label horizon after each validation bar.
+    ``outputs`` maps each kind the models hold (:data:`~kilo.training.kinds.KINDS`)
+    to its validation outputs: a regressor's predictions of shape (n_val,), the
+    policy's own path over the split (one bar shorter); ``forward_return``: shape
+    (n_val,), the log return over the label horizon after each validation bar.
     """
 
     outputs: dict[str, Any]
     forward_return: np.ndarray
 
     def calibrate(self, config: Config, weights: dict[str, float] | None = None) -> Calibration:
-        """The blend's calibration with ``weights`` (default ``blend.weights``); PPO's
-        signal enters only when it has weight and a path."""
+        """The blend's calibration with ``weights`` (default ``blend.weights``) over the
+        models of ``outputs``; PPO's signal enters only when it has weight and a path."""
         blend = (
             config.blend
             if weights is None
@@ -64,9 +64,10 @@ class Validation:
         if blend.weights.get("ppo", 0.0) <= 0:
             path = None
         n = len(path.actions) if path is not None else len(self.forward_return)
+        gru, lightgbm = (self.outputs.get(name) for name in ("gru", "lightgbm"))
         return calibrate(
-            self.outputs["gru"][:n],
-            self.outputs["lightgbm"][:n],
+            None if gru is None else gru[:n],
+            None if lightgbm is None else lightgbm[:n],
             path.proba if path is not None else None,
             path.long if path is not None else None,
             self.forward_return[:n],
@@ -113,11 +114,12 @@ def fit_model_set(
     """Fit a model set on ``data.split`` in memory; the trainer's and walk-forward's core.
 
     With ``model="all"`` the preprocessor is fit on the training split and every kind
-    of :data:`~kilo.training.kinds.KINDS` is trained (:mod:`kilo.training.fitting`: the
-    regressors early-stopped on validation, then refit on train + validation with
-    ``training.refit``); otherwise only ``model`` is, and everything else comes from
-    ``previous``. The blend is calibrated on validation with the models fit on the
-    training split; metrics on validation and test go into the manifest.
+    of ``models.enabled`` is trained (:mod:`kilo.training.fitting`: the regressors
+    early-stopped on validation, then refit on train + validation with
+    ``training.refit``); otherwise only ``model`` is, and the preprocessor and the
+    other models ``previous`` holds come from it. The blend is calibrated on
+    validation with the models fit on the training split; metrics on validation and
+    test go into the manifest.
 
     Raises
     ------
@@ -133,16 +135,16 @@ def fit_model_set(
     )
     X = preprocessor.transform(data.features)
     fitted, seconds = fit_kinds(
-        config, data, X, tuple(KINDS) if model == "all" else (model,), progress
+        config, data, X, tuple(config.models.enabled) if model == "all" else (model,), progress
     )
     models, outputs = {}, {}
     for name in KINDS:
         if name in fitted:
             models[name], outputs[name] = fitted[name].model, fitted[name].validation
-        elif previous is not None:  # always, for a kind not fitted now (checked above)
+        elif previous is not None and name in previous.names:
             models[name] = previous.model(name)
             outputs[name] = reused_validation(config, data, X, name, models[name])
-    reports = previous.manifest.metrics.model_dump() if previous else {}
+    reports = previous.manifest.metrics.model_dump(exclude_none=True) if previous else {}
     reports.update({name: f.report for name, f in fitted.items()})
     checked = Validation(outputs, data.forward_return[data.split.val])
     manifest = _manifest(
@@ -153,6 +155,7 @@ def fit_model_set(
         checked.calibrate(config),
         list(fitted),
         previous,
+        list(models),
     )
     model_set = ModelSet(data.symbol, manifest, preprocessor, **models)
     return FitResult(model_set, seconds, checked)
@@ -168,9 +171,9 @@ def train_symbol(
 ) -> TrainReport:
     """Train and save one symbol's model set as a new version.
 
-    With ``model="all"`` the preprocessor is fit on the training split and all three
-    models are trained. With a single model, only that one is trained; the
-    preprocessor and the other models are taken from the latest version (whose
+    With ``model="all"`` the preprocessor is fit on the training split and the models
+    of ``models.enabled`` are trained. With a single model, only that one is trained;
+    the preprocessor and the other models are taken from the latest version (whose
     feature contract must match the running engine) and saved with it as a new
     version.
 
@@ -215,6 +218,7 @@ def _manifest(
     calibration: Calibration,
     trained: list[str],
     previous: ModelSet | None,
+    held: list[str],
 ) -> Manifest:
     rows = refit_rows(data)
     return Manifest(
@@ -232,6 +236,7 @@ def _manifest(
         else None,
         metrics=metrics,
         calibration=calibration,
+        models=held,
         trained_models=trained,
         reused_from=previous.version if previous else None,
         outages=data.outages,
