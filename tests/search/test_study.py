@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import optuna
 import pytest
 import yaml
 
 from kilo.config import Config, QuantileBlend, SearchChoices, SearchRange, load_config
 from kilo.errors import ConfigError
+from kilo.evaluation.splits import walk_forward_folds
 from kilo.search.nested import inner_folds
 from kilo.search.run import SearchSummary, run_search
 from kilo.search.study import grid, load_study, split_trials, suggest
-from kilo.training.split import TimeSplit
 
 SMALL = {
     "features.timeframes": ["4h"],
@@ -29,29 +30,44 @@ SMALL = {
 }
 
 
-def test_inner_folds_stay_inside_the_outer_training_window() -> None:
-    outer = [TimeSplit(slice(0, 3000), slice(3300, 4000), slice(4300, 5000), 300)]
-    [inner] = inner_folds(outer, val_fraction=0.2, inner_fraction=0.25, embargo=300)
-    assert inner.train.start == 0 and inner.test.stop == 4000  # the outer window, no more
-    assert inner.train.stop + 300 == inner.val.start and inner.val.stop + 300 == inner.test.start
-    assert inner.test.stop <= outer[0].test.start - 300  # the outer test is never touched
+def test_inner_folds_lie_before_the_first_outer_test_window(config: Config) -> None:
+    spec = config.evaluation.model_copy(update={"folds": 3, "holdout_fraction": 0.0})
+    outer = walk_forward_folds(20_000, spec, 300)
+    inner = inner_folds(outer, spec, inner_fraction=0.4, embargo=300)
+    assert len(inner) == 3
+    clean = outer[0].test.start - 300
+    assert inner[0].test.start == round(0.6 * clean) and inner[-1].test.stop == clean
+    for fold in inner:
+        assert fold.train.stop + 300 <= fold.val.start and fold.val.stop + 300 <= fold.test.start
 
 
-def test_the_search_never_reads_the_holdout_of_the_real_candles(config: Config) -> None:
+def test_no_bar_the_search_reads_is_in_an_outer_test_window_or_the_holdout(
+    config: Config,
+) -> None:
+    """On the eight years of BTC with the shipped config: every row an inner fold
+    trains, validates or tests on lies before every outer test window and the holdout."""
     from kilo.evaluation.splits import evaluation_splits
     from kilo.features import FeatureEngine
     from kilo.training.dataset import build_dataset
     from kilo.training.split import required_embargo
 
     engine = FeatureEngine.from_config(config, "BTC/USDT")
-    n = len(build_dataset(config, "BTC/USDT", engine).features)
+    data = build_dataset(config, "BTC/USDT", engine)
+    n = len(data.features)
     embargo = required_embargo(config, engine)
     outer, holdout = evaluation_splits(n, config.evaluation, embargo)
-    inner = inner_folds(
-        outer, config.evaluation.val_fraction, config.search.inner_fraction, embargo
-    )
+    inner = inner_folds(outer, config.evaluation, config.search.inner_fraction, embargo)
     assert holdout is not None and n > 60_000  # eight years of BTC
-    assert max(f.test.stop for f in inner) <= holdout.test.start - embargo
+    read = np.zeros(n, dtype=bool)
+    for fold in inner:
+        for part in (fold.train, fold.val, fold.test):
+            read[part] = True
+    tested = np.zeros(n, dtype=bool)
+    for fold in [*outer, holdout]:
+        tested[fold.test] = True
+    assert read.any() and not (read & tested).any()
+    last_read = data.index[np.flatnonzero(read)[-1]]
+    assert last_read < data.index[outer[0].test.start]
 
 
 def test_trials_are_shared_exactly_and_choices_decode() -> None:
@@ -96,6 +112,8 @@ def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -
     assert math.isfinite(summary.outer["BTC/USDT"].blend.sharpe)
     on_disk = SearchSummary.model_validate_json((folder / "summary.json").read_text())
     assert on_disk.best_value == summary.best_value
+    read = on_disk.bars_read["BTC/USDT"]  # the search's own record: no outer test bar read
+    assert read.clean and read.last_bar_read < read.first_outer_test_bar
     best = load_config(folder / "best.yaml")  # a complete config --config accepts
     assert summary.best_params is not None
     assert isinstance(best.blend, QuantileBlend)

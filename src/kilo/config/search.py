@@ -108,10 +108,11 @@ class SearchConfig(_Section):
         description="on inner validation folds: the blend's net Sharpe, or the regressors' mean IC",
     )
     inner_fraction: float = Field(
-        0.25,
+        0.4,
         gt=0,
-        lt=0.6,
-        description="share of each outer training window that is the inner validation (test) fold",
+        lt=0.9,
+        description="share of the rows before the first outer test window (less an embargo) "
+        "that the search's inner test folds cover (evaluation.folds of them)",
     )
     storage: str = Field("sqlite:///state/optuna.db", description="Optuna storage URL")
     report_dir: Path = Field(Path("reports/search"), description="where studies are reported")

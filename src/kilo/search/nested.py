@@ -1,7 +1,7 @@
 """Nested walk-forward: judge a configuration without touching the outer test folds.
 
-Each outer fold's training window (its train, embargo and validation rows) is split
-again, in time, into inner train < embargo < inner validation < embargo < inner test
+The rows before the first outer test window (less an embargo) are cut again into
+walk-forward folds of inner train < embargo < inner validation < embargo < inner test
 (:func:`inner_folds`). The pipeline is fit on the inner train, early-stopped and
 calibrated on the inner validation, and traded on the inner test. Search and the
 choice of defaults read only these inner results; the outer test folds are evaluated
@@ -18,51 +18,49 @@ from typing import Any
 import numpy as np
 
 from kilo.backtest.strategies import StrategyMetrics, run_metrics
-from kilo.config import Config, timeframe_seconds
+from kilo.config import Config, EvaluationConfig, timeframe_seconds
+from kilo.errors import DataError
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
-from kilo.evaluation.splits import evaluation_splits
+from kilo.evaluation.splits import evaluation_splits, walk_forward_folds
 from kilo.evaluation.statistics import ic_statistics
 from kilo.evaluation.summary import ICStatistics
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
 from kilo.metrics import bars_per_year
 from kilo.training.dataset import Dataset, build_dataset
-from kilo.training.split import TimeSplit, make_split, required_embargo
+from kilo.training.split import TimeSplit, required_embargo
 
 
 def inner_folds(
-    outer: list[TimeSplit], val_fraction: float, inner_fraction: float, embargo: int
+    outer: list[TimeSplit], spec: EvaluationConfig, inner_fraction: float, embargo: int
 ) -> list[TimeSplit]:
-    """One inner split inside each outer fold's training window.
+    """The search's walk-forward folds, all before the first outer test window.
 
-    The window is rows ``outer.train.start .. outer.val.stop``; its last
-    ``inner_fraction`` becomes the inner test, the ``val_fraction`` before it the inner
-    validation, each after an embargo.
+    They are cut (:func:`~kilo.evaluation.splits.walk_forward_folds`, ``spec.folds``
+    of them, ``spec``'s scheme) from the first outer fold's training window, rows
+    ``0 .. outer[0].test.start - embargo``: its last ``inner_fraction`` is the inner
+    test folds. Every outer fold after the first trains on earlier outer test
+    windows, so no other window is clean: this way no inner split reads a bar of any
+    outer test window or of the holdout (DESIGN.md invariant 4).
 
     Raises
     ------
     DataError
-        If a window is too short for the inner split.
+        If that window is too short for the inner folds.
     """
-    out = []
-    for fold in outer:
-        start, stop = fold.train.start, fold.val.stop
-        inner = make_split(stop - start, val_fraction, inner_fraction, embargo)
-        out.append(
-            TimeSplit(
-                train=_shift(inner.train, start),
-                val=_shift(inner.val, start),
-                test=_shift(inner.test, start),
-                embargo=embargo,
-            )
-        )
-    return out
-
-
-def _shift(rows: slice, offset: int) -> slice:
-    """``rows`` moved ``offset`` rows later."""
-    return slice(rows.start + offset, rows.stop + offset)
+    rows = outer[0].test.start - embargo
+    inner = spec.model_copy(
+        update={"initial_train_fraction": 1.0 - inner_fraction, "holdout_fraction": 0.0}
+    )
+    try:
+        return walk_forward_folds(rows, inner, embargo)
+    except DataError as exc:
+        raise DataError(
+            f"the search's folds lie in the {rows} rows before the first outer test "
+            f"window: {exc} (or raise evaluation.initial_train_fraction, or lower "
+            "search.inner_fraction or evaluation.folds)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,8 @@ class InnerEvaluation:
     ``objective``: over all of them chained; the blend's and buy-and-hold's metrics,
     the regressors' IC statistics, and the matched random baseline's mean Sharpe and
     the blend's percentile among its paths (NaN without draws, or when the blend did
-    not trade).
+    not trade); ``last_bar_read``: the time (ISO, UTC) of the last feature row any
+    inner fold read, for the search's record that no outer test bar was.
     """
 
     symbol: str
@@ -84,6 +83,7 @@ class InnerEvaluation:
     ic: dict[str, ICStatistics]
     random_sharpe: float = math.nan
     blend_percentile: float = math.nan
+    last_bar_read: str = ""
 
     def as_metrics(self) -> dict[str, Any]:
         """Nested numbers for the tracking store."""
@@ -145,8 +145,8 @@ def evaluate_inner(
     data = build_dataset(config, symbol, engine)
     embargo = required_embargo(config, engine)
     folds = inner_folds(
-        evaluation_splits(len(data.features), ev, embargo)[0],  # never the holdout
-        ev.val_fraction,
+        evaluation_splits(len(data.features), ev, embargo)[0],
+        ev,
         config.search.inner_fraction,
         embargo,
     )
@@ -179,4 +179,5 @@ def evaluate_inner(
         ic_statistics(config, data, folds, results, stats_block(config)),
         random_sharpe,
         percentile,
+        data.index[folds[-1].test.stop - 1].isoformat(),
     )

@@ -11,10 +11,12 @@ import json
 import logging
 import math
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
@@ -22,7 +24,7 @@ from tqdm.auto import tqdm
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.results import summarise
 from kilo.evaluation.run import evaluate_symbols, write_report
-from kilo.evaluation.summary import StrategyResult
+from kilo.evaluation.summary import EvaluationSummary, StrategyResult
 from kilo.evaluation.walkforward import ppo_timesteps
 from kilo.metrics import bars_per_year, deflated_sharpe_ratio, expected_max_sharpe, sharpe_ratio
 from kilo.runtime.tracking import Tracker
@@ -80,6 +82,23 @@ class OuterResult(BaseModel):
     buy_and_hold: StrategyResult
 
 
+class BarsRead(BaseModel):
+    """Per symbol, the search's own record of where it read: the last feature row any
+    trial's inner folds read, against the first outer test bar and the holdout's first
+    bar (None without one) of the best configuration's evaluation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    last_bar_read: datetime
+    first_outer_test_bar: datetime
+    first_holdout_bar: datetime | None
+
+    @property
+    def clean(self) -> bool:
+        """No bar the search read is an outer test or holdout bar."""
+        return self.last_bar_read < self.first_outer_test_bar
+
+
 class SearchSummary(BaseModel):
     """What ``summary.json`` of a search holds (written and read through this class)."""
 
@@ -95,6 +114,7 @@ class SearchSummary(BaseModel):
     outer: dict[str, OuterResult] = Field(default_factory=dict)
     outer_failures: dict[str, str] = Field(default_factory=dict)
     deflation: Deflation | None = None
+    bars_read: dict[str, BarsRead] = Field(default_factory=dict)
 
 
 def deflation(config: Config, study: Any, returns: list[np.ndarray]) -> Deflation:
@@ -199,6 +219,25 @@ def run_search(
     return summary, folder
 
 
+def bars_read(study: Any, outer: EvaluationSummary) -> dict[str, BarsRead]:
+    """:class:`BarsRead` of each symbol of ``outer`` that a trial recorded."""
+    out = {}
+    for symbol, evaluated in outer.symbols.items():
+        read = [
+            t.user_attrs[f"last_bar_read {symbol}"]
+            for t in study.trials
+            if f"last_bar_read {symbol}" in t.user_attrs
+        ]
+        if read:
+            holdout = evaluated.holdout
+            out[symbol] = BarsRead(
+                last_bar_read=max(pd.Timestamp(r) for r in read),
+                first_outer_test_bar=evaluated.folds[0].test_start,
+                first_holdout_bar=holdout.window.test_start if holdout else None,
+            )
+    return out
+
+
 def report_study(
     config: Config, study: Any, symbols: list[str], folder: Path, progress: bool
 ) -> SearchSummary:
@@ -234,6 +273,7 @@ def report_study(
                 )
                 for s, e in outer.symbols.items()
             }
+            summary.bars_read = bars_read(study, outer)
             summary.deflation = deflation(
                 config, study, [evals[0].returns["blend"].to_numpy() for evals in results.values()]
             )

@@ -57,9 +57,13 @@ def trial_config(config: Config, params: dict[str, Any]) -> Config:
 def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
     """The inner-fold figures a trial records: the blend's net Sharpe and turnover, what
     costs took (gross minus net log return), buy-and-hold's and the matched random
-    baseline's Sharpe, and the best regressor's IC with its 95 % interval."""
+    baseline's Sharpe, and the best regressor's IC with its 95 % interval (NaN
+    without a regressor)."""
     blend = inner.blend
-    best = max(inner.ic.values(), key=lambda stats: stats.ic_spearman)
+    best = max(inner.ic.values(), key=lambda stats: stats.ic_spearman, default=None)
+    ic, low, high = (
+        (best.ic_spearman, *best.ic_ci95) if best is not None else (math.nan, math.nan, math.nan)
+    )
     return {
         "blend_sharpe": blend.sharpe,
         "turnover": blend.turnover,
@@ -67,9 +71,9 @@ def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
         "buy_and_hold_sharpe": inner.buy_and_hold.sharpe,
         "random_sharpe": inner.random_sharpe,
         "blend_percentile": inner.blend_percentile,
-        "ic": best.ic_spearman,
-        "ic_low": best.ic_ci95[0],
-        "ic_high": best.ic_ci95[1],
+        "ic": ic,
+        "ic_low": low,
+        "ic_high": high,
     }
 
 
@@ -108,6 +112,7 @@ def objective_function(
                 )
                 values.append(inner.objective)
                 summaries.append(trial_summary(inner))
+                trial.set_user_attr(f"last_bar_read {symbol}", inner.last_bar_read)
                 run.log_metrics({symbol: inner.as_metrics()})
             value = float(np.mean(values))
             means = {k: float(np.nanmean([m[k] for m in summaries])) for k in summaries[0]}
