@@ -13,7 +13,7 @@ from kilo.cli import (
     config_from_args,
     positive_int,
 )
-from kilo.errors import KiloError
+from kilo.errors import KiloError, LookAheadError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,16 +69,20 @@ def main(argv: list[str] | None = None) -> int:
     from kilo.evaluation.run import run_evaluation  # heavy: after the arguments are checked
     from kilo.evaluation.terminal import print_summary
 
-    summary, paths, failures = run_evaluation(
-        config,
-        symbols,
-        seeds=args.seeds,
-        report_dir=args.report_dir,
-        progress=not args.no_progress,
-        jobs=args.jobs,
-        backend=args.backend,
-        portfolio=args.portfolio,
-    )
+    try:
+        summary, paths, failures = run_evaluation(
+            config,
+            symbols,
+            seeds=args.seeds,
+            report_dir=args.report_dir,
+            progress=not args.no_progress,
+            jobs=args.jobs,
+            backend=args.backend,
+            portfolio=args.portfolio,
+        )
+    except LookAheadError as exc:
+        print(f"evaluation stopped: {exc}", file=sys.stderr)
+        return 2
     if summary is not None:
         print_summary(summary)
     for symbol, error in failures.items():

@@ -30,6 +30,11 @@ class FeatureContractError(ModelSetError):
     """Features handed to a fitted object differ from those it was fit on."""
 
 
+class LookAheadError(KiloError):
+    """A feature row read a candle after its bar: the evaluation stops (DESIGN.md
+    invariants 1 and 8)."""
+
+
 class ExchangeError(KiloError):
     """The exchange could not be reached or answered with an error."""
 

@@ -43,7 +43,7 @@ def autocorr(x: np.ndarray) -> float:
 
 def test_placebo_keeps_volatility_clustering_and_kills_predictability() -> None:
     candles = ar1_candles()
-    placebo = placebo_candles(candles, block=24, seed=1)
+    placebo, _ = placebo_candles(candles, block=24, seed=1)
     r, p = returns(candles), returns(placebo)
     np.testing.assert_allclose(np.sort(np.abs(p)), np.sort(np.abs(r)), atol=1e-12)
     assert autocorr(r) > 0.25 and abs(autocorr(p)) < 0.05  # the lag-1 edge is gone
@@ -51,7 +51,7 @@ def test_placebo_keeps_volatility_clustering_and_kills_predictability() -> None:
     assert placebo.index.equals(candles.index)
     assert (placebo["high"] >= placebo[["open", "close"]].max(axis=1) - 1e-9).all()
     assert (placebo["low"] <= placebo[["open", "close"]].min(axis=1) + 1e-9).all()
-    assert not placebo.equals(placebo_candles(candles, block=24, seed=2))
+    assert not placebo.equals(placebo_candles(candles, block=24, seed=2)[0])
 
 
 def momentum_signal_and_label(candles: pd.DataFrame, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,3 +86,37 @@ def test_lead_lag_finds_the_shift() -> None:
     assert (
         profile[2] == pytest.approx(1.0) and max(abs(v) for k, v in profile.items() if k != 2) < 0.2
     )
+
+
+def test_the_placebo_moves_context_symbols_with_the_symbol(config) -> None:
+    """Real BTC with ETH and SOL (listed 2020-08, inside the slice) as context: the joint
+    placebo keeps their same-bar correlation, so a feature that reads a context symbol's
+    next bar keeps its IC on the placebo (a leak the placebo flags), while an honest
+    feature's IC dies."""
+    from kilo.data import load_candles
+
+    def cut(symbol: str) -> pd.DataFrame:
+        candles = load_candles(config.data.dir, "binance", symbol, "1h")
+        return candles.loc["2020-06-01":"2021-06-01"]
+
+    btc, context = cut("BTC/USDT"), {"ETH/USDT": cut("ETH/USDT"), "SOL/USDT": cut("SOL/USDT")}
+    placebo, moved = placebo_candles(btc, block=24, seed=3, context=context)
+    assert set(moved) == set(context)
+    sol = moved["SOL/USDT"]
+    assert len(sol) == len(context["SOL/USDT"]) and sol.index.isin(btc.index).all()
+    assert sol.index.min() < context["SOL/USDT"].index.min()  # its bars moved in time
+    assert list(sol.columns) == list(context["SOL/USDT"].columns)
+
+    def log_returns(frame: pd.DataFrame) -> pd.Series:
+        return np.log(frame["close"]).reindex(btc.index).diff()
+
+    def same_bar_corr(a: pd.DataFrame, b: pd.DataFrame) -> float:
+        return float(log_returns(a).corr(log_returns(b)))
+
+    real = same_bar_corr(btc, context["ETH/USDT"])
+    assert real > 0.6 and abs(same_bar_corr(placebo, moved["ETH/USDT"]) - real) < 0.05
+    label = log_returns(placebo).shift(-1).to_numpy()
+    leak = log_returns(moved["ETH/USDT"]).shift(-1).to_numpy()  # ETH's next bar, at t
+    honest = log_returns(placebo).to_numpy()
+    assert spearman_ic(leak, label) > 0.5
+    assert abs(spearman_ic(honest, label)) < 0.03

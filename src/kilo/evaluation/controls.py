@@ -1,10 +1,11 @@
 """Controls with power: candles rebuilt so that the right answer is known.
 
 - :func:`placebo_candles`: the real bars in shuffled blocks, each bar mirrored (its
-  return's sign flipped) by a coin. Volatility clustering survives (every |return|
-  stays inside its block), predictability does not (the sign of the next return is a
-  coin flip given the past), so every IC and the blend's gross Sharpe must be about 0;
-  more reveals a leak.
+  return's sign flipped) by a coin, and the context symbols' bars with them.
+  Volatility clustering and cross-asset relations at the same bar survive,
+  predictability does not (the sign of the next return is a coin flip given the past
+  of every series), so every IC and the blend's gross Sharpe must be about 0; more
+  reveals a leak.
 - :func:`planted_candles`: the real bars plus a small known edge, a causal function of
   past prices whose rank correlation with the label is set. Whether the pipeline finds
   it says what size of edge Kilo can detect.
@@ -17,6 +18,8 @@ relative to its close, and its volume.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -44,10 +47,11 @@ def _rebuild(
 
     Each bar keeps its open, high and low relative to its close; a ``mirrored`` bar
     (its return negated) gets them reflected: open/close -> close/open, high/close ->
-    close/low, low/close -> close/high.
+    close/low, low/close -> close/high. The price level starts at the first finite close.
     """
     close = candles["close"].to_numpy(dtype=np.float64)
-    new_close = close[0] * np.exp(np.concatenate([[0.0], np.cumsum(log_returns[1:])]))
+    anchor = close[np.isfinite(close)][0]
+    new_close = anchor * np.exp(np.concatenate([[0.0], np.cumsum(log_returns[1:])]))
     ratios = {
         col: candles[col].to_numpy(dtype=np.float64)[order] / close[order]
         for col in ("open", "high", "low")
@@ -66,29 +70,86 @@ def _rebuild(
     return out
 
 
-def placebo_candles(candles: pd.DataFrame, block: int, seed: int) -> pd.DataFrame:
+@dataclass(frozen=True)
+class BlockShuffle:
+    """One placebo draw over a symbol's candle positions: the bar order, shuffled in
+    blocks, and a coin per bar that mirrors it (negates its return).
+
+    Attributes
+    ----------
+    order : ndarray (n,), int64, real bar of each new position (``order[0] == 0``)
+    mirrored : ndarray (n,), bool
+    """
+
+    order: np.ndarray
+    mirrored: np.ndarray
+
+    @classmethod
+    def draw(cls, n: int, block: int, seed: int) -> BlockShuffle:
+        """Blocks of ``block`` bars in a random order, each bar mirrored with
+        probability 1/2; the first bar stays first and unmirrored (it anchors prices)."""
+        blocks = np.array_split(np.arange(1, n), max(1, -(-(n - 1) // block)))
+        rng = np.random.default_rng(seed)
+        order = np.concatenate([[0], *(blocks[i] for i in rng.permutation(len(blocks)))])
+        mirrored = rng.random(n) < 0.5
+        mirrored[0] = False
+        return cls(order.astype(np.int64), mirrored)
+
+    def apply(self, candles: pd.DataFrame) -> pd.DataFrame:
+        """``candles`` (n rows) rebuilt: bar t is real bar ``order[t]``, mirrored by
+        its coin. Returns a DataFrame like ``candles``."""
+        log_c = np.log(candles["close"].to_numpy(dtype=np.float64))
+        returns = np.concatenate([[0.0], np.diff(log_c)])[self.order]
+        return _rebuild(
+            candles, self.order, np.where(self.mirrored, -returns, returns), self.mirrored
+        )
+
+    def apply_to_context(self, index: pd.Index, other: pd.DataFrame) -> pd.DataFrame:
+        """Another symbol's candles moved with the same order and coins as the
+        symbol's, whose candle times are ``index``: its bar at real time
+        ``index[order[t]]`` goes to ``index[t]``, so relations between the symbols at
+        the same bar survive. Bars outside ``index`` are dropped, times where it had no
+        bar stay empty, and a return across an empty time counts as 0."""
+        aligned = other.reindex(index)
+        present = aligned["close"].notna().to_numpy()
+        log_c = np.log(aligned["close"].to_numpy(dtype=np.float64))
+        returns = np.nan_to_num(np.concatenate([[0.0], np.diff(log_c)]))[self.order]
+        rebuilt = _rebuild(
+            aligned, self.order, np.where(self.mirrored, -returns, returns), self.mirrored
+        )
+        kept = rebuilt[present[self.order]]
+        return kept.astype(other.dtypes.to_dict())
+
+
+def placebo_candles(
+    candles: pd.DataFrame,
+    block: int,
+    seed: int,
+    context: Mapping[str, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The real bars with their order shuffled in blocks of ``block`` bars, each bar
-    mirrored with probability 1/2.
+    mirrored with probability 1/2; every ``context`` symbol moved the same way.
 
     Each bar carries its 1-bar log return, its open/high/low relative to its close and
     its volume; the first bar stays first and anchors the price level. Shuffling the
     blocks breaks predictability across blocks; the coin on each bar's sign breaks
     what a block kept inside (a lag-1 autocorrelation would otherwise survive in all
-    but one pair of ``block``), while every |return| keeps its neighbours.
+    but one pair of ``block``), while every |return| keeps its neighbours. The context
+    symbols (reference and universe) share the order and the coins
+    (:meth:`BlockShuffle.apply_to_context`): their relations to the symbol at the same
+    bar survive, and a feature that reads a context symbol's future finds nothing.
 
     Returns
     -------
-    DataFrame like ``candles`` (same index and columns).
+    (candles, context): a DataFrame like ``candles`` (same index and columns), and
+    each context symbol's rebuilt candles.
     """
-    n = len(candles)
-    log_c = np.log(candles["close"].to_numpy(dtype=np.float64))
-    returns = np.concatenate([[0.0], np.diff(log_c)])
-    blocks = np.array_split(np.arange(1, n), max(1, -(-(n - 1) // block)))
-    rng = np.random.default_rng(seed)
-    order = np.concatenate([[0], *(blocks[i] for i in rng.permutation(len(blocks)))])
-    mirrored = rng.random(n) < 0.5
-    mirrored[0] = False
-    return _rebuild(candles, order, np.where(mirrored, -returns[order], returns[order]), mirrored)
+    shuffle = BlockShuffle.draw(len(candles), block, seed)
+    rebuilt = {
+        symbol: shuffle.apply_to_context(candles.index, other)
+        for symbol, other in (context or {}).items()
+    }
+    return shuffle.apply(candles), rebuilt
 
 
 def _with_edge(returns: np.ndarray, beta: float, lookback: int) -> tuple[np.ndarray, np.ndarray]:

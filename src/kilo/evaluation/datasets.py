@@ -8,7 +8,7 @@ from kilo.config import Config
 from kilo.data import load_config_candles
 from kilo.evaluation.controls import placebo_candles, planted_candles
 from kilo.features import FeatureEngine
-from kilo.training.dataset import Dataset, build_dataset
+from kilo.training.dataset import Dataset, build_dataset, load_context
 
 #: Shortest block (bars) of the bootstrap, the permutations and the placebo's shuffle.
 MIN_STATS_BLOCK = 24
@@ -38,6 +38,10 @@ class Datasets:
 def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datasets:
     """Load the candles once, rebuild them for the controls, compute every feature frame.
 
+    The placebo rebuilds the symbol and every context symbol with one block order and
+    one set of coins (DESIGN.md invariant 8); the planted edge changes the symbol's own
+    bars in place, so the real context symbols stay aligned with them.
+
     Raises
     ------
     DataError
@@ -45,11 +49,14 @@ def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datase
     """
     d, ev = config.data, config.evaluation
     candles = load_config_candles(d, symbol)
-    placebo = placebo_candles(candles, stats_block(config), seed=config.seed)
+    context = load_context(config, engine.context_symbols)
+    placebo, placebo_context = placebo_candles(
+        candles, stats_block(config), seed=config.seed, context=context
+    )
     planted, achieved = planted_candles(candles, ev.planted_ic, config.target.horizon)
     return Datasets(
-        real=build_dataset(config, symbol, engine, candles),
-        placebo=build_dataset(config, symbol, engine, placebo),
-        planted=build_dataset(config, symbol, engine, planted),
+        real=build_dataset(config, symbol, engine, candles, context),
+        placebo=build_dataset(config, symbol, engine, placebo, placebo_context),
+        planted=build_dataset(config, symbol, engine, planted, context),
         planted_ic=achieved,
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kilo.config import Config
-from kilo.errors import KiloError
+from kilo.errors import KiloError, LookAheadError
 from kilo.evaluation.portfolio import evaluate_portfolio
 from kilo.evaluation.report import write_equity_png, write_html
 from kilo.evaluation.results import summarise
@@ -50,6 +50,8 @@ def evaluate_symbols(
                 )
                 for k in range(seeds)
             ]
+        except LookAheadError:
+            raise  # a broken feature is no symbol's failure: nothing else is to be trusted
         except KiloError as exc:
             logger.error("%s: %s", symbol, exc)
             failures[symbol] = str(exc)

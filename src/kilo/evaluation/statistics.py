@@ -12,6 +12,7 @@ import numpy as np
 from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import run_metrics
 from kilo.config import Config
+from kilo.errors import LookAheadError
 from kilo.evaluation.controls import lead_lag_ic
 from kilo.evaluation.fold_task import FoldResult
 from kilo.evaluation.summary import (
@@ -47,19 +48,29 @@ def causality_check(engine: FeatureEngine, data: Dataset, folds: list[TimeSplit]
 
     The evaluation computes features once on the whole history; this verifies, on its
     own feature frame, that no row up to a fold start used a later candle of the
-    symbol or of the other symbols its features read.
+    symbol or of the other symbols its features read (every context symbol is cut too).
+
+    Raises
+    ------
+    LookAheadError
+        If any row differs; the message names the features and the first cut.
     """
     full = engine.transform(data.candles, data.context)
-    identical = []
     for fold in folds:
         cut = data.index[fold.test.start]
         truncated = engine.transform(
             data.candles.loc[:cut], {s: c.loc[:cut] for s, c in data.context.items()}
         )
-        identical.append(
-            np.array_equal(truncated.to_numpy(), full.loc[:cut].to_numpy(), equal_nan=True)
-        )
-    return Causality(cuts=len(folds), identical=bool(all(identical)))
+        a, b = truncated.to_numpy(), full.loc[:cut].to_numpy()
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        if not same.all():
+            names = [str(c) for c, ok in zip(full.columns, same.all(axis=0), strict=True) if not ok]
+            raise LookAheadError(
+                f"{data.symbol}: feature(s) {names} up to {cut} change when the candles "
+                f"after it are removed: they read the future (of the symbol or of "
+                f"{sorted(data.context)}). Fix the feature before evaluating"
+            )
+    return Causality(cuts=len(folds), identical=True)
 
 
 def by_dataset(results: list[FoldResult]) -> dict[str, list[FoldResult]]:

@@ -135,6 +135,8 @@ def evaluate_symbol(
     ------
     DataError
         If the candles are missing or too short for the folds.
+    LookAheadError
+        If a feature reads a later candle (checked before any model is fit).
     """
     started = time.perf_counter()
     ev = config.evaluation
@@ -143,6 +145,7 @@ def evaluate_symbol(
     folds, holdout = evaluation_splits(
         len(datasets.real.features), ev, required_embargo(config, engine)
     )
+    causality = causality_check(engine, datasets.real, folds)  # stops on a look-ahead
     jobs = jobs or ev.jobs or os.cpu_count() or 1
     results = run_tasks(
         fold_config(config),
@@ -162,6 +165,6 @@ def evaluate_symbol(
         folds,
         holdout,
         results,
-        causality_check(engine, datasets.real, folds),
+        causality,
         time.perf_counter() - started,
     )
