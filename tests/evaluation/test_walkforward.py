@@ -49,6 +49,7 @@ def evaluation(tiny_config: Config, tmp_path_factory):
             "evaluation.random_draws=100",
             "evaluation.initial_train_fraction=0.6",
             "evaluation.holdout_fraction=0.1",
+            "evaluation.power_ics=[0.1]",
         ]
     )
     folder = tmp_path_factory.mktemp("reports")
@@ -102,6 +103,26 @@ def test_summary_layout(evaluation) -> None:
     assert controls.causality.cuts == 2 and controls.causality.identical
     assert set(controls.label_shuffle_check.ic) == {"gru", "lightgbm"}
     assert btc.bars > 1000 and btc.seeds == 2 and btc.strategies_std is not None
+
+
+def test_power_curve_floor_and_verdict(evaluation) -> None:
+    summary, paths, _ = evaluation
+    btc = summary.symbols["BTC/USDT"]
+    power, verdict = btc.power, btc.verdict
+    assert power is not None and verdict is not None
+    assert [round(p.planted_ic, 2) for p in power.curve] == [0.05, 0.1]
+    for name in ("gru", "lightgbm"):
+        ic = btc.strategies[name].ic
+        assert ic is not None and 0 < ic.ic_se < ic.ic_ci95[1] - ic.ic_ci95[0]
+        assert math.isfinite(power.recovery[name])
+        assert power.floor[name] > 0
+        for p in power.curve:
+            low, high = p.ic_ci95[name]
+            assert low < p.ic[name] < high and p.detected[name] == (low > 0)
+    assert verdict.value in ("skill", "no edge above F", "undecidable") and verdict.reason
+    assert verdict.floor == max(power.floor.values())
+    html = paths["html"].read_text()
+    assert "Verdict: " in html and "detection floor" in html
 
 
 def test_summary_json_round_trips_and_refuses_another_format(evaluation, tmp_path) -> None:

@@ -80,9 +80,23 @@ def test_a_lightgbm_only_evaluation_trains_no_gru_and_no_ppo(lightgbm_only: Conf
 
 
 def test_a_ppo_only_evaluation_runs_no_regressor_control(tiny_config: Config) -> None:
-    cfg = tiny_config.with_overrides({"models.enabled": ["ppo"]})
-    names = {t.dataset for t in fold_tasks(cfg, 2)}
-    assert names == {"real", "placebo"}
+    cfg = tiny_config.with_overrides(
+        {
+            "models.enabled": ["ppo"],
+            "evaluation.folds": 1,
+            "evaluation.random_draws": 10,
+            "evaluation.initial_train_fraction": 0.7,
+            "evaluation.power_ics": [0.1],
+        }
+    )
+    assert {t.dataset for t in fold_tasks(cfg, 2)} == {"real", "placebo"}
+    summary = evaluate_symbol(cfg, "BTC/USDT", jobs=1, progress=False).summary
+    assert {"blend", "ppo", "buy_and_hold"} <= set(summary.strategies)
+    assert not {"gru", "lightgbm"} & set(summary.strategies)
+    controls = summary.controls
+    assert controls.planted is None and controls.label_shuffle_check is None
+    assert summary.power is None and summary.verdict is not None
+    assert summary.verdict.value == "undecidable"
 
 
 @pytest.mark.parametrize(

@@ -314,11 +314,23 @@ class EvaluationConfig(_Section):
     planted_ic: float = Field(
         0.05, gt=0, lt=0.5, description="rank IC of the planted-signal control's edge"
     )
+    power_ics: list[float] = Field(
+        default_factory=lambda: [0.02, 0.03, 0.08],
+        description="further planted ICs, each through the whole pipeline: with planted_ic "
+        "the points of the power curve ([] for none)",
+    )
     bootstrap: int = Field(1000, ge=100, description="moving-block bootstrap replicates of the IC")
     permutations: int = Field(200, ge=100, description="block permutations for the IC's p-value")
     position_fraction: float = Field(1.0, gt=0, le=1, description="of equity per position")
     jobs: int | None = Field(None, ge=1, description="worker processes; None: every CPU core")
     report_dir: Path = Field(Path("reports"), description="where reports are written")
+
+    @field_validator("power_ics")
+    @classmethod
+    def _power_ics(cls, value: list[float]) -> list[float]:
+        if any(not 0 < ic < 0.5 for ic in value):
+            raise ValueError(f"planted ICs must be in (0, 0.5), got {value}")
+        return sorted(set(value))
 
 
 class RetrainConfig(_Section):

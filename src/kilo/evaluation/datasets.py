@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kilo.config import Config
 from kilo.data import load_config_candles
 from kilo.evaluation.controls import placebo_candles, planted_candles
 from kilo.features import FeatureEngine
 from kilo.training.dataset import Dataset, build_dataset, load_context
+from kilo.training.kinds import enabled_regressors
 
 #: Shortest block (bars) of the bootstrap, the permutations and the placebo's shuffle.
 MIN_STATS_BLOCK = 24
@@ -20,18 +21,30 @@ def stats_block(config: Config) -> int:
     return max(config.target.horizon, MIN_STATS_BLOCK)
 
 
+def power_name(planted_ic: float) -> str:
+    """The data set name of the power curve's point planted at ``planted_ic``."""
+    return f"power {planted_ic:g}"
+
+
 @dataclass(frozen=True)
 class Datasets:
-    """The real data set and the controls' rebuilt ones, all of one symbol."""
+    """The real data set and the controls' rebuilt ones, all of one symbol.
+
+    ``planted_ic`` is the IC the planted control reached; ``power`` maps each further
+    point of the power curve (:func:`power_name`) to its data set and reached IC.
+    """
 
     real: Dataset
     placebo: Dataset
     planted: Dataset
     planted_ic: float
+    power: dict[str, tuple[Dataset, float]] = field(default_factory=dict)
 
     def get(self, name: str) -> Dataset:
         """The data set a fold task names (``label_shuffle`` and ``holdout`` read the real
         one)."""
+        if name in self.power:
+            return self.power[name][0]
         return self.real if name in ("label_shuffle", "holdout") else getattr(self, name)
 
 
@@ -39,8 +52,9 @@ def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datase
     """Load the candles once, rebuild them for the controls, compute every feature frame.
 
     The placebo rebuilds the symbol and every context symbol with one block order and
-    one set of coins (DESIGN.md invariant 8); the planted edge changes the symbol's own
-    bars in place, so the real context symbols stay aligned with them.
+    one set of coins (DESIGN.md invariant 8); the planted edges (the control's and the
+    power curve's, these only with a regressor enabled) change the symbol's own bars
+    in place, so the real context symbols stay aligned with them.
 
     Raises
     ------
@@ -54,9 +68,18 @@ def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datase
         candles, stats_block(config), seed=config.seed, context=context
     )
     planted, achieved = planted_candles(candles, ev.planted_ic, config.target.horizon)
+    power = {}
+    if enabled_regressors(config):
+        for ic in ev.power_ics:
+            rebuilt, reached = planted_candles(candles, ic, config.target.horizon)
+            power[power_name(ic)] = (
+                build_dataset(config, symbol, engine, rebuilt, context),
+                reached,
+            )
     return Datasets(
         real=build_dataset(config, symbol, engine, candles, context),
         placebo=build_dataset(config, symbol, engine, placebo, placebo_context),
         planted=build_dataset(config, symbol, engine, planted, context),
         planted_ic=achieved,
+        power=power,
     )

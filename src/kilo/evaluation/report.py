@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kilo.evaluation.power import power_lines, verdict_sentence
 from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
 from kilo.evaluation.summary import (
     Controls,
@@ -137,19 +138,22 @@ def holdout_section(entry: SymbolSummary) -> str:
 def checks_table(controls: Controls) -> str:
     """HTML table of the causality and label-shuffle checks."""
     c, shuffle = controls.causality, controls.label_shuffle_check
-    ics = ", ".join(f"{name} {_num(ic, '+.4f')}" for name, ic in shuffle.ic.items())
     rows = [
         (
             "causality",
             f"features recomputed from candles cut at {c.cuts} fold starts",
             "identical" if c.identical else "DIFFERENT: a feature reads later candles",
-        ),
-        (
-            "label shuffle (not a leakage test)",
-            f"regressors trained on shuffled labels, fold {shuffle.fold}",
-            f"IC {ics}",
-        ),
+        )
     ]
+    if shuffle is not None:
+        ics = ", ".join(f"{name} {_num(ic, '+.4f')}" for name, ic in shuffle.ic.items())
+        rows.append(
+            (
+                "label shuffle (not a leakage test)",
+                f"regressors trained on shuffled labels, fold {shuffle.fold}",
+                f"IC {ics}",
+            )
+        )
     body = "".join(
         f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td><td>{html.escape(v)}</td></tr>"
         for a, b, v in rows
@@ -253,17 +257,30 @@ def write_html(
     for symbol, evals in results.items():
         ev, entry = evals[0], summary.symbols[symbol]
         table = metrics_table(entry, REPORT_COLUMNS).to_html(border=0)
+        real = {m: ic for m, ic, _ in entry.regressors()}
+        planted, power = entry.controls.planted, entry.power
         sections.append(
             f"<h2>{html.escape(symbol)}</h2>"
+            + (
+                f"<p class='verdict'>{html.escape(verdict_sentence(entry.verdict))}</p>"
+                if entry.verdict
+                else ""
+            )
             + _equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
             + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
             + table
             + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
             + "<h3>Skill, leakage and power</h3>"
             + ic_table(entry)
-            + "<p class='verdict'>"
-            + html.escape(planted_sentence(entry.controls.planted))
-            + "</p>"
+            + (
+                f"<p class='verdict'>{html.escape(planted_sentence(planted))}</p>"
+                if planted
+                else ""
+            )
+            + "".join(
+                f"<p>{html.escape(line)}</p>"
+                for line in (power_lines(power, real) if power else [])
+            )
             + _lead_lag_figure(entry.controls.lead_lag).to_html(
                 full_html=False, include_plotlyjs=False, config={"displaylogo": False}
             )

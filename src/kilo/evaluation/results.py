@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from kilo.evaluation.power import decide
 from kilo.evaluation.summary import (
     EvaluationSummary,
     HoldoutSummary,
@@ -52,7 +53,7 @@ def deflate(results: dict[str, list[SymbolEvaluation]]) -> int:
 
 def _over_seeds(evals: list[SymbolEvaluation]) -> SymbolSummary:
     """The first seed's summary with strategy numbers averaged over seeds (and their
-    standard deviations) and the seconds of all of them."""
+    standard deviations), the seconds of all of them, and the verdict on the means."""
     first = evals[0].summary
     strategies, spread = {}, {}
     for name, result in first.strategies.items():
@@ -67,7 +68,7 @@ def _over_seeds(evals: list[SymbolEvaluation]) -> SymbolSummary:
             [e.summary.random.model_dump(exclude={"ic"}) for e in evals if e.summary.random]
         )
         random = RandomBaseline.model_validate({**draws.mean().to_dict(), "draws": random.draws})
-    return first.model_copy(
+    merged = first.model_copy(
         update={
             "random": random,
             "strategies": strategies,
@@ -76,6 +77,8 @@ def _over_seeds(evals: list[SymbolEvaluation]) -> SymbolSummary:
             "seconds": float(sum(e.summary.seconds for e in evals)),
         }
     )
+    merged.verdict = decide(merged)
+    return merged
 
 
 def summarise(

@@ -26,7 +26,7 @@ from kilo.evaluation.summary import (
 from kilo.features import FeatureEngine
 from kilo.metrics import (
     block_permutation_ics,
-    ic_bootstrap_ci,
+    ic_bootstrap,
     ic_hac_tstat,
     ic_permutation_pvalue,
     regression_metrics,
@@ -111,7 +111,8 @@ def ic_statistics(
     config: Config, data: Dataset, folds: list[TimeSplit], results: list[FoldResult], block: int
 ) -> dict[str, ICStatistics]:
     """Per regressor: IC (Spearman and Pearson), per fold, 95 % block-bootstrap
-    interval, Newey-West t-statistic, block-permutation p-value and 99 % null band."""
+    interval and standard error, Newey-West t-statistic, block-permutation p-value and
+    99 % null band."""
     ev = config.evaluation
     y = _labels(data, folds, results)
     out = {}
@@ -119,6 +120,8 @@ def ic_statistics(
         pred = _predictions(results, name)
         scores = regression_metrics(y, pred)
         null = block_permutation_ics(pred, y, block, n_perm=ev.permutations, seed=config.seed)
+        boot = ic_bootstrap(pred, y, block, n_boot=ev.bootstrap, seed=config.seed)
+        low, high = np.percentile(boot, [2.5, 97.5])
         out[name] = ICStatistics(
             ic_spearman=scores.ic_spearman,
             ic_pearson=scores.ic_pearson,
@@ -127,7 +130,8 @@ def ic_statistics(
                 spearman_ic(r.predictions[name], data.target[folds[r.task.fold].test])
                 for r in results
             ],
-            ic_ci95=ic_bootstrap_ci(pred, y, block, n_boot=ev.bootstrap, seed=config.seed),
+            ic_ci95=(float(low), float(high)),
+            ic_se=float(np.std(boot, ddof=1)),
             ic_tstat_hac=ic_hac_tstat(pred, y, lags=block),
             ic_pvalue_perm=ic_permutation_pvalue(scores.ic_spearman, null),
             ic_null_band99=_null_band(null),

@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -45,6 +46,7 @@ class ICStatistics(_Model):
     ic_tstat_hac: JsonFloat = Field(description="Newey-West t-statistic")
     ic_pvalue_perm: JsonFloat = Field(description="two-sided block-permutation p-value")
     ic_null_band99: JsonFloat = Field(description="99 % quantile of |IC| under the null")
+    ic_se: JsonFloat = Field(math.nan, description="moving-block bootstrap standard error")
 
 
 class StrategyResult(StrategyMetrics):
@@ -112,13 +114,57 @@ class Causality(_Model):
 
 
 class Controls(_Model):
+    """The controls' results; ``planted`` and ``label_shuffle_check`` are None when no
+    regressor is enabled (they test the regressors)."""
+
     placebo: Placebo
-    planted: Planted
+    planted: Planted | None = None
     lead_lag: dict[str, dict[int, JsonFloat]] = Field(
         description="regressor -> k -> IC of the prediction at t against the label at t + k"
     )
-    label_shuffle_check: LabelShuffle
+    label_shuffle_check: LabelShuffle | None = None
     causality: Causality
+
+
+class PowerPoint(_Model):
+    """One planted edge through the whole pipeline: the IC it reached on the rebuilt
+    candles, and per regressor the IC recovered on the test folds, its 95 % interval
+    and whether that interval excludes 0 (detected)."""
+
+    planted_ic: float
+    ic: dict[str, JsonFloat]
+    ic_ci95: dict[str, tuple[JsonFloat, JsonFloat]]
+    detected: dict[str, bool]
+
+
+class Power(_Model):
+    """What the ruler can see on this symbol (:mod:`kilo.evaluation.power`).
+
+    ``curve``: the planted points in increasing IC; ``recovery``: per regressor the
+    share of a planted IC the pipeline recovers (least-squares slope through 0 of the
+    curve); ``floor``: per regressor the detection floor, the smallest true IC found
+    with 80 % power at 5 % two-sided, ``(z_0.975 + z_0.8) * se / recovery``, with se
+    the real IC's bootstrap standard error (inf when nothing is recovered).
+    """
+
+    curve: list[PowerPoint]
+    recovery: dict[str, JsonFloat]
+    floor: dict[str, JsonFloat]
+
+
+class Verdict(_Model):
+    """The evaluation's answer for one symbol, in three values.
+
+    ``skill``: a regressor's IC interval excludes 0 from above, and the blend beats
+    buy-and-hold (PSR >= 0.95) and the matched random baseline (95th percentile) net
+    of costs. ``no edge above F``: every regressor's IC interval lies below the IC it
+    would show at its detection floor ``floor`` (F, true-IC units). ``undecidable``:
+    neither. ``reason`` says why in one sentence.
+    """
+
+    value: Literal["skill", "no edge above F", "undecidable"]
+    floor: JsonFloat
+    reason: str
 
 
 class FoldWindow(_Model):
@@ -153,6 +199,8 @@ class SymbolSummary(_Model):
     fold_seconds: float
     seeds: int = 1
     holdout: HoldoutSummary | None = None
+    power: Power | None = None
+    verdict: Verdict | None = None
 
     def regressors(self) -> Iterator[tuple[str, ICStatistics, PlaceboModel]]:
         """Each regressor's name, IC statistics on the real candles and placebo result."""

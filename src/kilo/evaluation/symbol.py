@@ -12,6 +12,7 @@ from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.datasets import Datasets, stats_block
 from kilo.evaluation.fold_task import FoldResult
+from kilo.evaluation.power import decide, power_point, power_summary
 from kilo.evaluation.statistics import (
     by_dataset,
     fold_runs,
@@ -26,6 +27,7 @@ from kilo.evaluation.summary import (
     Controls,
     FoldWindow,
     HoldoutSummary,
+    Power,
     RandomBaseline,
     StrategyResult,
     SymbolSummary,
@@ -111,6 +113,23 @@ def _window(index: pd.DatetimeIndex, split: TimeSplit) -> FoldWindow:
     )
 
 
+def _power(
+    config: Config,
+    datasets: Datasets,
+    folds: list[TimeSplit],
+    parts: dict[str, list[FoldResult]],
+    strategies: dict[str, StrategyResult],
+) -> Power:
+    """The power curve (the planted control and every ``power <ic>`` data set) and the
+    detection floors of the regressors (:mod:`kilo.evaluation.power`)."""
+    block = stats_block(config)
+    planted = [(datasets.planted, datasets.planted_ic, parts["planted"])]
+    planted += [(data, ic, parts[name]) for name, (data, ic) in datasets.power.items()]
+    points = [power_point(config, d, ic, folds, r, block) for d, ic, r in planted]
+    real = {name: s.ic for name, s in strategies.items() if s.ic is not None}
+    return power_summary(points, real)
+
+
 def summarise_symbol(
     config: Config,
     symbol: str,
@@ -144,6 +163,7 @@ def summarise_symbol(
             strategies=held,
             random=held_random,
         )
+    planted = parts.get("planted")
     summary = SymbolSummary(
         strategies=strategies,
         random=random,
@@ -151,11 +171,13 @@ def summarise_symbol(
             placebo=placebo_summary(
                 config, datasets.placebo, folds, parts["placebo"], block, per_year
             ),
-            planted=planted_summary(
-                datasets.planted, datasets.planted_ic, folds, parts["planted"], per_year
-            ),
+            planted=planted_summary(datasets.planted, datasets.planted_ic, folds, planted, per_year)
+            if planted
+            else None,
             lead_lag=lead_lag_summary(data, folds, real),
-            label_shuffle_check=label_shuffle_summary(data, folds, parts["label_shuffle"]),
+            label_shuffle_check=label_shuffle_summary(data, folds, parts["label_shuffle"])
+            if parts.get("label_shuffle")
+            else None,
             causality=causality,
         ),
         folds=[_window(index, f) for f in folds],
@@ -163,7 +185,9 @@ def summarise_symbol(
         seconds=seconds,
         fold_seconds=float(sum(r.seconds for r in results)),
         holdout=final,
+        power=_power(config, datasets, folds, parts, strategies) if planted else None,
     )
+    summary.verdict = decide(summary)
     fills = pd.concat([r.fills for r in runs["blend"]])
     return SymbolEvaluation(
         symbol,

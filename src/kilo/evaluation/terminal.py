@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kilo.evaluation.power import power_lines, verdict_sentence
 from kilo.evaluation.report import (
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
@@ -20,6 +21,8 @@ COLUMNS = [c for c in REPORT_COLUMNS if c != "psr"]
 def print_symbol(symbol: str, entry: SymbolSummary) -> None:
     """The terminal summary of one symbol: strategies, IC with interval, controls."""
     print(f"\n{symbol}  ({entry.bars} out-of-sample bars)")
+    if entry.verdict is not None:
+        print(verdict_sentence(entry.verdict))
     print(metrics_table(entry, COLUMNS).to_string())
     if entry.random is not None:
         print(random_sentence(entry.random))
@@ -31,7 +34,10 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
             f"{ic.ic_tstat_hac:+.2f}  perm p {ic.ic_pvalue_perm:.3f}  placebo IC "
             f"{placebo.ic_spearman:+.4f} (band ±{placebo.null_band99:.4f})" + flag
         )
-    print(planted_sentence(entry.controls.planted))
+    if entry.controls.planted is not None:
+        print(planted_sentence(entry.controls.planted))
+    if entry.power is not None:
+        print("\n".join(power_lines(entry.power, {m: ic for m, ic, _ in entry.regressors()})))
     if entry.holdout is not None:
         h = entry.holdout
         print(

@@ -9,6 +9,8 @@ Data sets, cut into the same folds (:func:`~kilo.evaluation.splits.walk_forward_
   model fit, the blend traded.
 - ``planted``: the real bars with a planted edge, regressors only (PPO does not read
   the edge's IC), blend of the regressors and buy-and-hold.
+- ``power <ic>``: the same at each of ``evaluation.power_ics``, regressors and their
+  blend: with ``planted`` the points of the power curve (:mod:`kilo.evaluation.power`).
 - ``label_shuffle``: the real candles with shuffled training labels, first (smallest)
   fold only, regressors only: a check that labels are handled right, not a leakage test.
 - ``holdout``: the real candles' last ``evaluation.holdout_fraction``, which no fold
@@ -25,7 +27,7 @@ import os
 import time
 
 from kilo.config import MODEL_NAMES, Config
-from kilo.evaluation.datasets import Datasets, build_datasets
+from kilo.evaluation.datasets import Datasets, build_datasets, power_name
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
 from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import causality_check
@@ -74,6 +76,9 @@ def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[Fold
         tasks.append(FoldTask("placebo", k, "all", ("blend",)))
         if regressors:
             tasks.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
+            tasks.extend(
+                FoldTask(power_name(ic), k, "regressors", ("blend",)) for ic in ev.power_ics
+            )
     if regressors:
         tasks.append(FoldTask("label_shuffle", 0, "regressors", shuffle_labels=True))
     return tasks

@@ -21,6 +21,7 @@ from kilo.metrics.returns import (
 )
 from kilo.metrics.significance import (
     block_permutation_ics,
+    ic_bootstrap,
     ic_bootstrap_ci,
     ic_hac_tstat,
     ic_permutation_pvalue,
@@ -39,6 +40,7 @@ __all__ = [
     "fill_cost_fraction",
     "fill_log_cost",
     "fill_price",
+    "ic_bootstrap",
     "ic_bootstrap_ci",
     "ic_hac_tstat",
     "ic_permutation_pvalue",

@@ -50,24 +50,14 @@ def _block_starts(
     return rng.integers(0, n - block + 1, size=(size, n_blocks))
 
 
-def ic_bootstrap_ci(
-    pred: np.ndarray,
-    label: np.ndarray,
-    block: int,
-    *,
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Moving-block bootstrap percentile interval of the IC.
+def ic_bootstrap(
+    pred: np.ndarray, label: np.ndarray, block: int, *, n_boot: int = 1000, seed: int = 0
+) -> np.ndarray:
+    """Moving-block bootstrap replicates of the IC, shape (n_boot,).
 
     Each replicate concatenates ``ceil(n / block)`` random blocks of ``block``
     consecutive (prediction, label) pairs, cut to n, and takes the correlation of their
     standardised full-sample ranks (not re-ranked per replicate, a common shortcut).
-
-    Returns
-    -------
-    (low, high) at ``level`` (0.95: the 2.5th and 97.5th percentiles).
     """
     rp, ry = _ranks(pred, label)
     n = len(rp)
@@ -84,6 +74,25 @@ def ic_bootstrap_ci(
         b = b - b.mean(axis=1, keepdims=True)
         denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
         ics[lo : lo + len(starts)] = np.where(denom > 0, (a * b).sum(axis=1) / denom, 0.0)
+    return ics
+
+
+def ic_bootstrap_ci(
+    pred: np.ndarray,
+    label: np.ndarray,
+    block: int,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Moving-block bootstrap percentile interval of the IC (:func:`ic_bootstrap`).
+
+    Returns
+    -------
+    (low, high) at ``level`` (0.95: the 2.5th and 97.5th percentiles).
+    """
+    ics = ic_bootstrap(pred, label, block, n_boot=n_boot, seed=seed)
     tail = (1.0 - level) / 2.0 * 100
     low, high = np.percentile(ics, [tail, 100 - tail])
     return float(low), float(high)
