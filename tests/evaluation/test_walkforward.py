@@ -123,6 +123,11 @@ def test_power_curve_floor_and_verdict(evaluation) -> None:
     assert verdict.floor == max(power.floor.values())
     html = paths["html"].read_text()
     assert "Verdict: " in html and "detection floor" in html
+    trials = btc.trials  # tracking is off: this run's model strategies that traded, 2 seeds
+    assert trials is not None and trials.source.startswith("tracking off")
+    traded = [n for n in ("blend", "gru", "lightgbm", "ppo") if btc.strategies[n].n_trades > 0]
+    assert trials.n == trials.this_run and trials.this_run <= 2 * len(traded)
+    assert summary.dsr_trials == trials.n and "N = " in html
 
 
 def test_summary_json_round_trips_and_refuses_another_format(evaluation, tmp_path) -> None:

@@ -24,6 +24,7 @@ from kilo.evaluation.summary import (
     Planted,
     RandomBaseline,
     SymbolSummary,
+    Trials,
 )
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.utils import atomic_path
@@ -106,6 +107,15 @@ def planted_sentence(planted: Planted) -> str:
         f"{recovered} (needed {planted.needed_ic:.3f}); the blend's net Sharpe "
         f"{_num(planted.blend_sharpe, '+.2f')} vs buy-and-hold "
         f"{_num(planted.buy_and_hold_sharpe, '+.2f')}."
+    )
+
+
+def trials_sentence(trials: Trials) -> str:
+    """Where the N of the symbol's deflated Sharpe ratios came from."""
+    return (
+        f"Deflated Sharpe ratios count N = {trials.n} trials: {trials.this_run} model "
+        f"strategies of this run and {trials.earlier} tried before ({trials.evaluations} "
+        f"evaluation runs, {trials.search_trials} search trials; {trials.source})."
     )
 
 
@@ -270,6 +280,7 @@ def write_html(
             + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
             + table
             + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
+            + (f"<p>{html.escape(trials_sentence(entry.trials))}</p>" if entry.trials else "")
             + "<h3>Skill, leakage and power</h3>"
             + ic_table(entry)
             + (
@@ -306,8 +317,9 @@ def write_html(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
         f"</title><script src='../{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
         "<h1>Kilo walk-forward evaluation</h1>"
-        f"<p>PPO trained {summary.ppo_timesteps} timesteps per fold; deflated Sharpe ratios "
-        f"count {summary.dsr_trials} trials.</p>" + "".join(sections) + "</body></html>"
+        f"<p>PPO trained {summary.ppo_timesteps} timesteps per fold.</p>"
+        + "".join(sections)
+        + "</body></html>"
     )
     shared = folder.parent / PLOTLY_JS
     script = get_plotlyjs()

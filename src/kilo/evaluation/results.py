@@ -16,39 +16,56 @@ from kilo.evaluation.summary import (
     RandomBaseline,
     StrategyResult,
     SymbolSummary,
+    Trials,
 )
 from kilo.evaluation.symbol import SymbolEvaluation
+from kilo.evaluation.trials import MODEL_STRATEGIES, TrackedTrials
 from kilo.metrics import deflated_sharpe_ratio, sharpe_ratio
 
 STRATEGY_ORDER = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum", "random")
 
 
-def deflate(results: dict[str, list[SymbolEvaluation]]) -> int:
-    """Set ``dsr`` of every traded strategy of every symbol and seed; returns N.
+def deflate(
+    results: dict[str, list[SymbolEvaluation]], tracked: TrackedTrials | None = None
+) -> dict[str, Trials]:
+    """Set ``dsr`` of every traded strategy of every symbol and seed; returns each
+    symbol's trials.
 
-    The trials are every strategy that traded (a return other than 0), of every
-    symbol and seed: their count is DSR's N and the variance of their per-bar Sharpe
-    ratios its V (Bailey & López de Prado, 2014).
+    A symbol's trials (:mod:`kilo.evaluation.trials`) are its model strategies that
+    traded in this run, each seed, and the earlier ones ``tracked`` found: their count
+    is DSR's N and the variance of their per-bar Sharpe ratios its V (Bailey & López de
+    Prado, 2014).
     """
-    trials = [
-        r.to_numpy()
-        for evals in results.values()
-        for ev in evals
-        for r in ev.returns.values()
-        if r.to_numpy().any() and math.isfinite(sharpe_ratio(r.to_numpy()))
-    ]
-    sharpes = [sharpe_ratio(r) for r in trials]
-    variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
-    for evals in results.values():
+    tracked = tracked or TrackedTrials()
+    out = {}
+    for symbol, evals in results.items():
+        own = [
+            sharpe_ratio(r.to_numpy())
+            for ev in evals
+            for name, r in ev.returns.items()
+            if name in MODEL_STRATEGIES and r.to_numpy().any()
+        ]
+        own = [s for s in own if math.isfinite(s)]
+        earlier = tracked.sharpes.get(symbol, [])
+        sharpes = own + earlier
+        variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
+        n = max(len(sharpes), 1)
         for ev in evals:
             for name, r in ev.returns.items():
                 returns = r.to_numpy()
                 ev.summary.strategies[name].dsr = (
-                    deflated_sharpe_ratio(returns, len(trials), variance)
-                    if returns.any()
-                    else math.nan
+                    deflated_sharpe_ratio(returns, n, variance) if returns.any() else math.nan
                 )
-    return len(trials)
+        out[symbol] = Trials(
+            n=n,
+            this_run=len(own),
+            earlier=len(earlier),
+            evaluations=tracked.evaluations.get(symbol, 0),
+            search_trials=tracked.search_trials.get(symbol, 0),
+            sharpe_variance=variance,
+            source=tracked.source,
+        )
+    return out
 
 
 def _over_seeds(evals: list[SymbolEvaluation]) -> SymbolSummary:
@@ -87,14 +104,20 @@ def summarise(
     ppo_timesteps: int,
     portfolio: PortfolioSummary | None = None,
     failures: dict[str, str] | None = None,
+    tracked: TrackedTrials | None = None,
 ) -> EvaluationSummary:
-    """The evaluation summary: :func:`deflate` the Sharpe ratios, then combine seeds."""
-    n_trials = deflate(results)
+    """The evaluation summary: :func:`deflate` the Sharpe ratios (with the earlier
+    trials ``tracked`` found), then combine seeds."""
+    trials = deflate(results, tracked)
+    symbols = {}
+    for symbol, evals in results.items():
+        symbols[symbol] = _over_seeds(evals)
+        symbols[symbol].trials = trials[symbol]
     return EvaluationSummary(
-        symbols={symbol: _over_seeds(evals) for symbol, evals in results.items()},
+        symbols=symbols,
         portfolio=portfolio,
         ppo_timesteps=ppo_timesteps,
-        dsr_trials=n_trials,
+        dsr_trials=max((t.n for t in trials.values()), default=0),
         failures=failures or {},
     )
 

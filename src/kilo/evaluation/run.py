@@ -13,8 +13,9 @@ from kilo.evaluation.report import write_equity_png, write_html
 from kilo.evaluation.results import summarise
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.evaluation.symbol import SymbolEvaluation
+from kilo.evaluation.trials import tracked_trials
 from kilo.evaluation.walkforward import evaluate_symbol, ppo_timesteps
-from kilo.runtime.tracking import Tracker, config_params
+from kilo.runtime.tracking import CONFIG_TAG, Tracker, config_hash, config_params
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +88,9 @@ def run_evaluation(
     ``jobs`` worker processes (``backend`` joblib) or Ray tasks (``backend`` ray) run each
     symbol's folds and controls (default ``evaluation.jobs``, or every core). With
     ``portfolio`` the symbols that evaluated are also traded together
-    (:mod:`kilo.evaluation.portfolio`). Deflated Sharpe ratios count every strategy that
-    traded, of every symbol and seed, as a trial. Each fold's PPO budget
+    (:mod:`kilo.evaluation.portfolio`). Deflated Sharpe ratios count, per symbol, the
+    model strategies of this run and every configuration tried before on it
+    (:mod:`kilo.evaluation.trials`). Each fold's PPO budget
     (:func:`~kilo.evaluation.walkforward.ppo_timesteps`) is logged and stored.
 
     Returns
@@ -108,7 +110,9 @@ def run_evaluation(
     )
     tracker = Tracker(config.tracking)
     with tracker.run(
-        f"evaluate {', '.join(symbols)}", config_params(config), tags={"kilo.kind": "evaluate"}
+        f"evaluate {', '.join(symbols)}",
+        config_params(config),
+        tags={"kilo.kind": "evaluate", CONFIG_TAG: config_hash(config)},
     ) as run:
         results, failures = evaluate_symbols(
             config, symbols, seeds=seeds, jobs=jobs, progress=progress, backend=backend
@@ -121,8 +125,14 @@ def run_evaluation(
             if portfolio
             else None
         )
-        summary = summarise(results, ppo_timesteps=budget, portfolio=together, failures=failures)
-        logger.info("deflated Sharpe ratios count %d trials", summary.dsr_trials)
+        summary = summarise(
+            results,
+            ppo_timesteps=budget,
+            portfolio=together,
+            failures=failures,
+            tracked=tracked_trials(config, tracker, list(results)),
+        )
+        logger.info("deflated Sharpe ratios count up to %d trials", summary.dsr_trials)
         paths = write_report(
             summary, results, Path(report_dir or config.evaluation.report_dir) / stamp
         )

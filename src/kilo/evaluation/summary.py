@@ -186,6 +186,22 @@ class HoldoutSummary(_Model):
     random: RandomBaseline | None = None
 
 
+class Trials(_Model):
+    """The N of a symbol's deflated Sharpe ratios and where it came from
+    (:mod:`kilo.evaluation.trials`): ``this_run`` model strategies that traded here,
+    ``earlier`` ones from ``evaluations`` earlier evaluation runs and ``search_trials``
+    search trials in the tracking store (``source``); ``sharpe_variance`` is V, the
+    variance of their per-bar Sharpe ratios."""
+
+    n: int
+    this_run: int
+    earlier: int
+    evaluations: int
+    search_trials: int
+    sharpe_variance: JsonFloat
+    source: str
+
+
 class SymbolSummary(_Model):
     """One symbol's walk-forward evaluation; ``holdout`` is reported apart and last."""
 
@@ -201,6 +217,7 @@ class SymbolSummary(_Model):
     holdout: HoldoutSummary | None = None
     power: Power | None = None
     verdict: Verdict | None = None
+    trials: Trials | None = None
 
     def regressors(self) -> Iterator[tuple[str, ICStatistics, PlaceboModel]]:
         """Each regressor's name, IC statistics on the real candles and placebo result."""
@@ -233,8 +250,8 @@ class EvaluationSummary(_Model):
     Attributes
     ----------
     ppo_timesteps : the PPO budget each fold trained with (``models.ppo.total_timesteps``)
-    dsr_trials : the N of every deflated Sharpe ratio (see
-        :func:`kilo.evaluation.results.deflate`)
+    dsr_trials : the largest N of the symbols' deflated Sharpe ratios (each symbol's
+        own in its ``trials``; see :func:`kilo.evaluation.results.deflate`)
     failures : symbol -> error, for symbols that could not be evaluated
     """
 

@@ -10,6 +10,7 @@ from kilo.evaluation.report import (
     REPORT_COLUMNS,
     planted_sentence,
     random_sentence,
+    trials_sentence,
 )
 from kilo.evaluation.results import metrics_table
 from kilo.evaluation.summary import EvaluationSummary, PortfolioSummary, SymbolSummary
@@ -26,6 +27,8 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
     print(metrics_table(entry, COLUMNS).to_string())
     if entry.random is not None:
         print(random_sentence(entry.random))
+    if entry.trials is not None:
+        print(trials_sentence(entry.trials))
     for model, ic, placebo in entry.regressors():
         low, high = ic.ic_ci95
         flag = "  LEAK? above the placebo's 99 % band" if placebo.flagged else ""

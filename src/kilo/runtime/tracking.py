@@ -11,6 +11,8 @@ run goes on untracked. Compare runs with
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import math
 import time
@@ -41,6 +43,22 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def config_params(config: Config) -> dict[str, str]:
     """The resolved config as MLflow params: dotted keys, values as text."""
     return {k: str(v)[:MAX_PARAM] for k, v in flatten(config.model_dump(mode="json")).items()}
+
+
+#: The tag naming a run's configuration: :func:`config_hash`.
+CONFIG_TAG = "kilo.config_hash"
+
+
+def config_hash(config: Config) -> str:
+    """A short sha256 of the resolved config without its seed and paths: runs with the
+    same hash tried the same configuration (a trial of the deflated Sharpe ratio)."""
+    params = config_params(config)
+    kept = {
+        k: v
+        for k, v in params.items()
+        if k != "seed" and not k.endswith(("dir", "uri", "storage", "ledger_path"))
+    }
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def finite_metrics(values: Mapping[str, Any]) -> dict[str, float]:
@@ -120,6 +138,28 @@ class Tracker:
             )
             self._client = client
         return self._client
+
+    def finished_runs(self, kinds: tuple[str, ...]) -> list[Any]:
+        """The experiment's FINISHED runs whose ``kilo.kind`` tag is one of ``kinds``
+        (MLflow ``Run`` entities, newest first); [] when tracking is off, and [] with a
+        warning when the store cannot be searched (tracking itself goes on)."""
+        if self._failed:
+            return []
+        try:
+            client = self._connect()
+            runs = [
+                run
+                for kind in kinds
+                for run in client.search_runs(
+                    [self._experiment],
+                    filter_string=f"tags.`kilo.kind` = '{kind}' and attributes.status = 'FINISHED'",
+                    max_results=50_000,
+                )
+            ]
+        except Exception as exc:  # a side channel: never stop the work for it
+            logger.warning("could not search MLflow runs at %s (%s)", self.config.uri, exc)
+            return []
+        return sorted(runs, key=lambda run: run.info.start_time, reverse=True)
 
     def _artifact_location(self) -> str | None:
         uri = self.config.uri

@@ -23,7 +23,7 @@ from kilo.config import Config, SearchChoices, SearchRange, timeframe_seconds
 from kilo.errors import ConfigError
 from kilo.metrics import bars_per_year
 from kilo.runtime import dispatch, limit_threads, threads_per_job
-from kilo.runtime.tracking import Run, Tracker, config_params
+from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 from kilo.search.nested import InnerEvaluation, evaluate_inner
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def objective_function(
             f"trial {trial.number}",
             config_params(cfg),
             parent=parent,
-            tags={"kilo.kind": "search-trial"},
+            tags={"kilo.kind": "search-trial", CONFIG_TAG: config_hash(cfg)},
         ) as run:
             values, summaries = [], []
             for s, symbol in enumerate(symbols):
