@@ -29,3 +29,32 @@ def test_a_count_flag_names_itself_in_the_error(capsys) -> None:
             parser.parse_args(["--folds", bad])
         err = capsys.readouterr().err
         assert "argument --folds:" in err and "evaluation.folds" not in err
+
+
+def test_bench_help_explains_every_benchmark() -> None:
+    import subprocess
+    import sys
+
+    from kilo.bench import BENCHES
+
+    out = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert {"ppo", "train", "train-all", "evaluate", "gru-contention"} <= set(BENCHES)
+    for name, fn in BENCHES.items():
+        first = (fn.__doc__ or "").strip().splitlines()[0]
+        assert name in out and first[:40] in " ".join(out.split()), name
+
+
+def test_kilo_makes_openmp_wait_passively() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = "import kilo, os; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"  # a user's own setting wins
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "ACTIVE"

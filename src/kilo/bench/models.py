@@ -1,0 +1,157 @@
+"""Benchmarks of the parts: features, the trading environment, PPO, a GRU epoch."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from kilo.bench.core import btc_training_rows, record, register, time_runs
+from kilo.config import Config
+
+
+@register("features")
+def bench_features(config: Config) -> list[dict[str, Any]]:
+    """FeatureEngine.transform rate on BTC/USDT candles (file loading excluded)."""
+    from kilo.data import load_candles
+    from kilo.features import FeatureEngine
+    from kilo.training.dataset import load_context
+
+    symbol = "ETH/USDT"  # sees BTC/USDT as a reference: every feature group runs
+    candles = load_candles(config.data.dir, config.data.exchange, symbol, config.data.timeframe)
+    engine = FeatureEngine.from_config(config, symbol)
+    context = load_context(config, engine.context_symbols)
+    runs = time_runs(lambda: engine.transform(candles, context))
+    params = {
+        "symbol": symbol,
+        "timeframe": config.data.timeframe,
+        "rows": len(candles),
+        "features": len(engine.feature_names),
+    }
+    return [record("features", runs, "rows/s", params, work=len(candles))]
+
+
+@register("env")
+def bench_env(config: Config) -> list[dict[str, Any]]:
+    """Raw TradingEnv.step rate with pre-drawn random actions (resets included)."""
+    from kilo.rl import PPOAgent
+
+    X, returns = btc_training_rows(config)
+    env = PPOAgent(
+        config.models.ppo,
+        seed=config.seed,
+        fee=config.trading.fee,
+        slippage=config.trading.slippage,
+    ).make_env(X, returns)
+    n_steps = 200_000
+    actions = np.random.default_rng(config.seed).integers(0, 3, n_steps).tolist()
+
+    def run() -> None:
+        env.reset(seed=config.seed)
+        for action in actions:
+            if env.step(action)[3]:
+                env.reset()
+
+    params = {
+        "steps": n_steps,
+        "obs_dim": env.observation_dim,
+        "window": config.models.ppo.window,
+    }
+    return [record("env", time_runs(run), "steps/s", params, work=n_steps)]
+
+
+@register("ppo")
+def bench_ppo(config: Config) -> list[dict[str, Any]]:
+    """PPO learn() rate with the default observation and hyper-parameters."""
+    from kilo.rl import PPOAgent
+
+    X, returns = btc_training_rows(config)
+    n_steps = 10 * config.models.ppo.n_steps
+    params = config.with_overrides({"models.ppo.total_timesteps": n_steps}).models.ppo
+    agent = PPOAgent(
+        params, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage
+    )
+    info = {
+        "timesteps": n_steps,
+        "n_steps": params.n_steps,
+        "batch_size": params.batch_size,
+        "n_epochs": params.n_epochs,
+        "n_envs": params.n_envs,
+        "obs_dim": params.window * X.shape[1] + 3,
+    }
+    runs = time_runs(lambda: agent.fit(X, returns, progress=False))
+    return [record("ppo", runs, "steps/s", info, work=n_steps)]
+
+
+def gru_epoch_seconds(config: Config) -> float:
+    """Seconds of one GRU training epoch on BTC/USDT's preprocessed training rows
+    (the last 15 % as validation), with the config's GRU and torch's default threads."""
+    from kilo.models.gru import GRURegressor
+
+    X, returns = btc_training_rows(config)
+    y = returns.astype(np.float32)
+    cut = int(len(X) * 0.85)
+    params = config.models.gru.model_copy(update={"epochs": 1})
+    model = GRURegressor(params, seed=config.seed)
+    start = time.perf_counter()
+    model.fit(X[:cut], y[:cut], X_val=X[cut:], y_val=y[cut:], progress=False)
+    return time.perf_counter() - start
+
+
+def _burn(stop: Any) -> None:
+    while not stop.is_set():
+        pass
+
+
+@register("gru-contention")
+def bench_gru_contention(config: Config) -> list[dict[str, Any]]:
+    """One GRU epoch on a quiet machine and beside one busy process per core, under
+    OpenMP's default wait policy and ``OMP_WAIT_POLICY=PASSIVE`` (Kilo's default).
+
+    Each run is a fresh interpreter (the policy is read when torch loads OpenMP); one
+    run per cell, no warm-up. Records ``gru_epoch_<policy>_<quiet|busy>`` in seconds.
+    """
+    import multiprocessing
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.yaml"
+        path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+        code = (
+            "from kilo.config import load_config; from kilo.bench.models import gru_epoch_seconds; "
+            f"print(gru_epoch_seconds(load_config({str(path)!r})))"
+        )
+        records = []
+        for policy in ("default", "PASSIVE"):
+            env = {**os.environ, "OMP_WAIT_POLICY": "" if policy == "default" else policy}
+            for load in ("quiet", "busy"):
+                stop = multiprocessing.Event()
+                burners = [
+                    multiprocessing.Process(target=_burn, args=(stop,), daemon=True)
+                    for _ in range((os.cpu_count() or 1) if load == "busy" else 0)
+                ]
+                for b in burners:
+                    b.start()
+                try:
+                    out = subprocess.run(
+                        [sys.executable, "-c", code],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                finally:
+                    stop.set()
+                    for b in burners:
+                        b.join()
+                seconds = float(out.stdout.strip().splitlines()[-1])
+                params = {"policy": policy, "load": load, "busy_processes": len(burners)}
+                records.append(record(f"gru_epoch_{policy.lower()}_{load}", [seconds], "s", params))
+    return records

@@ -1,0 +1,109 @@
+"""Benchmarks of whole jobs: a training, every symbol's, an evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kilo.bench.core import record, register, time_runs
+from kilo.config import Config
+
+
+@register("train")
+def bench_train(config: Config) -> list[dict[str, Any]]:
+    """Seconds to train one symbol with the config, and the process's peak memory.
+
+    No warm-up run: one run takes minutes and imports are done before timing.
+    """
+    import resource
+    import tempfile
+
+    from kilo.training.trainer import train_symbol
+
+    symbol = config.symbols[0]
+    with tempfile.TemporaryDirectory() as models_dir:
+        runs = time_runs(
+            lambda: train_symbol(config, symbol, models_dir=models_dir, progress=False), warmup=0
+        )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    params = {
+        "symbol": symbol,
+        "timeframe": config.data.timeframe,
+        "ppo_timesteps": config.models.ppo.total_timesteps,
+        "gru_epochs": config.models.gru.epochs,
+    }
+    seconds = record("train", runs, "s", params)
+    memory = {**seconds, "bench": "train_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
+    return [seconds, memory]
+
+
+@register("train-all")
+def bench_train_all(config: Config) -> list[dict[str, Any]]:
+    """Seconds to train every configured symbol with ``--jobs 1`` and ``--jobs 2``.
+
+    One timed run each and no warm-up: a run takes minutes. The ``train-all_jobs2``
+    record's params carry the ratio of the two times.
+    """
+    import tempfile
+
+    from kilo.training.parallel import train_symbols
+
+    records = []
+    for jobs in (1, 2):
+        with tempfile.TemporaryDirectory() as models_dir:
+
+            def run(jobs: int = jobs, models_dir: str = models_dir) -> None:
+                train_symbols(
+                    config,
+                    config.symbols,
+                    models_dir=models_dir,
+                    progress=False,
+                    jobs=jobs,
+                    backend="joblib",
+                )
+
+            runs = time_runs(run, repeats=1, warmup=0)
+        records.append(
+            record(f"train-all_jobs{jobs}", runs, "s", {"symbols": config.symbols, "jobs": jobs})
+        )
+    records[1]["params"]["ratio_to_jobs1"] = round(
+        records[1]["median_s"] / records[0]["median_s"], 3
+    )
+    return records
+
+
+@register("evaluate")
+def bench_evaluate(config: Config) -> list[dict[str, Any]]:
+    """Wall time of a 5-fold BTC/USDT evaluation with every control, against one training.
+
+    One default ``train`` of BTC/USDT is timed in the same run; the record's params
+    carry ``ratio_to_train`` (evaluation seconds / training seconds, target <= 3) and
+    the worker processes used. One run each, no warm-up: each takes minutes.
+    """
+    import os
+    import tempfile
+
+    from kilo.evaluation.walkforward import evaluate_symbol
+    from kilo.training.trainer import train_symbol
+
+    symbol = "BTC/USDT"
+    with tempfile.TemporaryDirectory() as models_dir:
+        train = time_runs(
+            lambda: train_symbol(config, symbol, models_dir=models_dir, progress=False),
+            repeats=1,
+            warmup=0,
+        )
+    folds = config.with_overrides({"evaluation.folds": 5})
+    evaluation = time_runs(
+        lambda: evaluate_symbol(folds, symbol, progress=False), repeats=1, warmup=0
+    )
+    jobs = config.evaluation.jobs or os.cpu_count()
+    params = {
+        "symbol": symbol,
+        "folds": 5,
+        "jobs": jobs,
+        "train_s": round(train[0], 2),
+        "ratio_to_train": round(evaluation[0] / train[0], 3),
+        "random_draws": config.evaluation.random_draws,
+        "controls": ["placebo", "planted", "lead_lag", "label_shuffle", "causality"],
+    }
+    return [record("evaluate", evaluation, "s", params)]
