@@ -57,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         "a local cluster (pip install -r requirements-ray.txt); default "
         "training.backend",
     )
+    parser.add_argument(
+        "--drill",
+        action="store_true",
+        help="instead of evaluating, plant known leaks (own-candle look-aheads at raw IC "
+        "0.02 and 0.05, a cross-asset look-ahead, the label in a feature) one at a time and "
+        "report which instrument (causality, placebo, lead/lag) caught each; writes "
+        "drills.json under --report-dir",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.folds is not None:
@@ -66,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     except KiloError as exc:
         parser.error(str(exc))
     symbols = chosen_symbols(args, config)
+    if args.drill:
+        return drill(config, symbols, args)
     from kilo.evaluation.run import run_evaluation  # heavy: after the arguments are checked
     from kilo.evaluation.terminal import print_summary
 
@@ -90,6 +100,34 @@ def main(argv: list[str] | None = None) -> int:
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 1 if failures or summary is None else 0
+
+
+def drill(config, symbols: list[str], args) -> int:
+    """``--drill``: every fault on every symbol; exit 1 if a fault passed unseen."""
+    import json
+    from datetime import UTC, datetime
+
+    from kilo.evaluation.drills import drill_line, run_drills
+
+    folder = Path(args.report_dir or config.evaluation.report_dir) / (
+        "drills-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    report, missed = {}, 0
+    for symbol in symbols:
+        try:
+            results = run_drills(config, symbol, jobs=args.jobs or 1, progress=not args.no_progress)
+        except KiloError as exc:
+            print(f"{symbol}: FAILED: {exc}", file=sys.stderr)
+            return 1
+        print(f"\n{symbol} leak drills")
+        for result in results:
+            print(drill_line(result))
+            missed += not result.caught_by
+        report[symbol] = [r.model_dump(mode="json") for r in results]
+    (folder / "drills.json").write_text(json.dumps(report, indent=2))
+    print(f"drills: {folder / 'drills.json'}")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -32,3 +32,10 @@ def test_a_bad_window_is_refused_by_key(config: Config) -> None:
         config.with_overrides({"data.start": "yesterday-ish"})
     with pytest.raises(ConfigError, match="must be before data.end"):
         config.with_overrides({"data.start": "2022-01-01", "data.end": "2021-01-01"})
+
+
+def test_a_date_typed_as_yaml_reads_as_a_date(config: Config) -> None:
+    from kilo.config import parse_override
+
+    key, value = parse_override("data.start=2021-01-01")  # YAML reads an unquoted date
+    assert config.with_overrides({key: value}).data.start == "2021-01-01"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -30,11 +31,17 @@ class DataConfig(_Section):
         None, description="use candles before this UTC date (exclusive); None: all"
     )
 
-    @field_validator("start", "end")
+    @field_validator("start", "end", mode="before")
     @classmethod
-    def _date(cls, value: str | None) -> str | None:
+    def _date(cls, value: object) -> str | None:
+        """A date as text; YAML (a config file, ``--set data.start=2021-01-01``) reads
+        an unquoted date as a date object."""
         if value is None:
             return None
+        if isinstance(value, (date, datetime)):
+            value = value.isoformat()
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a date: use YYYY-MM-DD (UTC)")
         try:
             utc_timestamp(value)
         except ValueError:
