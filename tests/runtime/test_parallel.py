@@ -41,3 +41,11 @@ def test_an_unknown_backend_is_refused_before_any_work() -> None:
 
     with pytest.raises(ConfigError, match="unknown backend 'dask'.*joblib"):
         dispatch(slow_square, [(1, 0.0)], backend="dask")
+
+
+def test_the_bar_counts_each_kind_of_call_apart(capsys) -> None:
+    kinds = ["folds", "controls", "controls", "folds", "controls"]
+    out = dispatch(pow, [(k, 2) for k in range(5)], progress=True, desc="x", kinds=kinds)
+    assert out == [0, 1, 4, 9, 16]
+    err = capsys.readouterr().err
+    assert "folds 2/2, controls 3/3" in err

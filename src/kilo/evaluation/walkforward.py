@@ -96,7 +96,8 @@ def run_tasks(
     backend: str = "joblib",
 ) -> list[FoldResult]:
     """Run ``tasks`` with ``jobs`` processes (in this one when 1) or as Ray tasks, with a
-    progress bar. Each task gets the same thread count either way, so results match.
+    progress bar counting folds (the real candles' and the holdout) and controls apart.
+    Each task gets the same thread count either way, so results match.
 
     Raises
     ------
@@ -115,6 +116,7 @@ def run_tasks(
         progress=progress,
         desc=desc,
         unit="task",
+        kinds=["folds" if t.dataset in ("real", "holdout") else "controls" for t in tasks],
     )
 
 
@@ -160,7 +162,7 @@ def evaluate_symbol(
         fold_tasks(config, len(folds), holdout is not None),
         jobs,
         progress,
-        f"{symbol} folds and controls",
+        f"{symbol}: {len(folds)} folds{' + holdout' if holdout else ''} and their controls",
         backend or config.training.backend,
     )
     return summarise_symbol(

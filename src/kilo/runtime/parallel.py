@@ -4,6 +4,7 @@ loky backend) or Ray tasks, with a progress bar and results in submission order.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -53,6 +54,7 @@ def dispatch(
     progress: bool = False,
     desc: str = "",
     unit: str = "task",
+    kinds: Sequence[str] | None = None,
 ) -> list[R]:
     """``[fn(*args) for args in calls]``, run ``jobs`` at a time.
 
@@ -64,6 +66,9 @@ def dispatch(
         when None), each reserving ``cpus_per_task`` CPUs.
     progress, desc, unit
         A tqdm bar counting finished calls.
+    kinds
+        One label per call (e.g. ``folds``, ``controls``): the bar also counts the
+        finished calls of each label apart ("folds 2/6, controls 5/12").
 
     Returns
     -------
@@ -79,19 +84,31 @@ def dispatch(
         raise ConfigError(f"unknown backend {backend!r}: use one of {BACKENDS}")
     bar = tqdm(total=len(calls), desc=desc, unit=unit, disable=not progress)
     results: dict[int, R] = {}
+    labels = list(kinds) if kinds is not None else []
+    totals = Counter(labels)
+    finished: Counter[str] = Counter()
+
+    def done(k: int, result: R) -> None:
+        results[k] = result
+        if labels:
+            finished[labels[k]] += 1
+            bar.set_postfix_str(
+                ", ".join(f"{name} {finished[name]}/{n}" for name, n in totals.items()),
+                refresh=False,
+            )
+        bar.update(1)
+
     with bar:
         if backend == "ray":
             ray = start_ray(ray_address)
             task = ray.remote(num_cpus=cpus_per_task)(fn)
             pending = {task.remote(*args): k for k, args in enumerate(calls)}
             while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
-                results[pending.pop(done[0])] = ray.get(done[0])
-                bar.update(1)
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                done(pending.pop(ready[0]), ray.get(ready[0]))
         elif jobs <= 1 or len(calls) <= 1:
             for k, args in enumerate(calls):
-                results[k] = fn(*args)
-                bar.update(1)
+                done(k, fn(*args))
         else:
             from joblib import Parallel, delayed
 
@@ -99,8 +116,7 @@ def dispatch(
                 n_jobs=min(jobs, len(calls)), backend="loky", return_as="generator_unordered"
             )(delayed(_indexed)(fn, k, args) for k, args in enumerate(calls))
             for k, result in indexed:
-                results[k] = result
-                bar.update(1)
+                done(k, result)
     return [results[k] for k in range(len(calls))]
 
 
