@@ -223,3 +223,32 @@ def test_label_shuffle_touches_only_training_and_validation_rows() -> None:
     np.testing.assert_array_equal(out[70:], target[70:])
     rows = np.r_[0:40, 50:70]
     assert sorted(out[rows]) == sorted(target[rows]) and not np.array_equal(out[rows], target[rows])
+
+
+def test_random_paths_apply_the_blends_stops(tiny_config: Config) -> None:
+    from kilo.evaluation.datasets import build_datasets
+    from kilo.evaluation.fold_task import FoldTask, run_fold
+    from kilo.evaluation.splits import evaluation_splits
+    from kilo.features import FeatureEngine
+    from kilo.training.split import required_embargo
+
+    def random_trades(stop_loss: float | None) -> int:
+        cfg = tiny_config.with_overrides(
+            {
+                "models.enabled": ["lightgbm"],
+                "evaluation.folds": 1,
+                "evaluation.initial_train_fraction": 0.7,
+                "trading.stop_loss": stop_loss,
+                "trading.take_profit": None,
+            }
+        )
+        engine = FeatureEngine.from_config(cfg, "BTC/USDT")
+        data = build_datasets(cfg, "BTC/USDT", engine).real
+        [fold], _ = evaluation_splits(
+            len(data.features), cfg.evaluation, required_embargo(cfg, engine)
+        )
+        task = FoldTask("real", 0, "all", ("blend",), random_draws=5)
+        result = run_fold(cfg, engine, data, fold, task)
+        return sum(len(r.fills) for r in result.random_runs)
+
+    assert random_trades(0.002) > random_trades(None)  # a tight stop cuts spells short

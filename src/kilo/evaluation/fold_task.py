@@ -115,8 +115,9 @@ def run_fold(
     Calibrations come from the validation rows, with the models fit on the training
     rows: the blend's is the trainer's (PPO queried along its own path); each single
     regressor gets its own. Model strategies use the configured rule and volatility
-    targeting; baselines are long or flat at full size; random paths take the blend's
-    mean entry size.
+    targeting; baselines are long or flat at full size, without stops; random paths
+    take the blend's mean entry size and its stops (``trading.stop_loss``,
+    ``take_profit``), so they differ from it in timing only.
     """
     with limit_threads(threads):
         return _run_fold(config, engine, data, fold, task)
@@ -176,7 +177,7 @@ def _run_fold(
         sized = ThresholdRule(0.0, 0.0, entry_fraction(blend) / ev.position_fraction)
         random_runs = [
             simulate(
-                no_stops,
+                with_stops,
                 data.symbol,
                 candles,
                 rows,
