@@ -155,3 +155,50 @@ def bench_gru_contention(config: Config) -> list[dict[str, Any]]:
                 params = {"policy": policy, "load": load, "busy_processes": len(burners)}
                 records.append(record(f"gru_epoch_{policy.lower()}_{load}", [seconds], "s", params))
     return records
+
+
+@register("ppo-peer")
+def bench_ppo_peer(config: Config) -> list[dict[str, Any]]:
+    """stable-baselines3's PPO on gym-anytrading's stocks-v0 (the peer) and Kilo's PPO at
+    models.ppo.n_envs and at 8 environments, in one run: steps/s and the ratio to the peer.
+
+    Needs ``pip install gym-anytrading`` (not a Kilo dependency). The peer is SB3's
+    defaults (MlpPolicy, n_steps 2048) on the package's bundled stock data, window 10;
+    its ``params`` also carry the seconds its 100k steps take at that rate, the figure a
+    default training is compared with. One timed run each after no warm-up.
+    """
+    try:
+        import gym_anytrading  # noqa: F401  (registers stocks-v0)
+    except ImportError:
+        raise SystemExit(
+            "bench ppo-peer needs gym-anytrading: pip install gym-anytrading"
+        ) from None
+    import gymnasium
+    from stable_baselines3 import PPO
+
+    from kilo.rl import PPOAgent
+
+    steps = 10_240
+    env = gymnasium.make("stocks-v0", frame_bound=(50, 2300), window_size=10)
+    peer = PPO("MlpPolicy", env, seed=config.seed, verbose=0)
+    [peer_s] = time_runs(lambda: peer.learn(steps), repeats=1, warmup=0)
+    peer_rate = steps / peer_s
+    records = [
+        record(
+            "ppo_peer", [peer_s], "steps/s", {"peer_100k_s": round(1e5 / peer_rate, 1)}, work=steps
+        )
+    ]
+    X, returns = btc_training_rows(config)
+    for n_envs in sorted({config.models.ppo.n_envs, 8}):
+        params = config.with_overrides(
+            {"models.ppo.total_timesteps": steps, "models.ppo.n_envs": n_envs}
+        ).models.ppo
+        agent = PPOAgent(
+            params, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage
+        )
+        start = time.perf_counter()
+        agent.fit(X, returns, progress=False)
+        seconds = time.perf_counter() - start
+        info = {"n_envs": n_envs, "ratio_to_peer": round(steps / seconds / peer_rate, 2)}
+        records.append(record(f"ppo_n_envs{n_envs}", [seconds], "steps/s", info, work=steps))
+    return records
