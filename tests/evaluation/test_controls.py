@@ -71,6 +71,11 @@ def test_planted_edge_has_the_asked_ic_on_past_prices_only(btc_candles) -> None:
         signal_ic = spearman_ic(*momentum_signal_and_label(planted, 4))
         assert signal_ic == pytest.approx(0.05, abs=0.005)
         before.append(spearman_ic(*momentum_signal_and_label(candles, 4)))
+        gap = (candles["open"] / candles["close"].shift()).to_numpy()[1:]
+        planted_gap = (planted["open"] / planted["close"].shift()).to_numpy()[1:]
+        np.testing.assert_allclose(planted_gap, gap, rtol=1e-9)  # the edge is in the bodies
+        assert (planted["high"] >= planted[["open", "close"]].max(axis=1)).all()
+        assert (planted["low"] <= planted[["open", "close"]].min(axis=1)).all()
     assert abs(before[0] - before[1]) > 0.02  # an added fixed edge could not hit 0.05 twice
     with pytest.raises(ValueError, match="planted_ic"):
         planted_candles(btc_candles.iloc[:4000], 0.7, horizon=1)

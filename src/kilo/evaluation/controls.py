@@ -190,8 +190,11 @@ def planted_candles(
 ) -> tuple[pd.DataFrame, float]:
     """The real bars with a planted, causal edge of rank correlation ``planted_ic``.
 
-    Each bar's log return gains ``beta * vol_t * s_t`` (see :func:`_with_edge`): a
-    momentum edge on the standardised trailing return, which the features
+    Each bar's log return gains ``beta * vol_t * s_t`` (see :func:`_with_edge`) inside
+    the next bar's body, from its open to its close (:func:`_with_bodies`: the gap from
+    a close to the next open is the real one, so a strategy that decides at a close and
+    fills at the next open can take the edge): a momentum edge on the standardised
+    trailing return, which the features
     ``log_ret_{lookback}`` and ``volatility_{lookback}`` describe. ``beta`` is found by
     bisection so that Spearman(s_t, forward log return over ``horizon``) equals
     ``planted_ic`` on the rebuilt series.
@@ -230,7 +233,26 @@ def planted_candles(
         low, high = (mid, high) if ic(mid) < planted_ic else (low, mid)
     beta = (low + high) / 2
     new, _ = _with_edge(returns, beta, lookback)
-    return _rebuild(candles, np.arange(len(candles)), new), ic(beta)
+    return _with_bodies(candles, new - returns), ic(beta)
+
+
+def _with_bodies(candles: pd.DataFrame, added: np.ndarray) -> pd.DataFrame:
+    """Candles whose bar t gains the log return ``added[t]`` inside its body (open to
+    close), the gap from the previous close to its open untouched: an edge a strategy
+    that fills at the open after its signal can take (shape of ``candles``).
+
+    High and low keep their distance from the open, widened to hold the new close.
+    """
+    o, h, low, c = (candles[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
+    gap = np.concatenate([[1.0], o[1:] / c[:-1]])
+    body = c / o * np.exp(added)
+    new_close = c[0] * np.exp(added[0]) * np.cumprod(np.concatenate([[1.0], (gap * body)[1:]]))
+    new_open = np.concatenate([[o[0]], new_close[:-1] * gap[1:]])
+    out = candles.copy()
+    out["open"], out["close"] = new_open, new_close
+    out["high"] = np.maximum(new_open * h / o, np.maximum(new_open, new_close))
+    out["low"] = np.minimum(new_open * low / o, np.minimum(new_open, new_close))
+    return out
 
 
 def lead_lag_ic(
