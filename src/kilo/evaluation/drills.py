@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict
 from kilo.config import Config, timeframe_seconds
 from kilo.data import load_config_candles
 from kilo.errors import LookAheadError
-from kilo.evaluation.controls import lead_lag_ic
-from kilo.evaluation.datasets import build_datasets, stats_block
+from kilo.evaluation.controls import lead_lag_ic, placebo_candles
+from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldTask
 from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import (
@@ -43,6 +43,7 @@ from kilo.evaluation.statistics import (
 from kilo.evaluation.walkforward import fold_config, run_tasks
 from kilo.features import FeatureEngine
 from kilo.metrics import bars_per_year, spearman_ic
+from kilo.training.dataset import Dataset, build_dataset, load_context
 from kilo.training.kinds import enabled_regressors
 from kilo.training.split import required_embargo
 from kilo.utils import JsonFloat
@@ -132,6 +133,17 @@ def own_leak_scale(candles: pd.DataFrame, ic: float, horizon: int, seed: int) ->
     return (low + high) / 2
 
 
+@dataclass(frozen=True)
+class RealAndPlacebo:
+    """The two data sets a drill's fold tasks read (no planted one: nothing reads it)."""
+
+    real: Dataset
+    placebo: Dataset
+
+    def get(self, name: str) -> Dataset:
+        return self.real if name == "real" else self.placebo
+
+
 class DrillResult(BaseModel):
     """One fault's drill: the raw IC of the leaking column with the label, what each
     instrument saw, and the instruments that caught it."""
@@ -179,7 +191,15 @@ def run_drill(
         raise ConfigError("the drills need a regressor in models.enabled")
     base = FeatureEngine.from_config(config, symbol)
     engine = LeakyEngine(base, fault, config.target.horizon, config.seed)
-    datasets = build_datasets(config.with_overrides({"evaluation.power_ics": []}), symbol, engine)
+    candles = load_config_candles(config.data, symbol)
+    context = load_context(config, engine.context_symbols)
+    shuffled, shuffled_context = placebo_candles(
+        candles, stats_block(config), seed=config.seed, context=context
+    )
+    datasets = RealAndPlacebo(
+        build_dataset(config, symbol, engine, candles, context),
+        build_dataset(config, symbol, engine, shuffled, shuffled_context),
+    )
     real = datasets.real
     folds, _ = evaluation_splits(
         len(real.features), config.evaluation, required_embargo(config, engine)

@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Protocol
 
 from kilo.config import MODEL_NAMES, Config
-from kilo.evaluation.datasets import Datasets, build_datasets, power_name
+from kilo.evaluation.datasets import build_datasets, power_name
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
 from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import causality_check
 from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
 from kilo.features import FeatureEngine
 from kilo.runtime import dispatch, threads_per_job
+from kilo.training.dataset import Dataset
 from kilo.training.kinds import enabled_regressors
 from kilo.training.split import TimeSplit, required_embargo
 
@@ -84,10 +86,16 @@ def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[Fold
     return tasks
 
 
+class DatasetSource(Protocol):
+    """Where fold tasks find their data set by name (:class:`Datasets` is one)."""
+
+    def get(self, name: str) -> Dataset: ...
+
+
 def run_tasks(
     config: Config,
     engine: FeatureEngine,
-    datasets: Datasets,
+    datasets: DatasetSource,
     folds: list[TimeSplit],
     tasks: list[FoldTask],
     jobs: int,
