@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from kilo.config import Config, timeframe_seconds
 from kilo.data import load_config_candles
-from kilo.errors import LookAheadError
+from kilo.errors import ConfigError, LookAheadError
 from kilo.evaluation.controls import lead_lag_ic, placebo_candles
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldTask
@@ -160,6 +160,8 @@ class DrillResult(BaseModel):
 
 
 def _bump(profile: dict[int, float], horizon: int) -> float:
+    """The lead/lag profile's highest IC at -horizon < k <= 0 less the highest of its
+    ICs at k = -horizon and k = 1 and 0 (NaN without such k)."""
     inside = [profile[k] for k in profile if -horizon < k <= 0]
     outside = [profile.get(-horizon, 0.0), profile.get(1, 0.0), 0.0]
     return float(max(inside) - max(outside)) if inside else math.nan
@@ -185,8 +187,6 @@ def run_drill(
     ConfigError
         If no regressor is enabled (the instruments read regressor ICs).
     """
-    from kilo.errors import ConfigError
-
     if not enabled_regressors(config):
         raise ConfigError("the drills need a regressor in models.enabled")
     base = FeatureEngine.from_config(config, symbol)
