@@ -52,6 +52,9 @@ def test_portfolio_walk_forward_through_the_script(tiny_models: Config, tmp_path
                 "models.ppo.window=4",
                 "blend.rule=quantile",
                 "evaluation.holdout_fraction=0",  # 4,500 bars: too few for a holdout too
+                "evaluation.power_ics=[]",  # the portfolio is under test, not the power curve
+                "models.gru.hidden_size=16",
+                "models.lightgbm.n_estimators=60",
             )
             for arg in ("--set", o)
         ),

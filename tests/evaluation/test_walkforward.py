@@ -118,7 +118,8 @@ def test_power_curve_floor_and_verdict(evaluation) -> None:
         assert power.floor[name] > 0
         for p in power.curve:
             low, high = p.ic_ci95[name]
-            assert low < p.ic[name] < high and p.detected[name] == (low > 0)
+            assert low < p.ic[name] < high
+            assert p.detected[name] == (low > max(ic.ic_spearman, 0.0))
     assert verdict.value in ("skill", "no edge above F", "undecidable") and verdict.reason
     assert verdict.floor == max(power.floor.values())
     html = paths["html"].read_text()

@@ -3,10 +3,10 @@
 A two-sided test at 5 % has 80 % power against a true effect of ``z_0.975 + z_0.80``
 (1.96 + 0.84 = 2.80) standard errors (the normal-approximation power formula; e.g.
 Cohen, *Statistical Power Analysis*, 1988, ch. 1). The IC the pipeline learns is about
-``recovery`` times the true IC of an edge (measured here, on edges planted through
-features, models and blend), so the smallest true IC it finds with 80 % power, the
-detection floor, is ``2.80 * se / recovery`` with se the real IC's moving-block
-bootstrap standard error.
+``recovery`` times the true IC of an edge on top of the IC it finds on the real bars
+(measured here, on edges planted through features, models and blend), so the smallest
+true IC it finds with 80 % power, the detection floor, is ``2.80 * se / recovery``
+with se the real IC's moving-block bootstrap standard error.
 """
 
 from __future__ import annotations
@@ -39,33 +39,47 @@ def power_point(
     folds: list[TimeSplit],
     results: list[FoldResult],
     block: int,
+    real: dict[str, float],
 ) -> PowerPoint:
     """The recovered IC of each regressor on the test folds of a planted data set
-    (planted at ``planted_ic``), with its 95 % bootstrap interval; detected when the
-    interval's low end is above 0."""
+    (planted at ``planted_ic``), with its 95 % bootstrap interval; seen when the
+    interval's low end is above 0 and above ``real[name]``, the IC the same regressor
+    reaches on the real candles (the planted edge comes on top of what is there)."""
     y = np.concatenate([data.target[folds[r.task.fold].test] for r in results])
     ic, ci, detected = {}, {}, {}
     for name in results[0].predictions:
         pred = np.concatenate([r.predictions[name] for r in results])
         boot = ic_bootstrap(pred, y, block, n_boot=config.evaluation.bootstrap, seed=config.seed)
         low, high = (float(v) for v in np.percentile(boot, [2.5, 97.5]))
-        ic[name], ci[name], detected[name] = spearman_ic(pred, y), (low, high), low > 0
+        ic[name], ci[name] = spearman_ic(pred, y), (low, high)
+        detected[name] = low > max(real.get(name, 0.0), 0.0)
     return PowerPoint(planted_ic=planted_ic, ic=ic, ic_ci95=ci, detected=detected)
 
 
 def power_summary(points: list[PowerPoint], real: dict[str, ICStatistics]) -> Power:
-    """The curve in increasing planted IC, each regressor's recovery (least-squares
-    slope through 0 of recovered on planted IC) and detection floor (module docstring;
-    inf when the slope is not positive or the standard error is undefined)."""
+    """The curve in increasing planted IC, each regressor's recovery and detection floor
+    (module docstring; inf when the recovery is not positive or the standard error is
+    undefined).
+
+    The recovery is the least-squares slope of the recovered IC on the planted IC over
+    the curve and the real candles (planted IC 0, the regressor's own IC): the real
+    bars' own predictability is the intercept, not part of the recovery.
+    """
     curve = sorted(points, key=lambda p: p.planted_ic)
     recovery, floor = {}, {}
     for name, stats in real.items():
-        pairs = [
-            (p.planted_ic, p.ic[name]) for p in curve if math.isfinite(p.ic.get(name, math.nan))
+        pairs = [(0.0, stats.ic_spearman)] + [
+            (p.planted_ic, p.ic[name]) for p in curve if name in p.ic
         ]
+        pairs = [(a, b) for a, b in pairs if math.isfinite(b)]
         planted = np.array([a for a, _ in pairs])
         found = np.array([b for _, b in pairs])
-        slope = float(planted @ found / (planted @ planted)) if pairs else math.nan
+        spread = planted - planted.mean() if len(pairs) > 1 else np.zeros(1)
+        slope = (
+            float(spread @ (found - found.mean()) / (spread @ spread))
+            if spread @ spread > 0
+            else math.nan
+        )
         recovery[name] = slope
         good = slope > 0 and math.isfinite(stats.ic_se)
         floor[name] = POWER_MULTIPLE * stats.ic_se / slope if good else math.inf
@@ -96,7 +110,7 @@ def decide(summary: SymbolSummary) -> Verdict:
         return Verdict(
             value="skill",
             floor=floor,
-            reason=f"{', '.join(significant)}'s IC interval excludes 0 and the blend beats "
+            reason=f"the IC interval of {', '.join(significant)} excludes 0 and the blend beats "
             f"buy-and-hold (PSR {blend.psr_vs_buy_and_hold:.2f}) and the random baseline "
             f"(percentile {percentile:.0f}) net of costs",
         )
@@ -114,7 +128,7 @@ def decide(summary: SymbolSummary) -> Verdict:
             "80 % of the time; smaller ones would not",
         )
     why = (
-        f"{', '.join(significant)}'s IC interval excludes 0 but the blend does not beat "
+        f"the IC interval of {', '.join(significant)} excludes 0 but the blend does not beat "
         "buy-and-hold and the random baseline at 5 % net of costs"
         if significant
         else "no IC interval excludes 0, and not every one lies below the detection floor "

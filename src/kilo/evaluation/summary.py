@@ -129,7 +129,8 @@ class Controls(_Model):
 class PowerPoint(_Model):
     """One planted edge through the whole pipeline: the IC it reached on the rebuilt
     candles, and per regressor the IC recovered on the test folds, its 95 % interval
-    and whether that interval excludes 0 (detected)."""
+    and whether that interval lies above 0 and above the regressor's IC on the real
+    candles (detected)."""
 
     planted_ic: float
     ic: dict[str, JsonFloat]
@@ -141,10 +142,11 @@ class Power(_Model):
     """What the ruler can see on this symbol (:mod:`kilo.evaluation.power`).
 
     ``curve``: the planted points in increasing IC; ``recovery``: per regressor the
-    share of a planted IC the pipeline recovers (least-squares slope through 0 of the
-    curve); ``floor``: per regressor the detection floor, the smallest true IC found
-    with 80 % power at 5 % two-sided, ``(z_0.975 + z_0.8) * se / recovery``, with se
-    the real IC's bootstrap standard error (inf when nothing is recovered).
+    share of a planted IC the pipeline recovers (least-squares slope of recovered on
+    planted IC over the curve and the real candles at planted IC 0); ``floor``: per
+    regressor the detection floor, the smallest true IC found with 80 % power at 5 %
+    two-sided, ``(z_0.975 + z_0.8) * se / recovery``, with se the real IC's bootstrap
+    standard error (inf when nothing is recovered).
     """
 
     curve: list[PowerPoint]

@@ -123,10 +123,11 @@ def _power(
     """The power curve (the planted control and every ``power <ic>`` data set) and the
     detection floors of the regressors (:mod:`kilo.evaluation.power`)."""
     block = stats_block(config)
+    real = {name: s.ic for name, s in strategies.items() if s.ic is not None}
+    real_ic = {name: ic.ic_spearman for name, ic in real.items()}
     planted = [(datasets.planted, datasets.planted_ic, parts["planted"])]
     planted += [(data, ic, parts[name]) for name, (data, ic) in datasets.power.items()]
-    points = [power_point(config, d, ic, folds, r, block) for d, ic, r in planted]
-    real = {name: s.ic for name, s in strategies.items() if s.ic is not None}
+    points = [power_point(config, d, ic, folds, r, block, real_ic) for d, ic, r in planted]
     return power_summary(points, real)
 
 
