@@ -15,7 +15,8 @@ from kilo.training.dataset import load_context
 BARS = 200
 
 
-@pytest.mark.parametrize("symbol", ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT"])
+# the reference symbol, one that reads it, one listed late
+@pytest.mark.parametrize("symbol", ["BTC/USDT", "ETH/USDT", "SOL/USDT"])
 def test_trailing_window_features_match_full_history(config: Config, symbol: str) -> None:
     """Every feature group, cross-asset and higher-timeframe ones included."""
     engine = FeatureEngine.from_config(config, symbol)

@@ -134,7 +134,7 @@ def test_a_replay_on_real_candles_obeys_the_rules(tiny_models: Config, tmp_path,
     config = tiny_models.with_overrides({**{f"risk.{k}": v for k, v in OFF.items()}, **rules})
     ledger = run_session(
         config,
-        SessionOptions(300, ("BTC/USDT", "ETH/USDT", "SOL/USDT"), state=tmp_path / "r.sqlite"),
+        SessionOptions(150, ("BTC/USDT", "ETH/USDT", "SOL/USDT"), state=tmp_path / "r.sqlite"),
     )
     rule = "daily_loss" if "risk.daily_loss_limit" in rules else "drawdown"
     trips = ledger.query(

@@ -138,7 +138,7 @@ def test_kill_9_mid_run_then_restart(tiny_models: Config, tmp_path) -> None:
             if state.exists():
                 with sqlite3.connect(state) as conn:
                     try:
-                        if conn.execute("SELECT COUNT(*) FROM iterations").fetchone()[0] >= 15:
+                        if conn.execute("SELECT COUNT(*) FROM iterations").fetchone()[0] >= 5:
                             break
                     except sqlite3.OperationalError:
                         pass
