@@ -90,11 +90,11 @@ def decide(summary: SymbolSummary) -> Verdict:
     """The symbol's :class:`~kilo.evaluation.summary.Verdict` from its regressors' IC
     intervals, their power and the blend's results net of costs."""
     power = summary.power
-    ics = {
-        name: stats
-        for name, stats in ((n, summary.strategies[n].ic) for n in (power.floor if power else {}))
-        if stats
-    }
+    ics: dict[str, ICStatistics] = {}
+    for name in power.floor if power is not None else {}:
+        ic = summary.strategies[name].ic
+        if ic is not None:
+            ics[name] = ic
     if power is None or not ics:
         return Verdict(
             value="undecidable",
