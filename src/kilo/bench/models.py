@@ -106,11 +106,11 @@ def _burn(stop: Any) -> None:
 
 @register("gru-contention")
 def bench_gru_contention(config: Config) -> list[dict[str, Any]]:
-    """One GRU epoch on a quiet machine and beside one busy process per core, under
-    OpenMP's default wait policy and ``OMP_WAIT_POLICY=PASSIVE`` (Kilo's default).
+    """One GRU epoch on a quiet machine and beside one busy process per core, with GNU
+    OpenMP's default spinning, Kilo's ``GOMP_SPINCOUNT=2000`` and ``OMP_WAIT_POLICY=PASSIVE``.
 
-    Each run is a fresh interpreter (the policy is read when torch loads OpenMP); one
-    run per cell, no warm-up. Records ``gru_epoch_<policy>_<quiet|busy>`` in seconds.
+    Each run is a fresh interpreter (the settings are read when torch loads OpenMP);
+    one run per cell, no warm-up. Records ``gru_epoch_<setting>_<quiet|busy>`` in seconds.
     """
     import multiprocessing
     import os
@@ -129,8 +129,13 @@ def bench_gru_contention(config: Config) -> list[dict[str, Any]]:
             f"print(gru_epoch_seconds(load_config({str(path)!r})))"
         )
         records = []
-        for policy in ("default", "PASSIVE"):
-            env = {**os.environ, "OMP_WAIT_POLICY": "" if policy == "default" else policy}
+        settings = {
+            "default": {"GOMP_SPINCOUNT": "300000", "OMP_WAIT_POLICY": ""},
+            "spin2000": {"GOMP_SPINCOUNT": "2000", "OMP_WAIT_POLICY": ""},
+            "passive": {"GOMP_SPINCOUNT": "2000", "OMP_WAIT_POLICY": "PASSIVE"},
+        }
+        for policy, values in settings.items():
+            env = {**os.environ, **values}
             for load in ("quiet", "busy"):
                 stop = multiprocessing.Event()
                 burners = [
@@ -153,7 +158,7 @@ def bench_gru_contention(config: Config) -> list[dict[str, Any]]:
                         b.join()
                 seconds = float(out.stdout.strip().splitlines()[-1])
                 params = {"policy": policy, "load": load, "busy_processes": len(burners)}
-                records.append(record(f"gru_epoch_{policy.lower()}_{load}", [seconds], "s", params))
+                records.append(record(f"gru_epoch_{policy}_{load}", [seconds], "s", params))
     return records
 
 
