@@ -42,6 +42,7 @@ from kilo.evaluation.statistics import (
 )
 from kilo.evaluation.walkforward import fold_config, run_tasks
 from kilo.features import FeatureEngine
+from kilo.features.target import forward_log_return
 from kilo.metrics import bars_per_year, spearman_ic
 from kilo.training.dataset import Dataset, build_dataset, load_context
 from kilo.training.kinds import enabled_regressors
@@ -54,19 +55,6 @@ DRILL_COLUMN = "log_ret_1"
 OWN_LEAK_ICS = (0.02, 0.05)
 #: A lead/lag bump counts when it stands this many IC standard errors above the rest.
 BUMP_STANDARD_ERRORS = 3.0
-
-
-def _log_close(close: pd.Series) -> pd.Series:
-    return pd.Series(np.log(close.to_numpy(dtype=np.float64)), index=close.index)
-
-
-def _next_log_return(close: pd.Series) -> pd.Series:
-    return _log_close(close).diff().shift(-1)
-
-
-def _forward_log_return(close: pd.Series, horizon: int) -> pd.Series:
-    log_c = _log_close(close)
-    return log_c.shift(-horizon) - log_c
 
 
 @dataclass(frozen=True)
@@ -89,11 +77,10 @@ class Fault:
         """The leaking column over ``candles``' index (noise drawn per candle position,
         so a bar's value does not depend on later candles' presence)."""
         if self.kind == "label":
-            return _forward_log_return(candles["close"], horizon)
+            return forward_log_return(candles, horizon)
         if self.kind == "cross":
-            other = context[context_symbol]["close"].reindex(candles.index)
-            return _next_log_return(other)
-        z = _next_log_return(candles["close"])
+            return forward_log_return(context[context_symbol].reindex(candles.index))
+        z = forward_log_return(candles)
         z = z / z.std()
         noise = np.random.default_rng(seed).normal(size=len(candles))
         return float(self.scale or 0.0) * z + noise
@@ -120,7 +107,7 @@ class LeakyEngine(FeatureEngine):
 def own_leak_scale(candles: pd.DataFrame, ic: float, horizon: int, seed: int) -> float:
     """The weight ``a`` of the own next return whose column reaches raw IC ``ic`` with
     the label on ``candles`` (bisection on [0, 100])."""
-    label = _forward_log_return(candles["close"], horizon).to_numpy()
+    label = forward_log_return(candles, horizon).to_numpy()
 
     def reached(a: float) -> float:
         values = Fault("probe", "own", a).values(candles, {}, "", horizon, seed)
