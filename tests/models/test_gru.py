@@ -82,3 +82,16 @@ def test_refit_runs_the_given_epochs_and_weights_steer_the_loss() -> None:
     pred = model.predict(X)
     assert np.corrcoef(pred[10:300], X[10:300, 0])[0, 1] > 0.5  # learnt the weighted regime
     assert np.corrcoef(pred[310:], y[310:])[0, 1] < 0  # and not the other one
+
+
+def test_a_rows_prediction_does_not_depend_on_the_rows_after_it() -> None:
+    """To the bit, across forward passes: freqtrade's lookahead-analysis compares
+    exactly, and CPU kernels round differently by batch shape."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1500, 44)).astype(np.float32)
+    y = (0.01 * X[:, 0]).astype(np.float32)
+    params = GRUConfig(sequence_length=48, hidden_size=64, epochs=1, batch_size=256, patience=1)
+    model = GRURegressor(params, seed=1).fit(X[:1000], y[:1000], progress=False)
+    full = model.predict(X)
+    for n in (300, 777, 1301):
+        np.testing.assert_array_equal(model.predict(X[:n]), full[:n])

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "gru.pt"
 PARAMS_FILE = "gru.json"
+#: Windows per forward pass in :meth:`GRURegressor.predict`; the last pass is padded to
+#: it, so a row's prediction is the same to the bit whatever rows follow it.
+PREDICT_BATCH = 256
 
 
 def resolve_device(name: str) -> torch.device:
@@ -225,7 +228,10 @@ class GRURegressor:
         Returns
         -------
         ndarray of shape (n_rows,), float32; the first ``sequence_length - 1`` rows
-        are NaN (no full window).
+        are NaN (no full window). Every forward pass holds :data:`PREDICT_BATCH`
+        windows (the last padded with copies of its final one): CPU kernels round
+        differently by batch shape, and a row's output must not depend on how many rows
+        come after it (freqtrade's lookahead-analysis compares them exactly).
 
         Raises
         ------
@@ -245,8 +251,10 @@ class GRURegressor:
         device = next(self.net_.parameters()).device
         rows = torch.as_tensor(X, dtype=torch.float32, device=device)
         ends = torch.arange(L - 1, len(X), device=device)
-        preds = [self.net_(self._windows(rows, b)) for b in ends.split(4096)]
-        out[L - 1 :] = torch.cat(preds).cpu().numpy() * self.target_scale_
+        pad = -len(ends) % PREDICT_BATCH
+        padded = torch.cat([ends, ends[-1:].expand(pad)])
+        preds = [self.net_(self._windows(rows, b)) for b in padded.split(PREDICT_BATCH)]
+        out[L - 1 :] = torch.cat(preds)[: len(ends)].cpu().numpy() * self.target_scale_
         return out
 
     def save(self, folder: Path) -> list[str]:
