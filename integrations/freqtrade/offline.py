@@ -1,0 +1,132 @@
+"""Run freqtrade's own command line without an exchange connection.
+
+freqtrade loads the exchange's market list on start-up and has no offline mode; this
+runner replaces ccxt's Binance ``fetch_markets`` / ``fetch_currencies`` with spot markets
+for the pairs whose candle files lie in ``--datadir``, then calls freqtrade's ``main()``
+with the same arguments. Everything else is freqtrade's: backtesting, lookahead-analysis,
+recursive-analysis. Example (from the repository root)::
+
+    python integrations/freqtrade/offline.py backtesting \\
+        --config integrations/freqtrade/config.example.json \\
+        --strategy-path integrations/freqtrade --strategy KiloStrategy \\
+        --datadir ../shared/data/binance --timerange 20250601-20250701
+
+The stub's markets carry Binance's spot fee (0.1 %) and precision fine enough (1e-8)
+that rounding moves no fill by more than a billionth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+#: Taker and maker fee of the stub markets (Binance spot's base rate).
+FEE = 0.001
+
+
+def _datadir(argv: list[str]) -> Path:
+    for flag in ("--datadir", "--data-dir", "-d"):
+        if flag in argv:
+            return Path(argv[argv.index(flag) + 1])
+    raise SystemExit("offline.py needs --datadir: the folder of candle files to stub markets for")
+
+
+def spot_markets(datadir: Path) -> list[dict[str, Any]]:
+    """ccxt market structures for each ``BASE_QUOTE-<timeframe>.*`` file in ``datadir``."""
+    pairs = sorted({p.name.split("-")[0] for p in datadir.glob("*_*-*.*")})
+    markets = []
+    for name in pairs:
+        base, quote = name.split("_", 1)
+        markets.append(
+            {
+                "id": f"{base}{quote}",
+                "symbol": f"{base}/{quote}",
+                "base": base,
+                "quote": quote,
+                "baseId": base,
+                "quoteId": quote,
+                "settle": None,
+                "settleId": None,
+                "type": "spot",
+                "spot": True,
+                "margin": False,
+                "swap": False,
+                "future": False,
+                "option": False,
+                "contract": False,
+                "linear": None,
+                "inverse": None,
+                "contractSize": None,
+                "active": True,
+                "taker": FEE,
+                "maker": FEE,
+                "percentage": True,
+                "tierBased": False,
+                "precision": {"amount": 1e-8, "price": 1e-8, "cost": None, "base": None},
+                "limits": {
+                    "amount": {"min": 1e-8, "max": None},
+                    "price": {"min": 1e-8, "max": None},
+                    "cost": {"min": 5.0, "max": None},
+                    "leverage": {"min": None, "max": None},
+                    "market": {"min": None, "max": None},
+                },
+                "info": {},
+            }
+        )
+    return markets
+
+
+@contextlib.contextmanager
+def stubbed_markets(datadir: Path) -> Iterator[None]:
+    """While the block runs, ccxt's Binance (sync and async) answers the market list
+    from ``datadir``'s candle files and the currency list with nothing."""
+    import ccxt
+    import ccxt.async_support
+
+    markets = spot_markets(datadir)
+
+    def fetch_markets(self: Any, params: Any = None) -> list[dict[str, Any]]:
+        return [dict(m) for m in markets]
+
+    async def fetch_markets_async(self: Any, params: Any = None) -> list[dict[str, Any]]:
+        return fetch_markets(self, params)
+
+    def fetch_currencies(self: Any, params: Any = None) -> dict[str, Any]:
+        return {}
+
+    async def fetch_currencies_async(self: Any, params: Any = None) -> dict[str, Any]:
+        return {}
+
+    stubs = {
+        (ccxt.binance, "fetch_markets"): fetch_markets,
+        (ccxt.binance, "fetch_currencies"): fetch_currencies,
+        (ccxt.async_support.binance, "fetch_markets"): fetch_markets_async,
+        (ccxt.async_support.binance, "fetch_currencies"): fetch_currencies_async,
+    }
+    originals = {key: getattr(*key) for key in stubs}
+    for (cls, name), stub in stubs.items():
+        setattr(cls, name, stub)
+    try:
+        yield
+    finally:
+        for (cls, name), original in originals.items():
+            setattr(cls, name, original)
+
+
+def main(argv: list[str]) -> int:
+    """Stub the markets for ``argv``'s ``--datadir`` and run freqtrade with ``argv``."""
+    from freqtrade.main import main as freqtrade_main
+
+    with stubbed_markets(_datadir(argv)):
+        try:
+            freqtrade_main(argv)
+        except SystemExit as exc:
+            return int(exc.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

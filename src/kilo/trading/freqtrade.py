@@ -1,0 +1,301 @@
+"""A symbol's model set as freqtrade signals: the adapter behind ``integrations/freqtrade``.
+
+freqtrade (GPL-3) is never imported here: its strategy file hands this module plain
+pandas frames and numbers, and this module answers with Kilo's own inference and
+decision rule, so the two cannot disagree on what a bar means.
+
+The mapping, bar for bar, to :func:`~kilo.trading.execution.execute_bar`:
+
+- **Entries.** Flat at the close of candle t, Kilo predicts with the flat portfolio
+  state and enters at t+1's open. freqtrade's ``enter_long`` on candle t fills at t+1's
+  open too, and only when no trade is open, so :meth:`FreqtradeSignals.analyze` computes
+  every candle's flat-state decision at once.
+- **Exits.** Long at candle t's close, Kilo predicts with the position it holds (PPO
+  sees it) and exits at t+1's open. freqtrade calls ``custom_exit`` on candle t+1 with
+  the analysed frame up to t and fills a custom exit at t+1's open:
+  :meth:`FreqtradeSignals.exit_reason` answers it from the trade's entry price and time.
+- **Stake.** ``max_position_fraction`` x the rule's size x
+  :func:`~kilo.trading.execution.volatility_scale` of equity, as the broker buys.
+- **Stops.** ``trading.stop_loss`` is freqtrade's ``stoploss``; ``trading.take_profit``
+  its ``minimal_roi`` at the ratio that puts freqtrade's exit price on Kilo's level
+  (:func:`freqtrade_roi`). Kilo's trailing stop (on closes) and partial take-profits
+  have no exact freqtrade counterpart and are refused (:func:`freqtrade_stops`).
+
+Known, bounded differences: freqtrade has no slippage (Kilo's ``trading.slippage``
+moves every Kilo fill by that fraction); a stop whose bar opens below it fills at the
+stop in freqtrade and at the open in Kilo; a candle freqtrade inserted for an outage is
+marked ``filled`` (never decided on) but freqtrade may still fill an order decided on
+the bar before it; Kilo's portfolio risk rules (``risk``) are not applied — freqtrade's
+own protections take their place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from kilo.blend import blend
+from kilo.config import Config, TradingConfig
+from kilo.data import FILLED, timeframe_delta, validate_candles
+from kilo.data.readers import COLUMNS
+from kilo.errors import ConfigError
+from kilo.features.target import trailing_volatility
+from kilo.inference import FLAT, PortfolioState, predict_rows, score_outputs
+from kilo.trading.execution import volatility_scale
+from kilo.trading.symbol_model import SymbolModel
+
+#: Columns :meth:`FreqtradeSignals.analyze` adds to freqtrade's frame.
+SIGNAL_COLUMNS = ["kilo_score", "kilo_enter", "kilo_fraction"]
+#: The ``exit_reason`` freqtrade records for an exit Kilo's rule decided.
+EXIT_REASON = "kilo_exit"
+
+
+@dataclass(frozen=True)
+class FreqtradeStops:
+    """Kilo's ``trading`` stops in freqtrade's terms: ``stoploss`` (a negative ratio) and
+    ``minimal_roi`` (minutes in trade -> profit ratio, fees included)."""
+
+    stoploss: float
+    minimal_roi: dict[str, float]
+
+
+def freqtrade_roi(take_profit: float, fee: float) -> float:
+    """The profit ratio at which freqtrade exits at ``entry x (1 + take_profit)``.
+
+    freqtrade's ROI counts both fees: ``ratio = rate (1 - fee) / (entry (1 + fee)) - 1``
+    (``LocalTrade.calc_profit_ratio``), so the ratio that puts its exit on Kilo's level is
+    ``(1 + take_profit)(1 - fee)/(1 + fee) - 1``.
+    """
+    return (1.0 + take_profit) * (1.0 - fee) / (1.0 + fee) - 1.0
+
+
+def freqtrade_stops(trading: TradingConfig) -> FreqtradeStops:
+    """freqtrade's stop-loss and ROI table for Kilo's ``trading`` section.
+
+    Raises
+    ------
+    ConfigError
+        If ``trading.trailing_stop`` or ``trading.partial_take_profit`` is set: Kilo
+        trails the highest close and sells parts at levels, which freqtrade's trailing
+        stop (on highs) and ROI table cannot reproduce.
+    """
+    unmapped = [
+        key
+        for key, value in (
+            ("trailing_stop", trading.trailing_stop),
+            ("partial_take_profit", trading.partial_take_profit),
+        )
+        if value
+    ]
+    if unmapped:
+        raise ConfigError(
+            f"trading.{' and trading.'.join(unmapped)} cannot be reproduced in freqtrade; "
+            "set them to null for the freqtrade strategy, or trade with scripts/trader.py"
+        )
+    stoploss = -trading.stop_loss if trading.stop_loss is not None else -1.0
+    roi = (
+        freqtrade_roi(trading.take_profit, trading.fee)
+        if trading.take_profit is not None
+        else 100.0
+    )
+    return FreqtradeStops(stoploss, {"0": roi})
+
+
+def candles_from_freqtrade(frame: pd.DataFrame, timeframe: str, source: str) -> pd.DataFrame:
+    """freqtrade's candle frame as Kilo's validated candles.
+
+    Parameters
+    ----------
+    frame
+        Columns ``date`` (UTC open time), open, high, low, close (quote currency),
+        volume (base currency), one row per candle; other columns are ignored.
+
+    Returns
+    -------
+    DataFrame as :func:`kilo.data.load_candles` returns: UTC ``DatetimeIndex`` and
+    OHLCV plus ``filled``. A candle freqtrade inserted for a missing one (volume 0 and
+    open = high = low = close = the previous close, freqtrade's fill) is marked
+    ``filled``, as Kilo's data layer marks its own fills.
+
+    Raises
+    ------
+    DataError
+        If a column is missing or no valid candle remains.
+    """
+    candles, _ = validate_candles(frame[COLUMNS], timeframe, source)
+    close = candles["close"]
+    flat = (
+        (candles["volume"] == 0)
+        & (candles["open"] == close)
+        & (candles["high"] == close)
+        & (candles["low"] == close)
+        & (close == close.shift(1))
+    )
+    candles[FILLED] = candles[FILLED] | flat
+    return candles
+
+
+class FreqtradeSignals:
+    """One symbol's LATEST model set answering a freqtrade strategy's questions.
+
+    :meth:`analyze` is ``populate_indicators``; :meth:`exit_reason` is ``custom_exit``;
+    :meth:`stake` is ``custom_stake_amount``. It keeps the preprocessed features of
+    the last analysed frame for :meth:`exit_reason`.
+    """
+
+    def __init__(self, config: Config, model: SymbolModel) -> None:
+        self.config = config
+        self.model = model
+        self._X: np.ndarray = np.empty((0, 0), dtype=np.float32)
+        self._rows = pd.Series(dtype=np.int64)
+        self._close = pd.Series(dtype=np.float64)
+        self._filled = pd.Series(dtype=bool)
+        self._answers: dict[tuple[pd.Timestamp, float, pd.Timestamp], str | None] = {}
+
+    @classmethod
+    def load(cls, config: Config, symbol: str) -> FreqtradeSignals:
+        """Load ``symbol``'s LATEST model set (checksums and feature contract verified).
+
+        Raises
+        ------
+        ModelSetError, FeatureContractError
+            As :meth:`SymbolModel.load`.
+        """
+        return cls(config, SymbolModel.load(config, symbol))
+
+    @property
+    def startup_candles(self) -> int:
+        """Candles before the first decided one that the features and sizing need
+        (freqtrade's ``startup_candle_count``)."""
+        return self.model.history_rows
+
+    @property
+    def context_symbols(self) -> list[str]:
+        """Symbols the features read besides the traded one (freqtrade's informative
+        pairs)."""
+        return list(self.model.engine.context_symbols)
+
+    def analyze(self, frame: pd.DataFrame, context: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        """The flat-state blend of every candle of ``frame``, as new columns.
+
+        Parameters
+        ----------
+        frame
+            freqtrade's candles (see :func:`candles_from_freqtrade`), oldest first.
+        context
+            Symbol -> freqtrade candle frame of each of :attr:`context_symbols`.
+
+        Returns
+        -------
+        ``frame`` with :data:`SIGNAL_COLUMNS`: ``kilo_score`` the blend score in [-1, 1]
+        (NaN in the warm-up), ``kilo_enter`` 1 where the rule enters from flat (never on
+        a filled candle), ``kilo_fraction`` the share of equity an entry there stakes.
+
+        Raises
+        ------
+        DataError
+            If the candles are invalid.
+        """
+        timeframe = self.config.data.timeframe
+        candles = candles_from_freqtrade(frame, timeframe, self.model.symbol)
+        others = {s: candles_from_freqtrade(context[s], timeframe, s) for s in self.context_symbols}
+        scores = self._flat_scores(candles, others)
+        volatility = trailing_volatility(candles, self.model.volatility_window, annualise=True)
+        enter = np.zeros(len(candles), dtype=np.int64)
+        fraction = np.zeros(len(candles))
+        for i in np.flatnonzero(scores.notna().to_numpy() & ~candles[FILLED].to_numpy()):
+            score = float(scores.iloc[i])
+            if self.model.rule.decide(score, False, 0) == "enter":
+                enter[i] = 1
+                fraction[i] = self._entry_fraction(score, float(volatility.iloc[i]))
+        self._close = candles["close"]
+        self._filled = candles[FILLED]
+        self._answers = {}
+        dates = pd.DatetimeIndex(pd.to_datetime(frame["date"], utc=True))
+        columns = {
+            "kilo_score": scores,
+            "kilo_enter": pd.Series(enter, index=candles.index),
+            "kilo_fraction": pd.Series(fraction, index=candles.index),
+        }
+        return frame.assign(
+            **{k: v.reindex(dates, fill_value=0).to_numpy() for k, v in columns.items()}
+        )
+
+    def _flat_scores(self, candles: pd.DataFrame, others: dict[str, pd.DataFrame]) -> pd.Series:
+        """Blend score per candle with the flat portfolio state, NaN where the features
+        or the models' context rows are still warming up (all of them for a frame too
+        short, as freqtrade's recursive-analysis hands in); keeps the preprocessed rows
+        for :meth:`exit_reason`."""
+        model = self.model
+        scores = pd.Series(np.nan, index=candles.index)
+        self._X = np.empty((0, 0), dtype=np.float32)
+        self._rows = pd.Series(dtype=np.int64)
+        if len(candles) <= model.engine.max_lookback + model.context_rows:
+            return scores
+        features = model.engine.transform(candles, others)
+        X = model.model_set.preprocessor.transform(features)
+        first = model.context_rows
+        out = predict_rows(model.model_set, X, len(X) - first, FLAT)
+        signals = model.calibration.signals(out.gru, out.lightgbm, out.ppo, False)
+        scores.loc[features.index[first:]] = blend(signals, model.weights)[0]
+        self._X = X
+        self._rows = pd.Series(np.arange(len(features)), index=features.index)
+        return scores
+
+    def _entry_fraction(self, score: float, volatility: float) -> float:
+        """Share of equity an entry at ``score`` stakes, as :func:`execute_bar` sizes it."""
+        trading = self.config.trading
+        return (
+            trading.max_position_fraction
+            * self.model.rule.size(score)
+            * volatility_scale(volatility, trading.target_volatility)
+        )
+
+    def exit_reason(
+        self, candle_time: pd.Timestamp, entry_price: float, entry_time: pd.Timestamp
+    ) -> str | None:
+        """:data:`EXIT_REASON` when the rule exits the long at ``candle_time``'s close.
+
+        Parameters
+        ----------
+        candle_time
+            Open time (UTC) of the last closed candle of the analysed frame.
+        entry_price, entry_time
+            The trade's fill price (quote currency) and fill time (the open of the
+            candle after the entry signal).
+
+        Returns
+        -------
+        None when the position was not yet held over a whole candle, the candle was
+        not analysed or is filled, or the rule holds. Answers are kept per candle and
+        trade until the next :meth:`analyze` (freqtrade asks every few seconds live).
+        """
+        key = (candle_time, entry_price, entry_time)
+        if key not in self._answers:
+            self._answers[key] = self._exit_reason(candle_time, entry_price, entry_time)
+        return self._answers[key]
+
+    def _exit_reason(
+        self, candle_time: pd.Timestamp, entry_price: float, entry_time: pd.Timestamp
+    ) -> str | None:
+        model = self.model
+        bars_held = (
+            int((candle_time - entry_time) / timeframe_delta(self.config.data.timeframe)) + 1
+        )
+        row = self._rows.get(candle_time)
+        if bars_held < 1 or row is None or row < model.context_rows or self._filled[candle_time]:
+            return None
+        state = PortfolioState(1.0, math.log(self._close[candle_time] / entry_price), bars_held)
+        out = predict_rows(model.model_set, self._X[: int(row) + 1], 1, state)
+        prediction = score_outputs(out, model.calibration, model.weights, state)
+        decided = model.rule.decide(prediction.score, True, bars_held)
+        return EXIT_REASON if decided == "exit" else None
+
+    def stake(self, fraction: float, equity: float) -> float:
+        """Quote currency to stake: ``fraction`` of ``equity``, 0 below
+        ``trading.min_notional`` (the broker skips such orders)."""
+        amount = fraction * equity
+        return amount if amount >= self.config.trading.min_notional else 0.0

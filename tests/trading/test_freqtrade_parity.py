@@ -1,0 +1,129 @@
+"""freqtrade's backtest of the shipped strategy trades as Kilo's replay does, trade for trade.
+
+Runs when ``requirements-freqtrade.txt`` is installed (``.ci/run`` installs it). Both
+sides trade the same tiny ETH/USDT model set over the bars it never saw, with the same
+fee, no slippage (freqtrade has none) and no portfolio risk rules (freqtrade has its
+own protections instead); see :mod:`kilo.trading.freqtrade` for the mapping.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kilo.config import Config, load_config
+from kilo.trading.session import SessionOptions, run_session
+from kilo.trading.symbol_model import SymbolModel
+from tests.conftest import REPO, TINY
+
+pytest.importorskip("freqtrade", reason="pip install -r requirements-freqtrade.txt")
+
+INTEGRATION = REPO / "integrations" / "freqtrade"
+SYMBOL = "ETH/USDT"
+PARITY = [
+    "trading.slippage=0",
+    "risk.daily_loss_limit=null",
+    "risk.max_drawdown=null",
+    "risk.max_correlated_exposure=null",
+]
+#: Kilo's exit reasons as freqtrade names them.
+REASONS = {"signal": "kilo_exit", "stop_loss": "stop_loss", "take_profit": "roi"}
+#: freqtrade rounds stop levels to the market's tick; amounts and stakes to 1e-8.
+PRICE_RTOL = 1e-5
+
+
+def _offline():
+    spec = importlib.util.spec_from_file_location("offline", INTEGRATION / "offline.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _kilo_fills(config: Config, start: pd.Timestamp, ledger: Path) -> pd.DataFrame:
+    fills = []
+
+    def collect(record) -> None:
+        fills.extend(o.fill for o in record.orders if o.fill is not None)
+
+    options = SessionOptions(0, (SYMBOL,), "replay", start=start, state=ledger, fresh=True)
+    run_session(config, options, collect)
+    return pd.DataFrame(
+        [(f.time, f.side, f.price, f.notional, f.reason) for f in fills],
+        columns=["time", "side", "price", "notional", "reason"],
+    )
+
+
+def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp, tmp: Path):
+    from freqtrade.data.btanalysis import load_backtest_data
+
+    settings = {
+        "max_open_trades": 1,
+        "stake_currency": "USDT",
+        "stake_amount": "unlimited",
+        "tradable_balance_ratio": 1.0,
+        "dry_run": True,
+        "dry_run_wallet": config.trading.initial_cash,
+        "trading_mode": "spot",
+        "margin_mode": "",
+        "fee": config.trading.fee,
+        "dataformat_ohlcv": "feather",
+        "exchange": {"name": "binance", "key": "", "secret": "", "pair_whitelist": [SYMBOL]},
+        "pairlists": [{"method": "StaticPairList"}],
+        "entry_pricing": {"price_side": "same", "use_order_book": False, "price_last_balance": 0},
+        "exit_pricing": {"price_side": "same", "use_order_book": False},
+        "user_data_dir": str(tmp / "user_data"),
+        "kilo": {
+            "config": str(REPO / "config" / "config.yaml"),
+            "set": overrides,
+            "data_dir": str(config.data.dir),
+            "models_dir": str(config.models.dir),
+        },
+    }
+    (tmp / "user_data").mkdir()
+    (tmp / "results").mkdir()  # an existing folder: freqtrade writes its zip inside
+    path = tmp / "freqtrade.json"
+    path.write_text(json.dumps(settings))
+    argv = [
+        "backtesting",
+        *("--config", str(path), "--strategy-path", str(INTEGRATION)),
+        *("--strategy", "KiloStrategy", "--datadir", str(Path(config.data.dir) / "binance")),
+        *("--timerange", f"{int(start.timestamp())}-", "--export", "trades"),
+        *("--backtest-directory", str(tmp / "results")),
+    ]
+    assert _offline().main(argv) == 0
+    return load_backtest_data(tmp / "results")
+
+
+def test_freqtrade_enters_and_exits_on_the_bars_kilo_replay_does(
+    tiny_models: Config, tmp_path: Path
+) -> None:
+    overrides = [*TINY, *PARITY]
+    config = load_config(
+        REPO / "config" / "config.yaml",
+        overrides,
+        data_dir=tiny_models.data.dir,
+        models_dir=tiny_models.models.dir,
+    )
+    start = SymbolModel.load(config, SYMBOL).replay_start
+    kilo = _kilo_fills(config, start, tmp_path / "paper.sqlite")
+    trades = _freqtrade_trades(config, overrides, start, tmp_path)
+
+    buys, sells = kilo[kilo.side == "buy"], kilo[kilo.side == "sell"]
+    assert len(sells) >= 5, "too few round trips to compare"
+    assert {"signal", "stop_loss"} <= set(sells.reason), "both exit paths must be exercised"
+    # Kilo's last position may still be open; freqtrade force-exits it at the end
+    closed = trades[trades.exit_reason != "force_exit"]
+    assert len(trades) == len(buys) and len(closed) == len(sells)
+    assert trades.open_date.tolist() == buys.time.tolist()
+    assert closed.close_date.tolist() == sells.time.tolist()
+    assert closed.exit_reason.tolist() == [REASONS[r] for r in sells.reason]
+    rel = dict(rel=PRICE_RTOL)
+    assert trades.open_rate.tolist() == pytest.approx(buys.price.tolist(), **rel)
+    assert closed.close_rate.tolist() == pytest.approx(sells.price.tolist(), **rel)
+    # the stake: the same share of the same equity, so the same notional
+    assert trades.stake_amount.tolist() == pytest.approx(buys.notional.tolist(), **rel)
