@@ -37,6 +37,25 @@ def test_light_modules_do_not_import_heavy_libraries(module: str) -> None:
     assert done.stdout.strip() == "[]", f"{module} imports {done.stdout.strip()}"
 
 
+def test_no_module_of_the_package_imports_freqtrade() -> None:
+    """freqtrade is GPL-3: only integrations/freqtrade/ imports it, at freqtrade's run time."""
+    import ast
+
+    offenders = []
+    for path in (REPO / "src" / "kilo").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "freqtrade"]
+    assert offenders == []
+    assert "freqtrade" in (REPO / "integrations" / "freqtrade" / "KiloStrategy.py").read_text()
+
+
 def test_the_lock_pins_every_package_a_manifest_records_as_installed() -> None:
     """Installed from requirements.lock (as .ci/run and the README do), the versions a
     model set's manifest records are the lock's."""
