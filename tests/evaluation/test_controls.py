@@ -77,6 +77,10 @@ def test_planted_edge_has_the_asked_ic_on_past_prices_only(btc_candles) -> None:
         assert (planted["high"] >= planted[["open", "close"]].max(axis=1)).all()
         assert (planted["low"] <= planted[["open", "close"]].min(axis=1)).all()
     assert abs(before[0] - before[1]) > 0.02  # an added fixed edge could not hit 0.05 twice
+    # an asked IC below the bars' own (+0.008): part of their momentum is taken out
+    weaker, achieved = planted_candles(btc_candles.iloc[:4000], 0.002, horizon=4)
+    assert achieved == pytest.approx(0.002, abs=1e-4)
+    assert spearman_ic(*momentum_signal_and_label(weaker, 4)) < before[0] - 0.004
     with pytest.raises(ValueError, match="planted_ic"):
         planted_candles(btc_candles.iloc[:4000], 0.7, horizon=1)
 

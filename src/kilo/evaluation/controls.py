@@ -197,7 +197,8 @@ def planted_candles(
     trailing return, which the features
     ``log_ret_{lookback}`` and ``volatility_{lookback}`` describe. ``beta`` is found by
     bisection so that Spearman(s_t, forward log return over ``horizon``) equals
-    ``planted_ic`` on the rebuilt series.
+    ``planted_ic`` on the rebuilt series: the signal's own IC on the real bars is
+    replaced, not added to (``beta`` < 0 where the bars' own momentum exceeds it).
 
     Returns
     -------
@@ -218,6 +219,10 @@ def planted_candles(
         return spearman_ic(signal, _label(new, horizon))
 
     low, high = 0.0, PLANTED_BETA_START
+    if ic(low) >= planted_ic:  # the bars' own momentum is stronger: take part of it out
+        low, high = -PLANTED_BETA_START, 0.0
+        while ic(low) >= planted_ic and low > -PLANTED_BETA_MAX:
+            low, high = low * 2, low
     while ic(high) < planted_ic and high < PLANTED_BETA_MAX:
         low, high = high, high * 2
     if ic(high) < planted_ic:
