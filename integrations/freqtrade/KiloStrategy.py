@@ -23,7 +23,7 @@ from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 
 from kilo.config import load_config
-from kilo.trading.freqtrade import FreqtradeSignals, freqtrade_stops
+from kilo.trading.freqtrade import EXIT_REASON, FreqtradeSignals, freqtrade_stops
 
 
 class KiloStrategy(IStrategy):
@@ -39,6 +39,13 @@ class KiloStrategy(IStrategy):
     stoploss = -1.0
     minimal_roi = {"0": 100.0}
     startup_candle_count = 0
+    # entries and model exits: limit orders at Kilo's slipped price (custom_*_price)
+    order_types = {
+        "entry": "limit",
+        "exit": "limit",
+        "stoploss": "market",
+        "stoploss_on_exchange": False,
+    }
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
@@ -101,6 +108,32 @@ class KiloStrategy(IStrategy):
             return 0.0
         equity = self.wallets.get_total_stake_amount()
         return min(self.signals[pair].stake(float(candle["kilo_fraction"]), equity), max_stake)
+
+    def custom_entry_price(
+        self,
+        pair: str,
+        trade: Trade | None,
+        current_time: datetime,
+        proposed_rate: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        return self.signals[pair].fill_price(proposed_rate, "buy")
+
+    def custom_exit_price(
+        self,
+        pair: str,
+        trade: Trade,
+        current_time: datetime,
+        proposed_rate: float,
+        current_profit: float,
+        exit_tag: str | None,
+        **kwargs: Any,
+    ) -> float:
+        if exit_tag != EXIT_REASON:
+            return proposed_rate
+        return self.signals[pair].fill_price(proposed_rate, "sell")
 
     def custom_exit(
         self,

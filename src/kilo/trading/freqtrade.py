@@ -21,9 +21,14 @@ The mapping, bar for bar, to :func:`~kilo.trading.execution.execute_bar`:
   (:func:`freqtrade_roi`). Kilo's trailing stop (on closes) and partial take-profits
   have no exact freqtrade counterpart and are refused (:func:`freqtrade_stops`).
 
-Known, bounded differences: freqtrade has no slippage (Kilo's ``trading.slippage``
-moves every Kilo fill by that fraction); a stop whose bar opens below it fills at the
-stop in freqtrade and at the open in Kilo; a candle freqtrade inserted for an outage is
+- **Slippage.** freqtrade's backtest has none; entries and model exits are limit
+  orders at Kilo's slipped price (:meth:`FreqtradeSignals.fill_price`), so the entry
+  price, and with it the stop and take-profit levels and PPO's unrealised return, are
+  Kilo's.
+
+Known, bounded differences: a stop fills at its level in freqtrade, at the level less
+slippage in Kilo (and at the open when the bar opened below it); a slipped entry above
+the candle's high fills at the high in freqtrade; a candle freqtrade inserted for an outage is
 marked ``filled`` (never decided on) but freqtrade may still fill an order decided on
 the bar before it; Kilo's portfolio risk rules (``risk``) are not applied — freqtrade's
 own protections take their place.
@@ -44,6 +49,7 @@ from kilo.data.readers import COLUMNS
 from kilo.errors import ConfigError
 from kilo.features.target import trailing_volatility
 from kilo.inference import FLAT, PortfolioState, predict_rows, score_outputs
+from kilo.metrics.costs import Side, fill_price
 from kilo.trading.execution import volatility_scale
 from kilo.trading.symbol_model import SymbolModel
 
@@ -293,6 +299,14 @@ class FreqtradeSignals:
         prediction = score_outputs(out, model.calibration, model.weights, state)
         decided = model.rule.decide(prediction.score, True, bars_held)
         return EXIT_REASON if decided == "exit" else None
+
+    def fill_price(self, reference: float, side: Side) -> float:
+        """Where Kilo's broker fills a market order at ``reference`` (quote currency):
+        ``trading.slippage`` against the order. freqtrade's backtest has no slippage;
+        the strategy places its entries and model exits as limit orders at this price,
+        which fill at it within the candle (freqtrade caps a buy at the candle's high
+        and a sale at its low)."""
+        return fill_price(reference, self.config.trading.slippage, side)
 
     def stake(self, fraction: float, equity: float) -> float:
         """Quote currency to stake: ``fraction`` of ``equity``, 0 below
