@@ -164,8 +164,20 @@ def test_manifest_holds_blend_calibration(tiny_report) -> None:
     assert q["q05"] <= q["q50"] <= q["q95"] and q["q05"] >= -1 and q["q95"] <= 1
 
 
-def test_served_regressors_are_refit_on_train_and_validation(tiny_report, tiny_config) -> None:
+def test_without_refit_the_early_stopped_models_are_served(tiny_report, tiny_config) -> None:
+    """The default (training.refit false, chosen on the search's validation folds)."""
     model_set = ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, config=tiny_config)
+    assert model_set.manifest.refit_rows is None and not tiny_report.metrics.gru.refit
+    assert not tiny_report.metrics.lightgbm.refit
+    assert all("val_loss" in h for h in model_set.gru.history_)
+
+
+def test_with_refit_the_regressors_are_refit_on_train_and_validation(
+    tiny_config, tmp_path
+) -> None:
+    config = tiny_config.with_overrides({"training.refit": True})
+    train_symbol(config, "BTC/USDT", models_dir=tmp_path, progress=False)
+    model_set = ModelSet.load("BTC/USDT", models_dir=tmp_path, config=config)
     m = model_set.manifest
     assert m.config.training.refit and m.metrics.gru.refit and m.metrics.lightgbm.refit
     assert m.refit_rows.start == m.split.train.start and m.refit_rows.end == m.split.validation.end
@@ -173,14 +185,6 @@ def test_served_regressors_are_refit_on_train_and_validation(tiny_report, tiny_c
     assert model_set.lightgbm.booster_.current_iteration() == m.metrics.lightgbm.best_iteration
     assert len(model_set.gru.history_) == m.metrics.gru.best_epochs  # no early stopping
     assert all("val_loss" not in h for h in model_set.gru.history_)
-
-
-def test_without_refit_the_early_stopped_models_are_served(tiny_config, tmp_path) -> None:
-    config = tiny_config.with_overrides({"training.refit": False})
-    report = train_symbol(config, "BTC/USDT", models_dir=tmp_path, progress=False)
-    model_set = ModelSet.load("BTC/USDT", models_dir=tmp_path, config=config)
-    assert model_set.manifest.refit_rows is None and not report.metrics.gru.refit
-    assert all("val_loss" in h for h in model_set.gru.history_)
 
 
 def test_the_summary_says_which_models_were_reused(tiny_report) -> None:

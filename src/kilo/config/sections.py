@@ -367,9 +367,10 @@ class RetrainConfig(_Section):
 
 class TrainingConfig(_Section):
     refit: bool = Field(
-        True,
-        description="refit GRU and LightGBM on train + validation with the "
-        "epochs and trees early stopping chose, before serving",
+        False,
+        description="refit GRU and LightGBM on train + validation with the epochs and "
+        "trees early stopping chose, before serving (the blend stays calibrated on the "
+        "early-stopped models' validation outputs, so it then describes other models)",
     )
     jobs: int = Field(1, ge=1, description="symbols trained in parallel processes")
     backend: Literal["joblib", "ray"] = "joblib"
