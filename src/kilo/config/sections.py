@@ -204,7 +204,7 @@ class PPOConfig(_Section):
     ent_coef: float = Field(0.01, ge=0)
     allow_short: bool = False
     n_envs: int = Field(
-        1,
+        8,
         ge=1,
         description="environments stepped together (DummyVecEnv), each from its own random "
         "bars; a rollout is still n_steps transitions in all",
