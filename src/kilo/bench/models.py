@@ -162,6 +162,27 @@ def bench_gru_contention(config: Config) -> list[dict[str, Any]]:
     return records
 
 
+#: learn() steps the peer is timed for; its 100k-step seconds are scaled from them.
+PEER_STEPS = 10_240
+
+
+def peer_seconds(config: Config, steps: int = PEER_STEPS) -> float | None:
+    """Seconds stable-baselines3's PPO (MlpPolicy, its defaults) takes for ``steps``
+    learn() steps on gym-anytrading's stocks-v0 (bundled stock data, window 10): the
+    peer of the speed targets. None when gym-anytrading is not installed."""
+    try:
+        import gym_anytrading  # noqa: F401  (registers stocks-v0)
+    except ImportError:
+        return None
+    import gymnasium
+    from stable_baselines3 import PPO
+
+    env = gymnasium.make("stocks-v0", frame_bound=(50, 2300), window_size=10)
+    peer = PPO("MlpPolicy", env, seed=config.seed, verbose=0)
+    [seconds] = time_runs(lambda: peer.learn(steps), repeats=1, warmup=0)
+    return seconds
+
+
 @register("ppo-peer")
 def bench_ppo_peer(config: Config) -> list[dict[str, Any]]:
     """stable-baselines3's PPO on gym-anytrading's stocks-v0 (the peer) and Kilo's PPO at
@@ -172,27 +193,18 @@ def bench_ppo_peer(config: Config) -> list[dict[str, Any]]:
     its ``params`` also carry the seconds its 100k steps take at that rate, the figure a
     default training is compared with. One timed run each after no warm-up.
     """
-    try:
-        import gym_anytrading  # noqa: F401  (registers stocks-v0)
-    except ImportError:
-        raise SystemExit(
-            "bench ppo-peer needs gym-anytrading: pip install gym-anytrading"
-        ) from None
-    import gymnasium
-    from stable_baselines3 import PPO
-
-    from kilo.rl import PPOAgent
-
-    steps = 10_240
-    env = gymnasium.make("stocks-v0", frame_bound=(50, 2300), window_size=10)
-    peer = PPO("MlpPolicy", env, seed=config.seed, verbose=0)
-    [peer_s] = time_runs(lambda: peer.learn(steps), repeats=1, warmup=0)
+    steps = PEER_STEPS
+    peer_s = peer_seconds(config, steps)
+    if peer_s is None:
+        raise SystemExit("bench ppo-peer needs gym-anytrading: pip install gym-anytrading")
     peer_rate = steps / peer_s
     records = [
         record(
             "ppo_peer", [peer_s], "steps/s", {"peer_100k_s": round(1e5 / peer_rate, 1)}, work=steps
         )
     ]
+    from kilo.rl import PPOAgent
+
     X, returns = btc_training_rows(config)
     for n_envs in sorted({config.models.ppo.n_envs, 8}):
         params = config.with_overrides(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from kilo.bench.core import record, register, time_runs
+from kilo.bench.models import PEER_STEPS, peer_seconds
 from kilo.config import Config
 
 
@@ -12,7 +15,11 @@ from kilo.config import Config
 def bench_train(config: Config) -> list[dict[str, Any]]:
     """Seconds to train one symbol with the config, and the process's peak memory.
 
-    No warm-up run: one run takes minutes and imports are done before timing.
+    No warm-up run: one run takes minutes and imports are done before timing. With
+    gym-anytrading installed the same run times the peer, SB3's PPO for 100k steps on
+    it (:func:`~kilo.bench.models.peer_seconds` of 10,240 steps, scaled), and the
+    record's params carry ``ratio_to_peer`` (training seconds / peer seconds, target
+    <= 1).
     """
     import resource
     import tempfile
@@ -25,12 +32,16 @@ def bench_train(config: Config) -> list[dict[str, Any]]:
             lambda: train_symbol(config, symbol, models_dir=models_dir, progress=False), warmup=0
         )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    params = {
+    params: dict[str, Any] = {
         "symbol": symbol,
         "timeframe": config.data.timeframe,
         "ppo_timesteps": config.models.ppo.total_timesteps,
         "gru_epochs": config.models.gru.epochs,
     }
+    peer = peer_seconds(config, PEER_STEPS)
+    if peer is not None:
+        params["peer_100k_s"] = round(peer * 1e5 / PEER_STEPS, 1)
+        params["ratio_to_peer"] = round(float(np.median(runs)) / params["peer_100k_s"], 3)
     seconds = record("train", runs, "s", params)
     memory = {**seconds, "bench": "train_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
     return [seconds, memory]
