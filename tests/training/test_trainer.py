@@ -172,9 +172,7 @@ def test_without_refit_the_early_stopped_models_are_served(tiny_report, tiny_con
     assert all("val_loss" in h for h in model_set.gru.history_)
 
 
-def test_with_refit_the_regressors_are_refit_on_train_and_validation(
-    tiny_config, tmp_path
-) -> None:
+def test_with_refit_the_regressors_are_refit_on_train_and_validation(tiny_config, tmp_path) -> None:
     config = tiny_config.with_overrides({"training.refit": True})
     train_symbol(config, "BTC/USDT", models_dir=tmp_path, progress=False)
     model_set = ModelSet.load("BTC/USDT", models_dir=tmp_path, config=config)
