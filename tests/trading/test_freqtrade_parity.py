@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from kilo.config import Config, load_config
+from kilo.data import load_candles
 from kilo.trading.session import SessionOptions, run_session
 from kilo.trading.symbol_model import SymbolModel
 from tests.conftest import REPO, TINY
@@ -54,8 +55,11 @@ def _kilo_fills(config: Config, start: pd.Timestamp, ledger: Path) -> pd.DataFra
     options = SessionOptions(0, (SYMBOL,), "replay", start=start, state=ledger, fresh=True)
     run_session(config, options, collect)
     return pd.DataFrame(
-        [(f.time, f.side, f.price, f.notional, f.realised_pnl, f.reason) for f in fills],
-        columns=["time", "side", "price", "notional", "realised_pnl", "reason"],
+        [
+            (f.time, f.side, f.price, f.reference_price, f.notional, f.realised_pnl, f.reason)
+            for f in fills
+        ],
+        columns=["time", "side", "price", "reference", "notional", "realised_pnl", "reason"],
     )
 
 
@@ -100,6 +104,33 @@ def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp,
     return load_backtest_data(tmp / "results")
 
 
+def _check_exit(
+    kilo: pd.Series, ft_rate: float, entries: float, bar: pd.Series, slip: float
+) -> None:
+    """One exit's fill on both sides, by Kilo's reason (``bar``: the candle it filled in;
+    ``entries``: Kilo's entry price over freqtrade's, 1 unless freqtrade capped its buy
+    at the candle's high, which moves its stop and take-profit levels with it).
+
+    - model exit: a sale at the open less slippage in both (freqtrade's limit order at
+      Kilo's price), unless that lies below the candle's low, where freqtrade fills;
+    - stop-loss: freqtrade fills at the stop, Kilo at the stop less slippage, or at the
+      open less slippage when the candle opened below the stop;
+    - take-profit: both at the level (a limit order), but Kilo at the open when the
+      candle opened above it.
+    """
+    if kilo.reason == "signal":
+        fill = bar.low if kilo.price < bar.low else kilo.price
+        assert ft_rate == pytest.approx(fill, rel=PRICE_RTOL)
+        return
+    level = ft_rate * entries
+    if kilo.reference == pytest.approx(level, rel=PRICE_RTOL):
+        sold = level * (1 - slip if kilo.reason == "stop_loss" else 1)
+        assert kilo.price == pytest.approx(sold, rel=PRICE_RTOL)
+    else:  # gapped through the level: Kilo fills at the open, beyond freqtrade's level
+        assert kilo.reference == bar.open
+        assert bar.open < level if kilo.reason == "stop_loss" else bar.open > level
+
+
 def test_freqtrade_enters_and_exits_on_the_bars_kilo_replay_does(
     tiny_models: Config, tmp_path: Path
 ) -> None:
@@ -129,10 +160,12 @@ def test_freqtrade_enters_and_exits_on_the_bars_kilo_replay_does(
     entry_ratio = trades.open_rate.to_numpy() / buys.price.to_numpy()
     assert ((entry_ratio > 1 - slip - PRICE_RTOL) & (entry_ratio < 1 + PRICE_RTOL)).all()
     assert (abs(entry_ratio - 1) < PRICE_RTOL).mean() > 0.8
-    # exits: the same price, but a stop pays Kilo's slippage below its level
-    slipped = np.where(sells.reason == "stop_loss", 1 - slip, 1.0)
-    expected = closed.close_rate.to_numpy() * slipped
-    assert sells.price.tolist() == pytest.approx(expected.tolist(), rel=PRICE_RTOL)
+    # exits: freqtrade's level is Kilo's, but the two fill a level differently
+    candles = load_candles(config.data.dir, "binance", SYMBOL, config.data.timeframe)
+    entries = buys.price.to_numpy() / trades.open_rate.to_numpy()
+    for k, (_, kilo_exit) in enumerate(sells.iterrows()):
+        bar = candles.loc[kilo_exit.time]
+        _check_exit(kilo_exit, float(closed.close_rate.iloc[k]), float(entries[k]), bar, slip)
     # the stake: the same share of each side's own equity (flat at every entry: the
     # initial cash and the profits closed before; freqtrade's is larger by the stops'
     # slippage it does not pay)
