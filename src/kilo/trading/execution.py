@@ -15,6 +15,7 @@ from typing import Protocol
 import pandas as pd
 
 from kilo.blend import DecisionRule
+from kilo.config import TradingConfig
 from kilo.inference import FLAT, PortfolioState, Prediction
 from kilo.trading.broker import Candle, Order, PaperBroker, Portfolio
 
@@ -25,6 +26,19 @@ def volatility_scale(volatility: float | None, target: float | None) -> float:
     if target is None or volatility is None or not volatility > 0:
         return 1.0
     return min(1.0, target / volatility)
+
+
+def entry_fraction(
+    trading: TradingConfig, rule: DecisionRule, score: float, volatility: float | None
+) -> float:
+    """Share of equity an entry at ``score`` asks for, before the risk rules:
+    ``max_position_fraction`` x ``rule.size(score)`` x :func:`volatility_scale`
+    (``volatility`` annualised, ``trading.target_volatility``)."""
+    return (
+        trading.max_position_fraction
+        * rule.size(score)
+        * volatility_scale(volatility, trading.target_volatility)
+    )
 
 
 class RiskGate(Protocol):
@@ -107,12 +121,7 @@ def execute_bar(
     prediction = predict(state)
     decision: str = rule.decide(prediction.score, position is not None, state.bars_held)
     if decision == "enter":
-        c = broker.config
-        fraction = (
-            c.max_position_fraction
-            * rule.size(prediction.score)
-            * volatility_scale(prediction.volatility, c.target_volatility)
-        )
+        fraction = entry_fraction(broker.config, rule, prediction.score, prediction.volatility)
         if risk is not None:
             fraction = risk.entry_fraction(symbol, fraction, portfolio, marks)
         if fraction <= 0:

@@ -14,8 +14,9 @@ The mapping, bar for bar, to :func:`~kilo.trading.execution.execute_bar`:
   sees it) and exits at t+1's open. freqtrade calls ``custom_exit`` on candle t+1 with
   the analysed frame up to t and fills a custom exit at t+1's open:
   :meth:`FreqtradeSignals.exit_reason` answers it from the trade's entry price and time.
-- **Stake.** ``max_position_fraction`` x the rule's size x
-  :func:`~kilo.trading.execution.volatility_scale` of equity, as the broker buys.
+- **Stake.** :func:`~kilo.trading.execution.entry_fraction` of equity
+  (``max_position_fraction`` x the rule's size x the volatility scale), as the broker
+  buys.
 - **Stops.** ``trading.stop_loss`` is freqtrade's ``stoploss``; ``trading.take_profit``
   its ``minimal_roi`` at the ratio that puts freqtrade's exit price on Kilo's level
   (:func:`freqtrade_roi`). Kilo's trailing stop (on closes) and partial take-profits
@@ -50,7 +51,7 @@ from kilo.errors import ConfigError
 from kilo.features.target import trailing_volatility
 from kilo.inference import FLAT, PortfolioState, predict_rows, score_outputs
 from kilo.metrics.costs import Side, fill_price
-from kilo.trading.execution import volatility_scale
+from kilo.trading.execution import entry_fraction
 from kilo.trading.symbol_model import SymbolModel
 
 #: Columns :meth:`FreqtradeSignals.analyze` adds to freqtrade's frame.
@@ -216,7 +217,9 @@ class FreqtradeSignals:
             score = float(scores.iloc[i])
             if self.model.rule.decide(score, False, 0) == "enter":
                 enter[i] = 1
-                fraction[i] = self._entry_fraction(score, float(volatility.iloc[i]))
+                fraction[i] = entry_fraction(
+                    self.config.trading, self.model.rule, score, float(volatility.iloc[i])
+                )
         self._close = candles["close"]
         self._filled = candles[FILLED]
         self._answers = {}
@@ -250,15 +253,6 @@ class FreqtradeSignals:
         self._X = X
         self._rows = pd.Series(np.arange(len(features)), index=features.index)
         return scores
-
-    def _entry_fraction(self, score: float, volatility: float) -> float:
-        """Share of equity an entry at ``score`` stakes, as :func:`execute_bar` sizes it."""
-        trading = self.config.trading
-        return (
-            trading.max_position_fraction
-            * self.model.rule.size(score)
-            * volatility_scale(volatility, trading.target_volatility)
-        )
 
     def exit_reason(
         self, candle_time: pd.Timestamp, entry_price: float, entry_time: pd.Timestamp
