@@ -177,7 +177,7 @@ class GRUConfig(_Section):
     batch_size: int = Field(256, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    patience: int = Field(2, ge=1, description="epochs without validation improvement")
+    patience: int = Field(1, ge=1, description="epochs without validation improvement")
     loss: Literal["huber", "mse"] = "huber"
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
 

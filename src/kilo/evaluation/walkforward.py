@@ -5,8 +5,9 @@ Data sets, cut into the same folds (:func:`~kilo.evaluation.splits.walk_forward_
 - ``real``: the symbol's candles. Every strategy trades each test fold: the blend,
   each model alone, buy-and-hold, flat, momentum, and ``evaluation.random_draws``
   random paths made of the blend's own spells.
-- ``placebo``: the real bars in shuffled blocks, each sign-mirrored by a coin; every
-  model fit, the blend traded.
+- ``placebo``: the real bars in shuffled blocks, each sign-mirrored by a coin (the
+  context symbols' moved alike); the regressors fit (PPO when none is enabled), their
+  blend traded.
 - ``planted``: the real bars with a planted edge, regressors only (PPO does not read
   the edge's IC), blend of the regressors and buy-and-hold.
 - ``power <ic>``: the same at each of ``evaluation.power_ics``, regressors and their
@@ -66,7 +67,9 @@ def real_strategies(config: Config) -> tuple[str, ...]:
 def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[FoldTask]:
     """Every task of one symbol, the most expensive (latest folds, all models) first;
     with ``holdout``, the holdout's as split number ``n_folds``. The controls that
-    test the regressors (planted, label shuffle) run only when one is enabled."""
+    test the regressors (planted, power, label shuffle) run only when one is enabled;
+    the placebo fits the regressors and their blend (its flags read their ICs, as the
+    leak drills' do), and PPO only when no regressor is enabled."""
     ev = config.evaluation
     real = real_strategies(config)
     regressors = bool(enabled_regressors(config))
@@ -75,7 +78,7 @@ def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[Fold
         tasks.append(FoldTask("holdout", n_folds, "all", real, ev.random_draws))
     for k in reversed(range(n_folds)):
         tasks.append(FoldTask("real", k, "all", real, ev.random_draws))
-        tasks.append(FoldTask("placebo", k, "all", ("blend",)))
+        tasks.append(FoldTask("placebo", k, "regressors" if regressors else "all", ("blend",)))
         if regressors:
             tasks.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
             tasks.extend(

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv
-from torch.distributions import Categorical
 from tqdm.auto import tqdm
 
 from kilo.blend.actions import ACTION_NAMES
@@ -166,6 +165,11 @@ class PPOAgent:
     def predict_proba(self, obs: np.ndarray) -> np.ndarray:
         """Action probabilities from the policy's distribution.
 
+        The actor's logits go through the same two steps as SB3's
+        ``policy.get_distribution(obs).distribution.probs`` (torch's ``Categorical``:
+        logits less their logsumexp, then softmax), so the values are the same, without
+        building a distribution object per call (the policy runs bar by bar).
+
         Parameters
         ----------
         obs
@@ -176,11 +180,15 @@ class PPOAgent:
         ndarray of shape (n, 3), float32, rows sum to 1: P(hold), P(long),
         P(flat or short).
         """
-        model = self._check()
-        tensor, _ = model.policy.obs_to_tensor(np.asarray(obs, dtype=np.float32))
-        distribution = model.policy.get_distribution(tensor)
-        probs = cast(Categorical, distribution.distribution).probs  # Discrete(3): categorical
-        return probs.cpu().numpy().astype(np.float32).reshape(-1, 3)
+        policy = self._check().policy
+        tensor = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(
+            -1, int(np.prod(policy.observation_space.shape or ()))
+        )
+        # one tensor: MlpPolicy shares its feature extractor (SB3's default)
+        features = cast(torch.Tensor, policy.extract_features(tensor, policy.pi_features_extractor))
+        logits = policy.action_net(policy.mlp_extractor.forward_actor(features))
+        probs = torch.softmax(logits - logits.logsumexp(dim=-1, keepdim=True), dim=-1)
+        return probs.numpy().astype(np.float32).reshape(-1, 3)
 
     def run(self, features: np.ndarray, log_returns: np.ndarray) -> PolicyPath:
         """Run the policy deterministically over every bar of a segment, starting flat.

@@ -20,7 +20,7 @@ from kilo.metrics import regression_metrics
 from kilo.models.gru import GRURegressor, resolve_device
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.registry.manifest import GRUReport, LightGBMReport, PPOReport
-from kilo.rl import PPOAgent
+from kilo.rl import PolicyPath, PPOAgent
 from kilo.training.dataset import Dataset
 
 logger = logging.getLogger(__name__)
@@ -149,13 +149,22 @@ def ppo_segment(
 
 def fit_ppo(
     config: Config, data: Dataset, X: np.ndarray, progress: bool
-) -> tuple[PPOAgent, PPOReport]:
-    """Train PPO on the training rows; run its policy over validation and test."""
+) -> tuple[PPOAgent, PolicyPath, PPOReport]:
+    """Train PPO on the training rows; run its policy over validation and test.
+
+    Returns the agent, its path over validation (what the blend calibrates on) and its
+    report (both runs summarised).
+    """
     p, s = config.models.ppo, data.split
     agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
     agent.fit(X[s.train], data.bar_returns[s.train], progress=progress)
-    runs = {
-        name: agent.evaluate(*ppo_segment(agent, data, X, part))
+    segments = {
+        name: ppo_segment(agent, data, X, part)
         for name, part in (("validation", s.val), ("test", s.test))
     }
-    return agent, PPOReport(**runs)
+    path = agent.run(*segments["validation"])
+    runs = {
+        "validation": agent.evaluate(*segments["validation"], path),
+        "test": agent.evaluate(*segments["test"]),
+    }
+    return agent, path, PPOReport(**runs)

@@ -90,8 +90,8 @@ def _validate_ppo(config: Config, data: Dataset, X: np.ndarray, agent: PPOAgent)
 def _fit_ppo(
     config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool
 ) -> FittedKind:
-    agent, report = fit_ppo(config, data, X, progress)
-    return FittedKind(agent, _validate_ppo(config, data, X, agent), report)
+    agent, path, report = fit_ppo(config, data, X, progress)
+    return FittedKind(agent, path, report)
 
 
 KINDS: dict[str, ModelKind] = {
