@@ -68,6 +68,29 @@ class Config(_Section):
         return self
 
     @model_validator(mode="after")
+    def _pool(self) -> Config:
+        """Pooled models need one feature set for every member: a reference symbol
+        that is itself a member would have no ``ref_`` columns of its own, so under
+        ``training.pool: universe`` the members are read through the universe features
+        only, and every configured symbol must be a member; ``target.demean`` needs
+        the pool (a single symbol's label has no cross-section to subtract)."""
+        universe = self.features.universe or []
+        if self.target.demean == "universe" and self.training.pool != "universe":
+            raise ValueError("target.demean: universe needs training.pool: universe")
+        if self.training.pool != "universe":
+            return self
+        if self.training.refit:
+            raise ValueError("training.refit is not done for pooled models (training.pool)")
+        outside = [s for s in self.symbols if s not in universe]
+        if outside:
+            raise ValueError(
+                f"training.pool: universe: symbols {outside} are not in features.universe"
+            )
+        refs = self.features.reference_symbols
+        self.features.reference_symbols = [r for r in refs if r not in universe]
+        return self
+
+    @model_validator(mode="after")
     def _search_keys(self) -> Config:
         """Every key of ``search.space`` is a dotted path to a config value."""
         unknown = [key for key in self.search.space if not has_path(Config, key)]

@@ -141,6 +141,12 @@ class TargetConfig(_Section):
         description="forward log return; that over trailing volatility; or the "
         "triple-barrier outcome (+1 take-profit, -1 stop-loss, 0 time barrier first)",
     )
+    demean: Literal["none", "universe"] = Field(
+        "none",
+        description="universe: subtract, at each bar, the mean label of the "
+        "features.universe members labelled there (with training.pool: universe), so "
+        "the models learn which symbol beats the others, not the market's move",
+    )
     volatility_window: int = Field(
         24,
         ge=2,
@@ -375,3 +381,9 @@ class TrainingConfig(_Section):
     jobs: int = Field(1, ge=1, description="symbols trained in parallel processes")
     backend: Literal["joblib", "ray"] = "joblib"
     ray_address: str | None = Field(None, description="Ray cluster; None starts a local one")
+    pool: Literal["none", "universe"] = Field(
+        "none",
+        description="universe: the GRU and LightGBM learn from every features.universe "
+        "member's rows together, on one time split (each symbol keeps its own "
+        "preprocessor, PPO agent and calibration); none: each symbol alone",
+    )

@@ -24,6 +24,7 @@ from kilo.backtest.strategies import (
 )
 from kilo.blend import ThresholdRule
 from kilo.config import Config
+from kilo.errors import ConfigError
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.inference import FittedModels, Predictors
 from kilo.runtime import limit_threads
@@ -118,7 +119,19 @@ def run_fold(
     targeting; baselines are long or flat at full size, without stops; random paths
     take the blend's mean entry size and its stops (``trading.stop_loss``,
     ``take_profit``), so they differ from it in timing only.
+
+    Raises
+    ------
+    ConfigError
+        With ``training.pool: universe``: folds of pooled models are not built yet, and
+        fitting each symbol alone under that name would mislabel the result.
     """
+    if config.training.pool != "none":
+        raise ConfigError(
+            "walk-forward folds train each symbol alone; pooled models (training.pool: "
+            "universe) are trained and compared by trainer.py for now: evaluate with "
+            "training.pool: none"
+        )
     with limit_threads(threads):
         return _run_fold(config, engine, data, fold, task)
 

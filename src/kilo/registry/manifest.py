@@ -112,6 +112,17 @@ class OutageCounts(_Record):
     dropped_labels: int
 
 
+class PoolInfo(_Record):
+    """The pool a set's GRU and LightGBM were fit on (``training.pool: universe``):
+    the members whose training rows they learned from, those rows per member, and
+    ``target.demean``. The pooled models are stored in the set (checksummed in
+    ``files``, as every file)."""
+
+    members: list[str]
+    train_rows: dict[str, int]
+    demean: str
+
+
 class Manifest(_Record):
     """Everything a model set records about itself, validated when written and read.
 
@@ -145,6 +156,7 @@ class Manifest(_Record):
     packages: dict[str, str]
     selection_window: SplitRange | None = None
     outages: OutageCounts | None = None
+    pool: PoolInfo | None = None
     version: str | None = None
     created_at: datetime | None = None
     files: dict[str, str] = {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from kilo.config import Config
 from kilo.errors import KiloError
 from kilo.runtime import dispatch, limit_threads, threads_per_job
+from kilo.training.pool import Pool, fit_pool
 from kilo.training.trainer import ModelChoice, TrainReport, train_symbol
 
 logger = logging.getLogger(__name__)
@@ -20,6 +22,7 @@ def train_one(
     models_dir: str | Path | None,
     threads: int,
     progress: bool,
+    pool: Pool | None = None,
 ) -> TrainReport:
     """Train one symbol with torch limited to ``threads``; failures become the report's error.
 
@@ -30,7 +33,7 @@ def train_one(
     try:
         with limit_threads(threads):
             return train_symbol(
-                config, symbol, model=model, models_dir=models_dir, progress=progress
+                config, symbol, model=model, models_dir=models_dir, progress=progress, pool=pool
             )
     except KiloError as exc:
         logger.error("%s: %s", symbol, exc)
@@ -63,12 +66,24 @@ def train_symbols(
     ------
     ConfigError
         If the Ray backend is asked for but Ray is not installed.
+    DataError
+        With ``training.pool: universe``, if the pool cannot be fit (it is fit once,
+        here, for every symbol).
     """
     jobs = jobs or config.training.jobs
     backend = backend or config.training.backend
     threads = threads_per_job(jobs)
     in_process = backend == "joblib" and jobs == 1
-    calls = [(config, s, model, models_dir, threads, progress and in_process) for s in symbols]
+    pool = None
+    if config.training.pool == "universe" and model == "all" and len(symbols) > 1:
+        started = time.perf_counter()
+        pool = fit_pool(config, progress)
+        logger.info(
+            "pool of %d members fit in %.1f s", len(pool.members), time.perf_counter() - started
+        )
+    calls = [
+        (config, s, model, models_dir, threads, progress and in_process, pool) for s in symbols
+    ]
     return dispatch(
         train_one,
         calls,

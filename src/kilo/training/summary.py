@@ -16,7 +16,8 @@ def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
     for regressors validation RMSE (label units) and Spearman IC, test IC and test
     directional accuracy (share of bars with the right sign); for PPO the validation and
     test log return of its own trading, net of costs, beside buy-and-hold's over the
-    same bars; ``status``: ``trained``, ``reused`` or ``collapsed`` (PPO took one action).
+    same bars; ``status``: ``trained``, ``pooled`` (fit on the universe together, see
+    :mod:`kilo.training.pool`), ``reused`` or ``collapsed`` (PPO took one action).
     """
     rows: list[dict[str, object]] = []
     for rep in reports:
@@ -42,7 +43,7 @@ def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
                         "test dir. acc.": test.directional_accuracy,
                     }
                 )
-                status = "trained" if trained else "reused"
+                status = "pooled" if name in rep.pooled else "trained" if trained else "reused"
             else:
                 row.update(
                     {

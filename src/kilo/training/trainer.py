@@ -12,6 +12,7 @@ import numpy as np
 
 from kilo.blend import Calibration, calibrate
 from kilo.config import Config
+from kilo.errors import ConfigError
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.registry import Manifest, ModelMetrics, ModelSet, package_versions
 from kilo.registry.manifest import MANIFEST_FILE, SplitRange
@@ -20,6 +21,7 @@ from kilo.runtime.tracking import Tracker, config_params
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.fitting import refit_rows
 from kilo.training.kinds import KINDS, FittedKind, reused_validation
+from kilo.training.pool import Pool, fit_pool, pooled_report
 from kilo.utils import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,8 @@ ModelChoice = Literal["all", "gru", "lightgbm", "ppo"]  # "all", or one of KINDS
 
 @dataclass
 class TrainReport:
-    """Outcome for one symbol: the saved version and per-model metrics and seconds."""
+    """Outcome for one symbol: the saved version and per-model metrics and seconds;
+    ``pooled``: the models taken from the pool (``training.pool: universe``)."""
 
     symbol: str
     version: str | None = None
@@ -37,6 +40,7 @@ class TrainReport:
     metrics: ModelMetrics | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    pooled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ def fit_model_set(
     *,
     model: ModelChoice = "all",
     previous: ModelSet | None = None,
+    pool: Pool | None = None,
     progress: bool = True,
 ) -> FitResult:
     """Fit a model set on ``data.split`` in memory; the trainer's and walk-forward's core.
@@ -117,7 +122,9 @@ def fit_model_set(
     of ``models.enabled`` is trained (:mod:`kilo.training.fitting`: the regressors
     early-stopped on validation, then refit on train + validation with
     ``training.refit``); otherwise only ``model`` is, and the preprocessor and the
-    other models ``previous`` holds come from it. The blend is calibrated on
+    other models ``previous`` holds come from it. With ``pool``, the preprocessor and
+    the regressors are the pool's (fit on the universe together, ``data`` being the
+    symbol's rows on the pool's split) and the other kinds are fit here. The blend is calibrated on
     validation with the models fit on the training split; metrics on validation and
     test go into the manifest.
 
@@ -128,24 +135,31 @@ def fit_model_set(
     """
     if model != "all" and previous is None:
         raise ValueError(f"training only {model!r} needs the previous model set")
-    preprocessor = (
-        previous.preprocessor
-        if previous
-        else Preprocessor().fit(data.features.iloc[data.split.train])
-    )
+    if previous:
+        preprocessor = previous.preprocessor
+    elif pool:
+        preprocessor = pool.preprocessors[data.symbol]
+    else:
+        preprocessor = Preprocessor().fit(data.features.iloc[data.split.train])
     X = preprocessor.transform(data.features)
+    names = tuple(config.models.enabled) if model == "all" else (model,)
+    pooled = pool.models if pool else {}
     fitted, seconds = fit_kinds(
-        config, data, X, tuple(config.models.enabled) if model == "all" else (model,), progress
+        config, data, X, tuple(n for n in names if n not in pooled), progress
     )
     models, outputs = {}, {}
+    reports = previous.manifest.metrics.model_dump(exclude_none=True) if previous else {}
     for name in KINDS:
         if name in fitted:
             models[name], outputs[name] = fitted[name].model, fitted[name].validation
+            reports[name] = fitted[name].report
+        elif name in pooled:
+            models[name] = pooled[name]
+            outputs[name] = KINDS[name].validate(config, data, X, models[name])
+            reports[name] = pooled_report(data, X, name, models[name], outputs[name])
         elif previous is not None and name in previous.names:
             models[name] = previous.model(name)
             outputs[name] = reused_validation(config, data, X, name, models[name])
-    reports = previous.manifest.metrics.model_dump(exclude_none=True) if previous else {}
-    reports.update({name: f.report for name, f in fitted.items()})
     checked = Validation(outputs, data.forward_return[data.split.val])
     manifest = _manifest(
         config,
@@ -153,9 +167,10 @@ def fit_model_set(
         data,
         ModelMetrics(**reports),
         checked.calibrate(config),
-        list(fitted),
+        [*fitted, *pooled],
         previous,
         list(models),
+        pool,
     )
     model_set = ModelSet(data.symbol, manifest, preprocessor, **models)
     return FitResult(model_set, seconds, checked)
@@ -168,6 +183,7 @@ def train_symbol(
     model: ModelChoice = "all",
     models_dir: str | Path | None = None,
     progress: bool = True,
+    pool: Pool | None = None,
 ) -> TrainReport:
     """Train and save one symbol's model set as a new version.
 
@@ -175,16 +191,22 @@ def train_symbol(
     of ``models.enabled`` are trained. With a single model, only that one is trained;
     the preprocessor and the other models are taken from the latest version (whose
     feature contract must match the running engine) and saved with it as a new
-    version.
+    version. With ``training.pool: universe`` the GRU and LightGBM are ``pool``'s
+    (fit here when None: :func:`~kilo.training.pool.fit_pool`), stored in the set.
 
     Raises
     ------
     DataError
         If the candles are missing, malformed or too short.
+    ConfigError
+        If a single model is asked for with ``training.pool: universe``.
     ModelSetError, FeatureContractError
         With a single model: if the latest version is missing, damaged or was built
         with different features.
     """
+    pooled = config.training.pool == "universe"
+    if pooled and model != "all":
+        raise ConfigError(f"--model {model}: a pooled set (training.pool) is trained whole")
     seed_everything(config.seed)
     models_dir = Path(models_dir or config.models.dir)
     engine = FeatureEngine.from_config(config, symbol)
@@ -193,21 +215,43 @@ def train_symbol(
     with tracker.run(
         f"train {symbol}", config_params(config), tags={"kilo.kind": "train", "kilo.symbol": symbol}
     ) as run:
-        data = build_dataset(config, symbol, engine)
+        pool_seconds = {}
+        if pooled and pool is None:
+            pool = fit_pool(config, progress)
+            pool_seconds["pool"] = time.perf_counter() - started
+        data = pool.dataset(symbol) if pooled and pool else build_dataset(config, symbol, engine)
         previous = (
             None if model == "all" else ModelSet.load(symbol, "latest", models_dir, engine=engine)
         )
         data_seconds = time.perf_counter() - started
         result = fit_model_set(
-            config, data, engine, model=model, previous=previous, progress=progress
+            config,
+            data,
+            engine,
+            model=model,
+            previous=previous,
+            pool=pool if pooled else None,
+            progress=progress,
         )
         model_set = result.model_set
         folder = model_set.save(models_dir)
         logger.info("%s: saved %s", symbol, folder)
-        seconds = {"data": data_seconds, **result.seconds, "total": time.perf_counter() - started}
+        seconds = {
+            "data": data_seconds,
+            **pool_seconds,
+            **result.seconds,
+            "total": time.perf_counter() - started,
+        }
         run.log_metrics({"metrics": model_set.manifest.metrics.model_dump(), "seconds": seconds})
         run.log_artifact(folder / MANIFEST_FILE)
-    return TrainReport(symbol, model_set.version, folder, model_set.manifest.metrics, seconds)
+    return TrainReport(
+        symbol,
+        model_set.version,
+        folder,
+        model_set.manifest.metrics,
+        seconds,
+        pooled=tuple(pool.models) if pooled and pool else (),
+    )
 
 
 def _manifest(
@@ -219,6 +263,7 @@ def _manifest(
     trained: list[str],
     previous: ModelSet | None,
     held: list[str],
+    pool: Pool | None,
 ) -> Manifest:
     rows = refit_rows(data)
     return Manifest(
@@ -240,6 +285,7 @@ def _manifest(
         trained_models=trained,
         reused_from=previous.version if previous else None,
         outages=data.outages,
+        pool=pool.info() if pool else None,
         config=config,
         packages=package_versions(),
     )
