@@ -118,3 +118,46 @@ def bench_evaluate(config: Config) -> list[dict[str, Any]]:
         "controls": ["placebo", "planted", "lead_lag", "label_shuffle", "causality"],
     }
     return [record("evaluate", evaluation, "s", params)]
+
+
+@register("pool")
+def bench_pool(config: Config) -> list[dict[str, Any]]:
+    """Seconds and peak memory of a pooled fit of every symbol in the data folder.
+
+    The universe is every ``*-{timeframe}.feather`` file of ``data.dir/exchange`` (20
+    symbols in ../shared/data, 2018 or their listing to 2026-02); the GRU and LightGBM
+    are fit together on all of them (:func:`~kilo.training.pool.fit_pool`; PPO and the
+    per-symbol sets are not part of it). One run, no warm-up. The GRU's epochs count
+    in the seconds, not in the memory: ``--set models.gru.epochs=1`` measures the
+    memory in a fraction of the time.
+    """
+    import resource
+    from pathlib import Path
+
+    from kilo.training.pool import fit_pool
+
+    folder = Path(config.data.dir) / config.data.exchange
+    suffix = f"-{config.data.timeframe}.feather"
+    universe = sorted(p.name[: -len(suffix)].replace("_", "/") for p in folder.glob(f"*{suffix}"))
+    pooled = config.with_overrides(
+        {
+            "symbols": universe,
+            "features.universe": universe,
+            "training.pool": "universe",
+            "models.enabled": [m for m in config.models.enabled if m != "ppo"] or ["lightgbm"],
+        }
+    )
+    fits: list[Any] = []
+    runs = time_runs(lambda: fits.append(fit_pool(pooled, progress=False)), repeats=1, warmup=0)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pool = fits[0]
+    params = {
+        "members": len(pool.members),
+        "left_out": sorted(set(universe) - set(pool.members)),
+        "train_rows": sum(pool.info().train_rows.values()),
+        "models": sorted(pool.models),
+        "gru_epochs": config.models.gru.epochs,
+    }
+    seconds = record("pool", runs, "s", params)
+    memory = {**seconds, "bench": "pool_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
+    return [seconds, memory]
