@@ -19,6 +19,7 @@ MANIFEST_KEYS = {
     "manifest_format",
     "symbol",
     "models",
+    "pool",
     "exchange",
     "timeframe",
     "version",
