@@ -14,7 +14,7 @@ from kilo.errors import ConfigError, DataError
 from kilo.models.gru import window_ends
 from kilo.registry import ModelSet
 from kilo.training.parallel import train_symbols
-from kilo.training.pool import _stack, build_pool_datasets, fit_pool
+from kilo.training.pool import build_pool_datasets, fit_pool, stack_blocks
 from tests.conftest import REPO, TINY, TINY_SYMBOLS
 
 POOLED = ["training.pool=universe", "target.demean=universe"]
@@ -85,7 +85,7 @@ def test_gru_windows_never_cross_from_one_member_into_another(pooled_config: Con
     member = np.concatenate(
         [np.full(d.split.train.stop - d.split.train.start, i) for i, (d, _) in enumerate(blocks)]
     )
-    X, y, w = _stack(blocks, "train", context)
+    X, y, w = stack_blocks(blocks, "train", context)
     assert len(X) == len(y) == len(w) == len(member)
     ends = window_ends(y, context + 1)
     assert len(ends) == len(member) - context * len(blocks)
@@ -101,10 +101,7 @@ def test_pooled_sets_share_their_regressors_and_load(pooled_config: Config) -> N
         pool = model_set.manifest.pool
         assert pool is not None and pool.members == TINY_SYMBOLS and pool.demean == "universe"
         assert model_set.manifest.feature_names == sets[0].manifest.feature_names
-    digests = [
-        {f: hashlib.sha256((s.folder / f).read_bytes()).hexdigest() for f in ("lightgbm.txt",)}
-        for s in sets
-    ]
+    digests = [hashlib.sha256((s.folder / "lightgbm.txt").read_bytes()).hexdigest() for s in sets]
     assert digests[0] == digests[1]  # the same pooled model in both sets
     assert sets[0].manifest.files["lightgbm.txt"] == sets[1].manifest.files["lightgbm.txt"]
     assert sets[0].manifest.calibration != sets[1].manifest.calibration  # each its own

@@ -93,15 +93,31 @@ def fit_gru(
         served = GRURegressor(p, seed=config.seed).fit(
             X[rows], y[rows], weights=w[rows], epochs=model.best_epochs_, progress=progress
         )
+    report = gru_report(data, X, y, model, served, validation, config.training.refit)
+    return Fitted(served, validation, report)
+
+
+def gru_report(
+    data: Dataset,
+    X: np.ndarray,
+    y: np.ndarray,
+    model: GRURegressor,
+    served: GRURegressor,
+    validation: np.ndarray,
+    refit: bool,
+) -> GRUReport:
+    """Scores of the early-stopped ``model``'s ``validation`` predictions (n_val,) and of
+    ``served`` on ``data.split.test`` (``X``: (n_rows, n_features) preprocessed, ``y``:
+    (n_rows,) labels)."""
+    s, ctx = data.split, served.params.sequence_length - 1
     X_test, _ = with_context(X, y, s.test, ctx)
-    report = GRUReport(
+    return GRUReport(
         validation=regression_metrics(y[s.val], validation),
         test=regression_metrics(y[s.test], served.predict(X_test)[ctx:]),
         epochs=len(model.history_),
         best_epochs=model.best_epochs_,
-        refit=config.training.refit,
+        refit=refit,
     )
-    return Fitted(served, validation, report)
 
 
 def fit_lightgbm(
@@ -130,13 +146,27 @@ def fit_lightgbm(
             n_estimators=model.best_iteration_,
             feature_names=names,
         )
-    report = LightGBMReport(
+    report = lightgbm_report(data, X, y, model, served, validation, config.training.refit)
+    return Fitted(served, validation, report)
+
+
+def lightgbm_report(
+    data: Dataset,
+    X: np.ndarray,
+    y: np.ndarray,
+    model: LightGBMRegressor,
+    served: LightGBMRegressor,
+    validation: np.ndarray,
+    refit: bool,
+) -> LightGBMReport:
+    """As :func:`gru_report`, for LightGBM."""
+    s = data.split
+    return LightGBMReport(
         validation=regression_metrics(y[s.val], validation),
         test=regression_metrics(y[s.test], served.predict(X[s.test])),
         best_iteration=model.best_iteration_,
-        refit=config.training.refit,
+        refit=refit,
     )
-    return Fitted(served, validation, report)
 
 
 def ppo_segment(

@@ -75,7 +75,7 @@ def train_symbols(
     threads = threads_per_job(jobs)
     in_process = backend == "joblib" and jobs == 1
     pool = None
-    if config.training.pool == "universe" and model == "all" and len(symbols) > 1:
+    if config.training.pool == "universe" and model == "all":
         started = time.perf_counter()
         pool = fit_pool(config, progress)
         logger.info(

@@ -33,12 +33,11 @@ import pandas as pd
 from kilo.config import Config
 from kilo.errors import DataError
 from kilo.features import FeatureEngine, Preprocessor
-from kilo.metrics import regression_metrics
 from kilo.models.gru import GRURegressor
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.registry.manifest import GRUReport, LightGBMReport, PoolInfo
 from kilo.training.dataset import Dataset, build_dataset
-from kilo.training.fitting import with_context
+from kilo.training.fitting import gru_report, lightgbm_report, with_context
 from kilo.training.kinds import enabled_regressors
 from kilo.training.split import (
     MIN_EVAL_ROWS,
@@ -105,10 +104,22 @@ def _rows(part: slice) -> int:
     return part.stop - part.start
 
 
-def shared_split(datasets: dict[str, Dataset], split: TimeSplit) -> dict[str, Dataset]:
-    """Each dataset with the rows whose times fall in ``split``'s parts of the union of
-    their times (``split`` cuts that union, sorted)."""
+def shared_split(
+    datasets: dict[str, Dataset], val_fraction: float, test_fraction: float, embargo: int
+) -> dict[str, Dataset]:
+    """Each dataset on one split of the union of their bar times.
+
+    :func:`~kilo.training.split.make_split` cuts the sorted union (``embargo`` in bars);
+    each dataset's rows fall into train, validation and test by their times (a part
+    may be empty for a member whose candles start late or end early).
+
+    Raises
+    ------
+    DataError
+        If the union is too short to split.
+    """
     union = np.unique(np.concatenate([d.index.asi8 for d in datasets.values()]))
+    split = make_split(len(union), val_fraction, test_fraction, embargo)
     out = {}
     for symbol, data in datasets.items():
         positions = np.searchsorted(union, data.index.asi8)
@@ -125,8 +136,8 @@ def shared_split(datasets: dict[str, Dataset], split: TimeSplit) -> dict[str, Da
 
 
 def demeaned(datasets: dict[str, Dataset]) -> dict[str, Dataset]:
-    """Each dataset's labels less, at each bar, the mean label of the datasets labelled
-    at that bar (a bar with one label gets 0)."""
+    """Each dataset's ``target`` (n_rows,) less, at each bar, the mean label of the
+    datasets labelled at that bar (a bar with one label gets 0); the rest unchanged."""
     labels = pd.DataFrame({s: pd.Series(d.target, index=d.index) for s, d in datasets.items()})
     mean = labels.mean(axis=1)
     return {
@@ -146,10 +157,10 @@ def build_pool_datasets(config: Config) -> dict[str, Dataset]:
     members = list(config.features.universe or [])
     engines = {m: FeatureEngine.from_config(config, m) for m in members}
     datasets = {m: build_dataset(config, m, engines[m]) for m in members}
-    n_times = len(np.unique(np.concatenate([d.index.asi8 for d in datasets.values()])))
     embargo = required_embargo(config, engines[members[0]])
-    split = make_split(n_times, config.split.val_fraction, config.split.test_fraction, embargo)
-    datasets = shared_split(datasets, split)
+    datasets = shared_split(
+        datasets, config.split.val_fraction, config.split.test_fraction, embargo
+    )
     return demeaned(datasets) if config.target.demean == "universe" else datasets
 
 
@@ -178,12 +189,20 @@ def fit_pool(config: Config, progress: bool = True) -> Pool:
     return Pool(members, datasets, preprocessors, models, config.target.demean)
 
 
-def _stack(
+def stack_blocks(
     blocks: list[tuple[Dataset, np.ndarray]], part: str, context: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, labels and weights of every member's ``part`` ("train" or "val") rows,
-    stacked; each block led by ``context`` rows with masked labels (for "train" its own
-    first rows, for "val" the rows before it)."""
+    stacked: shapes (n, n_features) float32, (n,) float32 with NaN on masked rows,
+    (n,). Each block is led by ``context`` rows with masked labels (for "train" its
+    own first rows, for "val" the rows before it), so a window of ``context + 1`` rows
+    ending on a labelled row stays inside its block.
+
+    Raises
+    ------
+    ValueError
+        If a member's ``part`` starts fewer than ``context`` rows into its data.
+    """
     xs, ys, ws = [], [], []
     for data, X in blocks:
         rows = getattr(data.split, part)
@@ -200,8 +219,8 @@ def _fit_gru(
     config: Config, blocks: list[tuple[Dataset, np.ndarray]], progress: bool
 ) -> GRURegressor:
     context = config.models.gru.sequence_length - 1
-    X, y, w = _stack(blocks, "train", context)
-    X_val, y_val, w_val = _stack(blocks, "val", context)
+    X, y, w = stack_blocks(blocks, "train", context)
+    X_val, y_val, w_val = stack_blocks(blocks, "val", context)
     return GRURegressor(config.models.gru, seed=config.seed).fit(
         X, y, X_val=X_val, y_val=y_val, weights=w, val_weights=w_val, progress=progress
     )
@@ -210,8 +229,8 @@ def _fit_gru(
 def _fit_lightgbm(
     config: Config, blocks: list[tuple[Dataset, np.ndarray]], progress: bool
 ) -> LightGBMRegressor:
-    X, y, w = _stack(blocks, "train", 0)
-    X_val, y_val, w_val = _stack(blocks, "val", 0)
+    X, y, w = stack_blocks(blocks, "train", 0)
+    X_val, y_val, w_val = stack_blocks(blocks, "val", 0)
     return LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
         X,
         y,
@@ -227,21 +246,7 @@ def pooled_report(
     data: Dataset, X: np.ndarray, name: str, model: Any, validation: np.ndarray
 ) -> GRUReport | LightGBMReport:
     """A pooled regressor's scores on one member's validation and test rows (``X``: that
-    member's preprocessed features; ``validation``: the model's validation outputs)."""
-    s, y = data.split, data.target
-    val = regression_metrics(y[s.val], validation)
-    if name == "gru":
-        context = model.params.sequence_length - 1
-        X_test, _ = with_context(X, y, s.test, context)
-        test = regression_metrics(y[s.test], model.predict(X_test)[context:])
-        return GRUReport(
-            validation=val,
-            test=test,
-            epochs=len(model.history_),
-            best_epochs=model.best_epochs_,
-            refit=False,
-        )
-    test = regression_metrics(y[s.test], model.predict(X[s.test]))
-    return LightGBMReport(
-        validation=val, test=test, best_iteration=model.best_iteration_, refit=False
-    )
+    member's preprocessed features, (n_rows, n_features); ``validation``: the model's
+    validation outputs, (n_val,)); pooled models are served as early-stopped."""
+    report = gru_report if name == "gru" else lightgbm_report
+    return report(data, X, data.target, model, model, validation, False)

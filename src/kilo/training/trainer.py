@@ -216,10 +216,12 @@ def train_symbol(
         f"train {symbol}", config_params(config), tags={"kilo.kind": "train", "kilo.symbol": symbol}
     ) as run:
         pool_seconds = {}
-        if pooled and pool is None:
+        if not pooled:
+            pool = None
+        elif pool is None:
             pool = fit_pool(config, progress)
             pool_seconds["pool"] = time.perf_counter() - started
-        data = pool.dataset(symbol) if pooled and pool else build_dataset(config, symbol, engine)
+        data = pool.dataset(symbol) if pool else build_dataset(config, symbol, engine)
         previous = (
             None if model == "all" else ModelSet.load(symbol, "latest", models_dir, engine=engine)
         )
@@ -230,7 +232,7 @@ def train_symbol(
             engine,
             model=model,
             previous=previous,
-            pool=pool if pooled else None,
+            pool=pool,
             progress=progress,
         )
         model_set = result.model_set
@@ -250,7 +252,7 @@ def train_symbol(
         folder,
         model_set.manifest.metrics,
         seconds,
-        pooled=tuple(pool.models) if pooled and pool else (),
+        pooled=tuple(pool.models) if pool else (),
     )
 
 
