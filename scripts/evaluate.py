@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         "of fees and slippage. IC with block-bootstrap interval, HAC t and permutation p; "
         "controls: placebo candles (leak detector), a planted edge (power), lead/lag IC. "
         "Writes report.html, summary.json and equity.png into a new folder under "
-        "--report-dir (plotly.min.js once in --report-dir itself)."
+        "--report-dir (plotly.min.js once in --report-dir itself). With training.pool: "
+        "universe it compares pooled and per-symbol regressors on the universe's folds "
+        "instead (IC intervals, joint placebo, planted recovery, detection floors; "
+        "summary.json: pooled)."
     )
     add_symbol_choice(parser, "evaluate")
     parser.add_argument("--folds", type=positive_int, help="test folds (default: evaluation.folds)")

@@ -102,3 +102,26 @@ def private_btc_models(tiny_report, tiny_config: Config, tmp_path) -> Config:
     models = tmp_path / "models"
     shutil.copytree(Path(tiny_config.models.dir) / "BTC_USDT", models / "BTC_USDT")
     return tiny_config.with_overrides({"models.dir": str(models)})
+
+
+POOLED = ["training.pool=universe", "target.demean=universe"]
+
+
+@pytest.fixture(scope="session")
+def pooled_config(tiny_config: Config, tmp_path_factory) -> Config:
+    """``tiny_config`` pooled and demeaned, with SOL/USDT's candles ending at 55 % of
+    the slice (a member whose data ends mid-history: training rows only)."""
+    data_dir = tmp_path_factory.mktemp("pool_data")
+    (data_dir / "binance").mkdir()
+    for symbol in TINY_SYMBOLS:
+        candles = load_candles(tiny_config.data.dir, "binance", symbol, "1h")
+        if symbol == "SOL/USDT":
+            candles = candles.iloc[: int(0.55 * len(candles))]
+        name = f"{symbol.replace('/', '_')}-1h.feather"
+        candles.drop(columns="filled").reset_index().to_feather(data_dir / "binance" / name)
+    return load_config(
+        REPO / "config" / "config.yaml",
+        [*TINY, *POOLED],
+        data_dir=data_dir,
+        models_dir=tmp_path_factory.mktemp("pool_models"),
+    )

@@ -10,9 +10,11 @@ from kilo.metrics import (
     block_permutation_ics,
     deflated_sharpe_ratio,
     expected_max_sharpe,
+    ic_bootstrap,
     ic_bootstrap_ci,
     ic_hac_tstat,
     ic_permutation_pvalue,
+    panel_ic_bootstrap,
     probabilistic_sharpe_ratio,
     spearman_ic,
 )
@@ -87,3 +89,18 @@ def test_deflated_sharpe_ratio() -> None:
     psr = probabilistic_sharpe_ratio(r)
     assert deflated_sharpe_ratio(r, 1, 0.001) == pytest.approx(psr)
     assert 0.0 <= deflated_sharpe_ratio(r, 50, 0.001) < psr
+
+
+def test_the_panel_bootstrap_keeps_a_bars_rows_together() -> None:
+    rng = np.random.default_rng(0)
+    n = 3000
+    pred = rng.normal(size=n)
+    label = 0.1 * pred + rng.normal(size=n)
+    one = panel_ic_bootstrap(pred, label, np.arange(n), 24, n_boot=300, seed=3)
+    np.testing.assert_allclose(one, ic_bootstrap(pred, label, 24, n_boot=300, seed=3), atol=1e-12)
+    times = np.tile(np.arange(n), 3)
+    copies = panel_ic_bootstrap(np.tile(pred, 3), np.tile(label, 3), times, 24, n_boot=300, seed=3)
+    assert copies.std() == pytest.approx(one.std(), rel=0.02)  # three copies: no new information
+    other = rng.normal(size=3 * n)
+    fresh = panel_ic_bootstrap(other, 0.1 * other + rng.normal(size=3 * n), times, 24, n_boot=300)
+    assert fresh.std() < 0.75 * one.std()  # three independent symbols: about 1/sqrt(3)

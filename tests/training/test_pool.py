@@ -9,35 +9,12 @@ import pandas as pd
 import pytest
 
 from kilo.config import Config, load_config
-from kilo.data import load_candles
 from kilo.errors import ConfigError, DataError
 from kilo.models.gru import window_ends
 from kilo.registry import ModelSet
 from kilo.training.parallel import train_symbols
 from kilo.training.pool import build_pool_datasets, fit_pool, stack_blocks
-from tests.conftest import REPO, TINY, TINY_SYMBOLS
-
-POOLED = ["training.pool=universe", "target.demean=universe"]
-
-
-@pytest.fixture(scope="module")
-def pooled_config(tiny_config: Config, tmp_path_factory) -> Config:
-    """``tiny_config`` pooled and demeaned, with SOL/USDT's candles ending at 55 % of
-    the slice (a member whose data ends mid-history: training rows only)."""
-    data_dir = tmp_path_factory.mktemp("pool_data")
-    (data_dir / "binance").mkdir()
-    for symbol in TINY_SYMBOLS:
-        candles = load_candles(tiny_config.data.dir, "binance", symbol, "1h")
-        if symbol == "SOL/USDT":
-            candles = candles.iloc[: int(0.55 * len(candles))]
-        name = f"{symbol.replace('/', '_')}-1h.feather"
-        candles.drop(columns="filled").reset_index().to_feather(data_dir / "binance" / name)
-    return load_config(
-        REPO / "config" / "config.yaml",
-        [*TINY, *POOLED],
-        data_dir=data_dir,
-        models_dir=tmp_path_factory.mktemp("pool_models"),
-    )
+from tests.conftest import POOLED, REPO, TINY, TINY_SYMBOLS
 
 
 def test_the_pool_reads_the_reference_through_the_universe_and_needs_its_symbols() -> None:

@@ -123,14 +123,14 @@ def run_fold(
     Raises
     ------
     ConfigError
-        With ``training.pool: universe``: folds of pooled models are not built yet, and
-        fitting each symbol alone under that name would mislabel the result.
+        With ``training.pool: universe``: fitting each symbol alone under that name
+        would mislabel the result (:mod:`kilo.evaluation.pooled` fits pooled folds).
     """
     if config.training.pool != "none":
         raise ConfigError(
-            "walk-forward folds train each symbol alone; pooled models (training.pool: "
-            "universe) are trained and compared by trainer.py for now: evaluate with "
-            "training.pool: none"
+            "walk-forward folds train each symbol alone; with training.pool: universe, "
+            "evaluate.py compares pooled and per-symbol regressors instead "
+            "(kilo.evaluation.pooled); search and drills need training.pool: none"
         )
     with limit_threads(threads):
         return _run_fold(config, engine, data, fold, task)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kilo.config import Config
-from kilo.errors import KiloError, LookAheadError
+from kilo.errors import ConfigError, KiloError, LookAheadError
+from kilo.evaluation.pooled_stats import evaluate_pool
 from kilo.evaluation.portfolio import evaluate_portfolio
 from kilo.evaluation.report import write_equity_png, write_html
 from kilo.evaluation.results import summarise
@@ -99,7 +100,22 @@ def run_evaluation(
         The summary (None when no symbol could be evaluated), the written files
         (``summary``, ``html``, ``png``) in a new timestamped folder under
         ``report_dir`` (default ``evaluation.report_dir``), and symbol -> error.
+        With ``training.pool: universe``, :func:`run_pooled_evaluation`'s.
+
+    Raises
+    ------
+    ConfigError
+        If a pooled config asks for several seeds or the portfolio.
     """
+    if config.training.pool != "none":
+        if seeds > 1 or portfolio:
+            raise ConfigError(
+                "the pooled comparison (training.pool: universe) runs one seed and no "
+                "portfolio; drop --seeds and --portfolio"
+            )
+        return run_pooled_evaluation(
+            config, symbols, report_dir=report_dir, progress=progress, jobs=jobs, backend=backend
+        )
     budget = ppo_timesteps(config)
     logger.info(
         "PPO trains %d timesteps per fold (models.ppo.total_timesteps %d, "
@@ -148,3 +164,52 @@ def run_evaluation(
         for path in (paths["summary"], paths["html"]):
             run.log_artifact(path)
     return summary, paths, failures
+
+
+def run_pooled_evaluation(
+    config: Config,
+    symbols: list[str],
+    *,
+    report_dir: Path | None = None,
+    progress: bool = True,
+    jobs: int | None = None,
+    backend: str | None = None,
+) -> tuple[EvaluationSummary | None, dict[str, Path], dict[str, str]]:
+    """The pooled comparison (:func:`~kilo.evaluation.pooled_stats.evaluate_pool`) of
+    ``symbols``, written as ``summary.json`` (``pooled``; no per-symbol trading) into a
+    new timestamped folder and logged as one MLflow run.
+
+    Returns
+    -------
+    (summary, {"summary": path}, failures): failures maps the symbols to the error
+    when the comparison could not run (then the summary is None).
+    """
+    tracker = Tracker(config.tracking)
+    with tracker.run(
+        f"evaluate pool {', '.join(symbols)}",
+        config_params(config),
+        tags={"kilo.kind": "evaluate", CONFIG_TAG: config_hash(config)},
+    ) as run:
+        try:
+            comparison = evaluate_pool(
+                config, symbols, jobs=jobs, progress=progress, backend=backend
+            )
+        except KiloError as exc:
+            logger.error("pool: %s", exc)
+            return None, {}, dict.fromkeys(symbols, str(exc))
+        summary = EvaluationSummary(symbols={}, ppo_timesteps=0, dsr_trials=0, pooled=comparison)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        folder = Path(report_dir or config.evaluation.report_dir) / stamp
+        folder.mkdir(parents=True, exist_ok=True)
+        path = summary.write(folder)
+        run.log_metrics(
+            {
+                fit: {
+                    name: {"panel_ic": f.panel.ic_spearman, "floor": f.floor}
+                    for name, f in by_model.items()
+                }
+                for fit, by_model in comparison.fits.items()
+            }
+        )
+        run.log_artifact(path)
+    return summary, {"summary": path}, {}

@@ -245,6 +245,58 @@ class PortfolioSummary(_Model):
     seconds: float
 
 
+class PanelIC(_Model):
+    """A regressor's Spearman IC over some test rows (one symbol's, or several
+    symbols' together), with the 95 % interval and standard error of the moving-block
+    bootstrap over bar times (:func:`kilo.metrics.panel_ic_bootstrap`)."""
+
+    ic_spearman: JsonFloat
+    ic_ci95: tuple[JsonFloat, JsonFloat]
+    ic_se: JsonFloat
+    rows: int
+
+
+class PooledFit(_Model):
+    """One regressor fit one way, over the walk-forward folds' test rows.
+
+    ``symbols``: each evaluated symbol's IC; ``panel``: theirs together. ``placebo``:
+    the panel IC on the joint placebo (every member rebuilt with one block order and
+    one set of coins), ``placebo_flagged`` when it is beyond 2.58 standard errors (a
+    leak). ``planted``: the panel IC with an edge planted in every member at
+    ``PooledComparison.planted_ic``; ``recovery`` = (planted - real panel IC) / planted
+    IC; ``floor`` = ``(z_0.975 + z_0.8) * panel se / recovery``, the smallest true IC
+    found with 80 % power at 5 % (inf when nothing is recovered); ``symbol_floors``
+    the same from each symbol's own IC and recovery.
+    """
+
+    symbols: dict[str, PanelIC]
+    panel: PanelIC
+    placebo: PanelIC
+    placebo_flagged: bool
+    planted: PanelIC
+    recovery: JsonFloat
+    floor: JsonFloat
+    symbol_floors: dict[str, JsonFloat]
+
+
+class PooledComparison(_Model):
+    """Pooled against per-symbol regressors on the same folds (``training.pool:
+    universe``; :mod:`kilo.evaluation.pooled`).
+
+    ``fits`` maps ``pooled`` (one model on every member's training rows) and ``alone``
+    (each symbol's own model on its own rows of the same folds, with the same labels)
+    to each regressor's :class:`PooledFit`. The holdout is not read.
+    """
+
+    members: list[str]
+    symbols: list[str]
+    demean: str
+    planted_ic: float
+    folds: list[FoldWindow]
+    fits: dict[str, dict[str, PooledFit]]
+    seconds: float
+
+
 class EvaluationSummary(_Model):
     """Everything ``evaluate.py`` measured: per symbol, the portfolio, and the settings
     the numbers depend on.
@@ -255,6 +307,8 @@ class EvaluationSummary(_Model):
     dsr_trials : the largest N of the symbols' deflated Sharpe ratios (each symbol's
         own in its ``trials``; see :func:`kilo.evaluation.results.deflate`)
     failures : symbol -> error, for symbols that could not be evaluated
+    pooled : with ``training.pool: universe``, the pooled comparison (then
+        ``symbols`` is empty: pooled models are not traded fold by fold yet)
     """
 
     summary_format: int = SUMMARY_FORMAT
@@ -263,6 +317,7 @@ class EvaluationSummary(_Model):
     ppo_timesteps: int
     dsr_trials: int
     failures: dict[str, str] = Field(default_factory=dict)
+    pooled: PooledComparison | None = None
 
     @field_validator("summary_format")
     @classmethod

@@ -104,7 +104,9 @@ def _strategies(
     return strategies, _random_baseline(_draws(results), strategies["blend"], per_year), runs
 
 
-def _window(index: pd.DatetimeIndex, split: TimeSplit) -> FoldWindow:
+def fold_window(index: pd.DatetimeIndex, split: TimeSplit) -> FoldWindow:
+    """The bar times of ``split``'s training window (from its first training row to its
+    last validation row) and test rows, ``index`` holding the rows' times."""
     return FoldWindow(
         train_start=index[split.train.start],
         train_end=index[split.val.stop - 1],
@@ -159,7 +161,7 @@ def summarise_symbol(
     if holdout is not None and parts.get("holdout"):
         held, held_random, held_runs = _strategies(config, data, splits, parts["holdout"], per_year)
         final = HoldoutSummary(
-            window=_window(index, holdout),
+            window=fold_window(index, holdout),
             bars=len(chain(held_runs["blend"])[0]),
             strategies=held,
             random=held_random,
@@ -181,7 +183,7 @@ def summarise_symbol(
             else None,
             causality=causality,
         ),
-        folds=[_window(index, f) for f in folds],
+        folds=[fold_window(index, f) for f in folds],
         bars=len(returns["blend"]),
         seconds=seconds,
         fold_seconds=float(sum(r.seconds for r in results)),

@@ -13,7 +13,12 @@ from kilo.evaluation.report import (
     trials_sentence,
 )
 from kilo.evaluation.results import metrics_table
-from kilo.evaluation.summary import EvaluationSummary, PortfolioSummary, SymbolSummary
+from kilo.evaluation.summary import (
+    EvaluationSummary,
+    PooledComparison,
+    PortfolioSummary,
+    SymbolSummary,
+)
 
 #: The terminal table leaves out PSR against 0 (the report has it).
 COLUMNS = [c for c in REPORT_COLUMNS if c != "psr"]
@@ -64,8 +69,38 @@ def print_portfolio(portfolio: PortfolioSummary) -> None:
     )
 
 
+def pooled_lines(comparison: PooledComparison) -> list[str]:
+    """The comparison as text: per regressor and fit, the panel IC with its interval,
+    the floor, the placebo, then each symbol's IC and floor."""
+    c = comparison
+    lines = [
+        f"pooled comparison: {len(c.members)} members, scored {', '.join(c.symbols)}, "
+        f"{len(c.folds)} folds, labels demeaned: {c.demean}, planted IC {c.planted_ic:.3f}"
+    ]
+    for fit, by_model in c.fits.items():
+        for name, f in by_model.items():
+            lo, hi = f.panel.ic_ci95
+            flag = "FLAGGED" if f.placebo_flagged else "ok"
+            lines.append(
+                f"{fit:6s} {name:8s} panel IC {f.panel.ic_spearman:+.4f} [{lo:+.4f}, {hi:+.4f}] "
+                f"s.e. {f.panel.ic_se:.4f}, recovery {f.recovery:.2f}, floor {f.floor:.3f}; "
+                f"placebo {f.placebo.ic_spearman:+.4f} ({flag})"
+            )
+            for s, stats in f.symbols.items():
+                lo, hi = stats.ic_ci95
+                lines.append(
+                    f"{'':16s}{s:10s} IC {stats.ic_spearman:+.4f} [{lo:+.4f}, {hi:+.4f}] "
+                    f"floor {f.symbol_floors[s]:.3f}"
+                )
+    return lines
+
+
 def print_summary(summary: EvaluationSummary) -> None:
-    """Everything above for a whole evaluation, the PPO budget first."""
+    """Everything above for a whole evaluation, the PPO budget first (the pooled
+    comparison alone when there is one)."""
+    if summary.pooled is not None:
+        print("\n" + "\n".join(pooled_lines(summary.pooled)))
+        return
     print(f"\nPPO trained {summary.ppo_timesteps} timesteps per fold")
     for symbol, entry in summary.symbols.items():
         print_symbol(symbol, entry)

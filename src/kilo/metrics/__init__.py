@@ -25,6 +25,7 @@ from kilo.metrics.significance import (
     ic_bootstrap_ci,
     ic_hac_tstat,
     ic_permutation_pvalue,
+    panel_ic_bootstrap,
     spearman_ic,
 )
 
@@ -45,6 +46,7 @@ __all__ = [
     "ic_hac_tstat",
     "ic_permutation_pvalue",
     "max_drawdown",
+    "panel_ic_bootstrap",
     "probabilistic_sharpe_ratio",
     "regression_metrics",
     "sharpe_ratio",

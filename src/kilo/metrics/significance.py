@@ -98,6 +98,52 @@ def ic_bootstrap_ci(
     return float(low), float(high)
 
 
+def panel_ic_bootstrap(
+    pred: np.ndarray,
+    label: np.ndarray,
+    times: np.ndarray,
+    block: int,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
+    """Moving-block bootstrap replicates of the IC of a panel, shape (n_boot,).
+
+    ``pred``, ``label`` and ``times`` (n_rows,) hold rows of several symbols; the IC is
+    Spearman's over all finite pairs. A replicate draws ``ceil(T / block)`` random
+    blocks of ``block`` consecutive distinct times (T of them), cut to T, and takes
+    every row of each drawn time as often as the time was drawn, so the symbols' rows
+    at one bar, which share the market's move, stay together (a cross-sectionally
+    correlated panel is not n_rows independent pairs). With one row per time this is
+    :func:`ic_bootstrap` (same seed, same replicates).
+    """
+    times = np.asarray(times)
+    ok = np.isfinite(np.asarray(pred, dtype=np.float64)) & np.isfinite(
+        np.asarray(label, dtype=np.float64)
+    )
+    rp, ry = _ranks(pred, label)
+    _, slot = np.unique(times[ok], return_inverse=True)
+    n = int(slot.max()) + 1
+    sums = np.stack(
+        [np.bincount(slot, weights=w, minlength=n) for w in (np.ones_like(rp), rp, ry)]
+        + [np.bincount(slot, weights=w, minlength=n) for w in (rp * rp, ry * ry, rp * ry)]
+    )  # (6, n): rows, sum a, sum b, sum a^2, sum b^2, sum ab per time
+    block = max(1, min(block, n))
+    n_blocks = -(-n // block)
+    rng = np.random.default_rng(seed)
+    offsets = np.arange(block)
+    ics = np.empty(n_boot)
+    for lo in range(0, n_boot, 100):
+        starts = _block_starts(n, block, n_blocks, rng, min(100, n_boot - lo))
+        idx = (starts[:, :, None] + offsets).reshape(len(starts), -1)[:, :n]
+        counts = np.stack([np.bincount(i, minlength=n) for i in idx]).astype(np.float64)
+        rows, a, b, aa, bb, ab = (counts @ sums.T).T
+        cov = ab - a * b / rows
+        denom = np.sqrt((aa - a * a / rows) * (bb - b * b / rows))
+        ics[lo : lo + len(starts)] = np.where(denom > 0, cov / np.where(denom > 0, denom, 1), 0.0)
+    return ics
+
+
 def newey_west_variance(x: np.ndarray, lags: int) -> float:
     """Newey & West (1987) long-run variance of a series with Bartlett weights.
 

@@ -36,7 +36,7 @@ from kilo.features import FeatureEngine, Preprocessor
 from kilo.models.gru import GRURegressor
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.registry.manifest import GRUReport, LightGBMReport, PoolInfo
-from kilo.training.dataset import Dataset, build_dataset
+from kilo.training.dataset import Dataset, build_dataset, load_context
 from kilo.training.fitting import gru_report, lightgbm_report, with_context
 from kilo.training.kinds import enabled_regressors
 from kilo.training.split import (
@@ -104,22 +104,17 @@ def _rows(part: slice) -> int:
     return part.stop - part.start
 
 
-def shared_split(
-    datasets: dict[str, Dataset], val_fraction: float, test_fraction: float, embargo: int
+def union_times(datasets: dict[str, Dataset]) -> np.ndarray:
+    """The sorted union of the datasets' bar times, int64 nanoseconds, shape (n_times,)."""
+    return np.unique(np.concatenate([d.index.asi8 for d in datasets.values()]))
+
+
+def on_split(
+    datasets: dict[str, Dataset], union: np.ndarray, split: TimeSplit
 ) -> dict[str, Dataset]:
-    """Each dataset on one split of the union of their bar times.
-
-    :func:`~kilo.training.split.make_split` cuts the sorted union (``embargo`` in bars);
-    each dataset's rows fall into train, validation and test by their times (a part
-    may be empty for a member whose candles start late or end early).
-
-    Raises
-    ------
-    DataError
-        If the union is too short to split.
-    """
-    union = np.unique(np.concatenate([d.index.asi8 for d in datasets.values()]))
-    split = make_split(len(union), val_fraction, test_fraction, embargo)
+    """Each dataset with ``split`` of the ``union`` positions (:func:`union_times`) cut
+    into its own rows by time: a row is in the part that holds its bar time (a part
+    may be empty for a member whose candles start late or end early)."""
     out = {}
     for symbol, data in datasets.items():
         positions = np.searchsorted(union, data.index.asi8)
@@ -135,6 +130,23 @@ def shared_split(
     return out
 
 
+def shared_split(
+    datasets: dict[str, Dataset], val_fraction: float, test_fraction: float, embargo: int
+) -> dict[str, Dataset]:
+    """Each dataset on one split of the union of their bar times.
+
+    :func:`~kilo.training.split.make_split` cuts the sorted union (``embargo`` in bars)
+    and :func:`on_split` maps it onto each dataset's rows.
+
+    Raises
+    ------
+    DataError
+        If the union is too short to split.
+    """
+    union = union_times(datasets)
+    return on_split(datasets, union, make_split(len(union), val_fraction, test_fraction, embargo))
+
+
 def demeaned(datasets: dict[str, Dataset]) -> dict[str, Dataset]:
     """Each dataset's ``target`` (n_rows,) less, at each bar, the mean label of the
     datasets labelled at that bar (a bar with one label gets 0); the rest unchanged."""
@@ -146,6 +158,38 @@ def demeaned(datasets: dict[str, Dataset]) -> dict[str, Dataset]:
     }
 
 
+def pool_candles(config: Config) -> dict[str, pd.DataFrame]:
+    """Candles of every universe member and every symbol their features read, each
+    loaded once.
+
+    Raises
+    ------
+    DataError
+        If a file is missing or malformed (the message names it).
+    """
+    members = list(config.features.universe or [])
+    context = {s for m in members for s in FeatureEngine.from_config(config, m).context_symbols}
+    return load_context(config, sorted(set(members) | context))
+
+
+def member_datasets(config: Config, candles: dict[str, pd.DataFrame]) -> dict[str, Dataset]:
+    """Every universe member's features and labels from ``candles`` (:func:`pool_candles`,
+    or rebuilt ones), demeaned across members with ``target.demean: universe``; each on
+    its own split until :func:`on_split` puts them on one.
+
+    Raises
+    ------
+    DataError
+        If a member's rows are too short to split.
+    """
+    out = {}
+    for member in config.features.universe or []:
+        engine = FeatureEngine.from_config(config, member)
+        context = {s: candles[s] for s in engine.context_symbols}
+        out[member] = build_dataset(config, member, engine, candles[member], context)
+    return demeaned(out) if config.target.demean == "universe" else out
+
+
 def build_pool_datasets(config: Config) -> dict[str, Dataset]:
     """Every universe member's dataset on the shared split, demeaned as configured.
 
@@ -154,14 +198,9 @@ def build_pool_datasets(config: Config) -> dict[str, Dataset]:
     DataError
         If a member's candles are missing or malformed, or the union is too short.
     """
-    members = list(config.features.universe or [])
-    engines = {m: FeatureEngine.from_config(config, m) for m in members}
-    datasets = {m: build_dataset(config, m, engines[m]) for m in members}
-    embargo = required_embargo(config, engines[members[0]])
-    datasets = shared_split(
-        datasets, config.split.val_fraction, config.split.test_fraction, embargo
-    )
-    return demeaned(datasets) if config.target.demean == "universe" else datasets
+    datasets = member_datasets(config, pool_candles(config))
+    embargo = required_embargo(config, FeatureEngine.from_config(config, next(iter(datasets))))
+    return shared_split(datasets, config.split.val_fraction, config.split.test_fraction, embargo)
 
 
 def fit_pool(config: Config, progress: bool = True) -> Pool:
@@ -172,11 +211,23 @@ def fit_pool(config: Config, progress: bool = True) -> Pool:
     DataError
         If candles are missing or malformed, or no member has enough training rows.
     """
-    datasets = build_pool_datasets(config)
+    return fit_pool_models(config, build_pool_datasets(config), progress)
+
+
+def fit_pool_models(config: Config, datasets: dict[str, Dataset], progress: bool = True) -> Pool:
+    """Fit the enabled regressors on the training rows of ``datasets`` (members on one
+    split, :func:`on_split`) together; members with fewer than
+    :data:`~kilo.training.split.MIN_TRAIN_ROWS` training rows are left out and logged.
+
+    Raises
+    ------
+    DataError
+        If no member has enough training rows.
+    """
     members = tuple(m for m, d in datasets.items() if _rows(d.split.train) >= MIN_TRAIN_ROWS)
     left_out = sorted(set(datasets) - set(members))
     if left_out:
-        logger.warning("pool: %s left out (< %d training rows)", left_out, MIN_TRAIN_ROWS)
+        logger.info("pool: %s left out (< %d training rows)", left_out, MIN_TRAIN_ROWS)
     if not members:
         raise DataError("pool: no universe member has enough training rows; add history")
     preprocessors = {

@@ -1,0 +1,166 @@
+"""The pooled comparison's statistics: ICs with intervals, placebo flags, recovery and
+detection floors of pooled and per-symbol regressors (:mod:`kilo.evaluation.pooled`).
+
+The floor is the ruler's (:mod:`kilo.evaluation.power`): ``(z_0.975 + z_0.8) * se /
+recovery``, here with the recovery of one planted point, (planted IC recovered - real
+IC) / planted IC, the least-squares slope through it and the real candles.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import defaultdict
+from statistics import NormalDist
+
+import numpy as np
+
+from kilo.config import Config
+from kilo.errors import DataError
+from kilo.evaluation.datasets import stats_block
+from kilo.evaluation.pooled import (
+    PoolResult,
+    build_universes,
+    pool_folds,
+    pool_tasks,
+    run_pool_tasks,
+)
+from kilo.evaluation.power import POWER_MULTIPLE
+from kilo.evaluation.summary import PanelIC, PooledComparison, PooledFit
+from kilo.evaluation.symbol import fold_window
+from kilo.metrics import panel_ic_bootstrap, spearman_ic
+
+#: A placebo panel IC beyond this many bootstrap standard errors is flagged (99 %).
+PLACEBO_SE_MULTIPLE = NormalDist().inv_cdf(0.995)
+
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def panel_ic(config: Config, rows: Rows) -> PanelIC:
+    """The IC of ``(predictions, labels, times)`` with its time-block bootstrap."""
+    pred, label, times = rows
+    boot = panel_ic_bootstrap(
+        pred,
+        label,
+        times,
+        stats_block(config),
+        n_boot=config.evaluation.bootstrap,
+        seed=config.seed,
+    )
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return PanelIC(
+        ic_spearman=spearman_ic(pred, label),
+        ic_ci95=(float(low), float(high)),
+        ic_se=float(np.std(boot, ddof=1)),
+        rows=int(np.isfinite(pred).sum()),
+    )
+
+
+def collect(results: list[PoolResult]) -> dict[tuple[str, str, str], dict[str, Rows]]:
+    """(universe, fit, regressor) -> symbol -> its (predictions, labels, times) over
+    the folds, in fold order."""
+    parts: dict[tuple[str, str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for r in sorted(results, key=lambda r: r.task.fold):
+        for symbol, by_model in r.predictions.items():
+            for name, pred in by_model.items():
+                parts[(r.task.universe, r.task.fit, name)][symbol].append(
+                    (pred, r.labels[symbol], r.times[symbol])
+                )
+    return {
+        key: {
+            s: tuple(np.concatenate([p[i] for p in pieces]) for i in range(3))  # type: ignore[misc]
+            for s, pieces in by_symbol.items()
+        }
+        for key, by_symbol in parts.items()
+    }
+
+
+def _stacked(by_symbol: dict[str, Rows]) -> Rows:
+    return tuple(np.concatenate([r[i] for r in by_symbol.values()]) for i in range(3))  # type: ignore[return-value]
+
+
+def _floor(se: float, recovery: float) -> float:
+    return POWER_MULTIPLE * se / recovery if recovery > 0 and math.isfinite(se) else math.inf
+
+
+def pooled_fit(
+    config: Config,
+    parts: dict[tuple[str, str, str], dict[str, Rows]],
+    fit: str,
+    name: str,
+    planted_ic: float,
+) -> PooledFit:
+    """One regressor fit one way: its :class:`PooledFit`."""
+    real = parts[("real", fit, name)]
+    symbols = {s: panel_ic(config, rows) for s, rows in real.items()}
+    panel = panel_ic(config, _stacked(real))
+    placebo = panel_ic(config, _stacked(parts[("placebo", fit, name)]))
+    planted_rows = parts[("planted", fit, name)]
+    planted = panel_ic(config, _stacked(planted_rows))
+    recovery = (planted.ic_spearman - panel.ic_spearman) / planted_ic
+    symbol_floors = {}
+    for s, stats in symbols.items():
+        own = spearman_ic(*planted_rows[s][:2]) if s in planted_rows else math.nan
+        symbol_floors[s] = _floor(stats.ic_se, (own - stats.ic_spearman) / planted_ic)
+    return PooledFit(
+        symbols=symbols,
+        panel=panel,
+        placebo=placebo,
+        placebo_flagged=bool(abs(placebo.ic_spearman) > PLACEBO_SE_MULTIPLE * placebo.ic_se),
+        planted=planted,
+        recovery=recovery,
+        floor=_floor(panel.ic_se, recovery),
+        symbol_floors=symbol_floors,
+    )
+
+
+def evaluate_pool(
+    config: Config,
+    symbols: list[str],
+    *,
+    jobs: int | None = None,
+    progress: bool = True,
+    backend: str | None = None,
+) -> PooledComparison:
+    """Pooled against per-symbol regressors of ``symbols`` (universe members) on the
+    walk-forward folds of the universe (:mod:`kilo.evaluation.pooled`).
+
+    Raises
+    ------
+    DataError
+        If candles are missing or malformed, a fold would be too small, or no symbol
+        can be scored on any fold.
+    """
+    started = time.perf_counter()
+    universes = build_universes(config)
+    folds = pool_folds(config, universes)
+    tasks = pool_tasks(universes, folds, symbols)
+    if not tasks:
+        raise DataError(
+            f"{symbols}: no fold has enough training, validation and test rows of any of "
+            "them; use fewer folds or more history"
+        )
+    results = run_pool_tasks(
+        config,
+        universes,
+        folds,
+        tasks,
+        jobs=jobs or config.evaluation.jobs or os.cpu_count() or 1,
+        progress=progress,
+        backend=backend or config.training.backend,
+    )
+    parts = collect(results)
+    names = sorted({name for (_, _, name) in parts})
+    return PooledComparison(
+        members=list(universes.datasets["real"]),
+        symbols=sorted({s for t in tasks for s in t.symbols}),
+        demean=config.target.demean,
+        planted_ic=universes.planted_ic,
+        folds=[fold_window(universes.index, f) for f in folds],
+        fits={
+            fit: {n: pooled_fit(config, parts, fit, n, universes.planted_ic) for n in names}
+            for fit in ("pooled", "alone")
+        },
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,89 @@
+"""The pooled comparison (training.pool: universe) on slices of the real candles."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kilo.config import Config
+from kilo.errors import ConfigError
+from kilo.evaluation.pooled import build_universes, pool_folds, pool_tasks
+from kilo.evaluation.run import run_evaluation
+from kilo.evaluation.summary import EvaluationSummary
+from kilo.training.pool import on_split
+from tests.conftest import TINY_SYMBOLS
+
+
+@pytest.fixture(scope="module")
+def comparison_config(pooled_config: Config) -> Config:
+    return pooled_config.with_overrides({"evaluation.folds": 2, "evaluation.bootstrap": 200})
+
+
+def test_no_members_test_bar_is_in_any_fits_training(comparison_config: Config) -> None:
+    universes = build_universes(comparison_config)
+    folds = pool_folds(comparison_config, universes)
+    hour = pd.Timedelta(hours=1)
+    for name, members in universes.datasets.items():
+        for fold in folds:
+            split = on_split(members, universes.union, fold)
+            fitted = [d.index[d.split.train] for d in split.values() if len(d.index[d.split.train])]
+            tested = [d.index[d.split.test] for d in split.values() if len(d.index[d.split.test])]
+            last_train = max(t.max() for t in fitted)
+            assert last_train + fold.embargo * hour < min(t.min() for t in tested), name
+
+
+def test_the_placebo_moves_every_member_alike(comparison_config: Config) -> None:
+    universes = build_universes(comparison_config)
+
+    def returns(universe: str) -> pd.DataFrame:
+        members = universes.datasets[universe]
+        return pd.DataFrame(
+            {s: pd.Series(d.forward_return, index=d.index) for s, d in members.items()}
+        ).dropna()
+
+    real, placebo = returns("real"), returns("placebo")
+    together = placebo["BTC/USDT"].corr(placebo["ETH/USDT"])
+    assert abs(together - real["BTC/USDT"].corr(real["ETH/USDT"])) < 0.1  # relation survives
+    assert not np.allclose(placebo["BTC/USDT"].to_numpy()[:500], real["BTC/USDT"].to_numpy()[:500])
+
+
+def test_a_member_whose_candles_end_is_scored_only_where_it_has_test_rows(
+    comparison_config: Config,
+) -> None:
+    universes = build_universes(comparison_config)
+    folds = pool_folds(comparison_config, universes)
+    scored = {t.fold: t.symbols for t in pool_tasks(universes, folds, TINY_SYMBOLS)}
+    assert "SOL/USDT" not in scored[len(folds) - 1]  # its candles end before the last fold
+    assert set(scored[len(folds) - 1]) == {"BTC/USDT", "ETH/USDT"}
+
+
+def test_the_comparison_scores_pooled_and_alone_on_the_same_rows(
+    comparison_config: Config, tmp_path
+) -> None:
+    summary, paths, failures = run_evaluation(
+        comparison_config, TINY_SYMBOLS, report_dir=tmp_path, progress=False, jobs=2
+    )
+    assert failures == {} and summary is not None and summary.pooled is not None
+    pooled = EvaluationSummary.read(paths["summary"]).pooled
+    assert pooled is not None and pooled.members == TINY_SYMBOLS and len(pooled.folds) == 2
+    assert set(pooled.fits) == {"pooled", "alone"}
+    for name in ("gru", "lightgbm"):
+        a, b = pooled.fits["pooled"][name], pooled.fits["alone"][name]
+        assert {s: v.rows for s, v in a.symbols.items()} == {
+            s: v.rows for s, v in b.symbols.items()
+        }
+        assert a.panel.rows == sum(v.rows for v in a.symbols.values())
+        for fit in (a, b):
+            low, high = fit.panel.ic_ci95
+            assert low < high and fit.panel.ic_se > 0
+            # inf (null in the file) when the planted edge was not recovered
+            assert fit.floor > 0 if fit.recovery > 0 else math.isnan(fit.floor)
+            assert set(fit.symbol_floors) == set(fit.symbols)
+
+
+def test_the_comparison_refuses_seeds_and_the_portfolio(comparison_config: Config) -> None:
+    with pytest.raises(ConfigError, match="one seed and no portfolio"):
+        run_evaluation(comparison_config, TINY_SYMBOLS, seeds=2, progress=False)
