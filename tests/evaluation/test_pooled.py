@@ -9,10 +9,12 @@ import pandas as pd
 import pytest
 
 from kilo.config import Config
-from kilo.errors import ConfigError
+from kilo.errors import ConfigError, LookAheadError
+from kilo.evaluation import pooled_stats as pooled
 from kilo.evaluation.pooled import build_universes, pool_folds, pool_tasks
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.summary import EvaluationSummary
+from kilo.features import FeatureEngine
 from kilo.training.pool import on_split
 from tests.conftest import TINY_SYMBOLS
 
@@ -87,3 +89,23 @@ def test_the_comparison_scores_pooled_and_alone_on_the_same_rows(
 def test_the_comparison_refuses_seeds_and_the_portfolio(comparison_config: Config) -> None:
     with pytest.raises(ConfigError, match="one seed and no portfolio"):
         run_evaluation(comparison_config, TINY_SYMBOLS, seeds=2, progress=False)
+
+
+def test_a_members_look_ahead_stops_the_comparison_before_any_fit(
+    comparison_config: Config, monkeypatch
+) -> None:
+    honest = FeatureEngine.transform
+
+    def leaky(self, candles, context=None):
+        features = honest(self, candles, context)
+        future = np.log(candles["close"]).shift(-1)
+        features["log_ret_1"] = future.reindex(features.index).to_numpy()
+        return features
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was fit before the causality check")
+
+    monkeypatch.setattr(FeatureEngine, "transform", leaky)
+    monkeypatch.setattr(pooled, "run_pool_tasks", refuse)
+    with pytest.raises(LookAheadError, match=r"\['log_ret_1'\].*read the future"):
+        run_evaluation(comparison_config, TINY_SYMBOLS, progress=False, jobs=1)

@@ -37,6 +37,8 @@ from kilo.evaluation.controls import BlockShuffle, planted_candles
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldTask, run_fold
 from kilo.evaluation.splits import evaluation_splits
+from kilo.evaluation.statistics import causality_check
+from kilo.evaluation.summary import Causality
 from kilo.features import FeatureEngine
 from kilo.runtime import dispatch, limit_threads, threads_per_job
 from kilo.training.dataset import Dataset
@@ -165,6 +167,25 @@ def scored_symbols(
     """The ``symbols`` :func:`scorable` on ``fold``."""
     split = on_split({s: datasets[s] for s in symbols}, union, fold)
     return tuple(s for s in symbols if scorable(split[s]))
+
+
+def pool_causality(config: Config, universes: PoolUniverses, folds: list[TimeSplit]) -> Causality:
+    """:func:`~kilo.evaluation.statistics.causality_check` of every member's features,
+    cut at each fold start where the member has test rows.
+
+    Raises
+    ------
+    LookAheadError
+        If a member's features up to a cut change when the candles after it go.
+    """
+    real = universes.datasets["real"]
+    cuts = 0
+    for member, data in real.items():
+        splits = [on_split({member: data}, universes.union, f)[member].split for f in folds]
+        tested = [f for f in splits if f.test.stop > f.test.start]
+        causality_check(FeatureEngine.from_config(config, member), data, tested)
+        cuts += len(tested)
+    return Causality(cuts=cuts, identical=True)
 
 
 def alone_config(config: Config) -> Config:

@@ -22,6 +22,7 @@ from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.pooled import (
     PoolResult,
     build_universes,
+    pool_causality,
     pool_folds,
     pool_tasks,
     run_pool_tasks,
@@ -131,10 +132,13 @@ def evaluate_pool(
     DataError
         If candles are missing or malformed, a fold would be too small, or no symbol
         can be scored on any fold.
+    LookAheadError
+        If a member's feature reads a later candle (checked before any model is fit).
     """
     started = time.perf_counter()
     universes = build_universes(config)
     folds = pool_folds(config, universes)
+    causality = pool_causality(config, universes, folds)  # stops on a look-ahead
     tasks = pool_tasks(universes, folds, symbols)
     if not tasks:
         raise DataError(
@@ -162,5 +166,6 @@ def evaluate_pool(
             fit: {n: pooled_fit(config, parts, fit, n, universes.planted_ic) for n in names}
             for fit in ("pooled", "alone")
         },
+        causality=causality,
         seconds=time.perf_counter() - started,
     )

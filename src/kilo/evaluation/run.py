@@ -183,6 +183,11 @@ def run_pooled_evaluation(
     -------
     (summary, {"summary": path}, failures): failures maps the symbols to the error
     when the comparison could not run (then the summary is None).
+
+    Raises
+    ------
+    LookAheadError
+        If a member's feature reads a later candle.
     """
     tracker = Tracker(config.tracking)
     with tracker.run(
@@ -194,6 +199,8 @@ def run_pooled_evaluation(
             comparison = evaluate_pool(
                 config, symbols, jobs=jobs, progress=progress, backend=backend
             )
+        except LookAheadError:
+            raise  # a broken feature is no symbol's failure: nothing else is to be trusted
         except KiloError as exc:
             logger.error("pool: %s", exc)
             return None, {}, dict.fromkeys(symbols, str(exc))

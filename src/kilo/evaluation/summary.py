@@ -285,7 +285,8 @@ class PooledComparison(_Model):
 
     ``fits`` maps ``pooled`` (one model on every member's training rows) and ``alone``
     (each symbol's own model on its own rows of the same folds, with the same labels)
-    to each regressor's :class:`PooledFit`. The holdout is not read.
+    to each regressor's :class:`PooledFit`; ``causality`` counts the members' feature
+    cuts at fold starts (a failed one stops the evaluation). The holdout is not read.
     """
 
     members: list[str]
@@ -294,6 +295,7 @@ class PooledComparison(_Model):
     planted_ic: float
     folds: list[FoldWindow]
     fits: dict[str, dict[str, PooledFit]]
+    causality: Causality
     seconds: float
 
 
