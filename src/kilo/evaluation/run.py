@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from kilo.evaluation.summary import EvaluationSummary
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import tracked_trials
 from kilo.evaluation.walkforward import evaluate_symbol, ppo_timesteps
-from kilo.runtime.tracking import CONFIG_TAG, Tracker, config_hash, config_params
+from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,15 @@ def evaluate_symbols(
             logger.error("%s: %s", symbol, exc)
             failures[symbol] = str(exc)
     return results, failures
+
+
+def _tracked_run(tracker: Tracker, config: Config, name: str) -> AbstractContextManager[Run]:
+    """The MLflow run of one evaluation: the config's parameters, its hash as a tag."""
+    return tracker.run(
+        name,
+        config_params(config),
+        tags={"kilo.kind": "evaluate", CONFIG_TAG: config_hash(config)},
+    )
 
 
 def write_report(
@@ -125,11 +135,7 @@ def run_evaluation(
         config.evaluation.max_ppo_timesteps,
     )
     tracker = Tracker(config.tracking)
-    with tracker.run(
-        f"evaluate {', '.join(symbols)}",
-        config_params(config),
-        tags={"kilo.kind": "evaluate", CONFIG_TAG: config_hash(config)},
-    ) as run:
+    with _tracked_run(tracker, config, f"evaluate {', '.join(symbols)}") as run:
         results, failures = evaluate_symbols(
             config, symbols, seeds=seeds, jobs=jobs, progress=progress, backend=backend
         )
@@ -189,11 +195,8 @@ def run_pooled_evaluation(
     LookAheadError
         If a member's feature reads a later candle.
     """
-    tracker = Tracker(config.tracking)
-    with tracker.run(
-        f"evaluate pool {', '.join(symbols)}",
-        config_params(config),
-        tags={"kilo.kind": "evaluate", CONFIG_TAG: config_hash(config)},
+    with _tracked_run(
+        Tracker(config.tracking), config, f"evaluate pool {', '.join(symbols)}"
     ) as run:
         try:
             comparison = evaluate_pool(

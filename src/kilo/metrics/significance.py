@@ -11,6 +11,8 @@ dependent, so every method below keeps blocks of consecutive bars together:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from scipy import stats
 
@@ -43,11 +45,17 @@ def spearman_ic(pred: np.ndarray, label: np.ndarray) -> float:
     return float(np.mean(rp * ry))
 
 
-def _block_starts(
-    n: int, block: int, n_blocks: int, rng: np.random.Generator, size: int
-) -> np.ndarray:
-    """``size`` rows of ``n_blocks`` random block starts in ``[0, n - block]``."""
-    return rng.integers(0, n - block + 1, size=(size, n_blocks))
+def _block_indices(n: int, block: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+    """Moving-block resamples of positions 0..n-1, up to 100 per array, shape (k, n):
+    each row concatenates ``ceil(n / block)`` random blocks of ``block`` consecutive
+    positions (``block`` clipped to [1, n]), cut to n."""
+    block = max(1, min(block, n))
+    n_blocks = -(-n // block)
+    rng = np.random.default_rng(seed)
+    offsets = np.arange(block)
+    for lo in range(0, n_boot, 100):
+        starts = rng.integers(0, n - block + 1, size=(min(100, n_boot - lo), n_blocks))
+        yield (starts[:, :, None] + offsets).reshape(len(starts), -1)[:, :n]
 
 
 def ic_bootstrap(
@@ -60,20 +68,15 @@ def ic_bootstrap(
     standardised full-sample ranks (not re-ranked per replicate, a common shortcut).
     """
     rp, ry = _ranks(pred, label)
-    n = len(rp)
-    block = max(1, min(block, n))
-    n_blocks = -(-n // block)
-    rng = np.random.default_rng(seed)
-    offsets = np.arange(block)
     ics = np.empty(n_boot)
-    for lo in range(0, n_boot, 100):
-        starts = _block_starts(n, block, n_blocks, rng, min(100, n_boot - lo))
-        idx = (starts[:, :, None] + offsets).reshape(len(starts), -1)[:, :n]
+    lo = 0
+    for idx in _block_indices(len(rp), block, n_boot, seed):
         a, b = rp[idx], ry[idx]
         a = a - a.mean(axis=1, keepdims=True)
         b = b - b.mean(axis=1, keepdims=True)
         denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-        ics[lo : lo + len(starts)] = np.where(denom > 0, (a * b).sum(axis=1) / denom, 0.0)
+        ics[lo : lo + len(idx)] = np.where(denom > 0, (a * b).sum(axis=1) / denom, 0.0)
+        lo += len(idx)
     return ics
 
 
@@ -128,19 +131,15 @@ def panel_ic_bootstrap(
         [np.bincount(slot, weights=w, minlength=n) for w in (np.ones_like(rp), rp, ry)]
         + [np.bincount(slot, weights=w, minlength=n) for w in (rp * rp, ry * ry, rp * ry)]
     )  # (6, n): rows, sum a, sum b, sum a^2, sum b^2, sum ab per time
-    block = max(1, min(block, n))
-    n_blocks = -(-n // block)
-    rng = np.random.default_rng(seed)
-    offsets = np.arange(block)
     ics = np.empty(n_boot)
-    for lo in range(0, n_boot, 100):
-        starts = _block_starts(n, block, n_blocks, rng, min(100, n_boot - lo))
-        idx = (starts[:, :, None] + offsets).reshape(len(starts), -1)[:, :n]
+    lo = 0
+    for idx in _block_indices(n, block, n_boot, seed):
         counts = np.stack([np.bincount(i, minlength=n) for i in idx]).astype(np.float64)
         rows, a, b, aa, bb, ab = (counts @ sums.T).T
         cov = ab - a * b / rows
         denom = np.sqrt((aa - a * a / rows) * (bb - b * b / rows))
-        ics[lo : lo + len(starts)] = np.where(denom > 0, cov / np.where(denom > 0, denom, 1), 0.0)
+        ics[lo : lo + len(idx)] = np.where(denom > 0, cov / np.where(denom > 0, denom, 1), 0.0)
+        lo += len(idx)
     return ics
 
 
