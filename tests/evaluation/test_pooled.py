@@ -11,7 +11,7 @@ import pytest
 from kilo.config import Config
 from kilo.errors import ConfigError, LookAheadError
 from kilo.evaluation import pooled_stats as pooled
-from kilo.evaluation.pooled import build_universes, pool_folds, pool_tasks
+from kilo.evaluation.pooled import PoolUniverses, build_universes, pool_folds, pool_tasks
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.features import FeatureEngine
@@ -24,8 +24,14 @@ def comparison_config(pooled_config: Config) -> Config:
     return pooled_config.with_overrides({"evaluation.folds": 2, "evaluation.bootstrap": 200})
 
 
-def test_no_members_test_bar_is_in_any_fits_training(comparison_config: Config) -> None:
-    universes = build_universes(comparison_config)
+@pytest.fixture(scope="module")
+def universes(comparison_config: Config) -> PoolUniverses:
+    return build_universes(comparison_config)
+
+
+def test_no_members_test_bar_is_in_any_fits_training(
+    comparison_config: Config, universes: PoolUniverses
+) -> None:
     folds = pool_folds(comparison_config, universes)
     hour = pd.Timedelta(hours=1)
     for name, members in universes.datasets.items():
@@ -37,9 +43,7 @@ def test_no_members_test_bar_is_in_any_fits_training(comparison_config: Config) 
             assert last_train + fold.embargo * hour < min(t.min() for t in tested), name
 
 
-def test_the_placebo_moves_every_member_alike(comparison_config: Config) -> None:
-    universes = build_universes(comparison_config)
-
+def test_the_placebo_moves_every_member_alike(universes: PoolUniverses) -> None:
     def returns(universe: str) -> pd.DataFrame:
         members = universes.datasets[universe]
         return pd.DataFrame(
@@ -53,9 +57,8 @@ def test_the_placebo_moves_every_member_alike(comparison_config: Config) -> None
 
 
 def test_a_member_whose_candles_end_is_scored_only_where_it_has_test_rows(
-    comparison_config: Config,
+    comparison_config: Config, universes: PoolUniverses
 ) -> None:
-    universes = build_universes(comparison_config)
     folds = pool_folds(comparison_config, universes)
     scored = {t.fold: t.symbols for t in pool_tasks(universes, folds, TINY_SYMBOLS)}
     assert "SOL/USDT" not in scored[len(folds) - 1]  # its candles end before the last fold
@@ -66,7 +69,7 @@ def test_the_comparison_scores_pooled_and_alone_on_the_same_rows(
     comparison_config: Config, tmp_path
 ) -> None:
     summary, paths, failures = run_evaluation(
-        comparison_config, TINY_SYMBOLS, report_dir=tmp_path, progress=False, jobs=2
+        comparison_config, TINY_SYMBOLS, report_dir=tmp_path, progress=False, jobs=1
     )
     assert failures == {} and summary is not None and summary.pooled is not None
     pooled = EvaluationSummary.read(paths["summary"]).pooled
