@@ -142,3 +142,35 @@ def test_gross_minus_net_equity_is_the_costs_paid_with_partial_sizes_and_exits(
     assert len(fills) > 10 and {"stop_loss", "partial_take_profit"} <= set(fills["reason"])
     gap = run.gross_equity.iloc[-1] - run.equity.iloc[-1]
     assert gap == pytest.approx(costs, rel=1e-9)
+
+
+def test_a_run_carried_on_from_its_book_is_one_run_over_both_folds(
+    config: Config, btc_candles
+) -> None:
+    """Chained folds: a position open at the boundary stays open (no fold_end round
+    trip), stops and bars held carry on, and net and gross returns, equity and fills are
+    those of one run over both folds' bars."""
+    config = config.with_overrides({"trading.stop_loss": 0.01, "trading.take_profit": 0.015})
+    trading = evaluation_trading(config.trading, 0.5)
+    arrays = CandleArrays.from_frame(btc_candles)
+    scores = random_scores(btc_candles, seed=11)
+    split = START + 150
+    assert scores[split - 1] > 0  # the first fold ends long: the boundary is inside a trade
+
+    def run(rows: range, **kwargs):
+        return simulate(
+            trading, "BTC/USDT", arrays, rows, rule_predictor(scores), LONG_FLAT, **kwargs
+        )
+
+    whole = run(range(START, START + N))
+    first = run(range(START, split), close=False)
+    second = run(range(split, START + N), book=first.book)
+    assert first.exposure.iloc[-1] and "BTC/USDT" in first.book.net.positions
+    assert "fold_end" not in set(first.fills["reason"])
+    fills = pd.concat([first.fills, second.fills], ignore_index=True)
+    pd.testing.assert_frame_equal(fills, whole.fills)
+    for part in ("log_returns", "gross_log_returns"):
+        chained = pd.concat([getattr(first, part), getattr(second, part)])
+        np.testing.assert_allclose(chained.to_numpy(), getattr(whole, part).to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(second.equity.to_numpy(), whole.equity.to_numpy()[150:], rtol=1e-12)
+    assert first.book.net.positions["BTC/USDT"].bars_held > 0

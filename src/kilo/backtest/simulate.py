@@ -79,6 +79,25 @@ class CandleArrays:
 
 
 @dataclass(frozen=True)
+class Book:
+    """A strategy's accounts between two runs: the portfolio it trades, the cost-free
+    mirror of its trades (see :func:`simulate`), and the equity of each at the last mark
+    (quote currency), which the next run's first log return is measured against."""
+
+    net: Portfolio
+    gross: Portfolio
+    equity: tuple[float, float]
+
+    @classmethod
+    def flat(cls, cash: float) -> Book:
+        """Cash only, in both accounts (quote currency)."""
+        return cls(Portfolio(cash), Portfolio(cash), (cash, cash))
+
+    def copy(self) -> Book:
+        return Book(self.net.copy(), self.gross.copy(), self.equity)
+
+
+@dataclass(frozen=True)
 class StrategyRun:
     """One strategy traded over one fold.
 
@@ -90,6 +109,11 @@ class StrategyRun:
         without fees
     exposure : Series (n_bars,), bool, a position is open after the bar
     fills : DataFrame with columns :data:`FILL_COLUMNS`
+    initial_cash : the equity the run started from (quote currency): the first log
+        return is measured against it (``initial_gross`` for the gross curve; None: the
+        same)
+    book : the accounts after the last bar, a position still open unless the run closed
+        it: the next fold's run starts from them
     """
 
     equity: pd.Series
@@ -97,6 +121,8 @@ class StrategyRun:
     exposure: pd.Series
     fills: pd.DataFrame
     initial_cash: float
+    book: Book | None = None
+    initial_gross: float | None = None
 
     @property
     def log_returns(self) -> pd.Series:
@@ -105,7 +131,8 @@ class StrategyRun:
 
     @property
     def gross_log_returns(self) -> pd.Series:
-        return _log_returns(self.gross_equity, self.initial_cash)
+        start = self.initial_cash if self.initial_gross is None else self.initial_gross
+        return _log_returns(self.gross_equity, start)
 
     @property
     def equity_turns(self) -> float:
@@ -153,17 +180,23 @@ def simulate(
     predict: Predictor,
     rule: DecisionRule,
     tradable: np.ndarray | None = None,
+    book: Book | None = None,
+    close: bool = True,
 ) -> StrategyRun:
-    """Trade ``symbol`` over the candle positions ``rows`` from a flat portfolio.
+    """Trade ``symbol`` over the candle positions ``rows`` from ``book``'s accounts (a
+    flat portfolio of ``trading.initial_cash`` when None; ``book`` is not changed).
 
     A candle where ``tradable`` (shape (n_candles,), bool) is False is only marked: no
     decision, no stop, no fill (an outage's filled candles, a candle without features).
 
     Every bar runs :func:`~kilo.trading.execution.execute_bar` with fills at the next
-    bar's open; after the last bar an open position is sold there with slippage and
-    fee (reason ``fold_end``), so no fold leaves costs unpaid. The same trades are
-    mirrored, the same quantities at their reference prices, on a cost-free portfolio
-    for the gross curve: gross minus net equity is exactly the fees and slippage paid.
+    bar's open. With ``close``, after the last bar an open position is sold there with
+    slippage and fee (reason ``fold_end``), so the run leaves no cost unpaid; without,
+    it stays open in the returned run's ``book`` for the next fold to carry on (the
+    walk-forward chains its folds so, see :func:`kilo.evaluation.fold_task.run_folds`).
+    The same trades are mirrored, the same quantities at their reference prices, on a
+    cost-free portfolio for the gross curve: gross minus net equity is exactly the fees
+    and slippage paid.
 
     Parameters
     ----------
@@ -181,14 +214,14 @@ def simulate(
     """
     if len(rows) == 0 or rows[-1] + 1 >= len(candles.index):
         raise ValueError(f"rows {rows} need a next candle to fill at")
-    cash = trading.initial_cash
+    start = (book or Book.flat(trading.initial_cash)).copy()
+    portfolio, gross = start.net, start.gross
     broker = PaperBroker(trading)
     mirror = PaperBroker(
         TradingConfig.model_validate(
             {**trading.model_dump(), "fee": 0.0, "slippage": 0.0, "min_notional": 0.0}
         )
     )
-    portfolio, gross = Portfolio(cash), Portfolio(cash)
     n = len(rows)
     equity, gross_equity, exposure = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
     fills: list[Fill] = []
@@ -210,7 +243,7 @@ def simulate(
                 partial(predict, i),
                 rule,
             ).orders
-        if k == n - 1 and symbol in portfolio.positions:
+        if close and k == n - 1 and symbol in portfolio.positions:
             orders = [*orders, broker.sell(portfolio, symbol, price, fill_time, "fold_end")]
         for order in orders:
             if order.fill is None:
@@ -228,5 +261,7 @@ def simulate(
         pd.Series(gross_equity, index=bars),
         pd.Series(exposure, index=bars),
         frame,
-        cash,
+        start.equity[0],
+        Book(portfolio, gross, (float(equity[-1]), float(gross_equity[-1]))),
+        start.equity[1],
     )

@@ -9,7 +9,7 @@ bar with the strategy's own position, as the trader does.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -319,10 +319,4 @@ def backtest_blend(config: Config, model_set: ModelSet, data: Dataset, part: sli
         calibration.rule(config),
         outputs.tradable(candles),
     )
-    return StrategyRun(
-        run.equity.rename(str(model_set.version)),
-        run.gross_equity,
-        run.exposure,
-        run.fills,
-        run.initial_cash,
-    )
+    return replace(run, equity=run.equity.rename(str(model_set.version)))

@@ -197,7 +197,7 @@ def run_drill(
     except LookAheadError as exc:
         causality = str(exc)
     tasks = [
-        FoldTask(name, k, "regressors", ("blend",))
+        (FoldTask(name, k, "regressors", ("blend",)),)
         for k in range(len(folds))
         for name in ("real", "placebo")
     ]

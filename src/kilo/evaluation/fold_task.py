@@ -8,6 +8,7 @@ and traded on its own, in this process or a worker.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -109,9 +110,17 @@ def run_fold(
     fold: TimeSplit,
     task: FoldTask,
     threads: int = 1,
+    previous: FoldResult | None = None,
+    close: bool = True,
 ) -> FoldResult:
     """Fit ``task``'s models on the fold's training rows and trade its strategies on the
     fold's test rows (see :mod:`kilo.evaluation.walkforward` for the strategies).
+
+    Every strategy (and random path) starts from the accounts it left at the end of
+    ``previous`` (the fold before, whose test rows end where this fold's begin), open
+    position included, or flat without it; with ``close`` a position still open after
+    the last bar is sold there (reason ``fold_end``), without it it stays in the runs'
+    ``book`` for the next fold (see :func:`run_folds`).
 
     Calibrations come from the validation rows, with the models fit on the training
     rows: the blend's is the trainer's (PPO queried along its own path); each single
@@ -133,11 +142,58 @@ def run_fold(
             "(kilo.evaluation.pooled); search and drills need training.pool: none"
         )
     with limit_threads(threads):
-        return _run_fold(config, engine, data, fold, task)
+        return _run_fold(config, engine, data, fold, task, previous, close)
+
+
+def continues(before: TimeSplit, after: TimeSplit) -> bool:
+    """Whether ``after``'s test rows start right after ``before``'s (a chain's link)."""
+    return before.test.stop == after.test.start
+
+
+def run_folds(
+    config: Config,
+    engine: FeatureEngine,
+    data: Dataset,
+    folds: list[TimeSplit],
+    tasks: tuple[FoldTask, ...],
+    threads: int = 1,
+    after_fold: Callable[[list[FoldResult]], None] | None = None,
+) -> list[FoldResult]:
+    """:func:`run_fold` for ``tasks[k]`` on ``folds[k]``, fold after fold in time order,
+    chained: a fold whose test rows continue the previous fold's carries on from that
+    fold's accounts, traded from there by its own models, so a fold boundary forces no
+    round trip; a fold no later fold continues sells what is still open (``fold_end``).
+    ``after_fold`` is called with the results so far after each fold (an exception it
+    raises, e.g. Optuna's pruning, stops the chain).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`run_fold`.
+    ValueError
+        If ``folds`` and ``tasks`` differ in length.
+    """
+    if len(folds) != len(tasks):
+        raise ValueError(f"{len(folds)} folds for {len(tasks)} tasks")
+    results: list[FoldResult] = []
+    for k, (fold, task) in enumerate(zip(folds, tasks, strict=True)):
+        chained = k > 0 and continues(folds[k - 1], fold)
+        last = k == len(folds) - 1 or not continues(fold, folds[k + 1])
+        previous = results[-1] if chained else None
+        results.append(run_fold(config, engine, data, fold, task, threads, previous, last))
+        if after_fold is not None:
+            after_fold(results)
+    return results
 
 
 def _run_fold(
-    config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSplit, task: FoldTask
+    config: Config,
+    engine: FeatureEngine,
+    data: Dataset,
+    fold: TimeSplit,
+    task: FoldTask,
+    previous: FoldResult | None,
+    close: bool,
 ) -> FoldResult:
     started = time.perf_counter()
     seed_everything(config.seed)
@@ -156,6 +212,8 @@ def _run_fold(
     with_stops = evaluation_trading(config.trading, ev.position_fraction)
     no_stops = evaluation_trading(config.trading, ev.position_fraction, stops=False)
 
+    books = {name: run.book for name, run in previous.runs.items()} if previous else {}
+    random_books = [run.book for run in previous.random_runs] if previous else []
     runs: dict[str, StrategyRun] = {}
     n_candles = len(candles.index)
     for name in task.strategies:
@@ -178,7 +236,9 @@ def _run_fold(
             rule = LONG_FLAT
         else:
             raise ValueError(f"unknown strategy {name!r}")
-        runs[name] = simulate(trading, data.symbol, candles, rows, predictor, rule, tradable)
+        runs[name] = simulate(
+            trading, data.symbol, candles, rows, predictor, rule, tradable, books.get(name), close
+        )
     random_runs = []
     if task.random_draws:
         blend = runs["blend"]
@@ -197,8 +257,10 @@ def _run_fold(
                 rule_predictor(np.where(p, 1.0, -1.0), offset=rows.start),
                 sized,
                 tradable,
+                random_books[d] if d < len(random_books) else None,
+                close,
             )
-            for p in paths
+            for d, p in enumerate(paths)
         ]
     predictions = {
         name: outputs.regressor(name)[fold.test].astype(np.float64)

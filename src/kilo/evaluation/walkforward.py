@@ -17,20 +17,23 @@ Data sets, cut into the same folds (:func:`~kilo.evaluation.splits.walk_forward_
 - ``holdout``: the real candles' last ``evaluation.holdout_fraction``, which no fold
   reads, traded once by every strategy: the final verdict, reported apart and last.
 
-Every (data set, fold) is a :class:`~kilo.evaluation.fold_task.FoldTask`, run in
-``evaluation.jobs`` processes or Ray tasks (:func:`kilo.runtime.dispatch`), each with
-its share of the CPU threads.
+Every (data set, fold) is a :class:`~kilo.evaluation.fold_task.FoldTask`. The real
+candles' folds run as one chain, fold after fold, so that every strategy carries its
+position and accounts over each fold boundary (no forced round trip); every other task
+runs alone and starts flat. Chains run in ``evaluation.jobs`` processes or Ray tasks
+(:func:`kilo.runtime.dispatch`), each with its share of the CPU threads.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from kilo.config import MODEL_NAMES, Config
 from kilo.evaluation.datasets import build_datasets, power_name
-from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
+from kilo.evaluation.fold_task import FoldResult, FoldTask, run_folds
 from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import causality_check
 from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
@@ -64,29 +67,33 @@ def real_strategies(config: Config) -> tuple[str, ...]:
     )
 
 
-def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[FoldTask]:
-    """Every task of one symbol, the most expensive (latest folds, all models) first;
-    with ``holdout``, the holdout's as split number ``n_folds``. The controls that
-    test the regressors (planted, power, label shuffle) run only when one is enabled;
-    the placebo fits the regressors and their blend (its flags read their ICs, as the
-    leak drills' do), and PPO only when no regressor is enabled."""
+def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[tuple[FoldTask, ...]]:
+    """Every task of one symbol as chains (:func:`~kilo.evaluation.fold_task.run_folds`),
+    the most expensive first: the real candles' folds, all models, in one chain whose
+    trades carry over from fold to fold; with ``holdout``, the holdout's (split number
+    ``n_folds``, traded from flat once); then each control's fold alone, latest first.
+    The controls that test the regressors (planted, power, label shuffle) run only when
+    one is enabled; the placebo fits the regressors and their blend (its flags read
+    their ICs, as the leak drills' do), and PPO only when no regressor is enabled."""
     ev = config.evaluation
     real = real_strategies(config)
     regressors = bool(enabled_regressors(config))
-    tasks = []
+    chains: list[tuple[FoldTask, ...]] = [
+        tuple(FoldTask("real", k, "all", real, ev.random_draws) for k in range(n_folds))
+    ]
     if holdout:
-        tasks.append(FoldTask("holdout", n_folds, "all", real, ev.random_draws))
+        chains.append((FoldTask("holdout", n_folds, "all", real, ev.random_draws),))
     for k in reversed(range(n_folds)):
-        tasks.append(FoldTask("real", k, "all", real, ev.random_draws))
-        tasks.append(FoldTask("placebo", k, "regressors" if regressors else "all", ("blend",)))
+        controls = [FoldTask("placebo", k, "regressors" if regressors else "all", ("blend",))]
         if regressors:
-            tasks.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
-            tasks.extend(
+            controls.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
+            controls.extend(
                 FoldTask(power_name(ic), k, "regressors", ("blend",)) for ic in ev.power_ics
             )
+        chains.extend((t,) for t in controls)
     if regressors:
-        tasks.append(FoldTask("label_shuffle", 0, "regressors", shuffle_labels=True))
-    return tasks
+        chains.append((FoldTask("label_shuffle", 0, "regressors", shuffle_labels=True),))
+    return chains
 
 
 class DatasetSource(Protocol):
@@ -100,15 +107,17 @@ def run_tasks(
     engine: FeatureEngine,
     datasets: DatasetSource,
     folds: list[TimeSplit],
-    tasks: list[FoldTask],
+    chains: Sequence[tuple[FoldTask, ...]],
     jobs: int,
     progress: bool,
     desc: str,
     backend: str = "joblib",
 ) -> list[FoldResult]:
-    """Run ``tasks`` with ``jobs`` processes (in this one when 1) or as Ray tasks, with a
-    progress bar counting folds (the real candles' and the holdout) and controls apart.
-    Each task gets the same thread count either way, so results match.
+    """Run each chain of tasks (one data set's folds, traded one after the other: see
+    :func:`~kilo.evaluation.fold_task.run_folds`) in one of ``jobs`` processes (in this
+    one when 1) or as a Ray task, with a progress bar counting the real candles' folds,
+    the holdout and the controls apart. Each chain gets the same thread count either
+    way, so results match. Returns every task's result, chain after chain.
 
     Raises
     ------
@@ -116,9 +125,12 @@ def run_tasks(
         If the Ray backend is asked for but Ray is not installed.
     """
     threads = threads_per_job(jobs)
-    calls = [(config, engine, datasets.get(t.dataset), folds[t.fold], t, threads) for t in tasks]
-    return dispatch(
-        run_fold,
+    calls = [
+        (config, engine, datasets.get(c[0].dataset), [folds[t.fold] for t in c], c, threads)
+        for c in chains
+    ]
+    results = dispatch(
+        run_folds,
         calls,
         jobs=jobs,
         backend=backend,
@@ -127,8 +139,17 @@ def run_tasks(
         progress=progress,
         desc=desc,
         unit="task",
-        kinds=["folds" if t.dataset in ("real", "holdout") else "controls" for t in tasks],
+        kinds=[_kind(c) for c in chains],
     )
+    return [r for chain in results for r in chain]
+
+
+def _kind(chain: tuple[FoldTask, ...]) -> str:
+    """The progress bar's label of a chain."""
+    name = chain[0].dataset
+    if name == "real":
+        return f"{len(chain)} chained folds" if len(chain) > 1 else "folds"
+    return name if name == "holdout" else "controls"
 
 
 def evaluate_symbol(

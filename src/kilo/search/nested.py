@@ -21,7 +21,7 @@ from kilo.backtest.strategies import StrategyMetrics, run_metrics
 from kilo.config import Config, EvaluationConfig, timeframe_seconds
 from kilo.errors import DataError
 from kilo.evaluation.datasets import stats_block
-from kilo.evaluation.fold_task import FoldResult, FoldTask, run_fold
+from kilo.evaluation.fold_task import FoldResult, FoldTask, run_folds
 from kilo.evaluation.splits import evaluation_splits, walk_forward_folds
 from kilo.evaluation.statistics import ic_statistics
 from kilo.evaluation.summary import ICStatistics
@@ -151,13 +151,18 @@ def evaluate_inner(
         embargo,
     )
     per_fold = fold_config(config)
-    results, objectives = [], []
-    for k in range(len(folds)):
-        task = FoldTask("inner", k, "all", ("blend", "buy_and_hold"), random_draws)
-        results.append(run_fold(per_fold, engine, data, folds[k], task))
-        objectives.append(objective_value(config, results[-1:], data, folds))
+    objectives: list[float] = []
+
+    def observe(done: list[FoldResult]) -> None:
+        objectives.append(objective_value(config, done[-1:], data, folds))
         if after_fold is not None:
-            after_fold(k, objective_value(config, results, data, folds))
+            after_fold(len(done) - 1, objective_value(config, done, data, folds))
+
+    tasks = tuple(
+        FoldTask("inner", k, "all", ("blend", "buy_and_hold"), random_draws)
+        for k in range(len(folds))
+    )
+    results = run_folds(per_fold, engine, data, folds, tasks, after_fold=observe)
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
     blend = run_metrics([r.runs["blend"] for r in results], per_year)
     random_sharpe = percentile = math.nan
