@@ -5,7 +5,13 @@ import pytest
 from kilo.config import load_config
 from kilo.errors import DataError
 from kilo.features import FeatureEngine
-from kilo.training.split import make_split, required_embargo
+from kilo.training.split import (
+    MIN_EVAL_ROWS,
+    MIN_TRAIN_ROWS,
+    TimeSplit,
+    make_split,
+    required_embargo,
+)
 
 
 def test_splits_are_ordered_and_embargoed() -> None:
@@ -27,3 +33,21 @@ def test_embargo_covers_lookback_horizon_and_context() -> None:
 def test_too_short_history_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="too little history.*Download more"):
         make_split(1200, 0.15, 0.15, embargo=250)
+
+
+def test_a_split_says_whether_it_can_train_and_score() -> None:
+    def split(n_train: int, n_val: int, n_test: int) -> TimeSplit:
+        val = n_train + 10
+        return TimeSplit(
+            slice(0, n_train),
+            slice(val, val + n_val),
+            slice(val + n_val + 10, val + n_val + 10 + n_test),
+            10,
+        )
+
+    assert split(MIN_TRAIN_ROWS, MIN_EVAL_ROWS, MIN_EVAL_ROWS).trainable
+    assert split(MIN_TRAIN_ROWS, MIN_EVAL_ROWS, MIN_EVAL_ROWS).scorable
+    assert not split(MIN_TRAIN_ROWS - 1, 5000, 5000).trainable
+    assert not split(5000, MIN_EVAL_ROWS, MIN_EVAL_ROWS - 1).scorable
+    assert not split(5000, MIN_EVAL_ROWS - 1, 5000).scorable
+    assert not split(5000, 0, 0).scorable  # a member whose candles end before validation

@@ -49,7 +49,7 @@ from kilo.training.pool import (
     on_split,
     pool_candles,
 )
-from kilo.training.split import MIN_EVAL_ROWS, MIN_TRAIN_ROWS, TimeSplit, required_embargo
+from kilo.training.split import TimeSplit, required_embargo
 from kilo.utils import seed_everything
 
 UNIVERSES = ("real", "placebo", "planted")
@@ -151,14 +151,7 @@ def pool_folds(config: Config, universes: PoolUniverses) -> list[TimeSplit]:
 def scorable(data: Dataset) -> bool:
     """Whether a member on a fold's split has enough training, validation and test rows
     to be fit and scored there."""
-
-    def size(part: slice) -> int:
-        return part.stop - part.start
-
-    parts = data.split
-    return size(parts.train) >= MIN_TRAIN_ROWS and min(size(parts.val), size(parts.test)) >= (
-        MIN_EVAL_ROWS
-    )
+    return data.split.trainable and data.split.scorable
 
 
 def scored_symbols(

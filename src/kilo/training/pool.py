@@ -45,6 +45,7 @@ from kilo.training.split import (
     TimeSplit,
     make_split,
     required_embargo,
+    rows_in,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Pool:
         """What the manifest records of the pool."""
         return PoolInfo(
             members=list(self.members),
-            train_rows={m: _rows(self.datasets[m].split.train) for m in self.members},
+            train_rows={m: rows_in(self.datasets[m].split.train) for m in self.members},
             demean=self.demean,
         )
 
@@ -92,16 +93,12 @@ class Pool:
                 "(training.pool: none)"
             )
         data = self.datasets[symbol]
-        if min(_rows(data.split.val), _rows(data.split.test)) < MIN_EVAL_ROWS:
+        if not data.split.scorable:
             raise DataError(
                 f"{symbol}: fewer than {MIN_EVAL_ROWS} validation or test rows on the pool's "
                 "split (its candles end before them); train it alone (training.pool: none)"
             )
         return data
-
-
-def _rows(part: slice) -> int:
-    return part.stop - part.start
 
 
 def union_times(datasets: dict[str, Dataset]) -> np.ndarray:
@@ -224,7 +221,7 @@ def fit_pool_models(config: Config, datasets: dict[str, Dataset], progress: bool
     DataError
         If no member has enough training rows.
     """
-    members = tuple(m for m, d in datasets.items() if _rows(d.split.train) >= MIN_TRAIN_ROWS)
+    members = tuple(m for m, d in datasets.items() if d.split.trainable)
     left_out = sorted(set(datasets) - set(members))
     if left_out:
         logger.info("pool: %s left out (< %d training rows)", left_out, MIN_TRAIN_ROWS)

@@ -38,6 +38,16 @@ class TimeSplit:
     test: slice
     embargo: int
 
+    @property
+    def trainable(self) -> bool:
+        """At least :data:`MIN_TRAIN_ROWS` training rows."""
+        return rows_in(self.train) >= MIN_TRAIN_ROWS
+
+    @property
+    def scorable(self) -> bool:
+        """At least :data:`MIN_EVAL_ROWS` validation and test rows each."""
+        return min(rows_in(self.val), rows_in(self.test)) >= MIN_EVAL_ROWS
+
     def describe(self, index: pd.DatetimeIndex) -> SplitInfo:
         """Dates (UTC, inclusive) and row counts of each split, for the manifest."""
         ranges = {
@@ -45,6 +55,11 @@ class TimeSplit:
             for name, part in (("train", self.train), ("validation", self.val), ("test", self.test))
         }
         return SplitInfo(embargo_bars=self.embargo, **ranges)
+
+
+def rows_in(part: slice) -> int:
+    """The number of rows of a ``slice(start, stop)`` of row positions."""
+    return max(part.stop - part.start, 0)
 
 
 def make_split(n_rows: int, val_fraction: float, test_fraction: float, embargo: int) -> TimeSplit:
