@@ -44,7 +44,7 @@ def test_fold_tasks_on_ray_equal_local_processes(tiny_config: Config) -> None:
         FoldTask("real", 0, "all", ("blend", "ppo", "buy_and_hold"), 3),
         FoldTask("planted", 0, "regressors", ("blend",)),
     ]
-    args = (config, engine, datasets, folds, tasks, 2, False, "test")
+    args = (config, engine, datasets, folds, [(t,) for t in tasks], 2, False, "test")
     local = {r.task: r for r in run_tasks(*args, backend="joblib")}
     remote = {r.task: r for r in run_tasks(*args, backend="ray")}
     assert local.keys() == remote.keys() == set(tasks)

@@ -13,7 +13,7 @@ from kilo.errors import DataError
 from kilo.evaluation.fold_task import shuffled_labels
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.summary import EvaluationSummary
-from kilo.evaluation.walkforward import ppo_timesteps
+from kilo.evaluation.walkforward import fold_tasks, ppo_timesteps
 from kilo.training.split import TimeSplit
 
 pytestmark = pytest.mark.slow
@@ -254,3 +254,13 @@ def test_random_paths_apply_the_blends_stops(tiny_config: Config) -> None:
         return sum(len(r.fills) for r in result.random_runs)
 
     assert random_trades(0.002) > random_trades(None)  # a tight stop cuts spells short
+
+
+def test_the_real_folds_are_one_chain_and_every_control_runs_alone(tiny_config: Config) -> None:
+    chains = fold_tasks(tiny_config.with_overrides({"evaluation.power_ics": [0.1]}), 3, True)
+    real, holdout, *controls = chains
+    assert [(t.dataset, t.fold) for t in real] == [("real", 0), ("real", 1), ("real", 2)]
+    assert [(t.dataset, t.fold) for t in holdout] == [("holdout", 3)]
+    assert all(len(c) == 1 for c in controls)
+    names = {c[0].dataset for c in controls}
+    assert names == {"placebo", "planted", "power 0.1", "label_shuffle"}

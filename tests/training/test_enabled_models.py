@@ -69,7 +69,7 @@ def test_a_lightgbm_only_evaluation_trains_no_gru_and_no_ppo(lightgbm_only: Conf
             "evaluation.initial_train_fraction": 0.7,
         }
     )
-    tasks = fold_tasks(cfg, 1)
+    tasks = [t for chain in fold_tasks(cfg, 1) for t in chain]
     assert all("gru" not in t.strategies and "ppo" not in t.strategies for t in tasks)
     summary = evaluate_symbol(cfg, "BTC/USDT", jobs=1, progress=False).summary
     assert {"blend", "lightgbm", "buy_and_hold"} <= set(summary.strategies)
@@ -89,7 +89,7 @@ def test_a_ppo_only_evaluation_runs_no_regressor_control(tiny_config: Config) ->
             "evaluation.power_ics": [0.1],
         }
     )
-    assert {t.dataset for t in fold_tasks(cfg, 2)} == {"real", "placebo"}
+    assert {t.dataset for chain in fold_tasks(cfg, 2) for t in chain} == {"real", "placebo"}
     summary = evaluate_symbol(cfg, "BTC/USDT", jobs=1, progress=False).summary
     assert {"blend", "ppo", "buy_and_hold"} <= set(summary.strategies)
     assert not {"gru", "lightgbm"} & set(summary.strategies)
