@@ -35,11 +35,12 @@ def test_own_look_aheads_have_the_asked_raw_ic(drill_config: Config) -> None:
     own = [f for f in faults(drill_config, candles) if f.kind == "own"]
     engine = FeatureEngine.from_config(drill_config, "BTC/USDT")
     log_close = np.log(candles["close"].to_numpy())
+    h = drill_config.target.horizon
     label = np.full(len(candles), np.nan)
-    label[:-4] = log_close[4:] - log_close[:-4]
+    label[:-h] = log_close[h:] - log_close[:-h]
     for fault, ic in zip(own, (0.02, 0.05), strict=True):
-        leaky = LeakyEngine(engine, fault, drill_config.target.horizon, drill_config.seed)
-        values = fault.values(candles, {}, leaky.context_symbols[0], 4, drill_config.seed)
+        leaky = LeakyEngine(engine, fault, h, drill_config.seed)
+        values = fault.values(candles, {}, leaky.context_symbols[0], h, drill_config.seed)
         assert spearman_ic(values.to_numpy(), label) == pytest.approx(ic, abs=2e-3)
         assert leaky.feature_names == engine.feature_names  # the contract is unchanged
 

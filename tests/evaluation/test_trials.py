@@ -20,8 +20,8 @@ def test_tracked_trials_count_other_configurations_and_search_trials(
     config = tiny_config.with_overrides(
         {"tracking.enabled": True, "tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     )
-    other = config.with_overrides({"target.horizon": 12})
-    third = config.with_overrides({"target.horizon": 24})
+    other = config.with_overrides({"target.horizon": 24})
+    third = config.with_overrides({"target.horizon": 4})
     tracker = Tracker(config.tracking)
 
     def log(kind: str, cfg: Config, metrics: dict, fail: bool = False) -> None:
@@ -68,6 +68,6 @@ def test_without_tracking_only_this_run_counts(tiny_config: Config) -> None:
 def test_the_seed_and_paths_do_not_make_a_new_configuration(tiny_config: Config) -> None:
     same = tiny_config.with_overrides({"seed": 3, "models.dir": "elsewhere"})
     assert config_hash(same) == config_hash(tiny_config)
-    assert config_hash(tiny_config.with_overrides({"target.horizon": 12})) != config_hash(
+    assert config_hash(tiny_config.with_overrides({"target.horizon": 24})) != config_hash(
         tiny_config
     )

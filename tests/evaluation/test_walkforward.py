@@ -46,7 +46,7 @@ def evaluation(tiny_config: Config, tmp_path_factory):
         [
             "evaluation.folds=2",
             "models.ppo.total_timesteps=512",
-            "evaluation.random_draws=100",
+            "evaluation.random_draws=20",  # each path is made of the blend's own spells
             "evaluation.initial_train_fraction=0.6",
             "evaluation.holdout_fraction=0.1",
             "evaluation.power_ics=[0.1]",
@@ -91,7 +91,7 @@ def test_summary_layout(evaluation) -> None:
         assert ic is not None and finite(ic.model_dump())
         assert len(ic.ic_by_fold) == 2 and ic.ic_ci95[0] < ic.ic_spearman < ic.ic_ci95[1]
     assert btc.strategies["blend"].ic is None
-    assert btc.random is not None and btc.random.draws == 100
+    assert btc.random is not None and btc.random.draws == 20
     assert 0 <= btc.random.blend_percentile <= 100 or btc.strategies["blend"].n_trades == 0
     controls = btc.controls
     assert finite(controls.placebo.model_dump()) and finite(controls.planted.model_dump())
@@ -160,7 +160,7 @@ def test_the_holdout_is_read_once_after_every_fold(evaluation) -> None:
     assert held.window.test_start > max(f.test_end for f in btc.folds)  # no fold reads it
     assert held.window.train_end < held.window.test_start
     assert set(held.strategies) == set(btc.strategies) and held.strategies["gru"].ic is not None
-    assert held.random is not None and held.random.draws == 100
+    assert held.random is not None and held.random.draws == 20
     html = paths["html"].read_text()
     assert html.index("Holdout: the final verdict") > html.index("<h3>Checks</h3>")  # last
 

@@ -135,7 +135,7 @@ class FeaturesConfig(_Section):
 class TargetConfig(_Section):
     """The label the regressors learn (López de Prado, *Advances in Financial ML*, ch. 3-4)."""
 
-    horizon: int = Field(4, ge=1, description="label horizon, bars")
+    horizon: int = Field(12, ge=1, description="label horizon, bars")
     kind: Literal["log_return", "vol_scaled", "triple_barrier"] = Field(
         "vol_scaled",
         description="forward log return; that over trailing volatility; or the "
