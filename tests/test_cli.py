@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kilo.cli import add_symbol_choice, common_parser
@@ -58,3 +60,13 @@ def test_kilo_makes_openmp_threads_spin_briefly() -> None:
     env["GOMP_SPINCOUNT"] = "300000"  # a user's own setting wins
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "300000"
+
+
+def test_the_scripts_read_the_repositorys_config_by_default() -> None:
+    """Without --config every script reads config/config.yaml (it read none since the
+    CLI moved into a package, so edits to the file were silently ignored)."""
+    from kilo.cli import common_parser
+
+    repo = Path(__file__).resolve().parents[1]
+    args = common_parser("test").parse_args([])
+    assert args.config == repo / "config" / "config.yaml" and args.config.is_file()

@@ -9,7 +9,8 @@ from pathlib import Path
 from kilo.config import Config, load_config, normalize_symbol
 from kilo.errors import ConfigError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
+#: The repository's config/config.yaml (src/kilo/cli/__init__.py is three levels down).
+DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "config" / "config.yaml"
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
