@@ -109,9 +109,8 @@ class StrategyRun:
         without fees
     exposure : Series (n_bars,), bool, a position is open after the bar
     fills : DataFrame with columns :data:`FILL_COLUMNS`
-    initial_cash : the equity the run started from (quote currency): the first log
-        return is measured against it (``initial_gross`` for the gross curve; None: the
-        same)
+    initial_cash, initial_gross : the net and gross equity the run started from (quote
+        currency), against which the first log returns are measured
     book : the accounts after the last bar, a position still open unless the run closed
         it: the next fold's run starts from them
     """
@@ -121,8 +120,8 @@ class StrategyRun:
     exposure: pd.Series
     fills: pd.DataFrame
     initial_cash: float
-    book: Book | None = None
-    initial_gross: float | None = None
+    initial_gross: float
+    book: Book
 
     @property
     def log_returns(self) -> pd.Series:
@@ -131,8 +130,7 @@ class StrategyRun:
 
     @property
     def gross_log_returns(self) -> pd.Series:
-        start = self.initial_cash if self.initial_gross is None else self.initial_gross
-        return _log_returns(self.gross_equity, start)
+        return _log_returns(self.gross_equity, self.initial_gross)
 
     @property
     def equity_turns(self) -> float:
@@ -261,7 +259,6 @@ def simulate(
         pd.Series(gross_equity, index=bars),
         pd.Series(exposure, index=bars),
         frame,
-        start.equity[0],
+        *start.equity,
         Book(portfolio, gross, (float(equity[-1]), float(gross_equity[-1]))),
-        start.equity[1],
     )

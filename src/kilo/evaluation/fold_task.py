@@ -145,7 +145,7 @@ def run_fold(
         return _run_fold(config, engine, data, fold, task, previous, close)
 
 
-def continues(before: TimeSplit, after: TimeSplit) -> bool:
+def _continues(before: TimeSplit, after: TimeSplit) -> bool:
     """Whether ``after``'s test rows start right after ``before``'s (a chain's link)."""
     return before.test.stop == after.test.start
 
@@ -177,8 +177,8 @@ def run_folds(
         raise ValueError(f"{len(folds)} folds for {len(tasks)} tasks")
     results: list[FoldResult] = []
     for k, (fold, task) in enumerate(zip(folds, tasks, strict=True)):
-        chained = k > 0 and continues(folds[k - 1], fold)
-        last = k == len(folds) - 1 or not continues(fold, folds[k + 1])
+        chained = k > 0 and _continues(folds[k - 1], fold)
+        last = k == len(folds) - 1 or not _continues(fold, folds[k + 1])
         previous = results[-1] if chained else None
         results.append(run_fold(config, engine, data, fold, task, threads, previous, last))
         if after_fold is not None:
