@@ -94,6 +94,7 @@ class Book:
         return cls(Portfolio(cash), Portfolio(cash), (cash, cash))
 
     def copy(self) -> Book:
+        """Independent copies of both portfolios (positions copied too)."""
         return Book(self.net.copy(), self.gross.copy(), self.equity)
 
 
@@ -204,6 +205,10 @@ def simulate(
         Consecutive positions in ``candles``; the one after the last must exist.
     predict
         ``(candle position, position state) -> Prediction`` for that bar.
+    book
+        The accounts to start from (the previous fold's ``run.book``); None: flat.
+    close
+        Sell a position still open after the last bar (``fold_end``).
 
     Raises
     ------

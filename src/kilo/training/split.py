@@ -75,14 +75,15 @@ def make_split(n_rows: int, val_fraction: float, test_fraction: float, embargo: 
     """
     n_val, n_test = round(val_fraction * n_rows), round(test_fraction * n_rows)
     n_train = n_rows - n_val - n_test - 2 * embargo
-    if n_train < MIN_TRAIN_ROWS or min(n_val, n_test) < MIN_EVAL_ROWS:
+    val_start = n_train + embargo
+    test_start = val_start + n_val + embargo
+    split = TimeSplit(
+        slice(0, n_train), slice(val_start, val_start + n_val), slice(test_start, n_rows), embargo
+    )
+    if not (split.trainable and split.scorable):
         raise DataError(
             f"too little history: {n_rows} usable rows give train={n_train}, validation={n_val}, "
             f"test={n_test} with an embargo of {embargo} bars; need at least {MIN_TRAIN_ROWS} "
             f"training and {MIN_EVAL_ROWS} validation/test rows. Download more candles."
         )
-    val_start = n_train + embargo
-    test_start = val_start + n_val + embargo
-    return TimeSplit(
-        slice(0, n_train), slice(val_start, val_start + n_val), slice(test_start, n_rows), embargo
-    )
+    return split
