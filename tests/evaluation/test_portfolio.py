@@ -45,15 +45,13 @@ def test_portfolio_walk_forward_through_the_script(tiny_models: Config, tmp_path
         *(
             arg
             for o in (
-                "models.gru.sequence_length=16",
-                "models.gru.epochs=2",
+                "models.enabled=[lightgbm, ppo]",  # the GRU's fits would be most of the time
                 "models.ppo.n_steps=256",
                 "models.ppo.batch_size=64",
                 "models.ppo.window=4",
                 "blend.rule=quantile",
                 "evaluation.holdout_fraction=0",  # 4,500 bars: too few for a holdout too
                 "evaluation.power_ics=[]",  # the portfolio is under test, not the power curve
-                "models.gru.hidden_size=16",
                 "models.lightgbm.n_estimators=60",
             )
             for arg in ("--set", o)

@@ -43,6 +43,16 @@ def test_saved_state_round_trip(tmp_path) -> None:
     assert Ledger(tmp_path / "l.sqlite", fresh=True).archived is None  # nothing to keep
 
 
+def test_only_a_replay_ledger_skips_the_sync_to_disk(tmp_path) -> None:
+    sync = "PRAGMA synchronous"
+    assert Ledger(tmp_path / "trader.sqlite").conn.execute(sync).fetchone()[0] > 0
+    replay = Ledger(tmp_path / "replay.sqlite", durable=False)
+    assert replay.conn.execute(sync).fetchone()[0] == 0
+    replay.start_run("replay", ["A"], 100.0, {})
+    replay.write_iteration(record(T, 80.0))
+    assert replay.saved_state().portfolio.cash == 80.0
+
+
 def test_a_failed_iteration_writes_nothing(tmp_path) -> None:
     ledger = Ledger(tmp_path / "l.sqlite")
     ledger.start_run("replay", ["A"], 100.0, {})

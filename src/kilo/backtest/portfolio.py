@@ -1,17 +1,22 @@
 """The portfolio kernel: several symbols traded together through the paper trader.
 
-:func:`trade_together` replays the common bars of the symbols' candles through
-:class:`~kilo.trading.trader.PaperTrader`: the real ``trading`` sizing and caps, the
-broker's costs and stops, and the :class:`~kilo.trading.risk.RiskManager`. Open
-positions are sold with costs after the last bar. Baselines on the same bars, marked
-at the same prices (the next bar's open): equal weight bought once, equal weight
-rebalanced at every UTC day's first bar (costs on what is traded), and flat.
+:func:`trade_together` replays the symbols' candles through
+:class:`~kilo.trading.trader.PaperTrader` in segments of time, each traded by its own
+scorers (a walk-forward's fold models): the real ``trading`` sizing and caps, the
+broker's costs and stops, and the :class:`~kilo.trading.risk.RiskManager`. The
+segments share one ledger, so each segment's trader resumes the previous one's book
+and risk state (positions, entry prices, stops, bars held, the drawdown breaker), as a
+restarted trader would; open positions are sold with costs only after the last bar.
+Baselines on the same bars, marked at the same prices (the next bar's open): equal
+weight bought once, equal weight rebalanced at every UTC day's first bar (costs on
+what is traded), and flat.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from kilo.inference import PortfolioState, Prediction
 from kilo.metrics import equity_log_returns, fill_cost_fraction
 from kilo.trading.broker import PaperBroker
 from kilo.trading.ledger import Ledger
+from kilo.trading.records import IterationRecord
 from kilo.trading.sources import MarketSnapshot, ReplaySource
 from kilo.trading.trader import PaperTrader, Scorer
 
@@ -50,8 +56,8 @@ class FoldScorer:
 
 
 @dataclass(frozen=True)
-class PortfolioFold:
-    """One fold's portfolio run.
+class PortfolioRun:
+    """One portfolio run over contiguous segments.
 
     Attributes
     ----------
@@ -61,7 +67,7 @@ class PortfolioFold:
     equity_turns : the blend's traded notional over its mean equity
     risk_events : rule -> count of risk events
     cooldown_bars : bars spent in the drawdown breaker's cooldown
-    seconds : wall time of the fold (fitting included, when the caller adds it)
+    seconds : wall time of the run (fitting included, when the caller adds it)
     """
 
     returns: dict[str, pd.Series]
@@ -102,22 +108,28 @@ def equal_weight(
     return pd.Series(equity, index=marks.index)
 
 
+Segment = tuple[Mapping[str, Scorer], pd.Timestamp, pd.Timestamp]
+"""``(scorers, first bar, last bar)``: symbol -> scorer for the bars in between (inclusive)."""
+
+
 def trade_together(
-    config: Config,
-    scorers: dict[str, Scorer],
-    candles: dict[str, pd.DataFrame],
-    bars: list[pd.Timestamp],
-) -> PortfolioFold:
-    """Trade ``scorers`` on ``bars`` (common bar times of every symbol) through the
-    paper trader with ``config``'s trading and risk sections, and the baselines on
-    the same marks (module docstring); ``seconds`` is this call's wall time."""
+    config: Config, candles: dict[str, pd.DataFrame], segments: Sequence[Segment]
+) -> PortfolioRun:
+    """Trade ``segments`` (in time order, each starting at the bar after the previous
+    one's last) one after another through the paper trader with ``config``'s trading and
+    risk sections, and the baselines on the same marks (module docstring); ``seconds``
+    is this call's wall time."""
     started = time.perf_counter()
     rows = config.risk.correlation_window + 1
-    source = ReplaySource(candles, {s: rows for s in candles}, bars[0])
     t = config.trading
+    times = pd.DatetimeIndex(sorted(set().union(*(c.index for c in candles.values()))))
+    records: list[IterationRecord] = []
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Ledger(Path(tmp) / "portfolio.sqlite")
-        records = PaperTrader(config, scorers, source, ledger).run(len(bars))
+        ledger = Ledger(Path(tmp) / "portfolio.sqlite", durable=False)
+        for scorers, start, end in segments:
+            source = ReplaySource(candles, {s: rows for s in candles}, start, end=end)
+            bars = int(times.searchsorted(end, "right") - times.searchsorted(start))
+            records += PaperTrader(config, scorers, source, ledger).run(bars)
         events = ledger.query("SELECT rule, COUNT(*) AS n FROM risk_events GROUP BY rule")
         fills = ledger.query("SELECT side, notional, realised_pnl FROM fills")
         ledger.close()
@@ -137,7 +149,7 @@ def trade_together(
     }
     exposure = pd.Series([bool(r.portfolio.positions) for r in records], index=index)
     sells = fills[fills["side"] == "sell"]
-    return PortfolioFold(
+    return PortfolioRun(
         {
             k: pd.Series(equity_log_returns(v.to_numpy(), cash), index=index)
             for k, v in curves.items()

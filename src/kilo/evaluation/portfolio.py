@@ -1,22 +1,33 @@
 """Portfolio walk-forward: every symbol traded together, as the paper trader would.
 
 For each fold, every symbol's model set is fit on that symbol's own fold training
-window; then the symbols' blends trade the fold's common test bars together through
-the backtest's portfolio kernel (:func:`kilo.backtest.portfolio.trade_together`: the
-trader's sizing, caps, costs, stops and risk rules), against equal-weight baselines.
-The holdout (``evaluation.holdout_fraction``) is left out, as in every fold.
+window (the folds in parallel). Then the symbols' blends trade together, in one run,
+the bars every symbol's test folds cover, through the backtest's portfolio kernel
+(:func:`kilo.backtest.portfolio.trade_together`: the trader's sizing, caps, costs,
+stops and risk rules), against equal-weight baselines: each symbol is scored by the
+models of its own fold whose test window holds the bar (symbols of different history
+lengths change models at different bars), and the book and risk state carry on across
+every change, so no fold boundary forces a round trip. The holdout
+(``evaluation.holdout_fraction``) is left out, as in every fold.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from bisect import bisect_right
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from kilo.backtest.portfolio import STRATEGIES, FoldScorer, PortfolioFold, trade_together
+from kilo.backtest.portfolio import (
+    STRATEGIES,
+    FoldScorer,
+    PortfolioRun,
+    Segment,
+    trade_together,
+)
 from kilo.backtest.strategies import FoldOutputs
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.splits import evaluation_splits
@@ -43,52 +54,59 @@ def _scorer(config: Config, engine: FeatureEngine, data: Dataset, fold: TimeSpli
     )
 
 
-def portfolio_fold(
+def fold_scorers(
     config: Config,
     engines: dict[str, FeatureEngine],
     datasets: dict[str, Dataset],
     folds: dict[str, TimeSplit],
     threads: int = 1,
-) -> PortfolioFold:
-    """Fit every symbol on its fold, trade them together on the common test bars."""
-    started = time.perf_counter()
+) -> dict[str, FoldScorer]:
+    """Fit every symbol on its fold: symbol -> the scorer of its fold's test bars."""
     with limit_threads(threads):
-        scorers = {s: _scorer(config, engines[s], datasets[s], folds[s]) for s in datasets}
-    common = sorted(set.intersection(*(set(d.index[folds[s].test]) for s, d in datasets.items())))
-    traded = trade_together(
-        config, dict(scorers), {s: d.candles for s, d in datasets.items()}, common
-    )
-    return replace(traded, seconds=time.perf_counter() - started)
+        return {s: _scorer(config, engines[s], datasets[s], folds[s]) for s in datasets}
 
 
-def summarise_portfolio(config: Config, folds: list[PortfolioFold]) -> PortfolioSummary:
-    """Metrics of each strategy over the chained folds, risk events by rule, the worst
-    UTC day and the breaker's cooldown."""
+def summarise_portfolio(config: Config, run: PortfolioRun, seconds: float) -> PortfolioSummary:
+    """Metrics of each strategy over the run, risk events by rule, the worst UTC day, the
+    breaker's cooldown and the wall time."""
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
     strategies = {}
     for name in STRATEGIES:
-        returns = pd.concat([f.returns[name] for f in folds])
-        exposure = (
-            pd.concat([f.exposure for f in folds]).to_numpy()
-            if name == "blend"
-            else np.full(len(returns), name != "flat")
-        )
-        pnls = np.concatenate([f.pnls for f in folds]) if name == "blend" else np.empty(0)
-        turns = sum(f.equity_turns for f in folds) if name == "blend" else 0.0
-        strategies[name] = trading_metrics(returns.to_numpy(), exposure, pnls, turns, per_year)
-    daily = pd.concat([f.returns["blend"] for f in folds]).groupby(lambda t: t.date()).sum()
-    events: dict[str, int] = {}
-    for f in folds:
-        for rule, n in f.risk_events.items():
-            events[rule] = events.get(rule, 0) + n
+        returns = run.returns[name].to_numpy()
+        blend = name == "blend"
+        exposure = run.exposure.to_numpy() if blend else np.full(len(returns), name != "flat")
+        pnls = run.pnls if blend else np.empty(0)
+        turns = run.equity_turns if blend else 0.0
+        strategies[name] = trading_metrics(returns, exposure, pnls, turns, per_year)
+    daily = run.returns["blend"].groupby(lambda t: t.date()).sum()
     return PortfolioSummary(
         strategies=strategies,
-        risk_events=events,
+        risk_events=dict(run.risk_events),
         worst_day=WorstDay(date=str(daily.idxmin()), log_return=float(daily.min())),
-        cooldown_bars=int(sum(f.cooldown_bars for f in folds)),
-        bars=int(sum(len(f.exposure) for f in folds)),
-        seconds=float(sum(f.seconds for f in folds)),
+        cooldown_bars=int(run.cooldown_bars),
+        bars=len(run.exposure),
+        seconds=seconds,
     )
+
+
+def fold_segments(
+    datasets: dict[str, Dataset],
+    folds: dict[str, list[TimeSplit]],
+    scorers: list[dict[str, FoldScorer]],
+) -> list[Segment]:
+    """The portfolio's segments: from the first bar every symbol's test folds cover to
+    the last, cut wherever a symbol's next fold starts; each symbol scored there by its
+    fold's scorer (``scorers``: one dict per fold, symbol -> scorer)."""
+    starts = {s: [d.index[f.test][0] for f in folds[s]] for s, d in datasets.items()}
+    first = max(t[0] for t in starts.values())
+    last = min(d.index[folds[s][-1].test][-1] for s, d in datasets.items())
+    times = pd.DatetimeIndex(sorted(set().union(*(d.candles.index for d in datasets.values()))))
+    cuts = sorted({first, *(t for ts in starts.values() for t in ts if first < t <= last)})
+    ends = [times[int(times.searchsorted(cut)) - 1] for cut in cuts[1:]] + [last]
+    return [
+        ({s: scorers[bisect_right(ts, cut) - 1][s] for s, ts in starts.items()}, cut, end)
+        for cut, end in zip(cuts, ends, strict=True)
+    ]
 
 
 def evaluate_portfolio(
@@ -109,13 +127,16 @@ def evaluate_portfolio(
         s: evaluation_splits(len(d.features), ev, required_embargo(config, engines[s]))[0]
         for s, d in datasets.items()
     }
+    started = time.perf_counter()
     jobs = min(jobs or ev.jobs or os.cpu_count() or 1, ev.folds)
     per_fold = fold_config(config)
     calls = [
         (per_fold, engines, datasets, {s: f[k] for s, f in folds.items()}, threads_per_job(jobs))
         for k in range(ev.folds)
     ]
-    results = dispatch(
-        portfolio_fold, calls, jobs=jobs, progress=progress, desc="portfolio folds", unit="fold"
+    scorers = dispatch(
+        fold_scorers, calls, jobs=jobs, progress=progress, desc="portfolio folds", unit="fold"
     )
-    return summarise_portfolio(config, results)
+    candles = {s: d.candles for s, d in datasets.items()}
+    run = trade_together(config, candles, fold_segments(datasets, folds, scorers))
+    return summarise_portfolio(config, run, time.perf_counter() - started)

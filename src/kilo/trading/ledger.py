@@ -165,11 +165,17 @@ class Ledger:
         Start over: a ledger that holds iterations is first copied beside itself
         (:func:`archive_copy`, path in :attr:`archived`), then every recorded run is
         deleted from it. Retraining decisions stay (they are history of the model sets).
+    durable
+        False: no sync to disk at each commit (SQLite ``synchronous=OFF``), for a
+        throwaway replay's ledger (the portfolio backtest's); a crash of the machine
+        may then lose or corrupt the file. A trader's ledger stays durable.
     """
 
-    def __init__(self, path: str | Path, fresh: bool = False) -> None:
+    def __init__(self, path: str | Path, fresh: bool = False, durable: bool = True) -> None:
         self.path = Path(path)
         self.conn = connect(self.path)
+        if not durable:
+            self.conn.execute("PRAGMA synchronous=OFF")
         self.archived: Path | None = None
         if fresh and self._has_iterations():
             self.archived = archive_copy(self.path, self.conn)

@@ -62,6 +62,8 @@ class ReplaySource:
         Symbol -> candles each snapshot's ``history`` holds.
     start
         First bar to trade; a symbol joins once it has ``history_rows`` candles before.
+    end
+        Last bar to trade (inclusive); None: to the end of the candles.
     context
         Validated candles of symbols read by the features but not traded.
     pace
@@ -77,10 +79,12 @@ class ReplaySource:
         start: pd.Timestamp,
         context: Mapping[str, pd.DataFrame] | None = None,
         pace: float = 0.0,
+        end: pd.Timestamp | None = None,
     ) -> None:
         self.candles = candles
         self.history_rows = history_rows
         self.start = start
+        self.end = end
         self.followed = {**(context or {}), **candles}
         self.pace = pace
         self._now = start
@@ -90,9 +94,12 @@ class ReplaySource:
         return self._now
 
     def iterations(self, after: pd.Timestamp | None = None) -> Iterator[Iteration]:
-        """Yield ``(bar_time, snapshots)`` for bars from ``start`` (or after ``after``)."""
+        """Yield ``(bar_time, snapshots)`` for bars from ``start`` (or after ``after``)
+        to ``end``."""
         first = self.start if after is None else max(self.start, after + pd.Timedelta(1, "ns"))
         times = sorted(set().union(*(c.index[c.index >= first] for c in self.candles.values())))
+        if self.end is not None:
+            times = [t for t in times if t <= self.end]
         for bar_time in times:
             rows = max(self.history_rows.values())
             context = {
