@@ -15,7 +15,6 @@ what is traded), and flat.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +66,6 @@ class PortfolioRun:
     equity_turns : the blend's traded notional over its mean equity
     risk_events : rule -> count of risk events
     cooldown_bars : bars spent in the drawdown breaker's cooldown
-    seconds : wall time of the run (fitting included, when the caller adds it)
     """
 
     returns: dict[str, pd.Series]
@@ -76,7 +74,6 @@ class PortfolioRun:
     equity_turns: float
     risk_events: dict[str, int]
     cooldown_bars: int
-    seconds: float
 
 
 def equal_weight(
@@ -117,9 +114,7 @@ def trade_together(
 ) -> PortfolioRun:
     """Trade ``segments`` (in time order, each starting at the bar after the previous
     one's last) one after another through the paper trader with ``config``'s trading and
-    risk sections, and the baselines on the same marks (module docstring); ``seconds``
-    is this call's wall time."""
-    started = time.perf_counter()
+    risk sections, and the baselines on the same marks (module docstring)."""
     rows = config.risk.correlation_window + 1
     t = config.trading
     times = pd.DatetimeIndex(sorted(set().union(*(c.index for c in candles.values()))))
@@ -159,5 +154,4 @@ def trade_together(
         float(fills["notional"].sum() / equity.mean()),
         dict(zip(events["rule"], events["n"].astype(int), strict=True)),
         sum(r.risk_state.cooldown_left > 0 for r in records),
-        time.perf_counter() - started,
     )
