@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -72,3 +74,15 @@ def test_vectorised_envs_keep_the_budget_and_the_contract(tmp_path) -> None:
     assert path.proba.shape == (len(features) - PARAMS.window, 3)
     with pytest.raises(ValueError, match="multiple of n_envs"):
         PPOConfig(n_steps=100, n_envs=3)
+
+
+def test_fitting_leaves_no_log_folder(tmp_path, monkeypatch) -> None:
+    """SB3's default logger makes an empty tempdir/SB3-<time> folder per learn() call."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(300, 4)).astype(np.float32)
+    params = PPOConfig(**{**PARAMS.model_dump(), "total_timesteps": 256})
+    PPOAgent(params, seed=1, fee=0.001, slippage=0.0005).fit(
+        features, rng.normal(0, 0.01, 300), progress=False
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -12,6 +12,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tqdm.auto import tqdm
 
@@ -151,6 +152,8 @@ class PPOAgent:
                 device="cpu",
                 verbose=0,
             )
+            # SB3's default logger makes an empty tempdir/SB3-<time> folder per learn()
+            self.model_.set_logger(Logger(folder=None, output_formats=[]))
             self.model_.learn(
                 p.total_timesteps, callback=_TqdmCallback(p.total_timesteps, progress)
             )
