@@ -15,6 +15,7 @@ from kilo.evaluation.pooled import PoolUniverses, build_universes, pool_folds, p
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.features import FeatureEngine
+from kilo.metrics import spearman_ic
 from kilo.training.pool import on_split
 from tests.conftest import TINY_SYMBOLS
 
@@ -112,3 +113,27 @@ def test_a_members_look_ahead_stops_the_comparison_before_any_fit(
     monkeypatch.setattr(pooled, "run_pool_tasks", refuse)
     with pytest.raises(LookAheadError, match=r"\['log_ret_1'\].*read the future"):
         run_evaluation(comparison_config, TINY_SYMBOLS, progress=False, jobs=1)
+
+
+def test_the_panel_scores_each_symbol_on_its_own_bars() -> None:
+    rng = np.random.default_rng(0)
+    n, times = 2000, np.arange(2000)
+
+    def symbol(level: float, edge: float) -> pooled.Rows:
+        label = rng.normal(size=n)
+        pred = edge * label + rng.normal(size=n)
+        return pred + level, label + level, times
+
+    # no symbol ranks its own bars, but the one with the higher mean prediction has the
+    # higher labels: the stacked rows' IC is that level bet, the panel's is not
+    levels = {"A": symbol(0.0, 0.0), "B": symbol(3.0, 0.0)}
+    stacked = [np.concatenate([r[i] for r in levels.values()]) for i in range(2)]
+    assert spearman_ic(*stacked) > 0.5
+    assert abs(spearman_ic(*pooled.within_symbol_panel(levels)[:2])) < 0.05
+    # an edge inside each symbol survives, NaN rows stay out
+    edge = {"A": symbol(0.0, 0.3), "B": symbol(3.0, 0.3)}
+    edge["A"][0][:10] = np.nan
+    pred, label, _ = pooled.within_symbol_panel(edge)
+    assert np.isnan(pred[:10]).all() and np.isnan(label[:10]).all()
+    own = np.mean([spearman_ic(p, y) for p, y, _ in edge.values()])
+    assert spearman_ic(pred, label) == pytest.approx(own, abs=0.01)

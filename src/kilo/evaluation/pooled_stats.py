@@ -3,7 +3,8 @@ detection floors of pooled and per-symbol regressors (:mod:`kilo.evaluation.pool
 
 The floor is the ruler's (:mod:`kilo.evaluation.power`): ``(z_0.975 + z_0.8) * se /
 recovery``, here with the recovery of one planted point, (planted IC recovered - real
-IC) / planted IC, the least-squares slope through it and the real candles.
+IC) / planted IC, the least-squares slope through it and the real candles. The panel
+is scored within symbols (:func:`within_symbol_panel`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections import defaultdict
 from statistics import NormalDist
 
 import numpy as np
+import pandas as pd
 
 from kilo.config import Config
 from kilo.errors import DataError
@@ -77,8 +79,28 @@ def collect(results: list[PoolResult]) -> dict[tuple[str, str, str], dict[str, R
     }
 
 
-def _stacked(by_symbol: dict[str, Rows]) -> Rows:
-    return tuple(np.concatenate([r[i] for r in by_symbol.values()]) for i in range(3))  # type: ignore[return-value]
+def _within(rows: Rows) -> Rows:
+    pred, label, times = rows
+    ok = np.isfinite(pred) & np.isfinite(label)
+    ranked = [np.full(len(pred), np.nan) for _ in range(2)]
+    for out, values in zip(ranked, (pred, label), strict=True):
+        out[ok] = pd.Series(values[ok]).rank(pct=True).to_numpy()
+    return ranked[0], ranked[1], times
+
+
+def within_symbol_panel(by_symbol: dict[str, Rows]) -> Rows:
+    """The symbols' rows stacked, each symbol's predictions and labels replaced by their
+    percentile ranks among that symbol's own finite pairs (NaN elsewhere), shapes
+    (sum of rows,).
+
+    So the panel IC adds the symbols' evidence on ranking their own bars and scores no
+    bet on which symbol does better over the whole test span: a per-symbol fit carries
+    its symbol's training drift in its mean prediction, and that level bet, repeated on
+    every bar, would count as thousands of pairs (and survive the placebo, whose blocks
+    keep each symbol's drift).
+    """
+    ranked = [_within(rows) for rows in by_symbol.values()]
+    return tuple(np.concatenate([r[i] for r in ranked]) for i in range(3))  # type: ignore[return-value]
 
 
 def _floor(se: float, recovery: float) -> float:
@@ -95,10 +117,10 @@ def pooled_fit(
     """One regressor fit one way: its :class:`PooledFit`."""
     real = parts[("real", fit, name)]
     symbols = {s: panel_ic(config, rows) for s, rows in real.items()}
-    panel = panel_ic(config, _stacked(real))
-    placebo = panel_ic(config, _stacked(parts[("placebo", fit, name)]))
+    panel = panel_ic(config, within_symbol_panel(real))
+    placebo = panel_ic(config, within_symbol_panel(parts[("placebo", fit, name)]))
     planted_rows = parts[("planted", fit, name)]
-    planted = panel_ic(config, _stacked(planted_rows))
+    planted = panel_ic(config, within_symbol_panel(planted_rows))
     recovery = (planted.ic_spearman - panel.ic_spearman) / planted_ic
     symbol_floors = {}
     for s, stats in symbols.items():

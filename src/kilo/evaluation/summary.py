@@ -259,7 +259,10 @@ class PanelIC(_Model):
 class PooledFit(_Model):
     """One regressor fit one way, over the walk-forward folds' test rows.
 
-    ``symbols``: each evaluated symbol's IC; ``panel``: theirs together. ``placebo``:
+    ``symbols``: each evaluated symbol's IC; ``panel``: theirs together, each symbol's
+    predictions and labels ranked among its own rows first
+    (:func:`kilo.evaluation.pooled_stats.within_symbol_panel`: no credit for a bet on
+    which symbol does better over the test span). ``placebo``:
     the panel IC on the joint placebo (every member rebuilt with one block order and
     one set of coins), ``placebo_flagged`` when it is beyond 2.58 standard errors (a
     leak). ``planted``: the panel IC with an edge planted in every member at
