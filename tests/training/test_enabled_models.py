@@ -83,6 +83,7 @@ def test_a_ppo_only_evaluation_runs_no_regressor_control(tiny_config: Config) ->
     cfg = tiny_config.with_overrides(
         {
             "models.enabled": ["ppo"],
+            "blend.weights": {"ppo": 1.0},
             "evaluation.folds": 1,
             "evaluation.random_draws": 10,
             "evaluation.initial_train_fraction": 0.7,

@@ -22,8 +22,9 @@ from kilo.config.sections import MODEL_NAMES, _Section
 
 class _Blend(_Section):
     weights: dict[str, float] = Field(
-        default_factory=lambda: {str(name): 1.0 for name in MODEL_NAMES},
-        description="relative model weights",
+        default_factory=lambda: {"gru": 1.0, "lightgbm": 1.0, "ppo": 0.0},
+        description="relative model weights (PPO 0: chosen on the search's validation "
+        "folds over eight years; PPO is still trained and evaluated alone)",
     )
 
     @field_validator("weights")

@@ -137,7 +137,7 @@ class TargetConfig(_Section):
 
     horizon: int = Field(12, ge=1, description="label horizon, bars")
     kind: Literal["log_return", "vol_scaled", "triple_barrier"] = Field(
-        "vol_scaled",
+        "triple_barrier",
         description="forward log return; that over trailing volatility; or the "
         "triple-barrier outcome (+1 take-profit, -1 stop-loss, 0 time barrier first)",
     )
