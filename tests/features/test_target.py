@@ -6,7 +6,7 @@ import pytest
 
 from kilo.config import TargetConfig
 from kilo.errors import DataError
-from kilo.features import average_uniqueness, forward_log_return, make_labels
+from kilo.features import average_uniqueness, forward_log_return, held_log_return, make_labels
 
 
 def candles(close: list[float]) -> pd.DataFrame:
@@ -23,6 +23,18 @@ def test_forward_log_return(btc_candles: pd.DataFrame) -> None:
     labels = make_labels(btc_candles, TargetConfig(horizon=3, kind="log_return"))
     pd.testing.assert_series_equal(labels.values, y, check_names=False)
     assert labels.end[10] == 13 and labels.end[-1] == -1
+
+
+def test_held_log_return_runs_from_the_next_open(btc_candles: pd.DataFrame) -> None:
+    held = held_log_return(btc_candles, horizon=12)
+    o = btc_candles["open"].to_numpy()
+    assert held.index.equals(btc_candles.index)
+    assert held.iloc[100] == pytest.approx(np.log(o[113] / o[101]))
+    assert held.iloc[-13:].isna().all() and held.iloc[:-13].notna().all()
+    short = btc_candles.iloc[:12]
+    assert held_log_return(short, 12).isna().all()
+    with pytest.raises(DataError, match="open"):
+        held_log_return(btc_candles[["close"]], 12)
 
 
 def test_vol_scaled_divides_by_volatility_known_at_t(btc_candles: pd.DataFrame) -> None:

@@ -73,6 +73,37 @@ def forward_log_return(candles: pd.DataFrame, horizon: int = 1) -> pd.Series:
     return pd.Series(out, index=candles.index, name=f"forward_log_return_{horizon}")
 
 
+def held_log_return(candles: pd.DataFrame, horizon: int) -> pd.Series:
+    """What a position opened on the signal at bar t and held ``horizon`` bars earns:
+    ``log(open[t + 1 + horizon] / open[t + 1])``, before costs.
+
+    The simulator fills a decision taken at t's close at the next bar's open, so this,
+    not a label, is the return a forecast made at t is paid on (DESIGN.md invariant 9).
+
+    Returns
+    -------
+    pd.Series of shape (n_candles,), float64, indexed like ``candles``; the last
+    ``horizon + 1`` values are NaN.
+
+    Raises
+    ------
+    DataError
+        If ``open`` is missing or has non-positive values, or ``horizon < 1``.
+    """
+    if horizon < 1:
+        raise DataError(f"horizon must be >= 1 bar, got {horizon}")
+    if "open" not in candles.columns:
+        raise DataError("candles lack the open column")
+    log_o = candles["open"].to_numpy(dtype=np.float64)
+    if (log_o <= 0).any():
+        raise DataError("open has non-positive values; validate the candles first")
+    log_o = np.log(log_o)
+    out = np.full(len(log_o), np.nan)
+    held = max(len(log_o) - horizon - 1, 0)
+    out[:held] = log_o[horizon + 1 :] - log_o[1 : held + 1]
+    return pd.Series(out, index=candles.index, name=f"held_log_return_{horizon}")
+
+
 def trailing_volatility(candles: pd.DataFrame, window: int, annualise: bool = False) -> pd.Series:
     """Standard deviation (ddof=1) of the last ``window`` 1-bar log returns, known at t.
 

@@ -10,7 +10,13 @@ import pandas as pd
 
 from kilo.config import Config
 from kilo.data import FILLED, load_config_candles
-from kilo.features import FeatureEngine, average_uniqueness, forward_log_return, make_labels
+from kilo.features import (
+    FeatureEngine,
+    average_uniqueness,
+    forward_log_return,
+    held_log_return,
+    make_labels,
+)
 from kilo.features.target import outage_labels, outage_runs
 from kilo.registry.manifest import OutageCounts
 from kilo.training.split import TimeSplit, make_split, required_embargo
@@ -28,7 +34,12 @@ class Dataset:
     target : ndarray (n_rows,), float64, the label (``target.kind``)
     weights : ndarray (n_rows,), float64, average uniqueness of each label (mean 1 over
         the rows; all 1 with ``target.sample_weights: false``)
-    forward_return : ndarray (n_rows,), float64, log return over the label horizon
+    forward_return : ndarray (n_rows,), float64, ``log(close[t + h] / close[t])``, h the
+        label horizon
+    held_return : ndarray (n_rows,), float64, ``log(open[t + 1 + h] / open[t + 1])``: what
+        a position opened on row t's signal and held h bars earns before costs, the
+        return every IC of money is measured against (NaN where it would end past the
+        candles or cross an outage the label may not cross)
     bar_returns : ndarray (n_rows,), float64, ``log(close[t + 1] / close[t])``
     split : TimeSplit over the rows
     outages : what the candles' outages did to the rows (counted in the manifest)
@@ -41,6 +52,7 @@ class Dataset:
     target: np.ndarray
     weights: np.ndarray
     forward_return: np.ndarray
+    held_return: np.ndarray
     bar_returns: np.ndarray
     split: TimeSplit
     outages: OutageCounts
@@ -91,6 +103,7 @@ def build_dataset(
     features = engine.transform(candles, context)
     labels = make_labels(candles, config.target)
     bar_returns = forward_log_return(candles, 1)
+    held = held_log_return(candles, config.target.horizon).to_numpy(copy=True)
     rows = candles.index.get_indexer(features.index)
     filled = (
         candles[FILLED].to_numpy(dtype=bool)
@@ -100,6 +113,7 @@ def build_dataset(
     defined = (labels.values.iloc[rows].notna() & bar_returns.iloc[rows].notna()).to_numpy()
     outage = outage_labels(filled, config.target.horizon, config.features.ffill_limit)[rows]
     labelled = defined & ~outage
+    held[outage_labels(filled, config.target.horizon + 1, config.features.ffill_limit)] = np.nan
     counts = OutageCounts(
         filled_candles=int(filled.sum()),
         blanked_feature_rows=int((outage_runs(filled) > config.features.ffill_limit).sum()),
@@ -125,6 +139,7 @@ def build_dataset(
         labels.values.to_numpy()[rows],
         weights / weights.mean(),
         labels.forward_return.to_numpy()[rows],
+        held[rows],
         bar_returns.to_numpy()[rows],
         split,
         counts,
