@@ -2,7 +2,13 @@
 
 from kilo.features.engine import FeatureEngine
 from kilo.features.preprocessor import Preprocessor
-from kilo.features.target import Labels, average_uniqueness, forward_log_return, held_log_return, make_labels
+from kilo.features.target import (
+    Labels,
+    average_uniqueness,
+    forward_log_return,
+    held_log_return,
+    make_labels,
+)
 
 __all__ = [
     "FeatureEngine",
