@@ -55,10 +55,12 @@ def test_placebo_keeps_volatility_clustering_and_kills_predictability() -> None:
 
 
 def momentum_signal_and_label(candles: pd.DataFrame, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """The standardised trailing 24-bar return and the forward log return over ``horizon``."""
+    """The standardised trailing 24-bar return and the held return over ``horizon``
+    (from the next open), written out apart from the module's own code."""
     log_c = pd.Series(np.log(candles["close"].to_numpy()))
     signal = log_c.diff(24) / (log_c.diff().rolling(24).std(ddof=0) * np.sqrt(24))
-    return signal.to_numpy(), (log_c.shift(-horizon) - log_c).to_numpy()
+    log_o = pd.Series(np.log(candles["open"].to_numpy()))
+    return signal.to_numpy(), (log_o.shift(-horizon - 1) - log_o.shift(-1)).to_numpy()
 
 
 def test_planted_edge_has_the_asked_ic_on_past_prices_only(btc_candles) -> None:

@@ -112,18 +112,25 @@ def test_power_curve_floor_and_verdict(evaluation) -> None:
     assert power is not None and verdict is not None
     assert [round(p.planted_ic, 2) for p in power.curve] == [0.05, 0.1]
     for name in ("gru", "lightgbm"):
-        ic = btc.strategies[name].ic
+        ic, label = btc.strategies[name].ic, btc.strategies[name].label_ic
         assert ic is not None and 0 < ic.ic_se < ic.ic_ci95[1] - ic.ic_ci95[0]
+        assert label is not None and label.ic_spearman != ic.ic_spearman  # two outcomes
+        assert ic.block >= 24 and set(ic.ic_se_by_block) == {24, 168, 504}
+        assert 0 <= ic.pvalue_positive <= 1
         assert math.isfinite(power.recovery[name])
         assert power.floor[name] > 0
         for p in power.curve:
             low, high = p.ic_ci95[name]
             assert low < p.ic[name] < high
             assert p.detected[name] == (low > max(ic.ic_spearman, 0.0))
-    assert verdict.value in ("skill", "no edge above F", "undecidable") and verdict.reason
-    assert verdict.floor == max(power.floor.values())
+    forecast, trading = verdict.forecast, verdict.trading
+    assert forecast.value in ("skill", "no edge above F", "undecidable") and forecast.reason
+    assert forecast.floor == max(power.floor.values()) and forecast.family == 2
+    assert trading.value in ("beats", "does not beat", "undecidable")
+    assert trading.detectable_excess_sharpe > 0 and "80 % power" in trading.reason
     html = paths["html"].read_text()
-    assert "Verdict: " in html and "detection floor" in html
+    assert "Forecast: " in html and "Trading: " in html and "detection floor" in html
+    assert html.index("return IC") < html.index("label IC") < html.index("Strategies")
     trials = btc.trials  # tracking is off: this run's model strategies that traded, 2 seeds
     assert trials is not None and trials.source.startswith("tracking off")
     traded = [n for n in ("blend", "gru", "lightgbm", "ppo") if btc.strategies[n].n_trades > 0]

@@ -97,7 +97,8 @@ def test_a_ppo_only_evaluation_runs_no_regressor_control(tiny_config: Config) ->
     controls = summary.controls
     assert controls.planted is None and controls.label_shuffle_check is None
     assert summary.power is None and summary.verdict is not None
-    assert summary.verdict.value == "undecidable"
+    assert summary.verdict.forecast.value == "undecidable"
+    assert summary.verdict.trading.detectable_excess_sharpe > 0
 
 
 @pytest.mark.parametrize(

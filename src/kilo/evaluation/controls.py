@@ -177,12 +177,30 @@ def _with_edge(returns: np.ndarray, beta: float, lookback: int) -> tuple[np.ndar
     return np.asarray(out), signal
 
 
-def _label(returns: np.ndarray, horizon: int) -> np.ndarray:
-    """Forward log return over ``horizon`` bars from each bar's close."""
-    log_c = np.cumsum(returns)
-    label = np.full(len(returns), np.nan)
-    label[:-horizon] = log_c[horizon:] - log_c[:-horizon]
-    return label
+def _held(returns: np.ndarray, log_gap: np.ndarray, horizon: int) -> np.ndarray:
+    """Held return ``log(open[t + 1 + horizon] / open[t + 1])`` of candles whose
+    close-to-close log returns are ``returns`` and whose gaps ``log(open[t] /
+    close[t - 1])`` are ``log_gap`` (both shape (n,), entry 0 unused); NaN where it
+    would end past the candles."""
+    n = len(returns)
+    log_open = np.full(n, np.nan)
+    log_open[1:] = np.cumsum(returns)[:-1] + log_gap[1:]
+    held = np.full(n, np.nan)
+    end = max(n - horizon - 1, 0)
+    held[:end] = log_open[horizon + 1 :] - log_open[1 : end + 1]
+    return held
+
+
+def planted_signal(candles: pd.DataFrame, lookback: int = PLANTED_LOOKBACK) -> np.ndarray:
+    """The planted edge's signal on ``candles``: the standardised trailing return known
+    at each close (:func:`_with_edge`'s ``s``), shape (n,), NaN for the first bars.
+
+    On planted candles it is the very signal the edge was planted on: a learner handed
+    it recovers the planted IC in full.
+    """
+    log_c = np.log(candles["close"].to_numpy(dtype=np.float64))
+    _, signal = _with_edge(np.concatenate([[0.0], np.diff(log_c)]), 0.0, lookback)
+    return signal
 
 
 def planted_candles(
@@ -196,9 +214,12 @@ def planted_candles(
     fills at the next open can take the edge): a momentum edge on the standardised
     trailing return, which the features
     ``log_ret_{lookback}`` and ``volatility_{lookback}`` describe. ``beta`` is found by
-    bisection so that Spearman(s_t, forward log return over ``horizon``) equals
-    ``planted_ic`` on the rebuilt series: the signal's own IC on the real bars is
-    replaced, not added to (``beta`` < 0 where the bars' own momentum exceeds it).
+    bisection so that Spearman(s_t, held return over ``horizon``) equals ``planted_ic``
+    on the rebuilt series, the held return being ``log(open[t + 1 + horizon] /
+    open[t + 1])``, what a position opened on the signal earns and what every IC of the
+    evaluation is measured against (the edge is planted and recovered in one unit).
+    The signal's own IC on the real bars (:func:`planted_signal`) is replaced, not
+    added to (``beta`` < 0 where the bars' own momentum exceeds it).
 
     Returns
     -------
@@ -211,12 +232,16 @@ def planted_candles(
     """
     if not 0 < planted_ic < 0.5:
         raise ValueError(f"planted_ic must be in (0, 0.5), got {planted_ic}")
-    log_c = np.log(candles["close"].to_numpy(dtype=np.float64))
+    close = candles["close"].to_numpy(dtype=np.float64)
+    log_c = np.log(close)
     returns = np.concatenate([[0.0], np.diff(log_c)])
+    log_gap = np.concatenate(
+        [[0.0], np.log(candles["open"].to_numpy(dtype=np.float64)[1:] / close[:-1])]
+    )
 
     def ic(beta: float) -> float:
         new, signal = _with_edge(returns, beta, lookback)
-        return spearman_ic(signal, _label(new, horizon))
+        return spearman_ic(signal, _held(new, log_gap, horizon))
 
     low, high = 0.0, PLANTED_BETA_START
     if ic(low) >= planted_ic:  # the bars' own momentum is stronger: take part of it out

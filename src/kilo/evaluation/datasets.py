@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from kilo.config import Config
 from kilo.data import load_config_candles
-from kilo.evaluation.controls import placebo_candles, planted_candles
-from kilo.features import FeatureEngine
+from kilo.evaluation.controls import placebo_candles, planted_candles, planted_signal
+from kilo.features import FeatureEngine, held_log_return
+from kilo.metrics import spearman_ic
 from kilo.training.dataset import Dataset, build_dataset, load_context
 from kilo.training.kinds import enabled_regressors
 
@@ -30,14 +31,17 @@ def power_name(planted_ic: float) -> str:
 class Datasets:
     """The real data set and the controls' rebuilt ones, all of one symbol.
 
-    ``planted_ic`` is the IC the planted control reached; ``power`` maps each further
-    point of the power curve (:func:`power_name`) to its data set and reached IC.
+    ``planted_ic`` is the IC the planted control reached; ``signal_ic`` the planted
+    signal's own IC on the real candles (what the plants replace: the power curve's
+    point for the real candles); ``power`` maps each further point of the power curve
+    (:func:`power_name`) to its data set and reached IC. All against the held return.
     """
 
     real: Dataset
     placebo: Dataset
     planted: Dataset
     planted_ic: float
+    signal_ic: float
     power: dict[str, tuple[Dataset, float]] = field(default_factory=dict)
 
     def get(self, name: str) -> Dataset:
@@ -81,5 +85,8 @@ def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datase
         placebo=build_dataset(config, symbol, engine, placebo, placebo_context),
         planted=build_dataset(config, symbol, engine, planted, context),
         planted_ic=achieved,
+        signal_ic=spearman_ic(
+            planted_signal(candles), held_log_return(candles, config.target.horizon).to_numpy()
+        ),
         power=power,
     )

@@ -16,17 +16,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kilo.evaluation.power import power_lines, verdict_sentence
+from kilo.evaluation.power import power_lines
 from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
 from kilo.evaluation.summary import (
     Controls,
     EvaluationSummary,
+    ICStatistics,
     Planted,
     RandomBaseline,
     SymbolSummary,
     Trials,
 )
 from kilo.evaluation.symbol import SymbolEvaluation
+from kilo.evaluation.verdict import verdict_sentences
 from kilo.utils import atomic_path
 
 PLOTLY_JS = "plotly.min.js"
@@ -75,22 +77,37 @@ def _num(value: float | None, digits: str = "+.4f") -> str:
     return "–" if value is None or not math.isfinite(value) else format(value, digits)
 
 
+def ic_line(ic: ICStatistics) -> str:
+    """``+0.0123 [-0.0100, +0.0300] s.e. 0.0140 (block 87 bars; 24: ..., 168: ..., 504: ...)``"""
+    low, high = ic.ic_ci95
+    others = ", ".join(f"{b}: {_num(se, '.4f')}" for b, se in ic.ic_se_by_block.items())
+    return (
+        f"{_num(ic.ic_spearman)} [{_num(low)}, {_num(high)}] s.e. {_num(ic.ic_se, '.4f')} "
+        f"(block {ic.block} bars{'; ' + others if others else ''})"
+    )
+
+
 def ic_table(entry: SymbolSummary) -> str:
-    """HTML rows: each regressor's IC with its interval and tests beside the placebo's."""
+    """HTML rows: each regressor's IC against the held return (the money) with its
+    interval and tests beside the placebo's, then its IC against the training label."""
     rows = []
     for name, ic, placebo in entry.regressors():
-        low, high = ic.ic_ci95
+        label = entry.strategies[name].label_ic
         flag = " class='flag'" if placebo.flagged else ""
         rows.append(
-            f"<tr><th>{name}</th><td>{_num(ic.ic_spearman)}</td>"
-            f"<td>[{_num(low)}, {_num(high)}]</td><td>{_num(ic.ic_tstat_hac, '+.2f')}</td>"
+            f"<tr><th>{name}</th><td>{html.escape(ic_line(ic))}</td>"
+            f"<td>{_num(ic.pvalue_positive, '.3g')}</td><td>{_num(ic.ic_tstat_hac, '+.2f')}</td>"
             f"<td>{_num(ic.ic_pvalue_perm, '.3f')}</td><td{flag}>{_num(placebo.ic_spearman)}"
-            f"</td><td>±{_num(placebo.null_band99, '.4f')}</td></tr>"
+            f"</td><td>±{_num(placebo.null_band99, '.4f')}</td>"
+            f"<td>{html.escape(ic_line(label)) if label else '–'}</td></tr>"
         )
     return (
-        "<table><tr><th>model</th><th>IC (Spearman)</th><th>95 % CI (block bootstrap)</th>"
-        "<th>HAC t</th><th>permutation p</th><th>placebo IC</th><th>placebo 99 % null band"
-        "</th></tr>" + "".join(rows) + "</table>"
+        "<table><tr><th>model</th><th>return IC (Spearman, against the held return) "
+        "[95 % CI], s.e. by block</th><th>p (IC &gt; 0)</th><th>HAC t</th>"
+        "<th>permutation p</th><th>placebo return IC</th><th>placebo 99 % null band</th>"
+        "<th>label IC (the training target; not what a position earns)</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )
 
 
@@ -271,18 +288,18 @@ def write_html(
         planted, power = entry.controls.planted, entry.power
         sections.append(
             f"<h2>{html.escape(symbol)}</h2>"
-            + (
-                f"<p class='verdict'>{html.escape(verdict_sentence(entry.verdict))}</p>"
-                if entry.verdict
-                else ""
+            + "".join(
+                f"<p class='verdict'>{html.escape(line)}</p>"
+                for line in (verdict_sentences(entry.verdict) if entry.verdict else [])
             )
+            + "<h3>Forecasts against the money: IC of each regressor with the held return</h3>"
+            + ic_table(entry)
             + _equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
             + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
             + table
             + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
             + (f"<p>{html.escape(trials_sentence(entry.trials))}</p>" if entry.trials else "")
-            + "<h3>Skill, leakage and power</h3>"
-            + ic_table(entry)
+            + "<h3>Leakage and power</h3>"
             + (
                 f"<p class='verdict'>{html.escape(planted_sentence(planted))}</p>"
                 if planted

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from kilo.evaluation.power import decide
 from kilo.evaluation.summary import (
     EvaluationSummary,
     HoldoutSummary,
@@ -20,9 +19,12 @@ from kilo.evaluation.summary import (
 )
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import MODEL_STRATEGIES, TrackedTrials
-from kilo.metrics import deflated_sharpe_ratio, sharpe_ratio
+from kilo.evaluation.verdict import decide, forecast_pvalues
+from kilo.metrics import deflated_sharpe_ratio, holm_adjusted, sharpe_ratio
 
 STRATEGY_ORDER = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum", "random")
+#: A strategy's IC statistics: not averaged over seeds, not metrics table columns.
+IC_FIELDS = {"ic", "label_ic"}
 
 
 def deflate(
@@ -74,15 +76,17 @@ def _over_seeds(evals: list[SymbolEvaluation]) -> SymbolSummary:
     first = evals[0].summary
     strategies, spread = {}, {}
     for name, result in first.strategies.items():
-        frame = pd.DataFrame([e.summary.strategies[name].model_dump(exclude={"ic"}) for e in evals])
+        frame = pd.DataFrame(
+            [e.summary.strategies[name].model_dump(exclude=IC_FIELDS) for e in evals]
+        )
         strategies[name] = StrategyResult.model_validate(
-            {**frame.mean().to_dict(), "ic": result.ic}
+            {**frame.mean().to_dict(), "ic": result.ic, "label_ic": result.label_ic}
         )
         spread[name] = frame.std(ddof=1).to_dict()
     random = first.random
     if random is not None and all(e.summary.random is not None for e in evals):
         draws = pd.DataFrame(
-            [e.summary.random.model_dump(exclude={"ic"}) for e in evals if e.summary.random]
+            [e.summary.random.model_dump(exclude=IC_FIELDS) for e in evals if e.summary.random]
         )
         random = RandomBaseline.model_validate({**draws.mean().to_dict(), "draws": random.draws})
     merged = first.model_copy(
@@ -113,6 +117,7 @@ def summarise(
     for symbol, evals in results.items():
         symbols[symbol] = _over_seeds(evals)
         symbols[symbol].trials = trials[symbol]
+    across_symbols(symbols)
     return EvaluationSummary(
         symbols=symbols,
         portfolio=portfolio,
@@ -120,6 +125,24 @@ def summarise(
         dsr_trials=max((t.n for t in trials.values()), default=0),
         failures=failures or {},
     )
+
+
+def across_symbols(symbols: dict[str, SymbolSummary]) -> None:
+    """With several symbols, re-take each forecast verdict with Holm's correction over
+    every symbol's regressors together (one family: a skill found on one of twenty
+    symbols must clear twenty symbols' worth of luck)."""
+    pvalues = {
+        (symbol, name): p
+        for symbol, entry in symbols.items()
+        for name, p in forecast_pvalues(entry).items()
+    }
+    if len({symbol for symbol, _ in pvalues}) < 2:
+        return
+    adjusted = holm_adjusted(pvalues)
+    family = sum(math.isfinite(p) for p in adjusted.values())
+    for symbol, entry in symbols.items():
+        own = {name: p for (s, name), p in adjusted.items() if s == symbol}
+        entry.verdict = decide(entry, own, family)
 
 
 def metrics_table(
@@ -134,7 +157,7 @@ def metrics_table(
         if result is None:
             continue
         std = (spread or {}).get(name, {})
-        values = result.model_dump(exclude={"ic"})
+        values = result.model_dump(exclude=IC_FIELDS)
         rows[name] = {
             k: _fmt(v, std.get(k)) for k, v in values.items() if columns is None or k in columns
         }

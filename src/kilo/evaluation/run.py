@@ -12,7 +12,7 @@ from kilo.errors import ConfigError, KiloError, LookAheadError
 from kilo.evaluation.pooled_stats import evaluate_pool
 from kilo.evaluation.portfolio import evaluate_portfolio
 from kilo.evaluation.report import write_equity_png, write_html
-from kilo.evaluation.results import summarise
+from kilo.evaluation.results import IC_FIELDS, summarise
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import tracked_trials
@@ -162,7 +162,9 @@ def run_evaluation(
             {
                 "ppo_timesteps_per_fold": budget,
                 **{
-                    symbol: {n: s.model_dump(exclude={"ic"}) for n, s in entry.strategies.items()}
+                    symbol: {
+                        n: s.model_dump(exclude=IC_FIELDS) for n, s in entry.strategies.items()
+                    }
                     for symbol, entry in summary.symbols.items()
                 },
             }

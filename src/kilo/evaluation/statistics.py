@@ -1,11 +1,16 @@
 """Statistics and controls of one symbol's fold results, as typed summary parts.
 
 Every statistic reuses the predictions and runs of the folds; nothing is refit here.
+ICs are measured against the held return (``Dataset.held_return``: what a position
+opened on the signal and held the horizon earns; DESIGN.md invariant 9) unless a
+function says otherwise; :func:`ic_statistics` also measures them against the label.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from typing import Literal
 
 import numpy as np
 
@@ -26,9 +31,11 @@ from kilo.evaluation.summary import (
 from kilo.features import FeatureEngine
 from kilo.metrics import (
     block_permutation_ics,
+    ic_block_length,
     ic_bootstrap,
     ic_hac_tstat,
     ic_permutation_pvalue,
+    ic_pvalue_positive,
     regression_metrics,
     spearman_ic,
 )
@@ -41,6 +48,11 @@ NULL_BAND_QUANTILE = 0.99
 PLANTED_RECOVERY = 0.7
 #: Seed offset of the placebo's permutations (apart from the real data's).
 PLACEBO_PERMUTATION_SEED = 1
+#: Block lengths (bars) whose bootstrap standard error the summary shows beside the chosen one.
+SE_BLOCKS = (24, 168, 504)
+
+#: What an IC is measured against: the held return (money) or the training label.
+Outcome = Literal["return", "label"]
 
 
 def causality_check(engine: FeatureEngine, data: Dataset, folds: list[TimeSplit]) -> Causality:
@@ -90,8 +102,16 @@ def fold_runs(results: list[FoldResult]) -> dict[str, list[StrategyRun]]:
     return runs
 
 
-def _labels(data: Dataset, folds: list[TimeSplit], results: list[FoldResult]) -> np.ndarray:
-    return np.concatenate([data.target[folds[r.task.fold].test] for r in results])
+def outcome(data: Dataset, against: Outcome = "return") -> np.ndarray:
+    """Shape (n_rows,): ``data.held_return`` (``"return"``) or ``data.target``."""
+    return data.held_return if against == "return" else data.target
+
+
+def _outcomes(
+    data: Dataset, folds: list[TimeSplit], results: list[FoldResult], against: Outcome = "return"
+) -> np.ndarray:
+    y = outcome(data, against)
+    return np.concatenate([y[folds[r.task.fold].test] for r in results])
 
 
 def _predictions(results: list[FoldResult], name: str) -> np.ndarray:
@@ -107,14 +127,33 @@ def _null_band(null: np.ndarray) -> float:
     return float(np.quantile(np.abs(null), NULL_BAND_QUANTILE))
 
 
+def block_length(
+    data: Dataset, folds: list[TimeSplit], results: list[FoldResult], floor: int
+) -> int:
+    """The block length (bars) of the IC's bootstrap and permutations on these folds: the
+    largest Politis-White estimate (:func:`kilo.metrics.ic_block_length`) of the
+    regressors' return ICs, rounded up, and at least ``floor`` (the label horizon or
+    more: overlapping labels stay inside one block)."""
+    y = _outcomes(data, folds, results)
+    found = [ic_block_length(_predictions(results, n), y) for n in _fitted(results)]
+    return max([floor, *(math.ceil(b) for b in found)])
+
+
 def ic_statistics(
-    config: Config, data: Dataset, folds: list[TimeSplit], results: list[FoldResult], block: int
+    config: Config,
+    data: Dataset,
+    folds: list[TimeSplit],
+    results: list[FoldResult],
+    block: int,
+    against: Outcome = "return",
 ) -> dict[str, ICStatistics]:
-    """Per regressor: IC (Spearman and Pearson), per fold, 95 % block-bootstrap
-    interval and standard error, Newey-West t-statistic, block-permutation p-value and
-    99 % null band."""
+    """Per regressor, against ``against``: IC (Spearman and Pearson), per fold, 95 %
+    block-bootstrap interval and standard error (also at :data:`SE_BLOCKS`), one-sided
+    p-value of IC > 0, Newey-West t-statistic, block-permutation p-value and 99 % null
+    band, all with blocks of ``block`` bars."""
     ev = config.evaluation
-    y = _labels(data, folds, results)
+    y = _outcomes(data, folds, results, against)
+    per_row = outcome(data, against)
     out = {}
     for name in _fitted(results):
         pred = _predictions(results, name)
@@ -122,19 +161,25 @@ def ic_statistics(
         null = block_permutation_ics(pred, y, block, n_perm=ev.permutations, seed=config.seed)
         boot = ic_bootstrap(pred, y, block, n_boot=ev.bootstrap, seed=config.seed)
         low, high = np.percentile(boot, [2.5, 97.5])
+        se = float(np.std(boot, ddof=1))
         out[name] = ICStatistics(
             ic_spearman=scores.ic_spearman,
             ic_pearson=scores.ic_pearson,
             directional_accuracy=scores.directional_accuracy,
             ic_by_fold=[
-                spearman_ic(r.predictions[name], data.target[folds[r.task.fold].test])
-                for r in results
+                spearman_ic(r.predictions[name], per_row[folds[r.task.fold].test]) for r in results
             ],
             ic_ci95=(float(low), float(high)),
-            ic_se=float(np.std(boot, ddof=1)),
+            ic_se=se,
             ic_tstat_hac=ic_hac_tstat(pred, y, lags=block),
             ic_pvalue_perm=ic_permutation_pvalue(scores.ic_spearman, null),
             ic_null_band99=_null_band(null),
+            block=block,
+            ic_se_by_block={
+                b: float(np.std(ic_bootstrap(pred, y, b, n_boot=ev.bootstrap, seed=config.seed)))
+                for b in SE_BLOCKS
+            },
+            pvalue_positive=ic_pvalue_positive(scores.ic_spearman, se),
         )
     return out
 
@@ -147,8 +192,9 @@ def placebo_summary(
     block: int,
     per_year: float,
 ) -> Placebo:
-    """Regressor ICs with their 99 % null band (flagged above it) and the blend's Sharpe."""
-    y = _labels(data, folds, results)
+    """Regressor return ICs with their 99 % null band (flagged above it) and the blend's
+    Sharpe."""
+    y = _outcomes(data, folds, results)
     models = {}
     for name in _fitted(results):
         pred = _predictions(results, name)
@@ -173,10 +219,11 @@ def planted_summary(
     results: list[FoldResult],
     per_year: float,
 ) -> Planted:
-    """Recovered ICs, the blend's and buy-and-hold's results, and the verdict: detected
-    when the best regressor recovers :data:`PLANTED_RECOVERY` of the planted IC and the
-    blend's net Sharpe beats buy-and-hold's on the planted candles."""
-    y = _labels(data, folds, results)
+    """Recovered return ICs, the blend's and buy-and-hold's results, and the verdict:
+    detected when the best regressor recovers :data:`PLANTED_RECOVERY` of the planted IC
+    (tuned against the same held return) and the blend's net Sharpe beats buy-and-hold's
+    on the planted candles."""
+    y = _outcomes(data, folds, results)
     ics = {name: spearman_ic(_predictions(results, name), y) for name in _fitted(results)}
     runs = fold_runs(results)
     blend, bh = (run_metrics(runs[n], per_year) for n in ("blend", "buy_and_hold"))
@@ -209,9 +256,9 @@ def lead_lag_summary(
 def label_shuffle_summary(
     data: Dataset, folds: list[TimeSplit], results: list[FoldResult]
 ) -> LabelShuffle:
-    """ICs of regressors trained on shuffled labels: they must find nothing. A check of
-    label handling, which cannot detect a feature that looks ahead."""
-    y = _labels(data, folds, results)
+    """Return ICs of regressors trained on shuffled labels: they must find nothing. A
+    check of label handling, which cannot detect a feature that looks ahead."""
+    y = _outcomes(data, folds, results)
     return LabelShuffle(
         fold=results[0].task.fold + 1,
         ic={name: spearman_ic(_predictions(results, name), y) for name in _fitted(results)},

@@ -27,7 +27,7 @@ from kilo.metrics import TradingMetrics
 from kilo.utils import JsonFloat, atomic_path
 
 #: The layout version of ``summary.json``; bump it with every incompatible change.
-SUMMARY_FORMAT = 2
+SUMMARY_FORMAT = 3
 SUMMARY_FILE = "summary.json"
 
 
@@ -36,7 +36,15 @@ class _Model(BaseModel):
 
 
 class ICStatistics(_Model):
-    """A regressor's predictions against the label on the test rows of every fold."""
+    """A regressor's predictions on the test rows of every fold against one outcome:
+    the held return (``StrategyResult.ic``, what a position opened on the signal and
+    held the horizon earns) or the training label (``StrategyResult.label_ic``).
+
+    ``block`` is the bootstrap's and permutations' block length (bars), chosen by the
+    Politis-White rule (:func:`kilo.metrics.ic_block_length`) and floored at the label
+    horizon; ``ic_se_by_block`` gives the standard error at 24, 168 and 504 bars too,
+    to show how much the choice matters.
+    """
 
     ic_spearman: JsonFloat
     ic_pearson: JsonFloat
@@ -47,16 +55,28 @@ class ICStatistics(_Model):
     ic_pvalue_perm: JsonFloat = Field(description="two-sided block-permutation p-value")
     ic_null_band99: JsonFloat = Field(description="99 % quantile of |IC| under the null")
     ic_se: JsonFloat = Field(math.nan, description="moving-block bootstrap standard error")
+    block: int = Field(24, description="bootstrap block length, bars (Politis-White)")
+    ic_se_by_block: dict[int, JsonFloat] = Field(
+        default_factory=dict, description="bootstrap standard error at other block lengths"
+    )
+    pvalue_positive: JsonFloat = Field(
+        math.nan, description="one-sided p-value of IC > 0 from ic_se (normal)"
+    )
 
 
 class StrategyResult(StrategyMetrics):
     """A strategy's metrics over the chained test folds, with what the evaluation adds:
     PSR against buy-and-hold's Sharpe, the deflated Sharpe ratio, and for a regressor
-    its IC statistics."""
+    its IC statistics against the held return (``ic``: the money, what every verdict,
+    floor and control reads) and against its training label (``label_ic``)."""
 
     psr_vs_buy_and_hold: JsonFloat = math.nan
+    sharpe_se: JsonFloat = Field(
+        math.nan, description="standard error of the net Sharpe, annualised (Mertens, 2002)"
+    )
     dsr: JsonFloat = math.nan
     ic: ICStatistics | None = None
+    label_ic: ICStatistics | None = None
 
 
 class RandomBaseline(StrategyResult):
@@ -143,7 +163,8 @@ class Power(_Model):
 
     ``curve``: the planted points in increasing IC; ``recovery``: per regressor the
     share of a planted IC the pipeline recovers (least-squares slope of recovered on
-    planted IC over the curve and the real candles at planted IC 0); ``floor``: per
+    planted IC over the curve and the real candles, where the planted signal has its
+    own IC ``signal_ic``); ``floor``: per
     regressor the detection floor, the smallest true IC found with 80 % power at 5 %
     two-sided, ``(z_0.975 + z_0.8) * se / recovery``, with se the real IC's bootstrap
     standard error (inf when nothing is recovered).
@@ -152,21 +173,50 @@ class Power(_Model):
     curve: list[PowerPoint]
     recovery: dict[str, JsonFloat]
     floor: dict[str, JsonFloat]
+    signal_ic: JsonFloat = Field(
+        0.0, description="the planted signal's IC with the held return on the real candles"
+    )
 
 
-class Verdict(_Model):
-    """The evaluation's answer for one symbol, in three values.
+class ForecastVerdict(_Model):
+    """Do the regressors forecast the held return? (:mod:`kilo.evaluation.verdict`)
 
-    ``skill``: a regressor's IC interval excludes 0 from above, and the blend beats
-    buy-and-hold (PSR >= 0.95) and the matched random baseline (95th percentile) net
-    of costs. ``no edge above F``: every regressor's IC interval lies below the IC it
-    would show at its detection floor ``floor`` (F, true-IC units). ``undecidable``:
-    neither. ``reason`` says why in one sentence.
+    ``skill``: a regressor's return IC is above 0 at 5 % after Holm's correction across
+    the ``family`` tests (this symbol's regressors, or every evaluated symbol's with
+    ``--all``); ``pvalues`` holds the adjusted one-sided p-values. ``no edge above F``:
+    every regressor's return-IC interval, in true-IC units, lies below its detection
+    floor; ``floor`` is F (the largest of the regressors'). ``undecidable``: neither.
     """
 
     value: Literal["skill", "no edge above F", "undecidable"]
     floor: JsonFloat
+    pvalues: dict[str, JsonFloat]
+    family: int
     reason: str
+
+
+class TradingVerdict(_Model):
+    """Does the blend make money beyond the baselines, net of costs?
+
+    ``beats``: its net Sharpe beats buy-and-hold's (PSR >= 0.95) and the matched random
+    paths (95th percentile). ``does not beat``: buy-and-hold's Sharpe or the random
+    paths' beat it at 5 % (PSR <= 0.05, or percentile <= 5). ``undecidable``: neither.
+    ``detectable_excess_sharpe`` is the smallest true excess Sharpe over buy-and-hold
+    (annualised) the PSR test would detect with 80 % power on these bars
+    (``(z_0.95 + z_0.80) * se(SR)``); ``excess_sharpe`` the observed one (annualised).
+    """
+
+    value: Literal["beats", "does not beat", "undecidable"]
+    excess_sharpe: JsonFloat
+    detectable_excess_sharpe: JsonFloat
+    reason: str
+
+
+class Verdict(_Model):
+    """The evaluation's two answers for one symbol: does it forecast, does it trade."""
+
+    forecast: ForecastVerdict
+    trading: TradingVerdict
 
 
 class FoldWindow(_Model):

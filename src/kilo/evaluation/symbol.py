@@ -12,8 +12,9 @@ from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.datasets import Datasets, stats_block
 from kilo.evaluation.fold_task import FoldResult
-from kilo.evaluation.power import decide, power_point, power_summary
+from kilo.evaluation.power import power_point, power_summary
 from kilo.evaluation.statistics import (
+    block_length,
     by_dataset,
     fold_runs,
     ic_statistics,
@@ -32,7 +33,13 @@ from kilo.evaluation.summary import (
     StrategyResult,
     SymbolSummary,
 )
-from kilo.metrics import bars_per_year, probabilistic_sharpe_ratio, sharpe_ratio
+from kilo.evaluation.verdict import decide
+from kilo.metrics import (
+    bars_per_year,
+    probabilistic_sharpe_ratio,
+    sharpe_ratio,
+    sharpe_standard_error,
+)
 from kilo.training.dataset import Dataset
 from kilo.training.split import TimeSplit
 
@@ -80,24 +87,37 @@ def _draws(results: list[FoldResult]) -> list[list[StrategyRun]]:
     return [[r.random_runs[d] for r in results] for d in range(len(results[0].random_runs))]
 
 
+def _sharpe_se(returns: np.ndarray) -> float:
+    """The per-bar Sharpe ratio's standard error (:func:`kilo.metrics.sharpe_standard_error`),
+    or where it is undefined (a strategy that never traded) that of normal returns with
+    a Sharpe ratio of 0, ``1 / sqrt(n - 1)``: what the bars alone allow."""
+    se = sharpe_standard_error(returns)
+    return se if np.isfinite(se) or len(returns) < 2 else float(1 / np.sqrt(len(returns) - 1))
+
+
 def _strategies(
     config: Config,
     data: Dataset,
     splits: list[TimeSplit],
     results: list[FoldResult],
     per_year: float,
+    block: int,
 ) -> tuple[dict[str, StrategyResult], RandomBaseline | None, dict[str, list[StrategyRun]]]:
     """Every strategy's metrics over ``results`` (chained), the regressors' IC
-    statistics, and the random baseline; also the runs by strategy."""
+    statistics against the held return and the label (blocks of ``block`` bars), and
+    the random baseline; also the runs by strategy."""
     runs = fold_runs(results)
     returns = {name: chain(r)[0] for name, r in runs.items()}
     bh_sharpe = sharpe_ratio(returns["buy_and_hold"].to_numpy())
-    ics = ic_statistics(config, data, splits, results, stats_block(config))
+    ics = ic_statistics(config, data, splits, results, block)
+    label_ics = ic_statistics(config, data, splits, results, block, against="label")
     strategies = {
         name: StrategyResult(
             **run_metrics(r, per_year).model_dump(),
             psr_vs_buy_and_hold=probabilistic_sharpe_ratio(returns[name].to_numpy(), bh_sharpe),
+            sharpe_se=_sharpe_se(returns[name].to_numpy()) * np.sqrt(per_year),
             ic=ics.get(name),
+            label_ic=label_ics.get(name),
         )
         for name, r in runs.items()
     }
@@ -121,16 +141,17 @@ def _power(
     folds: list[TimeSplit],
     parts: dict[str, list[FoldResult]],
     strategies: dict[str, StrategyResult],
+    block: int,
 ) -> Power:
     """The power curve (the planted control and every ``power <ic>`` data set) and the
-    detection floors of the regressors (:mod:`kilo.evaluation.power`)."""
-    block = stats_block(config)
+    detection floors of the regressors (:mod:`kilo.evaluation.power`), with bootstrap
+    blocks of ``block`` bars."""
     real = {name: s.ic for name, s in strategies.items() if s.ic is not None}
     real_ic = {name: ic.ic_spearman for name, ic in real.items()}
     planted = [(datasets.planted, datasets.planted_ic, parts["planted"])]
     planted += [(data, ic, parts[name]) for name, (data, ic) in datasets.power.items()]
     points = [power_point(config, d, ic, folds, r, block, real_ic) for d, ic, r in planted]
-    return power_summary(points, real)
+    return power_summary(points, real, datasets.signal_ic)
 
 
 def summarise_symbol(
@@ -146,11 +167,12 @@ def summarise_symbol(
     """Combine every fold result of one symbol into its evaluation; the holdout's
     results (split number ``len(folds)``) go to its own section."""
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
-    block = stats_block(config)
     parts = by_dataset(results)
     real, data = parts["real"], datasets.real
     splits = [*folds, *([holdout] if holdout is not None else [])]
-    strategies, random, runs = _strategies(config, data, splits, real, per_year)
+    fitted = bool(real and real[0].predictions)
+    block = block_length(data, splits, real, stats_block(config)) if fitted else stats_block(config)
+    strategies, random, runs = _strategies(config, data, splits, real, per_year, block)
     returns = {name: chain(r)[0] for name, r in runs.items()}
     draws = _draws(real)
     curves = {name: chain(r)[1] for name, r in runs.items()}
@@ -159,7 +181,9 @@ def summarise_symbol(
     index = data.index
     final = None
     if holdout is not None and parts.get("holdout"):
-        held, held_random, held_runs = _strategies(config, data, splits, parts["holdout"], per_year)
+        held, held_random, held_runs = _strategies(
+            config, data, splits, parts["holdout"], per_year, block
+        )
         final = HoldoutSummary(
             window=fold_window(index, holdout),
             bars=len(chain(held_runs["blend"])[0]),
@@ -188,7 +212,7 @@ def summarise_symbol(
         seconds=seconds,
         fold_seconds=float(sum(r.seconds for r in results)),
         holdout=final,
-        power=_power(config, datasets, folds, parts, strategies) if planted else None,
+        power=_power(config, datasets, folds, parts, strategies, block) if planted else None,
     )
     summary.verdict = decide(summary)
     fills = pd.concat([r.fills for r in runs["blend"]])

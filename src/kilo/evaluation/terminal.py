@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kilo.evaluation.power import power_lines, verdict_sentence
+from kilo.evaluation.power import power_lines
 from kilo.evaluation.report import (
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
+    ic_line,
     planted_sentence,
     random_sentence,
     trials_sentence,
@@ -19,6 +20,7 @@ from kilo.evaluation.summary import (
     PortfolioSummary,
     SymbolSummary,
 )
+from kilo.evaluation.verdict import verdict_sentences
 
 #: The terminal table leaves out PSR against 0 (the report has it).
 COLUMNS = [c for c in REPORT_COLUMNS if c != "psr"]
@@ -28,20 +30,21 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
     """The terminal summary of one symbol: strategies, IC with interval, controls."""
     print(f"\n{symbol}  ({entry.bars} out-of-sample bars)")
     if entry.verdict is not None:
-        print(verdict_sentence(entry.verdict))
+        print("\n".join(verdict_sentences(entry.verdict)))
+    for model, ic, placebo in entry.regressors():
+        label = entry.strategies[model].label_ic
+        flag = "  LEAK? above the placebo's 99 % band" if placebo.flagged else ""
+        print(
+            f"{model:9s} return IC {ic_line(ic)}  p(IC>0) {ic.pvalue_positive:.3g}  HAC t "
+            f"{ic.ic_tstat_hac:+.2f}  placebo {placebo.ic_spearman:+.4f} "
+            f"(band ±{placebo.null_band99:.4f}){flag}"
+            + (f"\n{'':9s} label IC  {ic_line(label)}" if label is not None else "")
+        )
     print(metrics_table(entry, COLUMNS).to_string())
     if entry.random is not None:
         print(random_sentence(entry.random))
     if entry.trials is not None:
         print(trials_sentence(entry.trials))
-    for model, ic, placebo in entry.regressors():
-        low, high = ic.ic_ci95
-        flag = "  LEAK? above the placebo's 99 % band" if placebo.flagged else ""
-        print(
-            f"{model:9s} IC {ic.ic_spearman:+.4f} [{low:+.4f}, {high:+.4f}]  HAC t "
-            f"{ic.ic_tstat_hac:+.2f}  perm p {ic.ic_pvalue_perm:.3f}  placebo IC "
-            f"{placebo.ic_spearman:+.4f} (band ±{placebo.null_band99:.4f})" + flag
-        )
     if entry.controls.planted is not None:
         print(planted_sentence(entry.controls.planted))
     if entry.power is not None:

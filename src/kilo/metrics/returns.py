@@ -47,16 +47,15 @@ def max_drawdown(equity: np.ndarray) -> float:
     return float(np.max(1.0 - equity / peak)) if len(equity) else 0.0
 
 
-def probabilistic_sharpe_ratio(returns: np.ndarray, benchmark_sharpe: float = 0.0) -> float:
-    """Probability that the true per-bar Sharpe ratio exceeds ``benchmark_sharpe``.
+def sharpe_standard_error(returns: np.ndarray) -> float:
+    """Standard error of the per-bar Sharpe ratio estimate, robust to non-normal returns.
 
-    Bailey & López de Prado (2012), "The Sharpe Ratio Efficient Frontier", eq. for PSR::
+    Mertens (2002), as used in Bailey & López de Prado (2012)::
 
-        PSR = Φ( (SR - SR*) * sqrt(n - 1) / sqrt(1 - γ3 * SR + (γ4 - 1) / 4 * SR²) )
+        se(SR) = sqrt((1 - γ3 * SR + (γ4 - 1) / 4 * SR²) / (n - 1))
 
-    with SR the per-bar (not annualised) Sharpe ratio, γ3 the skewness and γ4 the
-    (non-excess) kurtosis of the returns. NaN for fewer than 3 returns or zero
-    variance.
+    with γ3 the skewness and γ4 the (non-excess) kurtosis. NaN for fewer than 3
+    returns, zero variance, or a non-positive numerator.
     """
     r = np.asarray(returns, dtype="float64")
     if len(r) < 3 or r.std(ddof=1) == 0:
@@ -65,9 +64,24 @@ def probabilistic_sharpe_ratio(returns: np.ndarray, benchmark_sharpe: float = 0.
     skew = stats.skew(r)
     kurt = stats.kurtosis(r, fisher=False)
     denom = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr**2
-    if denom <= 0:
+    return float(np.sqrt(denom / (len(r) - 1))) if denom > 0 else float("nan")
+
+
+def probabilistic_sharpe_ratio(returns: np.ndarray, benchmark_sharpe: float = 0.0) -> float:
+    """Probability that the true per-bar Sharpe ratio exceeds ``benchmark_sharpe``.
+
+    Bailey & López de Prado (2012), "The Sharpe Ratio Efficient Frontier", eq. for PSR::
+
+        PSR = Φ( (SR - SR*) / se(SR) )
+
+    with SR the per-bar (not annualised) Sharpe ratio and se its
+    :func:`sharpe_standard_error`. NaN where that is undefined.
+    """
+    se = sharpe_standard_error(returns)
+    if not np.isfinite(se):
         return float("nan")
-    return float(stats.norm.cdf((sr - benchmark_sharpe) * np.sqrt(len(r) - 1) / np.sqrt(denom)))
+    sr = sharpe_ratio(np.asarray(returns, dtype="float64"))
+    return float(stats.norm.cdf((sr - benchmark_sharpe) / se))
 
 
 EULER_GAMMA = 0.5772156649015329

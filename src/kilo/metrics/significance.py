@@ -6,15 +6,24 @@ dependent, so every method below keeps blocks of consecutive bars together:
 
 - :func:`ic_bootstrap_ci`: moving-block bootstrap (Künsch, 1989) percentile interval;
 - :func:`ic_hac_tstat`: Newey & West (1987) HAC t-statistic of the mean rank product;
-- :func:`ic_permutation_pvalue`: block permutations of the predictions against the labels.
+- :func:`ic_permutation_pvalue`: block permutations of the predictions against the labels;
+- :func:`ic_block_length`: the block length those methods use, by the Politis & White
+  (2004) rule;
+- :func:`holm_adjusted`: Holm's (1979) step-down correction across several ICs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Hashable, Iterator, Mapping
+from typing import TypeVar
 
 import numpy as np
+from arch.bootstrap import optimal_block_length
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+K = TypeVar("K", bound=Hashable)
 
 
 def _ranks(pred: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,3 +207,48 @@ def ic_permutation_pvalue(ic: float, null_ics: np.ndarray) -> float:
     """Two-sided permutation p-value: ``(1 + #{|null| >= |ic|}) / (1 + n_perm)``."""
     null_ics = np.asarray(null_ics)
     return float((1 + np.sum(np.abs(null_ics) >= abs(ic))) / (1 + len(null_ics)))
+
+
+def ic_block_length(pred: np.ndarray, label: np.ndarray) -> float:
+    """Bootstrap block length (bars) of the IC by the Politis & White (2004) rule, with
+    Patton, Politis & White's (2009) correction (``arch.bootstrap.optimal_block_length``,
+    its circular-block estimate), applied to the products of standardised ranks whose
+    mean is the IC.
+
+    Returns
+    -------
+    float, bars (>= 1); the caller rounds up and may floor it at the label horizon.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or fewer than 3 finite pairs remain.
+    """
+    rp, ry = _ranks(pred, label)
+    z = rp * ry
+    if np.ptp(z) == 0:
+        return 1.0
+    return max(1.0, float(optimal_block_length(z)["circular"].iloc[0]))
+
+
+def ic_pvalue_positive(ic: float, se: float) -> float:
+    """One-sided p-value of an IC above 0 from its standard error (normal approximation):
+    ``1 - Φ(ic / se)``; NaN when ``se`` is not positive and finite."""
+    if not (math.isfinite(se) and se > 0 and math.isfinite(ic)):
+        return math.nan
+    return float(stats.norm.sf(ic / se))
+
+
+def holm_adjusted(pvalues: Mapping[K, float]) -> dict[K, float]:
+    """Holm's (1979) step-down adjusted p-values of a family of tests
+    (``statsmodels.stats.multitest.multipletests(method="holm")``): reject where the
+    adjusted value is below the level, and the family-wise error rate stays at it.
+
+    NaN p-values are left out of the family and stay NaN.
+    """
+    keys = [k for k, p in pvalues.items() if math.isfinite(p)]
+    out = {k: math.nan for k in pvalues}
+    if keys:
+        adjusted = multipletests([pvalues[k] for k in keys], method="holm")[1]
+        out.update({k: float(a) for k, a in zip(keys, adjusted, strict=True)})
+    return out
