@@ -21,6 +21,7 @@ from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
 from kilo.evaluation.summary import (
     Controls,
     EvaluationSummary,
+    HoldoutSummary,
     Planted,
     RandomBaseline,
     SymbolSummary,
@@ -44,6 +45,13 @@ REPORT_COLUMNS = [
     "psr_vs_buy_and_hold",
     "dsr",
 ]
+#: Table headers that differ from the field names (units in :data:`BREAK_EVEN_NOTE`).
+COLUMN_LABELS = {"break_even_cost": "break-even cost /round trip"}
+BREAK_EVEN_NOTE = (
+    "Break-even cost /round trip: the cost of one round trip, in log return per unit of "
+    "position (0.003: 0.3 %), at which the closed trades would net zero; compare it with "
+    "the venue's fees and slippage for a round trip."
+)
 PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "exposure"]
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:1200px} table{border-collapse:collapse;"
@@ -69,6 +77,11 @@ def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
         | {int(b[np.nanargmax(values[b])]) for b in buckets}
     )
     return series.iloc[keep]
+
+
+def strategy_table(entry: SymbolSummary | HoldoutSummary, columns: list[str]) -> pd.DataFrame:
+    """:func:`~kilo.evaluation.results.metrics_table` with the :data:`COLUMN_LABELS`."""
+    return metrics_table(entry, columns).rename(columns=COLUMN_LABELS)
 
 
 def _num(value: float | None, digits: str = "+.4f") -> str:
@@ -140,7 +153,7 @@ def holdout_section(entry: SymbolSummary) -> str:
     return (
         f"<h3>Holdout: the final verdict ({h.bars} bars, {h.window.test_start:%Y-%m-%d} .. "
         f"{h.window.test_end:%Y-%m-%d}, read once)</h3>"
-        + metrics_table(h, REPORT_COLUMNS).to_html(border=0)
+        + strategy_table(h, REPORT_COLUMNS).to_html(border=0)
         + (f"<p>{html.escape(random_sentence(h.random))}</p>" if h.random else "")
     )
 
@@ -266,7 +279,7 @@ def write_html(
     sections = []
     for symbol, evals in results.items():
         ev, entry = evals[0], summary.symbols[symbol]
-        table = metrics_table(entry, REPORT_COLUMNS).to_html(border=0)
+        table = strategy_table(entry, REPORT_COLUMNS).to_html(border=0)
         real = {m: ic for m, ic, _ in entry.regressors()}
         planted, power = entry.controls.planted, entry.power
         sections.append(
@@ -279,6 +292,7 @@ def write_html(
             + _equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
             + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
             + table
+            + f"<p>{html.escape(BREAK_EVEN_NOTE)}</p>"
             + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
             + (f"<p>{html.escape(trials_sentence(entry.trials))}</p>" if entry.trials else "")
             + "<h3>Skill, leakage and power</h3>"

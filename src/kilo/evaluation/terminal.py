@@ -6,13 +6,14 @@ import pandas as pd
 
 from kilo.evaluation.power import power_lines, verdict_sentence
 from kilo.evaluation.report import (
+    BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
     planted_sentence,
     random_sentence,
+    strategy_table,
     trials_sentence,
 )
-from kilo.evaluation.results import metrics_table
 from kilo.evaluation.summary import (
     EvaluationSummary,
     PooledComparison,
@@ -29,7 +30,8 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
     print(f"\n{symbol}  ({entry.bars} out-of-sample bars)")
     if entry.verdict is not None:
         print(verdict_sentence(entry.verdict))
-    print(metrics_table(entry, COLUMNS).to_string())
+    print(strategy_table(entry, COLUMNS).to_string())
+    print(BREAK_EVEN_NOTE)
     if entry.random is not None:
         print(random_sentence(entry.random))
     if entry.trials is not None:
@@ -52,7 +54,7 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
             f"\n{symbol} HOLDOUT, the final verdict ({h.bars} bars, "
             f"{h.window.test_start:%Y-%m-%d} .. {h.window.test_end:%Y-%m-%d}, read once)"
         )
-        print(metrics_table(h, COLUMNS).to_string())
+        print(strategy_table(h, COLUMNS).to_string())
         if h.random is not None:
             print(random_sentence(h.random))
 
