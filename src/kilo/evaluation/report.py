@@ -124,12 +124,24 @@ def planted_sentence(planted: Planted) -> str:
 
 
 def trials_sentence(trials: Trials) -> str:
-    """Where the N of the symbol's deflated Sharpe ratios came from."""
+    """Where the N and V of the symbol's deflated Sharpe ratios came from, and the
+    benchmark they deflate against."""
     return (
-        f"Deflated Sharpe ratios count N = {trials.n} trials: {trials.this_run} model "
-        f"strategies of this run and {trials.earlier} tried before ({trials.evaluations} "
-        f"evaluation runs, {trials.search_trials} search trials; {trials.source})."
+        f"Deflated Sharpe ratios count N = {trials.n} trials, each model strategy that "
+        f"traded on the outer folds of a configuration: {trials.this_run} of this run and "
+        f"{trials.earlier} of {trials.evaluations} other configurations ({trials.source}); "
+        f"V = {_num(trials.sharpe_variance, '.3g')} is the variance of their per-bar "
+        f"Sharpe ratios. {trials.search_trials} search trials scored inner folds only and "
+        f"are not counted. Benchmark: {trials.benchmark} (per bar "
+        f"{_num(trials.benchmark_sharpe, '.4f')})."
     )
+
+
+def holdout_reads(holdout: HoldoutSummary) -> str:
+    """How often the holdout has been read, this read included."""
+    if holdout.reads is None:
+        return "reads not counted: tracking is off"
+    return f"read {holdout.reads} time{'s' if holdout.reads != 1 else ''}, this read included"
 
 
 def random_sentence(random: RandomBaseline) -> str:
@@ -152,7 +164,7 @@ def holdout_section(entry: SymbolSummary) -> str:
         return ""
     return (
         f"<h3>Holdout: the final verdict ({h.bars} bars, {h.window.test_start:%Y-%m-%d} .. "
-        f"{h.window.test_end:%Y-%m-%d}, read once)</h3>"
+        f"{h.window.test_end:%Y-%m-%d}, {holdout_reads(h)})</h3>"
         + strategy_table(h, REPORT_COLUMNS).to_html(border=0)
         + (f"<p>{html.escape(random_sentence(h.random))}</p>" if h.random else "")
     )

@@ -9,6 +9,7 @@ from kilo.evaluation.report import (
     BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
+    holdout_reads,
     planted_sentence,
     random_sentence,
     strategy_table,
@@ -52,7 +53,7 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
         h = entry.holdout
         print(
             f"\n{symbol} HOLDOUT, the final verdict ({h.bars} bars, "
-            f"{h.window.test_start:%Y-%m-%d} .. {h.window.test_end:%Y-%m-%d}, read once)"
+            f"{h.window.test_start:%Y-%m-%d} .. {h.window.test_end:%Y-%m-%d}, {holdout_reads(h)})"
         )
         print(strategy_table(h, COLUMNS).to_string())
         if h.random is not None:
