@@ -17,6 +17,7 @@ import pytest
 from kilo.config import Config
 from kilo.evaluation.report import trials_sentence
 from kilo.evaluation.results import deflate
+from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import HOLDOUT_READ, TrackedTrials, tracked_trials
 from kilo.metrics import bars_per_year, expected_max_sharpe, sharpe_ratio
@@ -149,3 +150,38 @@ def test_the_seed_and_paths_do_not_make_a_new_configuration(tiny_config: Config)
     assert config_hash(tiny_config.with_overrides({"target.horizon": 24})) != config_hash(
         tiny_config
     )
+
+
+@pytest.mark.slow
+def test_each_evaluation_counts_its_holdout_read(tiny_config: Config, tmp_path) -> None:
+    config = _tracked(tiny_config, tmp_path).with_overrides(
+        [
+            "models.enabled=[lightgbm]",
+            "evaluation.folds=2",
+            "evaluation.initial_train_fraction=0.6",
+            "evaluation.holdout_fraction=0.1",
+            "evaluation.random_draws=5",
+        ]
+    )
+    reads, ns = [], []
+    for k in range(2):
+        summary, paths, _ = run_evaluation(
+            config, ["BTC/USDT"], report_dir=tmp_path / "reports", progress=False, jobs=2
+        )
+        assert summary is not None
+        btc = summary.symbols["BTC/USDT"]
+        assert btc.holdout is not None and btc.trials is not None
+        reads.append(btc.holdout.reads)
+        ns.append(btc.trials.n)
+        assert f"read {k + 1} time" in paths["html"].read_text()
+    assert reads == [1, 2]
+    assert ns[0] == ns[1]  # the same configuration again is no new trial
+    other = config.with_overrides({"target.horizon": 4})
+    summary, _, _ = run_evaluation(
+        other, ["BTC/USDT"], report_dir=tmp_path / "reports", progress=False, jobs=2
+    )
+    assert summary is not None
+    btc = summary.symbols["BTC/USDT"]
+    assert btc.holdout is not None and btc.holdout.reads == 3  # the symbol's holdout, any config
+    assert btc.trials is not None and btc.trials.evaluations == 1
+    assert btc.trials.n == btc.trials.this_run + btc.trials.earlier
