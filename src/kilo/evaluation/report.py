@@ -132,8 +132,8 @@ def trials_sentence(trials: Trials) -> str:
         f"{trials.earlier} of {trials.evaluations} other configurations ({trials.source}); "
         f"V = {_num(trials.sharpe_variance, '.3g')} is the variance of their per-bar "
         f"Sharpe ratios. {trials.search_trials} search trials scored inner folds only and "
-        f"are not counted. Benchmark: {trials.benchmark} (per bar "
-        f"{_num(trials.benchmark_sharpe, '.4f')})."
+        f"are not counted. Benchmark: {trials.benchmark}, SR* = "
+        f"{_num(trials.benchmark_sharpe, '.4f')} per bar."
     )
 
 

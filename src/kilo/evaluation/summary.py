@@ -214,7 +214,7 @@ class Trials(_Model):
     sharpe_variance: JsonFloat
     source: str
     benchmark_sharpe: JsonFloat = math.nan
-    benchmark: str = "Sharpe 0: the expected best of N zero-skill trials"
+    benchmark: str = "Sharpe 0, deflated to the expected best of N zero-skill trials"
 
 
 class SymbolSummary(_Model):

@@ -38,7 +38,7 @@ MODEL_STRATEGIES = ("blend", *MODEL_NAMES)
 #: symbol's holdout carries.
 HOLDOUT_READ = "holdout_read"
 #: What the deflated Sharpe ratio deflates against (:func:`kilo.metrics.expected_max_sharpe`).
-DSR_BENCHMARK = "Sharpe 0: the expected best of N zero-skill trials"
+DSR_BENCHMARK = "Sharpe 0, deflated to the expected best of N zero-skill trials"
 EVALUATE = "evaluate"
 SEARCH_TRIAL = "search-trial"
 
