@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+import pytest
 
-from kilo.backtest.strategies import momentum_scores, spell_shuffled_paths, spells
+from kilo.backtest.simulate import FILL_COLUMNS, Book, StrategyRun
+from kilo.backtest.strategies import (
+    break_even_cost,
+    momentum_scores,
+    run_metrics,
+    spell_shuffled_paths,
+    spells,
+)
 
 
 def test_spell_shuffled_paths_keep_exposure_and_spells() -> None:
@@ -68,3 +78,61 @@ def test_every_candle_reads_its_own_feature_row_across_an_outage(config) -> None
     assert not tradable[candles.filled].any() and tradable.sum() > 0.9 * len(data.index)
     after = int(np.flatnonzero(candles.filled)[-1]) + 30
     assert data.index[rows[after]] == candles.index[after]  # past the outage too
+
+
+def _half_size_run(fills: list[tuple[str, float, float]], gross: list[float]) -> StrategyRun:
+    """A hand-built run from 1000 quote: fills as (side, quantity, reference price),
+    each buy half of equity, no costs (net = gross)."""
+    bars = pd.date_range("2024-01-01", periods=len(gross), freq="h", tz="UTC")
+    frame = pd.DataFrame(
+        [
+            {
+                "time": bars[k],
+                "side": side,
+                "quantity": quantity,
+                "price": price,
+                "reference_price": price,
+                "notional": quantity * price,
+                "fee": 0.0,
+                "realised_pnl": 0.0,
+                "reason": "signal",
+            }
+            for k, (side, quantity, price) in enumerate(fills)
+        ],
+        columns=FILL_COLUMNS,
+    )
+    equity = pd.Series(gross, index=bars)
+    exposure = pd.Series([side == "buy" for side, _, _ in fills], index=bars)
+    return StrategyRun(equity, equity, exposure, frame, 1000.0, 1000.0, Book.flat(gross[-1]))
+
+
+def test_break_even_cost_is_per_unit_of_position_not_of_equity() -> None:
+    # half of 1000 buys 5 at 100, sold at 102: equity earns log(1010/1000) ~ 0.00995,
+    # the position log(102/100) ~ 0.0198, the number to set against a venue's 0.003
+    run = _half_size_run([("buy", 5.0, 100.0), ("sell", 5.0, 102.0)], [1000.0, 1010.0])
+    metrics = run_metrics([run], 8760)
+    assert metrics.gross_total_log_return == pytest.approx(math.log(1.01))
+    assert metrics.break_even_cost == pytest.approx(math.log(1.02))
+    assert metrics.break_even_cost > 1.9 * metrics.gross_total_log_return
+
+
+def test_break_even_cost_weights_round_trips_by_entry_and_spans_runs() -> None:
+    # round trip 1: entry notional 500, +2 %, held over two runs; round trip 2: two buys
+    # averaging 100 (notional 500), closed by two sells at 98
+    first = _half_size_run([("buy", 5.0, 100.0)], [1000.0])
+    second = _half_size_run(
+        [
+            ("sell", 5.0, 102.0),
+            ("buy", 2.5, 101.0),
+            ("buy", 2.5, 99.0),
+            ("sell", 2.0, 98.0),
+            ("sell", 3.0, 98.0),
+        ],
+        [1010.0, 1010.0, 1010.0, 1005.0, 1005.0],
+    )
+    one, two = 500.0 * math.log(1.02), 500.0 * math.log(0.98)
+    expected = (one + two) / 1000.0
+    assert run_metrics([first, second], 8760).break_even_cost == pytest.approx(expected)
+    # alone, the second run's first sell has no entry in its fills: left out
+    assert break_even_cost(second.fills) == pytest.approx(math.log(0.98))
+    assert math.isnan(break_even_cost(first.fills))

@@ -11,10 +11,16 @@ import yaml
 
 from kilo.config import Config, QuantileBlend, SearchChoices, SearchRange, load_config
 from kilo.errors import ConfigError
-from kilo.evaluation.splits import walk_forward_folds
+from kilo.evaluation.splits import evaluation_splits, walk_forward_folds
+from kilo.evaluation.summary import EvaluationSummary
+from kilo.evaluation.trials import HOLDOUT_READ, tracked_trials
+from kilo.features import FeatureEngine
+from kilo.runtime.tracking import Tracker
 from kilo.search.nested import inner_folds
-from kilo.search.run import SearchSummary, run_search
+from kilo.search.run import SearchSummary, report_study, run_search
 from kilo.search.study import grid, load_study, split_trials, suggest
+from kilo.training.dataset import build_dataset
+from kilo.training.split import required_embargo
 
 SMALL = {
     "features.timeframes": ["4h"],
@@ -46,11 +52,6 @@ def test_no_bar_the_search_reads_is_in_an_outer_test_window_or_the_holdout(
 ) -> None:
     """On the eight years of BTC with the shipped config: every row an inner fold
     trains, validates or tests on lies before every outer test window and the holdout."""
-    from kilo.evaluation.splits import evaluation_splits
-    from kilo.features import FeatureEngine
-    from kilo.training.dataset import build_dataset
-    from kilo.training.split import required_embargo
-
     engine = FeatureEngine.from_config(config, "BTC/USDT")
     data = build_dataset(config, "BTC/USDT", engine)
     n = len(data.features)
@@ -130,7 +131,8 @@ def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -
     )
     parents = [r for r in runs if r.data.tags.get("kilo.kind") == "search"]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[-1].info.run_id]
-    assert len(parents) == 2 and len(children) == 1  # the second run added one trial
+    kinds = sorted(r.data.tags["kilo.kind"] for r in children)
+    assert len(parents) == 2 and kinds == ["evaluate", "search-trial"]  # one trial added
     nested = [r for r in runs if r.data.tags.get("kilo.kind") == "search-trial"]
     assert len(nested) == 3 and all("fold_objective" in r.data.metrics for r in nested)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -155,3 +157,53 @@ def test_grid_workers_share_one_numbering_and_cover_every_combination(
             n_trials=1,
         )
     assert sorted(seen) == sorted((h, k) for h in (1, 4, 12) for k in ("a", "b"))
+
+
+@pytest.mark.slow
+def test_the_best_trial_is_evaluated_on_the_outer_folds_only_and_tracked(
+    tiny_config: Config, tmp_path
+) -> None:
+    config = tiny_config.with_overrides(
+        {
+            **SMALL,
+            "models.enabled": ["lightgbm"],
+            "evaluation.holdout_fraction": 0.1,
+            "search.space": {"blend.enter_quantile": {"low": 0.6, "high": 0.8}},
+            "tracking.enabled": True,
+            "tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        }
+    )
+    study = optuna.create_study(direction="maximize", study_name="s")
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"blend.enter_quantile": 0.7},
+            distributions={
+                "blend.enter_quantile": optuna.distributions.FloatDistribution(0.6, 0.8)
+            },
+            value=0.5,
+            user_attrs={"blend_sharpe": 0.5, "last_bar_read BTC/USDT": "2020-01-01T00:00Z"},
+        )
+    )
+    tracker = Tracker(config.tracking)
+    with tracker.run("search s", {}, tags={"kilo.kind": "search"}) as parent:
+        summary = report_study(config, study, ["BTC/USDT"], tmp_path / "s", False, tracker, parent)
+    outer = EvaluationSummary.read(tmp_path / "s" / "outer").symbols["BTC/USDT"]
+    assert outer.holdout is None  # the holdout is left unread ...
+    assert "Holdout" not in (tmp_path / "s" / "outer" / "report.html").read_text()
+    assert summary.bars_read["BTC/USDT"].clean
+    # ... and its rows are still cut off the outer folds: they end before it
+    engine = FeatureEngine.from_config(config, "BTC/USDT")
+    data = build_dataset(config, "BTC/USDT", engine)
+    folds, holdout = evaluation_splits(
+        len(data.features), config.evaluation, required_embargo(config, engine)
+    )
+    assert holdout is not None
+    assert outer.folds[-1].test_end < data.features.index[holdout.test.start]
+    assert outer.folds[-1].test_end == data.features.index[folds[-1].test.stop - 1]
+    [run] = tracker.find_runs(("evaluate",))
+    assert run.data.tags["mlflow.parentRunId"] == parent.id
+    assert "BTC/USDT.blend.sharpe" in run.data.metrics
+    assert not any(k.endswith(HOLDOUT_READ) for k in run.data.metrics)
+    # a later evaluation of another configuration counts the best trial's outer Sharpes
+    found = tracked_trials(config.with_overrides({"target.horizon": 12}), tracker, ["BTC/USDT"])
+    assert found.evaluations == {"BTC/USDT": 1} and found.holdout_reads == {"BTC/USDT": 0}

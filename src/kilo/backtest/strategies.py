@@ -9,6 +9,7 @@ bar with the strategy's own position, as the trader does.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -259,7 +260,8 @@ def spell_shuffled_paths(path: np.ndarray, n_draws: int, seed: int) -> np.ndarra
 class StrategyMetrics(TradingMetrics):
     """:class:`~kilo.metrics.TradingMetrics` of a strategy's runs, plus the same trades
     before costs: ``gross_total_log_return``, ``gross_sharpe`` and ``break_even_cost``
-    (see :func:`run_metrics`)."""
+    (per round trip, log price return per unit of position: see
+    :func:`break_even_cost`)."""
 
     gross_total_log_return: JsonFloat
     gross_sharpe: JsonFloat
@@ -271,9 +273,8 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
 
     Turnover counts each run's notional against that run's own equity. Added:
     ``gross_total_log_return`` and ``gross_sharpe`` (the same trades before fees and
-    slippage), and ``break_even_cost``: the gross log return per closed round trip,
-    i.e. the cost per round trip (as a fraction of notional at full exposure) at which
-    the strategy would break even; NaN without trades.
+    slippage), and :func:`break_even_cost` of the runs' fills (NaN without a closed
+    round trip).
     """
     log_returns = pd.concat([r.log_returns for r in runs]).to_numpy()
     gross = pd.concat([r.gross_log_returns for r in runs]).to_numpy()
@@ -290,8 +291,47 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
         **metrics.model_dump(),
         gross_total_log_return=float(gross.sum()),
         gross_sharpe=sharpe_ratio(gross, periods_per_year),
-        break_even_cost=float(gross.sum() / len(sells)) if len(sells) else float("nan"),
+        break_even_cost=break_even_cost(fills),
     )
+
+
+def break_even_cost(fills: pd.DataFrame) -> float:
+    """The cost per round trip, in log price return per unit of position, at which the
+    closed round trips of ``fills`` would break even before costs.
+
+    Each closed quantity earned ``log(exit / entry)`` at reference prices (the gross
+    trades' prices, before slippage), whatever share of equity the position was: the
+    gross equity log return of a round trip divided by the position fraction it held,
+    to first order. The mean over round trips weights each by its entry notional. So
+    the number is in the units of :func:`kilo.blend.round_trip_cost` (0.003: 0.3 % a
+    round trip at full size), and a strategy nets money only if it exceeds the venue's.
+    Buys at several prices average into one entry price; a sell with no buy before it
+    in ``fills`` (a position opened earlier) is left out.
+
+    Parameters
+    ----------
+    fills
+        :data:`~kilo.backtest.simulate.FILL_COLUMNS` rows in time order; ``quantity``
+        in base currency, ``reference_price`` in quote currency.
+
+    Returns
+    -------
+    float, log return per round trip per unit of position; NaN without a closed round
+    trip.
+    """
+    held = entry = earned = entered = 0.0
+    for side, quantity, price in fills[["side", "quantity", "reference_price"]].itertuples(
+        index=False
+    ):
+        if side == "buy":
+            entry = (held * entry + quantity * price) / (held + quantity)
+            held += quantity
+        elif held > 0:
+            closed = min(quantity, held)
+            earned += closed * entry * math.log(price / entry)
+            entered += closed * entry
+            held = 0.0 if math.isclose(closed, held, rel_tol=1e-9) else held - closed
+    return earned / entered if entered > 0 else math.nan
 
 
 def chain(runs: list[StrategyRun]) -> tuple[pd.Series, pd.Series]:

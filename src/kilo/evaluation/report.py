@@ -21,6 +21,7 @@ from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
 from kilo.evaluation.summary import (
     Controls,
     EvaluationSummary,
+    HoldoutSummary,
     ICStatistics,
     Planted,
     RandomBaseline,
@@ -46,6 +47,13 @@ REPORT_COLUMNS = [
     "psr_vs_buy_and_hold",
     "dsr",
 ]
+#: Table headers that differ from the field names (units in :data:`BREAK_EVEN_NOTE`).
+COLUMN_LABELS = {"break_even_cost": "break-even cost /round trip"}
+BREAK_EVEN_NOTE = (
+    "Break-even cost /round trip: the cost of one round trip, in log return per unit of "
+    "position (0.003: 0.3 %), at which the closed trades would net zero; compare it with "
+    "the venue's fees and slippage for a round trip."
+)
 PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "exposure"]
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:1200px} table{border-collapse:collapse;"
@@ -71,6 +79,11 @@ def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
         | {int(b[np.nanargmax(values[b])]) for b in buckets}
     )
     return series.iloc[keep]
+
+
+def strategy_table(entry: SymbolSummary | HoldoutSummary, columns: list[str]) -> pd.DataFrame:
+    """:func:`~kilo.evaluation.results.metrics_table` with the :data:`COLUMN_LABELS`."""
+    return metrics_table(entry, columns).rename(columns=COLUMN_LABELS)
 
 
 def _num(value: float | None, digits: str = "+.4f") -> str:
@@ -128,12 +141,24 @@ def planted_sentence(planted: Planted) -> str:
 
 
 def trials_sentence(trials: Trials) -> str:
-    """Where the N of the symbol's deflated Sharpe ratios came from."""
+    """Where the N and V of the symbol's deflated Sharpe ratios came from, and the
+    benchmark they deflate against."""
     return (
-        f"Deflated Sharpe ratios count N = {trials.n} trials: {trials.this_run} model "
-        f"strategies of this run and {trials.earlier} tried before ({trials.evaluations} "
-        f"evaluation runs, {trials.search_trials} search trials; {trials.source})."
+        f"Deflated Sharpe ratios count N = {trials.n} trials, each model strategy that "
+        f"traded on the outer folds of a configuration: {trials.this_run} of this run and "
+        f"{trials.earlier} of {trials.evaluations} other configurations ({trials.source}); "
+        f"V = {_num(trials.sharpe_variance, '.3g')} is the variance of their per-bar "
+        f"Sharpe ratios. {trials.search_trials} search trials scored inner folds only and "
+        f"are not counted. Benchmark: {trials.benchmark}, SR* = "
+        f"{_num(trials.benchmark_sharpe, '.4f')} per bar."
     )
+
+
+def holdout_reads(holdout: HoldoutSummary) -> str:
+    """How often the holdout has been read, this read included."""
+    if holdout.reads is None:
+        return "reads not counted: tracking is off"
+    return f"read {holdout.reads} time{'s' if holdout.reads != 1 else ''}, this read included"
 
 
 def random_sentence(random: RandomBaseline) -> str:
@@ -156,8 +181,8 @@ def holdout_section(entry: SymbolSummary) -> str:
         return ""
     return (
         f"<h3>Holdout: the final verdict ({h.bars} bars, {h.window.test_start:%Y-%m-%d} .. "
-        f"{h.window.test_end:%Y-%m-%d}, read once)</h3>"
-        + metrics_table(h, REPORT_COLUMNS).to_html(border=0)
+        f"{h.window.test_end:%Y-%m-%d}, {holdout_reads(h)})</h3>"
+        + strategy_table(h, REPORT_COLUMNS).to_html(border=0)
         + (f"<p>{html.escape(random_sentence(h.random))}</p>" if h.random else "")
     )
 
@@ -283,7 +308,7 @@ def write_html(
     sections = []
     for symbol, evals in results.items():
         ev, entry = evals[0], summary.symbols[symbol]
-        table = metrics_table(entry, REPORT_COLUMNS).to_html(border=0)
+        table = strategy_table(entry, REPORT_COLUMNS).to_html(border=0)
         real = {m: ic for m, ic, _ in entry.regressors()}
         planted, power = entry.controls.planted, entry.power
         sections.append(
@@ -297,6 +322,7 @@ def write_html(
             + _equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
             + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
             + table
+            + f"<p>{html.escape(BREAK_EVEN_NOTE)}</p>"
             + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
             + (f"<p>{html.escape(trials_sentence(entry.trials))}</p>" if entry.trials else "")
             + "<h3>Leakage and power</h3>"

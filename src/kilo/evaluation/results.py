@@ -18,9 +18,9 @@ from kilo.evaluation.summary import (
     Trials,
 )
 from kilo.evaluation.symbol import SymbolEvaluation
-from kilo.evaluation.trials import MODEL_STRATEGIES, TrackedTrials
+from kilo.evaluation.trials import DSR_BENCHMARK, MODEL_STRATEGIES, TrackedTrials
 from kilo.evaluation.verdict import decide, forecast_pvalues
-from kilo.metrics import deflated_sharpe_ratio, holm_adjusted, sharpe_ratio
+from kilo.metrics import deflated_sharpe_ratio, expected_max_sharpe, holm_adjusted, sharpe_ratio
 
 STRATEGY_ORDER = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum", "random")
 #: A strategy's IC statistics: not averaged over seeds, not metrics table columns.
@@ -34,20 +34,15 @@ def deflate(
     symbol's trials.
 
     A symbol's trials (:mod:`kilo.evaluation.trials`) are its model strategies that
-    traded in this run, each seed, and the earlier ones ``tracked`` found: their count
-    is DSR's N and the variance of their per-bar Sharpe ratios its V (Bailey & López de
-    Prado, 2014).
+    traded on this run's outer folds, one Sharpe ratio each (the mean over seeds), and
+    the other configurations' ones ``tracked`` found: their count is DSR's N and the
+    variance of their per-bar Sharpe ratios its V (Bailey & López de Prado, 2014). The
+    DSR is PSR against the expected best of N zero-skill Sharpe ratios.
     """
     tracked = tracked or TrackedTrials()
     out = {}
     for symbol, evals in results.items():
-        own = [
-            sharpe_ratio(r.to_numpy())
-            for ev in evals
-            for name, r in ev.returns.items()
-            if name in MODEL_STRATEGIES and r.to_numpy().any()
-        ]
-        own = [s for s in own if math.isfinite(s)]
+        own = _own_sharpes(evals)
         earlier = tracked.sharpes.get(symbol, [])
         sharpes = own + earlier
         variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
@@ -66,7 +61,23 @@ def deflate(
             search_trials=tracked.search_trials.get(symbol, 0),
             sharpe_variance=variance,
             source=tracked.source,
+            benchmark_sharpe=expected_max_sharpe(n, variance),
+            benchmark=DSR_BENCHMARK,
         )
+    return out
+
+
+def _own_sharpes(evals: list[SymbolEvaluation]) -> list[float]:
+    """Per model strategy that traded in some seed, its per-bar Sharpe ratio averaged
+    over the seeds (as the summary averages it): one trial each."""
+    out = []
+    for name in MODEL_STRATEGIES:
+        runs = [ev.returns[name].to_numpy() for ev in evals if name in ev.returns]
+        if not any(r.any() for r in runs):
+            continue
+        values = [s for s in (sharpe_ratio(r) for r in runs) if math.isfinite(s)]
+        if values:
+            out.append(float(np.mean(values)))
     return out
 
 
@@ -111,12 +122,18 @@ def summarise(
     tracked: TrackedTrials | None = None,
 ) -> EvaluationSummary:
     """The evaluation summary: :func:`deflate` the Sharpe ratios (with the earlier
-    trials ``tracked`` found), then combine seeds."""
+    trials ``tracked`` found), then combine seeds. A holdout's ``reads`` count this
+    read and the earlier ones ``tracked`` found (None when tracking is off)."""
+    tracked = tracked or TrackedTrials()
     trials = deflate(results, tracked)
     symbols = {}
     for symbol, evals in results.items():
         symbols[symbol] = _over_seeds(evals)
         symbols[symbol].trials = trials[symbol]
+        holdout = symbols[symbol].holdout
+        if holdout is not None and tracked.holdout_reads is not None:
+            reads = tracked.holdout_reads.get(symbol, 0) + 1
+            symbols[symbol].holdout = holdout.model_copy(update={"reads": reads})
     across_symbols(symbols)
     return EvaluationSummary(
         symbols=symbols,

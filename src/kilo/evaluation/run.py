@@ -6,6 +6,7 @@ import logging
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kilo.config import Config
 from kilo.errors import ConfigError, KiloError, LookAheadError
@@ -15,7 +16,7 @@ from kilo.evaluation.report import write_equity_png, write_html
 from kilo.evaluation.results import IC_FIELDS, summarise
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.evaluation.symbol import SymbolEvaluation
-from kilo.evaluation.trials import tracked_trials
+from kilo.evaluation.trials import EVALUATE, HOLDOUT_READ, tracked_trials
 from kilo.evaluation.walkforward import evaluate_symbol, ppo_timesteps
 from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 
@@ -30,8 +31,11 @@ def evaluate_symbols(
     jobs: int | None = None,
     progress: bool = True,
     backend: str | None = None,
+    read_holdout: bool = True,
 ) -> tuple[dict[str, list[SymbolEvaluation]], dict[str, str]]:
-    """Evaluate each symbol with ``seeds`` seeds (``config.seed``, +1, ...).
+    """Evaluate each symbol with ``seeds`` seeds (``config.seed``, +1, ...); without
+    ``read_holdout`` on the outer folds only (see
+    :func:`~kilo.evaluation.walkforward.evaluate_symbol`).
 
     A symbol that fails (missing or too short data) is logged and left out.
 
@@ -50,6 +54,7 @@ def evaluate_symbols(
                     jobs=jobs,
                     progress=progress,
                     backend=backend,
+                    read_holdout=read_holdout,
                 )
                 for k in range(seeds)
             ]
@@ -61,13 +66,39 @@ def evaluate_symbols(
     return results, failures
 
 
-def _tracked_run(tracker: Tracker, config: Config, name: str) -> AbstractContextManager[Run]:
-    """The MLflow run of one evaluation: the config's parameters, its hash as a tag."""
+def tracked_run(
+    tracker: Tracker, config: Config, name: str, parent: Run | None = None
+) -> AbstractContextManager[Run]:
+    """The MLflow run of one evaluation (nested under ``parent`` if given): the config's
+    parameters, its hash as a tag; its outer-fold Sharpe ratios are trials of the
+    deflated Sharpe ratio (:mod:`kilo.evaluation.trials`)."""
     return tracker.run(
         name,
         config_params(config),
-        tags={"kilo.kind": "evaluate", CONFIG_TAG: config_hash(config)},
+        parent=parent,
+        tags={"kilo.kind": EVALUATE, CONFIG_TAG: config_hash(config)},
     )
+
+
+def log_holdout_reads(run: Run, results: dict[str, list[SymbolEvaluation]]) -> None:
+    """Record on ``run`` that it read each evaluated symbol's holdout (metric
+    ``{symbol}.holdout_read``, :data:`~kilo.evaluation.trials.HOLDOUT_READ`), at once:
+    a read counts even if the report then fails."""
+    run.log_metrics(
+        {
+            symbol: {HOLDOUT_READ: 1}
+            for symbol, evals in results.items()
+            if evals[0].summary.holdout is not None
+        }
+    )
+
+
+def strategy_metrics(summary: EvaluationSummary) -> dict[str, dict[str, dict[str, Any]]]:
+    """symbol -> strategy -> its metrics (IC statistics left out), as a run logs them."""
+    return {
+        symbol: {n: s.model_dump(exclude=IC_FIELDS) for n, s in entry.strategies.items()}
+        for symbol, entry in summary.symbols.items()
+    }
 
 
 def write_report(
@@ -100,8 +131,9 @@ def run_evaluation(
     symbol's folds and controls (default ``evaluation.jobs``, or every core). With
     ``portfolio`` the symbols that evaluated are also traded together
     (:mod:`kilo.evaluation.portfolio`). Deflated Sharpe ratios count, per symbol, the
-    model strategies of this run and every configuration tried before on it
-    (:mod:`kilo.evaluation.trials`). Each fold's PPO budget
+    model strategies of this run and of every other configuration evaluated on its
+    outer folds (:mod:`kilo.evaluation.trials`); each symbol's holdout read is logged
+    on the run and the summary counts its reads. Each fold's PPO budget
     (:func:`~kilo.evaluation.walkforward.ppo_timesteps`) is logged and stored.
 
     Returns
@@ -135,12 +167,13 @@ def run_evaluation(
         config.evaluation.max_ppo_timesteps,
     )
     tracker = Tracker(config.tracking)
-    with _tracked_run(tracker, config, f"evaluate {', '.join(symbols)}") as run:
+    with tracked_run(tracker, config, f"evaluate {', '.join(symbols)}") as run:
         results, failures = evaluate_symbols(
             config, symbols, seeds=seeds, jobs=jobs, progress=progress, backend=backend
         )
         if not results:
             return None, {}, failures
+        log_holdout_reads(run, results)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         together = (
             evaluate_portfolio(config, list(results), jobs=jobs, progress=progress)
@@ -152,7 +185,7 @@ def run_evaluation(
             ppo_timesteps=budget,
             portfolio=together,
             failures=failures,
-            tracked=tracked_trials(config, tracker, list(results)),
+            tracked=tracked_trials(config, tracker, list(results), run.id),
         )
         logger.info("deflated Sharpe ratios count up to %d trials", summary.dsr_trials)
         paths = write_report(
@@ -161,12 +194,7 @@ def run_evaluation(
         run.log_metrics(
             {
                 "ppo_timesteps_per_fold": budget,
-                **{
-                    symbol: {
-                        n: s.model_dump(exclude=IC_FIELDS) for n, s in entry.strategies.items()
-                    }
-                    for symbol, entry in summary.symbols.items()
-                },
+                **strategy_metrics(summary),
             }
         )
         for path in (paths["summary"], paths["html"]):
@@ -197,7 +225,7 @@ def run_pooled_evaluation(
     LookAheadError
         If a member's feature reads a later candle.
     """
-    with _tracked_run(
+    with tracked_run(
         Tracker(config.tracking), config, f"evaluate pool {', '.join(symbols)}"
     ) as run:
         try:

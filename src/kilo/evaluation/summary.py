@@ -236,14 +236,25 @@ class HoldoutSummary(_Model):
     bars: int
     strategies: dict[str, StrategyResult]
     random: RandomBaseline | None = None
+    reads: int | None = Field(
+        None,
+        description="evaluations that read this holdout in the tracking store, this one "
+        "included; None when tracking is off (earlier reads unknown, this one unrecorded)",
+    )
 
 
 class Trials(_Model):
-    """The N of a symbol's deflated Sharpe ratios and where it came from
-    (:mod:`kilo.evaluation.trials`): ``this_run`` model strategies that traded here,
-    ``earlier`` ones from ``evaluations`` earlier evaluation runs and ``search_trials``
-    search trials in the tracking store (``source``); ``sharpe_variance`` is V, the
-    variance of their per-bar Sharpe ratios."""
+    """The N and V of a symbol's deflated Sharpe ratios (:mod:`kilo.evaluation.trials`).
+
+    N counts the model strategies that traded on the outer folds, each configuration's
+    once (its seeds averaged): ``this_run`` of this configuration and ``earlier`` of the
+    ``evaluations`` other configurations the tracking store holds (``source``), a
+    search's best-trial evaluation among them. ``sharpe_variance`` is V, the variance of
+    their per-bar outer-fold Sharpe ratios. ``search_trials`` scored the symbol on inner
+    folds only: reported, in neither N nor V. The DSR is the probability that the true
+    Sharpe ratio exceeds ``benchmark_sharpe`` (per bar), the expected best of N trials
+    of true Sharpe 0 (``benchmark``).
+    """
 
     n: int
     this_run: int
@@ -252,6 +263,8 @@ class Trials(_Model):
     search_trials: int
     sharpe_variance: JsonFloat
     source: str
+    benchmark_sharpe: JsonFloat = math.nan
+    benchmark: str = "Sharpe 0, deflated to the expected best of N zero-skill trials"
 
 
 class SymbolSummary(_Model):

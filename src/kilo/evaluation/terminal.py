@@ -6,14 +6,16 @@ import pandas as pd
 
 from kilo.evaluation.power import power_lines
 from kilo.evaluation.report import (
+    BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
+    holdout_reads,
     ic_line,
     planted_sentence,
     random_sentence,
+    strategy_table,
     trials_sentence,
 )
-from kilo.evaluation.results import metrics_table
 from kilo.evaluation.summary import (
     EvaluationSummary,
     PooledComparison,
@@ -40,7 +42,8 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
             f"(band ±{placebo.null_band99:.4f}){flag}"
             + (f"\n{'':9s} label IC  {ic_line(label)}" if label is not None else "")
         )
-    print(metrics_table(entry, COLUMNS).to_string())
+    print(strategy_table(entry, COLUMNS).to_string())
+    print(BREAK_EVEN_NOTE)
     if entry.random is not None:
         print(random_sentence(entry.random))
     if entry.trials is not None:
@@ -53,9 +56,9 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
         h = entry.holdout
         print(
             f"\n{symbol} HOLDOUT, the final verdict ({h.bars} bars, "
-            f"{h.window.test_start:%Y-%m-%d} .. {h.window.test_end:%Y-%m-%d}, read once)"
+            f"{h.window.test_start:%Y-%m-%d} .. {h.window.test_end:%Y-%m-%d}, {holdout_reads(h)})"
         )
-        print(metrics_table(h, COLUMNS).to_string())
+        print(strategy_table(h, COLUMNS).to_string())
         if h.random is not None:
             print(random_sentence(h.random))
 

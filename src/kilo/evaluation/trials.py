@@ -1,13 +1,26 @@
-"""The deflated Sharpe ratio's trials: the configurations tried on a symbol.
+"""The deflated Sharpe ratio's trials, and the holdout's reads, per symbol.
 
 Bailey & López de Prado (2014) deflate a Sharpe ratio by the best of N lucky ones, N
-being every configuration tried before choosing. Kilo counts, per symbol: the model
-strategies (blend and each enabled model) of this evaluation, each seed; the model
-strategies of every earlier evaluation of another configuration that the MLflow
-tracking store holds for the symbol; and every search trial that scored the symbol's
-blend on its inner folds. Baselines (buy-and-hold, flat, momentum, random) are not
-trials: nobody chose them. Configurations are told apart by
-:func:`~kilo.runtime.tracking.config_hash` (the seed does not make a new one).
+being every configuration tried before choosing. Kilo's trials of a symbol are the
+*outer-fold* Sharpe ratios the MLflow tracking store holds for it: of each
+configuration (told apart by :func:`~kilo.runtime.tracking.config_hash`; the seed does
+not make a new one) its newest outer evaluation, this run's for this configuration.
+That includes a search's best-trial evaluation on the outer folds
+(:func:`kilo.search.run.report_study` logs it as an evaluation).
+
+**Each model strategy of a configuration (blend, GRU, LightGBM, PPO) is one trial**:
+the reader sees all of them on the same outer folds and may choose among them, as
+PPO was dropped from the blend on its outer Sharpe. Seeds of one configuration are not
+trials: their Sharpe ratios are averaged into one, as the summary reports them. A
+strategy that never traded is no trial. Baselines (buy-and-hold, flat, momentum,
+random) are not trials: nobody chose them. Search trials scored the symbol on inner
+folds only: they are counted and reported, but enter neither N nor V (the variance of
+the trials' Sharpe ratios), which come from outer-fold Sharpe ratios alone.
+
+The holdout (DESIGN.md invariant 11) is read to report, every read counted: an
+evaluation that trades a symbol's holdout logs the metric ``{symbol}.holdout_read``
+on its run (:data:`HOLDOUT_READ`), and :func:`tracked_trials` counts the runs of any
+status that carry it.
 """
 
 from __future__ import annotations
@@ -21,25 +34,49 @@ from kilo.runtime.tracking import CONFIG_TAG, Tracker, config_hash
 
 #: The strategies an evaluation chose among (the rest are baselines).
 MODEL_STRATEGIES = ("blend", *MODEL_NAMES)
+#: The metric (``{symbol}.holdout_read``, value 1) an evaluation run that read the
+#: symbol's holdout carries.
+HOLDOUT_READ = "holdout_read"
+#: What the deflated Sharpe ratio deflates against (:func:`kilo.metrics.expected_max_sharpe`).
+DSR_BENCHMARK = "Sharpe 0, deflated to the expected best of N zero-skill trials"
+EVALUATE = "evaluate"
+SEARCH_TRIAL = "search-trial"
 
 
 @dataclass(frozen=True)
 class TrackedTrials:
-    """Per symbol, the per-bar Sharpe ratios of the trials found in the tracking store.
+    """Per symbol, what the tracking store holds of earlier work on it.
 
-    ``evaluations`` and ``search_trials`` count the earlier evaluation runs and search
-    trials they came from; ``source`` says where they were read.
+    Attributes
+    ----------
+    sharpes : symbol -> per-bar outer-fold Sharpe ratio of each traded model strategy of
+        each other configuration (its newest evaluation)
+    evaluations : symbol -> other configurations with an outer-fold evaluation
+    search_trials : symbol -> search trials that scored it on inner folds (not trials
+        of N)
+    holdout_reads : symbol -> runs other than ``run_id`` that read its holdout; None
+        when tracking is off (then earlier reads are unknown)
+    source : where they were read
     """
 
     sharpes: dict[str, list[float]] = field(default_factory=dict)
     evaluations: dict[str, int] = field(default_factory=dict)
     search_trials: dict[str, int] = field(default_factory=dict)
+    holdout_reads: dict[str, int] | None = None
     source: str = "tracking off: this run's model strategies only"
 
 
-def tracked_trials(config: Config, tracker: Tracker, symbols: list[str]) -> TrackedTrials:
-    """Read the earlier trials of ``symbols`` from ``tracker``'s store (none when
-    tracking is off or the store cannot be read).
+def tracked_trials(
+    config: Config, tracker: Tracker, symbols: list[str], run_id: str | None = None
+) -> TrackedTrials:
+    """Read the earlier trials and holdout reads of ``symbols`` from ``tracker``'s store
+    (none when tracking is off or the store cannot be read).
+
+    Parameters
+    ----------
+    run_id
+        The run of this evaluation, left out of the holdout reads (the caller adds its
+        own read).
 
     An evaluation run with this run's configuration hash is this configuration, not
     another trial; of several runs of one configuration the newest counts. Sharpe
@@ -47,30 +84,42 @@ def tracked_trials(config: Config, tracker: Tracker, symbols: list[str]) -> Trac
     """
     if not config.tracking.enabled:
         return TrackedTrials()
-    runs = tracker.finished_runs(("evaluate", "search-trial"))
     root = math.sqrt(bars_per_year(timeframe_seconds(config.data.timeframe)))
     mine = config_hash(config)
-    out = TrackedTrials(
-        source=f"MLflow store {config.tracking.uri}, experiment {config.tracking.experiment}"
-    )
-    seen: set[tuple[str, str, str]] = set()
-    for run in runs:
+    reads = dict.fromkeys(symbols, 0)
+    for run in tracker.find_runs((EVALUATE,), statuses=("FINISHED", "FAILED", "RUNNING")):
+        for symbol in symbols:
+            if run.info.run_id != run_id and f"{symbol}.{HOLDOUT_READ}" in run.data.metrics:
+                reads[symbol] += 1
+    sharpes: dict[str, list[float]] = {}
+    evaluations: dict[str, int] = {}
+    search_trials: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
+    for run in tracker.find_runs((EVALUATE, SEARCH_TRIAL)):
         kind = run.data.tags.get("kilo.kind")
         configuration = run.data.tags.get(CONFIG_TAG, run.info.run_id)
-        if kind == "evaluate" and configuration == mine:
-            continue
-        names = ("blend",) if kind == "search-trial" else MODEL_STRATEGIES
+        metrics = run.data.metrics
         for symbol in symbols:
-            found = False
-            for name in names:
-                value = run.data.metrics.get(f"{symbol}.{name}.sharpe")
-                key = (configuration, symbol, name)
-                if value is None or not math.isfinite(value) or key in seen:
-                    continue
-                seen.add(key)
-                out.sharpes.setdefault(symbol, []).append(value / root)
-                found = True
-            if found:
-                counts = out.search_trials if kind == "search-trial" else out.evaluations
-                counts[symbol] = counts.get(symbol, 0) + 1
-    return out
+            if kind == SEARCH_TRIAL:
+                if math.isfinite(metrics.get(f"{symbol}.blend.sharpe", math.nan)):
+                    search_trials[symbol] = search_trials.get(symbol, 0) + 1
+                continue
+            if configuration == mine or (configuration, symbol) in seen:
+                continue
+            traded = [
+                metrics[f"{symbol}.{name}.sharpe"] / root
+                for name in MODEL_STRATEGIES
+                if metrics.get(f"{symbol}.{name}.n_trades", 0.0) > 0
+                and math.isfinite(metrics.get(f"{symbol}.{name}.sharpe", math.nan))
+            ]
+            if traded:
+                seen.add((configuration, symbol))
+                sharpes.setdefault(symbol, []).extend(traded)
+                evaluations[symbol] = evaluations.get(symbol, 0) + 1
+    return TrackedTrials(
+        sharpes=sharpes,
+        evaluations=evaluations,
+        search_trials=search_trials,
+        holdout_reads=reads,
+        source=f"MLflow store {config.tracking.uri}, experiment {config.tracking.experiment}",
+    )

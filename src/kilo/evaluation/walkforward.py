@@ -159,11 +159,16 @@ def evaluate_symbol(
     jobs: int | None = None,
     progress: bool = True,
     backend: str | None = None,
+    read_holdout: bool = True,
 ) -> SymbolEvaluation:
     """Walk-forward evaluation of one symbol with ``config.evaluation``'s settings.
 
     Parameters
     ----------
+    read_holdout
+        Trade the holdout (the summary's ``holdout``). False: its rows are still cut
+        off the folds' end (``evaluation.holdout_fraction``), but nothing reads them:
+        a search's evaluation of its best configuration on the outer folds.
     jobs
         Worker processes (or the CPU share of each Ray task); default
         ``evaluation.jobs``, or every CPU core when unset.
@@ -185,6 +190,7 @@ def evaluate_symbol(
         len(datasets.real.features), ev, required_embargo(config, engine)
     )
     causality = causality_check(engine, datasets.real, folds)  # stops on a look-ahead
+    holdout = holdout if read_holdout else None
     jobs = jobs or ev.jobs or os.cpu_count() or 1
     results = run_tasks(
         fold_config(config),

@@ -139,10 +139,13 @@ class Tracker:
             self._client = client
         return self._client
 
-    def finished_runs(self, kinds: tuple[str, ...]) -> list[Any]:
-        """The experiment's FINISHED runs whose ``kilo.kind`` tag is one of ``kinds``
-        (MLflow ``Run`` entities, newest first); [] when tracking is off, and [] with a
-        warning when the store cannot be searched (tracking itself goes on)."""
+    def find_runs(
+        self, kinds: tuple[str, ...], *, statuses: tuple[str, ...] = ("FINISHED",)
+    ) -> list[Any]:
+        """The experiment's runs whose ``kilo.kind`` tag is one of ``kinds`` and whose
+        status is one of ``statuses`` (MLflow ``Run`` entities, newest first); [] when
+        tracking is off, and [] with a warning when the store cannot be searched
+        (tracking itself goes on)."""
         if self._failed:
             return []
         try:
@@ -150,9 +153,10 @@ class Tracker:
             runs = [
                 run
                 for kind in kinds
+                for status in statuses
                 for run in client.search_runs(
                     [self._experiment],
-                    filter_string=f"tags.`kilo.kind` = '{kind}' and attributes.status = 'FINISHED'",
+                    filter_string=f"tags.`kilo.kind` = '{kind}' and attributes.status = '{status}'",
                     max_results=50_000,
                 )
             ]

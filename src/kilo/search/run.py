@@ -23,11 +23,12 @@ from tqdm.auto import tqdm
 
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.results import summarise
-from kilo.evaluation.run import evaluate_symbols, write_report
+from kilo.evaluation.run import evaluate_symbols, strategy_metrics, tracked_run, write_report
 from kilo.evaluation.summary import EvaluationSummary, StrategyResult
+from kilo.evaluation.trials import tracked_trials
 from kilo.evaluation.walkforward import ppo_timesteps
 from kilo.metrics import bars_per_year, deflated_sharpe_ratio, expected_max_sharpe, sharpe_ratio
-from kilo.runtime.tracking import Tracker
+from kilo.runtime.tracking import Run, Tracker
 from kilo.search.study import load_study, per_bar, run_workers, suggest, trial_config
 from kilo.utils import JsonFloat, atomic_path
 
@@ -84,8 +85,9 @@ class OuterResult(BaseModel):
 
 class BarsRead(BaseModel):
     """Per symbol, the search's own record of where it read: the last feature row any
-    trial's inner folds read, against the first outer test bar and the holdout's first
-    bar (None without one) of the best configuration's evaluation."""
+    trial's inner folds read, against the first outer test bar of the best
+    configuration's evaluation. ``first_holdout_bar`` is None: that evaluation leaves
+    the holdout unread (it lies after every outer test bar)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -209,7 +211,7 @@ def run_search(
         finally:
             stop.set()
             watcher.join()
-        summary = report_study(config, study, symbols, folder, progress)
+        summary = report_study(config, study, symbols, folder, progress, tracker, parent)
         parent.log_metrics({"best_value": summary.best_value, "n_trials": summary.n_trials})
         if summary.deflation is not None:
             parent.log_metrics(summary.deflation.model_dump(exclude={"sentence"}))
@@ -229,20 +231,31 @@ def bars_read(study: Any, outer: EvaluationSummary) -> dict[str, BarsRead]:
             if f"last_bar_read {symbol}" in t.user_attrs
         ]
         if read:
-            holdout = evaluated.holdout
             out[symbol] = BarsRead(
                 last_bar_read=max(pd.Timestamp(r) for r in read),
                 first_outer_test_bar=evaluated.folds[0].test_start,
-                first_holdout_bar=holdout.window.test_start if holdout else None,
+                first_holdout_bar=None,
             )
     return out
 
 
 def report_study(
-    config: Config, study: Any, symbols: list[str], folder: Path, progress: bool
+    config: Config,
+    study: Any,
+    symbols: list[str],
+    folder: Path,
+    progress: bool,
+    tracker: Tracker,
+    parent: Run,
 ) -> SearchSummary:
     """Write ``trials.csv``, ``best.yaml`` and ``summary.json`` (with the best trial's
-    outer-fold evaluation and deflated Sharpe ratio) for ``study``."""
+    outer-fold evaluation and deflated Sharpe ratio) for ``study``.
+
+    The best configuration is evaluated on the outer folds only: the holdout's rows
+    are cut off them but never read (invariant 11; the holdout is read by
+    ``evaluate.py`` alone). The evaluation is logged as an evaluation run nested under
+    ``parent``, so its outer-fold Sharpe ratios are trials of every later deflated
+    Sharpe ratio (:mod:`kilo.evaluation.trials`)."""
     folder.mkdir(parents=True, exist_ok=True)
     study.trials_dataframe().to_csv(folder / "trials.csv", index=False)
     summary = SearchSummary(
@@ -257,15 +270,22 @@ def report_study(
         (folder / "best.yaml").write_text(
             yaml.safe_dump(best.model_dump(mode="json"), sort_keys=False)
         )
-        results, failures = evaluate_symbols(
-            best.with_overrides({"tracking.enabled": False}), symbols, progress=progress
-        )
         summary.best_value = study.best_value
         summary.best_params = params
         summary.best_trial = study.best_trial.number
-        summary.outer_failures = failures
+        with tracked_run(tracker, best, f"search {study.study_name}: best, outer", parent) as run:
+            results, failures = evaluate_symbols(
+                best, symbols, progress=progress, read_holdout=False
+            )
+            summary.outer_failures = failures
+            outer = summarise(
+                results,
+                ppo_timesteps=ppo_timesteps(best),
+                failures=failures,
+                tracked=tracked_trials(best, tracker, list(results), run.id),
+            )
+            run.log_metrics(strategy_metrics(outer))
         if results:
-            outer = summarise(results, ppo_timesteps=ppo_timesteps(best), failures=failures)
             write_report(outer, results, folder / "outer")
             summary.outer = {
                 s: OuterResult(
