@@ -12,14 +12,14 @@ features and adds nothing to these instruments). The faults:
 
 The instruments: the **causality** check (features recomputed from cut candles;
 :func:`~kilo.evaluation.statistics.causality_check`), the **placebo** (a regressor's IC
-above its 99 % null band on the joint placebo), and **lead/lag** (a bump: the
-profile's highest IC at -horizon < k <= 0 above its IC at k = -horizon and k = 1, and
-above 0, by more than :data:`BUMP_STANDARD_ERRORS` of the IC's standard error).
+above its 99 % null band on the joint placebo), and **lead/lag** (the prediction's IC
+against the held return k bars later stands, somewhere in -horizon < k <= 0, above both
+honest references of :func:`~kilo.evaluation.controls.lead_lag_bump` by more than
+:data:`BUMP_STANDARD_ERRORS` of the IC's standard error).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from kilo.config import Config, timeframe_seconds
 from kilo.data import load_config_candles
 from kilo.errors import ConfigError, LookAheadError
-from kilo.evaluation.controls import lead_lag_ic, placebo_candles
+from kilo.evaluation.controls import ahead_ic, lead_lag_bump, lead_lag_ic, placebo_candles
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldTask
 from kilo.evaluation.splits import evaluation_splits
@@ -146,14 +146,6 @@ class DrillResult(BaseModel):
     caught_by: list[str]
 
 
-def _bump(profile: dict[int, float], horizon: int) -> float:
-    """The lead/lag profile's highest IC at -horizon < k <= 0 less the highest of its
-    ICs at k = -horizon and k = 1 and 0 (NaN without such k)."""
-    inside = [profile[k] for k in profile if -horizon < k <= 0]
-    outside = [profile.get(-horizon, 0.0), profile.get(1, 0.0), 0.0]
-    return float(max(inside) - max(outside)) if inside else math.nan
-
-
 def faults(config: Config, candles: pd.DataFrame) -> list[Fault]:
     """The drill's faults, the own look-aheads scaled on ``candles``."""
     horizon, seed = config.target.horizon, config.seed
@@ -208,12 +200,15 @@ def run_drill(
     per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
     stats = ic_statistics(config, real, folds, results["real"], block)
     placebo = placebo_summary(config, datasets.placebo, folds, results["placebo"], block, per_year)
+    horizon = config.target.horizon
     bumps = {}
     for name, ic in stats.items():
         pred = np.full(len(real.target), np.nan)
         for r in results["real"]:
             pred[folds[r.task.fold].test] = r.predictions[name]
-        bumps[name] = _bump(lead_lag_ic(pred, real.target), config.target.horizon) / ic.ic_se
+        profile = lead_lag_ic(pred, real.held_return, horizon)
+        ahead = ahead_ic(pred, real.candles, real.index, horizon)
+        bumps[name] = lead_lag_bump(profile, ahead, horizon) / ic.ic_se
     leak = engine.fault.values(
         real.candles, real.context, engine.context_symbols[0], config.target.horizon, config.seed
     )
