@@ -237,13 +237,17 @@ def run_drills(
 
 def drill_line(result: DrillResult) -> str:
     """One line: the fault, its raw IC, and who caught it (or "not caught")."""
-    caught = ", ".join(result.caught_by) or "not caught: a fault of this kind would pass"
+    caught = (
+        f"caught by {', '.join(result.caught_by)}"
+        if result.caught_by
+        else "not caught: a fault of this kind would pass"
+    )
     placebo = ", ".join(
         f"{n} {result.placebo_ic[n]:+.3f} (band {result.placebo_band99[n]:.3f})"
         for n in result.placebo_ic
     )
     bumps = ", ".join(f"{n} {b:+.1f} s.e." for n, b in result.lead_lag_bump.items())
     return (
-        f"{result.fault:32s} raw IC {result.raw_ic:+.3f}: caught by {caught}; placebo IC "
+        f"{result.fault:32s} raw IC {result.raw_ic:+.3f}: {caught}; placebo IC "
         f"{placebo}; lead/lag bump {bumps}"
     )
