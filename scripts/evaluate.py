@@ -63,10 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drill",
         action="store_true",
-        help="instead of evaluating, plant known leaks (own-candle look-aheads at raw IC "
-        "0.02 and 0.05, a cross-asset look-ahead, the label in a feature) one at a time and "
-        "report which instrument (causality, placebo, lead/lag) caught each; writes "
-        "drills.json under --report-dir",
+        help="instead of evaluating, plant known faults one at a time (own and cross-asset "
+        "look-aheads at raw IC 0.02, 0.03, 0.05 and the label in a feature; a context file "
+        "shifted 1 and 2 bars early, the own close a bar ahead) and report which instrument "
+        "(alignment, causality, placebo, lead/lag) caught each; writes drills.json under "
+        "--report-dir; exits 1 if a fault is not caught",
+    )
+    parser.add_argument(
+        "--drill-off",
+        action="append",
+        default=[],
+        choices=["alignment", "causality", "placebo", "lead/lag"],
+        help="with --drill: switch this instrument off (repeatable), to see what the "
+        "others catch without it",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -110,7 +119,7 @@ def drill(config, symbols: list[str], args) -> int:
     import json
     from datetime import UTC, datetime
 
-    from kilo.evaluation.drills import drill_line, run_drills
+    from kilo.evaluation.drills import INSTRUMENTS, drill_line, run_drills
 
     folder = Path(args.report_dir or config.evaluation.report_dir) / (
         "drills-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -119,11 +128,18 @@ def drill(config, symbols: list[str], args) -> int:
     report, missed = {}, 0
     for symbol in symbols:
         try:
-            results = run_drills(config, symbol, jobs=args.jobs or 1, progress=not args.no_progress)
+            results = run_drills(
+                config,
+                symbol,
+                instruments=[i for i in INSTRUMENTS if i not in args.drill_off],
+                jobs=args.jobs or 1,
+                progress=not args.no_progress,
+            )
         except KiloError as exc:
             print(f"{symbol}: FAILED: {exc}", file=sys.stderr)
             return 1
-        print(f"\n{symbol} leak drills")
+        off = f" (off: {', '.join(args.drill_off)})" if args.drill_off else ""
+        print(f"\n{symbol} leak drills{off}")
         for result in results:
             print(drill_line(result))
             missed += not result.caught_by

@@ -10,6 +10,7 @@ import pytest
 from kilo.config import Config
 from kilo.data import load_candles
 from kilo.errors import DataError
+from kilo.evaluation.controls import lead_lag_lags
 from kilo.evaluation.fold_task import shuffled_labels
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.summary import EvaluationSummary
@@ -97,7 +98,7 @@ def test_summary_layout(evaluation) -> None:
     assert finite(controls.placebo.model_dump()) and finite(controls.planted.model_dump())
     for name in ("gru", "lightgbm"):
         assert not controls.placebo.models[name].flagged, "placebo IC above its 99 % band"
-        assert set(controls.lead_lag[name]) == set(range(-5, 6))
+        assert set(controls.lead_lag[name]) == set(lead_lag_lags(12))  # target.horizon 12
     assert controls.planted.planted_ic == pytest.approx(0.05, abs=1e-3)
     assert controls.planted.needed_ic == pytest.approx(0.7 * controls.planted.planted_ic)
     assert controls.causality.cuts == 2 and controls.causality.identical

@@ -9,7 +9,8 @@
 - :func:`planted_candles`: the real bars plus a small known edge, a causal function of
   past prices whose rank correlation with the label is set. Whether the pipeline finds
   it says what size of edge Kilo can detect.
-- :func:`lead_lag_ic`: IC of predictions at t against labels at t + k.
+- :func:`lead_lag_ic`: IC of predictions at t against the held return (or a label) at
+  t + k; :func:`lead_lag_bump` the bump a leak leaves in it.
 
 Rebuilt candles keep the real timestamps; each bar keeps its own open, high and low
 relative to its close, and its volume.
@@ -18,12 +19,14 @@ relative to its close, and its volume.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from kilo.features import held_log_return
 from kilo.metrics import spearman_ic
 
 logger = logging.getLogger(__name__)
@@ -285,26 +288,37 @@ def _with_bodies(candles: pd.DataFrame, added: np.ndarray) -> pd.DataFrame:
     return out
 
 
+def lead_lag_lags(horizon: int) -> range:
+    """The lead/lag profile's default lags: ``-(horizon + 2) .. horizon + 2`` (bars), so the
+    reference ``k = -horizon`` (returns all known at t) and two lags past either end are in."""
+    return range(-(horizon + 2), horizon + 3)
+
+
 def lead_lag_ic(
-    pred: np.ndarray, target: np.ndarray, lags: range = range(-5, 6)
+    pred: np.ndarray, target: np.ndarray, horizon: int, lags: range | None = None
 ) -> dict[int, float]:
-    """IC of the prediction at row t against the label at row t + k, for each k in ``lags``.
+    """IC of the prediction at row t against ``target`` at row t + k, for each k in ``lags``.
 
     Parameters
     ----------
     pred
         Shape (n_rows,), predictions where made and NaN elsewhere.
     target
-        Shape (n_rows,), the label of every row (NaN where unknown).
+        Shape (n_rows,), the return measured at each row (NaN where unknown): the held
+        return ``log(open[t + 1 + h] / open[t + 1])`` (what the ruler measures) or a label.
+    horizon
+        h, bars the target spans.
+    lags
+        Row offsets k; default :func:`lead_lag_lags` of ``horizon``.
 
     Returns
     -------
-    ``{k: IC}``. Labels at k < 0 overlap returns known at t (all of them at
-    k <= -horizon), so an honest model may correlate with them; a leak of the label
-    shows as a bump at -horizon < k <= 0 above the profile's smooth decay.
+    ``{k: IC}``. The target at k <= -horizon is known at t, so an honest model may
+    correlate with it; from there its IC decays toward k = 0 as the known part of the
+    target shrinks. A leak shows as a bump at -horizon < k <= 0 (:func:`lead_lag_bump`).
     """
     out = {}
-    for k in lags:
+    for k in lead_lag_lags(horizon) if lags is None else lags:
         shifted = np.full(len(target), np.nan)
         if k >= 0:
             shifted[: len(target) - k] = target[k:]
@@ -312,3 +326,56 @@ def lead_lag_ic(
             shifted[-k:] = target[:k]
         out[k] = spearman_ic(pred, shifted)
     return out
+
+
+def ahead_ic(
+    pred: np.ndarray, candles: pd.DataFrame, index: pd.Index, horizon: int
+) -> dict[int, float]:
+    """IC of the prediction at row t against the return from t's next open over j bars,
+    ``log(open[t + 1 + j] / open[t + 1])``, for j = 1 .. ``horizon``: the part of the
+    held return at lag k = j - horizon that is still unknown at t.
+
+    Parameters
+    ----------
+    pred
+        Shape (n_rows,), predictions where made and NaN elsewhere.
+    candles
+        The symbol's candles (open column, quote currency); ``index`` (n_rows,) their
+        open times of the rows.
+
+    Returns
+    -------
+    ``{j: IC}`` for j = 1 .. ``horizon``.
+    """
+    return {
+        j: spearman_ic(pred, held_log_return(candles, j).reindex(index).to_numpy())
+        for j in range(1, horizon + 1)
+    }
+
+
+def lead_lag_bump(profile: Mapping[int, float], ahead: Mapping[int, float], horizon: int) -> float:
+    """How far the lead/lag profile stands above both honest references (IC units).
+
+    An honest prediction made at t may correlate with any return known at t, so its IC
+    against the held return at -horizon < k <= 0 mixes a known part (bars up to t, any
+    size) and an unknown part (bars after t, its real edge). Neither alone bounds it:
+    a short-lookback momentum peaks inside the window against the held return at
+    k = -horizon (its older bars weigh nothing), and a genuine next-bar reversal stands
+    out against the unknown parts. A leak of the bars ahead raises both, so the bump is
+    the smaller of
+
+    - the profile's highest IC at -horizon < k <= 0 less the highest of its IC at
+      k = -horizon (all known), at k = 1 (all unknown) and zero, and
+    - the highest IC against the unknown parts (``ahead``, j = 1 .. horizon) less the
+      higher of the profile's IC at k = 1 and zero.
+
+    Returns
+    -------
+    float, IC units (NaN without the lags -horizon, 1 in ``profile`` or without ``ahead``).
+    """
+    inside = [profile[k] for k in profile if -horizon < k <= 0]
+    if not inside or not ahead or -horizon not in profile or 1 not in profile:
+        return math.nan
+    against_known = max(inside) - max(profile[-horizon], profile[1], 0.0)
+    against_unknown = max(ahead.values()) - max(profile[1], 0.0)
+    return float(min(against_known, against_unknown))

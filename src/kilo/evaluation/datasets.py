@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from kilo.config import Config
 from kilo.data import load_config_candles
+from kilo.data.alignment import check_alignment
 from kilo.evaluation.controls import placebo_candles, planted_candles, planted_signal
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import spearman_ic
@@ -63,11 +64,13 @@ def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datase
     Raises
     ------
     DataError
-        If the candles are missing or malformed.
+        If the candles are missing or malformed, or a file's bars are misaligned in time
+        (:func:`~kilo.data.alignment.check_alignment`).
     """
     d, ev = config.data, config.evaluation
     candles = load_config_candles(d, symbol)
     context = load_context(config, engine.context_symbols)
+    check_alignment(symbol, candles, context, d)
     placebo, placebo_context = placebo_candles(
         candles, stats_block(config), seed=config.seed, context=context
     )

@@ -241,15 +241,15 @@ def planted_summary(
 
 
 def lead_lag_summary(
-    data: Dataset, folds: list[TimeSplit], results: list[FoldResult]
+    data: Dataset, folds: list[TimeSplit], results: list[FoldResult], horizon: int
 ) -> dict[str, dict[int, float]]:
-    """Each regressor's IC against the label k bars later, k = -5..5, on the test rows."""
+    """Each regressor's IC against the held return k bars later, k = -(h + 2)..h + 2."""
     out = {}
     for name in _fitted(results):
         pred = np.full(len(data.target), np.nan)
         for r in results:
             pred[folds[r.task.fold].test] = r.predictions[name]
-        out[name] = lead_lag_ic(pred, data.target)
+        out[name] = lead_lag_ic(pred, data.held_return, horizon)
     return out
 
 

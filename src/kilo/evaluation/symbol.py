@@ -201,7 +201,7 @@ def summarise_symbol(
             planted=planted_summary(datasets.planted, datasets.planted_ic, folds, planted, per_year)
             if planted
             else None,
-            lead_lag=lead_lag_summary(data, folds, real),
+            lead_lag=lead_lag_summary(data, folds, real, config.target.horizon),
             label_shuffle_check=label_shuffle_summary(data, folds, parts["label_shuffle"])
             if parts.get("label_shuffle")
             else None,
