@@ -12,8 +12,9 @@ from kilo.errors import KiloError
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser(
         "Search search.space with Optuna (TPE, seeded; median pruner on per-fold values). "
-        "Each trial trains and trades every symbol on inner folds carved out of each outer "
-        "training window; the outer test folds are evaluated once, for the best trial. "
+        "Each trial trains and trades every symbol on inner folds cut from the bars before "
+        "the first outer test window; the outer test folds are evaluated once, for the best "
+        "trial (never the holdout). "
         "The study is stored in search.storage (running it again adds trials); outputs go "
         "to search.report_dir/<study>/: best.yaml, trials.csv, summary.json (with the "
         "deflated Sharpe ratio of the best trial)."

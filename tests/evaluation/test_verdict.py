@@ -11,12 +11,12 @@ from kilo.evaluation.power import POWER_MULTIPLE
 from kilo.evaluation.results import across_symbols
 from kilo.evaluation.summary import (
     ICStatistics,
-    Power,
     RandomBaseline,
     StrategyResult,
     SymbolSummary,
 )
 from kilo.evaluation.verdict import DETECT_MULTIPLE, decide, verdict_sentences
+from kilo.evaluation.verdict_summary import Power
 
 FLOOR = POWER_MULTIPLE * 0.01 / 0.7
 

@@ -21,7 +21,8 @@ import numpy as np
 
 from kilo.config import Config
 from kilo.evaluation.fold_task import FoldResult
-from kilo.evaluation.summary import ICStatistics, Power, PowerPoint
+from kilo.evaluation.summary import ICStatistics
+from kilo.evaluation.verdict_summary import Power, PowerPoint
 from kilo.metrics import ic_bootstrap, spearman_ic
 from kilo.training.dataset import Dataset
 from kilo.training.split import TimeSplit

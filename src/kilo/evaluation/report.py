@@ -9,7 +9,6 @@ in ``summary.json`` are exact.
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,44 +16,30 @@ import numpy as np
 import pandas as pd
 
 from kilo.evaluation.power import power_lines
-from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
+from kilo.evaluation.results import STRATEGY_ORDER
 from kilo.evaluation.summary import (
     Controls,
     EvaluationSummary,
-    HoldoutSummary,
-    ICStatistics,
-    Planted,
-    RandomBaseline,
     SymbolSummary,
-    Trials,
 )
 from kilo.evaluation.symbol import SymbolEvaluation
+from kilo.evaluation.text import (
+    BREAK_EVEN_NOTE,
+    PORTFOLIO_COLUMNS,
+    REPORT_COLUMNS,
+    holdout_reads,
+    ic_line,
+    number,
+    planted_sentence,
+    random_sentence,
+    strategy_table,
+    trials_sentence,
+)
 from kilo.evaluation.verdict import verdict_sentences
 from kilo.utils import atomic_path
 
 PLOTLY_JS = "plotly.min.js"
 MAX_POINTS = 1200
-REPORT_COLUMNS = [
-    "total_log_return",
-    "gross_total_log_return",
-    "sharpe",
-    "max_drawdown",
-    "n_trades",
-    "turnover",
-    "exposure",
-    "break_even_cost",
-    "psr",
-    "psr_vs_buy_and_hold",
-    "dsr",
-]
-#: Table headers that differ from the field names (units in :data:`BREAK_EVEN_NOTE`).
-COLUMN_LABELS = {"break_even_cost": "break-even cost /round trip"}
-BREAK_EVEN_NOTE = (
-    "Break-even cost /round trip: the cost of one round trip, in log return per unit of "
-    "position (0.003: 0.3 %), at which the closed trades would net zero; compare it with "
-    "the venue's fees and slippage for a round trip."
-)
-PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "exposure"]
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:1200px} table{border-collapse:collapse;"
     "font-size:13px;margin:.5em 0} td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
@@ -81,25 +66,6 @@ def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
     return series.iloc[keep]
 
 
-def strategy_table(entry: SymbolSummary | HoldoutSummary, columns: list[str]) -> pd.DataFrame:
-    """:func:`~kilo.evaluation.results.metrics_table` with the :data:`COLUMN_LABELS`."""
-    return metrics_table(entry, columns).rename(columns=COLUMN_LABELS)
-
-
-def _num(value: float | None, digits: str = "+.4f") -> str:
-    return "–" if value is None or not math.isfinite(value) else format(value, digits)
-
-
-def ic_line(ic: ICStatistics) -> str:
-    """``+0.0123 [-0.0100, +0.0300] s.e. 0.0140 (block 87 bars; 24: ..., 168: ..., 504: ...)``"""
-    low, high = ic.ic_ci95
-    others = ", ".join(f"{b}: {_num(se, '.4f')}" for b, se in ic.ic_se_by_block.items())
-    return (
-        f"{_num(ic.ic_spearman)} [{_num(low)}, {_num(high)}] s.e. {_num(ic.ic_se, '.4f')} "
-        f"(block {ic.block} bars{'; ' + others if others else ''})"
-    )
-
-
 def ic_table(entry: SymbolSummary) -> str:
     """HTML rows: each regressor's IC against the held return (the money) with its
     interval and tests beside the placebo's, then its IC against the training label."""
@@ -109,9 +75,10 @@ def ic_table(entry: SymbolSummary) -> str:
         flag = " class='flag'" if placebo.flagged else ""
         rows.append(
             f"<tr><th>{name}</th><td>{html.escape(ic_line(ic))}</td>"
-            f"<td>{_num(ic.pvalue_positive, '.3g')}</td><td>{_num(ic.ic_tstat_hac, '+.2f')}</td>"
-            f"<td>{_num(ic.ic_pvalue_perm, '.3f')}</td><td{flag}>{_num(placebo.ic_spearman)}"
-            f"</td><td>±{_num(placebo.null_band99, '.4f')}</td>"
+            f"<td>{number(ic.pvalue_positive, '.3g')}</td>"
+            f"<td>{number(ic.ic_tstat_hac, '+.2f')}</td>"
+            f"<td>{number(ic.ic_pvalue_perm, '.3f')}</td><td{flag}>{number(placebo.ic_spearman)}"
+            f"</td><td>±{number(placebo.null_band99, '.4f')}</td>"
             f"<td>{html.escape(ic_line(label)) if label else '–'}</td></tr>"
         )
     return (
@@ -121,56 +88,6 @@ def ic_table(entry: SymbolSummary) -> str:
         "<th>label IC (the training target; not what a position earns)</th></tr>"
         + "".join(rows)
         + "</table>"
-    )
-
-
-def planted_sentence(planted: Planted) -> str:
-    """One sentence: would Kilo have found an edge of the planted size?"""
-    verdict = "detected" if planted.detected else "NOT detected"
-    recovered = ", ".join(
-        f"{'GRU' if name == 'gru' else 'LightGBM' if name == 'lightgbm' else name} "
-        f"{_num(ic, '+.3f')}"
-        for name, ic in planted.ic.items()
-    )
-    return (
-        f"A planted edge of IC {planted.planted_ic:.3f} was {verdict}: recovered IC "
-        f"{recovered} (needed {planted.needed_ic:.3f}); the blend's net Sharpe "
-        f"{_num(planted.blend_sharpe, '+.2f')} vs buy-and-hold "
-        f"{_num(planted.buy_and_hold_sharpe, '+.2f')}."
-    )
-
-
-def trials_sentence(trials: Trials) -> str:
-    """Where the N and V of the symbol's deflated Sharpe ratios came from, and the
-    benchmark they deflate against."""
-    return (
-        f"Deflated Sharpe ratios count N = {trials.n} trials, each model strategy that "
-        f"traded on the outer folds of a configuration: {trials.this_run} of this run and "
-        f"{trials.earlier} of {trials.evaluations} other configurations ({trials.source}); "
-        f"V = {_num(trials.sharpe_variance, '.3g')} is the variance of their per-bar "
-        f"Sharpe ratios. {trials.search_trials} search trials scored inner folds only and "
-        f"are not counted. Benchmark: {trials.benchmark}, SR* = "
-        f"{_num(trials.benchmark_sharpe, '.4f')} per bar."
-    )
-
-
-def holdout_reads(holdout: HoldoutSummary) -> str:
-    """How often the holdout has been read, this read included."""
-    if holdout.reads is None:
-        return "reads not counted: tracking is off"
-    return f"read {holdout.reads} time{'s' if holdout.reads != 1 else ''}, this read included"
-
-
-def random_sentence(random: RandomBaseline) -> str:
-    """The blend against its matched random paths, or that it did not trade."""
-    if not math.isfinite(random.blend_percentile):
-        return (
-            f"The blend did not trade, so it cannot be ranked among {random.draws} random "
-            "paths of its own spells."
-        )
-    return (
-        f"The blend's net Sharpe is at the {random.blend_percentile:.0f}th percentile of "
-        f"{random.draws} random paths with its own spells (same exposure and turnover)."
     )
 
 
@@ -198,7 +115,7 @@ def checks_table(controls: Controls) -> str:
         )
     ]
     if shuffle is not None:
-        ics = ", ".join(f"{name} {_num(ic, '+.4f')}" for name, ic in shuffle.ic.items())
+        ics = ", ".join(f"{name} {number(ic, '+.4f')}" for name, ic in shuffle.ic.items())
         rows.append(
             (
                 "label shuffle (not a leakage test)",
@@ -353,7 +270,7 @@ def write_html(
             "<h2>Portfolio: every symbol traded together</h2>"
             + strategies.to_html(border=0, float_format=lambda v: f"{v:.4g}")
             + f"<p>Risk events {html.escape(str(portfolio.risk_events or 'none'))}; worst "
-            f"day {portfolio.worst_day.date} ({_num(portfolio.worst_day.log_return)}); "
+            f"day {portfolio.worst_day.date} ({number(portfolio.worst_day.log_return)}); "
             f"{portfolio.cooldown_bars} bars in the drawdown breaker's cooldown.</p>"
         )
     page = (

@@ -28,12 +28,12 @@ from kilo.evaluation.summary import (
     Controls,
     FoldWindow,
     HoldoutSummary,
-    Power,
     RandomBaseline,
     StrategyResult,
     SymbolSummary,
 )
 from kilo.evaluation.verdict import decide
+from kilo.evaluation.verdict_summary import Power
 from kilo.metrics import (
     bars_per_year,
     probabilistic_sharpe_ratio,

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from kilo.evaluation.power import power_lines
-from kilo.evaluation.report import (
+from kilo.evaluation.summary import (
+    EvaluationSummary,
+    PooledComparison,
+    PortfolioSummary,
+    SymbolSummary,
+)
+from kilo.evaluation.text import (
     BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
@@ -15,12 +21,6 @@ from kilo.evaluation.report import (
     random_sentence,
     strategy_table,
     trials_sentence,
-)
-from kilo.evaluation.summary import (
-    EvaluationSummary,
-    PooledComparison,
-    PortfolioSummary,
-    SymbolSummary,
 )
 from kilo.evaluation.verdict import verdict_sentences
 

@@ -19,13 +19,8 @@ import math
 from statistics import NormalDist
 from typing import Literal
 
-from kilo.evaluation.summary import (
-    ForecastVerdict,
-    ICStatistics,
-    SymbolSummary,
-    TradingVerdict,
-    Verdict,
-)
+from kilo.evaluation.summary import ICStatistics, SymbolSummary
+from kilo.evaluation.verdict_summary import ForecastVerdict, TradingVerdict, Verdict
 from kilo.metrics import holm_adjusted
 
 #: Family-wise error rate of the forecast test.

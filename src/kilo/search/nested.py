@@ -99,12 +99,13 @@ def objective_value(
     config: Config, results: list[FoldResult], data: Dataset, folds: list[TimeSplit]
 ) -> float:
     """``search.objective`` over ``results``: the blend's annualised net Sharpe, or the
-    mean Spearman IC of the regressors on the inner test rows. NaN counts as -inf."""
+    mean Spearman IC of the regressors with the held return on the inner test rows (the
+    return a position earns, not the label). NaN counts as -inf."""
     if config.search.objective == "net_sharpe":
         per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
         value = run_metrics([r.runs["blend"] for r in results], per_year).sharpe
     else:
-        y = np.concatenate([data.target[folds[r.task.fold].test] for r in results])
+        y = np.concatenate([data.held_return[folds[r.task.fold].test] for r in results])
         from kilo.metrics import spearman_ic
 
         value = float(

@@ -1,0 +1,110 @@
+"""The words and tables the HTML report and the terminal share: strategy columns, IC
+lines, and the sentences that say what a control or a count means."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from kilo.evaluation.results import metrics_table
+from kilo.evaluation.summary import (
+    HoldoutSummary,
+    ICStatistics,
+    Planted,
+    RandomBaseline,
+    SymbolSummary,
+    Trials,
+)
+
+REPORT_COLUMNS = [
+    "total_log_return",
+    "gross_total_log_return",
+    "sharpe",
+    "max_drawdown",
+    "n_trades",
+    "turnover",
+    "exposure",
+    "break_even_cost",
+    "psr",
+    "psr_vs_buy_and_hold",
+    "dsr",
+]
+#: Table headers that differ from the field names (units in :data:`BREAK_EVEN_NOTE`).
+COLUMN_LABELS = {"break_even_cost": "break-even cost /round trip"}
+BREAK_EVEN_NOTE = (
+    "Break-even cost /round trip: the cost of one round trip, in log return per unit of "
+    "position (0.003: 0.3 %), at which the closed trades would net zero; compare it with "
+    "the venue's fees and slippage for a round trip."
+)
+PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "exposure"]
+
+
+def strategy_table(entry: SymbolSummary | HoldoutSummary, columns: list[str]) -> pd.DataFrame:
+    """:func:`~kilo.evaluation.results.metrics_table` with the :data:`COLUMN_LABELS`."""
+    return metrics_table(entry, columns).rename(columns=COLUMN_LABELS)
+
+
+def number(value: float | None, digits: str = "+.4f") -> str:
+    """``value`` formatted with ``digits``, or ``–`` when it is missing or not finite."""
+    return "–" if value is None or not math.isfinite(value) else format(value, digits)
+
+
+def ic_line(ic: ICStatistics) -> str:
+    """``+0.0123 [-0.0100, +0.0300] s.e. 0.0140 (block 87 bars; 24: ..., 168: ..., 504: ...)``"""
+    low, high = ic.ic_ci95
+    others = ", ".join(f"{b}: {number(se, '.4f')}" for b, se in ic.ic_se_by_block.items())
+    return (
+        f"{number(ic.ic_spearman)} [{number(low)}, {number(high)}] s.e. {number(ic.ic_se, '.4f')} "
+        f"(block {ic.block} bars{'; ' + others if others else ''})"
+    )
+
+
+def planted_sentence(planted: Planted) -> str:
+    """One sentence: would Kilo have found an edge of the planted size?"""
+    verdict = "detected" if planted.detected else "NOT detected"
+    recovered = ", ".join(
+        f"{'GRU' if name == 'gru' else 'LightGBM' if name == 'lightgbm' else name} "
+        f"{number(ic, '+.3f')}"
+        for name, ic in planted.ic.items()
+    )
+    return (
+        f"A planted edge of IC {planted.planted_ic:.3f} was {verdict}: recovered IC "
+        f"{recovered} (needed {planted.needed_ic:.3f}); the blend's net Sharpe "
+        f"{number(planted.blend_sharpe, '+.2f')} vs buy-and-hold "
+        f"{number(planted.buy_and_hold_sharpe, '+.2f')}."
+    )
+
+
+def trials_sentence(trials: Trials) -> str:
+    """Where the N and V of the symbol's deflated Sharpe ratios came from, and the
+    benchmark they deflate against."""
+    return (
+        f"Deflated Sharpe ratios count N = {trials.n} trials, each model strategy that "
+        f"traded on the outer folds of a configuration: {trials.this_run} of this run and "
+        f"{trials.earlier} of {trials.evaluations} other configurations ({trials.source}); "
+        f"V = {number(trials.sharpe_variance, '.3g')} is the variance of their per-bar "
+        f"Sharpe ratios. {trials.search_trials} search trials scored inner folds only and "
+        f"are not counted. Benchmark: {trials.benchmark}, SR* = "
+        f"{number(trials.benchmark_sharpe, '.4f')} per bar."
+    )
+
+
+def holdout_reads(holdout: HoldoutSummary) -> str:
+    """How often the holdout has been read, this read included."""
+    if holdout.reads is None:
+        return "reads not counted: tracking is off"
+    return f"read {holdout.reads} time{'s' if holdout.reads != 1 else ''}, this read included"
+
+
+def random_sentence(random: RandomBaseline) -> str:
+    """The blend against its matched random paths, or that it did not trade."""
+    if not math.isfinite(random.blend_percentile):
+        return (
+            f"The blend did not trade, so it cannot be ranked among {random.draws} random "
+            "paths of its own spells."
+        )
+    return (
+        f"The blend's net Sharpe is at the {random.blend_percentile:.0f}th percentile of "
+        f"{random.draws} random paths with its own spells (same exposure and turnover)."
+    )
