@@ -53,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         help="joblib: local processes; ray: Ray tasks on training.ray_address "
         "or a local cluster (pip install -r requirements-ray.txt)",
     )
+    parser.add_argument(
+        "--no-outer",
+        action="store_true",
+        help="skip the best trial's outer-fold evaluation (a grid that chooses a default "
+        "needs the inner folds only; the outer folds stay unread)",
+    )
     parser.add_argument("--timeout", type=float, help="seconds after which no trial starts")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.timeout,
             progress=not args.no_progress,
             grid_search=args.grid,
+            evaluate_outer=not args.no_outer,
         )
     except KiloError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -207,3 +207,18 @@ def test_the_best_trial_is_evaluated_on_the_outer_folds_only_and_tracked(
     # a later evaluation of another configuration counts the best trial's outer Sharpes
     found = tracked_trials(config.with_overrides({"target.horizon": 12}), tracker, ["BTC/USDT"])
     assert found.evaluations == {"BTC/USDT": 1} and found.holdout_reads == {"BTC/USDT": 0}
+    # without the outer evaluation nothing beyond the inner folds is read or tracked
+    with tracker.run("search t", {}, tags={"kilo.kind": "search"}) as parent:
+        inner_only = report_study(
+            config,
+            study,
+            ["BTC/USDT"],
+            tmp_path / "t",
+            False,
+            tracker,
+            parent,
+            evaluate_outer=False,
+        )
+    assert inner_only.best_params == {"blend.enter_quantile": 0.7}
+    assert inner_only.outer == {} and not (tmp_path / "t" / "outer").exists()
+    assert len(tracker.find_runs(("evaluate",))) == 1

@@ -171,11 +171,13 @@ def run_search(
     timeout: float | None = None,
     progress: bool = True,
     grid_search: bool = False,
+    evaluate_outer: bool = True,
 ) -> tuple[SearchSummary, Path]:
     """Add ``trials`` trials to study ``study_name``, then report it.
 
     ``grid_search`` walks every combination of ``search.space``'s choices (all keys
-    must be choices) instead of sampling with TPE.
+    must be choices) instead of sampling with TPE. ``evaluate_outer=False`` skips the best
+    trial's outer-fold evaluation (a grid that chooses a default reads inner folds only).
 
     Returns
     -------
@@ -211,7 +213,9 @@ def run_search(
         finally:
             stop.set()
             watcher.join()
-        summary = report_study(config, study, symbols, folder, progress, tracker, parent)
+        summary = report_study(
+            config, study, symbols, folder, progress, tracker, parent, evaluate_outer=evaluate_outer
+        )
         parent.log_metrics({"best_value": summary.best_value, "n_trials": summary.n_trials})
         if summary.deflation is not None:
             parent.log_metrics(summary.deflation.model_dump(exclude={"sentence"}))
@@ -247,9 +251,12 @@ def report_study(
     progress: bool,
     tracker: Tracker,
     parent: Run,
+    *,
+    evaluate_outer: bool = True,
 ) -> SearchSummary:
     """Write ``trials.csv``, ``best.yaml`` and ``summary.json`` (with the best trial's
-    outer-fold evaluation and deflated Sharpe ratio) for ``study``.
+    outer-fold evaluation and deflated Sharpe ratio, unless ``evaluate_outer`` is False) for
+    ``study``.
 
     The best configuration is evaluated on the outer folds only: the holdout's rows
     are cut off them but never read (invariant 11; the holdout is read by
@@ -273,6 +280,8 @@ def report_study(
         summary.best_value = study.best_value
         summary.best_params = params
         summary.best_trial = study.best_trial.number
+    if chosen is not None and evaluate_outer:
+        best = chosen[0]
         with tracked_run(tracker, best, f"search {study.study_name}: best, outer", parent) as run:
             results, failures = evaluate_symbols(
                 best, symbols, progress=progress, read_holdout=False
