@@ -13,6 +13,7 @@ from kilo.cli import (
     config_from_args,
     positive_int,
 )
+from kilo.config import POWER_CURVE_ICS
 from kilo.errors import KiloError, LookAheadError
 
 
@@ -77,10 +78,20 @@ def main(argv: list[str] | None = None) -> int:
         help="with --drill: switch this instrument off (repeatable), to see what the "
         "others catch without it",
     )
+    parser.add_argument(
+        "--power-curve",
+        action="store_true",
+        help="run the full power curve: planted edges at "
+        f"{', '.join(f'{ic:g}' for ic in POWER_CURVE_ICS)} besides evaluation.planted_ic, "
+        "each through the whole pipeline (15 more fits per symbol); by default the "
+        "detection floor comes from the real candles and the planted point",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.folds is not None:
         args.overrides.append(f"evaluation.folds={args.folds}")
+    if args.power_curve:
+        args.overrides.append(f"evaluation.power_ics={list(POWER_CURVE_ICS)}")
     try:
         config = config_from_args(args)
     except KiloError as exc:

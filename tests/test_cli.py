@@ -70,3 +70,27 @@ def test_the_scripts_read_the_repositorys_config_by_default() -> None:
     repo = Path(__file__).resolve().parents[1]
     args = common_parser("test").parse_args([])
     assert args.config == repo / "config" / "config.yaml" and args.config.is_file()
+
+
+def test_the_power_curve_runs_on_request_only(monkeypatch) -> None:
+    """By default the floor comes from the real and planted points; --power-curve adds
+    the curve's planted edges to the evaluation's config."""
+    import importlib.util
+
+    import kilo.evaluation.run
+    from kilo.config import POWER_CURVE_ICS
+
+    spec = importlib.util.spec_from_file_location("evaluate_script", "scripts/evaluate.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    seen = []
+
+    def fake(config, symbols, **_):
+        seen.append(config.evaluation.power_ics)
+        return None, {}, {}
+
+    monkeypatch.setattr(kilo.evaluation.run, "run_evaluation", fake)
+    for flags in ([], ["--power-curve"]):
+        assert script.main(["--symbol", "BTC/USDT", *flags]) == 1  # no summary from the fake
+    assert seen == [[], list(POWER_CURVE_ICS)]

@@ -14,6 +14,7 @@ from kilo.config.schema import DEFAULT_SYMBOLS, Config
 from kilo.config.search import SearchChoices, SearchConfig, SearchRange, TrackingConfig
 from kilo.config.sections import (
     MODEL_NAMES,
+    POWER_CURVE_ICS,
     DataConfig,
     EvaluationConfig,
     FeaturesConfig,
@@ -31,6 +32,7 @@ from kilo.config.sections import (
 )
 
 __all__ = [
+    "POWER_CURVE_ICS",
     "DEFAULT_SYMBOLS",
     "ENV_DATA_DIR",
     "ENV_MODELS_DIR",

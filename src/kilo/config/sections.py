@@ -297,6 +297,10 @@ class TradingConfig(_Section):
     )
 
 
+#: The full power curve's further planted ICs (``evaluate.py --power-curve``).
+POWER_CURVE_ICS = (0.02, 0.03, 0.08)
+
+
 class EvaluationConfig(_Section):
     folds: int = Field(5, ge=1, description="walk-forward test folds")
     scheme: Literal["expanding", "rolling"] = "expanding"
@@ -328,9 +332,10 @@ class EvaluationConfig(_Section):
         0.05, gt=0, lt=0.5, description="rank IC of the planted-signal control's edge"
     )
     power_ics: list[float] = Field(
-        default_factory=lambda: [0.02, 0.03, 0.08],
+        default_factory=list,
         description="further planted ICs, each through the whole pipeline: with planted_ic "
-        "the points of the power curve ([] for none)",
+        "the points of the power curve ([]: the floor from the real candles and the "
+        f"planted point alone; evaluate.py --power-curve: {list(POWER_CURVE_ICS)})",
     )
     bootstrap: int = Field(1000, ge=100, description="moving-block bootstrap replicates of the IC")
     permutations: int = Field(200, ge=100, description="block permutations for the IC's p-value")
