@@ -74,11 +74,12 @@ class PoolTask:
 @dataclass(frozen=True)
 class PoolResult:
     """A task's test-row predictions: symbol -> regressor -> (n_test,) in label units,
-    with each symbol's labels and bar times (int64, the index's unit), (n_test,)."""
+    with each symbol's held returns (``Dataset.held_return``: what every IC is measured
+    against) and bar times (int64, the index's unit), (n_test,)."""
 
     task: PoolTask
     predictions: dict[str, dict[str, np.ndarray]]
-    labels: dict[str, np.ndarray]
+    returns: dict[str, np.ndarray]
     times: dict[str, np.ndarray]
     seconds: float
 
@@ -231,7 +232,7 @@ def run_pool_task(
     return PoolResult(
         task,
         predictions,
-        {s: split[s].target[t] for s, t in tests.items()},
+        {s: split[s].held_return[t] for s, t in tests.items()},
         {s: split[s].index.asi8[t] for s, t in tests.items()},
         time.perf_counter() - started,
     )

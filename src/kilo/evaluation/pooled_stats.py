@@ -1,10 +1,11 @@
 """The pooled comparison's statistics: ICs with intervals, placebo flags, recovery and
 detection floors of pooled and per-symbol regressors (:mod:`kilo.evaluation.pooled`).
 
-The floor is the ruler's (:mod:`kilo.evaluation.power`): ``(z_0.975 + z_0.8) * se /
-recovery``, here with the recovery of one planted point, (planted IC recovered - real
-IC) / planted IC, the least-squares slope through it and the real candles. The panel
-is scored within symbols (:func:`within_symbol_panel`).
+Every IC is against the held return (``Dataset.held_return``). The floor is the ruler's
+(:mod:`kilo.evaluation.power`): ``(z_0.975 + z_0.8) * se / recovery``, here with the
+recovery of one planted point, (planted IC recovered - real IC) / planted IC, the
+least-squares slope through it and the real candles. The panel is scored within symbols
+(:func:`within_symbol_panel`).
 """
 
 from __future__ import annotations
@@ -61,14 +62,14 @@ def panel_ic(config: Config, rows: Rows) -> PanelIC:
 
 
 def collect(results: list[PoolResult]) -> dict[tuple[str, str, str], dict[str, Rows]]:
-    """(universe, fit, regressor) -> symbol -> its (predictions, labels, times) over
+    """(universe, fit, regressor) -> symbol -> its (predictions, held returns, times) over
     the folds, in fold order."""
     parts: dict[tuple[str, str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for r in sorted(results, key=lambda r: r.task.fold):
         for symbol, by_model in r.predictions.items():
             for name, pred in by_model.items():
                 parts[(r.task.universe, r.task.fit, name)][symbol].append(
-                    (pred, r.labels[symbol], r.times[symbol])
+                    (pred, r.returns[symbol], r.times[symbol])
                 )
     return {
         key: {
