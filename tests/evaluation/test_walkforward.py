@@ -14,7 +14,7 @@ from kilo.evaluation.controls import lead_lag_lags
 from kilo.evaluation.fold_task import shuffled_labels
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.summary import EvaluationSummary
-from kilo.evaluation.walkforward import fold_tasks, ppo_timesteps
+from kilo.evaluation.walkforward import fold_tasks, ppo_timesteps, trained_ppo_timesteps
 from kilo.training.split import TimeSplit
 
 pytestmark = pytest.mark.slow
@@ -179,6 +179,9 @@ def test_fold_ppo_budget_follows_the_model_key_up_to_the_cap(tiny_config: Config
     assert ppo_timesteps(capped) == capped.evaluation.max_ppo_timesteps == 30_000
     free = capped.with_overrides({"evaluation.max_ppo_timesteps": None})
     assert ppo_timesteps(free) == 100_000
+    # a summary describes what ran: no PPO budget when no PPO is trained
+    assert trained_ppo_timesteps(capped) == 30_000
+    assert trained_ppo_timesteps(capped.with_overrides({"models.enabled": ["lightgbm"]})) == 0
 
 
 def test_buy_and_hold_holds_across_the_chained_folds_and_grosses_the_market(

@@ -277,7 +277,11 @@ def write_html(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Kilo walk-forward report"
         f"</title><script src='../{PLOTLY_JS}'></script><style>{STYLE}</style></head><body>"
         "<h1>Kilo walk-forward evaluation</h1>"
-        f"<p>PPO trained {summary.ppo_timesteps} timesteps per fold.</p>"
+        + (
+            f"<p>PPO trained {summary.ppo_timesteps} timesteps per fold.</p>"
+            if summary.ppo_timesteps
+            else ""
+        )
         + "".join(sections)
         + "</body></html>"
     )

@@ -17,7 +17,7 @@ from kilo.evaluation.results import IC_FIELDS, summarise
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import EVALUATE, HOLDOUT_READ, tracked_trials
-from kilo.evaluation.walkforward import evaluate_symbol, ppo_timesteps
+from kilo.evaluation.walkforward import evaluate_symbol, trained_ppo_timesteps
 from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def run_evaluation(
     model strategies of this run and of every other configuration evaluated on its
     outer folds (:mod:`kilo.evaluation.trials`); each symbol's holdout read is logged
     on the run and the summary counts its reads. Each fold's PPO budget
-    (:func:`~kilo.evaluation.walkforward.ppo_timesteps`) is logged and stored.
+    (:func:`~kilo.evaluation.walkforward.trained_ppo_timesteps`) is logged and stored.
 
     Returns
     -------
@@ -158,14 +158,15 @@ def run_evaluation(
         return run_pooled_evaluation(
             config, symbols, report_dir=report_dir, progress=progress, jobs=jobs, backend=backend
         )
-    budget = ppo_timesteps(config)
-    logger.info(
-        "PPO trains %d timesteps per fold (models.ppo.total_timesteps %d, "
-        "evaluation.max_ppo_timesteps %s)",
-        budget,
-        config.models.ppo.total_timesteps,
-        config.evaluation.max_ppo_timesteps,
-    )
+    budget = trained_ppo_timesteps(config)
+    if budget:
+        logger.info(
+            "PPO trains %d timesteps per fold (models.ppo.total_timesteps %d, "
+            "evaluation.max_ppo_timesteps %s)",
+            budget,
+            config.models.ppo.total_timesteps,
+            config.evaluation.max_ppo_timesteps,
+        )
     tracker = Tracker(config.tracking)
     with tracked_run(tracker, config, f"evaluate {', '.join(symbols)}") as run:
         results, failures = evaluate_symbols(

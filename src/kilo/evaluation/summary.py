@@ -298,7 +298,8 @@ class EvaluationSummary(_Model):
 
     Attributes
     ----------
-    ppo_timesteps : the PPO budget each fold trained with (``models.ppo.total_timesteps``)
+    ppo_timesteps : the PPO budget each fold trained with (``models.ppo.total_timesteps``;
+        0 when PPO is not in ``models.enabled``)
     dsr_trials : the largest N of the symbols' deflated Sharpe ratios (each symbol's
         own in its ``trials``; see :func:`kilo.evaluation.results.deflate`)
     failures : symbol -> error, for symbols that could not be evaluated

@@ -102,12 +102,13 @@ def pooled_lines(comparison: PooledComparison) -> list[str]:
 
 
 def print_summary(summary: EvaluationSummary) -> None:
-    """Everything above for a whole evaluation, the PPO budget first (the pooled
-    comparison alone when there is one)."""
+    """Everything above for a whole evaluation, the PPO budget first when PPO was
+    trained (the pooled comparison alone when there is one)."""
     if summary.pooled is not None:
         print("\n" + "\n".join(pooled_lines(summary.pooled)))
         return
-    print(f"\nPPO trained {summary.ppo_timesteps} timesteps per fold")
+    if summary.ppo_timesteps:
+        print(f"\nPPO trained {summary.ppo_timesteps} timesteps per fold")
     for symbol, entry in summary.symbols.items():
         print_symbol(symbol, entry)
     if summary.portfolio is not None:

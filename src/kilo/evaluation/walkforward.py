@@ -60,6 +60,12 @@ def ppo_timesteps(config: Config) -> int:
     return budget if cap is None else min(budget, cap)
 
 
+def trained_ppo_timesteps(config: Config) -> int:
+    """What the summary reports as PPO's budget: :func:`ppo_timesteps`, or 0 when
+    ``models.enabled`` trains no PPO."""
+    return ppo_timesteps(config) if "ppo" in config.models.enabled else 0
+
+
 def real_strategies(config: Config) -> tuple[str, ...]:
     """:data:`REAL_STRATEGIES` less the models ``models.enabled`` leaves out."""
     return tuple(
