@@ -12,6 +12,7 @@ from kilo.data import load_candles
 from kilo.errors import DataError
 from kilo.evaluation.controls import lead_lag_lags
 from kilo.evaluation.fold_task import shuffled_labels
+from kilo.evaluation.power import POWER_MULTIPLE
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.evaluation.walkforward import fold_tasks, ppo_timesteps, trained_ppo_timesteps
@@ -275,3 +276,35 @@ def test_the_real_folds_are_one_chain_and_every_control_runs_alone(tiny_config: 
     assert all(len(c) == 1 for c in controls)
     names = {c[0].dataset for c in controls}
     assert names == {"placebo", "planted", "power 0.1", "label_shuffle"}
+
+
+def test_results_tables_are_written_from_the_summary(evaluation) -> None:
+    """scripts/results.py prints the README's tables from summary.json; the two-point
+    floor is the one the real and planted points give by hand."""
+    import subprocess
+    import sys
+
+    from kilo.evaluation.markdown import floors
+
+    summary, paths, _ = evaluation
+    btc = summary.symbols["BTC/USDT"]
+    planted = btc.controls.planted
+    power = btc.power
+    assert planted is not None and power is not None
+    for name, (short, curve) in floors(btc).items():
+        ic = btc.strategies[name].ic
+        assert ic is not None
+        slope = (planted.ic[name] - ic.ic_spearman) / (planted.planted_ic - power.signal_ic)
+        assert short == pytest.approx(POWER_MULTIPLE * ic.ic_se / slope if slope > 0 else math.inf)
+        assert curve == power.floor[name]
+    out = subprocess.run(
+        [sys.executable, "scripts/results.py", str(paths["summary"])],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = [line for line in out.splitlines() if line.startswith("| BTC/USDT")]
+    assert len(lines) == 3  # gru and lightgbm forecasts, one trading row
+    assert btc.verdict is not None
+    assert all(btc.verdict.forecast.value in line for line in lines[:2])
+    assert btc.verdict.trading.value in lines[2]
