@@ -84,12 +84,13 @@ def bench_ppo(config: Config) -> list[dict[str, Any]]:
     return [record("ppo", runs, "steps/s", info, work=n_steps)]
 
 
-def gru_epoch_seconds(config: Config) -> float:
-    """Seconds of one GRU training epoch on BTC/USDT's preprocessed training rows
-    (the last 15 % as validation), with the config's GRU and torch's default threads."""
+def gru_epoch_seconds(config: Config, rows: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    """Seconds of one GRU training epoch (its validation pass included) on BTC/USDT's
+    preprocessed training rows (the last 15 % as validation), with the config's GRU and
+    torch's default threads; ``rows`` are :func:`btc_training_rows`' when given."""
     from kilo.models.gru import GRURegressor
 
-    X, returns = btc_training_rows(config)
+    X, returns = rows or btc_training_rows(config)
     y = returns.astype(np.float32)
     cut = int(len(X) * 0.85)
     params = config.models.gru.model_copy(update={"epochs": 1})
@@ -97,6 +98,46 @@ def gru_epoch_seconds(config: Config) -> float:
     start = time.perf_counter()
     model.fit(X[:cut], y[:cut], X_val=X[cut:], y_val=y[cut:], progress=False)
     return time.perf_counter() - start
+
+
+@register("gru")
+def bench_gru(config: Config) -> list[dict[str, Any]]:
+    """One epoch of the config's GRU on BTC/USDT's training rows in window and in
+    sequence mode, in one run, and the sequence mode's speed-up.
+
+    Each epoch includes its validation pass (:func:`gru_epoch_seconds`); one timed run
+    per mode after no warm-up (a window epoch on all of BTC's history takes minutes on
+    a CPU). Records ``gru_epoch_window`` and ``gru_epoch_sequence`` in seconds, the
+    latter with ``speedup_vs_window`` (window seconds / sequence seconds): compare the
+    ratio within one run, since the machine's load moves both.
+    """
+    rows = btc_training_rows(config)
+    p = config.models.gru
+    info = {
+        "rows": len(rows[0]),
+        "features": rows[0].shape[1],
+        "sequence_length": p.sequence_length,
+        "hidden_size": p.hidden_size,
+        "device": p.device,
+    }
+    per_mode = {
+        "window": {"batch_size": p.batch_size},
+        "sequence": {"chunk_length": p.chunk_length, "chunk_batch": p.chunk_batch},
+    }
+    seconds = {
+        mode: gru_epoch_seconds(config.with_overrides({"models.gru.mode": mode}), rows)
+        for mode in per_mode
+    }
+    speedup = {"sequence": {"speedup_vs_window": round(seconds["window"] / seconds["sequence"], 2)}}
+    return [
+        record(
+            f"gru_epoch_{mode}",
+            [seconds[mode]],
+            "s",
+            {**info, "mode": mode, **extra, **speedup.get(mode, {})},
+        )
+        for mode, extra in per_mode.items()
+    ]
 
 
 def _burn(stop: Any) -> None:
