@@ -59,7 +59,7 @@ def test_every_trainable_row_is_a_loss_row_exactly_once_per_epoch() -> None:
         assert (segments[starts] == segments[stops]).all()
     expected = sequence_rows(y, segments, L)
     assert sorted(seen) == expected.tolist()  # each once: no duplicates, none missing
-    assert counted == samples.loss_rows == len(expected)
+    assert counted == samples.n_loss_rows == len(expected)
     assert shapes == {(C,)}
 
 

@@ -190,7 +190,7 @@ class GRURegressor:
                 nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 optimiser.step()
                 total += loss.item() * count
-            record = {"epoch": epoch, "train_loss": total / train.loss_rows}
+            record = {"epoch": epoch, "train_loss": total / train.n_loss_rows}
             if val is not None:
                 record["val_loss"] = val_loss = self._evaluate(net, val, loss_fn)
                 if val_loss < best - 1e-7:

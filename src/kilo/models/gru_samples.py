@@ -48,7 +48,7 @@ class Samples(Protocol):
     """The samples of one set in one mode (:class:`WindowSamples`, :class:`ChunkSamples`)."""
 
     @property
-    def loss_rows(self) -> int: ...
+    def n_loss_rows(self) -> int: ...
 
     def batches(self, generator: torch.Generator | None) -> tuple[torch.Tensor, ...]: ...
 
@@ -138,7 +138,7 @@ class WindowSamples:
     batch_size: int
 
     @property
-    def loss_rows(self) -> int:
+    def n_loss_rows(self) -> int:
         return len(self.ends)
 
     def batches(self, generator: torch.Generator | None) -> tuple[torch.Tensor, ...]:
@@ -174,7 +174,7 @@ class ChunkSamples:
     chunk_batch: int
 
     @property
-    def loss_rows(self) -> int:
+    def n_loss_rows(self) -> int:
         return int(self.counts.sum())
 
     def batches(self, generator: torch.Generator | None) -> tuple[torch.Tensor, ...]:
