@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -105,11 +106,11 @@ def bench_gru(config: Config) -> list[dict[str, Any]]:
     """One epoch of the config's GRU on BTC/USDT's training rows in window and in
     sequence mode, in one run, and the sequence mode's speed-up.
 
-    Each epoch includes its validation pass (:func:`gru_epoch_seconds`); one timed run
-    per mode after no warm-up (a window epoch on all of BTC's history takes minutes on
-    a CPU). Records ``gru_epoch_window`` and ``gru_epoch_sequence`` in seconds, the
-    latter with ``speedup_vs_window`` (window seconds / sequence seconds): compare the
-    ratio within one run, since the machine's load moves both.
+    Each epoch includes its validation pass (:func:`gru_epoch_seconds`); three timed
+    runs per mode, the modes interleaved, after no warm-up. Records ``gru_epoch_window``
+    and ``gru_epoch_sequence`` (median seconds), the latter with ``speedup_vs_window``
+    (the ratio of the medians): compare the ratio within one run, since the machine's
+    load moves both.
     """
     rows = btc_training_rows(config)
     p = config.models.gru
@@ -124,15 +125,17 @@ def bench_gru(config: Config) -> list[dict[str, Any]]:
         "window": {"batch_size": p.batch_size},
         "sequence": {"chunk_length": p.chunk_length, "chunk_batch": p.chunk_batch},
     }
-    seconds = {
-        mode: gru_epoch_seconds(config.with_overrides({"models.gru.mode": mode}), rows)
-        for mode in per_mode
-    }
-    speedup = {"sequence": {"speedup_vs_window": round(seconds["window"] / seconds["sequence"], 2)}}
+    configs = {mode: config.with_overrides({"models.gru.mode": mode}) for mode in per_mode}
+    runs: dict[str, list[float]] = {mode: [] for mode in per_mode}
+    for _ in range(3):  # interleaved: a change in the machine's load hits both modes
+        for mode in per_mode:
+            runs[mode].append(gru_epoch_seconds(configs[mode], rows))
+    ratio = statistics.median(runs["window"]) / statistics.median(runs["sequence"])
+    speedup = {"sequence": {"speedup_vs_window": round(ratio, 2)}}
     return [
         record(
             f"gru_epoch_{mode}",
-            [seconds[mode]],
+            runs[mode],
             "s",
             {**info, "mode": mode, **extra, **speedup.get(mode, {})},
         )
