@@ -103,8 +103,9 @@ def gru_epoch_seconds(config: Config, rows: tuple[np.ndarray, np.ndarray] | None
 
 @register("gru")
 def bench_gru(config: Config) -> list[dict[str, Any]]:
-    """One epoch of the config's GRU on BTC/USDT's training rows in window and in
-    sequence mode, in one run, and the sequence mode's speed-up.
+    """Seconds per GRU epoch on BTC/USDT, window mode against sequence mode (speed-up).
+
+    The config's GRU on BTC/USDT's preprocessed training rows, in both modes in one run.
 
     Each epoch includes its validation pass (:func:`gru_epoch_seconds`); three timed
     runs per mode, the modes interleaved, after no warm-up. Records ``gru_epoch_window``
