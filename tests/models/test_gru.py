@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from kilo.config import GRUConfig
-from kilo.errors import ModelSetError
+from kilo.errors import ConfigError, ModelSetError
 from kilo.models.gru import GRURegressor, resolve_device, window_ends
 
 PARAMS = GRUConfig(sequence_length=5, hidden_size=8, epochs=3, batch_size=32, patience=2)
@@ -95,3 +97,87 @@ def test_a_rows_prediction_does_not_depend_on_the_rows_after_it() -> None:
     full = model.predict(X)
     for n in (300, 777, 1301):
         np.testing.assert_array_equal(model.predict(X[:n]), full[:n])
+
+
+SEQUENCE = GRUConfig(
+    mode="sequence",
+    sequence_length=8,
+    hidden_size=16,
+    epochs=25,
+    patience=3,
+    chunk_length=64,
+    chunk_batch=8,
+    learning_rate=0.01,
+    dropout=0.0,
+    device="cpu",
+)
+
+
+def lagged(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose label is feature 0 three rows earlier: a relation only memory learns."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    y = np.r_[np.full(3, np.nan), X[:-3, 0]].astype(np.float32)
+    return X, y
+
+
+def test_sequence_mode_learns_a_relation_across_rows() -> None:
+    X, y = lagged(3000, 0)
+    model = GRURegressor(SEQUENCE, seed=0).fit(
+        X[:2400], y[:2400], X_val=X[2400:], y_val=y[2400:], progress=False
+    )
+    losses = [h["train_loss"] for h in model.history_]
+    assert losses[-1] < 0.1 * losses[0]
+    pred = model.predict(X[2400:])  # served by window, from a zero state
+    assert np.corrcoef(pred[10:], y[2410:])[0, 1] > 0.9
+
+
+def test_sequence_mode_is_seeded() -> None:
+    X, y = lagged(1200, 1)
+    segments = np.arange(1200) // 300
+    params = SEQUENCE.model_copy(update={"epochs": 2, "dropout": 0.2})
+    runs = [
+        GRURegressor(params, seed=s).fit(X, y, segments=segments, progress=False) for s in (5, 5, 6)
+    ]
+    np.testing.assert_array_equal(runs[0].predict(X), runs[1].predict(X))
+    assert runs[0].history_ == runs[1].history_ != runs[2].history_
+
+
+def test_sequence_mode_trains_within_segments_only() -> None:
+    """Segments shorter than sequence_length give no loss rows: none at all is an error,
+    as a window mode set without a full window is."""
+    X, y = lagged(100, 2)
+    model = GRURegressor(SEQUENCE, seed=0)
+    with pytest.raises(ValueError, match="need rows beyond one window"):
+        model.fit(X, y, segments=np.arange(100) // 7, progress=False)
+    with pytest.raises(ValueError, match="segments"):
+        model.fit(X, y, segments=np.zeros(99), progress=False)
+
+
+def test_chunk_length_must_exceed_sequence_length(config) -> None:
+    with pytest.raises(ValueError, match="chunk_length 48 must exceed sequence_length 48"):
+        GRUConfig(mode="sequence", sequence_length=48, chunk_length=48)
+    with pytest.raises(ConfigError, match="must exceed"):
+        config.with_overrides({"models.gru.mode": "sequence", "models.gru.chunk_length": 20})
+    assert GRUConfig(sequence_length=48, chunk_length=20).mode == "window"  # unused there
+
+
+def test_sequence_mode_round_trip_and_older_sets_load_as_window(tmp_path) -> None:
+    X, y = lagged(300, 3)
+    params = SEQUENCE.model_copy(update={"epochs": 1})
+    model = GRURegressor(params, seed=0).fit(X, y, progress=False)
+    model.save(tmp_path)
+    loaded = GRURegressor.load(tmp_path)
+    assert (loaded.params.mode, loaded.params.chunk_length, loaded.params.chunk_batch) == (
+        "sequence",
+        64,
+        8,
+    )
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    meta = json.loads((tmp_path / "gru.json").read_text())
+    for key in ("mode", "chunk_length", "chunk_batch"):
+        del meta["params"][key]
+    (tmp_path / "gru.json").write_text(json.dumps(meta))
+    older = GRURegressor.load(tmp_path)
+    assert older.params.mode == "window"
+    np.testing.assert_array_equal(older.predict(X), model.predict(X))

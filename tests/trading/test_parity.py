@@ -1,4 +1,5 @@
-"""Train/serve parity: the trader's trailing-window features equal the trainer's."""
+"""Train/serve parity: the trader's trailing-window features equal the trainer's, and
+the GRU it serves bar by bar outputs what ``predict`` gives over the full history."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 
 from kilo.config import Config
 from kilo.data import load_candles
-from kilo.features import FeatureEngine
+from kilo.features import FeatureEngine, Preprocessor
+from kilo.inference import FittedModels, context_rows, predict_rows
+from kilo.models.gru import GRURegressor
 from kilo.trading.sources import ReplaySource
 from kilo.training.dataset import load_context
 
@@ -51,3 +54,47 @@ def test_a_shorter_window_would_break_parity(config: Config, btc_candles: pd.Dat
     short = engine.transform(btc_candles.iloc[-engine.max_lookback - 50 :]).iloc[-1]
     rel = np.abs(short - full.iloc[-1]) / np.abs(full.iloc[-1]).clip(lower=1e-12)
     assert rel.max() > 1e-6  # so the min_history margin is needed, not decoration
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["window", "sequence"])
+def test_served_gru_outputs_match_the_trainers_predictions(config: Config, mode: str) -> None:
+    """A GRU trained in either mode is served as it predicts: bar by bar, the trader's
+    trailing features through :func:`~kilo.inference.predict_rows` give the outputs of
+    ``predict`` over the full history (each row's window from a zero state)."""
+    symbol = "BTC/USDT"
+    engine = FeatureEngine.from_config(config, symbol)
+    candles = load_candles(config.data.dir, "binance", symbol, "1h").iloc[-5000:]
+    context = load_context(config, engine.context_symbols)
+    features = engine.transform(candles, context).dropna(how="all")
+    preprocessor = Preprocessor().fit(features.iloc[:-BARS])
+    X = preprocessor.transform(features)
+    y = np.r_[np.diff(np.log(candles["close"].loc[features.index].to_numpy())), np.nan]
+    params = config.models.gru.model_copy(
+        update={
+            "mode": mode,
+            "sequence_length": 16,
+            "hidden_size": 16,
+            "epochs": 1,
+            "chunk_length": 64,
+            "device": "cpu",
+        }
+    )
+    model = GRURegressor(params, seed=config.seed).fit(
+        X[:-BARS], y[:-BARS].astype(np.float32), progress=False
+    )
+    full = pd.Series(model.predict(X), index=features.index)
+    served = FittedModels(model, None, None)
+    ctx = context_rows(served)
+    start = candles.index[-BARS - 1]
+    history_rows = engine.min_history + ctx
+    source = ReplaySource({symbol: candles}, {symbol: history_rows}, start, context)
+    compared = 0
+    for bar_time, snapshots in source.iterations():
+        snap = snapshots[symbol]
+        rows = engine.transform(snap.history, snap.context).iloc[-(ctx + 1) :]
+        out = predict_rows(served, preprocessor.transform(rows), 1, with_ppo=False).gru
+        assert out is not None
+        np.testing.assert_allclose(out[0], full.loc[bar_time], rtol=1e-6, atol=1e-9)
+        compared += 1
+    assert compared == BARS

@@ -11,9 +11,16 @@ import pytest
 from kilo.config import Config, load_config
 from kilo.errors import ConfigError, DataError
 from kilo.models.gru import window_ends
+from kilo.models.gru_samples import chunk_spans
 from kilo.registry import ModelSet
 from kilo.training.parallel import train_symbols
-from kilo.training.pool import build_pool_datasets, fit_pool, stack_blocks
+from kilo.training.pool import (
+    build_pool_datasets,
+    fit_pool,
+    fit_pool_models,
+    stack_blocks,
+    stack_segments,
+)
 from tests.conftest import POOLED, REPO, TINY, TINY_SYMBOLS
 
 
@@ -89,3 +96,22 @@ def test_a_member_without_validation_rows_is_refused_with_a_reason(pooled_config
     assert "SOL/USDT" in pool.members  # its training rows count
     with pytest.raises(DataError, match="fewer than 100 validation or test rows"):
         pool.dataset("SOL/USDT")
+
+
+def test_sequence_chunks_never_cross_from_one_member_into_another(pooled_config: Config) -> None:
+    datasets = build_pool_datasets(pooled_config)
+    context = pooled_config.models.gru.sequence_length - 1
+    blocks = [(d, d.features.to_numpy(np.float32)) for d in datasets.values()]
+    sizes = [d.split.train.stop - d.split.train.start for d, _ in blocks]
+    segments = stack_segments(blocks, "train", context, "1h")
+    assert len(segments) == sum(sizes)
+    for boundary in np.cumsum(sizes)[:-1]:
+        assert segments[boundary] != segments[boundary - 1]
+    starts, stops = chunk_spans(segments, context + 1, 4 * (context + 1))
+    member = np.repeat(np.arange(len(sizes)), sizes)
+    assert (member[starts] == member[stops - 1]).all() and len(starts) > len(sizes)
+    sequence = pooled_config.with_overrides(
+        {"models.enabled": ["gru"], "models.gru.mode": "sequence", "models.gru.chunk_length": 64}
+    )
+    gru = fit_pool_models(sequence, datasets, progress=False).models["gru"]
+    assert gru.params.mode == "sequence" and np.isfinite(gru.best_val_loss_)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -84,12 +85,13 @@ def bench_ppo(config: Config) -> list[dict[str, Any]]:
     return [record("ppo", runs, "steps/s", info, work=n_steps)]
 
 
-def gru_epoch_seconds(config: Config) -> float:
-    """Seconds of one GRU training epoch on BTC/USDT's preprocessed training rows
-    (the last 15 % as validation), with the config's GRU and torch's default threads."""
+def gru_epoch_seconds(config: Config, rows: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    """Seconds of one GRU training epoch (its validation pass included) on BTC/USDT's
+    preprocessed training rows (the last 15 % as validation), with the config's GRU and
+    torch's default threads; ``rows`` are :func:`btc_training_rows`' when given."""
     from kilo.models.gru import GRURegressor
 
-    X, returns = btc_training_rows(config)
+    X, returns = rows or btc_training_rows(config)
     y = returns.astype(np.float32)
     cut = int(len(X) * 0.85)
     params = config.models.gru.model_copy(update={"epochs": 1})
@@ -97,6 +99,49 @@ def gru_epoch_seconds(config: Config) -> float:
     start = time.perf_counter()
     model.fit(X[:cut], y[:cut], X_val=X[cut:], y_val=y[cut:], progress=False)
     return time.perf_counter() - start
+
+
+@register("gru")
+def bench_gru(config: Config) -> list[dict[str, Any]]:
+    """Seconds per GRU epoch on BTC/USDT, window mode against sequence mode (speed-up).
+
+    The config's GRU on BTC/USDT's preprocessed training rows, in both modes in one run.
+
+    Each epoch includes its validation pass (:func:`gru_epoch_seconds`); three timed
+    runs per mode, the modes interleaved, after no warm-up. Records ``gru_epoch_window``
+    and ``gru_epoch_sequence`` (median seconds), the latter with ``speedup_vs_window``
+    (the ratio of the medians): compare the ratio within one run, since the machine's
+    load moves both.
+    """
+    rows = btc_training_rows(config)
+    p = config.models.gru
+    info = {
+        "rows": len(rows[0]),
+        "features": rows[0].shape[1],
+        "sequence_length": p.sequence_length,
+        "hidden_size": p.hidden_size,
+        "device": p.device,
+    }
+    per_mode = {
+        "window": {"batch_size": p.batch_size},
+        "sequence": {"chunk_length": p.chunk_length, "chunk_batch": p.chunk_batch},
+    }
+    configs = {mode: config.with_overrides({"models.gru.mode": mode}) for mode in per_mode}
+    runs: dict[str, list[float]] = {mode: [] for mode in per_mode}
+    for _ in range(3):  # interleaved: a change in the machine's load hits both modes
+        for mode in per_mode:
+            runs[mode].append(gru_epoch_seconds(configs[mode], rows))
+    ratio = statistics.median(runs["window"]) / statistics.median(runs["sequence"])
+    speedup = {"sequence": {"speedup_vs_window": round(ratio, 2)}}
+    return [
+        record(
+            f"gru_epoch_{mode}",
+            runs[mode],
+            "s",
+            {**info, "mode": mode, **extra, **speedup.get(mode, {})},
+        )
+        for mode, extra in per_mode.items()
+    ]
 
 
 def _burn(stop: Any) -> None:

@@ -186,6 +186,26 @@ class GRUConfig(_Section):
     patience: int = Field(1, ge=1, description="epochs without validation improvement")
     loss: Literal["huber", "mse"] = "huber"
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    mode: Literal["window", "sequence"] = Field(
+        "window",
+        description="training samples: window (each labelled row's window from a zero "
+        "state) or sequence (contiguous chunks, loss after a burn-in of sequence_length "
+        "rows); prediction is by window in both",
+    )
+    chunk_length: int = Field(
+        256, ge=3, description="sequence mode: rows per training chunk, burn-in included"
+    )
+    chunk_batch: int = Field(32, ge=1, description="sequence mode: chunks per gradient step")
+
+    @model_validator(mode="after")
+    def _chunk(self) -> GRUConfig:
+        if self.mode == "sequence" and self.chunk_length <= self.sequence_length:
+            raise ValueError(
+                f"chunk_length {self.chunk_length} must exceed sequence_length "
+                f"{self.sequence_length} in sequence mode (its first sequence_length - 1 "
+                "rows are burn-in without loss); raise chunk_length"
+            )
+        return self
 
 
 class LightGBMConfig(_Section):

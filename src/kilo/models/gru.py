@@ -14,6 +14,16 @@ from tqdm.auto import tqdm
 
 from kilo.config import GRUConfig
 from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
+from kilo.models.gru_samples import (
+    Samples,
+    loss_rows,
+    make_samples,
+    weighted_loss,
+    window_ends,
+    windows,
+)
+
+__all__ = ["GRUNet", "GRURegressor", "resolve_device", "window_ends"]
 
 #: What loading a damaged file raises (other errors propagate):
 #: torch raises RuntimeError for a state_dict of another shape.
@@ -38,7 +48,8 @@ def resolve_device(name: str) -> torch.device:
 class GRUNet(nn.Module):
     """``nn.GRU`` over a window, then a linear head on the last hidden state.
 
-    Input ``[batch, sequence_length, n_features]`` float32; output ``[batch]``.
+    Input ``[batch, sequence_length, n_features]`` float32; output ``[batch]``
+    (:meth:`sequence`: the head on every hidden state, ``[batch, time]``).
     """
 
     def __init__(self, n_features: int, hidden_size: int, num_layers: int, dropout: float):
@@ -55,22 +66,27 @@ class GRUNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.gru(x)
-        return self.head(self.dropout(out[:, -1])).squeeze(-1)
+        return self._readout(out[:, -1])
 
+    def sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """Output after every row: ``[batch, time, n_features]`` -> ``[batch, time]``."""
+        out, _ = self.gru(x)
+        return self._readout(out)
 
-def window_ends(y: np.ndarray, sequence_length: int) -> np.ndarray:
-    """Row positions usable as window ends: a full window fits and ``y`` is finite."""
-    ends = np.arange(sequence_length - 1, len(y))
-    return ends[np.isfinite(y[ends])]
+    def _readout(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(hidden)).squeeze(-1)
 
 
 class GRURegressor:
     """Fit, predict, save and load a :class:`GRUNet` on windows of feature rows.
 
-    Sample ``t`` is the window of rows ``t - sequence_length + 1 .. t`` of ``X`` and
-    predicts ``y[t]``. Windows are gathered per batch from the row tensor, never
-    materialised for the whole set. Rows whose ``y`` is NaN serve only as context,
-    e.g. rows before a validation split.
+    The prediction for row ``t`` is the output over the window of rows
+    ``t - sequence_length + 1 .. t`` of ``X`` from a zero state. Training follows
+    ``params.mode`` (:mod:`kilo.models.gru_samples`): on those windows, or on chunks of
+    contiguous rows with the loss after a burn-in of ``sequence_length - 1`` rows.
+    Windows and chunks are gathered per batch from the row tensor, never materialised
+    for the whole set. Rows whose ``y`` is NaN serve only as context, e.g. rows before
+    a validation split.
 
     Parameters
     ----------
@@ -91,10 +107,6 @@ class GRURegressor:
     def device(self) -> torch.device:
         return resolve_device(self.params.device)
 
-    def _windows(self, rows: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
-        offsets = torch.arange(-self.params.sequence_length + 1, 1, device=rows.device)
-        return rows[ends[:, None] + offsets]  # [batch, sequence_length, n_features]
-
     def _loss(self) -> nn.Module:
         """Per-sample loss (weighted and averaged by the caller)."""
         if self.params.loss == "huber":
@@ -110,6 +122,8 @@ class GRURegressor:
         y_val: np.ndarray | None = None,
         weights: np.ndarray | None = None,
         val_weights: np.ndarray | None = None,
+        segments: np.ndarray | None = None,
+        val_segments: np.ndarray | None = None,
         epochs: int | None = None,
         progress: bool = True,
     ) -> GRURegressor:
@@ -127,18 +141,23 @@ class GRURegressor:
             Arrays of shape (n_rows,), labels; NaN marks context rows.
         weights, val_weights
             Arrays of shape (n_rows,), per-row sample weights (default 1).
+        segments, val_segments
+            Arrays of shape (n_rows,), int, equal along each stretch of contiguous rows
+            (default: one stretch). Sequence mode's chunks never span two; window mode
+            ignores them.
         epochs
             Epochs to run; default ``params.epochs`` (the maximum with early stopping).
 
         Raises
         ------
         ValueError
-            If no full window with a finite target exists in a given set.
+            If no full window (in a segment, in sequence mode) with a finite target
+            exists in a given set, or a segments array does not match its labels.
         """
         p = self.params
         epochs = epochs or p.epochs
-        ends = window_ends(y, p.sequence_length)
-        val_ends = None if y_val is None else window_ends(y_val, p.sequence_length)
+        ends = loss_rows(p, y, segments)
+        val_ends = None if y_val is None else loss_rows(p, y_val, val_segments)
         if len(ends) == 0 or (val_ends is not None and len(val_ends) == 0):
             raise ValueError(f"need rows beyond one window of {p.sequence_length} to train")
         torch.manual_seed(self.seed)
@@ -147,10 +166,11 @@ class GRURegressor:
         net = GRUNet(self.n_features_, p.hidden_size, p.num_layers, p.dropout).to(device)
         # targets are scaled to unit std for the optimiser, undone in predict
         self.target_scale_ = float(np.nanstd(y[ends])) or 1.0
-        train = self._tensors(X, y, weights, ends)
+        train = make_samples(p, X, y / self.target_scale_, weights, segments, device)
         val = None
-        if X_val is not None and y_val is not None and val_ends is not None:
-            val = self._tensors(X_val, y_val, val_weights, val_ends)
+        if X_val is not None and y_val is not None:
+            scaled = y_val / self.target_scale_
+            val = make_samples(p, X_val, scaled, val_weights, val_segments, device)
         optimiser = torch.optim.Adam(
             net.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay
         )
@@ -158,21 +178,19 @@ class GRURegressor:
         generator = torch.Generator().manual_seed(self.seed)
         best, best_state, stale = float("inf"), copy.deepcopy(net.state_dict()), 0
         self.history_, self.best_epochs_ = [], epochs
-        rows, target, weight, ends_t = train
         bar = tqdm(range(epochs), desc="GRU", unit="epoch", disable=not progress, leave=False)
         for epoch in bar:
             net.train()
-            order = ends_t[torch.randperm(len(ends_t), generator=generator).to(device)]
             total = 0.0
-            for batch in order.split(p.batch_size):
+            for batch in train.batches(generator):
                 optimiser.zero_grad(set_to_none=True)
-                losses = loss_fn(net(self._windows(rows, batch)), target[batch])
-                loss = (losses * weight[batch]).sum() / weight[batch].sum()
+                prediction, target, weight, count = train.outputs(net, batch)
+                loss = weighted_loss(loss_fn(prediction, target), weight)
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 optimiser.step()
-                total += loss.item() * len(batch)
-            record = {"epoch": epoch, "train_loss": total / len(ends)}
+                total += loss.item() * count
+            record = {"epoch": epoch, "train_loss": total / train.n_loss_rows}
             if val is not None:
                 record["val_loss"] = val_loss = self._evaluate(net, val, loss_fn)
                 if val_loss < best - 1e-7:
@@ -191,29 +209,16 @@ class GRURegressor:
         self.best_val_loss_ = best if val is not None else float("nan")
         return self
 
-    def _tensors(
-        self, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None, ends: np.ndarray
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Rows, scaled targets, weights and window ends as tensors on the device."""
-        device = self.device
-        w = np.ones(len(y)) if weights is None else weights
-        return (
-            torch.as_tensor(X, dtype=torch.float32, device=device),
-            torch.as_tensor(y / self.target_scale_, dtype=torch.float32, device=device),
-            torch.as_tensor(np.nan_to_num(w), dtype=torch.float32, device=device),
-            torch.as_tensor(ends, device=device),
-        )
-
+    @staticmethod
     @torch.no_grad()
-    def _evaluate(self, net: GRUNet, data: tuple[torch.Tensor, ...], loss_fn: nn.Module) -> float:
-        """Weighted mean loss over the window ends of ``data`` (see :meth:`_tensors`)."""
-        rows, target, weight, ends = data
+    def _evaluate(net: GRUNet, data: Samples, loss_fn: nn.Module) -> float:
+        """Weighted mean loss over the loss rows of ``data``, one pass in order."""
         net.eval()
         total = weight_sum = 0.0
-        for batch in ends.split(4096):
-            losses = loss_fn(net(self._windows(rows, batch)), target[batch])
-            total += float((losses * weight[batch]).sum())
-            weight_sum += float(weight[batch].sum())
+        for batch in data.batches(None):
+            prediction, target, weight, _ = data.outputs(net, batch)
+            total += float((loss_fn(prediction, target) * weight).sum())
+            weight_sum += float(weight.sum())
         return total / weight_sum
 
     @torch.no_grad()
@@ -253,7 +258,7 @@ class GRURegressor:
         ends = torch.arange(L - 1, len(X), device=device)
         pad = -len(ends) % PREDICT_BATCH
         padded = torch.cat([ends, ends[-1:].expand(pad)])
-        preds = [self.net_(self._windows(rows, b)) for b in padded.split(PREDICT_BATCH)]
+        preds = [self.net_(windows(rows, b, L)) for b in padded.split(PREDICT_BATCH)]
         out[L - 1 :] = torch.cat(preds)[: len(ends)].cpu().numpy() * self.target_scale_
         return out
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import numpy as np
+import pandas as pd
 
-from kilo.config import Config
+from kilo.config import Config, timeframe_seconds
 from kilo.metrics import regression_metrics
 from kilo.models.gru import GRURegressor, resolve_device
 from kilo.models.lightgbm import LightGBMRegressor
@@ -61,6 +62,17 @@ def with_context(
     return X[start : part.stop], y_part
 
 
+def segment_ids(index: pd.DatetimeIndex, timeframe: str) -> np.ndarray:
+    """Stretches of contiguous rows: shape (n_rows,), int64, a new value wherever a row
+    is more than one ``timeframe`` after the row before it (dropped rows, an outage).
+
+    What the GRU's sequence mode keeps its chunks inside
+    (:meth:`~kilo.models.gru.GRURegressor.fit`).
+    """
+    gaps = np.diff(index.to_numpy()) > np.timedelta64(timeframe_seconds(timeframe), "s")
+    return np.r_[0, np.cumsum(gaps)].astype(np.int64)
+
+
 def refit_rows(data: Dataset) -> slice:
     """Training and validation rows together (with the embargo between them)."""
     return slice(data.split.train.start, data.split.val.stop)
@@ -76,6 +88,8 @@ def fit_gru(
     p, s, w = config.models.gru, data.split, data.weights
     ctx = p.sequence_length - 1
     X_val, y_val = with_context(X, y, s.val, ctx)
+    segments = segment_ids(data.index, config.data.timeframe)
+    val_rows = slice(s.val.start - ctx, s.val.stop)
     logger.info("%s: GRU on %s", data.symbol, resolve_device(p.device))
     model = GRURegressor(p, seed=config.seed).fit(
         X[s.train],
@@ -83,7 +97,9 @@ def fit_gru(
         X_val=X_val,
         y_val=y_val,
         weights=w[s.train],
-        val_weights=w[s.val.start - ctx : s.val.stop],
+        val_weights=w[val_rows],
+        segments=segments[s.train],
+        val_segments=segments[val_rows],
         progress=progress,
     )
     validation = model.predict(X_val)[ctx:]
@@ -91,7 +107,12 @@ def fit_gru(
     if config.training.refit:
         rows = refit_rows(data)
         served = GRURegressor(p, seed=config.seed).fit(
-            X[rows], y[rows], weights=w[rows], epochs=model.best_epochs_, progress=progress
+            X[rows],
+            y[rows],
+            weights=w[rows],
+            segments=segments[rows],
+            epochs=model.best_epochs_,
+            progress=progress,
         )
     report = gru_report(data, X, y, model, served, validation, config.training.refit)
     return Fitted(served, validation, report)

@@ -18,7 +18,9 @@ PPO agent and calibration, with the pooled regressors stored in it.
 - Each member's features are scaled by its own preprocessor, fit on its own training
   rows. GRU windows never cross from one member's rows into another's: every member's
   block starts with ``sequence_length - 1`` context rows whose labels are masked, and
-  windows are gathered per batch from the stacked rows (never materialised).
+  windows are gathered per batch from the stacked rows (never materialised). In the
+  GRU's sequence mode every block is its own segment (split further at gaps in its
+  bar times, :func:`stack_segments`), so no chunk crosses from one member into another.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from kilo.models.gru import GRURegressor
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.registry.manifest import GRUReport, LightGBMReport, PoolInfo
 from kilo.training.dataset import Dataset, build_dataset, load_context
-from kilo.training.fitting import gru_report, lightgbm_report, with_context
+from kilo.training.fitting import gru_report, lightgbm_report, segment_ids, with_context
 from kilo.training.kinds import enabled_regressors
 from kilo.training.split import (
     MIN_EVAL_ROWS,
@@ -253,9 +255,7 @@ def stack_blocks(
     """
     xs, ys, ws = [], [], []
     for data, X in blocks:
-        rows = getattr(data.split, part)
-        if part == "train":
-            rows = slice(rows.start + context, rows.stop)
+        rows = _labelled_rows(data, part, context)
         x, y = with_context(X, data.target, rows, context)
         xs.append(x)
         ys.append(y)
@@ -263,14 +263,42 @@ def stack_blocks(
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
 
 
+def stack_segments(
+    blocks: list[tuple[Dataset, np.ndarray]], part: str, context: int, timeframe: str
+) -> np.ndarray:
+    """Segments of :func:`stack_blocks`' rows, shape (n,), int64: each block's
+    :func:`~kilo.training.fitting.segment_ids` (gaps of more than one ``timeframe``),
+    numbered on from the block before, so no segment spans two members."""
+    out: list[np.ndarray] = []
+    for data, _ in blocks:
+        rows = _labelled_rows(data, part, context)
+        first = int(out[-1][-1]) + 1 if out else 0
+        out.append(first + segment_ids(data.index[rows.start - context : rows.stop], timeframe))
+    return np.concatenate(out)
+
+
+def _labelled_rows(data: Dataset, part: str, context: int) -> slice:
+    """A member's ``part`` rows that keep their labels in :func:`stack_blocks`."""
+    rows = getattr(data.split, part)
+    return slice(rows.start + context, rows.stop) if part == "train" else rows
+
+
 def _fit_gru(
     config: Config, blocks: list[tuple[Dataset, np.ndarray]], progress: bool
 ) -> GRURegressor:
-    context = config.models.gru.sequence_length - 1
+    context, timeframe = config.models.gru.sequence_length - 1, config.data.timeframe
     X, y, w = stack_blocks(blocks, "train", context)
     X_val, y_val, w_val = stack_blocks(blocks, "val", context)
     return GRURegressor(config.models.gru, seed=config.seed).fit(
-        X, y, X_val=X_val, y_val=y_val, weights=w, val_weights=w_val, progress=progress
+        X,
+        y,
+        X_val=X_val,
+        y_val=y_val,
+        weights=w,
+        val_weights=w_val,
+        segments=stack_segments(blocks, "train", context, timeframe),
+        val_segments=stack_segments(blocks, "val", context, timeframe),
+        progress=progress,
     )
 
 
