@@ -8,22 +8,24 @@ conventions live in :mod:`kilo.config.markets`.
 from kilo.config.blend import BlendConfig, EdgeBlend, QuantileBlend
 from kilo.config.loading import ENV_DATA_DIR, ENV_MODELS_DIR, load_config, read_config_file
 from kilo.config.markets import normalize_symbol, timeframe_seconds
+from kilo.config.models import (
+    MODEL_NAMES,
+    GRUConfig,
+    LightGBMConfig,
+    ModelName,
+    ModelsConfig,
+    PPOConfig,
+)
 from kilo.config.overrides import parse_override
 from kilo.config.risk import MonitoringConfig, RiskConfig
 from kilo.config.schema import DEFAULT_SYMBOLS, Config
 from kilo.config.search import SearchChoices, SearchConfig, SearchRange, TrackingConfig
 from kilo.config.sections import (
-    MODEL_NAMES,
     POWER_CURVE_ICS,
     DataConfig,
     EvaluationConfig,
     FeaturesConfig,
-    GRUConfig,
-    LightGBMConfig,
-    ModelName,
-    ModelsConfig,
     PartialTakeProfit,
-    PPOConfig,
     RetrainConfig,
     SplitConfig,
     TargetConfig,

@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from kilo.config.sections import MODEL_NAMES, _Section
+from kilo.config.models import MODEL_NAMES
+from kilo.config.sections import _Section
 
 
 class _Blend(_Section):

@@ -8,6 +8,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kilo.config.blend import BlendConfig, EdgeBlend, switch_rule
 from kilo.config.markets import normalize_symbol
+from kilo.config.models import ModelsConfig
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
 from kilo.config.risk import MonitoringConfig, RiskConfig
 from kilo.config.search import SearchConfig, TrackingConfig, all_paths, has_path
@@ -15,7 +16,6 @@ from kilo.config.sections import (
     DataConfig,
     EvaluationConfig,
     FeaturesConfig,
-    ModelsConfig,
     RetrainConfig,
     SplitConfig,
     TargetConfig,

@@ -1,0 +1,103 @@
+"""The ``models`` section: which models a set holds, and each model's settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from kilo.config.sections import _Section
+
+
+class GRUConfig(_Section):
+    sequence_length: int = Field(48, ge=2, description="bars per input window")
+    hidden_size: int = Field(64, ge=1)
+    num_layers: int = Field(1, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(256, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(1, ge=1, description="epochs without validation improvement")
+    loss: Literal["huber", "mse"] = "huber"
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    mode: Literal["window", "sequence"] = Field(
+        "window",
+        description="training samples: window (each labelled row's window from a zero "
+        "state) or sequence (contiguous chunks, loss after a burn-in of sequence_length "
+        "rows); prediction is by window in both",
+    )
+    chunk_length: int = Field(
+        256, ge=3, description="sequence mode: rows per training chunk, burn-in included"
+    )
+    chunk_batch: int = Field(32, ge=1, description="sequence mode: chunks per gradient step")
+
+    @model_validator(mode="after")
+    def _chunk(self) -> GRUConfig:
+        if self.mode == "sequence" and self.chunk_length <= self.sequence_length:
+            raise ValueError(
+                f"chunk_length {self.chunk_length} must exceed sequence_length "
+                f"{self.sequence_length} in sequence mode (its first sequence_length - 1 "
+                "rows are burn-in without loss); raise chunk_length"
+            )
+        return self
+
+
+class LightGBMConfig(_Section):
+    n_estimators: int = Field(500, ge=1)
+    learning_rate: float = Field(0.03, gt=0)
+    num_leaves: int = Field(15, ge=2)
+    min_child_samples: int = Field(50, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+
+
+class PPOConfig(_Section):
+    total_timesteps: int = Field(100_000, ge=1)
+    window: int = Field(8, ge=1, description="feature rows in one observation")
+    episode_length: int = Field(512, ge=2, description="bars per episode")
+    n_steps: int = Field(1024, ge=2)
+    batch_size: int = Field(128, ge=2)
+    n_epochs: int = Field(5, ge=1)
+    learning_rate: float = Field(3e-4, gt=0)
+    gamma: float = Field(0.99, gt=0, le=1)
+    ent_coef: float = Field(0.01, ge=0)
+    allow_short: bool = False
+    n_envs: int = Field(
+        8,
+        ge=1,
+        description="environments stepped together (DummyVecEnv), each from its own random "
+        "bars; a rollout is still n_steps transitions in all",
+    )
+
+    @model_validator(mode="after")
+    def _rollout(self) -> PPOConfig:
+        if self.n_steps % self.n_envs:
+            raise ValueError(f"n_steps {self.n_steps} must be a multiple of n_envs {self.n_envs}")
+        return self
+
+
+ModelName = Literal["gru", "lightgbm", "ppo"]
+#: Every model kind a set may hold, in their fixed order.
+MODEL_NAMES: tuple[ModelName, ...] = ("gru", "lightgbm", "ppo")
+
+
+class ModelsConfig(_Section):
+    dir: Path = Field(Path("models"), description="folder of saved model sets")
+    enabled: list[ModelName] = Field(
+        default_factory=lambda: list(MODEL_NAMES),
+        min_length=1,
+        description="the models trained, blended and evaluated (any non-empty subset of "
+        "gru, lightgbm, ppo); the others are never trained",
+    )
+    gru: GRUConfig = GRUConfig()
+    lightgbm: LightGBMConfig = LightGBMConfig()
+    ppo: PPOConfig = PPOConfig()
+
+    @field_validator("enabled")
+    @classmethod
+    def _enabled(cls, value: list[ModelName]) -> list[ModelName]:
+        """Each model once, in :data:`MODEL_NAMES` order."""
+        return [name for name in MODEL_NAMES if name in value]
