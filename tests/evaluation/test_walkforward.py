@@ -288,6 +288,9 @@ def test_results_tables_are_written_from_the_summary(evaluation) -> None:
 
     summary, paths, _ = evaluation
     btc = summary.symbols["BTC/USDT"]
+    # each data set's cost apart (bench.py evaluate reports it): they add up to the folds'
+    assert {"real", "holdout", "placebo", "planted", "power 0.1"} <= set(btc.task_seconds)
+    assert sum(btc.task_seconds.values()) == pytest.approx(btc.fold_seconds)
     planted = btc.controls.planted
     power = btc.power
     assert planted is not None and power is not None

@@ -228,6 +228,14 @@ def peer_seconds(config: Config, steps: int = PEER_STEPS) -> float | None:
     return seconds
 
 
+def peer_100k_seconds(config: Config) -> float | None:
+    """The peer of the speed targets, SB3's PPO for 100k steps on gym-anytrading:
+    :func:`peer_seconds` of :data:`PEER_STEPS` steps, scaled (None without
+    gym-anytrading)."""
+    peer = peer_seconds(config, PEER_STEPS)
+    return None if peer is None else peer * 1e5 / PEER_STEPS
+
+
 @register("ppo-peer")
 def bench_ppo_peer(config: Config) -> list[dict[str, Any]]:
     """stable-baselines3's PPO on gym-anytrading's stocks-v0 (the peer) and Kilo's PPO at

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from kilo.bench.core import record, register, time_runs
-from kilo.bench.models import PEER_STEPS, peer_seconds
+from kilo.bench.models import peer_100k_seconds
 from kilo.config import Config
 
 
@@ -38,10 +38,10 @@ def bench_train(config: Config) -> list[dict[str, Any]]:
         "ppo_timesteps": config.models.ppo.total_timesteps,
         "gru_epochs": config.models.gru.epochs,
     }
-    peer = peer_seconds(config, PEER_STEPS)
+    peer = peer_100k_seconds(config)
     if peer is not None:
-        params["peer_100k_s"] = round(peer * 1e5 / PEER_STEPS, 1)
-        params["ratio_to_peer"] = round(float(np.median(runs)) / params["peer_100k_s"], 3)
+        params["peer_100k_s"] = round(peer, 1)
+        params["ratio_to_peer"] = round(float(np.median(runs)) / peer, 3)
     seconds = record("train", runs, "s", params)
     memory = {**seconds, "bench": "train_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
     return [seconds, memory]
@@ -84,11 +84,14 @@ def bench_train_all(config: Config) -> list[dict[str, Any]]:
 
 @register("evaluate")
 def bench_evaluate(config: Config) -> list[dict[str, Any]]:
-    """Wall time of a 5-fold BTC/USDT evaluation with every control, against one training.
+    """Wall time of a 5-fold BTC/USDT evaluation with every default control, against one
+    training and the peer.
 
-    One default ``train`` of BTC/USDT is timed in the same run; the record's params
-    carry ``ratio_to_train`` (evaluation seconds / training seconds, target <= 3) and
-    the worker processes used. One run each, no warm-up: each takes minutes.
+    One default ``train`` of BTC/USDT is timed in the same run, and, with gym-anytrading
+    installed, SB3's 100k-step PPO on it (the peer; target: evaluation <= 2x the peer).
+    The record's params carry ``ratio_to_train``, ``ratio_to_peer`` and each data set's
+    cost apart (real folds, holdout, each control: seconds of its tasks summed over
+    workers, and in trainings). One run each, no warm-up: each takes minutes.
     """
     import os
     import tempfile
@@ -104,9 +107,12 @@ def bench_evaluate(config: Config) -> list[dict[str, Any]]:
             warmup=0,
         )
     folds = config.with_overrides({"evaluation.folds": 5})
+    done = []
     evaluation = time_runs(
-        lambda: evaluate_symbol(folds, symbol, progress=False), repeats=1, warmup=0
+        lambda: done.append(evaluate_symbol(folds, symbol, progress=False)), repeats=1, warmup=0
     )
+    peer = peer_100k_seconds(config)
+    tasks = done[-1].summary.task_seconds
     jobs = config.evaluation.jobs or os.cpu_count()
     params = {
         "symbol": symbol,
@@ -114,8 +120,12 @@ def bench_evaluate(config: Config) -> list[dict[str, Any]]:
         "jobs": jobs,
         "train_s": round(train[0], 2),
         "ratio_to_train": round(evaluation[0] / train[0], 3),
+        "peer_100k_s": None if peer is None else round(peer, 1),
+        "ratio_to_peer": None if peer is None else round(evaluation[0] / peer, 3),
+        "task_s": {name: round(s, 1) for name, s in tasks.items()},
+        "task_trainings": {name: round(s / train[0], 2) for name, s in tasks.items()},
         "random_draws": config.evaluation.random_draws,
-        "controls": ["placebo", "planted", "lead_lag", "label_shuffle", "causality"],
+        "power_ics": config.evaluation.power_ics,
     }
     return [record("evaluate", evaluation, "s", params)]
 

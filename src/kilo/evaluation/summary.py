@@ -204,7 +204,11 @@ class SymbolSummary(_Model):
     folds: list[FoldWindow]
     bars: int
     seconds: float
-    fold_seconds: float
+    fold_seconds: float = Field(description="seconds of every task, summed over workers")
+    task_seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="data set (real, holdout, each control) -> seconds of its tasks",
+    )
     seeds: int = 1
     holdout: HoldoutSummary | None = None
     power: Power | None = None

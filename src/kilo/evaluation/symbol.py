@@ -211,6 +211,7 @@ def summarise_symbol(
         bars=len(returns["blend"]),
         seconds=seconds,
         fold_seconds=float(sum(r.seconds for r in results)),
+        task_seconds={name: float(sum(r.seconds for r in rs)) for name, rs in parts.items()},
         holdout=final,
         power=_power(config, datasets, folds, parts, strategies, block) if planted else None,
     )
