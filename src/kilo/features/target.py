@@ -43,13 +43,20 @@ class Labels:
     end: np.ndarray
 
 
-def _log_close(candles: pd.DataFrame) -> np.ndarray:
-    if "close" not in candles.columns:
-        raise DataError("candles lack the close column")
-    close = candles["close"].to_numpy(dtype=np.float64)
-    if (close <= 0).any():
-        raise DataError("close has non-positive values; validate the candles first")
-    return np.log(close)
+def _log_price(candles: pd.DataFrame, column: str = "close") -> np.ndarray:
+    """Log of the ``column`` prices, shape (n,).
+
+    Raises
+    ------
+    DataError
+        If the column is missing or has non-positive values.
+    """
+    if column not in candles.columns:
+        raise DataError(f"candles lack the {column} column")
+    prices = candles[column].to_numpy(dtype=np.float64)
+    if (prices <= 0).any():
+        raise DataError(f"{column} has non-positive values; validate the candles first")
+    return np.log(prices)
 
 
 def forward_log_return(candles: pd.DataFrame, horizon: int = 1) -> pd.Series:
@@ -67,7 +74,7 @@ def forward_log_return(candles: pd.DataFrame, horizon: int = 1) -> pd.Series:
     """
     if horizon < 1:
         raise DataError(f"horizon must be >= 1 bar, got {horizon}")
-    log_c = _log_close(candles)
+    log_c = _log_price(candles)
     out = np.full(len(log_c), np.nan)
     out[:-horizon] = log_c[horizon:] - log_c[:-horizon]
     return pd.Series(out, index=candles.index, name=f"forward_log_return_{horizon}")
@@ -92,12 +99,7 @@ def held_log_return(candles: pd.DataFrame, horizon: int) -> pd.Series:
     """
     if horizon < 1:
         raise DataError(f"horizon must be >= 1 bar, got {horizon}")
-    if "open" not in candles.columns:
-        raise DataError("candles lack the open column")
-    log_o = candles["open"].to_numpy(dtype=np.float64)
-    if (log_o <= 0).any():
-        raise DataError("open has non-positive values; validate the candles first")
-    log_o = np.log(log_o)
+    log_o = _log_price(candles, "open")
     out = np.full(len(log_o), np.nan)
     held = max(len(log_o) - horizon - 1, 0)
     out[:held] = log_o[horizon + 1 :] - log_o[1 : held + 1]
@@ -110,7 +112,7 @@ def trailing_volatility(candles: pd.DataFrame, window: int, annualise: bool = Fa
     ``annualise`` multiplies by the square root of bars per 365-day year, inferred from
     the candles' spacing. NaN for the first ``window`` rows.
     """
-    returns = pd.Series(np.diff(_log_close(candles), prepend=np.nan), index=candles.index)
+    returns = pd.Series(np.diff(_log_price(candles), prepend=np.nan), index=candles.index)
     vol = returns.rolling(window, min_periods=window).std()
     if annualise and len(candles) > 1:
         spacing = (candles.index[1] - candles.index[0]).total_seconds()
@@ -157,7 +159,7 @@ def make_labels(candles: pd.DataFrame, spec: TargetConfig) -> Labels:
         return Labels(
             pd.Series(scaled, index=candles.index, name=f"target_vol_scaled_{h}"), forward, end
         )
-    values, end = _triple_barrier(_log_close(candles), width, spec)
+    values, end = _triple_barrier(_log_price(candles), width, spec)
     return Labels(
         pd.Series(values, index=candles.index, name=f"target_triple_barrier_{h}"), forward, end
     )
