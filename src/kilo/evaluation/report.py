@@ -204,7 +204,7 @@ def _lead_lag_figure(lead_lag: dict[str, dict[int, float]]) -> Any:
         barmode="group",
         margin={"t": 70},
         title={
-            "text": "IC of the prediction at t against the label at t + k",
+            "text": "IC of the prediction at t against the held return at t + k",
             "x": 0.01,
             "xanchor": "left",
             "font": {"size": 14},
@@ -255,7 +255,7 @@ def write_html(
             + _lead_lag_figure(entry.controls.lead_lag).to_html(
                 full_html=False, include_plotlyjs=False, config={"displaylogo": False}
             )
-            + "<p>Labels at k &lt; 0 overlap returns known at t (all of them at k &le; "
+            + "<p>Held returns at k &lt; 0 overlap bars known at t (all of them at k &le; "
             "-horizon); a leak shows as a bump at -horizon &lt; k &le; 0.</p>"
             + "<h3>Checks</h3>"
             + checks_table(entry.controls)

@@ -140,7 +140,7 @@ class Controls(_Model):
     placebo: Placebo
     planted: Planted | None = None
     lead_lag: dict[str, dict[int, JsonFloat]] = Field(
-        description="regressor -> k -> IC of the prediction at t against the label at t + k"
+        description="regressor -> k -> IC of the prediction at t against the held return at t + k"
     )
     label_shuffle_check: LabelShuffle | None = None
     causality: Causality
