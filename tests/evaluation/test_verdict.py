@@ -15,7 +15,12 @@ from kilo.evaluation.summary import (
     StrategyResult,
     SymbolSummary,
 )
-from kilo.evaluation.verdict import DETECT_MULTIPLE, decide, verdict_sentences
+from kilo.evaluation.verdict import (
+    DETECT_MULTIPLE,
+    decide,
+    family_multiple,
+    verdict_sentences,
+)
 from kilo.evaluation.verdict_summary import Power
 
 FLOOR = POWER_MULTIPLE * 0.01 / 0.7
@@ -62,7 +67,8 @@ def summary(
 def test_the_forecast_verdict_reads_the_return_ic(ci, p, value) -> None:
     verdict = decide(summary({"gru": ic(ci, p)})).forecast
     assert verdict.value == value
-    assert verdict.floor == pytest.approx(FLOOR)
+    # one test, one-sided: the floor of the power section rescaled from 2.80 to 2.49 s.e.
+    assert verdict.floor == pytest.approx(FLOOR * family_multiple(1) / POWER_MULTIPLE)
 
 
 def test_holm_corrects_across_the_regressors() -> None:
@@ -71,7 +77,18 @@ def test_holm_corrects_across_the_regressors() -> None:
     assert alone.value == "skill" and alone.family == 1
     both = decide(summary({"gru": ic((0.001, 0.04), 0.03), "lgb": ic((0.0, 0.04), 0.04)}))
     assert both.forecast.value != "skill" and both.forecast.family == 2
-    assert both.forecast.pvalues["gru"] == pytest.approx(0.06)
+    assert both.forecast.adjusted_pvalues["gru"] == pytest.approx(0.06)
+
+
+def test_the_floor_is_for_the_test_actually_run() -> None:
+    """Two tests one-sided at 5 % Holm: the first step at 2.5 %, z 1.96, the power
+    section's own multiple; ten tests: z_0.995, a floor 22 % higher."""
+    assert family_multiple(2) == pytest.approx(POWER_MULTIPLE)
+    assert family_multiple(10) / POWER_MULTIPLE == pytest.approx(1.22, abs=0.005)
+    entry = summary({"gru": ic((-0.02, 0.02), 0.5)})
+    wide = decide(entry, {"gru": 0.9}, 10).forecast
+    assert wide.floor == pytest.approx(FLOOR * family_multiple(10) / POWER_MULTIPLE)
+    assert "over 10 test(s)" in wide.reason
 
 
 def test_holm_corrects_across_symbols() -> None:

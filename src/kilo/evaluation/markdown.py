@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from kilo.evaluation.power import power_summary
 from kilo.evaluation.summary import EvaluationSummary, ICStatistics, SymbolSummary
 from kilo.evaluation.text import number
@@ -47,14 +49,16 @@ def floors(entry: SymbolSummary) -> dict[str, tuple[float, float]]:
 
 
 def forecast_table(summary: EvaluationSummary) -> str:
-    """Markdown: per symbol and regressor, the return IC with its interval, standard
-    error (block; at 24 / 168 / 504 bars), Holm-adjusted p, the label IC, recovery and
-    floors, and the forecast verdict."""
+    """Markdown: per symbol and regressor, the return IC (Spearman, over the folds' test
+    rows together) with its interval, the mean of its per-fold ICs, the Pearson IC, the
+    standard error (block; at 24 / 168 / 504 bars), Holm-adjusted p, the label IC,
+    recovery and the power section's floors, and the forecast verdict with its F (the
+    floor rescaled to the test run)."""
     rows = [
-        "| symbol | regressor | return IC [95 % CI] | s.e. (block; 24 / 168 / 504 bars) "
-        "| Holm p (IC > 0) | label IC [95 % CI] | recovery | floor F (2 points / curve) "
-        "| forecast verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| symbol | regressor | return IC [95 % CI] | mean of folds | Pearson "
+        "| s.e. (block; 24 / 168 / 504 bars) | Holm p (IC > 0) | label IC [95 % CI] "
+        "| recovery | floor (2 points / curve) | forecast verdict (F) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for symbol, entry in summary.symbols.items():
         if entry.power is None or entry.verdict is None:
@@ -64,11 +68,13 @@ def forecast_table(summary: EvaluationSummary) -> str:
         for name, ic, _ in entry.regressors():
             short, curve = both[name]
             rows.append(
-                f"| {symbol} | {name} | {_ic(ic)} | {_se(ic)} "
-                f"| {number(verdict.pvalues.get(name, math.nan), '.3g')} "
+                f"| {symbol} | {name} | {_ic(ic)} | {number(float(np.mean(ic.ic_by_fold)))} "
+                f"| {number(ic.ic_pearson)} | {_se(ic)} "
+                f"| {number(verdict.adjusted_pvalues.get(name, math.nan), '.3g')} "
                 f"| {_ic(entry.strategies[name].label_ic)} "
                 f"| {number(entry.power.recovery[name], '.2f')} "
-                f"| {number(short, '.3f')} / {number(curve, '.3f')} | {verdict.value} |"
+                f"| {number(short, '.3f')} / {number(curve, '.3f')} "
+                f"| {verdict.value} ({number(verdict.floor, '.3f')}) |"
             )
     return "\n".join(rows)
 

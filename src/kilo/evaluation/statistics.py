@@ -176,7 +176,9 @@ def ic_statistics(
             ic_null_band99=_null_band(null),
             block=block,
             ic_se_by_block={
-                b: float(np.std(ic_bootstrap(pred, y, b, n_boot=ev.bootstrap, seed=config.seed)))
+                b: float(
+                    np.std(ic_bootstrap(pred, y, b, n_boot=ev.bootstrap, seed=config.seed), ddof=1)
+                )
                 for b in SE_BLOCKS
             },
             pvalue_positive=ic_pvalue_positive(scores.ic_spearman, se),

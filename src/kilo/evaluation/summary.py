@@ -27,7 +27,7 @@ from kilo.metrics import TradingMetrics
 from kilo.utils import JsonFloat, atomic_path
 
 #: The layout version of ``summary.json``; bump it with every incompatible change.
-SUMMARY_FORMAT = 3
+SUMMARY_FORMAT = 4
 SUMMARY_FILE = "summary.json"
 
 

@@ -5,9 +5,11 @@
 one-sided (IC > 0) with Holm's correction across the regressors, and across the
 symbols when several are evaluated together (:func:`forecast_pvalues`,
 :func:`kilo.metrics.holm_adjusted`); its power is the detection floor of
-:mod:`kilo.evaluation.power`. *Trading* reads the blend's net Sharpe against
-buy-and-hold's (probabilistic Sharpe ratio) and the matched random paths; its power is
-the smallest excess Sharpe the PSR test detects 80 % of the time on these bars.
+:mod:`kilo.evaluation.power` rescaled to that test (:func:`family_multiple`).
+*Trading* reads the blend's net Sharpe against buy-and-hold's (probabilistic Sharpe
+ratio) and the matched random paths; its power is the smallest excess Sharpe the PSR
+test detects 80 % of the time on these bars (the PSR treats buy-and-hold's Sharpe as
+known; counting its own sampling error the detectable excess is larger).
 
 A symbol whose forecast is decided is never summed up as plain "undecidable": each
 verdict is printed with its own value and power.
@@ -19,6 +21,7 @@ import math
 from statistics import NormalDist
 from typing import Literal
 
+from kilo.evaluation.power import POWER_MULTIPLE
 from kilo.evaluation.summary import ICStatistics, SymbolSummary
 from kilo.evaluation.verdict_summary import ForecastVerdict, TradingVerdict, Verdict
 from kilo.metrics import holm_adjusted
@@ -50,10 +53,24 @@ def forecast_pvalues(summary: SymbolSummary) -> dict[str, float]:
     return {name: ic.pvalue_positive for name, ic in _judged(summary).items()}
 
 
+def family_multiple(family: int) -> float:
+    """Standard errors between 0 and the true IC that the forecast test (one-sided at
+    :data:`SKILL_LEVEL`, Holm over ``family`` tests) detects 80 % of the time: its first
+    step rejects at ``SKILL_LEVEL / family``, so ``z_(1 - 0.05 / family) + z_0.80``
+    (2.49 for one test, 2.80 for two, 3.42 for ten)."""
+    level = SKILL_LEVEL / max(family, 1)
+    return NormalDist().inv_cdf(1 - level) + NormalDist().inv_cdf(0.80)
+
+
 def forecast_verdict(
     summary: SymbolSummary, adjusted: dict[str, float] | None = None, family: int | None = None
 ) -> ForecastVerdict:
     """The forecast verdict from the return ICs and the power.
+
+    The detection floor F is the power section's (``(z_0.975 + z_0.8) * se / recovery``,
+    :mod:`kilo.evaluation.power`) rescaled to the test actually run, one-sided with Holm
+    over ``family`` tests (:func:`family_multiple`), so that an edge of IC F is found 80 %
+    of the time by this very test.
 
     Parameters
     ----------
@@ -67,7 +84,7 @@ def forecast_verdict(
         return ForecastVerdict(
             value="undecidable",
             floor=math.nan,
-            pvalues={},
+            adjusted_pvalues={},
             family=0,
             reason="no regressor was evaluated, so there is no return IC and no power to judge by",
         )
@@ -75,39 +92,41 @@ def forecast_verdict(
         adjusted = holm_adjusted(forecast_pvalues(summary))
         family = sum(math.isfinite(p) for p in adjusted.values())
     family = int(family or 0)
-    floor = max(power.floor[n] for n in ics)
+    scale = family_multiple(family) / POWER_MULTIPLE
+    floors = {n: power.floor[n] * scale for n in ics}
+    floor = max(floors.values())
+    test = f"one-sided at 5 % after Holm's correction over {family} test(s)"
     skilled = [n for n in ics if adjusted.get(n, math.nan) < SKILL_LEVEL]
     if skilled:
         listed = ", ".join(f"{n} {ics[n].ic_spearman:+.4f} (p {adjusted[n]:.3g})" for n in skilled)
         return ForecastVerdict(
             value="skill",
             floor=floor,
-            pvalues=adjusted,
+            adjusted_pvalues=adjusted,
             family=family,
-            reason=f"the return IC of {listed} is above 0 at 5 % after Holm's correction "
-            f"over {family} test(s)",
+            reason=f"the return IC of {listed} is above 0, {test}",
         )
     below = [
-        power.recovery[n] > 0 and s.ic_ci95[1] / power.recovery[n] < power.floor[n]
+        power.recovery[n] > 0 and s.ic_ci95[1] / power.recovery[n] < floors[n]
         for n, s in ics.items()
     ]
     if math.isfinite(floor) and all(below):
         return ForecastVerdict(
             value="no edge above F",
             floor=floor,
-            pvalues=adjusted,
+            adjusted_pvalues=adjusted,
             family=family,
-            reason="every regressor's return-IC interval, in true-IC units, lies below the "
-            f"detection floor F = {floor:.3f}: an edge of IC F or more would have been seen "
-            "80 % of the time; smaller ones would not",
+            reason="every regressor's return-IC interval, in true-IC units, lies below its "
+            f"detection floor (F = {floor:.3f} the largest): an edge of IC F or more would "
+            f"have been found 80 % of the time by this test ({test}); smaller ones would not",
         )
     return ForecastVerdict(
         value="undecidable",
         floor=floor,
-        pvalues=adjusted,
+        adjusted_pvalues=adjusted,
         family=family,
-        reason="no return IC is above 0 after Holm's correction, and not every interval "
-        f"lies below the detection floor F = {floor:.3f}",
+        reason=f"no return IC is above 0 ({test}), and not every interval lies below the "
+        f"detection floor F = {floor:.3f}",
     )
 
 

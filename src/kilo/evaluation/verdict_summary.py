@@ -52,14 +52,15 @@ class ForecastVerdict(_Model):
 
     ``skill``: a regressor's return IC is above 0 at 5 % after Holm's correction across
     the ``family`` tests (this symbol's regressors, or every evaluated symbol's with
-    ``--all``); ``pvalues`` holds the adjusted one-sided p-values. ``no edge above F``:
-    every regressor's return-IC interval, in true-IC units, lies below its detection
-    floor; ``floor`` is F (the largest of the regressors'). ``undecidable``: neither.
+    ``--all``); ``adjusted_pvalues`` holds the Holm-adjusted one-sided p-values. ``no edge
+    above F``: every regressor's return-IC interval, in true-IC units, lies below its
+    detection floor for this test (the power section's, rescaled to one-sided with Holm
+    over ``family``); ``floor`` is F (the largest of the regressors'). ``undecidable``: neither.
     """
 
     value: Literal["skill", "no edge above F", "undecidable"]
     floor: JsonFloat
-    pvalues: dict[str, JsonFloat]
+    adjusted_pvalues: dict[str, JsonFloat]
     family: int
     reason: str
 
