@@ -42,7 +42,8 @@ Rows = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def panel_ic(config: Config, rows: Rows) -> PanelIC:
-    """The IC of ``(predictions, labels, times)`` with its time-block bootstrap."""
+    """The IC of ``(predictions, held returns, times)`` with its time-block bootstrap;
+    ``rows`` counts the finite pairs it scored."""
     pred, label, times = rows
     boot = panel_ic_bootstrap(
         pred,
@@ -57,7 +58,7 @@ def panel_ic(config: Config, rows: Rows) -> PanelIC:
         ic_spearman=spearman_ic(pred, label),
         ic_ci95=(float(low), float(high)),
         ic_se=float(np.std(boot, ddof=1)),
-        rows=int(np.isfinite(pred).sum()),
+        rows=int((np.isfinite(pred) & np.isfinite(label)).sum()),
     )
 
 

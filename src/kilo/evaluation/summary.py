@@ -240,9 +240,10 @@ class PortfolioSummary(_Model):
 
 
 class PanelIC(_Model):
-    """A regressor's Spearman IC over some test rows (one symbol's, or several
-    symbols' together), with the 95 % interval and standard error of the moving-block
-    bootstrap over bar times (:func:`kilo.metrics.panel_ic_bootstrap`)."""
+    """A regressor's Spearman IC with the held return over some test rows (one symbol's,
+    or several symbols' together), with the 95 % interval and standard error of the
+    moving-block bootstrap over bar times (:func:`kilo.metrics.panel_ic_bootstrap`);
+    ``rows``: the finite (prediction, held return) pairs scored."""
 
     ic_spearman: JsonFloat
     ic_ci95: tuple[JsonFloat, JsonFloat]
