@@ -133,7 +133,8 @@ def block_length(
     """The block length (bars) of the IC's bootstrap and permutations on these folds: the
     largest Politis-White estimate (:func:`kilo.metrics.ic_block_length`) of the
     regressors' return ICs, rounded up, and at least ``floor`` (the label horizon or
-    more: overlapping labels stay inside one block)."""
+    more: overlapping labels stay inside one block); ``floor`` when no regressor was
+    fitted."""
     y = _outcomes(data, folds, results)
     found = [ic_block_length(_predictions(results, n), y) for n in _fitted(results)]
     return max([floor, *(math.ceil(b) for b in found)])

@@ -170,8 +170,7 @@ def summarise_symbol(
     parts = by_dataset(results)
     real, data = parts["real"], datasets.real
     splits = [*folds, *([holdout] if holdout is not None else [])]
-    fitted = bool(real and real[0].predictions)
-    block = block_length(data, splits, real, stats_block(config)) if fitted else stats_block(config)
+    block = block_length(data, splits, real, stats_block(config))
     strategies, random, runs = _strategies(config, data, splits, real, per_year, block)
     returns = {name: chain(r)[0] for name, r in runs.items()}
     draws = _draws(real)
