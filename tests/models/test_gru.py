@@ -159,7 +159,7 @@ def test_chunk_length_must_exceed_sequence_length(config) -> None:
         GRUConfig(mode="sequence", sequence_length=48, chunk_length=48)
     with pytest.raises(ConfigError, match="must exceed"):
         config.with_overrides({"models.gru.mode": "sequence", "models.gru.chunk_length": 20})
-    assert GRUConfig(sequence_length=48, chunk_length=20).mode == "window"  # unused there
+    assert GRUConfig(mode="window", sequence_length=48, chunk_length=20).chunk_length == 20
 
 
 def test_sequence_mode_round_trip_and_older_sets_load_as_window(tmp_path) -> None:

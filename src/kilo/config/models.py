@@ -17,21 +17,21 @@ class GRUConfig(_Section):
     dropout: float = Field(0.1, ge=0, lt=1)
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(256, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
+    learning_rate: float = Field(3e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    patience: int = Field(1, ge=1, description="epochs without validation improvement")
+    patience: int = Field(3, ge=1, description="epochs without validation improvement")
     loss: Literal["huber", "mse"] = "huber"
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     mode: Literal["window", "sequence"] = Field(
-        "window",
+        "sequence",
         description="training samples: window (each labelled row's window from a zero "
         "state) or sequence (contiguous chunks, loss after a burn-in of sequence_length "
         "rows); prediction is by window in both",
     )
     chunk_length: int = Field(
-        256, ge=3, description="sequence mode: rows per training chunk, burn-in included"
+        96, ge=3, description="sequence mode: rows per training chunk, burn-in included"
     )
-    chunk_batch: int = Field(32, ge=1, description="sequence mode: chunks per gradient step")
+    chunk_batch: int = Field(8, ge=1, description="sequence mode: chunks per gradient step")
 
     @model_validator(mode="after")
     def _chunk(self) -> GRUConfig:

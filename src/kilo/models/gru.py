@@ -292,7 +292,8 @@ class GRURegressor:
         folder = Path(folder)
         try:
             meta = json.loads((folder / PARAMS_FILE).read_text())
-            params = GRUConfig(**{**meta["params"], "device": device})
+            # a set saved before the modes existed was trained by window
+            params = GRUConfig(**{"mode": "window", **meta["params"], "device": device})
             model = cls(params, seed=meta["seed"])
             net = GRUNet(meta["n_features"], params.hidden_size, params.num_layers, params.dropout)
             state = torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True)
