@@ -14,8 +14,8 @@ def test_fees_follow_the_market_binance_base_tier() -> None:
     assert (spot.market, spot.fee, spot.maker_fee) == ("spot", 0.001, 0.001)
     futures = Config().with_overrides(["trading.market=futures"]).trading
     assert (futures.fee, futures.maker_fee) == (0.0005, 0.0002)
-    back = Config().with_overrides(["trading.market=futures"]).with_overrides(
-        ["trading.market=spot"]
+    back = (
+        Config().with_overrides(["trading.market=futures"]).with_overrides(["trading.market=spot"])
     )
     assert (back.trading.fee, back.trading.maker_fee) == (0.001, 0.001)
 
