@@ -220,6 +220,7 @@ def test_a_perpetual_position_pays_funding_on_every_bar_it_is_held(config: Confi
     assert metrics.gross_total_log_return == pytest.approx(0.0, abs=1e-12)
     # the sale's fee is on the position, a little more than the equity funding drew down
     assert metrics.fees_paid == pytest.approx(round_trip_log_cost(trading), rel=1e-3)
+    assert metrics.fees_paid > round_trip_log_cost(trading)
     assert metrics.funding_received == pytest.approx(np.log1p(0.0002), rel=1e-3)
     assert metrics.funding_paid == pytest.approx(5 * 0.0001, rel=1e-3)
     net = -(metrics.fees_paid + metrics.funding_paid - metrics.funding_received)
@@ -233,3 +234,22 @@ def test_a_perpetual_position_pays_funding_on_every_bar_it_is_held(config: Confi
         LONG_FLAT,
     )
     assert spot.funding is None and run_metrics([spot], 8760).funding_paid == 0.0
+
+
+def test_fees_paid_is_the_round_trip_whatever_the_price_did(config: Config, btc_candles) -> None:
+    """Each fill's cost over the equity then: a rise after the entry does not shrink it
+    (gross minus net would, the fee being paid in quote before the rise)."""
+    from kilo.backtest.strategies import run_metrics
+    from kilo.metrics import round_trip_log_cost
+
+    trading = evaluation_trading(config.trading, 1.0, stops=False)
+    run = simulate(
+        trading,
+        "BTC/USDT",
+        CandleArrays.from_frame(btc_candles),
+        range(START, START + N),
+        rule_predictor(np.ones(len(btc_candles))),
+        LONG_FLAT,
+    )
+    metrics = run_metrics([run], 8760)
+    assert metrics.fees_paid == pytest.approx(round_trip_log_cost(trading), rel=1e-9)

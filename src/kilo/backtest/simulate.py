@@ -123,6 +123,8 @@ class StrategyRun:
         it: the next fold's run starts from them
     funding : Series (n_bars,), log return of equity the funding events at the bar's
         fill time took (negative: received); None (none paid) on spot
+    fees : Series (n_bars,), log return of equity the bar's fills paid in fees and
+        slippage (quote cost over the equity after the bar, at its marks); None: unknown
     """
 
     equity: pd.Series
@@ -133,6 +135,7 @@ class StrategyRun:
     initial_gross: float
     book: Book
     funding: pd.Series | None = None
+    fees: pd.Series | None = None
 
     @property
     def log_returns(self) -> pd.Series:
@@ -244,7 +247,7 @@ def simulate(
     )
     n = len(rows)
     equity, gross_equity, exposure = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
-    funding = np.zeros(n)
+    funding, fees = np.zeros(n), np.zeros(n)
     fills: list[Fill] = []
     o, h, lo, c, times = candles.open, candles.high, candles.low, candles.close, candles.times
     for k, i in enumerate(rows):
@@ -278,6 +281,12 @@ def simulate(
             fills.append(order.fill)
             _mirror(mirror, gross, order.fill, marks)
         equity[k], gross_equity[k] = portfolio.equity(marks), gross.equity(marks)
+        paid_fills = sum(
+            o.fill.fee + o.fill.quantity * abs(o.fill.price - o.fill.reference_price)
+            for o in orders
+            if o.fill is not None
+        )
+        fees[k] = math.log1p(paid_fills / equity[k]) if paid_fills else 0.0
         exposure[k] = symbol in portfolio.positions
     bars = candles.index[rows.start : rows.stop]
     frame = pd.DataFrame(
@@ -291,4 +300,5 @@ def simulate(
         *start.equity,
         Book(portfolio, gross, (float(equity[-1]), float(gross_equity[-1]))),
         pd.Series(funding, index=bars) if trading.market == "futures" else None,
+        pd.Series(fees, index=bars),
     )

@@ -263,8 +263,8 @@ class StrategyMetrics(TradingMetrics):
     (per round trip, log price return per unit of position: see
     :func:`break_even_cost`); and what the costs took, in log return of equity:
     ``funding_paid`` and ``funding_received`` (both >= 0; 0 on spot) and ``fees_paid``
-    (fees and slippage: gross minus net total log return minus net funding; NaN in
-    summaries written before it was recorded)."""
+    (fees and slippage), each the sum over events of its quote amount over the equity
+    then (NaN in summaries written before it was recorded)."""
 
     gross_total_log_return: JsonFloat
     gross_sharpe: JsonFloat
@@ -287,6 +287,7 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
     funding = np.concatenate(
         [np.zeros(0)] + [r.funding.to_numpy() for r in runs if r.funding is not None]
     )
+    fees = sum(float(r.fees.sum()) for r in runs if r.fees is not None)
     fills = pd.concat([r.fills for r in runs])
     sells = fills[fills["side"] == "sell"]
     metrics = trading_metrics(
@@ -301,7 +302,7 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
         gross_total_log_return=float(gross.sum()),
         gross_sharpe=sharpe_ratio(gross, periods_per_year),
         break_even_cost=break_even_cost(fills),
-        fees_paid=float(gross.sum() - log_returns.sum() - funding.sum()),
+        fees_paid=float(fees),
         funding_paid=float(funding[funding > 0].sum()),
         funding_received=float(-funding[funding < 0].sum()),
     )
