@@ -37,8 +37,16 @@ def random_scores(candles: pd.DataFrame, seed: int = 3) -> np.ndarray:
     return np.where(np.cumsum(rng.random(len(candles)) < 0.05) % 2 == 1, 1.0, -1.0)
 
 
-def test_simulator_matches_the_paper_trader_bar_for_bar(config: Config, btc_candles) -> None:
-    config = config.with_overrides({"trading.stop_loss": 0.01, "trading.take_profit": 0.015})
+@pytest.mark.parametrize("market", ["spot", "futures"])
+def test_simulator_matches_the_paper_trader_bar_for_bar(
+    config: Config, btc_candles, market: str
+) -> None:
+    config = config.with_overrides(
+        {"trading.stop_loss": 0.01, "trading.take_profit": 0.015, "trading.market": market}
+    )
+    if market == "futures":  # funding every 8 h, large enough to move equity
+        hours = pd.DatetimeIndex(btc_candles.index).hour
+        btc_candles = btc_candles.assign(funding_rate=np.where(hours % 8 == 0, 0.0005, 0.0))
     trading = evaluation_trading(config.trading, 1.0)
     scores = random_scores(btc_candles)
     arrays = CandleArrays.from_frame(btc_candles)
@@ -62,6 +70,7 @@ def test_simulator_matches_the_paper_trader_bar_for_bar(config: Config, btc_cand
     assert {"stop_loss", "take_profit", "signal"} <= set(run.fills["reason"])
     np.testing.assert_allclose(run.equity.to_numpy()[:-1], replayed[:-1], rtol=1e-12)
     assert run.equity.index.equals(btc_candles.index[START : START + N])  # no bar missing
+    assert (run.funding is not None and run.funding.sum() > 0) == (market == "futures")
 
 
 def test_fold_end_sells_with_costs_and_gross_has_none(config: Config, btc_candles) -> None:
@@ -174,3 +183,73 @@ def test_a_run_carried_on_from_its_book_is_one_run_over_both_folds(
         np.testing.assert_allclose(chained.to_numpy(), getattr(whole, part).to_numpy(), rtol=1e-12)
     np.testing.assert_allclose(second.equity.to_numpy(), whole.equity.to_numpy()[150:], rtol=1e-12)
     assert first.book.net.positions["BTC/USDT"].bars_held > 0
+
+
+def test_a_perpetual_position_pays_funding_on_every_bar_it_is_held(config: Config) -> None:
+    """Flat prices: the net return is the round trip's fills and the funding, exactly;
+    gross (the same trades cost-free) is 0; funding is paid on an untradable bar too."""
+    from kilo.backtest.strategies import run_metrics
+    from kilo.metrics import round_trip_log_cost
+
+    n = 50
+    index = pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC")
+    candles = pd.DataFrame(
+        {c: 100.0 for c in ("open", "high", "low", "close")} | {"volume": 1.0}, index=index
+    )
+    rate = np.where(index.hour % 8 == 0, 0.0001, 0.0)
+    rate[index.get_loc(pd.Timestamp("2024-01-01 16:00", tz="UTC"))] = -0.0002  # shorts pay
+    candles["funding_rate"] = rate
+    trading = evaluation_trading(
+        config.with_overrides(["trading.market=futures"]).trading, 1.0, stops=False
+    )
+    tradable = np.ones(n, dtype=bool)
+    tradable[30] = False  # an outage's bar: no decision, but the position still pays
+    rows = range(0, n - 1)
+    run = simulate(
+        trading,
+        "X/USDT",
+        CandleArrays.from_frame(candles),
+        rows,
+        rule_predictor(np.ones(n)),
+        LONG_FLAT,
+        tradable,
+    )
+    held = [t for t in index[2:] if t.hour % 8 == 0]  # entered at the open of bar 1
+    assert int((run.funding != 0).sum()) == len(held) == 6
+    metrics = run_metrics([run], 8760)
+    assert metrics.gross_total_log_return == pytest.approx(0.0, abs=1e-12)
+    # the sale's fee is on the position, a little more than the equity funding drew down
+    assert metrics.fees_paid == pytest.approx(round_trip_log_cost(trading), rel=1e-3)
+    assert metrics.fees_paid > round_trip_log_cost(trading)
+    assert metrics.funding_received == pytest.approx(np.log1p(0.0002), rel=1e-3)
+    assert metrics.funding_paid == pytest.approx(5 * 0.0001, rel=1e-3)
+    net = -(metrics.fees_paid + metrics.funding_paid - metrics.funding_received)
+    assert run.log_returns.sum() == pytest.approx(net, rel=1e-12)
+    spot = simulate(
+        evaluation_trading(config.trading, 1.0, stops=False),
+        "X/USDT",
+        CandleArrays.from_frame(candles),
+        rows,
+        rule_predictor(np.ones(n)),
+        LONG_FLAT,
+    )
+    assert spot.funding is None and run_metrics([spot], 8760).funding_paid == 0.0
+
+
+def test_fees_paid_is_the_round_trip_whatever_the_price_did(config: Config, btc_candles) -> None:
+    """Each fill's cost over the equity then: a rise after the entry does not shrink it
+    (gross minus net would, the fee being paid in quote before the rise)."""
+    from kilo.backtest.strategies import run_metrics
+    from kilo.metrics import round_trip_log_cost
+
+    trading = evaluation_trading(config.trading, 1.0, stops=False)
+    run = simulate(
+        trading,
+        "BTC/USDT",
+        CandleArrays.from_frame(btc_candles),
+        range(START, START + N),
+        rule_predictor(np.ones(len(btc_candles))),
+        LONG_FLAT,
+    )
+    metrics = run_metrics([run], 8760)
+    assert metrics.fees_paid == pytest.approx(round_trip_log_cost(trading), rel=1e-9)

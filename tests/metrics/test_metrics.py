@@ -107,3 +107,21 @@ def test_probabilistic_sharpe_ratio() -> None:
     assert probabilistic_sharpe_ratio(r) == pytest.approx(expected)
     assert probabilistic_sharpe_ratio(-r) < 0.5 < probabilistic_sharpe_ratio(r)
     assert np.isnan(probabilistic_sharpe_ratio(np.zeros(10)))
+
+
+def test_the_order_type_decides_the_fee_and_funding_has_a_side() -> None:
+    from kilo.config import TradingConfig
+    from kilo.metrics import funding_payment, order_costs, round_trip_log_cost
+
+    futures = TradingConfig(market="futures", slippage=0.0005)
+    assert order_costs(futures, "market") == (0.0005, 0.0005)  # taker fee and slippage
+    assert order_costs(futures, "limit") == (0.0002, 0.0)  # maker fee, at its price
+    market = np.log((1.0005 * 1.0005) / (0.9995 * 0.9995))
+    assert round_trip_log_cost(futures) == pytest.approx(market, rel=1e-12)
+    limit = TradingConfig(market="futures", order_type="limit")
+    assert round_trip_log_cost(limit) == pytest.approx(np.log(1.0002 / 0.9998), rel=1e-12)
+    spot = TradingConfig()
+    assert round_trip_log_cost(spot) == pytest.approx(np.log(1.001 * 1.0005 / 0.999 / 0.9995))
+    assert funding_payment(0.0001, 10_000.0, 1.0) == pytest.approx(1.0)  # a long pays
+    assert funding_payment(0.0001, 10_000.0, -1.0) == pytest.approx(-1.0)  # a short receives
+    assert funding_payment(-0.0002, 10_000.0, 1.0) == pytest.approx(-2.0)  # negative rate

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -126,3 +127,37 @@ def test_partial_take_profit_sells_shares_at_each_level() -> None:
     assert broker.bar_exits(pf, "A", Candle(103, 105, 102, 104), T) == []  # level 1 done
     [second] = broker.bar_exits(pf, "A", Candle(104, 107, 103, 106), T)
     assert second.fill.quantity == 0.5 and pf.positions["A"].partials_done == 2
+
+
+def test_a_perpetual_long_pays_funding_and_its_round_trip_counts_it() -> None:
+    futures = CFG.model_copy(update={"market": "futures"})
+    broker, pf = PaperBroker(futures), Portfolio(10_000.0)
+    buy = broker.buy(pf, "A", 100.0, T, {"A": 100.0}).fill
+    paid = broker.pay_funding(pf, "A", 0.0001, 110.0, T, {"A": 110.0})
+    assert paid.notional == pytest.approx(buy.quantity * 110.0)
+    assert paid.amount == pytest.approx(0.0001 * paid.notional)  # a long pays
+    assert paid.log_cost == pytest.approx(-np.log1p(-paid.amount / paid.equity))
+    received = broker.pay_funding(pf, "A", -0.0003, 110.0, T, {"A": 110.0})
+    assert received.amount == pytest.approx(-0.0003 * paid.notional)  # negative rate: received
+    cash = pf.cash
+    sell = broker.sell(pf, "A", 110.0, T).fill
+    assert pf.cash == pytest.approx(cash + sell.notional - sell.fee)
+    funding = paid.amount + received.amount
+    assert sell.realised_pnl == pytest.approx(
+        sell.notional - sell.fee - buy.notional - buy.fee - funding
+    )
+    assert PaperBroker(CFG).pay_funding(Portfolio(1.0), "A", 0.0001, 1.0, T, {}) is None
+    spot = Portfolio(10_000.0)
+    PaperBroker(CFG).buy(spot, "A", 100.0, T, {"A": 100.0})
+    assert PaperBroker(CFG).pay_funding(spot, "A", 0.0001, 100.0, T, {"A": 100.0}) is None
+
+
+def test_take_profit_limits_pay_the_maker_fee_market_orders_the_taker() -> None:
+    futures = PaperBroker(CFG.model_copy(update={"fee": 0.0005, "maker_fee": 0.0002}))
+    pf = Portfolio(10_000.0)
+    pf.positions["A"] = Position("A", 1.0, 100.0, T, 0.1)
+    [tp] = futures.bar_exits(pf, "A", Candle(100, 112, 99, 111), T)
+    assert tp.fill.fee == pytest.approx(110.0 * 0.0002) and tp.fill.price == pytest.approx(110.0)
+    pf.positions["A"] = Position("A", 1.0, 100.0, T, 0.1)
+    [stop] = futures.bar_exits(pf, "A", Candle(100, 101, 94, 99), T)
+    assert stop.fill.fee == pytest.approx(stop.fill.notional * 0.0005)

@@ -101,3 +101,27 @@ def test_a_ledger_from_an_older_kilo_gains_new_columns(tmp_path) -> None:
     assert columns == ["iteration_id", *(c for c, _, _ in PredictionRecord.columns())]
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         conn.execute("INSERT INTO predictions (iteration_id, symbol) VALUES (1, 'A')")
+
+
+def test_funding_has_its_own_table_and_positions_keep_what_they_paid(tmp_path) -> None:
+    from kilo.trading.broker import FundingPayment
+
+    path = tmp_path / "old.sqlite"
+    conn = connect(path)  # a ledger from before funding: positions without the column
+    conn.execute(
+        "CREATE TABLE positions (iteration_id INTEGER NOT NULL, symbol TEXT NOT NULL, "
+        "quantity REAL NOT NULL, entry_price REAL NOT NULL, entry_time TEXT NOT NULL, "
+        "entry_fee REAL NOT NULL, bars_held INTEGER NOT NULL, mark_price REAL NOT NULL)"
+    )
+    conn.close()
+    ledger = Ledger(path)
+    ledger.start_run("replay", ["A"], 100.0, {})
+    rec = record(T, 80.0)
+    rec.portfolio.positions["A"].funding = 0.0044
+    rec.funding.append(FundingPayment("A", T, 0.0002, 22.0, 0.0044, 102.0))
+    ledger.write_iteration(rec)
+    rows = ledger.query("SELECT symbol, time, rate, notional, amount FROM funding")
+    assert rows.to_dict("records") == [
+        {"symbol": "A", "time": T.isoformat(), "rate": 0.0002, "notional": 22.0, "amount": 0.0044}
+    ]
+    assert ledger.saved_state().portfolio.positions["A"].funding == pytest.approx(0.0044)

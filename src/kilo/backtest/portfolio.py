@@ -26,7 +26,7 @@ from kilo.backtest.simulate import Predictor
 from kilo.blend import DecisionRule
 from kilo.config import Config
 from kilo.inference import PortfolioState, Prediction
-from kilo.metrics import equity_log_returns, fill_cost_fraction
+from kilo.metrics import equity_log_returns, fill_cost_fraction, signal_costs
 from kilo.trading.broker import PaperBroker
 from kilo.trading.ledger import Ledger
 from kilo.trading.records import IterationRecord
@@ -135,11 +135,11 @@ def trade_together(
     index = pd.DatetimeIndex([r.bar_time for r in records])
     equity = pd.Series([r.equity for r in records[:-1]] + [closing.cash], index=index)
     marks = pd.DataFrame([r.marks for r in records], index=index)[sorted(candles)]
-    cash = t.initial_cash
+    cash, (fee, slippage) = t.initial_cash, signal_costs(t)
     curves = {
         "blend": equity,
-        "equal_weight": equal_weight(marks, t.fee, t.slippage, False, cash),
-        "equal_weight_rebalanced": equal_weight(marks, t.fee, t.slippage, True, cash),
+        "equal_weight": equal_weight(marks, fee, slippage, False, cash),
+        "equal_weight_rebalanced": equal_weight(marks, fee, slippage, True, cash),
         "flat": pd.Series(cash, index=index),
     }
     exposure = pd.Series([bool(r.portfolio.positions) for r in records], index=index)

@@ -21,6 +21,7 @@ import pandas as pd
 from kilo.blend import DecisionRule
 from kilo.config import TradingConfig
 from kilo.data import FILLED
+from kilo.data.funding import FUNDING
 from kilo.inference import PortfolioState, Prediction
 from kilo.metrics import equity_log_returns
 from kilo.trading.broker import Candle, Fill, Order, PaperBroker, Portfolio
@@ -51,6 +52,7 @@ class CandleArrays:
     close: np.ndarray
     times: list[pd.Timestamp]  # the index boxed once, for the loop
     filled: np.ndarray  # bool: inserted for an exchange outage (never traded)
+    funding: np.ndarray  # float64: funding rate charged at each open (0 on spot)
 
     @classmethod
     def from_frame(cls, candles: pd.DataFrame) -> CandleArrays:
@@ -70,6 +72,11 @@ class CandleArrays:
                 candles[FILLED].to_numpy(dtype=bool)
                 if FILLED in candles.columns
                 else np.zeros(len(index), dtype=bool)
+            ),
+            funding=(
+                candles[FUNDING].to_numpy(dtype=np.float64)
+                if FUNDING in candles.columns
+                else np.zeros(len(index))
             ),
         )
 
@@ -114,6 +121,10 @@ class StrategyRun:
         currency), against which the first log returns are measured
     book : the accounts after the last bar, a position still open unless the run closed
         it: the next fold's run starts from them
+    funding : Series (n_bars,), log return of equity the funding events at the bar's
+        fill time took (negative: received); None (none paid) on spot
+    fees : Series (n_bars,), log return of equity the bar's fills paid in fees and
+        slippage (quote cost over the equity after the bar, at its marks); None: unknown
     """
 
     equity: pd.Series
@@ -123,6 +134,8 @@ class StrategyRun:
     initial_cash: float
     initial_gross: float
     book: Book
+    funding: pd.Series | None = None
+    fees: pd.Series | None = None
 
     @property
     def log_returns(self) -> pd.Series:
@@ -168,7 +181,7 @@ def _mirror(broker: PaperBroker, gross: Portfolio, fill: Fill, marks: dict[str, 
         return
     held = gross.positions[fill.symbol].quantity
     share = 1.0 if math.isclose(fill.quantity, held, rel_tol=1e-9) else fill.quantity / held
-    broker.sell(gross, fill.symbol, price, fill.time, slippage=False, share=share)
+    broker.sell(gross, fill.symbol, price, fill.time, order_type="limit", share=share)
 
 
 def simulate(
@@ -194,8 +207,9 @@ def simulate(
     it stays open in the returned run's ``book`` for the next fold to carry on (the
     walk-forward chains its folds so, see :func:`kilo.evaluation.fold_task.run_folds`).
     The same trades are mirrored, the same quantities at their reference prices, on a
-    cost-free portfolio for the gross curve: gross minus net equity is exactly the fees
-    and slippage paid.
+    cost-free portfolio for the gross curve: gross minus net equity is exactly the fees,
+    slippage and funding paid. On futures an open position pays the funding rate of
+    ``candles.funding`` at each fill time, on bars not ``tradable`` too.
 
     Parameters
     ----------
@@ -222,19 +236,26 @@ def simulate(
     broker = PaperBroker(trading)
     mirror = PaperBroker(
         TradingConfig.model_validate(
-            {**trading.model_dump(), "fee": 0.0, "slippage": 0.0, "min_notional": 0.0}
+            {
+                **trading.model_dump(),
+                "fee": 0.0,
+                "maker_fee": 0.0,
+                "slippage": 0.0,
+                "min_notional": 0.0,
+            }
         )
     )
     n = len(rows)
     equity, gross_equity, exposure = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    funding, fees = np.zeros(n), np.zeros(n)
     fills: list[Fill] = []
     o, h, lo, c, times = candles.open, candles.high, candles.low, candles.close, candles.times
     for k, i in enumerate(rows):
-        price, fill_time = float(o[i + 1]), times[i + 1]
+        price, fill_time, rate = float(o[i + 1]), times[i + 1], float(candles.funding[i + 1])
         marks = {symbol: price}
         orders: list[Order] = []
         if tradable is None or tradable[i]:
-            orders = execute_bar(
+            outcome = execute_bar(
                 broker,
                 portfolio,
                 marks,
@@ -245,7 +266,13 @@ def simulate(
                 fill_time,
                 partial(predict, i),
                 rule,
-            ).orders
+                funding_rate=rate,
+            )
+            orders, paid = outcome.orders, outcome.funding
+        else:
+            paid = broker.pay_funding(portfolio, symbol, rate, price, fill_time, marks)
+        if paid is not None:
+            funding[k] = paid.log_cost
         if close and k == n - 1 and symbol in portfolio.positions:
             orders = [*orders, broker.sell(portfolio, symbol, price, fill_time, "fold_end")]
         for order in orders:
@@ -254,6 +281,12 @@ def simulate(
             fills.append(order.fill)
             _mirror(mirror, gross, order.fill, marks)
         equity[k], gross_equity[k] = portfolio.equity(marks), gross.equity(marks)
+        paid_fills = sum(
+            o.fill.fee + o.fill.quantity * abs(o.fill.price - o.fill.reference_price)
+            for o in orders
+            if o.fill is not None
+        )
+        fees[k] = math.log1p(paid_fills / equity[k]) if paid_fills else 0.0
         exposure[k] = symbol in portfolio.positions
     bars = candles.index[rows.start : rows.stop]
     frame = pd.DataFrame(
@@ -266,4 +299,6 @@ def simulate(
         frame,
         *start.equity,
         Book(portfolio, gross, (float(equity[-1]), float(gross_equity[-1]))),
+        pd.Series(funding, index=bars) if trading.market == "futures" else None,
+        pd.Series(fees, index=bars),
     )

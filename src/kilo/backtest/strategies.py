@@ -261,23 +261,33 @@ class StrategyMetrics(TradingMetrics):
     """:class:`~kilo.metrics.TradingMetrics` of a strategy's runs, plus the same trades
     before costs: ``gross_total_log_return``, ``gross_sharpe`` and ``break_even_cost``
     (per round trip, log price return per unit of position: see
-    :func:`break_even_cost`)."""
+    :func:`break_even_cost`); and what the costs took, in log return of equity:
+    ``funding_paid`` and ``funding_received`` (both >= 0; 0 on spot) and ``fees_paid``
+    (fees and slippage), each the sum over events of its quote amount over the equity
+    then (NaN in summaries written before it was recorded)."""
 
     gross_total_log_return: JsonFloat
     gross_sharpe: JsonFloat
     break_even_cost: JsonFloat
+    fees_paid: JsonFloat = math.nan
+    funding_paid: JsonFloat = 0.0
+    funding_received: JsonFloat = 0.0
 
 
 def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMetrics:
     """:func:`~kilo.metrics.trading_metrics` of consecutive runs, plus gross figures.
 
     Turnover counts each run's notional against that run's own equity. Added:
-    ``gross_total_log_return`` and ``gross_sharpe`` (the same trades before fees and
-    slippage), and :func:`break_even_cost` of the runs' fills (NaN without a closed
-    round trip).
+    ``gross_total_log_return`` and ``gross_sharpe`` (the same trades before fees,
+    slippage and funding), :func:`break_even_cost` of the runs' fills (NaN without a
+    closed round trip), and the fees and funding paid (see :class:`StrategyMetrics`).
     """
     log_returns = pd.concat([r.log_returns for r in runs]).to_numpy()
     gross = pd.concat([r.gross_log_returns for r in runs]).to_numpy()
+    funding = np.concatenate(
+        [np.zeros(0)] + [r.funding.to_numpy() for r in runs if r.funding is not None]
+    )
+    fees = sum(float(r.fees.sum()) for r in runs if r.fees is not None)
     fills = pd.concat([r.fills for r in runs])
     sells = fills[fills["side"] == "sell"]
     metrics = trading_metrics(
@@ -292,6 +302,9 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
         gross_total_log_return=float(gross.sum()),
         gross_sharpe=sharpe_ratio(gross, periods_per_year),
         break_even_cost=break_even_cost(fills),
+        fees_paid=float(fees),
+        funding_paid=float(funding[funding > 0].sum()),
+        funding_received=float(-funding[funding < 0].sum()),
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from kilo.bench.core import btc_training_rows, record, register, time_runs
 from kilo.config import Config
+from kilo.metrics import signal_costs
 
 
 @register("features")
@@ -42,8 +43,7 @@ def bench_env(config: Config) -> list[dict[str, Any]]:
     env = PPOAgent(
         config.models.ppo,
         seed=config.seed,
-        fee=config.trading.fee,
-        slippage=config.trading.slippage,
+        **signal_costs(config.trading)._asdict(),
     ).make_env(X, returns)
     n_steps = 200_000
     actions = np.random.default_rng(config.seed).integers(0, 3, n_steps).tolist()
@@ -70,9 +70,7 @@ def bench_ppo(config: Config) -> list[dict[str, Any]]:
     X, returns = btc_training_rows(config)
     n_steps = 10 * config.models.ppo.n_steps
     params = config.with_overrides({"models.ppo.total_timesteps": n_steps}).models.ppo
-    agent = PPOAgent(
-        params, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage
-    )
+    agent = PPOAgent(params, seed=config.seed, **signal_costs(config.trading)._asdict())
     info = {
         "timesteps": n_steps,
         "n_steps": params.n_steps,
@@ -263,9 +261,7 @@ def bench_ppo_peer(config: Config) -> list[dict[str, Any]]:
         params = config.with_overrides(
             {"models.ppo.total_timesteps": steps, "models.ppo.n_envs": n_envs}
         ).models.ppo
-        agent = PPOAgent(
-            params, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage
-        )
+        agent = PPOAgent(params, seed=config.seed, **signal_costs(config.trading)._asdict())
         start = time.perf_counter()
         agent.fit(X, returns, progress=False)
         seconds = time.perf_counter() - start

@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 from kilo.blend.edge import EdgeMap
 from kilo.config import Config
-from kilo.metrics.costs import fill_log_cost
+from kilo.metrics.costs import round_trip_log_cost
 
 Decision = Literal["enter", "exit", "hold", "wait"]
 
@@ -90,6 +90,5 @@ class EdgeRule:
 
 def round_trip_cost(config: Config) -> float:
     """Log return one entry and one exit cost at full size: the broker's fills
-    (:func:`~kilo.metrics.fill_log_cost`, buy plus sell)."""
-    t = config.trading
-    return fill_log_cost(t.fee, t.slippage, "buy") + fill_log_cost(t.fee, t.slippage, "sell")
+    (:func:`~kilo.metrics.round_trip_log_cost`, buy plus sell at the venue's fees)."""
+    return round_trip_log_cost(config.trading)

@@ -19,6 +19,7 @@ import yaml
 from kilo.config.blend import switch_rule
 from kilo.config.overrides import apply_overrides, set_dotted
 from kilo.config.schema import Config
+from kilo.config.venue import switch_venue
 from kilo.errors import ConfigError
 
 ENV_DATA_DIR = "KILO_DATA_DIR"
@@ -83,5 +84,7 @@ def load_config(
         for key, value in layer.items():
             if value:
                 set_dotted(tree, key, str(value))
-    switch_rule(tree, apply_overrides(tree, overrides))
+    overridden = apply_overrides(tree, overrides)
+    switch_rule(tree, overridden)
+    switch_venue(tree, overridden)
     return Config.from_tree(tree)

@@ -23,6 +23,7 @@ from kilo.config.sections import (
     TrainingConfig,
     _Section,
 )
+from kilo.config.venue import switch_venue
 from kilo.errors import ConfigError
 
 DEFAULT_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT"]
@@ -39,7 +40,7 @@ class Config(_Section):
     split: SplitConfig = SplitConfig()
     models: ModelsConfig = ModelsConfig()
     blend: BlendConfig = Field(default_factory=EdgeBlend)
-    trading: TradingConfig = TradingConfig()
+    trading: TradingConfig = Field(default_factory=lambda: TradingConfig.model_validate({}))
     risk: RiskConfig = RiskConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
@@ -143,5 +144,7 @@ class Config(_Section):
             If a key is unknown or a value invalid, e.g. ``["trading.fee=5"]``.
         """
         tree = self.model_dump(mode="json")
-        switch_rule(tree, apply_overrides(tree, overrides))
+        overridden = apply_overrides(tree, overrides)
+        switch_rule(tree, overridden)
+        switch_venue(tree, overridden)
         return Config.from_tree(tree)

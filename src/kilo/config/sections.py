@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from kilo.config.markets import normalize_symbol, timeframe_seconds, utc_timestamp
+from kilo.config.venue import VENUE_FEES, FeeSchedule, FundingConfig, Market, OrderType, venue_fees
 from kilo.errors import ConfigError
 
 
@@ -180,8 +181,35 @@ class PartialTakeProfit(_Section):
 
 
 class TradingConfig(_Section):
-    fee: float = Field(0.001, ge=0, lt=1, description="fraction of notional per fill")
-    slippage: float = Field(0.0005, ge=0, lt=1, description="fraction of price per fill")
+    """Venue, costs, sizing and stops of the paper trader and every simulation.
+
+    ``fee`` and ``maker_fee`` default to the ``fees`` schedule of ``market`` (see
+    :mod:`kilo.config.venue`); a ``fee`` given alone is charged on every fill.
+    """
+
+    market: Market = Field(
+        "spot", description="spot, or futures: USDT-M perpetuals (funding, the futures fees)"
+    )
+    fees: dict[Market, FeeSchedule] = Field(
+        default_factory=lambda: dict(VENUE_FEES),
+        description="maker and taker fee of each market (default: Binance's base tier)",
+    )
+    order_type: OrderType = Field(
+        "market",
+        description="entries and signal exits: market (taker fee and slippage) or limit "
+        "(maker fee, no slippage, assumed filled at the next open); stops are market "
+        "orders and take-profit levels limit orders whatever this says",
+    )
+    fee: float = Field(
+        ge=0, lt=1, description="fraction of notional a market order pays (the taker fee)"
+    )
+    maker_fee: float = Field(
+        ge=0, lt=1, description="fraction of notional a limit order pays (the maker fee)"
+    )
+    slippage: float = Field(0.0005, ge=0, lt=1, description="fraction of price per market fill")
+    funding: FundingConfig = Field(
+        default_factory=FundingConfig, description="futures: funding where no rate is on file"
+    )
     initial_cash: float = Field(10_000.0, gt=0, description="quote currency")
     max_position_fraction: float = Field(0.2, gt=0, le=1, description="of equity per symbol")
     max_total_exposure: float = Field(1.0, gt=0, le=1, description="of equity, all symbols")
@@ -209,6 +237,11 @@ class TradingConfig(_Section):
         description="sell part of a position at gains, e.g. [{at: 0.05, sell: 0.5}]; "
         "levels in increasing order; None disables",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _venue_fees(cls, data: Any) -> Any:
+        return venue_fees(data)
 
     @field_validator("partial_take_profit")
     @classmethod

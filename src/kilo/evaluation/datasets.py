@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kilo.config import Config
-from kilo.data import load_config_candles
 from kilo.data.alignment import check_alignment
+from kilo.data.market import load_market_candles
 from kilo.evaluation.controls import placebo_candles, planted_candles, planted_signal
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import spearman_ic
@@ -68,7 +68,7 @@ def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datase
         (:func:`~kilo.data.alignment.check_alignment`).
     """
     d, ev = config.data, config.evaluation
-    candles = load_config_candles(d, symbol)
+    candles = load_market_candles(config, symbol)
     context = load_context(config, engine.context_symbols)
     check_alignment(symbol, candles, context, d)
     placebo, placebo_context = placebo_candles(

@@ -20,6 +20,9 @@ from kilo.evaluation.summary import (
 REPORT_COLUMNS = [
     "total_log_return",
     "gross_total_log_return",
+    "fees_paid",
+    "funding_paid",
+    "funding_received",
     "sharpe",
     "max_drawdown",
     "n_trades",
@@ -32,6 +35,8 @@ REPORT_COLUMNS = [
 ]
 #: Table headers that differ from the field names (units in :data:`BREAK_EVEN_NOTE`).
 COLUMN_LABELS = {"break_even_cost": "break-even cost /round trip"}
+#: Columns shown only where a strategy paid or received funding (futures).
+FUNDING_COLUMNS = ("funding_paid", "funding_received")
 BREAK_EVEN_NOTE = (
     "Break-even cost /round trip: the cost of one round trip, in log return per unit of "
     "position (0.003: 0.3 %), at which the closed trades would net zero; compare it with "
@@ -41,8 +46,11 @@ PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "
 
 
 def strategy_table(entry: SymbolSummary | HoldoutSummary, columns: list[str]) -> pd.DataFrame:
-    """:func:`~kilo.evaluation.results.metrics_table` with the :data:`COLUMN_LABELS`."""
-    return metrics_table(entry, columns).rename(columns=COLUMN_LABELS)
+    """:func:`~kilo.evaluation.results.metrics_table` with the :data:`COLUMN_LABELS`;
+    the :data:`FUNDING_COLUMNS` only where some strategy paid or received funding."""
+    funded = any(r.funding_paid or r.funding_received for r in entry.strategies.values())
+    shown = [c for c in columns if funded or c not in FUNDING_COLUMNS]
+    return metrics_table(entry, shown).rename(columns=COLUMN_LABELS)
 
 
 def number(value: float | None, digits: str = "+.4f") -> str:

@@ -1,12 +1,22 @@
 """Pure functions of returns and predictions, shared by training, evaluation and retraining.
 
 :mod:`kilo.metrics.returns` scores equity curves (Sharpe, drawdown, PSR, turnover);
-:mod:`kilo.metrics.costs` defines what a fill costs (fee and slippage);
+:mod:`kilo.metrics.costs` defines what trading costs (fees, slippage, funding);
 :mod:`kilo.metrics.prediction` scores predictions against labels (errors, IC);
 :mod:`kilo.metrics.significance` tells an IC from luck (block bootstrap, HAC, permutation).
 """
 
-from kilo.metrics.costs import Side, fill_cost_fraction, fill_log_cost, fill_price
+from kilo.metrics.costs import (
+    OrderCosts,
+    Side,
+    fill_cost_fraction,
+    fill_log_cost,
+    fill_price,
+    funding_payment,
+    order_costs,
+    round_trip_log_cost,
+    signal_costs,
+)
 from kilo.metrics.prediction import RegressionScores, regression_metrics
 from kilo.metrics.returns import (
     TradingMetrics,
@@ -34,6 +44,7 @@ from kilo.metrics.significance import (
 )
 
 __all__ = [
+    "OrderCosts",
     "RegressionScores",
     "Side",
     "TradingMetrics",
@@ -45,6 +56,7 @@ __all__ = [
     "fill_cost_fraction",
     "fill_log_cost",
     "fill_price",
+    "funding_payment",
     "holm_adjusted",
     "ic_block_length",
     "ic_bootstrap",
@@ -53,11 +65,14 @@ __all__ = [
     "ic_permutation_pvalue",
     "ic_pvalue_positive",
     "max_drawdown",
+    "order_costs",
     "panel_ic_bootstrap",
     "probabilistic_sharpe_ratio",
     "regression_metrics",
+    "round_trip_log_cost",
     "sharpe_ratio",
     "sharpe_standard_error",
+    "signal_costs",
     "spearman_ic",
     "trading_metrics",
 ]

@@ -22,6 +22,7 @@ from kilo.config import MODEL_NAMES, Config, load_config
 from kilo.data import pair_name
 from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine, Preprocessor
+from kilo.metrics import signal_costs
 from kilo.models.gru import GRURegressor
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.registry.manifest import (
@@ -223,8 +224,7 @@ class ModelSet:
                 folder,
                 trained.models.ppo,
                 seed=trained.seed,
-                fee=trained.trading.fee,
-                slippage=trained.trading.slippage,
+                **signal_costs(trained.trading)._asdict(),
             )
             if "ppo" in held
             else None

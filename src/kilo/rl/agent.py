@@ -104,7 +104,9 @@ class PPOAgent:
         self.slippage = slippage
         self.model_: PPO | None = None
 
-    def make_env(self, features: np.ndarray, log_returns: np.ndarray) -> TradingEnv:
+    def make_env(
+        self, features: np.ndarray, log_returns: np.ndarray, funding: np.ndarray | None = None
+    ) -> TradingEnv:
         """A :class:`TradingEnv` with this agent's window, episode length and costs."""
         p = self.params
         return TradingEnv(
@@ -114,10 +116,17 @@ class PPOAgent:
             episode_length=p.episode_length,
             fee=self.fee,
             slippage=self.slippage,
+            funding=funding,
             allow_short=p.allow_short,
         )
 
-    def fit(self, features: np.ndarray, log_returns: np.ndarray, progress: bool = True) -> PPOAgent:
+    def fit(
+        self,
+        features: np.ndarray,
+        log_returns: np.ndarray,
+        progress: bool = True,
+        funding: np.ndarray | None = None,
+    ) -> PPOAgent:
         """Learn for ``total_timesteps`` on random episodes of the given (training) rows.
 
         With ``n_envs`` > 1, that many environments over the same rows step together
@@ -131,12 +140,15 @@ class PPOAgent:
             Array of shape (n_rows, n_features), float32, preprocessed training rows.
         log_returns
             Array of shape (n_rows,), ``log(close[t + 1] / close[t])``.
+        funding
+            Array of shape (n_rows,), the funding rate a long held over each bar pays
+            (futures); None: none.
         """
         p = self.params
         env = (
-            self.make_env(features, log_returns)
+            self.make_env(features, log_returns, funding)
             if p.n_envs == 1
-            else DummyVecEnv([lambda: self.make_env(features, log_returns)] * p.n_envs)
+            else DummyVecEnv([lambda: self.make_env(features, log_returns, funding)] * p.n_envs)
         )
         with limit_threads(1):  # SB3's advice for MlpPolicy on CPU
             self.model_ = PPO(
@@ -193,7 +205,9 @@ class PPOAgent:
         probs = torch.softmax(logits - logits.logsumexp(dim=-1, keepdim=True), dim=-1)
         return probs.numpy().astype(np.float32).reshape(-1, 3)
 
-    def run(self, features: np.ndarray, log_returns: np.ndarray) -> PolicyPath:
+    def run(
+        self, features: np.ndarray, log_returns: np.ndarray, funding: np.ndarray | None = None
+    ) -> PolicyPath:
         """Run the policy deterministically over every bar of a segment, starting flat.
 
         The first ``window - 1`` rows serve as context only, so the path covers the
@@ -205,9 +219,11 @@ class PPOAgent:
             Array of shape (n_rows, n_features), float32, preprocessed rows.
         log_returns
             Array of shape (n_rows,), ``log(close[t + 1] / close[t])``.
+        funding
+            As :meth:`fit`'s: the rewards are net of it.
         """
         self._check()
-        env = self.make_env(features, log_returns)
+        env = self.make_env(features, log_returns, funding)
         start = self.params.window - 1
         length = env.n_rows - 1 - start
         obs, _ = env.reset(options={"start": start, "length": length})
@@ -225,15 +241,20 @@ class PPOAgent:
         return PolicyPath(actions, proba, long, rewards)
 
     def evaluate(
-        self, features: np.ndarray, log_returns: np.ndarray, path: PolicyPath | None = None
+        self,
+        features: np.ndarray,
+        log_returns: np.ndarray,
+        path: PolicyPath | None = None,
+        funding: np.ndarray | None = None,
     ) -> PolicyEvaluation:
-        """Summarise :meth:`run` over a segment (``path`` if already run on it).
+        """Summarise :meth:`run` over a segment (``path`` if already run on it; the
+        net log return is net of ``funding`` too).
 
         Returns
         -------
         PolicyEvaluation; a collapse (one action above 95 % of steps) is also logged.
         """
-        path = path or self.run(features, log_returns)
+        path = path or self.run(features, log_returns, funding)
         length = len(path.actions)
         counts = np.bincount(path.actions, minlength=3)
         collapsed = bool(counts.max() > COLLAPSE_SHARE * length)

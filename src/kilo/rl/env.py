@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from kilo.blend.actions import Action
-from kilo.metrics.costs import fill_log_cost
+from kilo.metrics.costs import fill_log_cost, funding_payment
 
 _LONG, _FLAT_OR_SHORT = int(Action.LONG), int(Action.FLAT_OR_SHORT)  # plain ints for step()
 N_STATE = 3  # position, unrealised log return, bars held (scaled)
@@ -51,13 +51,14 @@ class TradingEnv(gym.Env):
     At step ``t`` the agent sees feature rows ``t - window + 1 .. t`` (flattened) and
     its portfolio state, and chooses the position held from bar ``t`` to ``t + 1``:
     0 hold (keep), 1 long, 2 flat (or short with ``allow_short``). The reward is the
-    change of log portfolio value over that bar, net of costs::
+    change of log portfolio value over that bar, net of costs and funding::
 
-        r_t = log(1 + p_t * (exp(l_t) - 1)) - c * |p_t - p_{t-1}|,
+        r_t = log(1 + p_t * (exp(l_t) - 1)) - c * |p_t - p_{t-1}| + log(1 - p_t * f_t),
         c   = fill_log_cost(fee, slippage, "buy" if p_t > p_{t-1} else "sell")
 
-    with ``l_t`` the bar's log return and ``p_t`` in {-1, 0, 1}; a long earns ``l_t``,
-    a short ``log(2 - exp(l_t))``.
+    with ``l_t`` the bar's log return, ``f_t`` the funding rate a long held over the bar
+    pays (:func:`~kilo.metrics.funding_payment` per unit of notional; 0 on spot) and
+    ``p_t`` in {-1, 0, 1}; a long earns ``l_t``, a short ``log(2 - exp(l_t))``.
 
     Observation: ``Box(float32)`` of shape ``(window * n_features + 3,)``: the window,
     then position, unrealised log return of the open position (``p * log(close_t /
@@ -76,6 +77,9 @@ class TradingEnv(gym.Env):
         Rows per observation; bars per random episode.
     fee, slippage
         Fractions of notional charged on every unit of position change.
+    funding
+        Array of shape (n_rows,), finite: the funding rate a long held from bar ``t``
+        to ``t + 1`` pays (fraction of notional; negative: received); None: none.
     allow_short
         Whether action 2 means short (-1) rather than flat (0).
 
@@ -96,24 +100,32 @@ class TradingEnv(gym.Env):
         episode_length: int,
         fee: float,
         slippage: float,
+        funding: np.ndarray | None = None,
         allow_short: bool = False,
     ) -> None:
         super().__init__()
         features = np.ascontiguousarray(features, dtype=np.float32)
         log_returns = np.asarray(log_returns, dtype=np.float64)
         n, n_features = features.shape
-        if log_returns.shape != (n,):
-            raise ValueError(f"log_returns must have shape ({n},), got {log_returns.shape}")
-        if not np.isfinite(log_returns).all() or not np.isfinite(features).all():
+        rates = np.zeros(n) if funding is None else np.asarray(funding, dtype=np.float64)
+        if log_returns.shape != (n,) or rates.shape != (n,):
+            raise ValueError(
+                f"log_returns and funding must have shape ({n},), got {log_returns.shape} "
+                f"and {rates.shape}"
+            )
+        if not (np.isfinite(log_returns).all() and np.isfinite(features).all()):
             raise ValueError("features and log_returns must be finite")
+        if not np.isfinite(rates).all():
+            raise ValueError("funding rates must be finite")
         if n < window + 1:
             raise ValueError(f"need more than window={window} rows, got {n}")
         self.window, self.episode_length, self.allow_short = window, episode_length, allow_short
         self.n_rows, self.n_features = n, n_features
         self._flat = features.ravel()
         self._wf = window * n_features
-        self._long = log_returns.tolist()
-        self._short = np.log(np.clip(2.0 - np.exp(log_returns), 1e-12, None)).tolist()
+        self._long = (log_returns + np.log1p(-funding_payment(rates, 1.0, 1.0))).tolist()
+        short = np.log(np.clip(2.0 - np.exp(log_returns), 1e-12, None))
+        self._short = (short + np.log1p(-funding_payment(rates, 1.0, -1.0))).tolist()
         self._cum = np.concatenate([[0.0], np.cumsum(log_returns)]).tolist()
         self._buy_cost = fill_log_cost(fee, slippage, "buy")
         self._sell_cost = fill_log_cost(fee, slippage, "sell")

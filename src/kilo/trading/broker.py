@@ -1,11 +1,14 @@
-"""Paper broker and portfolio: market fills with slippage and fees, sizing, stops.
+"""Paper broker and portfolio: fills with slippage and fees, funding, sizing, stops.
 
-Prices are in the quote currency, quantities in the base currency, fees and slippage
-fractions of notional and price (DESIGN.md invariant 5). Spot, long or flat.
+Prices are in the quote currency, quantities in the base currency, fees, slippage and
+funding rates fractions of notional and price (DESIGN.md invariant 5). Long or flat, on
+spot or a perpetual (:mod:`kilo.config.venue`); every cost is
+:mod:`kilo.metrics.costs`'.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
@@ -13,7 +16,11 @@ from typing import NamedTuple
 import pandas as pd
 
 from kilo.config import TradingConfig
+from kilo.config.venue import OrderType
 from kilo.metrics import costs
+
+#: The side of every position the broker opens today (+1 long; shorts will be -1).
+LONG = 1.0
 
 
 class Candle(NamedTuple):
@@ -37,6 +44,7 @@ class Position:
     bars_held: int = 0
     highest_close: float = 0.0  # since entry (the entry price until a close beats it)
     partials_done: int = 0  # partial take-profit levels already sold
+    funding: float = 0.0  # quote currency paid since entry (negative: received)
 
     def __post_init__(self) -> None:
         self.highest_close = self.highest_close or self.entry_price
@@ -62,7 +70,29 @@ class Fill:
     # "drawdown" (closed by the risk manager's breaker) or "fold_end" (the evaluation)
     reason: str
     reference_price: float  # before slippage: the open, or the stop level
-    realised_pnl: float = 0.0  # sells: proceeds after fee minus the position's cost
+    realised_pnl: float = 0.0  # sells: proceeds after fee minus cost and funding paid
+
+
+@dataclass(frozen=True)
+class FundingPayment:
+    """One funding event on an open perpetual position.
+
+    ``notional`` is the position's quantity times the mark price at ``time`` (quote);
+    ``amount`` what it paid (quote, :func:`~kilo.metrics.funding_payment`; negative:
+    received); ``equity`` the portfolio's equity just before, at the same marks.
+    """
+
+    symbol: str
+    time: pd.Timestamp
+    rate: float
+    notional: float
+    amount: float
+    equity: float
+
+    @property
+    def log_cost(self) -> float:
+        """Log return of equity the payment took (negative when received)."""
+        return -math.log1p(-self.amount / self.equity)
 
 
 @dataclass
@@ -103,7 +133,8 @@ class PaperBroker:
     Parameters
     ----------
     config
-        The ``trading`` section: fee, slippage, sizing, minimum notional, stops.
+        The ``trading`` section: fees, order type, slippage, sizing, minimum
+        notional, stops.
     """
 
     def __init__(self, config: TradingConfig) -> None:
@@ -125,8 +156,10 @@ class PaperBroker:
         The notional is the smallest of the per-symbol target, the room left under
         ``max_total_exposure`` and what the cash pays for with the fee, so cash never
         goes negative; below ``min_notional`` the order is skipped with the reason.
+        The order is of ``trading.order_type`` (:func:`~kilo.metrics.order_costs`).
         """
         c = self.config
+        paid = costs.signal_costs(c)
         equity = portfolio.equity(marks)
         share = (
             c.max_position_fraction if fraction is None else min(fraction, c.max_position_fraction)
@@ -134,7 +167,7 @@ class PaperBroker:
         limits = {
             "position size": share * equity,
             "total exposure cap": c.max_total_exposure * equity - portfolio.positions_value(marks),
-            "cash": portfolio.cash / (1.0 + c.fee),
+            "cash": portfolio.cash / (1.0 + paid.fee),
         }
         binding = min(limits, key=lambda name: limits[name])
         notional = max(0.0, limits[binding])
@@ -148,8 +181,8 @@ class PaperBroker:
             )
         if order.skip_reason:
             return order
-        fill_price = costs.fill_price(price, c.slippage, "buy")
-        fee = min(notional * c.fee, portfolio.cash - notional)  # rounding must not overdraw
+        fill_price = costs.fill_price(price, paid.slippage, "buy")
+        fee = min(notional * paid.fee, portfolio.cash - notional)  # rounding must not overdraw
         quantity = notional / fill_price
         portfolio.cash -= notional + fee
         portfolio.positions[symbol] = Position(
@@ -165,14 +198,14 @@ class PaperBroker:
         price: float,
         time: pd.Timestamp,
         reason: str = "signal",
-        slippage: bool = True,
+        order_type: OrderType | None = None,
         share: float = 1.0,
     ) -> Order:
-        """Sell ``share`` of the position (all of it by default) at ``price`` less
-        slippage, paying the fee.
-
-        ``slippage=False`` for take-profit exits, limit orders that fill at their level.
-        A partial sale keeps the rest open with its entry fee reduced in proportion.
+        """Sell ``share`` of the position (all of it by default) at ``price``, paying
+        :func:`~kilo.metrics.order_costs` of ``order_type`` (None: ``trading.order_type``):
+        a market order less slippage at the taker fee (stops), a limit order at its
+        level at the maker fee (take-profit levels). A partial sale keeps the rest open
+        with its entry fee and funding paid reduced in proportion.
         """
         position = portfolio.positions.get(symbol)
         order = Order(
@@ -181,16 +214,18 @@ class PaperBroker:
         if position is None:
             order.skip_reason = "no position"
             return order
-        fill_price = costs.fill_price(price, self.config.slippage if slippage else 0.0, "sell")
+        paid = costs.order_costs(self.config, order_type or self.config.order_type)
+        fill_price = costs.fill_price(price, paid.slippage, "sell")
         quantity = position.quantity * min(share, 1.0)
         notional = quantity * fill_price
-        fee = notional * self.config.fee
-        cost = position.cost * quantity / position.quantity
+        fee = notional * paid.fee
+        cost = (position.cost + position.funding) * quantity / position.quantity
         portfolio.cash += notional - fee
         if share >= 1.0:
             del portfolio.positions[symbol]
         else:
             position.entry_fee *= 1.0 - share
+            position.funding *= 1.0 - share
             position.quantity -= quantity
         order.fill = Fill(
             symbol,
@@ -252,7 +287,7 @@ class PaperBroker:
         hit = self.stop_exit(position, bar)
         if hit is not None and hit[1] != "take_profit":
             price, reason = hit
-            return [self.sell(portfolio, symbol, price, time, reason, slippage=True)]
+            return [self.sell(portfolio, symbol, price, time, reason, order_type="market")]
         for level in (self.config.partial_take_profit or [])[position.partials_done :]:
             target = position.entry_price * (1.0 + level.at)
             if bar.high < target:
@@ -265,7 +300,7 @@ class PaperBroker:
                     max(target, float(bar.open)),
                     time,
                     "partial_take_profit",
-                    slippage=False,
+                    order_type="limit",
                     share=level.sell,
                 )
             )
@@ -273,6 +308,38 @@ class PaperBroker:
                 return orders
         if hit is not None:
             price, reason = hit
-            return [*orders, self.sell(portfolio, symbol, price, time, reason, slippage=False)]
+            return [*orders, self.sell(portfolio, symbol, price, time, reason, order_type="limit")]
         position.highest_close = max(position.highest_close, float(bar.close))
         return orders
+
+    def pay_funding(
+        self,
+        portfolio: Portfolio,
+        symbol: str,
+        rate: float,
+        mark: float,
+        time: pd.Timestamp,
+        marks: Mapping[str, float],
+    ) -> FundingPayment | None:
+        """Charge ``symbol``'s open position one funding event: ``rate`` x its notional
+        at ``mark`` (:func:`~kilo.metrics.funding_payment`), from cash (a negative
+        payment is received). Nothing on spot, without a position or at rate 0.
+
+        Parameters
+        ----------
+        rate
+            Funding rate of the events at ``time`` (fraction; positive: longs pay).
+        mark
+            The symbol's price at ``time`` (quote currency).
+        marks
+            Every open position's price (the equity the payment is measured against).
+        """
+        position = portfolio.positions.get(symbol)
+        if self.config.market != "futures" or position is None or rate == 0.0:
+            return None
+        notional = position.quantity * mark
+        amount = costs.funding_payment(rate, notional, LONG)
+        equity = portfolio.equity({**marks, symbol: mark})
+        portfolio.cash -= amount
+        position.funding += amount
+        return FundingPayment(symbol, time, rate, notional, amount, equity)

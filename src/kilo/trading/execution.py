@@ -17,7 +17,7 @@ import pandas as pd
 from kilo.blend import DecisionRule
 from kilo.config import TradingConfig
 from kilo.inference import FLAT, PortfolioState, Prediction
-from kilo.trading.broker import Candle, Order, PaperBroker, Portfolio
+from kilo.trading.broker import Candle, FundingPayment, Order, PaperBroker, Portfolio
 
 
 def volatility_scale(volatility: float | None, target: float | None) -> float:
@@ -65,6 +65,7 @@ class BarOutcome:
     prediction: Prediction
     decision: str
     orders: list[Order]
+    funding: FundingPayment | None = None
 
 
 def execute_bar(
@@ -79,11 +80,14 @@ def execute_bar(
     predict: Callable[[PortfolioState], Prediction],
     rule: DecisionRule,
     risk: RiskGate | None = None,
+    funding_rate: float = 0.0,
 ) -> BarOutcome:
     """Trade one symbol on one closed bar; mutates ``portfolio``.
 
     Steps: an open position ages a bar, and the exits the bar triggered fill inside it
-    (stops, trailing stop, partial and full take-profit); ``risk`` may close it at
+    (stops, trailing stop, partial and full take-profit); what is still open at
+    ``fill_time`` pays the funding events there (``funding_rate`` x its notional at
+    ``fill_price``, futures only: :meth:`PaperBroker.pay_funding`); ``risk`` may close it at
     ``fill_price``; the model predicts with the position it now sees; ``rule`` decides;
     an entry or exit fills at ``fill_price``. An entry takes ``max_position_fraction``
     of equity times ``rule.size(score)`` times :func:`volatility_scale`
@@ -95,6 +99,9 @@ def execute_bar(
         The closed candle decided on (quote currency).
     fill_price, fill_time
         Where orders decided on this bar execute: the next bar's open in replay.
+    funding_rate
+        Sum of the funding rates of the events after the bar's open up to
+        ``fill_time`` (fraction; positive: longs pay); 0 on spot.
     predict
         Position state -> :class:`~kilo.inference.Prediction` for this bar.
 
@@ -109,10 +116,11 @@ def execute_bar(
         position.bars_held += 1
         orders += broker.bar_exits(portfolio, symbol, bar, bar_time)
         position = portfolio.positions.get(symbol)
+    funding = broker.pay_funding(portfolio, symbol, funding_rate, fill_price, fill_time, marks)
     forced = risk.forced_exit(symbol) if risk is not None and position is not None else None
     if forced is not None:
         orders.append(broker.sell(portfolio, symbol, fill_price, fill_time, forced))
-        return BarOutcome(predict(FLAT), "risk exit", orders)
+        return BarOutcome(predict(FLAT), "risk exit", orders, funding)
     state = (
         PortfolioState(1.0, math.log(bar.close / position.entry_price), position.bars_held)
         if position is not None
@@ -125,10 +133,10 @@ def execute_bar(
         if risk is not None:
             fraction = risk.entry_fraction(symbol, fraction, portfolio, marks)
         if fraction <= 0:
-            return BarOutcome(prediction, "enter blocked", orders)
+            return BarOutcome(prediction, "enter blocked", orders, funding)
         order = broker.buy(portfolio, symbol, fill_price, fill_time, marks, fraction=fraction)
         decision = "enter" if order.fill else "enter skipped"
         orders.append(order)
     elif decision == "exit":
         orders.append(broker.sell(portfolio, symbol, fill_price, fill_time))
-    return BarOutcome(prediction, decision, orders)
+    return BarOutcome(prediction, decision, orders, funding)

@@ -1,8 +1,10 @@
 """SQLite ledger of paper trading: one transaction per iteration, resumable.
 
-Tables: ``runs``, ``iterations``, ``predictions``, ``orders``, ``fills``,
-``positions`` (a snapshot per iteration), ``equity``, ``risk_events`` and ``risk_state``
-(the risk rules' memory after each iteration). An iteration's rows are
+Tables: ``runs``, ``iterations``, ``predictions``, ``orders``, ``fills``, ``funding``
+(each funding event a perpetual position paid, amount in quote currency, negative when
+received), ``positions`` (a snapshot per iteration), ``equity``, ``risk_events`` and
+``risk_state`` (the risk rules' memory after each iteration). A ledger written by an
+older Kilo gains the tables and columns it lacks when opened. An iteration's rows are
 written in one transaction, so a process killed at any moment leaves either the whole
 iteration or none of it. Times are ISO-8601 UTC strings.
 """
@@ -43,6 +45,10 @@ CREATE TABLE IF NOT EXISTS fills (
     symbol TEXT NOT NULL, side TEXT NOT NULL, time TEXT NOT NULL, quantity REAL NOT NULL,
     price REAL NOT NULL, notional REAL NOT NULL, fee REAL NOT NULL, realised_pnl REAL NOT NULL,
     reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS funding (
+    id INTEGER PRIMARY KEY, iteration_id INTEGER NOT NULL REFERENCES iterations(id),
+    symbol TEXT NOT NULL, time TEXT NOT NULL, rate REAL NOT NULL, notional REAL NOT NULL,
+    amount REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS positions (
     iteration_id INTEGER NOT NULL REFERENCES iterations(id), symbol TEXT NOT NULL,
     quantity REAL NOT NULL, entry_price REAL NOT NULL, entry_time TEXT NOT NULL,
@@ -64,6 +70,7 @@ ADDED_COLUMNS = [
     *(("predictions", name, kind) for name, kind, _ in PREDICTION_COLUMNS),
     ("positions", "highest_close", "REAL"),
     ("positions", "partials_done", "INTEGER"),
+    ("positions", "funding", "REAL"),
 ]
 
 
@@ -247,13 +254,21 @@ class Ledger:
             return None
         iteration_id, bar_time, cash = row
         portfolio, marks = Portfolio(cash=cash), {}
-        for symbol, qty, price, etime, fee, held, mark, high, partials in self.conn.execute(
+        for symbol, qty, price, etime, fee, held, mark, high, partials, paid in self.conn.execute(
             "SELECT symbol, quantity, entry_price, entry_time, entry_fee, bars_held, mark_price, "
-            "highest_close, partials_done FROM positions WHERE iteration_id = ?",
+            "highest_close, partials_done, funding FROM positions WHERE iteration_id = ?",
             (iteration_id,),
         ):
             portfolio.positions[symbol] = Position(
-                symbol, qty, price, pd.Timestamp(etime), fee, held, high or 0.0, partials or 0
+                symbol,
+                qty,
+                price,
+                pd.Timestamp(etime),
+                fee,
+                held,
+                high or 0.0,
+                partials or 0,
+                paid or 0.0,
             )
             marks[symbol] = mark
         state = self.conn.execute(
@@ -293,8 +308,8 @@ class Ledger:
                 self.conn.execute(
                     "INSERT INTO positions (iteration_id, symbol, quantity, entry_price, "
                     "entry_time, "
-                    "entry_fee, bars_held, mark_price, highest_close, partials_done) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "entry_fee, bars_held, mark_price, highest_close, partials_done, funding) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         it,
                         symbol,
@@ -306,7 +321,14 @@ class Ledger:
                         record.marks[symbol],
                         pos.highest_close,
                         pos.partials_done,
+                        pos.funding,
                     ),
+                )
+            for pay in record.funding:
+                self.conn.execute(
+                    "INSERT INTO funding (iteration_id, symbol, time, rate, notional, amount) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (it, pay.symbol, pay.time.isoformat(), pay.rate, pay.notional, pay.amount),
                 )
             for event in record.risk_events:
                 self.conn.execute(

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kilo.inference import Prediction
-from kilo.trading.broker import Order, Portfolio
+from kilo.trading.broker import FundingPayment, Order, Portfolio
 from kilo.trading.risk import RiskEvent, RiskState
 
 _SQL_TYPES = {float: "REAL", int: "INTEGER", str: "TEXT", pd.Timestamp: "TEXT"}
@@ -69,7 +69,8 @@ class IterationRecord:
     ``bar_time`` is the candle the decisions were made on; ``mark_time`` the time of
     the prices (``marks``) the portfolio is valued at. ``portfolio`` is a copy taken
     at the end of the iteration, so records stay valid as trading goes on;
-    ``risk_state`` is the risk rules' memory after it.
+    ``risk_state`` is the risk rules' memory after it; ``funding`` the funding its
+    positions paid or received (futures).
     """
 
     bar_time: pd.Timestamp
@@ -81,6 +82,7 @@ class IterationRecord:
     risk_events: list[RiskEvent] = field(default_factory=list)
     risk_state: RiskState = field(default_factory=RiskState)
     errors: dict[str, str] = field(default_factory=dict)  # symbols skipped -> why (not stored)
+    funding: list[FundingPayment] = field(default_factory=list)  # perpetuals' funding events
 
     @property
     def equity(self) -> float:

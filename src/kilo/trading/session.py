@@ -14,6 +14,7 @@ import pandas as pd
 from kilo.config import Config
 from kilo.data import load_config_candles, timeframe_delta, timeframe_seconds
 from kilo.data.download import check_reachable, make_exchange
+from kilo.data.market import load_market_candles
 from kilo.errors import DataError, ExchangeError, KiloError, ModelSetError
 from kilo.trading.ledger import Ledger
 from kilo.trading.monitoring import MonitoringServer, TraderMetrics
@@ -169,9 +170,13 @@ def replay_candles(
     """
     loaded: dict[str, pd.DataFrame] = {}
     bad: dict[str, str] = {}
-    for symbol in [*models, *followed]:
+    for symbol in dict.fromkeys([*models, *followed]):
         try:
-            loaded[symbol] = load_config_candles(config.data, symbol)
+            loaded[symbol] = (
+                load_market_candles(config, symbol)
+                if symbol in models
+                else load_config_candles(config.data, symbol)
+            )
         except DataError as exc:
             bad[symbol] = str(exc)
     if bad:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from kilo.data import FILLED, timeframe_delta, validate_candles
 from kilo.data.download import fetch_closed_candles, with_retries
+from kilo.data.funding import FUNDING
 from kilo.errors import ExchangeError
 from kilo.trading.broker import Candle
 
@@ -26,7 +27,9 @@ class MarketSnapshot:
     window), ``bar`` that candle, and ``fill_price`` / ``fill_time`` where an order
     decided on this bar executes: the next bar's open in replay, the last price live.
     ``context`` maps every other symbol the source follows to its trailing candles up to
-    the bar (the cross-asset features read them).
+    the bar (the cross-asset features read them). ``funding_rate`` is the funding a
+    perpetual position held into ``fill_time`` pays there (fraction of notional; the
+    candles' :data:`~kilo.data.funding.FUNDING` column in replay; 0 on spot and live).
     """
 
     symbol: str
@@ -35,6 +38,7 @@ class MarketSnapshot:
     fill_price: float
     fill_time: pd.Timestamp
     context: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    funding_rate: float = 0.0
 
     @property
     def bar(self) -> Candle:
@@ -139,6 +143,7 @@ class ReplaySource:
             float(nxt["open"]),
             candles.index[pos + 1],
             context,
+            float(nxt[FUNDING]) if FUNDING in candles.columns else 0.0,
         )
 
 

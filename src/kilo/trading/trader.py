@@ -133,7 +133,7 @@ class PaperTrader:
         marks.update({s: snap.fill_price for s, snap in snapshots.items()})
         closes = {s: snap.history["close"].to_numpy() for s, snap in snapshots.items()}
         self.risk.after_mark(bar_time, portfolio.equity(marks), closes)
-        predictions, orders, errors = [], [], {}
+        predictions, orders, funding, errors = [], [], [], {}
         for symbol in sorted(snapshots):
             snap, model = snapshots[symbol], self.models[symbol]
             before = portfolio.copy()
@@ -150,6 +150,7 @@ class PaperTrader:
                     partial(model.predict, snap),
                     model.rule,
                     self.risk,
+                    snap.funding_rate,
                 )
             except Exception as exc:  # per-symbol boundary: skip it, trade the others
                 logger.exception("%s: skipped at %s", symbol, bar_time)
@@ -167,6 +168,7 @@ class PaperTrader:
                 )
             )
             orders += outcome.orders
+            funding += [outcome.funding] if outcome.funding else []
         mark_time = max(s.fill_time for s in snapshots.values())
         return IterationRecord(
             bar_time,
@@ -178,4 +180,5 @@ class PaperTrader:
             self.risk.end_iteration(),
             self.risk.state.model_copy(),
             errors,
+            funding,
         )

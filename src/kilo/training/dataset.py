@@ -10,6 +10,8 @@ import pandas as pd
 
 from kilo.config import Config
 from kilo.data import FILLED, load_config_candles
+from kilo.data.funding import FUNDING
+from kilo.data.market import load_market_candles
 from kilo.features import (
     FeatureEngine,
     average_uniqueness,
@@ -41,6 +43,9 @@ class Dataset:
         return every IC of money is measured against (NaN where it would end past the
         candles or cross an outage the label may not cross)
     bar_returns : ndarray (n_rows,), float64, ``log(close[t + 1] / close[t])``
+    bar_funding : ndarray (n_rows,), float64, the funding rate a long held over row t's
+        bar pays: the events up to ``open[t + 2]``, where a position decided at close
+        ``t + 1`` changes (fraction of notional; 0 on spot and past the candles)
     split : TimeSplit over the rows
     outages : what the candles' outages did to the rows (counted in the manifest)
     """
@@ -54,6 +59,7 @@ class Dataset:
     forward_return: np.ndarray
     held_return: np.ndarray
     bar_returns: np.ndarray
+    bar_funding: np.ndarray
     split: TimeSplit
     outages: OutageCounts
 
@@ -61,6 +67,16 @@ class Dataset:
     def index(self) -> pd.DatetimeIndex:
         """Candle open times (UTC) of the rows."""
         return pd.DatetimeIndex(self.features.index)
+
+
+def bar_funding(candles: pd.DataFrame) -> np.ndarray:
+    """Shape (n_candles,), float64: the funding rate (candles' :data:`FUNDING`) a long
+    held over candle t's close-to-close bar pays, charged at ``open[t + 2]``; 0 past the
+    last candle and without the column (spot)."""
+    out = np.zeros(len(candles))
+    if FUNDING in candles.columns:
+        out[:-2] = candles[FUNDING].to_numpy(dtype=np.float64)[2:]
+    return out
 
 
 def load_context(config: Config, symbols: list[str]) -> dict[str, pd.DataFrame]:
@@ -87,17 +103,18 @@ def build_dataset(
     Parameters
     ----------
     candles, context
-        Validated candles of the symbol and of the other symbols its features read,
-        to use instead of loading them (the evaluation's controls rebuild ``candles``).
+        Validated candles of the symbol (default: those of ``trading.market``,
+        :func:`~kilo.data.market.load_market_candles`) and of the other symbols its
+        features read (spot), to use instead of loading them (the evaluation's
+        controls rebuild ``candles``).
 
     Raises
     ------
     DataError
         If the candles are missing or malformed, or too short to split.
     """
-    d = config.data
     if candles is None:
-        candles = load_config_candles(d, symbol)
+        candles = load_market_candles(config, symbol)
     if context is None:
         context = load_context(config, engine.context_symbols)
     features = engine.transform(candles, context)
@@ -141,6 +158,7 @@ def build_dataset(
         labels.forward_return.to_numpy()[rows],
         held[rows],
         bar_returns.to_numpy()[rows],
+        bar_funding(candles)[rows],
         split,
         counts,
     )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kilo.config import Config, timeframe_seconds
-from kilo.metrics import regression_metrics
+from kilo.metrics import regression_metrics, signal_costs
 from kilo.models.gru import GRURegressor, resolve_device
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.registry.manifest import GRUReport, LightGBMReport, PPOReport
@@ -192,10 +192,11 @@ def lightgbm_report(
 
 def ppo_segment(
     agent: PPOAgent, data: Dataset, X: np.ndarray, part: slice
-) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows and bar returns of ``part`` with the policy's window of context before."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature rows, bar returns and bar funding of ``part`` with the policy's window of
+    context before."""
     rows = slice(part.start - agent.params.window + 1, part.stop)
-    return X[rows], data.bar_returns[rows]
+    return X[rows], data.bar_returns[rows], data.bar_funding[rows]
 
 
 def fit_ppo(
@@ -207,15 +208,15 @@ def fit_ppo(
     report (both runs summarised).
     """
     p, s = config.models.ppo, data.split
-    agent = PPOAgent(p, seed=config.seed, fee=config.trading.fee, slippage=config.trading.slippage)
-    agent.fit(X[s.train], data.bar_returns[s.train], progress=progress)
+    agent = PPOAgent(p, seed=config.seed, **signal_costs(config.trading)._asdict())
+    agent.fit(X[s.train], data.bar_returns[s.train], progress, data.bar_funding[s.train])
     segments = {
         name: ppo_segment(agent, data, X, part)
         for name, part in (("validation", s.val), ("test", s.test))
     }
     path = agent.run(*segments["validation"])
     runs = {
-        "validation": agent.evaluate(*segments["validation"], path),
-        "test": agent.evaluate(*segments["test"]),
+        name: agent.evaluate(X_part, returns, path if name == "validation" else None, funding)
+        for name, (X_part, returns, funding) in segments.items()
     }
     return agent, path, PPOReport(**runs)
