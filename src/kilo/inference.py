@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from kilo.blend import Calibration, blend
-from kilo.models.gru import GRURegressor
+from kilo.models.gru import PREDICT_BATCH, GRURegressor
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.rl import PPOAgent
 from kilo.rl.env import build_observations
@@ -148,6 +148,7 @@ def predict_rows(
     state: PortfolioState = FLAT,
     *,
     with_ppo: bool = True,
+    gru_batch: int = PREDICT_BATCH,
 ) -> RawOutputs:
     """Outputs of the models held for the last ``n_out`` rows of ``X``.
 
@@ -161,6 +162,8 @@ def predict_rows(
     with_ppo
         False leaves PPO out (``ppo`` is None), for callers that query it per bar;
         a set without PPO has no PPO output either way.
+    gru_batch
+        Windows per GRU forward pass (:meth:`~kilo.models.gru.GRURegressor.predict`).
 
     Raises
     ------
@@ -173,7 +176,7 @@ def predict_rows(
     gru = None
     if models.gru is not None:
         L = models.gru.params.sequence_length
-        gru = models.gru.predict(X[len(X) - n_out - L + 1 :])[L - 1 :]
+        gru = models.gru.predict(X[len(X) - n_out - L + 1 :], gru_batch)[L - 1 :]
     return RawOutputs(
         gru,
         None if models.lightgbm is None else models.lightgbm.predict(X[len(X) - n_out :]),

@@ -66,7 +66,7 @@ def test_every_candle_reads_its_own_feature_row_across_an_outage(config) -> None
     class Stub:  # predictions are never asked for: only the mapping is under test
         params = type("P", (), {"sequence_length": 1, "window": 1})()
 
-        def predict(self, X):
+        def predict(self, X, batch=None):  # GRU passes a batch, LightGBM none
             return np.zeros(len(X), dtype=np.float32)
 
     models = FittedModels(Stub(), Stub(), None)

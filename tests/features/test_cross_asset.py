@@ -95,3 +95,28 @@ def test_timeframes_must_be_multiples_of_the_candles() -> None:
         timeframe_features(
             candles(np.ones(10) * 100), SPEC.model_copy(update={"timeframes": ["90m"]}), "1h"
         )
+
+
+def test_higher_timeframe_features_are_pandas_resampling_of_real_candles(
+    btc_candles: pd.DataFrame,
+) -> None:
+    """The per-bar numpy path against pandas' resample and rolling windows, 1d bars of
+    real BTC candles (outages and a partial first day included)."""
+    spec = SPEC.model_copy(update={"timeframes": ["1d"], "timeframe_period": 14})
+    candles = btc_candles.iloc[5:6005]
+    out = timeframe_features(candles, spec, "1h")
+    day = candles["close"].resample("1D").agg(["last", "count"])
+    close = day.loc[day["count"] == 24, "last"]
+    ret = np.log(close).diff()
+    gains, losses = (r.clip(lower=0).rolling(14).mean() for r in (ret, -ret))
+    expected = {
+        "tf1d_log_ret_3": np.log(close).diff(3),
+        "tf1d_volatility_14": ret.rolling(14).std(),
+        "tf1d_rsi_14": gains / (gains + losses),
+        "tf1d_trend_14": close / close.rolling(14).mean() - 1.0,
+    }
+    shown_at = close.index + pd.Timedelta(hours=23)  # each day's last candle
+    for name, values in expected.items():
+        reference = pd.Series(values.to_numpy(), shown_at).reindex(candles.index).ffill(limit=23)
+        assert reference.notna().sum() > 5000
+        np.testing.assert_allclose(out[name], reference, rtol=1e-12, atol=1e-15, err_msg=name)

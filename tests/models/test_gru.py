@@ -8,7 +8,7 @@ import torch
 
 from kilo.config import GRUConfig
 from kilo.errors import ConfigError, ModelSetError
-from kilo.models.gru import GRURegressor, resolve_device, window_ends
+from kilo.models.gru import SERVE_BATCH, GRURegressor, resolve_device, window_ends
 
 PARAMS = GRUConfig(sequence_length=5, hidden_size=8, epochs=3, batch_size=32, patience=2)
 
@@ -97,6 +97,20 @@ def test_a_rows_prediction_does_not_depend_on_the_rows_after_it() -> None:
     full = model.predict(X)
     for n in (300, 777, 1301):
         np.testing.assert_array_equal(model.predict(X[:n]), full[:n])
+
+
+@pytest.mark.parametrize("batch", [SERVE_BATCH, 1])
+def test_the_traders_short_passes_predict_as_the_full_ones(batch: int) -> None:
+    """The trader scores one bar per pass of ``SERVE_BATCH`` windows: on x86 its outputs
+    are the full-history ones to the bit; a single window takes matrix-vector kernels
+    that round otherwise (the control)."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(600, 44)).astype(np.float32)
+    params = GRUConfig(sequence_length=48, hidden_size=64, epochs=1, batch_size=256, patience=1)
+    model = GRURegressor(params, seed=1).fit(X[:400], 0.01 * X[:400, 0], progress=False)
+    full = model.predict(X)
+    served = np.array([model.predict(X[end - 47 : end + 1], batch)[-1] for end in range(400, 600)])
+    assert np.array_equal(served, full[400:]) == (batch == SERVE_BATCH)
 
 
 SEQUENCE = GRUConfig(

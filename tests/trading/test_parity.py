@@ -11,7 +11,7 @@ from kilo.config import Config
 from kilo.data import load_candles
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.inference import FittedModels, context_rows, predict_rows
-from kilo.models.gru import GRURegressor
+from kilo.models.gru import SERVE_BATCH, GRURegressor
 from kilo.trading.sources import ReplaySource
 from kilo.training.dataset import load_context
 
@@ -60,8 +60,9 @@ def test_a_shorter_window_would_break_parity(config: Config, btc_candles: pd.Dat
 @pytest.mark.parametrize("mode", ["window", "sequence"])
 def test_served_gru_outputs_match_the_trainers_predictions(config: Config, mode: str) -> None:
     """A GRU trained in either mode is served as it predicts: bar by bar, the trader's
-    trailing features through :func:`~kilo.inference.predict_rows` give the outputs of
-    ``predict`` over the full history (each row's window from a zero state)."""
+    trailing features through :func:`~kilo.inference.predict_rows` in the trader's
+    short passes give the outputs of ``predict`` over the full history (each row's
+    window from a zero state)."""
     symbol = "BTC/USDT"
     engine = FeatureEngine.from_config(config, symbol)
     candles = load_candles(config.data.dir, "binance", symbol, "1h").iloc[-5000:]
@@ -93,7 +94,8 @@ def test_served_gru_outputs_match_the_trainers_predictions(config: Config, mode:
     for bar_time, snapshots in source.iterations():
         snap = snapshots[symbol]
         rows = engine.transform(snap.history, snap.context).iloc[-(ctx + 1) :]
-        out = predict_rows(served, preprocessor.transform(rows), 1, with_ppo=False).gru
+        X = preprocessor.transform(rows)
+        out = predict_rows(served, X, 1, with_ppo=False, gru_batch=SERVE_BATCH).gru
         assert out is not None
         np.testing.assert_allclose(out[0], full.loc[bar_time], rtol=1e-6, atol=1e-9)
         compared += 1

@@ -14,12 +14,15 @@ window is finite, so a trailing window of candles reproduces full-history values
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from kilo.config import FeaturesConfig, timeframe_seconds
 from kilo.errors import ConfigError
-from kilo.features.indicators import log
 
 
 def bars_per(timeframe: str, base: str) -> int:
@@ -63,6 +66,16 @@ def timeframe_lookback(spec: FeaturesConfig, base: str) -> int:
     )
 
 
+def trailing(x: np.ndarray, window: int, stat: Callable[..., Any]) -> np.ndarray:
+    """``stat(..., axis=1)`` of each trailing ``window`` of ``x``, NaN for the first
+    ``window - 1`` rows (and for any window holding a NaN): pandas' ``rolling(window,
+    min_periods=window)`` without its per-call overhead (the trader calls this per bar)."""
+    out = np.full(len(x), np.nan)
+    if len(x) >= window:
+        out[window - 1 :] = stat(np.lib.stride_tricks.sliding_window_view(x, window), axis=1)
+    return out
+
+
 def timeframe_features(
     candles: pd.DataFrame, spec: FeaturesConfig, base: str
 ) -> dict[str, pd.Series]:
@@ -74,36 +87,43 @@ def timeframe_features(
         Validated candles of timeframe ``base`` (UTC ``DatetimeIndex``, columns open,
         high, low, close).
 
+    Returns
+    -------
+    Name -> Series of shape (n_candles,), float64, on ``candles.index``. A bar's values
+    show from its last candle's row for ``k`` rows (``k`` candles per bar), NaN elsewhere.
+
     Raises
     ------
     ConfigError
         If a timeframe is not a whole multiple of ``base``.
     """
     p = spec.timeframe_period
-    step = pd.Timedelta(seconds=timeframe_seconds(base))
+    seconds = pd.DatetimeIndex(candles.index).as_unit("s").asi8
+    close = candles["close"].to_numpy(dtype=np.float64)
+    rows = np.arange(len(close))
     out: dict[str, pd.Series] = {}
     for tf in spec.timeframes:
         k = bars_per(tf, base)
-        length = pd.Timedelta(seconds=timeframe_seconds(tf))
-        bucket = pd.DatetimeIndex(candles.index).floor(length)
-        grouped = candles["close"].groupby(bucket)
-        bars = pd.DataFrame({"close": grouped.last(), "count": grouped.size()})
-        close = bars.loc[bars["count"] == k, "close"].astype("float64")
-        log_c = log(close)
-        ret = log_c.diff()
-        gains = ret.clip(lower=0).rolling(p, min_periods=p).mean()
-        losses = (-ret).clip(lower=0).rolling(p, min_periods=p).mean()
+        bucket = seconds // timeframe_seconds(tf)  # the floor of each candle's open time
+        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+        counts = np.diff(np.r_[starts, len(bucket)])
+        last = (starts + counts - 1)[counts == k]  # each complete bar's last candle
+        log_c = np.log(close[last])
+        ret = np.r_[np.nan, np.diff(log_c)]
+        gains = trailing(np.clip(ret, 0, None), p, np.mean)
+        losses = trailing(np.clip(-ret, 0, None), p, np.mean)
         with np.errstate(divide="ignore", invalid="ignore"):
             rsi = gains / (gains + losses)
         features = {
             "log_ret_1": ret,
-            "log_ret_3": log_c.diff(3),
-            f"volatility_{p}": ret.rolling(p, min_periods=p).std(),
+            "log_ret_3": np.r_[np.full(min(3, len(log_c)), np.nan), log_c[3:] - log_c[:-3]],
+            f"volatility_{p}": trailing(ret, p, partial(np.std, ddof=1)),
             f"rsi_{p}": rsi,
-            f"trend_{p}": close / close.rolling(p, min_periods=p).mean() - 1.0,
+            f"trend_{p}": close[last] / trailing(close[last], p, np.mean) - 1.0,
         }
-        visible = pd.DatetimeIndex(close.index) + (length - step)  # each bar's last candle
+        bar = np.searchsorted(last, rows, side="right") - 1  # latest complete bar shown
+        shown = (bar >= 0) & (rows - last[bar.clip(0)] < k)
         for name, values in features.items():
-            shown = pd.Series(values.to_numpy(), index=visible)
-            out[f"tf{tf}_{name}"] = shown.reindex(candles.index).ffill(limit=k - 1)
+            value = values[bar.clip(0)] if len(last) else np.full(len(rows), np.nan)
+            out[f"tf{tf}_{name}"] = pd.Series(np.where(shown, value, np.nan), candles.index)
     return out

@@ -14,6 +14,7 @@ from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.target import trailing_volatility
 from kilo.inference import PortfolioState, Prediction, context_rows, predict_rows, score_outputs
+from kilo.models.gru import SERVE_BATCH
 from kilo.registry import ModelSet
 from kilo.trading.sources import MarketSnapshot
 
@@ -133,7 +134,7 @@ class SymbolModel:
             trailing_volatility(history.iloc[-(window + 1) :], window, annualise=True).iloc[-1]
         )
         return score_outputs(
-            predict_rows(self.model_set, X, 1, state),
+            predict_rows(self.model_set, X, 1, state, gru_batch=SERVE_BATCH),
             self.calibration,
             self.weights,
             state,
