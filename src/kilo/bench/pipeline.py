@@ -130,6 +130,41 @@ def bench_evaluate(config: Config) -> list[dict[str, Any]]:
     return [record("evaluate", evaluation, "s", params)]
 
 
+@register("search-trial")
+def bench_search_trial(config: Config) -> list[dict[str, Any]]:
+    """Wall time of one search trial's work on one symbol, against the peer.
+
+    A trial fits and trades the config on the inner folds of every search symbol, one
+    fold after the other in one process (:func:`~kilo.search.nested.evaluate_inner`,
+    ``evaluation.random_draws`` random paths); this times BTC/USDT's share, so a trial
+    over k symbols costs about k times it. With gym-anytrading installed the same run
+    times the peer, SB3's 100k-step PPO (target: <= 0.5x the peer), and the record's
+    params carry ``ratio_to_peer``. One run, no warm-up.
+    """
+    from kilo.search.nested import evaluate_inner
+
+    symbol = "BTC/USDT"
+    done = []
+    runs = time_runs(
+        lambda: done.append(
+            evaluate_inner(config, symbol, random_draws=config.evaluation.random_draws)
+        ),
+        repeats=1,
+        warmup=0,
+    )
+    peer = peer_100k_seconds(config)
+    params = {
+        "symbol": symbol,
+        "objective": round(done[-1].objective, 3),
+        "last_bar_read": done[-1].last_bar_read,
+        "models": config.models.enabled,
+        "gru_mode": config.models.gru.mode,
+        "peer_100k_s": None if peer is None else round(peer, 1),
+        "ratio_to_peer": None if peer is None else round(runs[0] / peer, 3),
+    }
+    return [record("search-trial", runs, "s", params)]
+
+
 @register("pool")
 def bench_pool(config: Config) -> list[dict[str, Any]]:
     """Seconds and peak memory of a pooled fit of every symbol in the data folder.
