@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kilo.config.blend import BlendConfig, EdgeBlend, switch_rule
+from kilo.config.drift import DriftConfig
 from kilo.config.markets import normalize_symbol
 from kilo.config.models import ModelsConfig
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
@@ -43,6 +44,7 @@ class Config(_Section):
     trading: TradingConfig = Field(default_factory=lambda: TradingConfig.model_validate({}))
     risk: RiskConfig = RiskConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    drift: DriftConfig = DriftConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     retrain: RetrainConfig = RetrainConfig()
     training: TrainingConfig = TrainingConfig()
