@@ -18,6 +18,8 @@ variable has fewer bins than asked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -50,7 +52,7 @@ def bin_shares(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return counts / max(len(x), 1)
 
 
-def padded_edges(edges: list[np.ndarray] | list[list[float]]) -> np.ndarray:
+def padded_edges(edges: Sequence[Sequence[float] | np.ndarray]) -> np.ndarray:
     """Several variables' edges as one matrix, shape (n_vars, max_k), padded with +inf
     (a pad edge is never <= a finite value, so it adds an always-empty bin)."""
     width = max((len(e) for e in edges), default=0)

@@ -203,7 +203,7 @@ class DriftMonitor:
         due = (self.horizon + 1) * self.timeframe
         while self._pending and self._pending[0][0] + due <= now:
             t, outputs, edge, entered = self._pending.popleft()
-            at = opens.index.get_indexer([t + self.timeframe, t + due])
+            at = opens.index.get_indexer(pd.DatetimeIndex([t + self.timeframe, t + due]))
             if (at < 0).any():
                 continue  # a candle missing (an outage): no held return for this bar
             held = math.log(opens.iloc[at[1]] / opens.iloc[at[0]])
