@@ -15,6 +15,10 @@ class DriftConfig(_Section):
     with it (:mod:`kilo.trading.drift`).
     """
 
+    enabled: bool = Field(
+        True,
+        description="measure drift in the trader; false: none measured",
+    )
     window: int = Field(168, ge=20, description="trailing bars of the live measures")
     bins: int = Field(10, ge=2, le=50, description="quantile bins of the reference (10: deciles)")
     epsilon: float = Field(

@@ -170,9 +170,12 @@ class SymbolModel:
 
 
 def drift_monitor(config: Config, model_set: ModelSet) -> DriftMonitor | None:
-    """The set's :class:`~kilo.trading.drift.DriftMonitor` with ``config.drift``, or None
-    (logged once, by name) when the set stores no drift reference."""
+    """The set's :class:`~kilo.trading.drift.DriftMonitor` with ``config.drift``, or None:
+    with ``drift.enabled`` false, or (logged once, by name) when the set stores no drift
+    reference."""
     manifest = model_set.manifest
+    if not config.drift.enabled:
+        return None
     if manifest.drift is None:
         logger.warning(
             "%s %s: the model set stores no drift reference (saved before Kilo kept "
