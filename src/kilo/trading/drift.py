@@ -201,12 +201,16 @@ class DriftMonitor:
     def _realise(self, now: pd.Timestamp, opens: pd.Series) -> None:
         """Move the pending bars whose held return is known into the realised window."""
         due = (self.horizon + 1) * self.timeframe
+        if not self._pending or self._pending[0][0] + due > now:
+            return
+        times, values = pd.DatetimeIndex(opens.index).as_unit("ns").asi8, opens.to_numpy()
         while self._pending and self._pending[0][0] + due <= now:
             t, outputs, edge, entered = self._pending.popleft()
-            at = opens.index.get_indexer(pd.DatetimeIndex([t + self.timeframe, t + due]))
-            if (at < 0).any():
+            wanted = np.array([(t + self.timeframe).value, (t + due).value])  # ns
+            at = np.minimum(np.searchsorted(times, wanted), len(times) - 1)
+            if (times[at] != wanted).any():
                 continue  # a candle missing (an outage): no held return for this bar
-            held = math.log(opens.iloc[at[1]] / opens.iloc[at[0]])
+            held = math.log(values[at[1]] / values[at[0]])
             slot = self._realised % self.config.window
             self._pred[slot], self._held[slot] = outputs, held
             self._edge[slot], self._entered[slot] = edge, entered
