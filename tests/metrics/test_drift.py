@@ -4,7 +4,14 @@ import math
 
 import numpy as np
 
-from kilo.metrics.drift import bin_rows, bin_shares, padded_edges, psi, quantile_edges
+from kilo.metrics.drift import (
+    bin_rows,
+    bin_shares,
+    padded_edges,
+    psi,
+    quantile_edges,
+    window_psi,
+)
 
 
 def test_psi_matches_the_formula_by_hand_and_is_zero_on_the_reference() -> None:
@@ -36,3 +43,15 @@ def test_padded_rows_bin_as_searchsorted_and_pads_add_nothing() -> None:
         assert got.tolist() == want
     a, e = np.array([[0.2, 0.8, 0.0]]), np.array([[0.5, 0.5, 0.0]])
     assert np.isclose(psi(a, e), psi(a[:, :2], e[:, :2])).all()
+
+
+def test_window_psi_is_the_psi_of_each_trailing_window() -> None:
+    rng = np.random.default_rng(2)
+    x = np.cumsum(rng.normal(size=300)) / 10  # persistent, as many features are
+    edges = quantile_edges(x, 10)
+    shares = bin_shares(x, edges)
+    got = window_psi(x, edges, shares, window=50, step=7)
+    ends = range(50, 301, 7)
+    want = [float(psi(bin_shares(x[e - 50 : e], edges), shares)) for e in ends]
+    assert np.allclose(got, want) and len(got) == len(want)
+    assert np.median(got) > 0.25  # a persistent series' short windows look drifted

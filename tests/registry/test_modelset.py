@@ -53,6 +53,9 @@ def test_the_drift_reference_is_stored_small_and_checksummed(
     drift = manifest["drift"]
     assert len(drift["features"]) == len(manifest["feature_names"]) and drift["bins"] == 10
     assert set(drift["outputs"]) == {"gru", "lightgbm", "ppo", "score"}
+    assert drift["window"] == 168 and drift["null_quantile"] == 0.95
+    nulls = [b["null_psi"] for b in drift["features"].values()]
+    assert None not in nulls and sorted(nulls)[len(nulls) // 2] > 0.25  # persistent features
     assert {"ic", "low", "high"} <= set(drift["validation_ic"]["score"])
     assert len(json.dumps(drift, indent=2)) < 100_000
     drift["features"][manifest["feature_names"][0]]["shares"][0] += 0.01  # a changed share

@@ -14,7 +14,7 @@ from kilo.metrics import spearman_ic
 from kilo.metrics.drift import bin_shares, psi
 from kilo.registry.drift import DriftReference, ReferenceIC
 from kilo.trading.broker import Portfolio
-from kilo.trading.drift import DriftMonitor, drift_reason
+from kilo.trading.drift import DriftMonitor, drift_reason, feature_thresholds
 from kilo.trading.trader import drift_scale
 from kilo.training.reference import reference_bins
 from tests.trading.test_execution import CFG, RULE, Candle, PaperBroker, T, execute_bar
@@ -106,6 +106,22 @@ def test_the_rule_counts_more_than_the_share_of_features() -> None:
     assert drift_reason({"a": 0.3, "b": 0.1}, 0, config) is None  # half is not more than half
     assert "2 of 3 features" in str(drift_reason({"a": 0.3, "b": 0.4, "c": 0.0}, 0, config))
     assert "for 10 bars" in str(drift_reason({"a": 0.0}, 10, config))
+    raised = {"a": 2.0, "b": 0.25, "c": 0.25}  # a persistent feature's own windows reach 2.0
+    assert drift_reason({"a": 1.5, "b": 0.4, "c": 0.0}, 0, config, raised) is None
+
+
+def test_thresholds_rise_to_the_training_windows_psi_only_at_their_window() -> None:
+    ref = reference(np.random.default_rng(3))
+    features = {
+        n: b.model_copy(update={"null_psi": 0.5 + i})
+        for i, (n, b) in enumerate(ref.features.items())
+    }
+    ref = ref.model_copy(update={"features": features, "window": W})
+    assert feature_thresholds(ref, DriftConfig(window=W)) == {"f0": 0.5, "f1": 1.5, "f2": 2.5}
+    assert set(feature_thresholds(ref, DriftConfig(window=2 * W)).values()) == {0.25}
+    assert set(feature_thresholds(ref, DriftConfig(window=W, null_quantile=None)).values()) == {
+        0.25
+    }
 
 
 @pytest.mark.parametrize(("action", "scale"), [("none", 1.0), ("reduce", 0.3), ("flat", 0.0)])

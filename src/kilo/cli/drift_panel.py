@@ -22,7 +22,9 @@ IC_HISTORY = (
 LEGEND = (
     "<b>PSI</b>: population stability index of a feature (or output) over the trailing "
     "drift.window bars against its training deciles (0.1-0.25 a shift, above 0.25 a large "
-    "one); <b>share</b>: share of features above drift.psi_threshold; <b>live IC</b>: "
+    "one); <b>share</b>: share of features above their threshold (drift.psi_threshold, "
+    "raised to the PSI a feature scores over the training split's own windows); "
+    "<b>live IC</b>: "
     "Spearman IC of the blend's score with the held return it realised, 95 % block-bootstrap "
     "interval, beside the validation IC's interval; <b>edge / realised</b>: mean expected "
     "edge of the entries against the mean held return they realised (log returns over the "

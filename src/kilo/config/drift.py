@@ -27,11 +27,19 @@ class DriftConfig(_Section):
     psi_threshold: float = Field(
         0.25, gt=0, description="PSI above which a feature has drifted (0.25: the convention)"
     )
+    null_quantile: float | None = Field(
+        0.95,
+        gt=0.5,
+        lt=1,
+        description="a feature counts as drifted only above the larger of psi_threshold and "
+        "this quantile of its PSI over trailing windows of the training split (stored at "
+        "training); null: psi_threshold alone",
+    )
     feature_share: float = Field(
         0.5,
         gt=0,
         lt=1,
-        description="drift when more than this share of the features is above psi_threshold",
+        description="drift when more than this share of the features is above its threshold",
     )
     ic_bars: int = Field(
         336,

@@ -97,3 +97,31 @@ def psi(actual: np.ndarray, expected: np.ndarray, epsilon: float = 1e-4) -> np.n
     a = np.maximum(np.asarray(actual, dtype=np.float64), epsilon)
     e = np.maximum(np.asarray(expected, dtype=np.float64), epsilon)
     return np.sum((a - e) * np.log(a / e), axis=-1)
+
+
+def window_psi(
+    x: np.ndarray,
+    edges: np.ndarray,
+    shares: np.ndarray,
+    window: int,
+    step: int = 1,
+    epsilon: float = 1e-4,
+) -> np.ndarray:
+    """PSI against (``edges``, ``shares``) of each trailing window of ``window`` values of
+    ``x`` (shape (n,), finite), the windows ending every ``step`` values.
+
+    What a persistent variable scores with no drift at all: a short window of it sits
+    in a few bins, so its PSI is high by construction.
+
+    Returns
+    -------
+    ndarray of shape (n_windows,), float64; empty when ``n < window``.
+    """
+    n = len(x)
+    if n < window:
+        return np.empty(0)
+    onehot = np.zeros((n + 1, len(edges) + 1))
+    onehot[np.arange(1, n + 1), np.searchsorted(edges, x, side="right")] = 1.0
+    cumulative = np.cumsum(onehot, axis=0)
+    ends = np.arange(window, n + 1, step)
+    return psi((cumulative[ends] - cumulative[ends - window]) / window, shares, epsilon)

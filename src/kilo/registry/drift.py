@@ -20,10 +20,13 @@ class _Record(BaseModel):
 class Bins(_Record):
     """One variable's reference: interior quantile ``edges`` (k, increasing) and the
     reference ``shares`` of the k + 1 bins they make (summing to 1); binning as in
-    :mod:`kilo.metrics.drift`."""
+    :mod:`kilo.metrics.drift`. ``null_psi`` (features only): a high quantile of the PSI
+    of the reference's own trailing windows (:attr:`DriftReference.window` rows), what
+    a persistent feature scores with no drift at all; None in sets saved before it."""
 
     edges: list[float]
     shares: list[float]
+    null_psi: float | None = None
 
 
 class ReferenceIC(_Record):
@@ -46,13 +49,17 @@ class DriftReference(_Record):
     ``score`` on validation, out of sample (``gru`` and ``lightgbm``: predicted log
     return; ``ppo``: the probability of the long action); ``validation_ic``: the same
     outputs' IC against the held return (``Dataset.held_return``, DESIGN.md invariant 9).
+    ``window`` and ``null_quantile`` say how each feature's ``null_psi`` was measured.
     """
 
     bins: int = Field(ge=2)
+    window: int | None = None
+    null_quantile: float | None = None
     features: dict[str, Bins]
     outputs: dict[str, Bins]
     validation_ic: dict[str, ReferenceIC]
 
     def sha256(self) -> str:
-        """sha256 of the reference's JSON, as the manifest records it (``drift_sha256``)."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """sha256 of the reference's JSON without default values, as the manifest records
+        it (``drift_sha256``): a field added later with a default leaves it unchanged."""
+        return hashlib.sha256(self.model_dump_json(exclude_defaults=True).encode()).hexdigest()

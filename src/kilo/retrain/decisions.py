@@ -30,7 +30,7 @@ class DriftTrigger(BaseModel):
     by :func:`kilo.trading.drift.drift_reason` with the running ``drift`` config.
 
     ``bar_time`` is the bar measured (UTC); ``share_drifted`` the share of features
-    above ``drift.psi_threshold``; ``top_features`` (name, PSI); ``ic`` the score's live
+    above their threshold; ``top_features`` (name, PSI); ``ic`` the score's live
     IC, ``validation_low`` the lower end of its validation interval, ``ic_below_bars``
     how long it has been below it.
     """

@@ -2,12 +2,13 @@
 
 Reads each symbol's latest row of the ledger's ``drift`` table (the trader's live
 measures, :mod:`kilo.trading.drift`) and applies :func:`kilo.trading.drift.drift_reason`
-with the running ``drift`` config: more than ``drift.feature_share`` of the features
-above ``drift.psi_threshold``, or the score's live IC below its validation interval for
-``drift.ic_bars`` bars. A symbol that fired starts a challenger through the usual
-champion/challenger pass (promotion rules unchanged), with the trigger and its figures
-in the decision. A champion version is retrained on drift once: while it stays
-champion its drift keeps firing, and the schedule (``--every``) is what retries.
+with the running ``drift`` config and the champion's reference: more than
+``drift.feature_share`` of the features above their threshold, or the score's live IC
+below its validation interval for ``drift.ic_bars`` bars. A symbol that fired starts a
+challenger through the usual champion/challenger pass (promotion rules unchanged), with
+the trigger and its figures in the decision. A champion version is retrained on drift
+once: while it stays champion its drift keeps firing, and the schedule (``--every``) is
+what retries.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import pandas as pd
 
 from kilo.config import Config
 from kilo.errors import ModelSetError
-from kilo.registry import latest_version
+from kilo.registry import latest_version, symbol_dir
+from kilo.registry.manifest import read_manifest
 from kilo.retrain.champion import retrain_pass
 from kilo.retrain.decisions import DriftTrigger, RetrainDecision
-from kilo.trading.drift import drift_reason
+from kilo.trading.drift import drift_reason, feature_thresholds
 from kilo.trading.drift_store import latest_drift
 from kilo.trading.ledger import connect
 
@@ -74,7 +76,9 @@ def drift_triggers(config: Config, symbols: list[str]) -> dict[str, DriftTrigger
         if version != champion or (symbol, version) in done:
             continue
         below = int(row["ic_below_bars"])
-        reason = drift_reason(json.loads(row["feature_psi"]), below, config.drift)
+        reference = read_manifest(symbol_dir(config.models.dir, symbol) / version).drift
+        thresholds = None if reference is None else feature_thresholds(reference, config.drift)
+        reason = drift_reason(json.loads(row["feature_psi"]), below, config.drift, thresholds)
         if reason is None:
             logger.info("%s: no drift at %s", symbol, row["bar_time"])
             continue

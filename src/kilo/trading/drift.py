@@ -61,7 +61,8 @@ class DriftRecord:
     ``status``: ``warming`` (fewer than ``drift.window`` bars seen: no PSI yet), ``ok``
     or ``drifted`` (``reason`` says why: :func:`drift_reason`). PSI values are unitless
     (>= 0); ``top_features`` the ``drift.top_features`` highest, (name, PSI);
-    ``share_drifted`` the share of features above ``drift.psi_threshold``. ``live_ic``
+    ``share_drifted`` the share of features above their threshold
+    (:func:`feature_thresholds`). ``live_ic``
     maps each output (``score``, ``gru``, ``lightgbm``, ``ppo``) to its last
     :class:`LiveIC` (empty until ``drift.window`` held returns are realised);
     ``validation`` is the score's validation IC; ``ic_below_bars`` how many bars the
@@ -87,21 +88,41 @@ class DriftRecord:
     reason: str | None = None
 
 
+def feature_thresholds(reference: DriftReference, config: DriftConfig) -> dict[str, float]:
+    """Each feature's PSI threshold: ``psi_threshold``, raised to the feature's stored
+    ``null_psi`` (its PSI over the training split's own trailing windows) when
+    ``null_quantile`` is set and the reference was measured at ``config.window``."""
+    calibrated = config.null_quantile is not None and reference.window == config.window
+    return {
+        name: max(config.psi_threshold, b.null_psi or 0.0) if calibrated else config.psi_threshold
+        for name, b in reference.features.items()
+    }
+
+
 def drift_reason(
-    feature_psi: Mapping[str, float], ic_below_bars: int, config: DriftConfig
+    feature_psi: Mapping[str, float],
+    ic_below_bars: int,
+    config: DriftConfig,
+    thresholds: Mapping[str, float] | None = None,
 ) -> str | None:
     """Why a symbol counts as drifted, or None: more than ``feature_share`` of the
-    features above ``psi_threshold``, or the score's live IC below its validation
-    interval for at least ``ic_bars`` bars. The trader's status and
-    ``retrain.py --on-drift`` decide by this one rule."""
+    features above their threshold (``thresholds``, :func:`feature_thresholds`; default
+    ``psi_threshold``), or the score's live IC below its validation interval for at
+    least ``ic_bars`` bars. The trader's status and ``retrain.py --on-drift`` decide by
+    this one rule."""
     reasons = []
-    over = sorted(
-        ((v, k) for k, v in feature_psi.items() if v > config.psi_threshold), reverse=True
-    )
+    limit = thresholds or {}
+    over = sorted((v, k) for k, v in feature_psi.items() if v > limit.get(k, config.psi_threshold))[
+        ::-1
+    ]
     if feature_psi and len(over) / len(feature_psi) > config.feature_share:
         top = ", ".join(f"{k} {v:.2f}" for v, k in over[:3])
+        raised = any(v > config.psi_threshold for v in limit.values())
+        above = f"PSI > {config.psi_threshold:g}" + (
+            " and its training windows' quantile" if raised else ""
+        )
         reasons.append(
-            f"PSI > {config.psi_threshold:g} on {len(over)} of {len(feature_psi)} features "
+            f"{above} on {len(over)} of {len(feature_psi)} features "
             f"(more than {config.feature_share:.0%}; highest {top})"
         )
     if ic_below_bars >= config.ic_bars:
@@ -145,6 +166,8 @@ class DriftMonitor:
         for i, b in enumerate(bins):
             self.expected[i, : len(b.shares)] = b.shares
         self.validation = reference.validation_ic.get("score")
+        self.thresholds = feature_thresholds(reference, config)
+        self._limits = np.array([self.thresholds[n] for n in self.features])
         w = config.window
         self._rows = np.zeros((w, len(bins)), dtype=np.int64)
         self._counts = np.zeros_like(self.expected, dtype=np.int64)
@@ -243,7 +266,7 @@ class DriftMonitor:
         n = len(self.features)
         feature_psi = dict(zip(self.features, values[:n].tolist(), strict=True))
         top = sorted(feature_psi.items(), key=lambda kv: -kv[1])[: self.config.top_features]
-        reason = drift_reason(feature_psi, self._ic_below, self.config)
+        reason = drift_reason(feature_psi, self._ic_below, self.config, self.thresholds)
         self.drifted = reason is not None
         edge_acted = return_acted = None
         realised = min(self._realised, self.config.window)
@@ -259,7 +282,7 @@ class DriftMonitor:
             feature_psi,
             dict(zip(self.outputs, values[n:].tolist(), strict=True)),
             top,
-            float(np.mean(values[:n] > self.config.psi_threshold)) if n else None,
+            float(np.mean(values[:n] > self._limits)) if n else None,
             dict(self._live_ic),
             self.validation,
             self._ic_below,

@@ -14,9 +14,10 @@ class DriftGauges:
     """Gauges labelled by symbol (and feature or output) of the latest drift records.
 
     ``kilo_drift_feature_psi{symbol,feature}`` and ``kilo_drift_output_psi{symbol,output}``
-    (PSI, unitless); ``kilo_drift_share{symbol}`` (share of features above
-    ``drift.psi_threshold``); ``kilo_drift_live_ic{symbol,output,bound}`` (``bound``:
-    ``ic``, ``low``, ``high`` of the live IC and its interval);
+    (PSI, unitless); ``kilo_drift_share{symbol}`` (share of features above their
+    threshold, :func:`~kilo.trading.drift.feature_thresholds`);
+    ``kilo_drift_live_ic{symbol,output,bound}`` (``bound``: ``ic``, ``low``, ``high`` of
+    the live IC and its interval);
     ``kilo_drift_validation_ic{symbol,bound}`` (the score's validation IC and interval);
     ``kilo_drift_ic_below_bars{symbol}``; ``kilo_drift_drifted{symbol}`` (1 drifted, 0
     not); ``kilo_drift_available{symbol}`` (0 for a model set without a reference).
@@ -38,7 +39,7 @@ class DriftGauges:
         )
         self.share = Gauge(
             "kilo_drift_share",
-            "Share of features above drift.psi_threshold",
+            "Share of features above their PSI threshold",
             ["symbol"],
             registry=r,
         )

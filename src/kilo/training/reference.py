@@ -12,7 +12,7 @@ from kilo.blend import Calibration, blend
 from kilo.blend.actions import Action
 from kilo.config import Config
 from kilo.metrics import ic_block_length, ic_bootstrap_ci, spearman_ic
-from kilo.metrics.drift import bin_shares, quantile_edges
+from kilo.metrics.drift import bin_shares, quantile_edges, window_psi
 from kilo.registry.drift import Bins, DriftReference, ReferenceIC
 from kilo.rl import PolicyPath
 from kilo.training.dataset import Dataset
@@ -25,6 +25,18 @@ def reference_bins(x: np.ndarray, bins: int) -> Bins:
     """Quantile edges of ``x`` (n,) and the share of ``x`` in each of their bins."""
     edges = quantile_edges(x, bins)
     return Bins(edges=edges.tolist(), shares=bin_shares(x, edges).tolist())
+
+
+def with_null(x: np.ndarray, bins: Bins, window: int, quantile: float, epsilon: float) -> Bins:
+    """``bins`` with ``null_psi``: the ``quantile`` of the PSI of ``x``'s (n,) trailing
+    windows of ``window`` rows (ending every ``window // 7`` rows); unchanged when ``x``
+    holds fewer than two windows."""
+    if len(x) < 2 * window:
+        return bins
+    values = window_psi(
+        x, np.array(bins.edges), np.array(bins.shares), window, max(1, window // 7), epsilon
+    )
+    return bins.model_copy(update={"null_psi": float(np.quantile(values, quantile))})
 
 
 def validation_outputs(
@@ -91,16 +103,23 @@ def drift_reference(
     ----------
     X
         Shape (n_rows, n_features), float32, the preprocessed features of ``data``;
-        each feature's bins come from its training rows.
+        each feature's bins come from its training rows, and with
+        ``drift.null_quantile`` its ``null_psi`` (:func:`with_null`) too.
     outputs
         The validation outputs (:func:`validation_outputs`); their bins and their IC
         against ``data.held_return`` on validation come from them.
     """
-    bins = config.drift.bins
+    d = config.drift
     train = X[data.split.train]
     features = {
-        str(name): reference_bins(train[:, j], bins) for j, name in enumerate(data.features.columns)
+        str(name): reference_bins(train[:, j], d.bins)
+        for j, name in enumerate(data.features.columns)
     }
+    if d.null_quantile is not None:
+        features = {
+            name: with_null(train[:, j], b, d.window, d.null_quantile, d.epsilon)
+            for j, (name, b) in enumerate(features.items())
+        }
     series = validation_outputs(outputs, calibration, config.blend.weights)
     held = data.held_return[data.split.val]
     ics = {}
@@ -109,8 +128,10 @@ def drift_reference(
         if (np.isfinite(pred) & np.isfinite(y)).sum() >= 3:
             ics[name] = reference_ic(pred, y, config.target.horizon, config)
     return DriftReference(
-        bins=bins,
+        bins=d.bins,
+        window=d.window,
+        null_quantile=d.null_quantile,
         features=features,
-        outputs={name: reference_bins(v, bins) for name, v in series.items()},
+        outputs={name: reference_bins(v, d.bins) for name, v in series.items()},
         validation_ic=ics,
     )
