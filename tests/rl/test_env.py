@@ -117,10 +117,8 @@ def test_build_observations_matches_the_env() -> None:
     np.testing.assert_array_equal(flat[0, -3:], [0, 0, 0])
 
 
-def test_a_long_pays_funding_and_a_short_receives_it() -> None:
-    funding = np.zeros(N)
-    funding[11] = 0.001  # longs pay 0.1 % of notional over bar 11
-    env = TradingEnv(
+def _costless_env(funding: np.ndarray) -> TradingEnv:
+    return TradingEnv(
         FEATURES,
         RETURNS,
         window=4,
@@ -130,6 +128,12 @@ def test_a_long_pays_funding_and_a_short_receives_it() -> None:
         funding=funding,
         allow_short=True,
     )
+
+
+def test_a_long_pays_funding_and_a_short_receives_it() -> None:
+    funding = np.zeros(N)
+    funding[11] = 0.001  # longs pay 0.1 % of notional over bar 11
+    env = _costless_env(funding)
     env.reset(options={"start": 10, "length": 4})
     env.step(1)
     _, reward, _, _, _ = env.step(0)  # long over bar 11
@@ -139,12 +143,4 @@ def test_a_long_pays_funding_and_a_short_receives_it() -> None:
     _, reward, _, _, _ = env.step(0)  # short over bar 11
     assert reward == pytest.approx(math.log(2 - math.exp(RETURNS[11])) + math.log(1.001))
     with pytest.raises(ValueError, match="funding"):
-        TradingEnv(
-            FEATURES,
-            RETURNS,
-            window=4,
-            episode_length=50,
-            fee=0,
-            slippage=0,
-            funding=np.full(N, np.nan),
-        )
+        _costless_env(np.full(N, np.nan))
