@@ -108,8 +108,8 @@ def test_regressors_alone() -> None:
 
 def test_threshold_rule() -> None:
     rule = ThresholdRule(enter=0.3, exit=-0.1)
-    assert [rule.decide(s, long=False) for s in (0.31, 0.3, -0.5)] == ["enter", "wait", "wait"]
-    assert [rule.decide(s, long=True) for s in (-0.11, -0.1, 0.9)] == ["exit", "hold", "hold"]
+    assert [rule.decide(s, side=0) for s in (0.31, 0.3, -0.5)] == ["enter", "wait", "wait"]
+    assert [rule.decide(s, side=1) for s in (-0.11, -0.1, 0.9)] == ["exit", "hold", "hold"]
     with pytest.raises(ValueError, match="above the enter"):
         ThresholdRule(enter=-0.2, exit=0.1)
 
@@ -130,11 +130,11 @@ def test_edge_map_is_the_isotonic_fit_of_forward_returns() -> None:
 def test_edge_rule_pays_for_costs_holds_and_sizes() -> None:
     edge = EdgeMap(x=[-1.0, 0.0, 1.0], y=[-0.02, 0.0, 0.02])  # score s -> 0.02 s
     rule = EdgeRule(edge, hurdle=0.0045, min_hold_bars=24, exit_edge=0.0)
-    assert rule.decide(0.2, long=False, bars_held=0) == "wait"  # edge 0.004 < hurdle
-    assert rule.decide(0.3, long=False, bars_held=0) == "enter"  # edge 0.006
-    assert rule.decide(-0.9, long=True, bars_held=23) == "hold"  # minimum hold
-    assert rule.decide(-0.1, long=True, bars_held=24) == "exit"
-    assert rule.decide(0.1, long=True, bars_held=100) == "hold"
+    assert rule.decide(0.2, side=0, bars_held=0) == "wait"  # edge 0.004 < hurdle
+    assert rule.decide(0.3, side=0, bars_held=0) == "enter"  # edge 0.006
+    assert rule.decide(-0.9, side=1, bars_held=23) == "hold"  # minimum hold
+    assert rule.decide(-0.1, side=1, bars_held=24) == "exit"
+    assert rule.decide(0.1, side=1, bars_held=100) == "hold"
     assert rule.size(0.3) == pytest.approx(0.006 / 0.009) and rule.size(0.9) == 1.0
 
 
