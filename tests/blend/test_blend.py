@@ -156,6 +156,26 @@ def test_the_calibrations_rule_follows_the_config() -> None:
     assert cal.rule(config.with_overrides(["blend.rule=quantile"])) == ThresholdRule(0.3, 0.1)
 
 
+def test_on_futures_the_edge_rule_shorts_below_minus_the_hurdle_spot_stays_flat() -> None:
+    edge = EdgeMap(x=[-1.0, 0.0, 1.0], y=[-0.02, 0.0, 0.02])  # score s -> 0.02 s
+    cal = Calibration(prediction_stats={}, validation_score_quantiles={}, edge_map=edge)
+    spot = cal.rule(Config())
+    futures = cal.rule(Config().with_overrides(["trading.market=futures"]))
+    assert isinstance(futures, EdgeRule) and futures.short and not spot.short
+    assert spot.decide(-0.9, side=0, bars_held=0) == "wait"  # long only: a negative edge waits
+    hurdle = futures.hurdle / 0.02  # the score whose edge is the hurdle
+    assert futures.decide(-0.99 * hurdle, side=0, bars_held=0) == "wait"
+    assert futures.decide(-1.01 * hurdle, side=0, bars_held=0) == "enter_short"
+    held = futures.min_hold_bars
+    assert futures.decide(0.9, side=-1, bars_held=held - 1) == "hold"  # minimum hold
+    assert futures.decide(0.01, side=-1, bars_held=held) == "exit"  # the edge rose above 0
+    assert futures.decide(-0.01, side=-1, bars_held=held) == "hold"
+    assert futures.size(-1.5 * hurdle) == pytest.approx(futures.size(1.5 * hurdle))
+    both = ThresholdRule(0.5, 0.5, short=True)
+    assert [both.decide(s, 0) for s in (1.0, 0.0, -1.0)] == ["enter", "wait", "enter_short"]
+    assert [both.decide(s, -1) for s in (1.0, 0.0, -1.0)] == ["exit", "exit", "hold"]
+
+
 def test_a_key_of_the_other_rule_is_refused_by_name() -> None:
     config = Config()
     with pytest.raises(ConfigError, match="blend.enter_threshold belong.*rule quantile"):
