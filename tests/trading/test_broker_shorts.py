@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from kilo.config import TradingConfig
 from kilo.trading.broker import Candle, PaperBroker, Portfolio, Position
 from tests.trading.test_broker import CFG, T
 
@@ -103,12 +102,3 @@ def test_a_shorts_partial_take_profit_closes_below_the_entry() -> None:
     [part] = broker.bar_exits(pf, "A", Candle(99, 100, 96, 97), T)
     assert part.fill.price == 97.0 and part.fill.quantity == 1.0  # a limit at the level
     assert part.fill.realised_pnl == pytest.approx(100 - 97 * (1 + 0.001) - 0.1)
-
-
-def test_leverage_above_one_and_spot_shorts_are_config_errors() -> None:
-    with pytest.raises(ValueError, match="leverage"):
-        TradingConfig(fee=0.0, market="futures", leverage=2)
-    with pytest.raises(ValueError, match="spot is long only"):
-        TradingConfig(fee=0.0, allow_short=True)
-    assert TradingConfig(fee=0.0, market="futures").allow_short
-    assert not TradingConfig(fee=0.0, market="futures", allow_short=False).allow_short

@@ -143,3 +143,13 @@ def test_a_short_and_its_fills_keep_their_side(tmp_path) -> None:
     assert saved.equity({"A": 9.0}) == pytest.approx(pf.equity({"A": 9.0}))
     fills = ledger.query("SELECT side, position_side FROM fills")
     assert fills.to_dict("records") == [{"side": "sell", "position_side": "short"}]
+    from kilo.cli.dashboard import read_ledger  # the dashboard shows the side and sign
+
+    [shown] = read_ledger(tmp_path / "l.sqlite")["positions"].to_dict("records")
+    assert shown["side"] == "short" and shown["value"] == pytest.approx(-sale.fill.quantity * 9.0)
+    from kilo.trading.monitoring import TraderMetrics  # and so does /metrics
+
+    metrics = TraderMetrics(lambda: T, pd.Timedelta("1h"))
+    prediction = PredictionRecord("A", T, "v", "enter_short", 10.0, Prediction(-1.0, 1.0))
+    metrics.observe(IterationRecord(T, T, [prediction], [sale], pf, {"A": 9.0}), 0.1)
+    assert metrics.registry.get_sample_value("kilo_position_side", {"symbol": "A"}) == -1.0

@@ -309,7 +309,7 @@ class StrategyMetrics(TradingMetrics):
     fees_paid: JsonFloat = math.nan
     funding_paid: JsonFloat = 0.0
     funding_received: JsonFloat = 0.0
-    n_short_trades: int = 0
+    n_short_trades: JsonFloat = 0.0
 
 
 def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMetrics:
@@ -343,7 +343,7 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
         fees_paid=float(fees),
         funding_paid=float(funding[funding > 0].sum()),
         funding_received=float(-funding[funding < 0].sum()),
-        n_short_trades=int(closes["position_side"].eq("short").sum()),
+        n_short_trades=float(closes["position_side"].eq("short").sum()),
     )
 
 
