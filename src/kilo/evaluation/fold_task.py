@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from kilo.backtest.paths import spell_shuffled_paths
 from kilo.backtest.simulate import StrategyRun, evaluation_trading, simulate
 from kilo.backtest.strategies import (
     LONG_FLAT,
@@ -22,7 +23,6 @@ from kilo.backtest.strategies import (
     momentum_scores,
     rule_predictor,
     side_rule,
-    spell_shuffled_paths,
 )
 from kilo.config import Config
 from kilo.errors import ConfigError
