@@ -69,6 +69,18 @@ def test_short_reward_is_exact_simple_return() -> None:
     assert reward == pytest.approx(math.log(2 - math.exp(r[21])))
 
 
+def test_the_short_action_follows_the_venue() -> None:
+    from kilo.config import Config
+    from kilo.rl import PPOAgent
+
+    for market, side in (("spot", 0.0), ("futures", -1.0)):
+        params = Config().with_overrides([f"trading.market={market}"]).models.ppo
+        env = PPOAgent(params, seed=0, fee=FEE, slippage=SLIP).make_env(FEATURES, RETURNS)
+        env.reset(options={"start": 20, "length": 3})
+        obs, *_ = env.step(2)  # FLAT_OR_SHORT
+        assert env.allow_short == (market == "futures") and obs[-3] == side
+
+
 def test_observation_is_the_window_and_state() -> None:
     env = make_env(window=4)
     features = FEATURES

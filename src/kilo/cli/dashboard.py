@@ -45,8 +45,9 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
     Returns
     -------
     ``equity`` (bar_time, equity), ``marks`` (bar_time x symbol mark prices),
-    ``positions``, ``decisions``, ``fills``, ``risk_events`` and ``retrain_decisions``
-    (empty frames where the ledger has none).
+    ``positions`` (with their side, long or short, and signed value), ``decisions``,
+    ``fills`` (with the side of the position each opened or closed), ``risk_events``
+    and ``retrain_decisions`` (empty frames where the ledger has none).
 
     Raises
     ------
@@ -70,10 +71,10 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
                 if not prices.empty
                 else pd.DataFrame()
             ),
-            "positions": query(
-                "SELECT symbol, quantity, entry_price, entry_time, bars_held, mark_price, "
-                "quantity * mark_price AS value FROM positions WHERE iteration_id = "
-                "(SELECT MAX(iteration_id) FROM equity)"
+            "positions": query(  # value signed: a short's is negative
+                "SELECT symbol, side, quantity, entry_price, entry_time, bars_held, mark_price, "
+                "CASE side WHEN 'short' THEN -1 ELSE 1 END * quantity * mark_price AS value "
+                "FROM positions WHERE iteration_id = (SELECT MAX(iteration_id) FROM equity)"
             ),
             "decisions": query(
                 "SELECT p.* FROM predictions p JOIN (SELECT symbol, MAX(iteration_id) AS it "
@@ -81,8 +82,8 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
                 "p.iteration_id = last.it ORDER BY p.symbol"
             ),
             "fills": query(
-                "SELECT time, symbol, side, quantity, price, fee, realised_pnl, reason "
-                "FROM fills ORDER BY id DESC LIMIT 20"
+                "SELECT time, symbol, side, position_side, quantity, price, fee, realised_pnl, "
+                "reason FROM fills ORDER BY id DESC LIMIT 20"
             ),
             "risk_events": query(
                 "SELECT bar_time, symbol, rule, detail FROM risk_events ORDER BY id DESC LIMIT 20"

@@ -64,7 +64,11 @@ class PPOConfig(_Section):
     learning_rate: float = Field(3e-4, gt=0)
     gamma: float = Field(0.99, gt=0, le=1)
     ent_coef: float = Field(0.01, ge=0)
-    allow_short: bool = False
+    allow_short: bool | None = Field(
+        None,
+        description="action 2 means short instead of flat; None: as trading.allow_short "
+        "(shorts on futures, refused on spot)",
+    )
     n_envs: int = Field(
         8,
         ge=1,

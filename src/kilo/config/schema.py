@@ -92,6 +92,22 @@ class Config(_Section):
         return self
 
     @model_validator(mode="after")
+    def _ppo_shorts(self) -> Config:
+        """``models.ppo.allow_short`` None follows ``trading.allow_short`` (stored, so a
+        model set records what its action 2 means); True where the venue has no shorts
+        is refused."""
+        ppo = self.models.ppo
+        if ppo.allow_short is None:
+            ppo.allow_short = self.trading.allow_short
+        elif ppo.allow_short and not self.trading.allow_short:
+            raise ValueError(
+                "models.ppo.allow_short: shorts are off on this venue (trading.market "
+                f"{self.trading.market}, trading.allow_short false); set trading.market: "
+                "futures or models.ppo.allow_short: false"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _search_keys(self) -> Config:
         """Every key of ``search.space`` is a dotted path to a config value."""
         unknown = [key for key in self.search.space if not has_path(Config, key)]

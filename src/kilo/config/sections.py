@@ -185,6 +185,7 @@ class TradingConfig(_Section):
 
     ``fee`` and ``maker_fee`` default to the ``fees`` schedule of ``market`` (see
     :mod:`kilo.config.venue`); a ``fee`` given alone is charged on every fill.
+    ``allow_short`` defaults to the venue's: shorts on futures, long only on spot.
     """
 
     market: Market = Field(
@@ -210,12 +211,25 @@ class TradingConfig(_Section):
     funding: FundingConfig = Field(
         default_factory=FundingConfig, description="futures: funding where no rate is on file"
     )
+    allow_short: bool = Field(
+        description="open shorts where the rules ask for them (futures only; unset: true "
+        "on futures, false on spot)"
+    )
+    leverage: float = Field(
+        1.0,
+        ge=1,
+        description="notional per unit of margin; only 1 is modelled (no liquidation)",
+    )
     initial_cash: float = Field(10_000.0, gt=0, description="quote currency")
     max_position_fraction: float = Field(0.2, gt=0, le=1, description="of equity per symbol")
     max_total_exposure: float = Field(1.0, gt=0, le=1, description="of equity, all symbols")
     min_notional: float = Field(10.0, ge=0, description="quote currency")
-    stop_loss: float | None = Field(0.05, gt=0, lt=1, description="fraction below entry")
-    take_profit: float | None = Field(0.10, gt=0, description="fraction above entry")
+    stop_loss: float | None = Field(
+        0.05, gt=0, lt=1, description="fraction below a long's entry (above a short's)"
+    )
+    take_profit: float | None = Field(
+        0.10, gt=0, description="fraction above a long's entry (below a short's)"
+    )
     target_volatility: float | None = Field(
         0.5,
         gt=0,
@@ -230,7 +244,8 @@ class TradingConfig(_Section):
         None,
         gt=0,
         lt=1,
-        description="exit this fraction below the highest close since entry; None disables",
+        description="exit this fraction below the highest close since a long's entry "
+        "(above the lowest since a short's); None disables",
     )
     partial_take_profit: list[PartialTakeProfit] | None = Field(
         None,
@@ -242,6 +257,18 @@ class TradingConfig(_Section):
     @classmethod
     def _venue_fees(cls, data: Any) -> Any:
         return venue_fees(data)
+
+    @model_validator(mode="after")
+    def _venue_sides(self) -> TradingConfig:
+        if self.allow_short and self.market != "futures":
+            raise ValueError("allow_short: spot is long only; set trading.market: futures to short")
+        if self.leverage != 1:
+            raise ValueError(
+                f"leverage {self.leverage}: only 1 is modelled (a position's notional at "
+                "most equity x max_position_fraction, no liquidation at the maintenance "
+                "margin); set trading.leverage: 1"
+            )
+        return self
 
     @field_validator("partial_take_profit")
     @classmethod

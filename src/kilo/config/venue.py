@@ -59,10 +59,12 @@ class FundingConfig(BaseModel, extra="forbid", frozen=True):
 def venue_fees(data: Any) -> Any:
     """Fill a raw ``trading`` mapping's ``fee`` (taker) and ``maker_fee`` from its
     ``fees[market]`` schedule where they are not given; ``fee`` alone sets both (one fee
-    for every fill, the spot-only configs' meaning). Other inputs pass unchanged, for
+    for every fill, the spot-only configs' meaning). ``allow_short`` not given follows
+    the market: true on futures, false on spot. Other inputs pass unchanged, for
     validation to report."""
     if not isinstance(data, dict):
         return data
+    data = {"allow_short": data.get("market", "spot") == "futures", **data}
     given = data.get("fees") or {}
     if not isinstance(given, dict):
         return data
@@ -81,10 +83,17 @@ def venue_fees(data: Any) -> Any:
 def switch_venue(tree: dict[str, Any], overridden: set[str]) -> None:
     """After overrides of a full config tree: a new ``trading.market`` or fee schedule
     re-derives ``trading.fee`` and ``trading.maker_fee`` from it, and a new ``fee``
-    alone sets ``maker_fee`` too, unless the overrides set those keys themselves."""
+    alone sets ``maker_fee`` too; a new market re-derives ``trading.allow_short`` and
+    ``models.ppo.allow_short``; unless the overrides set those keys themselves."""
     trading = tree.get("trading")
     if not isinstance(trading, dict):
         return
+    if "trading.market" in overridden:
+        if "trading.allow_short" not in overridden:
+            trading.pop("allow_short", None)
+        ppo = tree.get("models", {}).get("ppo")
+        if isinstance(ppo, dict) and "models.ppo.allow_short" not in overridden:
+            ppo.pop("allow_short", None)
     venue = any(k == "trading.market" or k.startswith("trading.fees") for k in overridden)
     for key in ("fee", "maker_fee"):
         if f"trading.{key}" in overridden:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from kilo.backtest.paths import spell_shuffled_paths
 from kilo.backtest.simulate import StrategyRun, evaluation_trading, simulate
 from kilo.backtest.strategies import (
     LONG_FLAT,
@@ -21,9 +22,8 @@ from kilo.backtest.strategies import (
     entry_fraction,
     momentum_scores,
     rule_predictor,
-    spell_shuffled_paths,
+    side_rule,
 )
-from kilo.blend import ThresholdRule
 from kilo.config import Config
 from kilo.errors import ConfigError
 from kilo.features import FeatureEngine, Preprocessor
@@ -125,8 +125,9 @@ def run_fold(
     Calibrations come from the validation rows, with the models fit on the training
     rows: the blend's is the trainer's (PPO queried along its own path); each single
     regressor gets its own. Model strategies use the configured rule and volatility
-    targeting; baselines are long or flat at full size, without stops; random paths
-    take the blend's mean entry size and its stops (``trading.stop_loss``,
+    targeting, and short where ``trading.allow_short`` (futures); baselines are long or
+    flat at full size, without stops; random paths take the blend's long, short and
+    flat spells, its mean entry size and its stops (``trading.stop_loss``,
     ``take_profit``), so they differ from it in timing only.
 
     Raises
@@ -227,7 +228,7 @@ def _run_fold(
             cal = validation.calibrate(config, weights)
             predictor, rule = outputs.blend(cal, weights), cal.rule(config)
         elif name in KINDS:  # the policy trades its own actions
-            predictor, rule = outputs.policy(), LONG_FLAT
+            predictor, rule = outputs.policy(), side_rule(bool(config.models.ppo.allow_short))
         elif name in ("buy_and_hold", "flat"):
             sign = 1.0 if name == "buy_and_hold" else -1.0
             predictor, rule, trading = rule_predictor(np.full(n_candles, sign)), LONG_FLAT, no_stops
@@ -243,18 +244,21 @@ def _run_fold(
     if task.random_draws:
         blend = runs["blend"]
         paths = spell_shuffled_paths(
-            blend.exposure.to_numpy(),
+            blend.side.to_numpy(),
             task.random_draws,
             seed=config.seed * RANDOM_PATHS_SEED + task.fold,
         )
-        sized = ThresholdRule(0.0, 0.0, entry_fraction(blend) / ev.position_fraction)
+        sized = replace(
+            side_rule(config.trading.allow_short),
+            fraction=entry_fraction(blend) / ev.position_fraction,
+        )
         random_runs = [
             simulate(
                 with_stops,
                 data.symbol,
                 candles,
                 rows,
-                rule_predictor(np.where(p, 1.0, -1.0), offset=rows.start),
+                rule_predictor(p.astype(np.float64), offset=rows.start),
                 sized,
                 tradable,
                 random_books[d] if d < len(random_books) else None,

@@ -26,6 +26,7 @@ REPORT_COLUMNS = [
     "sharpe",
     "max_drawdown",
     "n_trades",
+    "n_short_trades",
     "turnover",
     "exposure",
     "break_even_cost",
@@ -34,9 +35,14 @@ REPORT_COLUMNS = [
     "dsr",
 ]
 #: Table headers that differ from the field names (units in :data:`BREAK_EVEN_NOTE`).
-COLUMN_LABELS = {"break_even_cost": "break-even cost /round trip"}
+COLUMN_LABELS = {
+    "break_even_cost": "break-even cost /round trip",
+    "n_short_trades": "of which short",
+}
 #: Columns shown only where a strategy paid or received funding (futures).
 FUNDING_COLUMNS = ("funding_paid", "funding_received")
+#: Columns shown only where a strategy closed a short (futures).
+SHORT_COLUMNS = ("n_short_trades",)
 BREAK_EVEN_NOTE = (
     "Break-even cost /round trip: the cost of one round trip, in log return per unit of "
     "position (0.003: 0.3 %), at which the closed trades would net zero; compare it with "
@@ -47,9 +53,13 @@ PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "
 
 def strategy_table(entry: SymbolSummary | HoldoutSummary, columns: list[str]) -> pd.DataFrame:
     """:func:`~kilo.evaluation.results.metrics_table` with the :data:`COLUMN_LABELS`;
-    the :data:`FUNDING_COLUMNS` only where some strategy paid or received funding."""
-    funded = any(r.funding_paid or r.funding_received for r in entry.strategies.values())
-    shown = [c for c in columns if funded or c not in FUNDING_COLUMNS]
+    the :data:`FUNDING_COLUMNS` only where some strategy paid or received funding, the
+    :data:`SHORT_COLUMNS` only where some strategy closed a short."""
+    results = entry.strategies.values()
+    funded = any(r.funding_paid or r.funding_received for r in results)
+    shorted = any(r.n_short_trades for r in results)
+    hidden = (*(() if funded else FUNDING_COLUMNS), *(() if shorted else SHORT_COLUMNS))
+    shown = [c for c in columns if c not in hidden]
     return metrics_table(entry, shown).rename(columns=COLUMN_LABELS)
 
 

@@ -17,7 +17,14 @@ import pandas as pd
 from kilo.blend import DecisionRule
 from kilo.config import TradingConfig
 from kilo.inference import FLAT, PortfolioState, Prediction
-from kilo.trading.broker import Candle, FundingPayment, Order, PaperBroker, Portfolio
+from kilo.trading.broker import (
+    Candle,
+    FundingPayment,
+    Order,
+    PaperBroker,
+    Portfolio,
+    PositionSide,
+)
 
 
 def volatility_scale(volatility: float | None, target: float | None) -> float:
@@ -89,9 +96,11 @@ def execute_bar(
     ``fill_time`` pays the funding events there (``funding_rate`` x its notional at
     ``fill_price``, futures only: :meth:`PaperBroker.pay_funding`); ``risk`` may close it at
     ``fill_price``; the model predicts with the position it now sees; ``rule`` decides;
-    an entry or exit fills at ``fill_price``. An entry takes ``max_position_fraction``
-    of equity times ``rule.size(score)`` times :func:`volatility_scale`
-    (``trading.target_volatility``), as far as ``risk`` allows.
+    an entry (a long, or a short where the rule and venue allow) or exit fills at
+    ``fill_price``. An entry of either side takes ``max_position_fraction`` of equity
+    times ``rule.size(score)`` times :func:`volatility_scale`
+    (``trading.target_volatility``), as far as ``risk`` allows. A position is closed
+    on one bar and the other side opened on a later one at the earliest.
 
     Parameters
     ----------
@@ -107,8 +116,9 @@ def execute_bar(
 
     Returns
     -------
-    BarOutcome; ``decision`` is ``enter``, ``enter skipped`` (too small), ``enter
-    blocked`` (risk), ``exit``, ``risk exit``, ``hold`` or ``wait``.
+    BarOutcome; ``decision`` is ``enter`` (long) or ``enter_short``, either followed
+    by `` skipped`` (too small) or `` blocked`` (risk), ``exit``, ``risk exit``,
+    ``hold`` or ``wait``.
     """
     orders = []
     position = portfolio.positions.get(symbol)
@@ -119,24 +129,29 @@ def execute_bar(
     funding = broker.pay_funding(portfolio, symbol, funding_rate, fill_price, fill_time, marks)
     forced = risk.forced_exit(symbol) if risk is not None and position is not None else None
     if forced is not None:
-        orders.append(broker.sell(portfolio, symbol, fill_price, fill_time, forced))
+        orders.append(broker.close(portfolio, symbol, fill_price, fill_time, forced))
         return BarOutcome(predict(FLAT), "risk exit", orders, funding)
     state = (
-        PortfolioState(1.0, math.log(bar.close / position.entry_price), position.bars_held)
+        PortfolioState(
+            position.sign, math.log(bar.close / position.entry_price), position.bars_held
+        )
         if position is not None
         else FLAT
     )
     prediction = predict(state)
-    decision: str = rule.decide(prediction.score, position is not None, state.bars_held)
-    if decision == "enter":
+    decision: str = rule.decide(prediction.score, int(state.position), state.bars_held)
+    if decision in ("enter", "enter_short"):
         fraction = entry_fraction(broker.config, rule, prediction.score, prediction.volatility)
         if risk is not None:
             fraction = risk.entry_fraction(symbol, fraction, portfolio, marks)
         if fraction <= 0:
-            return BarOutcome(prediction, "enter blocked", orders, funding)
-        order = broker.buy(portfolio, symbol, fill_price, fill_time, marks, fraction=fraction)
-        decision = "enter" if order.fill else "enter skipped"
+            return BarOutcome(prediction, f"{decision} blocked", orders, funding)
+        side: PositionSide = "long" if decision == "enter" else "short"
+        order = broker.open(
+            portfolio, symbol, fill_price, fill_time, marks, fraction=fraction, side=side
+        )
+        decision = decision if order.fill else f"{decision} skipped"
         orders.append(order)
     elif decision == "exit":
-        orders.append(broker.sell(portfolio, symbol, fill_price, fill_time))
+        orders.append(broker.close(portfolio, symbol, fill_price, fill_time))
     return BarOutcome(prediction, decision, orders, funding)

@@ -25,7 +25,8 @@ _SQL_TYPES = {float: "REAL", int: "INTEGER", str: "TEXT", pd.Timestamp: "TEXT"}
 class PredictionRecord:
     """One symbol's prediction at one bar and what the trader decided on it.
 
-    ``decision`` is ``enter``, ``enter skipped``, ``exit``, ``hold`` or ``wait``;
+    ``decision`` is ``enter`` (long) or ``enter_short`` (each maybe `` skipped`` or
+    `` blocked``), ``exit``, ``risk exit``, ``hold`` or ``wait``;
     ``mark_price`` the price the bar's order would fill at (quote currency).
     """
 
