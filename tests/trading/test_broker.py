@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from kilo.config import TradingConfig
-from kilo.trading.broker import Candle, PaperBroker, Portfolio, Position
+from kilo.trading.accounts import Candle, Portfolio, Position
+from kilo.trading.broker import PaperBroker
 
 T = pd.Timestamp("2025-01-01", tz="UTC")
 CFG = TradingConfig(

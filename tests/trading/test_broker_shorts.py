@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kilo.trading.broker import Candle, PaperBroker, Portfolio, Position
+from kilo.trading.accounts import Candle, Portfolio, Position
+from kilo.trading.broker import PaperBroker
 from tests.trading.test_broker import CFG, T
 
 FUTURES = CFG.model_validate({**CFG.model_dump(), "market": "futures", "allow_short": True})

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from kilo.inference import Prediction
-from kilo.trading.broker import Order, Portfolio, Position
+from kilo.trading.accounts import Order, Portfolio, Position
 from kilo.trading.ledger import Ledger, connect
 from kilo.trading.records import IterationRecord, PredictionRecord
 
@@ -104,7 +104,7 @@ def test_a_ledger_from_an_older_kilo_gains_new_columns(tmp_path) -> None:
 
 
 def test_funding_has_its_own_table_and_positions_keep_what_they_paid(tmp_path) -> None:
-    from kilo.trading.broker import FundingPayment
+    from kilo.trading.accounts import FundingPayment
 
     path = tmp_path / "old.sqlite"
     conn = connect(path)  # a ledger from before funding: positions without the column

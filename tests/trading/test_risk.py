@@ -9,7 +9,7 @@ import pytest
 from kilo.blend import ThresholdRule
 from kilo.config import Config, RiskConfig
 from kilo.inference import PortfolioState, Prediction
-from kilo.trading.broker import Portfolio, Position
+from kilo.trading.accounts import Portfolio, Position
 from kilo.trading.ledger import Ledger
 from kilo.trading.risk import PORTFOLIO, RiskManager, correlated_cluster
 from kilo.trading.sources import MarketSnapshot, ReplaySource

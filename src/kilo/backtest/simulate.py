@@ -24,7 +24,8 @@ from kilo.data import FILLED
 from kilo.data.funding import FUNDING
 from kilo.inference import PortfolioState, Prediction
 from kilo.metrics import equity_log_returns
-from kilo.trading.broker import Candle, Fill, Order, PaperBroker, Portfolio
+from kilo.trading.accounts import Candle, Fill, Order, Portfolio
+from kilo.trading.broker import PaperBroker
 from kilo.trading.execution import execute_bar
 
 Predictor = Callable[[int, PortfolioState], Prediction]

@@ -17,14 +17,8 @@ import pandas as pd
 from kilo.blend import DecisionRule
 from kilo.config import TradingConfig
 from kilo.inference import FLAT, PortfolioState, Prediction
-from kilo.trading.broker import (
-    Candle,
-    FundingPayment,
-    Order,
-    PaperBroker,
-    Portfolio,
-    PositionSide,
-)
+from kilo.trading.accounts import Candle, FundingPayment, Order, Portfolio, PositionSide
+from kilo.trading.broker import PaperBroker
 
 
 def volatility_scale(volatility: float | None, target: float | None) -> float:

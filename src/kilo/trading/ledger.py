@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from kilo.trading.broker import Order, Portfolio, Position
+from kilo.trading.accounts import Order, Portfolio, Position
 from kilo.trading.records import IterationRecord, PredictionRecord
 from kilo.trading.risk import RiskState
 

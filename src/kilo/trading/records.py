@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kilo.inference import Prediction
-from kilo.trading.broker import FundingPayment, Order, Portfolio
+from kilo.trading.accounts import FundingPayment, Order, Portfolio
 from kilo.trading.risk import RiskEvent, RiskState
 
 _SQL_TYPES = {float: "REAL", int: "INTEGER", str: "TEXT", pd.Timestamp: "TEXT"}

@@ -31,7 +31,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from kilo.config import RiskConfig
-from kilo.trading.broker import Portfolio
+from kilo.trading.accounts import Portfolio
 
 logger = logging.getLogger(__name__)
 
