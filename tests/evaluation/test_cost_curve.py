@@ -9,17 +9,15 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from kilo.backtest.simulate import Book, CandleArrays, StrategyRun, simulate
+from kilo.backtest.simulate import CandleArrays, simulate
 from kilo.backtest.strategies import LONG_FLAT, momentum_scores, rule_predictor
 from kilo.blend import Calibration, EdgeRule
 from kilo.blend.edge import EdgeMap
 from kilo.config import Config
-from kilo.evaluation.cost_curve import CurveRuns, Plan, cost_config, curve_runs, price_cost
+from kilo.evaluation.cost_curve import CurveRuns, Plan, cost_config, price_cost
 from kilo.inference import PortfolioState, Prediction
 from kilo.metrics import round_trip_log_cost
-
-COSTS = (0.0, 0.0005, 0.001, 0.002, 0.003, 0.004)
-FOLDS = (range(20_000, 21_000), range(21_000, 22_000))  # two chained test folds, 1h bars
+from tests.evaluation.conftest import COSTS, FOLDS, CurveChain
 
 
 def edge_plan(close: np.ndarray) -> Plan:
@@ -34,31 +32,9 @@ def edge_plan(close: np.ndarray) -> Plan:
     return Plan(lambda i, state: Prediction(score=float(trend[i]), confidence=1.0), calibration)
 
 
-def chained(config: Config, candles: CandleArrays, plans: dict[str, Plan]) -> list[CurveRuns]:
-    """``plans``' cost curve over :data:`FOLDS`, the second fold carrying on from the
-    first's accounts and closing what is open after its last bar."""
-    out: list[CurveRuns] = []
-    for k, rows in enumerate(FOLDS):
-        close = k == len(FOLDS) - 1
-
-        def trade(plan: Plan, at: Config, book: Book | None, rows=rows, close=close) -> StrategyRun:
-            return simulate(
-                plan.trading(at), "BTC/USDT", candles, rows, plan.predict, plan.rule(at),
-                None, book, close,
-            )  # fmt: skip
-
-        out.append(curve_runs(config, plans, COSTS, trade, out[-1] if out else None))
-    return out
-
-
 def nets(folds: list[CurveRuns], name: str) -> list[float]:
     """``name``'s net total log return at each cost over the chained folds."""
     return [sum(float(f.runs[c][name].log_returns.sum()) for f in folds) for c in COSTS]
-
-
-@pytest.fixture(scope="module")
-def candles(btc_candles) -> CandleArrays:
-    return CandleArrays.from_frame(btc_candles)
 
 
 @pytest.mark.parametrize(("market", "order_type"), [("spot", "market"), ("futures", "limit")])
@@ -73,8 +49,8 @@ def test_a_round_trip_costs_the_curves_cost(config: Config, market: str, order_t
     assert price_cost(round_trip_log_cost(config.trading)) == pytest.approx(0.003, abs=1e-6)
 
 
-def test_the_hurdle_moves_with_the_cost(config: Config, candles: CandleArrays) -> None:
-    plan = edge_plan(candles.close)
+def test_the_hurdle_moves_with_the_cost(config: Config, btc_arrays: CandleArrays) -> None:
+    plan = edge_plan(btc_arrays.close)
     hurdles = []
     for cost in COSTS:
         rule = plan.rule(cost_config(config, cost))
@@ -86,10 +62,10 @@ def test_the_hurdle_moves_with_the_cost(config: Config, candles: CandleArrays) -
 
 
 def test_buy_and_hold_pays_exactly_one_round_trip_per_chain(
-    config: Config, candles: CandleArrays
+    config: Config, btc_arrays: CandleArrays, curve_chain: CurveChain
 ) -> None:
-    plans = {"buy_and_hold": Plan(rule_predictor(np.ones(len(candles.index))), stops=False)}
-    folds = chained(config, candles, plans)
+    plans = {"buy_and_hold": Plan(rule_predictor(np.ones(len(btc_arrays.index))), stops=False)}
+    folds = curve_chain(plans)
     held = nets(folds, "buy_and_hold")
     for cost, net in zip(COSTS, held, strict=True):
         round_trip = round_trip_log_cost(cost_config(config, cost).trading)
@@ -98,15 +74,15 @@ def test_buy_and_hold_pays_exactly_one_round_trip_per_chain(
 
 
 def test_at_cost_zero_the_net_is_the_gross_of_the_same_decisions(
-    config: Config, candles: CandleArrays
+    config: Config, btc_arrays: CandleArrays, curve_chain: CurveChain
 ) -> None:
-    plan = edge_plan(candles.close)
-    [curve] = chained(config, candles, {"edge": plan})[:1]
+    plan = edge_plan(btc_arrays.close)
+    [curve] = curve_chain({"edge": plan})[:1]
     free = config.with_overrides(
         {"trading.fee": 0.0, "trading.maker_fee": 0.0, "trading.slippage": 0.0}
     )
     run = simulate(
-        plan.trading(free), "BTC/USDT", candles, FOLDS[0], plan.predict, plan.rule(free),
+        plan.trading(free), "BTC/USDT", btc_arrays, FOLDS[0], plan.predict, plan.rule(free),
         close=False,
     )  # fmt: skip
     np.testing.assert_allclose(curve.runs[0.0]["edge"].log_returns, run.gross_log_returns, 0, 1e-12)
@@ -114,13 +90,13 @@ def test_at_cost_zero_the_net_is_the_gross_of_the_same_decisions(
 
 
 def test_the_curve_falls_with_cost_and_the_decisions_are_re_taken(
-    config: Config, candles: CandleArrays
+    btc_arrays: CandleArrays, curve_chain: CurveChain
 ) -> None:
     plans = {
-        "momentum": Plan(rule_predictor(momentum_scores(candles.close, 24))),
-        "edge": edge_plan(candles.close),
+        "momentum": Plan(rule_predictor(momentum_scores(btc_arrays.close, 24))),
+        "edge": edge_plan(btc_arrays.close),
     }
-    folds = chained(config, candles, plans)
+    folds = curve_chain(plans)
     momentum = nets(folds, "momentum")
     assert all(b < a for a, b in pairwise(momentum))  # the same trades, dearer
     trades = [sum(f.runs[c]["edge"].n_trades for f in folds) for c in COSTS]
@@ -129,17 +105,17 @@ def test_the_curve_falls_with_cost_and_the_decisions_are_re_taken(
 
 
 def test_the_curves_runs_ask_a_predictor_once_per_bar_and_state(
-    config: Config, candles: CandleArrays
+    btc_arrays: CandleArrays, curve_chain: CurveChain
 ) -> None:
     """A policy's path does not move with the fee (no slippage on the curve), so PPO,
     a bar's costliest question, is asked about once per bar, not once per cost."""
     calls = 0
-    scores = momentum_scores(candles.close, 24)
+    scores = momentum_scores(btc_arrays.close, 24)
 
     def policy(i: int, state: PortfolioState) -> Prediction:
         nonlocal calls
         calls += 1
         return Prediction(score=float(scores[i]), confidence=1.0)
 
-    chained(config, candles, {"policy": Plan(policy)})
+    curve_chain({"policy": Plan(policy)})
     assert calls <= sum(len(rows) for rows in FOLDS)

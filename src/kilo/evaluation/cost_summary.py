@@ -63,9 +63,12 @@ def curve_break_even(costs: Sequence[float], nets: Sequence[float]) -> float:
     two points around it: the cost per round trip at which the strategy, its decisions
     re-taken at each cost, would net nothing.
 
-    On fixed decisions this is :func:`kilo.backtest.strategies.break_even_cost` (the
-    notional-weighted mean gross log return per round trip per unit of position, net
-    of nothing but funding); re-taking them (a higher hurdle trades less) can move it.
+    Where decisions do not depend on costs (long or flat at full size, on spot), each
+    round trip nets its gross log price return less the round trip's log cost, so this
+    is the cost whose log cost is their mean: the unit and meaning of
+    :func:`kilo.backtest.strategies.break_even_cost` (which weights round trips by entry
+    notional, this one alike). Re-taken decisions (a higher hurdle trades less) can
+    move it either way; funding, paid for holding, stays in the nets.
 
     Parameters
     ----------
