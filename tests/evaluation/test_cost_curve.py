@@ -117,5 +117,5 @@ def test_the_curves_runs_ask_a_predictor_once_per_bar_and_state(
         calls += 1
         return Prediction(score=float(scores[i]), confidence=1.0)
 
-    curve_chain({"policy": Plan(policy)})
+    curve_chain({"policy": Plan(policy).memoised()})
     assert calls <= sum(len(rows) for rows in FOLDS)

@@ -36,12 +36,14 @@ from kilo.inference import PortfolioState, Prediction
 class Plan:
     """What one strategy trades with, whatever the costs: its predictor, the calibration
     its rule comes from (None: long on a positive score, flat otherwise,
-    :data:`~kilo.backtest.strategies.LONG_FLAT`), and whether the configured stops
-    apply (baselines hold without them)."""
+    :data:`~kilo.backtest.strategies.LONG_FLAT`), whether the configured stops apply
+    (baselines hold without them), and whether the predictor reads the position state
+    (PPO does; False promises that its answer depends on the candle position alone)."""
 
     predict: Predictor
     calibration: Calibration | None = None
     stops: bool = True
+    reads_state: bool = True
 
     def rule(self, config: Config) -> DecisionRule:
         """The decision rule under ``config`` (the edge rule's hurdle reads its costs)."""
@@ -55,18 +57,21 @@ class Plan:
         )
 
     def memoised(self) -> Plan:
-        """This plan with its predictor's answers kept by ``(candle position, state)``.
+        """This plan with its predictor's answers kept by candle position, and by state
+        too where the predictor reads it.
 
-        A predictor is a pure function of the two, so the answers are the same; the runs
-        of the curve share them where their paths meet: with no slippage, entry prices,
-        and so PPO's state, do not depend on the fee, so a policy's path at one cost is
-        its path at every other and PPO is asked once per bar, not once per cost.
+        A predictor is a pure function of the two, so the answers are the same, and every
+        run of the plan (at the venue's cost and along the curve) shares them where
+        their paths meet: a regressor's blend is asked once per bar in all; and with no
+        slippage, entry prices, and so PPO's state, do not depend on the fee, so a
+        policy's path at one cost of the curve is its path at every other, PPO asked
+        once per bar, not once per cost.
         """
-        answers: dict[tuple[int, PortfolioState], Prediction] = {}
-        predict = self.predict
+        answers: dict[tuple[int, PortfolioState | None], Prediction] = {}
+        predict, reads_state = self.predict, self.reads_state
 
         def remembered(i: int, state: PortfolioState) -> Prediction:
-            key = (i, state)
+            key = (i, state if reads_state else None)
             if key not in answers:
                 answers[key] = predict(i, state)
             return answers[key]
@@ -140,11 +145,10 @@ def curve_runs(
 ) -> CurveRuns:
     """Every plan traded by ``trade`` under :func:`cost_config` at each of ``costs``,
     each strategy and cost from its own accounts of ``previous`` (the fold before in
-    the chain; flat without); a strategy's runs share its predictor's answers
-    (:meth:`Plan.memoised`)."""
+    the chain; flat without). Plans :meth:`Plan.memoised` share their predictor's
+    answers between costs."""
     started = time.perf_counter()
     before = previous.runs if previous is not None else {}
-    plans = {name: plan.memoised() for name, plan in plans.items()}
     runs = {}
     for cost in costs:
         at = cost_config(config, cost)

@@ -205,7 +205,8 @@ def _plan(
     candles: CandleArrays,
 ) -> Plan:
     """What strategy ``name`` trades with (see :func:`run_fold`): a model strategy its
-    calibration from the validation rows, a baseline its precomputed scores.
+    calibration from the validation rows, a baseline its precomputed scores; only PPO
+    reads the position state.
 
     Raises
     ------
@@ -219,15 +220,17 @@ def _plan(
             else {name: 1.0}
         )
         calibration = validation.calibrate(config, weights)
-        return Plan(outputs.blend(calibration, weights), calibration)
+        ppo = weights.get("ppo", 0.0) > 0  # PPO reads the position state
+        return Plan(outputs.blend(calibration, weights), calibration, reads_state=ppo)
     if name in KINDS:  # the policy trades its own actions
         return Plan(outputs.policy())
     if name in ("buy_and_hold", "flat"):
         sign = 1.0 if name == "buy_and_hold" else -1.0
-        return Plan(rule_predictor(np.full(len(candles.index), sign)), stops=False)
+        scores = np.full(len(candles.index), sign)
+        return Plan(rule_predictor(scores), stops=False, reads_state=False)
     if name == "momentum":
-        lookback = config.evaluation.momentum_lookback
-        return Plan(rule_predictor(momentum_scores(candles.close, lookback)))
+        scores = momentum_scores(candles.close, config.evaluation.momentum_lookback)
+        return Plan(rule_predictor(scores), reads_state=False)
     raise ValueError(f"unknown strategy {name!r}")
 
 
@@ -264,7 +267,10 @@ def _run_fold(
 
     books = {name: run.book for name, run in previous.runs.items()} if previous else {}
     random_books = [run.book for run in previous.random_runs] if previous else []
-    plans = {name: _plan(config, name, validation, outputs, candles) for name in task.strategies}
+    plans = {
+        name: _plan(config, name, validation, outputs, candles).memoised()
+        for name in task.strategies
+    }
     runs = {name: trade(plan, config, books.get(name)) for name, plan in plans.items()}
     curve = curve_runs(config, plans, task.costs, trade, previous.cost_curve if previous else None)
     random_runs = []
