@@ -138,7 +138,9 @@ def run_fold(
     regressor gets its own. Model strategies use the configured rule and volatility
     targeting; baselines are long or flat at full size, without stops; random paths
     take the blend's mean entry size and its stops (``trading.stop_loss``,
-    ``take_profit``), so they differ from it in timing only.
+    ``take_profit``), so they differ from it in timing only. With ``task.costs`` every
+    strategy (not the random paths) is traded again at each cost, from its own accounts
+    at that cost in ``previous`` (:mod:`kilo.evaluation.cost_curve`).
 
     Raises
     ------
