@@ -286,6 +286,8 @@ class TradingConfig(_Section):
 
 #: The full power curve's further planted ICs (``evaluate.py --power-curve``).
 POWER_CURVE_ICS = (0.02, 0.03, 0.08)
+#: Costs per round trip (fractions of price) of the evaluation's cost curve.
+COST_CURVE = (0.0, 0.0005, 0.001, 0.002, 0.003, 0.004)
 
 
 class EvaluationConfig(_Section):
@@ -324,6 +326,12 @@ class EvaluationConfig(_Section):
         "the points of the power curve ([]: the floor from the real candles and the "
         f"planted point alone; evaluate.py --power-curve: {list(POWER_CURVE_ICS)})",
     )
+    cost_curve: list[float] = Field(
+        default_factory=lambda: list(COST_CURVE),
+        description="costs per round trip (fractions of price: 0.001 = 0.1 %) at which "
+        "every strategy is traded again on the real folds, its decisions re-taken "
+        "(kilo.evaluation.cost_curve); []: no cost curve",
+    )
     bootstrap: int = Field(1000, ge=100, description="moving-block bootstrap replicates of the IC")
     permutations: int = Field(200, ge=100, description="block permutations for the IC's p-value")
     position_fraction: float = Field(1.0, gt=0, le=1, description="of equity per position")
@@ -335,6 +343,13 @@ class EvaluationConfig(_Section):
     def _power_ics(cls, value: list[float]) -> list[float]:
         if any(not 0 < ic < 0.5 for ic in value):
             raise ValueError(f"planted ICs must be in (0, 0.5), got {value}")
+        return sorted(set(value))
+
+    @field_validator("cost_curve")
+    @classmethod
+    def _cost_curve(cls, value: list[float]) -> list[float]:
+        if any(not 0 <= cost < 0.1 for cost in value):
+            raise ValueError(f"costs per round trip must be fractions in [0, 0.1), got {value}")
         return sorted(set(value))
 
 

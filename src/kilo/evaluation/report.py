@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kilo.evaluation.cost_summary import CostCurve
 from kilo.evaluation.power import power_lines
 from kilo.evaluation.results import STRATEGY_ORDER
 from kilo.evaluation.summary import (
@@ -27,6 +28,8 @@ from kilo.evaluation.text import (
     BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
+    cost_curve_sentence,
+    cost_curve_table,
     holdout_reads,
     ic_line,
     number,
@@ -189,6 +192,47 @@ def _equity_figure(ev: SymbolEvaluation) -> Any:
     return fig
 
 
+def cost_curve_section(curve: CostCurve | None) -> str:
+    """The cost curve: one figure (each strategy's net total log return against the
+    cost per round trip, the venue's cost marked), its sentence and its table."""
+    if curve is None:
+        return ""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=[100 * p.cost for p in strategy.points],
+                y=[p.net_total_log_return for p in strategy.points],
+                mode="lines+markers",
+                name=name,
+                line={"width": 2.5 if name == "blend" else 1.2},
+            )
+            for name in STRATEGY_ORDER
+            if (strategy := curve.strategies.get(name)) is not None
+        ]
+    )
+    fig.add_vline(
+        x=100 * curve.venue_cost,
+        line={"dash": "dash", "color": "grey"},
+        annotation_text=f"venue {100 * curve.venue_cost:.3f} %",
+    )
+    fig.add_hline(y=0.0, line={"color": "black", "width": 0.5})
+    fig.update_layout(
+        height=380,
+        width=760,
+        title="net total log return over the test folds, decisions re-taken at each cost",
+        xaxis_title="cost per round trip (% of price)",
+        yaxis_title="net total log return",
+    )
+    return (
+        "<h3>Cost curve</h3>"
+        + fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+        + f"<p>{html.escape(cost_curve_sentence(curve))}</p>"
+        + cost_curve_table(curve).to_html(border=0)
+    )
+
+
 def _lead_lag_figure(lead_lag: dict[str, dict[int, float]]) -> Any:
     import plotly.graph_objects as go
 
@@ -242,6 +286,7 @@ def write_html(
             + f"<p>{html.escape(BREAK_EVEN_NOTE)}</p>"
             + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
             + (f"<p>{html.escape(trials_sentence(entry.trials))}</p>" if entry.trials else "")
+            + cost_curve_section(entry.cost_curve)
             + "<h3>Leakage and power</h3>"
             + (
                 f"<p class='verdict'>{html.escape(planted_sentence(planted))}</p>"

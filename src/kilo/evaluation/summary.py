@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kilo.backtest.strategies import StrategyMetrics
 from kilo.errors import DataError
+from kilo.evaluation.cost_summary import CostCurve
 from kilo.evaluation.verdict_summary import Power, Verdict
 from kilo.metrics import TradingMetrics
 from kilo.utils import JsonFloat, atomic_path
@@ -195,7 +196,9 @@ class Trials(_Model):
 
 
 class SymbolSummary(_Model):
-    """One symbol's walk-forward evaluation; ``holdout`` is reported apart and last."""
+    """One symbol's walk-forward evaluation; ``holdout`` is reported apart and last;
+    ``cost_curve`` (None when ``evaluation.cost_curve`` is empty, and in summaries
+    written before it) is of the test folds."""
 
     strategies: dict[str, StrategyResult]
     random: RandomBaseline | None = None
@@ -214,6 +217,7 @@ class SymbolSummary(_Model):
     power: Power | None = None
     verdict: Verdict | None = None
     trials: Trials | None = None
+    cost_curve: CostCurve | None = None
 
     def regressors(self) -> Iterator[tuple[str, ICStatistics, PlaceboModel]]:
         """Each regressor's name, IC statistics on the real candles and placebo result."""

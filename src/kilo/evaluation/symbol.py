@@ -10,6 +10,7 @@ import pandas as pd
 from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
 from kilo.config import Config, timeframe_seconds
+from kilo.evaluation.cost_summary import summarise_cost_curve
 from kilo.evaluation.datasets import Datasets, stats_block
 from kilo.evaluation.fold_task import FoldResult
 from kilo.evaluation.power import power_point, power_summary
@@ -213,6 +214,7 @@ def summarise_symbol(
         task_seconds={name: float(sum(r.seconds for r in rs)) for name, rs in parts.items()},
         holdout=final,
         power=_power(config, datasets, folds, parts, strategies, block) if planted else None,
+        cost_curve=summarise_cost_curve(config, real, per_year),
     )
     summary.verdict = decide(summary)
     fills = pd.concat([r.fills for r in runs["blend"]])

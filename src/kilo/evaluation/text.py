@@ -7,7 +7,8 @@ import math
 
 import pandas as pd
 
-from kilo.evaluation.results import metrics_table
+from kilo.evaluation.cost_summary import CostCurve, StrategyCostCurve
+from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
 from kilo.evaluation.summary import (
     HoldoutSummary,
     ICStatistics,
@@ -61,6 +62,47 @@ def strategy_table(entry: SymbolSummary | HoldoutSummary, columns: list[str]) ->
     hidden = (*(() if funded else FUNDING_COLUMNS), *(() if shorted else SHORT_COLUMNS))
     shown = [c for c in columns if c not in hidden]
     return metrics_table(entry, shown).rename(columns=COLUMN_LABELS)
+
+
+def cost_curve_table(curve: CostCurve) -> pd.DataFrame:
+    """Strategies (rows) by cost per round trip (columns, in %): ``net total log return
+    (Sharpe)`` at each, then the break-even cost (:func:`break_even_text`)."""
+    rows = {
+        name: {
+            **{
+                f"{100 * p.cost:.2f} %": f"{number(p.net_total_log_return, '+.3f')} "
+                f"({number(p.sharpe, '+.2f')})"
+                for p in strategy.points
+            },
+            "break-even": break_even_text(strategy),
+        }
+        for name in STRATEGY_ORDER
+        if (strategy := curve.strategies.get(name)) is not None
+    }
+    return pd.DataFrame(rows).T
+
+
+def break_even_text(strategy: StrategyCostCurve) -> str:
+    """The break-even cost in %: ``≤ first`` when the strategy nets nothing even at the
+    curve's first cost, ``> last`` when it nets money at every cost."""
+    first, last = strategy.points[0], strategy.points[-1]
+    if first.net_total_log_return <= 0:
+        return f"≤ {100 * first.cost:.3f} %"
+    if not math.isfinite(strategy.break_even_cost):
+        return f"> {100 * last.cost:.3f} %"
+    return f"{100 * strategy.break_even_cost:.3f} %"
+
+
+def cost_curve_sentence(curve: CostCurve) -> str:
+    """What the cost curve's numbers are, and the venue's own cost beside them."""
+    return (
+        "Cost curve: net total log return (annualised Sharpe) over the test folds at each "
+        "cost per round trip (fraction of price: a fee of half the cost a fill, no "
+        "slippage; funding as the venue's), every decision re-taken at that cost (the "
+        "edge rule's hurdle moves with it); random paths are not traded again. "
+        f"The venue's own round trip costs {100 * curve.venue_cost:.3f} %; a strategy "
+        "nets money there only if its break-even cost is above it."
+    )
 
 
 def number(value: float | None, digits: str = "+.4f") -> str:
