@@ -286,7 +286,7 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
         break_even_cost=break_even_cost(fills),
         fees_paid=float(fees),
         funding_paid=float(funding[funding > 0].sum()),
-        funding_received=float(-funding[funding < 0].sum()),
+        funding_received=float(-funding[funding < 0].sum()) + 0.0,  # never -0.0
         n_short_trades=float(closes["position_side"].eq("short").sum()),
     )
 
