@@ -218,9 +218,10 @@ class FreqtradeSignals:
         others = {}
         for symbol in self.context_symbols:
             given = context.get(symbol)
-            empty = given is None or given.empty
             others[symbol] = (
-                candles.iloc[:0] if empty else candles_from_freqtrade(given, timeframe, symbol)
+                candles.iloc[:0]
+                if given is None or given.empty
+                else candles_from_freqtrade(given, timeframe, symbol)
             )
         self._warn_missing([s for s, c in others.items() if c.empty])
         scores = self._flat_scores(candles, others)
