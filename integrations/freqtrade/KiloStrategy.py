@@ -5,8 +5,14 @@ integrations/freqtrade``; Kilo must be installed in freqtrade's environment
 (``pip install -r requirements-freqtrade.txt``). Kilo's settings come from the
 freqtrade config's ``kilo`` key (all optional)::
 
-    "kilo": {"config": "config/config.yaml", "models_dir": "models",
-             "data_dir": "../shared/data", "set": ["trading.slippage=0"]}
+    "kilo": {"config": "../../config/config.yaml", "models_dir": "../../models",
+             "data_dir": "../../../shared/data", "set": ["trading.slippage=0"]}
+
+Relative paths there are relative to the freqtrade config file that holds them, so the
+commands work from any working directory; without ``config`` the repository's
+``config/config.yaml`` is read. A whitelisted pair needs a trained model set; its
+context pairs (reference and universe symbols) come in as informative pairs, and one
+without candles takes the training medians, with a warning naming its file.
 
 Timeframe, start-up candles, stop-loss and take-profit come from Kilo's config; the
 decisions, stake and exits from :mod:`kilo.trading.freqtrade`, which documents how each
@@ -16,12 +22,14 @@ maps onto freqtrade's order of events and where the two differ.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from freqtrade.persistence import Trade
 from freqtrade.strategy import IStrategy
 
+from kilo.cli import DEFAULT_CONFIG
 from kilo.config import load_config
 from kilo.trading.freqtrade import EXIT_REASON, FreqtradeSignals, freqtrade_stops
 
@@ -50,11 +58,18 @@ class KiloStrategy(IStrategy):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         kilo = config.get("kilo", {})
+        files = [f for f in config.get("config_files", []) if f != "-"]
+        base = Path(files[0]).resolve().parent if files else Path.cwd()
+
+        def path(key: str) -> Path | None:
+            value = kilo.get(key)
+            return None if value is None else base / Path(value).expanduser()
+
         self.kilo = load_config(
-            kilo.get("config", "config/config.yaml"),
+            path("config") or DEFAULT_CONFIG,
             kilo.get("set", []),
-            data_dir=kilo.get("data_dir"),
-            models_dir=kilo.get("models_dir"),
+            data_dir=path("data_dir"),
+            models_dir=path("models_dir"),
         )
         pairs = config.get("exchange", {}).get("pair_whitelist", [])
         self.signals = {pair: FreqtradeSignals.load(self.kilo, pair) for pair in pairs}

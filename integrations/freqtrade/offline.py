@@ -4,7 +4,9 @@ freqtrade loads the exchange's market list on start-up and has no offline mode; 
 runner replaces ccxt's Binance ``fetch_markets`` / ``fetch_currencies`` with spot markets
 for the pairs whose candle files lie in ``--datadir``, then calls freqtrade's ``main()``
 with the same arguments. Everything else is freqtrade's: backtesting, lookahead-analysis,
-recursive-analysis. Example (from the repository root)::
+recursive-analysis. freqtrade's user-data folder (``--userdir``, the config's
+``user_data_dir``, or ``user_data`` in the working directory) is created if it does not
+exist, as ``freqtrade create-userdir`` would. Example (from the repository root)::
 
     python integrations/freqtrade/offline.py backtesting \\
         --config integrations/freqtrade/config.example.json \\
@@ -18,6 +20,7 @@ that rounding moves no fill by more than a billionth.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +35,34 @@ def _datadir(argv: list[str]) -> Path:
         if flag in argv:
             return Path(argv[argv.index(flag) + 1])
     raise SystemExit("offline.py needs --datadir: the folder of candle files to stub markets for")
+
+
+def _option(argv: list[str], *flags: str) -> list[str]:
+    """Every value given to one of ``flags`` (``--flag value`` or ``--flag=value``)."""
+    values = []
+    for k, arg in enumerate(argv):
+        for flag in flags:
+            if arg == flag and k + 1 < len(argv):
+                values.append(argv[k + 1])
+            elif arg.startswith(flag + "="):
+                values.append(arg.split("=", 1)[1])
+    return values
+
+
+def user_data_dir(argv: list[str]) -> Path:
+    """The user-data folder freqtrade will use for ``argv``: ``--userdir``, else the last
+    config file's ``user_data_dir``, else ``user_data`` in the working directory."""
+    given = _option(argv, "--userdir", "--user-data-dir")
+    if given:
+        return Path(given[-1])
+    for name in reversed(_option(argv, "--config", "-c")):
+        path = Path(name)
+        if path.is_file():
+            with contextlib.suppress(ValueError):
+                folder = json.loads(path.read_text()).get("user_data_dir")
+                if folder:
+                    return Path(folder)
+    return Path.cwd() / "user_data"
 
 
 def spot_markets(datadir: Path) -> list[dict[str, Any]]:
@@ -118,9 +149,12 @@ def stubbed_markets(datadir: Path) -> Iterator[None]:
 
 def main(argv: list[str]) -> int:
     """Stub the markets for ``argv``'s ``--datadir`` and run freqtrade with ``argv``."""
+    from freqtrade.configuration.directory_operations import create_userdata_dir
     from freqtrade.main import main as freqtrade_main
 
-    with stubbed_markets(_datadir(argv)):
+    datadir = _datadir(argv)
+    create_userdata_dir(str(user_data_dir(argv)), create_dir=True)
+    with stubbed_markets(datadir):
         try:
             freqtrade_main(argv)
         except SystemExit as exc:

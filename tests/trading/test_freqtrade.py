@@ -105,3 +105,25 @@ def test_an_exit_waits_for_a_whole_candle_in_the_trade(tiny_config: Config, tiny
     assert answers <= {None, "kilo_exit"}
     assert signals.stake(0.2, 10_000.0) == pytest.approx(2_000.0)
     assert signals.stake(0.0001, 10_000.0) == 0.0  # below trading.min_notional
+
+
+def test_a_missing_universe_file_takes_training_medians_with_one_warning(
+    tiny_config: Config, tiny_report, caplog
+) -> None:
+    """freqtrade hands an empty frame for a pair without a data file (or none at all):
+    the strategy goes on as Kilo's trader does, and says which files to download."""
+    signals = FreqtradeSignals.load(tiny_config, "BTC/USDT")
+    assert "SOL/USDT" in signals.context_symbols
+    frame = _frame(tiny_config, "BTC/USDT")
+    context = _context(tiny_config, signals)
+    empty = context["SOL/USDT"].iloc[:0].astype({"date": object})  # as freqtrade's dp
+    with caplog.at_level("WARNING", logger="kilo.trading.freqtrade"):
+        given = signals.analyze(frame, {**context, "SOL/USDT": empty})
+        signals.analyze(frame, {**context, "SOL/USDT": empty})  # live: every candle
+        absent = signals.analyze(frame, {k: v for k, v in context.items() if k != "SOL/USDT"})
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1, "one warning, not one per analysed candle"
+    assert "SOL_USDT-1h.feather" in warnings[0] and "download-data" in warnings[0]
+    assert "training medians" in warnings[0]
+    assert given["kilo_score"].notna().sum() > 1000
+    np.testing.assert_array_equal(given["kilo_score"].to_numpy(), absent["kilo_score"].to_numpy())

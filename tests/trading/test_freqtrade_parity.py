@@ -63,9 +63,8 @@ def _kilo_fills(config: Config, start: pd.Timestamp, ledger: Path) -> pd.DataFra
     )
 
 
-def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp, tmp: Path):
-    from freqtrade.data.btanalysis import load_backtest_data
-
+def _settings(config: Config, overrides: list[str], tmp: Path) -> Path:
+    """A freqtrade config for SYMBOL in ``tmp``, Kilo's paths absolute."""
     settings = {
         "max_open_trades": 1,
         "stake_currency": "USDT",
@@ -89,10 +88,16 @@ def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp,
             "models_dir": str(config.models.dir),
         },
     }
-    (tmp / "user_data").mkdir()
-    (tmp / "results").mkdir()  # an existing folder: freqtrade writes its zip inside
     path = tmp / "freqtrade.json"
     path.write_text(json.dumps(settings))
+    return path
+
+
+def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp, tmp: Path):
+    from freqtrade.data.btanalysis import load_backtest_data
+
+    path = _settings(config, overrides, tmp)  # no user_data yet: offline.py creates it
+    (tmp / "results").mkdir()  # an existing folder: freqtrade writes its zip inside
     argv = [
         "backtesting",
         *("--config", str(path), "--strategy-path", str(INTEGRATION)),
@@ -101,6 +106,7 @@ def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp,
         *("--backtest-directory", str(tmp / "results")),
     ]
     assert _offline().main(argv) == 0
+    assert (tmp / "user_data" / "strategies").is_dir()
     return load_backtest_data(tmp / "results")
 
 
@@ -178,3 +184,28 @@ def test_freqtrade_enters_and_exits_on_the_bars_kilo_replay_does(
     kilo_share = buys.notional.to_numpy() / kilo_equity[: len(buys)]
     ft_share = trades.stake_amount.to_numpy() / ft_equity
     assert ft_share.tolist() == pytest.approx(kilo_share.tolist(), rel=PRICE_RTOL)
+
+
+def test_a_pair_whose_universe_files_are_missing_backtests_with_a_warning(
+    tiny_models: Config, tmp_path: Path, caplog
+) -> None:
+    """The README's backtest on a data folder with SOL/USDT's file missing (a member of
+    the tiny sets' universe): freqtrade runs to the end, and the strategy names the file."""
+    data = tmp_path / "data" / "binance"
+    data.mkdir(parents=True)
+    for symbol in ("BTC/USDT", SYMBOL):
+        name = f"{symbol.replace('/', '_')}-1h.feather"
+        (data / name).symlink_to(Path(tiny_models.data.dir) / "binance" / name)
+    path = _settings(tiny_models, [*TINY, *PARITY], tmp_path)
+    end = load_candles(tiny_models.data.dir, "binance", SYMBOL, "1h").index[-1]
+    start = end - pd.Timedelta(days=10)  # a short backtest: the start-up candles dominate
+    argv = [
+        "backtesting",
+        *("--config", str(path), "--strategy-path", str(INTEGRATION)),
+        *("--strategy", "KiloStrategy", "--datadir", str(data)),
+        *("--timerange", f"{int(start.timestamp())}-", "--export", "none"),
+    ]
+    with caplog.at_level("WARNING", logger="kilo.trading.freqtrade"):
+        assert _offline().main(argv) == 0
+    warned = [r.getMessage() for r in caplog.records if r.name == "kilo.trading.freqtrade"]
+    assert warned and "SOL_USDT-1h.feather" in warned[0] and "training medians" in warned[0]

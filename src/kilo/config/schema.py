@@ -32,22 +32,34 @@ DEFAULT_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT"]
 class Config(_Section):
     """The whole configuration; see ``config/config.yaml`` for every key."""
 
-    seed: int = Field(42, ge=0)
-    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS), min_length=1)
-    data: DataConfig = DataConfig()
-    features: FeaturesConfig = FeaturesConfig()
-    target: TargetConfig = TargetConfig()
-    split: SplitConfig = SplitConfig()
-    models: ModelsConfig = ModelsConfig()
-    blend: BlendConfig = Field(default_factory=EdgeBlend)
-    trading: TradingConfig = Field(default_factory=lambda: TradingConfig.model_validate({}))
-    risk: RiskConfig = RiskConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
-    evaluation: EvaluationConfig = EvaluationConfig()
-    retrain: RetrainConfig = RetrainConfig()
-    training: TrainingConfig = TrainingConfig()
-    search: SearchConfig = Field(default_factory=SearchConfig)
-    tracking: TrackingConfig = TrackingConfig()
+    seed: int = Field(
+        42, ge=0, description="drives numpy, torch, LightGBM and stable-baselines3 [integer]"
+    )
+    symbols: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SYMBOLS),
+        min_length=1,
+        description="the symbols of --all, of the trader and of download_data.py, and the "
+        "default features.universe (BTC/USDT or BTCUSDT)",
+    )
+    data: DataConfig = Field(DataConfig(), description="candles")
+    features: FeaturesConfig = Field(FeaturesConfig(), description="the FeatureEngine")
+    target: TargetConfig = Field(TargetConfig(), description="the label")
+    split: SplitConfig = Field(SplitConfig(), description="the trainer's time split")
+    models: ModelsConfig = Field(ModelsConfig(), description="the models")
+    blend: BlendConfig = Field(
+        default_factory=EdgeBlend, description="model weights and the decision rule"
+    )
+    trading: TradingConfig = Field(
+        default_factory=lambda: TradingConfig.model_validate({}),
+        description="venue, costs, sizing and stops",
+    )
+    risk: RiskConfig = Field(RiskConfig(), description="portfolio risk rules")
+    monitoring: MonitoringConfig = Field(MonitoringConfig(), description="/metrics, /health")
+    evaluation: EvaluationConfig = Field(EvaluationConfig(), description="walk-forward")
+    retrain: RetrainConfig = Field(RetrainConfig(), description="champion/challenger")
+    training: TrainingConfig = Field(TrainingConfig(), description="how the trainer fits")
+    search: SearchConfig = Field(default_factory=SearchConfig, description="Optuna search")
+    tracking: TrackingConfig = Field(TrackingConfig(), description="MLflow")
 
     @field_validator("symbols", mode="before")
     @classmethod

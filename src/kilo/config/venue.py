@@ -22,8 +22,12 @@ OrderType = Literal["market", "limit"]
 class FeeSchedule(BaseModel, extra="forbid"):
     """One venue's fees, fractions of notional per fill."""
 
-    maker: float = Field(ge=0, lt=1, description="a limit order's fee (adds liquidity)")
-    taker: float = Field(ge=0, lt=1, description="a market order's fee (takes liquidity)")
+    maker: float = Field(
+        ge=0, lt=1, description="a limit order's fee (adds liquidity) [fraction of notional]"
+    )
+    taker: float = Field(
+        ge=0, lt=1, description="a market order's fee (takes liquidity) [fraction of notional]"
+    )
 
 
 #: Binance base tier (VIP 0, no BNB discount), read 2026-02-20 from
@@ -49,10 +53,11 @@ class FundingConfig(BaseModel, extra="forbid", frozen=True):
         ge=-0.05,
         le=0.05,
         description="fraction of notional per funding event where no rate is on file "
-        "(Binance's base rate: 0.01 % per 8 h, the interest rate with a zero premium)",
+        "(Binance's base rate: 0.01 % per 8 h, the interest rate with a zero premium) "
+        "[fraction of notional]",
     )
     fallback_interval_hours: int = Field(
-        8, ge=1, le=24, description="hours between funding events where no rate is on file"
+        8, ge=1, le=24, description="between funding events where no rate is on file [hours]"
     )
 
 

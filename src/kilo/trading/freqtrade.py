@@ -37,6 +37,7 @@ own protections take their place.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -53,6 +54,8 @@ from kilo.inference import FLAT, PortfolioState, predict_rows, score_outputs
 from kilo.metrics.costs import Side, fill_price
 from kilo.trading.execution import entry_fraction
 from kilo.trading.symbol_model import SymbolModel
+
+logger = logging.getLogger(__name__)
 
 #: Columns :meth:`FreqtradeSignals.analyze` adds to freqtrade's frame.
 SIGNAL_COLUMNS = ["kilo_score", "kilo_enter", "kilo_fraction"]
@@ -161,6 +164,7 @@ class FreqtradeSignals:
         self._close = pd.Series(dtype=np.float64)
         self._filled = pd.Series(dtype=bool)
         self._answers: dict[tuple[pd.Timestamp, float, pd.Timestamp], str | None] = {}
+        self._warned: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, config: Config, symbol: str) -> FreqtradeSignals:
@@ -193,7 +197,10 @@ class FreqtradeSignals:
         frame
             freqtrade's candles (see :func:`candles_from_freqtrade`), oldest first.
         context
-            Symbol -> freqtrade candle frame of each of :attr:`context_symbols`.
+            Symbol -> freqtrade candle frame of each of :attr:`context_symbols`. A
+            symbol that is absent or has no candles (freqtrade found no file for it) is
+            read as Kilo's trader reads a missing one: its features are NaN and take the
+            training medians, with a warning that names the files to download.
 
         Returns
         -------
@@ -208,7 +215,15 @@ class FreqtradeSignals:
         """
         timeframe = self.config.data.timeframe
         candles = candles_from_freqtrade(frame, timeframe, self.model.symbol)
-        others = {s: candles_from_freqtrade(context[s], timeframe, s) for s in self.context_symbols}
+        others = {}
+        for symbol in self.context_symbols:
+            given = context.get(symbol)
+            others[symbol] = (
+                candles.iloc[:0]
+                if given is None or given.empty
+                else candles_from_freqtrade(given, timeframe, symbol)
+            )
+        self._warn_missing([s for s, c in others.items() if c.empty])
         scores = self._flat_scores(candles, others)
         volatility = trailing_volatility(candles, self.model.volatility_window, annualise=True)
         enter = np.zeros(len(candles), dtype=np.int64)
@@ -231,6 +246,28 @@ class FreqtradeSignals:
         }
         return frame.assign(
             **{k: v.reindex(dates, fill_value=0).to_numpy() for k, v in columns.items()}
+        )
+
+    def _warn_missing(self, missing: list[str]) -> None:
+        """One warning per set of missing context symbols (freqtrade analyses every
+        candle live), naming their files and how to download them."""
+        if frozenset(missing) == self._warned:
+            return
+        self._warned = frozenset(missing)
+        if not missing:
+            return
+        timeframe = self.config.data.timeframe
+        files = ", ".join(f"{s.replace('/', '_')}-{timeframe}.feather" for s in missing)
+        logger.warning(
+            "%s: no candles of %s in freqtrade's data (%s); their features take the "
+            "training medians, as in Kilo's trader. The model set was trained with them: "
+            "download them with freqtrade download-data --pairs %s --timeframes %s "
+            "(or scripts/download_data.py --symbol ...) for the signals it was tested on",
+            self.model.symbol,
+            ", ".join(missing),
+            files,
+            " ".join(missing),
+            timeframe,
         )
 
     def _flat_scores(self, candles: pd.DataFrame, others: dict[str, pd.DataFrame]) -> pd.Series:
