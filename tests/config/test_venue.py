@@ -48,6 +48,8 @@ def test_shorts_follow_the_venue_and_a_switch_rederives_them() -> None:
     assert not back.trading.allow_short and not back.models.ppo.allow_short
     long_only = Config().with_overrides(["trading.market=futures", "trading.allow_short=false"])
     assert not long_only.models.ppo.allow_short
+    # a search trial sets trading.allow_short on a futures config: PPO's follows it
+    assert not futures.with_overrides(["trading.allow_short=false"]).models.ppo.allow_short
     with pytest.raises(ConfigError, match="spot is long only"):
         Config().with_overrides(["trading.allow_short=true"])
     with pytest.raises(ConfigError, match="leverage 3.0: only 1 is modelled"):

@@ -114,8 +114,9 @@ class Config(_Section):
         elif ppo.allow_short and not self.trading.allow_short:
             raise ValueError(
                 "models.ppo.allow_short: shorts are off on this venue (trading.market "
-                f"{self.trading.market}, trading.allow_short false); set trading.market: "
-                "futures or models.ppo.allow_short: false"
+                f"{self.trading.market}, trading.allow_short false); allow shorts on a "
+                "futures venue (trading.market: futures, trading.allow_short: true) or set "
+                "models.ppo.allow_short: false"
             )
         return self
 

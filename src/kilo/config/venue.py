@@ -88,14 +88,15 @@ def venue_fees(data: Any) -> Any:
 def switch_venue(tree: dict[str, Any], overridden: set[str]) -> None:
     """After overrides of a full config tree: a new ``trading.market`` or fee schedule
     re-derives ``trading.fee`` and ``trading.maker_fee`` from it, and a new ``fee``
-    alone sets ``maker_fee`` too; a new market re-derives ``trading.allow_short`` and
-    ``models.ppo.allow_short``; unless the overrides set those keys themselves."""
+    alone sets ``maker_fee`` too; a new market re-derives ``trading.allow_short``, and a
+    new market or ``trading.allow_short`` re-derives ``models.ppo.allow_short``; unless
+    the overrides set those keys themselves."""
     trading = tree.get("trading")
     if not isinstance(trading, dict):
         return
-    if "trading.market" in overridden:
-        if "trading.allow_short" not in overridden:
-            trading.pop("allow_short", None)
+    if "trading.market" in overridden and "trading.allow_short" not in overridden:
+        trading.pop("allow_short", None)
+    if "trading.market" in overridden or "trading.allow_short" in overridden:
         ppo = tree.get("models", {}).get("ppo")
         if isinstance(ppo, dict) and "models.ppo.allow_short" not in overridden:
             ppo.pop("allow_short", None)
