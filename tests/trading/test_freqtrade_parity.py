@@ -47,8 +47,9 @@ FUTURES = [
 ]
 #: Kilo's exit reasons as freqtrade names them.
 REASONS = {"signal": "kilo_exit", "stop_loss": "stop_loss", "take_profit": "roi"}
-#: freqtrade rounds stop levels to the market's tick (the stub's 1e-8) and its profit
-#: ratios to 1e-8; amounts and stakes to 1e-8.
+#: freqtrade's backtest rounds entry, exit and stop prices to the tick it reads off the
+#: candles (ETH: 0.01 USDT, at most 2.5e-6 of the price at 2,000 USDT), its profit ratios
+#: to 1e-8 and amounts and stakes to the stub market's 1e-8.
 PRICE_RTOL = 1e-5
 #: Funding per trade: freqtrade values it at the mark candle's open, Kilo at the
 #: perpetual's own open; they differ by the basis, a few bp of the funding.
