@@ -17,8 +17,9 @@ On futures (``"trading_mode": "futures"``, ``"margin_mode": "isolated"`` in the 
 rates and mark candles from ``--datadir``/futures and the leverage tiers it ships.
 
 The stub's markets carry Binance's base-tier fees (spot 0.1 %; perpetuals 0.05 % taker,
-0.02 % maker; a config's ``fee`` replaces them) and precision fine enough (1e-8) that
-rounding moves no fill by more than a billionth.
+0.02 % maker; a config's ``fee`` replaces them) and amounts to 1e-8. Prices are rounded
+to the tick freqtrade's backtest reads off the candles (ETH/USDT: 0.01 USDT), not the
+stub's.
 """
 
 from __future__ import annotations
