@@ -57,7 +57,9 @@ def _windows(x: Array, window: int) -> tuple[Array, Array]:
     if len(x) < window:
         return np.empty((0, window)), np.empty(0, dtype=bool)
     rows = np.arange(len(x))
-    starts = np.maximum.accumulate(np.where(np.r_[True, x[1:] != x[:-1]], rows, 0))
+    changed = np.ones(len(x), dtype=bool)
+    changed[1:] = x[1:] != x[:-1]
+    starts = np.maximum.accumulate(np.where(changed, rows, 0))
     flat = (rows - starts + 1 >= window)[window - 1 :]
     return np.lib.stride_tricks.sliding_window_view(x, window), flat
 
@@ -65,7 +67,9 @@ def _windows(x: Array, window: int) -> tuple[Array, Array]:
 def _pad(values: Array, n: int) -> Array:
     """``values`` of the windows ending at rows ``n - len(values)`` .. ``n - 1``,
     preceded by NaN to shape (n,)."""
-    return np.r_[np.full(n - len(values), np.nan), values]
+    out = np.full(n, np.nan)
+    out[n - len(values) :] = values
+    return out
 
 
 def rolling_mean(x: Array, window: int) -> Array:
@@ -152,7 +156,8 @@ def rsi(close: Array, period: int = 14) -> Array:
 
 def true_range(high: Array, low: Array, close: Array) -> Array:
     """``max(high - low, |high - prev close|, |low - prev close|)``; row 0 is high - low."""
-    prev = np.r_[np.nan, close[:-1]]
+    prev = np.full(len(close), np.nan)
+    prev[1:] = close[:-1]
     return np.fmax(np.fmax(high - low, np.abs(high - prev)), np.abs(low - prev))
 
 

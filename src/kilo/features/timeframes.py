@@ -21,7 +21,7 @@ import pandas as pd
 
 from kilo.config import FeaturesConfig, timeframe_seconds
 from kilo.errors import ConfigError
-from kilo.features.indicators import epoch_seconds, trailing
+from kilo.features.indicators import epoch_seconds, lag_diff, trailing
 
 
 def bars_per(timeframe: str, base: str) -> int:
@@ -94,25 +94,26 @@ def timeframe_features(
     for tf in spec.timeframes:
         k = bars_per(tf, base)
         bucket = seconds // timeframe_seconds(tf)  # the floor of each candle's open time
-        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-        counts = np.diff(np.r_[starts, len(bucket)])
+        starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+        counts = np.diff(np.append(starts, len(bucket)))
         last = (starts + counts - 1)[counts == k]  # each complete bar's last candle
         log_c = np.log(close[last])
-        ret = np.r_[np.nan, np.diff(log_c)]
+        ret = lag_diff(log_c, 1)
         gains = trailing(np.clip(ret, 0, None), p, np.mean)
         losses = trailing(np.clip(-ret, 0, None), p, np.mean)
         with np.errstate(divide="ignore", invalid="ignore"):
             rsi = gains / (gains + losses)
         features = {
             "log_ret_1": ret,
-            "log_ret_3": np.r_[np.full(min(3, len(log_c)), np.nan), log_c[3:] - log_c[:-3]],
+            "log_ret_3": lag_diff(log_c, 3),
             f"volatility_{p}": trailing(ret, p, partial(np.std, ddof=1)),
             f"rsi_{p}": rsi,
             f"trend_{p}": close[last] / trailing(close[last], p, np.mean) - 1.0,
         }
         bar = np.searchsorted(last, rows, side="right") - 1  # latest complete bar shown
-        shown = (bar >= 0) & (rows - last[bar.clip(0)] < k)
+        bar, before = bar.clip(0), bar < 0
+        shown = ~before & (rows - last[bar] < k)
         for name, values in features.items():
-            value = values[bar.clip(0)] if len(last) else np.full(len(rows), np.nan)
+            value = values[bar] if len(last) else np.full(len(rows), np.nan)
             out[f"tf{tf}_{name}"] = np.where(shown, value, np.nan)
     return out
