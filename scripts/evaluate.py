@@ -10,6 +10,7 @@ from kilo.cli import (
     add_parallel_options,
     add_symbol_choice,
     chosen_symbols,
+    command_line,
     common_parser,
     config_default,
     config_from_args,
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             backend=args.backend,
             portfolio=args.portfolio,
+            command=command_line(__file__, argv),
         )
     except LookAheadError as exc:
         print(f"evaluation stopped: {exc}", file=sys.stderr)

@@ -132,3 +132,13 @@ def test_the_power_curve_runs_on_request_only(monkeypatch) -> None:
     for flags in ([], ["--power-curve"]):
         assert script.main(["--symbol", "BTC/USDT", *flags]) == 1  # no summary from the fake
     assert seen == [[], list(POWER_CURVE_ICS)]
+
+
+def test_command_line_is_what_a_user_types_from_the_working_directory(tmp_path) -> None:
+    import os
+
+    from kilo.cli import command_line
+
+    script = Path("scripts/evaluate.py").resolve()
+    line = command_line(str(script), ["--symbol", "BTC/USDT", "--set", "a=[1, 2]"])
+    assert line == f"python {os.path.relpath(script)} --symbol BTC/USDT --set 'a=[1, 2]'"

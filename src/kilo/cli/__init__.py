@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +189,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
         data_dir=getattr(args, "data_dir", None),
         models_dir=getattr(args, "models_dir", None),
     )
+
+
+def command_line(script: str, argv: list[str] | None = None) -> str:
+    """The command that ran ``script`` (its ``__file__``) with ``argv`` (default: this
+    process's arguments), shell-quoted as a user would type it from the working
+    directory: ``python scripts/evaluate.py --symbol BTC/USDT``."""
+    args = sys.argv[1:] if argv is None else argv
+    return shlex.join(["python", os.path.relpath(script), *args])

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from kilo.evaluation.report import downsample
+from kilo.evaluation.figures import downsample
 from kilo.trading.ledger import connect
 
 DECISION_COLUMNS = [

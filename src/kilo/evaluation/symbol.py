@@ -57,6 +57,8 @@ class SymbolEvaluation:
     returns : strategy -> per-bar log returns over the test bars (for the DSR)
     blend_fills : the blend's fills (time, side, price, ...)
     close : Series of the test bars' closes
+    blend_side : Series (n_test_bars,), int8, the blend's position after each bar: +1
+        long, -1 short, 0 flat
     """
 
     symbol: str
@@ -65,6 +67,7 @@ class SymbolEvaluation:
     returns: dict[str, pd.Series]
     blend_fills: pd.DataFrame
     close: pd.Series
+    blend_side: pd.Series
 
 
 def _random_baseline(
@@ -225,4 +228,5 @@ def summarise_symbol(
         returns,
         fills,
         data.candles["close"].reindex(returns["blend"].index),
+        pd.concat([r.side for r in runs["blend"]]).astype("int8"),
     )
