@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 from kilo.bench import BENCHES, run_bench
 from kilo.cli import common_parser, config_from_args
@@ -12,10 +13,7 @@ from kilo.errors import KiloError
 
 
 def main(argv: list[str] | None = None) -> int:
-    measures = "\n".join(
-        f"  {name:10s} {(BENCHES[name].__doc__ or '').strip().splitlines()[0]}"
-        for name in sorted(BENCHES)
-    )
+    measures = "\n".join(_describe(name) for name in sorted(BENCHES))
     parser = common_parser(
         "Run one of Kilo's benchmarks and print its JSON line(s).",
         epilog="benchmarks (each prints figure, unit and params as JSON):\n" + measures,
@@ -28,6 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     except KiloError as exc:
         parser.error(str(exc))
     return 0
+
+
+def _describe(name: str) -> str:
+    """A benchmark's name and the first paragraph of its docstring, whole and wrapped."""
+    first = " ".join((BENCHES[name].__doc__ or "").strip().split("\n\n")[0].split())
+    return textwrap.fill(
+        first, width=88, initial_indent=f"  {name:15s}", subsequent_indent=" " * 17
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kilo.cli import common_parser, config_from_args
+from kilo.cli import common_parser, config_default, config_from_args
 from kilo.errors import KiloError
 
 
@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> int:
         data=False,
         models=False,
     )
-    parser.add_argument("--state", type=Path, help="SQLite ledger (default: trading.ledger_path)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help=f"SQLite ledger (default: {config_default('trading.ledger_path')})",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=8050, help="port to serve on")
     parser.add_argument("--refresh", type=int, default=10, help="seconds between page reloads")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from kilo.cli import common_parser, config_from_args, symbol_arg
+from kilo.cli import add_symbol_option, common_parser, config_default, config_from_args
 from kilo.data.download import check_reachable, download_candles, make_exchange
 from kilo.errors import KiloError
 
@@ -20,16 +20,17 @@ def main(argv: list[str] | None = None) -> int:
         "last candle and replaced atomically. Needs internet.",
         models=False,
     )
+    add_symbol_option(parser, "download")
     parser.add_argument(
-        "--symbols",
-        nargs="+",
-        type=symbol_arg,
-        metavar="SYMBOL",
-        help="BTC/USDT or BTCUSDT (default: config symbols)",
+        "--timeframe", help=f"candle timeframe (default: {config_default('data.timeframe')})"
     )
-    parser.add_argument("--timeframe", help="candle timeframe, e.g. 1h (default: config)")
-    parser.add_argument("--since", help="first candle date for new files, e.g. 2024-01-01")
-    parser.add_argument("--exchange", help="ccxt exchange id (default: config, binance)")
+    parser.add_argument(
+        "--since",
+        help=f"first candle (UTC) of a new file (default: {config_default('data.since')})",
+    )
+    parser.add_argument(
+        "--exchange", help=f"ccxt exchange id (default: {config_default('data.exchange')})"
+    )
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("%s; nothing was downloaded", exc)
         return 1
     failed = []
-    for symbol in args.symbols or config.symbols:
+    for symbol in args.symbol or config.symbols:
         try:
             path = download_candles(
                 exchange,

@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 from kilo.cli import (
+    add_parallel_options,
     add_symbol_choice,
     chosen_symbols,
+    command_line,
     common_parser,
+    config_default,
     config_from_args,
     positive_int,
 )
@@ -32,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         "summary.json: pooled)."
     )
     add_symbol_choice(parser, "evaluate")
-    parser.add_argument("--folds", type=positive_int, help="test folds (default: evaluation.folds)")
+    parser.add_argument(
+        "--folds",
+        type=positive_int,
+        help=f"test folds (default: {config_default('evaluation.folds')})",
+    )
     parser.add_argument(
         "--seeds",
         type=positive_int,
@@ -40,26 +47,18 @@ def main(argv: list[str] | None = None) -> int:
         help="repeat with this many seeds and report mean ± std",
     )
     parser.add_argument(
-        "--report-dir", type=Path, help="folder for reports (default: evaluation.report_dir)"
+        "--report-dir",
+        type=Path,
+        help=f"folder for reports (default: {config_default('evaluation.report_dir')})",
     )
-    parser.add_argument(
-        "--jobs",
-        type=positive_int,
-        help="worker processes for folds and controls "
-        "(default: evaluation.jobs, or every CPU core)",
+    add_parallel_options(
+        parser, "folds and controls run", "every CPU core, or evaluation.jobs when set"
     )
     parser.add_argument(
         "--portfolio",
         action="store_true",
         help="also trade the symbols together through the trader, risk rules "
         "and broker, against equal-weight baselines (summary.json: portfolio)",
-    )
-    parser.add_argument(
-        "--backend",
-        choices=["joblib", "ray"],
-        help="joblib: local processes; ray: Ray tasks on training.ray_address or "
-        "a local cluster (pip install -r requirements-ray.txt); default "
-        "training.backend",
     )
     parser.add_argument(
         "--drill",
@@ -112,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             backend=args.backend,
             portfolio=args.portfolio,
+            command=command_line(__file__, argv),
         )
     except LookAheadError as exc:
         print(f"evaluation stopped: {exc}", file=sys.stderr)

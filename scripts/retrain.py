@@ -7,7 +7,13 @@ import sys
 
 import pandas as pd
 
-from kilo.cli import add_symbol_choice, chosen_symbols, common_parser, config_from_args
+from kilo.cli import (
+    add_symbol_choice,
+    chosen_symbols,
+    common_parser,
+    config_default,
+    config_from_args,
+)
 from kilo.errors import KiloError
 
 
@@ -27,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         const="",
         metavar="DURATION",
-        help="run in-process every DURATION (e.g. 24h, 6h; default retrain.every)",
+        help="run in-process every DURATION, e.g. 24h or 6h (no value: "
+        f"{config_default('retrain.every')})",
     )
     parser.add_argument(
         "--on-drift",

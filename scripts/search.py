@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import sys
 
-from kilo.cli import common_parser, config_from_args, positive_int, symbol_arg
+from kilo.cli import (
+    add_parallel_options,
+    add_symbol_option,
+    common_parser,
+    config_default,
+    config_from_args,
+    positive_int,
+)
 from kilo.errors import KiloError
 
 
@@ -19,14 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         "to search.report_dir/<study>/: best.yaml, trials.csv, summary.json (with the "
         "deflated Sharpe ratio of the best trial)."
     )
-    parser.add_argument(
-        "--symbol",
-        action="append",
-        required=True,
-        type=symbol_arg,
-        metavar="SYMBOL",
-        help="symbol to search on, BTC/USDT or BTCUSDT (repeatable)",
-    )
+    add_symbol_option(parser, "search on", required=True)
     parser.add_argument(
         "--trials",
         type=positive_int,
@@ -40,19 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         "search.space's choices (Optuna GridSampler) instead of sampling",
     )
     parser.add_argument(
-        "--folds", type=positive_int, help="outer walk-forward folds (default: evaluation.folds)"
+        "--folds",
+        type=positive_int,
+        help=f"outer walk-forward folds (default: {config_default('evaluation.folds')})",
     )
     parser.add_argument("--study", help="study name (default: search-<symbols>)")
-    parser.add_argument(
-        "--jobs", type=positive_int, default=1, help="worker processes running trials"
-    )
-    parser.add_argument(
-        "--backend",
-        choices=["joblib", "ray"],
-        default="joblib",
-        help="joblib: local processes; ray: Ray tasks on training.ray_address "
-        "or a local cluster (pip install -r requirements-ray.txt)",
-    )
+    add_parallel_options(parser, "trials run (sharing the study)", "1")
     parser.add_argument(
         "--no-outer",
         action="store_true",
@@ -62,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="seconds after which no trial starts")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
+    if not args.symbol:
+        parser.error("give --symbol S (repeatable) or --symbols S ...")
     from kilo.search.run import run_search  # heavy: after the arguments are checked
     from kilo.search.study import grid_size
 
@@ -81,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             args.symbol,
             trials=trials,
             study_name=study,
-            jobs=args.jobs,
-            backend=args.backend,
+            jobs=args.jobs or 1,
+            backend=args.backend or config.training.backend,
             timeout=args.timeout,
             progress=not args.no_progress,
             grid_search=args.grid,

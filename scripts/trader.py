@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kilo.cli import common_parser, config_from_args, symbol_arg
+from kilo.cli import add_symbol_option, common_parser, config_default, config_from_args
 from kilo.errors import KiloError
 
 
@@ -29,20 +29,18 @@ def main(argv: list[str] | None = None) -> int:
         "SIGINT or SIGTERM (default: 100 in replay, 0 live)",
     )
     parser.add_argument(
-        "--pace", type=float, default=0.0, help="replay: seconds to sleep between iterations"
+        "--pace",
+        type=float,
+        default=0.0,
+        help="replay: seconds to sleep between iterations (default: 0)",
     )
     parser.add_argument(
         "--metrics-port",
         type=int,
-        help="serve /metrics (Prometheus) and /health on this port (default: monitoring.port; off)",
+        help="serve /metrics (Prometheus) and /health on this port "
+        f"(default: {config_default('monitoring.port')}, off)",
     )
-    parser.add_argument(
-        "--symbols",
-        nargs="+",
-        type=symbol_arg,
-        metavar="SYMBOL",
-        help="symbols to trade, BTC/USDT or BTCUSDT (default: config)",
-    )
+    add_symbol_option(parser, "trade")
     parser.add_argument(
         "--source",
         choices=["replay", "live"],
@@ -52,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--start",
         type=lambda s: pd.Timestamp(s, tz="UTC"),
-        help="replay: first bar (UTC); default the models' test split start",
+        help="replay: first bar (UTC) (default: the first bar the model sets never "
+        "trained, early-stopped or were selected on)",
     )
     parser.add_argument(
         "--interval", type=float, help="live: seconds between polls (default: one timeframe)"
@@ -60,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--state",
         type=Path,
-        help="SQLite ledger file (default: trading.ledger_path, state/paper.sqlite)",
+        help=f"SQLite ledger file (default: {config_default('trading.ledger_path')})",
     )
     parser.add_argument(
         "--fresh",
@@ -86,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         options = SessionOptions(
             iterations,
-            tuple(args.symbols or ()),
+            tuple(args.symbol or ()),
             args.source,
             args.start,
             args.interval,

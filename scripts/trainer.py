@@ -6,11 +6,12 @@ from __future__ import annotations
 import sys
 
 from kilo.cli import (
+    add_parallel_options,
     add_symbol_choice,
     chosen_symbols,
     common_parser,
+    config_default,
     config_from_args,
-    positive_int,
 )
 from kilo.errors import KiloError
 
@@ -27,20 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["all", "gru", "lightgbm", "ppo"],
         default="all",
         help="train only this model; the preprocessor and the other models the latest "
-        "version holds are reused from it (default all: those of models.enabled)",
-    )
-    parser.add_argument("--seed", type=int, help="override the config seed")
-    parser.add_argument(
-        "--jobs",
-        type=positive_int,
-        help="symbols trained in parallel processes (default: training.jobs)",
+        "version holds are reused from it (all: those of models.enabled)",
     )
     parser.add_argument(
-        "--backend",
-        choices=["joblib", "ray"],
-        help="joblib: local processes; ray: a Ray cluster (training.ray_address; "
-        "pip install -r requirements-ray.txt)",
+        "--seed", type=int, help=f"override the config seed (default: {config_default('seed')})"
     )
+    add_parallel_options(parser, "symbols trained", config_default("training.jobs"))
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     if args.seed is not None:

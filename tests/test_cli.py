@@ -44,8 +44,46 @@ def test_bench_help_explains_every_benchmark() -> None:
     ).stdout
     assert {"ppo", "train", "train-all", "evaluate", "gru-contention"} <= set(BENCHES)
     for name, fn in BENCHES.items():
-        first = (fn.__doc__ or "").strip().splitlines()[0]
-        assert name in out and first[:40] in " ".join(out.split()), name
+        first = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
+        assert name in out and first in " ".join(out.split()), name  # whole, not cut
+
+
+def test_symbol_is_repeatable_and_symbols_an_alias_in_every_script() -> None:
+    from kilo.cli import add_symbol_option
+
+    choice = common_parser("test")
+    add_symbol_choice(choice, "train")
+    option = common_parser("test")
+    add_symbol_option(option, "trade")
+    for parser in (choice, option):
+        args = parser.parse_args(["--symbols", "BTCUSDT", "ETH/USDT"])
+        assert args.symbol == ["BTC/USDT", "ETH/USDT"]
+    args = option.parse_args(["--symbol", "BTCUSDT", "--symbols", "ETHUSDT", "SOLUSDT"])
+    assert args.symbol == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    assert option.parse_args([]).symbol is None  # the config's symbols
+
+
+@pytest.mark.parametrize(
+    "script", ["trainer", "trader", "evaluate", "search", "retrain", "download_data"]
+)
+def test_help_shows_defaults_as_values_and_one_symbol_spelling(script: str) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, f"scripts/{script}.py", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    text = " ".join(out.split())
+    assert "--symbol SYMBOL" in text and "--symbols SYMBOL [SYMBOL ...]" in text
+    assert "carved out" not in text
+    for flag in ("--jobs", "--backend"):
+        if flag in text:
+            help_text = text.split(flag + " ", 2)[-1][:300]
+            assert "default:" in help_text, (script, flag)
+    assert "default: training.backend = joblib" in text or "--backend" not in text
 
 
 def test_kilo_makes_openmp_threads_spin_briefly() -> None:
@@ -94,3 +132,13 @@ def test_the_power_curve_runs_on_request_only(monkeypatch) -> None:
     for flags in ([], ["--power-curve"]):
         assert script.main(["--symbol", "BTC/USDT", *flags]) == 1  # no summary from the fake
     assert seen == [[], list(POWER_CURVE_ICS)]
+
+
+def test_command_line_is_what_a_user_types_from_the_working_directory(tmp_path) -> None:
+    import os
+
+    from kilo.cli import command_line
+
+    script = Path("scripts/evaluate.py").resolve()
+    line = command_line(str(script), ["--symbol", "BTC/USDT", "--set", "a=[1, 2]"])
+    assert line == f"python {os.path.relpath(script)} --symbol BTC/USDT --set 'a=[1, 2]'"

@@ -1,4 +1,5 @@
-"""Small shared helpers: seeding, atomic file writes, hashing, a JSON-safe float."""
+"""Small shared helpers: seeding, atomic file writes, hashing, a JSON-safe float, the
+source's git commit."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import math
 import os
 import random
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,3 +73,25 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def source_commit(folder: str | Path | None = None) -> tuple[str, bool] | None:
+    """The git commit checked out where ``folder`` lies (default: this package's source)
+    and whether tracked files differ from it.
+
+    Returns
+    -------
+    (sha, dirty): the full 40-hex sha of ``HEAD`` and True when a tracked file is
+    modified; None outside a git checkout or where git cannot run.
+    """
+    where = str(folder or Path(__file__).parent)
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", where, *args], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+
+    try:
+        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from kilo.backtest.simulate import CandleArrays, evaluation_trading, simulate
-from kilo.backtest.strategies import LONG_FLAT, rule_predictor
+from kilo.backtest.strategies import LONG_FLAT, rule_predictor, side_rule
 from kilo.blend import ThresholdRule
 from kilo.config import Config
 from kilo.inference import PortfolioState, Prediction
@@ -19,13 +19,12 @@ START, N = 1000, 400
 
 
 class ScoreTable:
-    """A trader scorer reading +1/-1 from a table of bar times."""
+    """A trader scorer reading a target side (+1/-1) from a table of bar times."""
 
-    rule = ThresholdRule(0.0, 0.0)
     version = "table"
 
-    def __init__(self, scores: pd.Series) -> None:
-        self.scores = scores
+    def __init__(self, scores: pd.Series, rule: ThresholdRule = LONG_FLAT) -> None:
+        self.scores, self.rule = scores, rule
 
     def predict(self, snapshot: MarketSnapshot, state: PortfolioState) -> Prediction:
         return Prediction(score=float(self.scores[snapshot.bar_time]), confidence=1.0)
@@ -48,10 +47,10 @@ def test_simulator_matches_the_paper_trader_bar_for_bar(
         hours = pd.DatetimeIndex(btc_candles.index).hour
         btc_candles = btc_candles.assign(funding_rate=np.where(hours % 8 == 0, 0.0005, 0.0))
     trading = evaluation_trading(config.trading, 1.0)
-    scores = random_scores(btc_candles)
+    scores, rule = random_scores(btc_candles), side_rule(trading.allow_short)  # futures: -1 short
     arrays = CandleArrays.from_frame(btc_candles)
     run = simulate(
-        trading, "BTC/USDT", arrays, range(START, START + N), rule_predictor(scores), LONG_FLAT
+        trading, "BTC/USDT", arrays, range(START, START + N), rule_predictor(scores), rule
     )
     trader_config = config.with_overrides(  # the simulator has no portfolio risk rules:
         {  # 2018-02's crash trips the daily loss limit, which would block the trader's entries
@@ -63,14 +62,21 @@ def test_simulator_matches_the_paper_trader_bar_for_bar(
         }
     )
     source = ReplaySource({"BTC/USDT": btc_candles}, {"BTC/USDT": 1}, btc_candles.index[START])
-    scorer = ScoreTable(pd.Series(scores, index=btc_candles.index))
+    scorer = ScoreTable(pd.Series(scores, index=btc_candles.index), rule)
     records = PaperTrader(trader_config, {"BTC/USDT": scorer}, source, Ledger(":memory:")).run(N)
     replayed = np.array([r.equity for r in records])
     assert len(run.equity) == N == len(replayed)
     assert {"stop_loss", "take_profit", "signal"} <= set(run.fills["reason"])
     np.testing.assert_allclose(run.equity.to_numpy()[:-1], replayed[:-1], rtol=1e-12)
     assert run.equity.index.equals(btc_candles.index[START : START + N])  # no bar missing
-    assert (run.funding is not None and run.funding.sum() > 0) == (market == "futures")
+    # on futures the longs pay the positive rate and the shorts receive it
+    paid = run.funding if run.funding is not None else pd.Series([0.0])
+    assert ((paid > 0).any() and (paid < 0).any()) == (market == "futures")
+    assert set(run.fills["position_side"]) == (
+        {"long", "short"} if market == "futures" else {"long"}
+    )
+    sides = [r.portfolio.positions["BTC/USDT"].side for r in records if r.portfolio.positions]
+    assert ("short" in sides) == (market == "futures")
 
 
 def test_fold_end_sells_with_costs_and_gross_has_none(config: Config, btc_candles) -> None:

@@ -11,32 +11,8 @@ from kilo.backtest.strategies import (
     break_even_cost,
     momentum_scores,
     run_metrics,
-    spell_shuffled_paths,
-    spells,
 )
-
-
-def test_spell_shuffled_paths_keep_exposure_and_spells() -> None:
-    rng = np.random.default_rng(0)
-    path = np.repeat(rng.random(60) < 0.4, rng.integers(1, 30, 60))
-    draws = spell_shuffled_paths(path, 100, seed=1)
-    assert draws.shape == (100, len(path))
-    own = sorted(spells(path))
-    for draw in draws:
-        assert draw.sum() == path.sum()  # exposure
-        assert sorted(spells(draw)) == own  # the same spells, so the same trades
-    assert len({d.tobytes() for d in draws}) > 90  # in shuffled orders
-    np.testing.assert_array_equal(draws, spell_shuffled_paths(path, 100, seed=1))
-
-
-def test_spells_by_hand() -> None:
-    assert spells(np.array([0, 0, 1, 1, 1, 0, 1], bool)) == [
-        (False, 2),
-        (True, 3),
-        (False, 1),
-        (True, 1),
-    ]
-    assert spells(np.array([], bool)) == []
+from kilo.config import Config
 
 
 def test_momentum_is_causal(btc_candles: pd.DataFrame) -> None:
@@ -136,3 +112,33 @@ def test_break_even_cost_weights_round_trips_by_entry_and_spans_runs() -> None:
     # alone, the second run's first sell has no entry in its fills: left out
     assert break_even_cost(second.fills) == pytest.approx(math.log(0.98))
     assert math.isnan(break_even_cost(first.fills))
+
+
+class FixedPolicy:
+    """A PPO stand-in whose policy always gives the same action probabilities."""
+
+    def __init__(self, proba: list[float], allow_short: bool) -> None:
+        self.proba = np.array([proba], dtype=np.float32)
+        self.params = Config().models.ppo.model_copy(update={"allow_short": allow_short})
+
+    def predict_proba(self, obs: np.ndarray) -> np.ndarray:
+        return np.repeat(self.proba, len(obs), axis=0)
+
+
+@pytest.mark.parametrize("allow_short", [False, True])
+def test_the_policy_strategy_trades_its_short_action_where_it_may(allow_short: bool) -> None:
+    from kilo.backtest.strategies import FoldOutputs, side_rule
+    from kilo.inference import FittedModels, PortfolioState
+
+    def target(proba: list[float], position: float) -> float:
+        models = FittedModels(None, None, FixedPolicy(proba, allow_short))
+        outputs = FoldOutputs(models, np.zeros((20, 3), np.float32), None, None, np.arange(20))
+        return outputs.policy()(19, PortfolioState(position)).score
+
+    short = -1.0 if allow_short else 0.0
+    assert target([0.1, 0.2, 0.7], 0.0) == short  # FLAT_OR_SHORT
+    assert target([0.1, 0.7, 0.2], -1.0) == 1.0  # LONG
+    assert [target([0.7, 0.2, 0.1], p) for p in (0.0, 1.0, -1.0)] == [0.0, 1.0, -1.0]  # HOLD
+    rule = side_rule(allow_short)
+    assert rule.decide(short, 0) == ("enter_short" if allow_short else "wait")
+    assert rule.decide(0.0, 1) == "exit" and rule.decide(1.0, 1) == "hold"

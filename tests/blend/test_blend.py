@@ -108,8 +108,8 @@ def test_regressors_alone() -> None:
 
 def test_threshold_rule() -> None:
     rule = ThresholdRule(enter=0.3, exit=-0.1)
-    assert [rule.decide(s, long=False) for s in (0.31, 0.3, -0.5)] == ["enter", "wait", "wait"]
-    assert [rule.decide(s, long=True) for s in (-0.11, -0.1, 0.9)] == ["exit", "hold", "hold"]
+    assert [rule.decide(s, side=0) for s in (0.31, 0.3, -0.5)] == ["enter", "wait", "wait"]
+    assert [rule.decide(s, side=1) for s in (-0.11, -0.1, 0.9)] == ["exit", "hold", "hold"]
     with pytest.raises(ValueError, match="above the enter"):
         ThresholdRule(enter=-0.2, exit=0.1)
 
@@ -130,11 +130,11 @@ def test_edge_map_is_the_isotonic_fit_of_forward_returns() -> None:
 def test_edge_rule_pays_for_costs_holds_and_sizes() -> None:
     edge = EdgeMap(x=[-1.0, 0.0, 1.0], y=[-0.02, 0.0, 0.02])  # score s -> 0.02 s
     rule = EdgeRule(edge, hurdle=0.0045, min_hold_bars=24, exit_edge=0.0)
-    assert rule.decide(0.2, long=False, bars_held=0) == "wait"  # edge 0.004 < hurdle
-    assert rule.decide(0.3, long=False, bars_held=0) == "enter"  # edge 0.006
-    assert rule.decide(-0.9, long=True, bars_held=23) == "hold"  # minimum hold
-    assert rule.decide(-0.1, long=True, bars_held=24) == "exit"
-    assert rule.decide(0.1, long=True, bars_held=100) == "hold"
+    assert rule.decide(0.2, side=0, bars_held=0) == "wait"  # edge 0.004 < hurdle
+    assert rule.decide(0.3, side=0, bars_held=0) == "enter"  # edge 0.006
+    assert rule.decide(-0.9, side=1, bars_held=23) == "hold"  # minimum hold
+    assert rule.decide(-0.1, side=1, bars_held=24) == "exit"
+    assert rule.decide(0.1, side=1, bars_held=100) == "hold"
     assert rule.size(0.3) == pytest.approx(0.006 / 0.009) and rule.size(0.9) == 1.0
 
 
@@ -154,6 +154,26 @@ def test_the_calibrations_rule_follows_the_config() -> None:
     round_trip = np.log((1 + t.fee) * (1 + t.slippage) / ((1 - t.fee) * (1 - t.slippage)))
     assert rule.hurdle == pytest.approx(round_trip * config.blend.cost_multiple, rel=1e-12)
     assert cal.rule(config.with_overrides(["blend.rule=quantile"])) == ThresholdRule(0.3, 0.1)
+
+
+def test_on_futures_the_edge_rule_shorts_below_minus_the_hurdle_spot_stays_flat() -> None:
+    edge = EdgeMap(x=[-1.0, 0.0, 1.0], y=[-0.02, 0.0, 0.02])  # score s -> 0.02 s
+    cal = Calibration(prediction_stats={}, validation_score_quantiles={}, edge_map=edge)
+    spot = cal.rule(Config())
+    futures = cal.rule(Config().with_overrides(["trading.market=futures"]))
+    assert isinstance(futures, EdgeRule) and futures.short and not spot.short
+    assert spot.decide(-0.9, side=0, bars_held=0) == "wait"  # long only: a negative edge waits
+    hurdle = futures.hurdle / 0.02  # the score whose edge is the hurdle
+    assert futures.decide(-0.99 * hurdle, side=0, bars_held=0) == "wait"
+    assert futures.decide(-1.01 * hurdle, side=0, bars_held=0) == "enter_short"
+    held = futures.min_hold_bars
+    assert futures.decide(0.9, side=-1, bars_held=held - 1) == "hold"  # minimum hold
+    assert futures.decide(0.01, side=-1, bars_held=held) == "exit"  # the edge rose above 0
+    assert futures.decide(-0.01, side=-1, bars_held=held) == "hold"
+    assert futures.size(-1.5 * hurdle) == pytest.approx(futures.size(1.5 * hurdle))
+    both = ThresholdRule(0.5, 0.5, short=True)
+    assert [both.decide(s, 0) for s in (1.0, 0.0, -1.0)] == ["enter", "wait", "enter_short"]
+    assert [both.decide(s, -1) for s in (1.0, 0.0, -1.0)] == ["exit", "exit", "hold"]
 
 
 def test_a_key_of_the_other_rule_is_refused_by_name() -> None:

@@ -62,8 +62,12 @@ def test_override_values_are_yaml() -> None:
     assert parse_override("models.gru.epochs=2") == ("models.gru.epochs", 2)
     assert parse_override("symbols=[BTC/USDT]") == ("symbols", ["BTC/USDT"])
     assert parse_override("blend.enter_threshold=null") == ("blend.enter_threshold", None)
-    cfg = load_config(None, ["models.ppo.allow_short=true", "symbols=[ETH/USDT]"], environ={})
-    assert cfg.models.ppo.allow_short is True and cfg.symbols == ["ETH/USDT"]
+    cfg = load_config(
+        None,
+        ["trading.market=futures", "models.ppo.allow_short=false", "symbols=[ETH/USDT]"],
+        environ={},
+    )
+    assert cfg.models.ppo.allow_short is False and cfg.symbols == ["ETH/USDT"]
 
 
 @pytest.mark.parametrize("text", ["noequals", "=3", "a..b=1"])

@@ -39,3 +39,18 @@ def test_a_bad_venue_is_refused_with_its_key() -> None:
         Config().with_overrides(["trading.order_type=stop"])
     with pytest.raises(ConfigError, match="fallback_rate"):
         Config().with_overrides(["trading.funding.fallback_rate=0.5"])
+
+
+def test_shorts_follow_the_venue_and_a_switch_rederives_them() -> None:
+    futures = Config().with_overrides(["trading.market=futures"])
+    assert futures.trading.allow_short and futures.models.ppo.allow_short
+    back = futures.with_overrides(["trading.market=spot"])
+    assert not back.trading.allow_short and not back.models.ppo.allow_short
+    long_only = Config().with_overrides(["trading.market=futures", "trading.allow_short=false"])
+    assert not long_only.models.ppo.allow_short
+    # a search trial sets trading.allow_short on a futures config: PPO's follows it
+    assert not futures.with_overrides(["trading.allow_short=false"]).models.ppo.allow_short
+    with pytest.raises(ConfigError, match="spot is long only"):
+        Config().with_overrides(["trading.allow_short=true"])
+    with pytest.raises(ConfigError, match="leverage 3.0: only 1 is modelled"):
+        futures.with_overrides(["trading.leverage=3"])

@@ -208,6 +208,29 @@ def test_buy_and_hold_holds_across_the_chained_folds_and_grosses_the_market(
     assert btc.strategies["flat"].total_log_return == 0.0
 
 
+def test_the_cost_curve_re_trades_every_strategy_but_the_random_paths(
+    evaluation, tiny_config: Config
+) -> None:
+    """Every strategy at each cost of evaluation.cost_curve over the chained folds:
+    buy-and-hold's curve moves by exactly its one round trip, the venue's cost beside."""
+    from kilo.evaluation.cost_curve import cost_config
+    from kilo.metrics import round_trip_log_cost
+
+    btc = evaluation[0].symbols["BTC/USDT"]
+    curve = btc.cost_curve
+    assert curve is not None and set(curve.strategies) == set(btc.strategies)
+    costs = tiny_config.evaluation.cost_curve
+    held = curve.strategies["buy_and_hold"].points
+    assert [p.cost for p in held] == costs and all(p.n_trades == 1 for p in held)
+    for point in held:
+        round_trip = round_trip_log_cost(cost_config(tiny_config, point.cost).trading)
+        assert point.net_total_log_return == pytest.approx(
+            held[0].net_total_log_return - round_trip, abs=1e-9
+        )
+    assert curve.venue_cost == pytest.approx(0.003, abs=1e-6) and curve.seconds > 0
+    assert all(p.net_total_log_return == 0.0 for p in curve.strategies["flat"].points)
+
+
 def test_random_baseline_matches_the_blends_exposure(evaluation) -> None:
     btc = evaluation[0].symbols["BTC/USDT"]
     blend, random = btc.strategies["blend"], btc.random
@@ -224,6 +247,7 @@ def test_report_files(evaluation) -> None:
     assert html.count("<script src='../plotly.min.js'></script>") == 1  # one per report root
     assert "planted edge" in html and "placebo 99 % null band" in html
     assert "<th>causality</th>" in html and "{'cuts'" not in html  # a table, not a dict
+    assert "<h3>Cost curve</h3>" in html and "venue 0.300 %" in html
     assert (paths["html"].parent.parent / "plotly.min.js").stat().st_size > 1_000_000  # offline
     assert not (paths["html"].parent / "plotly.min.js").exists()
     assert len(html) < 1_500_000

@@ -179,3 +179,16 @@ def test_a_universe_member_without_candles_is_absent(engine, eth_candles, contex
     assert not np.allclose(without[univ].to_numpy(), full[univ].to_numpy(), equal_nan=True)
     own = [c for c in engine.feature_names if c.startswith("log_ret_")]
     np.testing.assert_array_equal(without[own].to_numpy(), full[own].to_numpy())
+
+
+@pytest.mark.parametrize("end", [1_200, 9_377, 40_000, None])
+def test_last_rows_are_the_whole_computation_bit_for_bit(engine, eth_candles, context, end) -> None:
+    """``last=`` (the trader's bars) reads fewer candles for the finite windows; its rows
+    equal the full computation's exactly, around outages and early history too."""
+    filled_at = int(np.flatnonzero(eth_candles["filled"].to_numpy())[40])
+    for stop in (end, filled_at + 2, filled_at + 40):
+        candles = eth_candles.iloc[max(0, (stop or len(eth_candles)) - 3_000) : stop]
+        full = engine.transform(candles, context)
+        for last in (1, 48, 500):
+            tail = engine.transform(candles, context, last=last)
+            pd.testing.assert_frame_equal(tail, full.iloc[-last:], check_exact=True)

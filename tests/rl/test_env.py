@@ -69,6 +69,18 @@ def test_short_reward_is_exact_simple_return() -> None:
     assert reward == pytest.approx(math.log(2 - math.exp(r[21])))
 
 
+def test_the_short_action_follows_the_venue() -> None:
+    from kilo.config import Config
+    from kilo.rl import PPOAgent
+
+    for market, side in (("spot", 0.0), ("futures", -1.0)):
+        params = Config().with_overrides([f"trading.market={market}"]).models.ppo
+        env = PPOAgent(params, seed=0, fee=FEE, slippage=SLIP).make_env(FEATURES, RETURNS)
+        env.reset(options={"start": 20, "length": 3})
+        obs, *_ = env.step(2)  # FLAT_OR_SHORT
+        assert env.allow_short == (market == "futures") and obs[-3] == side
+
+
 def test_observation_is_the_window_and_state() -> None:
     env = make_env(window=4)
     features = FEATURES
@@ -117,10 +129,8 @@ def test_build_observations_matches_the_env() -> None:
     np.testing.assert_array_equal(flat[0, -3:], [0, 0, 0])
 
 
-def test_a_long_pays_funding_and_a_short_receives_it() -> None:
-    funding = np.zeros(N)
-    funding[11] = 0.001  # longs pay 0.1 % of notional over bar 11
-    env = TradingEnv(
+def _costless_env(funding: np.ndarray) -> TradingEnv:
+    return TradingEnv(
         FEATURES,
         RETURNS,
         window=4,
@@ -130,6 +140,12 @@ def test_a_long_pays_funding_and_a_short_receives_it() -> None:
         funding=funding,
         allow_short=True,
     )
+
+
+def test_a_long_pays_funding_and_a_short_receives_it() -> None:
+    funding = np.zeros(N)
+    funding[11] = 0.001  # longs pay 0.1 % of notional over bar 11
+    env = _costless_env(funding)
     env.reset(options={"start": 10, "length": 4})
     env.step(1)
     _, reward, _, _, _ = env.step(0)  # long over bar 11
@@ -139,12 +155,4 @@ def test_a_long_pays_funding_and_a_short_receives_it() -> None:
     _, reward, _, _, _ = env.step(0)  # short over bar 11
     assert reward == pytest.approx(math.log(2 - math.exp(RETURNS[11])) + math.log(1.001))
     with pytest.raises(ValueError, match="funding"):
-        TradingEnv(
-            FEATURES,
-            RETURNS,
-            window=4,
-            episode_length=50,
-            fee=0,
-            slippage=0,
-            funding=np.full(N, np.nan),
-        )
+        _costless_env(np.full(N, np.nan))

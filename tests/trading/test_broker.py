@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from kilo.config import TradingConfig
-from kilo.trading.broker import Candle, PaperBroker, Portfolio, Position
+from kilo.trading.accounts import Candle, Portfolio, Position
+from kilo.trading.broker import PaperBroker
 
 T = pd.Timestamp("2025-01-01", tz="UTC")
 CFG = TradingConfig(
@@ -22,7 +23,7 @@ CFG = TradingConfig(
 
 def test_buy_sizes_by_equity_and_charges_costs() -> None:
     broker, pf = PaperBroker(CFG), Portfolio(10_000.0)
-    order = broker.buy(pf, "BTC/USDT", 100.0, T, {"BTC/USDT": 100.0})
+    order = broker.open(pf, "BTC/USDT", 100.0, T, {"BTC/USDT": 100.0})
     fill = order.fill
     assert fill.notional == pytest.approx(2_000.0) and fill.fee == pytest.approx(2.0)
     assert fill.price == pytest.approx(100.05) and fill.quantity == pytest.approx(2_000 / 100.05)
@@ -33,14 +34,14 @@ def test_buy_sizes_by_equity_and_charges_costs() -> None:
 def test_total_exposure_cap_and_min_notional() -> None:
     broker, pf = PaperBroker(CFG), Portfolio(10_000.0)
     marks = {"A": 1.0, "B": 1.0, "C": 1.0}
-    broker.buy(pf, "A", 1.0, T, marks)
-    broker.buy(pf, "B", 1.0, T, marks)
+    broker.open(pf, "A", 1.0, T, marks)
+    broker.open(pf, "B", 1.0, T, marks)
     room = 0.5 * pf.equity(marks) - pf.positions_value(marks)  # about 10 % of equity
-    third = broker.buy(pf, "C", 1.0, T, marks)
+    third = broker.open(pf, "C", 1.0, T, marks)
     assert third.fill.notional == pytest.approx(room) and room < 0.2 * pf.equity(marks)
-    fourth = broker.buy(pf, "D", 1.0, T, {**marks, "D": 1.0})
+    fourth = broker.open(pf, "D", 1.0, T, {**marks, "D": 1.0})
     assert fourth.fill is None and "total exposure cap" in fourth.skip_reason
-    assert broker.buy(pf, "A", 1.0, T, marks).skip_reason == "already long"
+    assert broker.open(pf, "A", 1.0, T, marks).skip_reason == "already long"
 
 
 def test_cash_never_goes_negative() -> None:
@@ -48,19 +49,19 @@ def test_cash_never_goes_negative() -> None:
         **{**CFG.model_dump(), "max_position_fraction": 1.0, "max_total_exposure": 1.0}
     )
     broker, pf = PaperBroker(cfg), Portfolio(1_000.0)
-    order = broker.buy(pf, "A", 10.0, T, {"A": 10.0})
+    order = broker.open(pf, "A", 10.0, T, {"A": 10.0})
     assert pf.cash >= 0 and pf.cash == pytest.approx(0.0, abs=1e-9)
     assert order.fill.notional + order.fill.fee == pytest.approx(1_000.0)
 
 
 def test_sell_realises_pnl_after_both_fees() -> None:
     broker, pf = PaperBroker(CFG), Portfolio(10_000.0)
-    buy = broker.buy(pf, "A", 100.0, T, {"A": 100.0}).fill
-    sell = broker.sell(pf, "A", 110.0, T).fill
+    buy = broker.open(pf, "A", 100.0, T, {"A": 100.0}).fill
+    sell = broker.close(pf, "A", 110.0, T).fill
     proceeds = buy.quantity * 110.0 * (1 - 0.0005)
     assert sell.realised_pnl == pytest.approx(proceeds * (1 - 0.001) - buy.notional - buy.fee)
     assert pf.cash == pytest.approx(10_000 + sell.realised_pnl) and not pf.positions
-    assert broker.sell(pf, "A", 110.0, T).skip_reason == "no position"
+    assert broker.close(pf, "A", 110.0, T).skip_reason == "no position"
 
 
 @pytest.mark.parametrize(
@@ -98,7 +99,7 @@ def test_stop_loss_pays_slippage_take_profit_fills_at_its_level() -> None:
         )
     pf = Portfolio(10_000.0, {"A": Position("A", 1.0, 100.0, T, 0.1)})
     assert broker.bar_exits(pf, "A", Candle(100, 105, 96, 101), T) == [] and pf.positions
-    assert pf.positions["A"].highest_close == 101.0  # for the next bar's trailing stop
+    assert pf.positions["A"].best_close == 101.0  # for the next bar's trailing stop
 
 
 def test_trailing_stop_follows_the_highest_close() -> None:
@@ -132,7 +133,7 @@ def test_partial_take_profit_sells_shares_at_each_level() -> None:
 def test_a_perpetual_long_pays_funding_and_its_round_trip_counts_it() -> None:
     futures = CFG.model_copy(update={"market": "futures"})
     broker, pf = PaperBroker(futures), Portfolio(10_000.0)
-    buy = broker.buy(pf, "A", 100.0, T, {"A": 100.0}).fill
+    buy = broker.open(pf, "A", 100.0, T, {"A": 100.0}).fill
     paid = broker.pay_funding(pf, "A", 0.0001, 110.0, T, {"A": 110.0})
     assert paid.notional == pytest.approx(buy.quantity * 110.0)
     assert paid.amount == pytest.approx(0.0001 * paid.notional)  # a long pays
@@ -140,7 +141,7 @@ def test_a_perpetual_long_pays_funding_and_its_round_trip_counts_it() -> None:
     received = broker.pay_funding(pf, "A", -0.0003, 110.0, T, {"A": 110.0})
     assert received.amount == pytest.approx(-0.0003 * paid.notional)  # negative rate: received
     cash = pf.cash
-    sell = broker.sell(pf, "A", 110.0, T).fill
+    sell = broker.close(pf, "A", 110.0, T).fill
     assert pf.cash == pytest.approx(cash + sell.notional - sell.fee)
     funding = paid.amount + received.amount
     assert sell.realised_pnl == pytest.approx(
@@ -148,7 +149,7 @@ def test_a_perpetual_long_pays_funding_and_its_round_trip_counts_it() -> None:
     )
     assert PaperBroker(CFG).pay_funding(Portfolio(1.0), "A", 0.0001, 1.0, T, {}) is None
     spot = Portfolio(10_000.0)
-    PaperBroker(CFG).buy(spot, "A", 100.0, T, {"A": 100.0})
+    PaperBroker(CFG).open(spot, "A", 100.0, T, {"A": 100.0})
     assert PaperBroker(CFG).pay_funding(spot, "A", 0.0001, 100.0, T, {"A": 100.0}) is None
 
 

@@ -8,7 +8,8 @@ import pytest
 from kilo.blend import EdgeMap, EdgeRule
 from kilo.config import TradingConfig
 from kilo.inference import Prediction
-from kilo.trading.broker import Candle, PaperBroker, Portfolio
+from kilo.trading.accounts import Candle, Portfolio
+from kilo.trading.broker import PaperBroker
 from kilo.trading.execution import execute_bar, volatility_scale
 
 T = pd.Timestamp("2025-01-01", tz="UTC")

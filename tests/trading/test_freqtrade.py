@@ -13,8 +13,11 @@ from kilo.trading.freqtrade import (
     SIGNAL_COLUMNS,
     FreqtradeSignals,
     candles_from_freqtrade,
-    freqtrade_roi,
-    freqtrade_stops,
+    check_venue,
+    freqtrade_pair,
+    freqtrade_stoploss,
+    kilo_symbol,
+    take_profit_level,
 )
 
 
@@ -30,21 +33,41 @@ def _context(config: Config, signals: FreqtradeSignals) -> dict[str, pd.DataFram
 
 def test_stops_map_kilo_levels_and_refuse_what_freqtrade_cannot_reproduce(config: Config) -> None:
     trading = config.trading.model_copy(update={"stop_loss": 0.05, "take_profit": 0.1})
-    stops = freqtrade_stops(trading)
-    assert stops.stoploss == -0.05
-    entry, fee = 100.0, trading.fee
-    # freqtrade's profit ratio of a long sold at `rate` (LocalTrade.calc_profit_ratio)
-    exit_rate = entry * (1 + stops.minimal_roi["0"]) * (1 + fee) / (1 - fee)
-    assert exit_rate == pytest.approx(110.0, rel=1e-12)
-    assert freqtrade_roi(0.1, 0.0) == pytest.approx(0.1)
-    off = freqtrade_stops(trading.model_copy(update={"stop_loss": None, "take_profit": None}))
-    assert off.stoploss == -1.0 and off.minimal_roi["0"] >= 100
+    assert freqtrade_stoploss(trading) == -0.05
+    assert take_profit_level(trading, 100.0, "long") == pytest.approx(110.0)
+    assert take_profit_level(trading, 100.0, "short") == pytest.approx(90.0)
+    off = trading.model_copy(update={"stop_loss": None, "take_profit": None})
+    assert freqtrade_stoploss(off) == -1.0 and take_profit_level(off, 100.0, "long") is None
     with pytest.raises(ConfigError, match="trailing_stop"):
-        freqtrade_stops(trading.model_copy(update={"trailing_stop": 0.03}))
+        freqtrade_stoploss(trading.model_copy(update={"trailing_stop": 0.03}))
     partial = config.model_copy(deep=True)
     partial.trading.partial_take_profit = [{"at": 0.05, "sell": 0.5}]  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="partial_take_profit"):
-        freqtrade_stops(partial.trading)
+        freqtrade_stoploss(partial.trading)
+
+
+def test_venue_must_match_and_fee_differences_are_named(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    futures = config.with_overrides(["trading.market=futures"]).trading
+    assert freqtrade_pair("ETH/USDT", "futures") == "ETH/USDT:USDT"
+    assert kilo_symbol("ETH/USDT:USDT") == kilo_symbol("ETH/USDT") == "ETH/USDT"
+    with pytest.raises(ConfigError, match="trading_mode"):
+        check_venue(futures, "spot", futures.fee)
+    with pytest.raises(ConfigError, match="trading_mode"):
+        check_venue(config.trading, "futures", config.trading.fee)
+    with caplog.at_level("WARNING", logger="kilo.trading.freqtrade"):
+        check_venue(config.trading, "spot", config.trading.fee)  # spot: one fee, agreed
+        assert not caplog.records
+        check_venue(futures, "futures", futures.fee)  # maker 0.02 %, taker 0.05 %
+    assert len(caplog.records) == 1 and "maker_fee" in caplog.text
+    one_fee = config.with_overrides(["trading.market=futures", "trading.fee=0.0005"]).trading
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="kilo.trading.freqtrade"):
+        check_venue(one_fee, "futures", 0.0005)
+        assert not caplog.records
+        check_venue(one_fee, "futures", 0.001)
+    assert "not Kilo's taker fee" in caplog.text
 
 
 def test_freqtrade_fill_candles_are_marked_filled_and_real_quiet_ones_are_not() -> None:
@@ -105,3 +128,25 @@ def test_an_exit_waits_for_a_whole_candle_in_the_trade(tiny_config: Config, tiny
     assert answers <= {None, "kilo_exit"}
     assert signals.stake(0.2, 10_000.0) == pytest.approx(2_000.0)
     assert signals.stake(0.0001, 10_000.0) == 0.0  # below trading.min_notional
+
+
+def test_a_missing_universe_file_takes_training_medians_with_one_warning(
+    tiny_config: Config, tiny_report, caplog
+) -> None:
+    """freqtrade hands an empty frame for a pair without a data file (or none at all):
+    the strategy goes on as Kilo's trader does, and says which files to download."""
+    signals = FreqtradeSignals.load(tiny_config, "BTC/USDT")
+    assert "SOL/USDT" in signals.context_symbols
+    frame = _frame(tiny_config, "BTC/USDT")
+    context = _context(tiny_config, signals)
+    empty = context["SOL/USDT"].iloc[:0].astype({"date": object})  # as freqtrade's dp
+    with caplog.at_level("WARNING", logger="kilo.trading.freqtrade"):
+        given = signals.analyze(frame, {**context, "SOL/USDT": empty})
+        signals.analyze(frame, {**context, "SOL/USDT": empty})  # live: every candle
+        absent = signals.analyze(frame, {k: v for k, v in context.items() if k != "SOL/USDT"})
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1, "one warning, not one per analysed candle"
+    assert "SOL_USDT-1h.feather" in warnings[0] and "download-data" in warnings[0]
+    assert "training medians" in warnings[0]
+    assert given["kilo_score"].notna().sum() > 1000
+    np.testing.assert_array_equal(given["kilo_score"].to_numpy(), absent["kilo_score"].to_numpy())

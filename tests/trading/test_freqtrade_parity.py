@@ -1,10 +1,15 @@
-"""freqtrade's backtest of the shipped strategy trades as Kilo's replay does, trade for trade.
+"""freqtrade's backtest of the shipped strategy trades as Kilo's replay does, trade for trade,
+on spot (long only) and on USDT-M perpetuals (longs, shorts and funding).
 
 Runs when ``requirements-freqtrade.txt`` is installed (``.ci/run`` installs it). Both
-sides trade the same tiny ETH/USDT model set over the bars it never saw, with the same
+sides trade the same tiny ETH/USDT model set over the first bars it never saw, with the same
 fee and slippage (the strategy's limit prices carry it; freqtrade's backtest has none)
 and no portfolio risk rules (freqtrade has its own protections instead); see
-:mod:`kilo.trading.freqtrade` for the mapping.
+:mod:`kilo.trading.freqtrade` for the mapping. On futures both read the perpetual's
+candles and funding from freqtrade's futures layout (sliced to the tiny candles' span)
+and one fee for every fill: Binance's taker 0.05 % (``trading.fee`` alone sets Kilo's
+maker fee too; freqtrade's ``fee``), and the edge rule at no hurdle, so that the tiny
+models trade both sides.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import pytest
 
 from kilo.config import Config, load_config
 from kilo.data import load_candles
+from kilo.data.funding import futures_dir, futures_pair
+from kilo.data.market import load_market_candles
 from kilo.trading.session import SessionOptions, run_session
 from kilo.trading.symbol_model import SymbolModel
 from tests.conftest import REPO, TINY
@@ -32,10 +39,25 @@ PARITY = [
     "risk.max_drawdown=null",
     "risk.max_correlated_exposure=null",
 ]
+#: The futures venue of both sides: one fee a fill, shorts at no hurdle.
+FUTURES = [
+    "trading.market=futures",
+    "trading.fee=0.0005",
+    "blend.rule=edge",
+    "blend.cost_multiple=0",
+]
 #: Kilo's exit reasons as freqtrade names them.
 REASONS = {"signal": "kilo_exit", "stop_loss": "stop_loss", "take_profit": "roi"}
-#: freqtrade rounds stop levels to the market's tick; amounts and stakes to 1e-8.
+#: freqtrade's backtest rounds entry, exit and stop prices to the tick it reads off the
+#: candles (ETH: 0.01 USDT, at most 2.5e-6 of the price at 2,000 USDT), its profit ratios
+#: to 1e-8 and amounts and stakes to the stub market's 1e-8.
 PRICE_RTOL = 1e-5
+#: Funding per trade: freqtrade values it at the mark candle's open, Kilo at the
+#: perpetual's own open; they differ by the basis, a few bp of the funding.
+FUNDING_RTOL = 2e-3
+FUTURES_FILES = ("1h-futures", "1h-mark", "1h-funding_rate")
+#: Bars replayed from the first bar the model set never saw (of the tiny slice's 620).
+REPLAY_BARS = 320
 
 
 def _offline():
@@ -46,26 +68,53 @@ def _offline():
     return module
 
 
-def _kilo_fills(config: Config, start: pd.Timestamp, ledger: Path) -> pd.DataFrame:
-    fills = []
+def _data(config: Config, tiny: Config, market: str, end: pd.Timestamp, folder: Path) -> Path:
+    """A data dir of the tiny spot candles up to ``end`` and, on futures, ETH's
+    perpetual candles, mark candles and funding events over their span (from the
+    shared data in ``config``)."""
+    spot = Path(tiny.data.dir) / "binance"
+    (folder / "binance").mkdir(parents=True)
+    first = load_market_candles(tiny, SYMBOL).index[0] - pd.Timedelta(hours=8)
+    files = {path: folder / "binance" / path.name for path in spot.iterdir()}
+    if market == "futures":
+        source, target = futures_dir(config.data.dir, "binance"), futures_dir(folder, "binance")
+        target.mkdir()
+        for kind in FUTURES_FILES:
+            name = f"{futures_pair(SYMBOL)}-{kind}.feather"
+            files[source / name] = target / name
+    for path, copy in files.items():
+        frame = pd.read_feather(path)
+        frame[(frame.date >= first) & (frame.date <= end)].reset_index(drop=True).to_feather(copy)
+    return folder
+
+
+def _kilo_replay(config: Config, start: pd.Timestamp, ledger: Path):
+    """Kilo's fills (one row each) and funding payments (quote, paid > 0) over the replay."""
+    fills, funding = [], []
 
     def collect(record) -> None:
         fills.extend(o.fill for o in record.orders if o.fill is not None)
+        funding.extend(record.funding)
 
     options = SessionOptions(0, (SYMBOL,), "replay", start=start, state=ledger, fresh=True)
     run_session(config, options, collect)
-    return pd.DataFrame(
+    columns = ["time", "side", "opens", "price", "reference", "quantity", "notional"]
+    frame = pd.DataFrame(
         [
-            (f.time, f.side, f.price, f.reference_price, f.notional, f.realised_pnl, f.reason)
+            (f.time, f.position_side, f.opens, f.price, f.reference_price, f.quantity, f.notional)
             for f in fills
         ],
-        columns=["time", "side", "price", "reference", "notional", "realised_pnl", "reason"],
-    )
+        columns=columns,
+    ).assign(realised_pnl=[f.realised_pnl for f in fills], reason=[f.reason for f in fills])
+    paid = pd.Series([p.amount for p in funding], index=[p.time for p in funding], dtype=float)
+    return frame, paid
 
 
-def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp, tmp: Path):
-    from freqtrade.data.btanalysis import load_backtest_data
-
+def _settings(config: Config, overrides: list[str], tmp: Path) -> Path:
+    """A freqtrade config for SYMBOL (its perpetual on futures) in ``tmp``, Kilo's paths
+    absolute."""
+    futures = config.trading.market == "futures"
+    pair = f"{SYMBOL}:USDT" if futures else SYMBOL
     settings = {
         "max_open_trades": 1,
         "stake_currency": "USDT",
@@ -73,14 +122,23 @@ def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp,
         "tradable_balance_ratio": 1.0,
         "dry_run": True,
         "dry_run_wallet": config.trading.initial_cash,
-        "trading_mode": "spot",
-        "margin_mode": "",
+        "trading_mode": config.trading.market,
+        "margin_mode": "isolated" if futures else "",
         "fee": config.trading.fee,
         "dataformat_ohlcv": "feather",
-        "exchange": {"name": "binance", "key": "", "secret": "", "pair_whitelist": [SYMBOL]},
+        "exchange": {
+            "name": "binance",
+            "key": "",
+            "secret": "",
+            "pair_whitelist": [pair],
+            # Kilo's 2,700 start-up candles: 5 calls of 1,000 (freqtrade's perpetuals: 499)
+            "_ft_has_params": {"ohlcv_candle_limit": 1000} if futures else {},
+        },
         "pairlists": [{"method": "StaticPairList"}],
-        "entry_pricing": {"price_side": "same", "use_order_book": False, "price_last_balance": 0},
-        "exit_pricing": {"price_side": "same", "use_order_book": False},
+        # Binance's perpetual tickers carry no price: futures price from the order book
+        # (live only; a backtest fills at the candle)
+        "entry_pricing": {"price_side": "same", "use_order_book": futures, "order_book_top": 1},
+        "exit_pricing": {"price_side": "same", "use_order_book": futures, "order_book_top": 1},
         "user_data_dir": str(tmp / "user_data"),
         "kilo": {
             "config": str(REPO / "config" / "config.yaml"),
@@ -89,10 +147,16 @@ def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp,
             "models_dir": str(config.models.dir),
         },
     }
-    (tmp / "user_data").mkdir()
-    (tmp / "results").mkdir()  # an existing folder: freqtrade writes its zip inside
     path = tmp / "freqtrade.json"
     path.write_text(json.dumps(settings))
+    return path
+
+
+def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp, tmp: Path):
+    from freqtrade.data.btanalysis import load_backtest_data
+
+    path = _settings(config, overrides, tmp)  # no user_data yet: offline.py creates it
+    (tmp / "results").mkdir()  # an existing folder: freqtrade writes its zip inside
     argv = [
         "backtesting",
         *("--config", str(path), "--strategy-path", str(INTEGRATION)),
@@ -101,80 +165,148 @@ def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp,
         *("--backtest-directory", str(tmp / "results")),
     ]
     assert _offline().main(argv) == 0
+    assert (tmp / "user_data" / "strategies").is_dir()
     return load_backtest_data(tmp / "results")
 
 
-def _check_exit(
-    kilo: pd.Series, ft_rate: float, entries: float, bar: pd.Series, slip: float
-) -> None:
-    """One exit's fill on both sides, by Kilo's reason (``bar``: the candle it filled in;
-    ``entries``: Kilo's entry price over freqtrade's, 1 unless freqtrade capped its buy
-    at the candle's high, which moves its stop and take-profit levels with it).
+def _check_exit(kilo: pd.Series, ft_rate: float, ft_entry: float, bar: pd.Series, c) -> None:
+    """One exit's fill on both sides, by Kilo's reason (``bar``: the candle it filled
+    in; ``ft_entry``: freqtrade's entry price, Kilo's unless freqtrade capped it at the
+    candle's range, which moves its stop and take-profit levels with it; ``c``: the
+    ``trading`` section). ``s`` is +1 for a long, -1 for a short: a long's exit sells.
 
-    - model exit: a sale at the open less slippage in both (freqtrade's limit order at
-      Kilo's price), unless that lies below the candle's low, where freqtrade fills;
-    - stop-loss: freqtrade fills at the stop, Kilo at the stop less slippage, or at the
-      open less slippage when the candle opened below the stop;
-    - take-profit: both at the level (a limit order), but Kilo at the open when the
-      candle opened above it.
+    - model exit: at the open with slippage against it in both (freqtrade's limit order
+      at Kilo's price), but within the candle in freqtrade;
+    - stop-loss: at the level, or at the open where the candle opened beyond it; Kilo
+      with slippage against it; freqtrade at the level unless the whole candle lies
+      beyond it;
+    - take-profit: both at the level (a limit order), or at the open where the candle
+      opened beyond it.
     """
+    s = 1.0 if kilo.side == "long" else -1.0
+    kilo_entry = kilo.entry
     if kilo.reason == "signal":
-        fill = bar.low if kilo.price < bar.low else kilo.price
-        assert ft_rate == pytest.approx(fill, rel=PRICE_RTOL)
+        assert kilo.price == pytest.approx(bar.open * (1 - s * c.slippage), rel=PRICE_RTOL)
+        assert ft_rate == pytest.approx(min(max(kilo.price, bar.low), bar.high), rel=PRICE_RTOL)
         return
-    level = ft_rate * entries
-    if kilo.reference == pytest.approx(level, rel=PRICE_RTOL):
-        sold = level * (1 - slip if kilo.reason == "stop_loss" else 1)
-        assert kilo.price == pytest.approx(sold, rel=PRICE_RTOL)
-    else:  # gapped through the level: Kilo fills at the open, beyond freqtrade's level
-        assert kilo.reference == bar.open
-        assert bar.open < level if kilo.reason == "stop_loss" else bar.open > level
+    if kilo.reason == "stop_loss":
+        level, ft_level = (e * (1 - s * c.stop_loss) for e in (kilo_entry, ft_entry))
+        gapped = s * (bar.open - level) <= 0
+        assert kilo.reference == pytest.approx(bar.open if gapped else level, rel=PRICE_RTOL)
+        assert kilo.price == pytest.approx(kilo.reference * (1 - s * c.slippage), rel=PRICE_RTOL)
+        beyond = s * ((bar.high if s > 0 else bar.low) - ft_level) < 0
+        assert ft_rate == pytest.approx(bar.open if beyond else ft_level, rel=PRICE_RTOL)
+        return
+    level, ft_level = (e * (1 + s * c.take_profit) for e in (kilo_entry, ft_entry))
+    assert kilo.price == pytest.approx(
+        bar.open if s * (bar.open - level) >= 0 else level, rel=PRICE_RTOL
+    )
+    assert ft_rate == pytest.approx(
+        bar.open if s * (bar.open - ft_level) >= 0 else ft_level, rel=PRICE_RTOL
+    )
 
 
-def test_freqtrade_enters_and_exits_on_the_bars_kilo_replay_does(
-    tiny_models: Config, tmp_path: Path
+@pytest.mark.parametrize("market", ["spot", "futures"])
+def test_freqtrade_trades_the_bars_sides_and_prices_kilo_replay_does(
+    market: str, config: Config, tiny_models: Config, tmp_path: Path
 ) -> None:
-    overrides = [*TINY, *PARITY]
-    config = load_config(
+    overrides = [*TINY, *PARITY, *(FUTURES if market == "futures" else [])]
+    start = SymbolModel.load(tiny_models, SYMBOL).replay_start
+    end = start + REPLAY_BARS * pd.Timedelta(tiny_models.data.timeframe)
+    kilo_config = load_config(
         REPO / "config" / "config.yaml",
         overrides,
-        data_dir=tiny_models.data.dir,
+        data_dir=_data(config, tiny_models, market, end, tmp_path / "data"),
         models_dir=tiny_models.models.dir,
     )
-    start = SymbolModel.load(config, SYMBOL).replay_start
-    kilo = _kilo_fills(config, start, tmp_path / "paper.sqlite")
-    trades = _freqtrade_trades(config, overrides, start, tmp_path)
+    fills, paid = _kilo_replay(kilo_config, start, tmp_path / "paper.sqlite")
+    trades = _freqtrade_trades(kilo_config, overrides, start, tmp_path)
 
-    buys, sells = kilo[kilo.side == "buy"], kilo[kilo.side == "sell"]
-    assert len(sells) >= 5, "too few round trips to compare"
-    assert {"signal", "stop_loss"} <= set(sells.reason), "both exit paths must be exercised"
+    entries = fills[fills.opens].reset_index(drop=True)
+    exits = fills[~fills.opens].reset_index(drop=True)
+    assert len(exits) >= 5, "too few round trips to compare"
+    assert {"signal", "stop_loss"} <= set(exits.reason), "both exit paths must be exercised"
+    if market == "futures":
+        assert {"long", "short"} <= set(entries.side), "both sides must be traded"
     # Kilo's last position may still be open; freqtrade force-exits it at the end
-    closed = trades[trades.exit_reason != "force_exit"]
-    assert len(trades) == len(buys) and len(closed) == len(sells)
-    assert trades.open_date.tolist() == buys.time.tolist()
-    assert closed.close_date.tolist() == sells.time.tolist()
-    assert closed.exit_reason.tolist() == [REASONS[r] for r in sells.reason]
-    slip = config.trading.slippage
-    assert slip > 0
-    # entries: Kilo's slipped price, or the candle's high where that lies above it
-    entry_ratio = trades.open_rate.to_numpy() / buys.price.to_numpy()
-    assert ((entry_ratio > 1 - slip - PRICE_RTOL) & (entry_ratio < 1 + PRICE_RTOL)).all()
-    candles = load_candles(config.data.dir, "binance", SYMBOL, config.data.timeframe)
-    capped = abs(entry_ratio - 1) >= PRICE_RTOL
-    highs = candles.high.loc[buys.time[capped]].to_numpy()
-    assert trades.open_rate[capped].tolist() == pytest.approx(highs.tolist(), rel=PRICE_RTOL)
-    assert (highs < buys.price[capped].to_numpy()).all()
-    # exits: freqtrade's level is Kilo's, but the two fill a level differently
-    entries = buys.price.to_numpy() / trades.open_rate.to_numpy()
-    for k, (_, kilo_exit) in enumerate(sells.iterrows()):
+    closed = trades[trades.exit_reason != "force_exit"].reset_index(drop=True)
+    assert len(trades) == len(entries) and len(closed) == len(exits)
+    assert trades.open_date.tolist() == entries.time.tolist()
+    assert trades.is_short.tolist() == (entries.side == "short").tolist()
+    assert closed.close_date.tolist() == exits.time.tolist()
+    assert closed.exit_reason.tolist() == [REASONS[r] for r in exits.reason]
+    c = kilo_config.trading
+    assert c.slippage > 0
+    # entries: Kilo's slipped price, or the candle's high (a long) or low (a short)
+    # where that lies beyond it
+    candles = load_market_candles(kilo_config, SYMBOL)
+    bars = candles.loc[entries.time]
+    capped = np.where(entries.side == "long", bars.high, bars.low)
+    s = np.where(entries.side == "long", 1.0, -1.0)
+    expected = np.where(s * (entries.price - capped) > 0, capped, entries.price)
+    assert trades.open_rate.tolist() == pytest.approx(expected.tolist(), rel=PRICE_RTOL)
+    # exits: each side's level from its own entry price, filled by its own rule
+    exits = exits.assign(entry=entries.price[: len(exits)])
+    for k, kilo_exit in exits.iterrows():
         bar = candles.loc[kilo_exit.time]
-        _check_exit(kilo_exit, float(closed.close_rate.iloc[k]), float(entries[k]), bar, slip)
+        _check_exit(kilo_exit, closed.close_rate[k], trades.open_rate[k], bar, c)
     # the stake: the same share of each side's own equity (flat at every entry: the
     # initial cash and the profits closed before; freqtrade's is larger by the stops'
     # slippage it does not pay)
-    cash = config.trading.initial_cash
-    kilo_equity = cash + np.concatenate([[0.0], sells.realised_pnl.cumsum().to_numpy()])
+    cash = c.initial_cash
+    kilo_equity = cash + np.concatenate([[0.0], exits.realised_pnl.cumsum().to_numpy()])
     ft_equity = cash + np.concatenate([[0.0], trades.profit_abs.cumsum().to_numpy()[:-1]])
-    kilo_share = buys.notional.to_numpy() / kilo_equity[: len(buys)]
+    kilo_share = entries.notional.to_numpy() / kilo_equity[: len(entries)]
     ft_share = trades.stake_amount.to_numpy() / ft_equity
     assert ft_share.tolist() == pytest.approx(kilo_share.tolist(), rel=PRICE_RTOL)
+    if market == "futures":
+        _check_funding(kilo_config, entries, exits, paid, closed)
+
+
+def _check_funding(
+    config: Config,
+    entries: pd.DataFrame,
+    exits: pd.DataFrame,
+    paid: pd.Series,
+    closed: pd.DataFrame,
+) -> None:
+    """Each closed trade's funding: Kilo's payments after its entry up to its exit, and
+    freqtrade's (received > 0) the same plus the event at the entry's own time, which
+    freqtrade charges and Kilo does not (:mod:`kilo.trading.freqtrade`)."""
+    rates = load_market_candles(config, SYMBOL)["funding_rate"]
+    assert paid.abs().sum() > 0 and (rates.loc[entries.time] != 0).any()
+    kilo, at_entry = [], []
+    for k, exit_ in exits.iterrows():
+        entry = entries.loc[k]
+        s = 1.0 if entry.side == "long" else -1.0
+        kilo.append(paid[(paid.index > entry.time) & (paid.index <= exit_.time)].sum())
+        at_entry.append(s * rates[entry.time] * entry.quantity * entry.reference)
+    expected = -(np.array(kilo) + np.array(at_entry))
+    scale = np.abs(expected) + 1e-6 * exits.notional.to_numpy()
+    difference = np.abs(closed.funding_fees.to_numpy() - expected) / scale
+    assert (difference < FUNDING_RTOL).all(), difference.max()
+
+
+def test_a_pair_whose_universe_files_are_missing_backtests_with_a_warning(
+    tiny_models: Config, tmp_path: Path, caplog
+) -> None:
+    """The README's backtest on a data folder with SOL/USDT's file missing (a member of
+    the tiny sets' universe): freqtrade runs to the end, and the strategy names the file."""
+    data = tmp_path / "data" / "binance"
+    data.mkdir(parents=True)
+    for symbol in ("BTC/USDT", SYMBOL):
+        name = f"{symbol.replace('/', '_')}-1h.feather"
+        (data / name).symlink_to(Path(tiny_models.data.dir) / "binance" / name)
+    path = _settings(tiny_models, [*TINY, *PARITY], tmp_path)
+    end = load_candles(tiny_models.data.dir, "binance", SYMBOL, "1h").index[-1]
+    start = end - pd.Timedelta(days=10)  # a short backtest: the start-up candles dominate
+    argv = [
+        "backtesting",
+        *("--config", str(path), "--strategy-path", str(INTEGRATION)),
+        *("--strategy", "KiloStrategy", "--datadir", str(data)),
+        *("--timerange", f"{int(start.timestamp())}-", "--export", "none"),
+    ]
+    with caplog.at_level("WARNING", logger="kilo.trading.freqtrade"):
+        assert _offline().main(argv) == 0
+    warned = [r.getMessage() for r in caplog.records if r.name == "kilo.trading.freqtrade"]
+    assert warned and "SOL_USDT-1h.feather" in warned[0] and "training medians" in warned[0]

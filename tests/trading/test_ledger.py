@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from kilo.inference import Prediction
-from kilo.trading.broker import Order, Portfolio, Position
+from kilo.trading.accounts import Order, Portfolio, Position
 from kilo.trading.ledger import Ledger, connect
 from kilo.trading.records import IterationRecord, PredictionRecord
 
@@ -104,7 +104,7 @@ def test_a_ledger_from_an_older_kilo_gains_new_columns(tmp_path) -> None:
 
 
 def test_funding_has_its_own_table_and_positions_keep_what_they_paid(tmp_path) -> None:
-    from kilo.trading.broker import FundingPayment
+    from kilo.trading.accounts import FundingPayment
 
     path = tmp_path / "old.sqlite"
     conn = connect(path)  # a ledger from before funding: positions without the column
@@ -125,3 +125,31 @@ def test_funding_has_its_own_table_and_positions_keep_what_they_paid(tmp_path) -
         {"symbol": "A", "time": T.isoformat(), "rate": 0.0002, "notional": 22.0, "amount": 0.0044}
     ]
     assert ledger.saved_state().portfolio.positions["A"].funding == pytest.approx(0.0044)
+    assert ledger.saved_state().portfolio.positions["A"].side == "long"  # the old rows' default
+
+
+def test_a_short_and_its_fills_keep_their_side(tmp_path) -> None:
+    from kilo.config import TradingConfig
+    from kilo.trading.broker import PaperBroker
+
+    broker = PaperBroker(TradingConfig(fee=0.001, market="futures"))
+    pf = Portfolio(100.0)
+    sale = broker.open(pf, "A", 10.0, T, {"A": 10.0}, side="short")
+    ledger = Ledger(tmp_path / "l.sqlite")
+    ledger.start_run("replay", ["A"], 100.0, {})
+    ledger.write_iteration(IterationRecord(T, T, [], [sale], pf, {"A": 9.0}))
+    saved = ledger.saved_state().portfolio
+    assert saved.positions["A"] == pf.positions["A"] and saved.positions["A"].side == "short"
+    assert saved.equity({"A": 9.0}) == pytest.approx(pf.equity({"A": 9.0}))
+    fills = ledger.query("SELECT side, position_side FROM fills")
+    assert fills.to_dict("records") == [{"side": "sell", "position_side": "short"}]
+    from kilo.cli.dashboard import read_ledger  # the dashboard shows the side and sign
+
+    [shown] = read_ledger(tmp_path / "l.sqlite")["positions"].to_dict("records")
+    assert shown["side"] == "short" and shown["value"] == pytest.approx(-sale.fill.quantity * 9.0)
+    from kilo.trading.monitoring import TraderMetrics  # and so does /metrics
+
+    metrics = TraderMetrics(lambda: T, pd.Timedelta("1h"))
+    prediction = PredictionRecord("A", T, "v", "enter_short", 10.0, Prediction(-1.0, 1.0))
+    metrics.observe(IterationRecord(T, T, [prediction], [sale], pf, {"A": 9.0}), 0.1)
+    assert metrics.registry.get_sample_value("kilo_position_side", {"symbol": "A"}) == -1.0

@@ -9,7 +9,7 @@ import pytest
 from kilo.blend import ThresholdRule
 from kilo.config import Config, RiskConfig
 from kilo.inference import PortfolioState, Prediction
-from kilo.trading.broker import Portfolio, Position
+from kilo.trading.accounts import Portfolio, Position
 from kilo.trading.ledger import Ledger
 from kilo.trading.risk import PORTFOLIO, RiskManager, correlated_cluster
 from kilo.trading.sources import MarketSnapshot, ReplaySource
@@ -69,6 +69,10 @@ def test_perfectly_correlated_symbols_share_one_cap() -> None:
     assert risk.entry_fraction("C", 0.2, portfolio, marks) == 0.2  # its own cluster
     [event] = risk.end_iteration()
     assert event.rule == "correlation" and "shrunk" in event.detail
+    short = Position("A", 20.0, 100.0, DAY, 0.0, side="short")  # gross: a short is no hedge
+    hedged = Portfolio(12_000.0, {"A": short})
+    assert hedged.equity(marks) == pytest.approx(10_000.0)
+    assert risk.entry_fraction("B", 0.2, hedged, marks) == pytest.approx(0.1)
 
 
 class AlwaysLong:

@@ -131,7 +131,7 @@ def trade_together(
     last = records[-1]
     broker, closing = PaperBroker(t), last.portfolio.copy()
     for symbol in list(closing.positions):
-        broker.sell(closing, symbol, last.marks[symbol], last.mark_time, "fold_end")
+        broker.close(closing, symbol, last.marks[symbol], last.mark_time, "fold_end")
     index = pd.DatetimeIndex([r.bar_time for r in records])
     equity = pd.Series([r.equity for r in records[:-1]] + [closing.cash], index=index)
     marks = pd.DataFrame([r.marks for r in records], index=index)[sorted(candles)]

@@ -24,13 +24,15 @@ from kilo.data import FILLED
 from kilo.data.funding import FUNDING
 from kilo.inference import PortfolioState, Prediction
 from kilo.metrics import equity_log_returns
-from kilo.trading.broker import Candle, Fill, Order, PaperBroker, Portfolio
+from kilo.trading.accounts import Candle, Fill, Order, Portfolio
+from kilo.trading.broker import PaperBroker
 from kilo.trading.execution import execute_bar
 
 Predictor = Callable[[int, PortfolioState], Prediction]
 FILL_COLUMNS = [
     "time",
     "side",
+    "position_side",
     "quantity",
     "price",
     "reference_price",
@@ -115,7 +117,8 @@ class StrategyRun:
         next bar's open (where they fill)
     gross_equity : Series (n_bars,), the same trades at their prices before slippage and
         without fees
-    exposure : Series (n_bars,), bool, a position is open after the bar
+    side : Series (n_bars,), int8, the side of the position open after the bar: +1
+        long, -1 short, 0 flat (bool works too: True long)
     fills : DataFrame with columns :data:`FILL_COLUMNS`
     initial_cash, initial_gross : the net and gross equity the run started from (quote
         currency), against which the first log returns are measured
@@ -129,13 +132,18 @@ class StrategyRun:
 
     equity: pd.Series
     gross_equity: pd.Series
-    exposure: pd.Series
+    side: pd.Series
     fills: pd.DataFrame
     initial_cash: float
     initial_gross: float
     book: Book
     funding: pd.Series | None = None
     fees: pd.Series | None = None
+
+    @property
+    def exposure(self) -> pd.Series:
+        """Series (n_bars,), bool: a position (long or short) is open after the bar."""
+        return self.side != 0
 
     @property
     def log_returns(self) -> pd.Series:
@@ -175,13 +183,15 @@ def _mirror(broker: PaperBroker, gross: Portfolio, fill: Fill, marks: dict[str, 
     """Repeat ``fill``'s quantity on the cost-free ``gross`` portfolio at its reference
     price (``broker`` charges no fee or slippage)."""
     price = fill.reference_price
-    if fill.side == "buy":
+    if fill.opens:
         fraction = fill.quantity * price / gross.equity(marks)
-        broker.buy(gross, fill.symbol, price, fill.time, marks, fraction=fraction)
+        broker.open(
+            gross, fill.symbol, price, fill.time, marks, fraction=fraction, side=fill.position_side
+        )
         return
     held = gross.positions[fill.symbol].quantity
     share = 1.0 if math.isclose(fill.quantity, held, rel_tol=1e-9) else fill.quantity / held
-    broker.sell(gross, fill.symbol, price, fill.time, order_type="limit", share=share)
+    broker.close(gross, fill.symbol, price, fill.time, order_type="limit", share=share)
 
 
 def simulate(
@@ -246,7 +256,7 @@ def simulate(
         )
     )
     n = len(rows)
-    equity, gross_equity, exposure = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    equity, gross_equity, side = np.empty(n), np.empty(n), np.zeros(n, dtype=np.int8)
     funding, fees = np.zeros(n), np.zeros(n)
     fills: list[Fill] = []
     o, h, lo, c, times = candles.open, candles.high, candles.low, candles.close, candles.times
@@ -274,7 +284,7 @@ def simulate(
         if paid is not None:
             funding[k] = paid.log_cost
         if close and k == n - 1 and symbol in portfolio.positions:
-            orders = [*orders, broker.sell(portfolio, symbol, price, fill_time, "fold_end")]
+            orders = [*orders, broker.close(portfolio, symbol, price, fill_time, "fold_end")]
         for order in orders:
             if order.fill is None:
                 continue
@@ -287,7 +297,8 @@ def simulate(
             if o.fill is not None
         )
         fees[k] = math.log1p(paid_fills / equity[k]) if paid_fills else 0.0
-        exposure[k] = symbol in portfolio.positions
+        held = portfolio.positions.get(symbol)
+        side[k] = 0 if held is None else int(held.sign)
     bars = candles.index[rows.start : rows.stop]
     frame = pd.DataFrame(
         [{col: getattr(f, col) for col in FILL_COLUMNS} for f in fills], columns=FILL_COLUMNS
@@ -295,7 +306,7 @@ def simulate(
     return StrategyRun(
         pd.Series(equity, index=bars),
         pd.Series(gross_equity, index=bars),
-        pd.Series(exposure, index=bars),
+        pd.Series(side, index=bars),
         frame,
         *start.equity,
         Book(portfolio, gross, (float(equity[-1]), float(gross_equity[-1]))),

@@ -8,7 +8,6 @@ bar with the strategy's own position, as the trader does.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, replace
 
@@ -41,8 +40,16 @@ from kilo.registry import ModelSet
 from kilo.training.dataset import Dataset
 from kilo.utils import JsonFloat
 
-#: Long on a positive score, flat on a negative one: the rule of every baseline.
-LONG_FLAT = ThresholdRule(0.0, 0.0)
+#: A target side as the score (+1 long, -1 short, 0 flat): long on +1, else flat (the
+#: baselines, and every strategy on spot).
+LONG_FLAT = ThresholdRule(0.5, 0.5)
+#: A target side as the score: long on +1, short on -1, flat on 0 (futures).
+LONG_SHORT = ThresholdRule(0.5, 0.5, short=True)
+
+
+def side_rule(short: bool) -> ThresholdRule:
+    """:data:`LONG_SHORT` where shorts are allowed, else :data:`LONG_FLAT`."""
+    return LONG_SHORT if short else LONG_FLAT
 
 
 def _spread(predicted: np.ndarray | None, n_rows: int, part: slice) -> np.ndarray | None:
@@ -169,15 +176,21 @@ class FoldOutputs:
         return predict
 
     def policy(self) -> Predictor:
-        """PPO's own deterministic action: score +1 when it will hold a long after the
-        action (LONG, or HOLD while long), else -1; trade with :data:`LONG_FLAT`."""
+        """PPO's own deterministic action as the side it will hold after it: score +1
+        for a long (LONG, or HOLD while long), -1 for a short (FLAT_OR_SHORT where the
+        agent shorts, ``models.ppo.allow_short``, or HOLD while short), 0 for flat;
+        trade with :func:`side_rule` of the agent's ``allow_short``."""
+        short = bool(self.models.ppo is not None and self.models.ppo.params.allow_short)
 
         def predict(i: int, state: PortfolioState) -> Prediction:
             proba = self._proba(int(self.row_of[i]), state)[0]
             action = int(proba.argmax())
-            long_next = action == Action.LONG or (action == Action.HOLD and state.position > 0)
+            if action == Action.HOLD:
+                target = state.position
+            else:
+                target = 1.0 if action == Action.LONG else -1.0 if short else 0.0
             return Prediction(
-                score=1.0 if long_next else -1.0,
+                score=target,
                 confidence=float(proba.max()),
                 volatility=self._volatility(i),
                 ppo_p_hold=float(proba[Action.HOLD]),
@@ -189,13 +202,21 @@ class FoldOutputs:
 
 
 def rule_predictor(scores: np.ndarray, offset: int = 0) -> Predictor:
-    """A baseline reading a precomputed score (+1 long, -1 flat) at ``i - offset``."""
+    """A baseline reading a precomputed score at ``i - offset``: the target side for
+    :data:`LONG_FLAT` or :data:`LONG_SHORT` (+1 long, -1 short or flat, 0 flat)."""
     return lambda i, state: Prediction(score=float(scores[i - offset]), confidence=1.0)
 
 
+def opening(fills: pd.DataFrame) -> pd.Series:
+    """Shape (n_fills,), bool: the fills (:data:`~kilo.backtest.simulate.FILL_COLUMNS`)
+    that opened a position: a long's buys, a short's sales (``position_side`` missing:
+    long)."""
+    return (fills["side"] == "buy") != fills["position_side"].eq("short")
+
+
 def entry_fraction(run: StrategyRun) -> float:
-    """Mean share of equity a run's entries took (1.0 without entries)."""
-    buys = run.fills[run.fills["side"] == "buy"]
+    """Mean share of equity a run's entries (long or short) took (1.0 without entries)."""
+    buys = run.fills[opening(run.fills)]
     if buys.empty:
         return 1.0
     before = run.equity.shift(1, fill_value=run.initial_cash)
@@ -216,47 +237,6 @@ def momentum_scores(close: np.ndarray, lookback: int) -> np.ndarray:
     return np.where(ret > 0, 1.0, -1.0)
 
 
-def spells(path: np.ndarray) -> list[tuple[bool, int]]:
-    """Runs of a boolean path as ``(value, length)`` in order."""
-    path = np.asarray(path, dtype=bool)
-    if len(path) == 0:
-        return []
-    edges = np.flatnonzero(np.diff(path.astype(np.int8))) + 1
-    bounds = np.concatenate([[0], edges, [len(path)]])
-    return [(bool(path[a]), int(b - a)) for a, b in itertools.pairwise(bounds)]
-
-
-def spell_shuffled_paths(path: np.ndarray, n_draws: int, seed: int) -> np.ndarray:
-    """Random long/flat paths made of ``path``'s own spells in shuffled order.
-
-    The long spells are shuffled among themselves, so are the flat ones, and the two
-    kinds alternate again (starting with the more numerous kind, or either when they
-    are as many), so every draw has the same exposure, number of trades and
-    spell-length distribution as ``path``: a random baseline matched on turnover and
-    exposure, not only on trade count.
-
-    Returns
-    -------
-    ndarray of shape (n_draws, len(path)), bool.
-    """
-    runs = spells(path)
-    longs = [n for v, n in runs if v]
-    flats = [n for v, n in runs if not v]
-    rng = np.random.default_rng(seed)
-    out = np.empty((n_draws, len(path)), dtype=bool)
-    for d in range(n_draws):
-        a, b = rng.permutation(longs), rng.permutation(flats)
-        long_first = len(a) > len(b) or (len(a) == len(b) and rng.random() < 0.5)
-        first, second = (a, b) if long_first else (b, a)
-        lengths, values = [], []
-        for k in range(len(first) + len(second)):
-            kind_first = k % 2 == 0
-            lengths.append((first if kind_first else second)[k // 2])
-            values.append(long_first if kind_first else not long_first)
-        out[d] = np.repeat(values, lengths) if lengths else []
-    return out
-
-
 class StrategyMetrics(TradingMetrics):
     """:class:`~kilo.metrics.TradingMetrics` of a strategy's runs, plus the same trades
     before costs: ``gross_total_log_return``, ``gross_sharpe`` and ``break_even_cost``
@@ -264,7 +244,8 @@ class StrategyMetrics(TradingMetrics):
     :func:`break_even_cost`); and what the costs took, in log return of equity:
     ``funding_paid`` and ``funding_received`` (both >= 0; 0 on spot) and ``fees_paid``
     (fees and slippage), each the sum over events of its quote amount over the equity
-    then (NaN in summaries written before it was recorded)."""
+    then (NaN in summaries written before it was recorded); ``n_short_trades``, of the
+    ``n_trades`` closed, those that closed a short (0 on spot)."""
 
     gross_total_log_return: JsonFloat
     gross_sharpe: JsonFloat
@@ -272,6 +253,7 @@ class StrategyMetrics(TradingMetrics):
     fees_paid: JsonFloat = math.nan
     funding_paid: JsonFloat = 0.0
     funding_received: JsonFloat = 0.0
+    n_short_trades: JsonFloat = 0.0
 
 
 def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMetrics:
@@ -289,11 +271,11 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
     )
     fees = sum(float(r.fees.sum()) for r in runs if r.fees is not None)
     fills = pd.concat([r.fills for r in runs])
-    sells = fills[fills["side"] == "sell"]
+    closes = fills[~opening(fills)]
     metrics = trading_metrics(
         log_returns,
         pd.concat([r.exposure for r in runs]).to_numpy(),
-        sells["realised_pnl"].to_numpy(),
+        closes["realised_pnl"].to_numpy(),
         sum(r.equity_turns for r in runs),
         periods_per_year,
     )
@@ -304,7 +286,8 @@ def run_metrics(runs: list[StrategyRun], periods_per_year: float) -> StrategyMet
         break_even_cost=break_even_cost(fills),
         fees_paid=float(fees),
         funding_paid=float(funding[funding > 0].sum()),
-        funding_received=float(-funding[funding < 0].sum()),
+        funding_received=float(-funding[funding < 0].sum()) + 0.0,  # never -0.0
+        n_short_trades=float(closes["position_side"].eq("short").sum()),
     )
 
 
@@ -313,13 +296,14 @@ def break_even_cost(fills: pd.DataFrame) -> float:
     closed round trips of ``fills`` would break even before costs.
 
     Each closed quantity earned ``log(exit / entry)`` at reference prices (the gross
-    trades' prices, before slippage), whatever share of equity the position was: the
+    trades' prices, before slippage; a short ``log(entry / exit)``), whatever share of
+    equity the position was: the
     gross equity log return of a round trip divided by the position fraction it held,
     to first order. The mean over round trips weights each by its entry notional. So
     the number is in the units of :func:`kilo.blend.round_trip_cost` (0.003: 0.3 % a
     round trip at full size), and a strategy nets money only if it exceeds the venue's.
-    Buys at several prices average into one entry price; a sell with no buy before it
-    in ``fills`` (a position opened earlier) is left out.
+    Entries at several prices average into one entry price; a close with no entry
+    before it in ``fills`` (a position opened earlier) is left out.
 
     Parameters
     ----------
@@ -333,15 +317,20 @@ def break_even_cost(fills: pd.DataFrame) -> float:
     trip.
     """
     held = entry = earned = entered = 0.0
-    for side, quantity, price in fills[["side", "quantity", "reference_price"]].itertuples(
-        index=False
+    short = fills["position_side"].eq("short")
+    for opens, sign, quantity, price in zip(
+        opening(fills),
+        np.where(short, -1.0, 1.0),
+        fills["quantity"],
+        fills["reference_price"],
+        strict=True,
     ):
-        if side == "buy":
+        if opens:
             entry = (held * entry + quantity * price) / (held + quantity)
             held += quantity
         elif held > 0:
             closed = min(quantity, held)
-            earned += closed * entry * math.log(price / entry)
+            earned += closed * entry * sign * math.log(price / entry)
             entered += closed * entry
             held = 0.0 if math.isclose(closed, held, rel_tol=1e-9) else held - closed
     return earned / entered if entered > 0 else math.nan

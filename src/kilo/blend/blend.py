@@ -133,7 +133,8 @@ class Calibration(BaseModel):
         return data
 
     def rule(self, config: Config) -> DecisionRule:
-        """The configured decision rule (``blend.rule``) with this calibration.
+        """The configured decision rule (``blend.rule``) with this calibration; the edge
+        rule shorts where ``trading.allow_short`` (the quantile rule stays long/flat).
 
         Raises
         ------
@@ -160,6 +161,7 @@ class Calibration(BaseModel):
             round_trip_cost(config) * blend.cost_multiple,
             config.min_hold_bars,
             blend.exit_edge,
+            short=config.trading.allow_short,
         )
 
     def signals(

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import os
+import shlex
+import sys
 from pathlib import Path
+from typing import Any
 
 from kilo.config import Config, load_config, normalize_symbol
 from kilo.errors import ConfigError
@@ -44,13 +49,15 @@ def common_parser(
         group.add_argument(
             "--data-dir",
             type=Path,
-            help="candle folder in freqtrade's layout; overrides KILO_DATA_DIR and data.dir",
+            help="candle folder in freqtrade's layout (default: KILO_DATA_DIR, else "
+            f"{config_default('data.dir')})",
         )
     if models:
         group.add_argument(
             "--models-dir",
             type=Path,
-            help="folder of model sets; overrides KILO_MODELS_DIR and models.dir",
+            help="folder of model sets (default: KILO_MODELS_DIR, else "
+            f"{config_default('models.dir')})",
         )
     group.add_argument(
         "--set",
@@ -84,17 +91,76 @@ def symbol_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_symbol_choice(parser: argparse.ArgumentParser, verb: str) -> None:
-    """Required ``--symbol S`` (repeatable) or ``--all`` (every configured symbol)."""
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument(
+@functools.cache
+def _schema_defaults() -> dict[str, Any]:
+    return Config().model_dump(mode="json")
+
+
+def config_default(key: str) -> str:
+    """``"training.jobs = 1"``: a key and its value in the schema's defaults, for
+    ``--help`` (the config file or ``--set`` may give it another)."""
+    value: Any = _schema_defaults()
+    for part in key.split("."):
+        value = value[part]
+    return f"{key} = {'null' if value is None else value}"
+
+
+def _add_symbol_flags(
+    group: argparse._ActionsContainer, verb: str, default: str | None = None
+) -> None:
+    """``--symbol S`` (repeatable) and ``--symbols S [S ...]``, one list ``symbol``."""
+    tail = f" (default: {default})" if default else ""
+    group.add_argument(
         "--symbol",
         action="append",
         metavar="SYMBOL",
         type=symbol_arg,
-        help=f"symbol to {verb}: BTC/USDT or BTCUSDT (repeatable)",
+        help=f"symbol to {verb}: BTC/USDT or BTCUSDT (repeatable){tail}",
     )
+    group.add_argument(
+        "--symbols",
+        dest="symbol",
+        action="extend",
+        nargs="+",
+        metavar="SYMBOL",
+        type=symbol_arg,
+        help="the same, several at once: --symbols BTC/USDT ETH/USDT",
+    )
+
+
+def add_symbol_choice(parser: argparse.ArgumentParser, verb: str) -> None:
+    """Required ``--symbol S`` (repeatable; ``--symbols S ...`` alike) or ``--all``
+    (every configured symbol)."""
+    which = parser.add_mutually_exclusive_group(required=True)
+    _add_symbol_flags(which, verb)
     which.add_argument("--all", action="store_true", help=f"{verb} every symbol in the config")
+
+
+def add_symbol_option(
+    parser: argparse.ArgumentParser, verb: str, *, required: bool = False
+) -> None:
+    """Optional (or ``required``) ``--symbol S`` (repeatable; ``--symbols S ...`` alike);
+    none given: the config's ``symbols``. Parsed into ``args.symbol`` (None when absent)."""
+    group = parser.add_argument_group("symbols", "at least one is required" if required else None)
+    _add_symbol_flags(group, verb, None if required else "the config's symbols")
+
+
+def add_parallel_options(
+    parser: argparse.ArgumentParser, work: str, jobs_default: str, *, backend: bool = True
+) -> None:
+    """``--jobs N`` (``work`` run in parallel; ``jobs_default`` says the default) and
+    ``--backend joblib|ray``, worded alike in every script."""
+    parser.add_argument(
+        "--jobs", type=positive_int, help=f"{work} in parallel (default: {jobs_default})"
+    )
+    if backend:
+        parser.add_argument(
+            "--backend",
+            choices=["joblib", "ray"],
+            help="joblib: local processes; ray: Ray tasks on training.ray_address, or a "
+            "local cluster when unset (pip install -r requirements-ray.txt) (default: "
+            f"{config_default('training.backend')})",
+        )
 
 
 def chosen_symbols(args: argparse.Namespace, config: Config) -> list[str]:
@@ -123,3 +189,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
         data_dir=getattr(args, "data_dir", None),
         models_dir=getattr(args, "models_dir", None),
     )
+
+
+def command_line(script: str, argv: list[str] | None = None) -> str:
+    """The command that ran ``script`` (its ``__file__``) with ``argv`` (default: this
+    process's arguments), shell-quoted as a user would type it from the working
+    directory: ``python scripts/evaluate.py --symbol BTC/USDT``."""
+    args = sys.argv[1:] if argv is None else argv
+    return shlex.join(["python", os.path.relpath(script), *args])

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from kilo.cli.drift_panel import IC_HISTORY, drift_section
-from kilo.evaluation.report import downsample
+from kilo.evaluation.figures import downsample
 from kilo.trading.drift_store import latest_drift
 from kilo.trading.ledger import connect
 
@@ -47,9 +47,10 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
     Returns
     -------
     ``equity`` (bar_time, equity), ``marks`` (bar_time x symbol mark prices),
-    ``positions``, ``decisions``, ``fills``, ``risk_events``, ``retrain_decisions``,
-    ``drift`` (each symbol's latest drift row) and ``drift_ic`` (the score's live IC
-    over time) (empty frames where the ledger has none).
+    ``positions`` (with their side, long or short, and signed value), ``decisions``,
+    ``fills`` (with the side of the position each opened or closed), ``risk_events``,
+    ``retrain_decisions``, ``drift`` (each symbol's latest drift row) and ``drift_ic``
+    (the score's live IC over time) (empty frames where the ledger has none).
 
     Raises
     ------
@@ -73,10 +74,10 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
                 if not prices.empty
                 else pd.DataFrame()
             ),
-            "positions": query(
-                "SELECT symbol, quantity, entry_price, entry_time, bars_held, mark_price, "
-                "quantity * mark_price AS value FROM positions WHERE iteration_id = "
-                "(SELECT MAX(iteration_id) FROM equity)"
+            "positions": query(  # value signed: a short's is negative
+                "SELECT symbol, side, quantity, entry_price, entry_time, bars_held, mark_price, "
+                "CASE side WHEN 'short' THEN -1 ELSE 1 END * quantity * mark_price AS value "
+                "FROM positions WHERE iteration_id = (SELECT MAX(iteration_id) FROM equity)"
             ),
             "decisions": query(
                 "SELECT p.* FROM predictions p JOIN (SELECT symbol, MAX(iteration_id) AS it "
@@ -84,8 +85,8 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
                 "p.iteration_id = last.it ORDER BY p.symbol"
             ),
             "fills": query(
-                "SELECT time, symbol, side, quantity, price, fee, realised_pnl, reason "
-                "FROM fills ORDER BY id DESC LIMIT 20"
+                "SELECT time, symbol, side, position_side, quantity, price, fee, realised_pnl, "
+                "reason FROM fills ORDER BY id DESC LIMIT 20"
             ),
             "risk_events": query(
                 "SELECT bar_time, symbol, rule, detail FROM risk_events ORDER BY id DESC LIMIT 20"

@@ -25,7 +25,7 @@ class _Blend(_Section):
     weights: dict[str, float] = Field(
         default_factory=lambda: {"gru": 1.0, "lightgbm": 1.0, "ppo": 0.0},
         description="relative model weights (PPO 0: chosen on the search's validation "
-        "folds over eight years; PPO is still trained and evaluated alone)",
+        "folds over eight years; PPO is still trained and evaluated alone) [relative]",
     )
 
     @field_validator("weights")
@@ -62,14 +62,18 @@ class EdgeBlend(_Blend):
         "edge", description="edge: enter when the expected edge beats the costs"
     )
     cost_multiple: float = Field(
-        1.5, ge=0, description="enter when the expected edge exceeds this many round-trip costs"
+        1.5,
+        ge=0,
+        description="enter when the expected edge exceeds this many round-trip costs [multiple]",
     )
     min_hold_bars: int | None = Field(
-        None, ge=0, description="bars a position is held at least; None: the label horizon"
+        None,
+        ge=0,
+        description="a position is held at least this long; None: the label horizon [bars]",
     )
     exit_edge: float = Field(
         0.0,
-        description="exit once the expected edge (log return over the horizon) falls below this",
+        description="exit once the expected edge falls below this [log return over the horizon]",
     )
 
 
@@ -80,13 +84,23 @@ class QuantileBlend(_Blend):
         "quantile", description="quantile: score thresholds at validation quantiles"
     )
     enter_threshold: float | None = Field(
-        None, ge=-1, le=1, description="enter above this score; None: the enter_quantile"
+        None,
+        ge=-1,
+        le=1,
+        description="enter above this score; None: the enter_quantile [score in -1..1]",
     )
     exit_threshold: float | None = Field(
-        None, ge=-1, le=1, description="exit below this score; None: the exit_quantile"
+        None,
+        ge=-1,
+        le=1,
+        description="exit below this score; None: the exit_quantile [score in -1..1]",
     )
-    enter_quantile: float = Field(0.7, gt=0, lt=1, description="of validation scores")
-    exit_quantile: float = Field(0.4, gt=0, lt=1, description="of validation scores")
+    enter_quantile: float = Field(
+        0.7, gt=0, lt=1, description="enter threshold as a quantile of validation scores [quantile]"
+    )
+    exit_quantile: float = Field(
+        0.4, gt=0, lt=1, description="exit threshold as a quantile of validation scores [quantile]"
+    )
 
     @model_validator(mode="after")
     def _thresholds(self) -> QuantileBlend:

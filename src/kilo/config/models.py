@@ -11,16 +11,27 @@ from kilo.config.sections import _Section
 
 
 class GRUConfig(_Section):
-    sequence_length: int = Field(48, ge=2, description="bars per input window")
-    hidden_size: int = Field(64, ge=1)
-    num_layers: int = Field(1, ge=1)
-    dropout: float = Field(0.1, ge=0, lt=1)
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(256, ge=1)
-    learning_rate: float = Field(3e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    patience: int = Field(3, ge=1, description="epochs without validation improvement")
-    loss: Literal["huber", "mse"] = "huber"
+    """The GRU sequence regressor and its trainer."""
+
+    sequence_length: int = Field(48, ge=2, description="rows per input window [bars]")
+    hidden_size: int = Field(64, ge=1, description="GRU hidden state size [units]")
+    num_layers: int = Field(1, ge=1, description="stacked GRU layers [count]")
+    dropout: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="dropout between GRU layers and before the output head [fraction]",
+    )
+    epochs: int = Field(
+        30, ge=1, description="most training epochs (early stopping ends sooner) [epochs]"
+    )
+    batch_size: int = Field(256, ge=1, description="window mode: windows per gradient step [count]")
+    learning_rate: float = Field(3e-3, gt=0, description="Adam step size [-]")
+    weight_decay: float = Field(0.0, ge=0, description="Adam weight decay [-]")
+    patience: int = Field(
+        3, ge=1, description="early stopping: epochs without a lower validation loss [epochs]"
+    )
+    loss: Literal["huber", "mse"] = Field("huber", description="training loss: huber or mse")
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     mode: Literal["window", "sequence"] = Field(
         "sequence",
@@ -29,9 +40,9 @@ class GRUConfig(_Section):
         "rows); prediction is by window in both",
     )
     chunk_length: int = Field(
-        96, ge=3, description="sequence mode: rows per training chunk, burn-in included"
+        96, ge=3, description="sequence mode: rows per training chunk, burn-in included [bars]"
     )
-    chunk_batch: int = Field(8, ge=1, description="sequence mode: chunks per gradient step")
+    chunk_batch: int = Field(8, ge=1, description="sequence mode: chunks per gradient step [count]")
 
     @model_validator(mode="after")
     def _chunk(self) -> GRUConfig:
@@ -45,31 +56,52 @@ class GRUConfig(_Section):
 
 
 class LightGBMConfig(_Section):
-    n_estimators: int = Field(500, ge=1)
-    learning_rate: float = Field(0.03, gt=0)
-    num_leaves: int = Field(15, ge=2)
-    min_child_samples: int = Field(50, ge=1)
-    subsample: float = Field(0.8, gt=0, le=1)
-    colsample_bytree: float = Field(0.8, gt=0, le=1)
-    early_stopping_rounds: int = Field(50, ge=1)
+    """The LightGBM tabular regressor (LightGBM's own parameter names)."""
+
+    n_estimators: int = Field(500, ge=1, description="most boosting rounds [trees]")
+    learning_rate: float = Field(0.03, gt=0, description="shrinkage per tree [-]")
+    num_leaves: int = Field(15, ge=2, description="leaves per tree [count]")
+    min_child_samples: int = Field(50, ge=1, description="fewest rows in a leaf [rows]")
+    subsample: float = Field(0.8, gt=0, le=1, description="rows sampled per tree [fraction]")
+    colsample_bytree: float = Field(
+        0.8, gt=0, le=1, description="features sampled per tree [fraction]"
+    )
+    early_stopping_rounds: int = Field(
+        50, ge=1, description="stop after this many rounds without a better validation loss [trees]"
+    )
 
 
 class PPOConfig(_Section):
-    total_timesteps: int = Field(100_000, ge=1)
-    window: int = Field(8, ge=1, description="feature rows in one observation")
-    episode_length: int = Field(512, ge=2, description="bars per episode")
-    n_steps: int = Field(1024, ge=2)
-    batch_size: int = Field(128, ge=2)
-    n_epochs: int = Field(5, ge=1)
-    learning_rate: float = Field(3e-4, gt=0)
-    gamma: float = Field(0.99, gt=0, le=1)
-    ent_coef: float = Field(0.01, ge=0)
-    allow_short: bool = False
+    """The PPO agent (stable-baselines3) on the TradingEnv."""
+
+    total_timesteps: int = Field(
+        100_000,
+        ge=1,
+        description="environment steps of training, all environments together [timesteps]",
+    )
+    window: int = Field(8, ge=1, description="feature rows in one observation [bars]")
+    episode_length: int = Field(512, ge=2, description="episode length [bars]")
+    n_steps: int = Field(
+        1024,
+        ge=2,
+        description="rollout length per update, all n_envs environments together "
+        "(n_steps / n_envs each) [timesteps]",
+    )
+    batch_size: int = Field(128, ge=2, description="minibatch of a PPO update [transitions]")
+    n_epochs: int = Field(5, ge=1, description="passes over each rollout [epochs]")
+    learning_rate: float = Field(3e-4, gt=0, description="Adam step size [-]")
+    gamma: float = Field(0.99, gt=0, le=1, description="discount per bar [-]")
+    ent_coef: float = Field(0.01, ge=0, description="entropy bonus of the loss [-]")
+    allow_short: bool | None = Field(
+        None,
+        description="action 2 means short instead of flat; None: as trading.allow_short "
+        "(shorts on futures, refused on spot)",
+    )
     n_envs: int = Field(
         8,
         ge=1,
         description="environments stepped together (DummyVecEnv), each from its own random "
-        "bars; a rollout is still n_steps transitions in all",
+        "bars; a rollout is still n_steps transitions in all [count]",
     )
 
     @model_validator(mode="after")
@@ -85,6 +117,8 @@ MODEL_NAMES: tuple[ModelName, ...] = ("gru", "lightgbm", "ppo")
 
 
 class ModelsConfig(_Section):
+    """Which models a set holds, where sets are saved, and each model's settings."""
+
     dir: Path = Field(Path("models"), description="folder of saved model sets")
     enabled: list[ModelName] = Field(
         default_factory=lambda: list(MODEL_NAMES),
@@ -92,9 +126,9 @@ class ModelsConfig(_Section):
         description="the models trained, blended and evaluated (any non-empty subset of "
         "gru, lightgbm, ppo); the others are never trained",
     )
-    gru: GRUConfig = GRUConfig()
-    lightgbm: LightGBMConfig = LightGBMConfig()
-    ppo: PPOConfig = PPOConfig()
+    gru: GRUConfig = Field(GRUConfig(), description="the GRU")
+    lightgbm: LightGBMConfig = Field(LightGBMConfig(), description="the LightGBM model")
+    ppo: PPOConfig = Field(PPOConfig(), description="the PPO agent")
 
     @field_validator("enabled")
     @classmethod

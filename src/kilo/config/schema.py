@@ -33,23 +33,35 @@ DEFAULT_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "ADA/USDT", "XRP/USDT"]
 class Config(_Section):
     """The whole configuration; see ``config/config.yaml`` for every key."""
 
-    seed: int = Field(42, ge=0)
-    symbols: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLS), min_length=1)
-    data: DataConfig = DataConfig()
-    features: FeaturesConfig = FeaturesConfig()
-    target: TargetConfig = TargetConfig()
-    split: SplitConfig = SplitConfig()
-    models: ModelsConfig = ModelsConfig()
-    blend: BlendConfig = Field(default_factory=EdgeBlend)
-    trading: TradingConfig = Field(default_factory=lambda: TradingConfig.model_validate({}))
-    risk: RiskConfig = RiskConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
-    drift: DriftConfig = DriftConfig()
-    evaluation: EvaluationConfig = EvaluationConfig()
-    retrain: RetrainConfig = RetrainConfig()
-    training: TrainingConfig = TrainingConfig()
-    search: SearchConfig = Field(default_factory=SearchConfig)
-    tracking: TrackingConfig = TrackingConfig()
+    seed: int = Field(
+        42, ge=0, description="drives numpy, torch, LightGBM and stable-baselines3 [integer]"
+    )
+    symbols: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SYMBOLS),
+        min_length=1,
+        description="the symbols of --all, of the trader and of download_data.py, and the "
+        "default features.universe (BTC/USDT or BTCUSDT)",
+    )
+    data: DataConfig = Field(DataConfig(), description="candles")
+    features: FeaturesConfig = Field(FeaturesConfig(), description="the FeatureEngine")
+    target: TargetConfig = Field(TargetConfig(), description="the label")
+    split: SplitConfig = Field(SplitConfig(), description="the trainer's time split")
+    models: ModelsConfig = Field(ModelsConfig(), description="the models")
+    blend: BlendConfig = Field(
+        default_factory=EdgeBlend, description="model weights and the decision rule"
+    )
+    trading: TradingConfig = Field(
+        default_factory=lambda: TradingConfig.model_validate({}),
+        description="venue, costs, sizing and stops",
+    )
+    risk: RiskConfig = Field(RiskConfig(), description="portfolio risk rules")
+    monitoring: MonitoringConfig = Field(MonitoringConfig(), description="/metrics, /health")
+    drift: DriftConfig = Field(DriftConfig(), description="live drift measures and their rule")
+    evaluation: EvaluationConfig = Field(EvaluationConfig(), description="walk-forward")
+    retrain: RetrainConfig = Field(RetrainConfig(), description="champion/challenger")
+    training: TrainingConfig = Field(TrainingConfig(), description="how the trainer fits")
+    search: SearchConfig = Field(default_factory=SearchConfig, description="Optuna search")
+    tracking: TrackingConfig = Field(TrackingConfig(), description="MLflow")
 
     @field_validator("symbols", mode="before")
     @classmethod
@@ -91,6 +103,23 @@ class Config(_Section):
             )
         refs = self.features.reference_symbols
         self.features.reference_symbols = [r for r in refs if r not in universe]
+        return self
+
+    @model_validator(mode="after")
+    def _ppo_shorts(self) -> Config:
+        """``models.ppo.allow_short`` None follows ``trading.allow_short`` (stored, so a
+        model set records what its action 2 means); True where the venue has no shorts
+        is refused."""
+        ppo = self.models.ppo
+        if ppo.allow_short is None:
+            ppo.allow_short = self.trading.allow_short
+        elif ppo.allow_short and not self.trading.allow_short:
+            raise ValueError(
+                "models.ppo.allow_short: shorts are off on this venue (trading.market "
+                f"{self.trading.market}, trading.allow_short false); allow shorts on a "
+                "futures venue (trading.market: futures, trading.allow_short: true) or set "
+                "models.ppo.allow_short: false"
+            )
         return self
 
     @model_validator(mode="after")

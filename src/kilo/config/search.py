@@ -49,9 +49,11 @@ class SearchRange(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    low: int | float
-    high: int | float
-    log: bool = False
+    low: int | float = Field(
+        description="lowest value (integers when low and high both are) [the key's unit]"
+    )
+    high: int | float = Field(description="highest value [the key's unit]")
+    log: bool = Field(False, description="sample on a log scale (low > 0)")
 
     @model_validator(mode="after")
     def _order(self) -> SearchRange:
@@ -71,7 +73,7 @@ class SearchChoices(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    choices: list[Any] = Field(min_length=1)
+    choices: list[Any] = Field(min_length=1, description="values to choose from")
 
 
 def _kind(value: Any) -> str:
@@ -98,6 +100,8 @@ DEFAULT_SPACE: dict[str, dict[str, Any]] = {
 
 
 class SearchConfig(_Section):
+    """scripts/search.py: Optuna over nested walk-forward folds."""
+
     space: dict[str, SearchParam] = Field(
         default_factory=lambda: dict(DEFAULT_SPACE),
         validate_default=True,
@@ -112,13 +116,15 @@ class SearchConfig(_Section):
         gt=0,
         lt=0.9,
         description="share of the rows before the first outer test window (less an embargo) "
-        "that the search's inner test folds cover (evaluation.folds of them)",
+        "that the search's inner test folds cover (evaluation.folds of them) [fraction]",
     )
     storage: str = Field("sqlite:///state/optuna.db", description="Optuna storage URL")
     report_dir: Path = Field(Path("reports/search"), description="where studies are reported")
 
 
 class TrackingConfig(_Section):
+    """MLflow runs of trainer, evaluate and search."""
+
     enabled: bool = Field(True, description="log runs to MLflow")
     uri: str = Field(
         "sqlite:///state/mlflow.db",

@@ -19,17 +19,27 @@ class _Section(BaseModel, extra="forbid", validate_assignment=True):
 
 
 class DataConfig(_Section):
+    """Where candles come from and which of them every script reads."""
+
     exchange: str = Field("binance", description="ccxt exchange id, also the data sub-folder")
     timeframe: str = Field("1h", description="candle timeframe in ccxt notation (15m, 1h, 4h)")
     dir: Path = Field(Path("data"), description="candle folder in freqtrade's layout")
-    since: str = Field("2024-01-01", description="first candle date for downloads (UTC)")
-    max_retries: int = Field(5, ge=0, description="retries on exchange network errors")
-    retry_base_delay: float = Field(1.0, gt=0, description="first back-off delay, seconds")
+    since: str = Field(
+        "2024-01-01",
+        description="first candle of a fresh download by download_data.py and retrain.py "
+        "(an existing file is continued from its last candle); not a window: see start [UTC date]",
+    )
+    max_retries: int = Field(5, ge=0, description="retries on exchange network errors [count]")
+    retry_base_delay: float = Field(
+        1.0, gt=0, description="first back-off delay, doubled each retry [seconds]"
+    )
     start: str | None = Field(
-        None, description="use candles from this UTC date on (e.g. 2021-01-01); None: all"
+        None,
+        description="train, trade and evaluate on candles from this date on (e.g. "
+        "2021-01-01); None: all. Unlike since, every script reads through it [UTC date]",
     )
     end: str | None = Field(
-        None, description="use candles before this UTC date (exclusive); None: all"
+        None, description="... and before this date (exclusive); None: all [UTC date]"
     )
 
     @field_validator("start", "end", mode="before")
@@ -66,18 +76,31 @@ class DataConfig(_Section):
 
 
 class FeaturesConfig(_Section):
-    return_periods: list[int] = Field([1, 3, 6, 12, 24], min_length=1, description="bars")
-    volatility_windows: list[int] = Field([24, 72], min_length=1, description="bars")
-    rsi_period: int = Field(14, ge=2)
-    macd_fast: int = Field(12, ge=1)
-    macd_slow: int = Field(26, ge=2)
-    macd_signal: int = Field(9, ge=1)
-    bollinger_window: int = Field(20, ge=2)
-    bollinger_std: float = Field(2.0, gt=0)
-    atr_period: int = Field(14, ge=1)
-    volume_window: int = Field(24, ge=2)
-    ema_periods: list[int] = Field([20, 50, 200], min_length=1, description="bars")
-    ffill_limit: int = Field(3, ge=0, description="max bars a NaN is forward-filled")
+    """The FeatureEngine's inputs: periods of the own-candle indicators and the
+    cross-asset and higher-timeframe groups (part of the feature contract)."""
+
+    return_periods: list[int] = Field(
+        [1, 3, 6, 12, 24], min_length=1, description="periods of the log-return features [bars]"
+    )
+    volatility_windows: list[int] = Field(
+        [24, 72], min_length=1, description="windows of the realised-volatility features [bars]"
+    )
+    rsi_period: int = Field(14, ge=2, description="RSI period [bars]")
+    macd_fast: int = Field(12, ge=1, description="MACD fast EMA span [bars]")
+    macd_slow: int = Field(26, ge=2, description="MACD slow EMA span [bars]")
+    macd_signal: int = Field(9, ge=1, description="MACD signal EMA span [bars]")
+    bollinger_window: int = Field(20, ge=2, description="Bollinger band window [bars]")
+    bollinger_std: float = Field(
+        2.0, gt=0, description="Bollinger band half-width [standard deviations]"
+    )
+    atr_period: int = Field(14, ge=1, description="average true range period [bars]")
+    volume_window: int = Field(24, ge=2, description="window of the volume features [bars]")
+    ema_periods: list[int] = Field(
+        [20, 50, 200], min_length=1, description="spans of the EMA distance features [bars]"
+    )
+    ffill_limit: int = Field(
+        3, ge=0, description="longest run of NaN features forward-filled [bars]"
+    )
     reference_symbols: list[str] = Field(
         ["BTC/USDT"],
         description="cross-asset: symbols whose "
@@ -89,14 +112,18 @@ class FeaturesConfig(_Section):
         "market return, beta, residual and rank; None: `symbols`; "
         "[] disables",
     )
-    cross_window: int = Field(72, ge=10, description="bars of the rolling beta to the universe")
+    cross_window: int = Field(
+        72, ge=10, description="window of the rolling beta to the universe [bars]"
+    )
     timeframes: list[str] = Field(
         ["4h", "1d"],
         description="higher timeframes resampled from "
         "the candles (completed bars only); [] disables",
     )
     timeframe_period: int = Field(
-        14, ge=2, description="higher-timeframe bars of their volatility, RSI and trend"
+        14,
+        ge=2,
+        description="period of the higher timeframes' volatility, RSI and trend [their bars]",
     )
 
     @field_validator("return_periods", "volatility_windows", "ema_periods")
@@ -136,7 +163,7 @@ class FeaturesConfig(_Section):
 class TargetConfig(_Section):
     """The label the regressors learn (López de Prado, *Advances in Financial ML*, ch. 3-4)."""
 
-    horizon: int = Field(12, ge=1, description="label horizon, bars")
+    horizon: int = Field(12, ge=1, description="label horizon [bars]")
     kind: Literal["log_return", "vol_scaled", "triple_barrier"] = Field(
         "triple_barrier",
         description="forward log return; that over trailing volatility; or the "
@@ -151,22 +178,39 @@ class TargetConfig(_Section):
     volatility_window: int = Field(
         24,
         ge=2,
-        description="bars of the trailing volatility that "
-        "scales vol_scaled labels and the barriers",
+        description="trailing volatility that scales vol_scaled labels and the triple "
+        "barriers; not trading.volatility_window (sizing) [bars]",
     )
     take_profit: float = Field(
         1.0,
         gt=0,
-        description="triple barrier: upper barrier in trailing volatility x sqrt(horizon)",
+        description="triple barrier: upper barrier [trailing volatility x sqrt(horizon)]",
     )
-    stop_loss: float = Field(1.0, gt=0, description="triple barrier: lower barrier, same units")
+    stop_loss: float = Field(
+        1.0,
+        gt=0,
+        description="triple barrier: lower barrier; not trading.stop_loss, a price fraction "
+        "[trailing volatility x sqrt(horizon)]",
+    )
     sample_weights: bool = Field(True, description="weight labels by average uniqueness")
 
 
 class SplitConfig(_Section):
-    val_fraction: float = Field(0.15, gt=0, lt=1)
-    test_fraction: float = Field(0.15, gt=0, lt=1)
-    extra_embargo_bars: int = Field(0, ge=0, description="bars added to the minimum embargo")
+    """The trainer's split of one symbol's rows: train < validation < test in time."""
+
+    val_fraction: float = Field(
+        0.15,
+        gt=0,
+        lt=1,
+        description="validation share of all rows (early stopping, calibration); "
+        "not evaluation.val_fraction, a share of each fold's training window [fraction]",
+    )
+    test_fraction: float = Field(
+        0.15, gt=0, lt=1, description="test share of all rows, the last ones [fraction]"
+    )
+    extra_embargo_bars: int = Field(
+        0, ge=0, description="added to the minimum embargo between splits [bars]"
+    )
 
     @model_validator(mode="after")
     def _fractions(self) -> SplitConfig:
@@ -176,8 +220,10 @@ class SplitConfig(_Section):
 
 
 class PartialTakeProfit(_Section):
-    at: float = Field(gt=0, description="gain over the entry price (0.05 = +5 %)")
-    sell: float = Field(gt=0, le=1, description="share of the open position to sell there")
+    at: float = Field(gt=0, description="gain over the entry price, 0.05 = +5 % [fraction]")
+    sell: float = Field(
+        gt=0, le=1, description="share of the open position to sell there [fraction]"
+    )
 
 
 class TradingConfig(_Section):
@@ -185,6 +231,7 @@ class TradingConfig(_Section):
 
     ``fee`` and ``maker_fee`` default to the ``fees`` schedule of ``market`` (see
     :mod:`kilo.config.venue`); a ``fee`` given alone is charged on every fill.
+    ``allow_short`` defaults to the venue's: shorts on futures, long only on spot.
     """
 
     market: Market = Field(
@@ -201,36 +248,70 @@ class TradingConfig(_Section):
         "orders and take-profit levels limit orders whatever this says",
     )
     fee: float = Field(
-        ge=0, lt=1, description="fraction of notional a market order pays (the taker fee)"
+        ge=0, lt=1, description="a market order's fee (the taker fee) [fraction of notional]"
     )
     maker_fee: float = Field(
-        ge=0, lt=1, description="fraction of notional a limit order pays (the maker fee)"
+        ge=0, lt=1, description="a limit order's fee (the maker fee) [fraction of notional]"
     )
-    slippage: float = Field(0.0005, ge=0, lt=1, description="fraction of price per market fill")
+    slippage: float = Field(
+        0.0005, ge=0, lt=1, description="per market fill, against the order [fraction of price]"
+    )
     funding: FundingConfig = Field(
         default_factory=FundingConfig, description="futures: funding where no rate is on file"
     )
-    initial_cash: float = Field(10_000.0, gt=0, description="quote currency")
-    max_position_fraction: float = Field(0.2, gt=0, le=1, description="of equity per symbol")
-    max_total_exposure: float = Field(1.0, gt=0, le=1, description="of equity, all symbols")
-    min_notional: float = Field(10.0, ge=0, description="quote currency")
-    stop_loss: float | None = Field(0.05, gt=0, lt=1, description="fraction below entry")
-    take_profit: float | None = Field(0.10, gt=0, description="fraction above entry")
+    allow_short: bool = Field(
+        description="open shorts where the rules ask for them (futures only; unset: true "
+        "on futures, false on spot)"
+    )
+    leverage: float = Field(
+        1.0,
+        ge=1,
+        description="notional per unit of margin; only 1 is modelled (no liquidation) [-]",
+    )
+    initial_cash: float = Field(
+        10_000.0, gt=0, description="paper account's starting equity [quote currency]"
+    )
+    max_position_fraction: float = Field(
+        0.2, gt=0, le=1, description="largest position of one symbol [fraction of equity]"
+    )
+    max_total_exposure: float = Field(
+        1.0, gt=0, le=1, description="largest exposure of all symbols [fraction of equity]"
+    )
+    min_notional: float = Field(
+        10.0, ge=0, description="smaller orders are skipped [quote currency]"
+    )
+    stop_loss: float | None = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="exit this far below a long's entry price (above a short's); None "
+        "disables; not target.stop_loss (label barrier) [fraction of price]",
+    )
+    take_profit: float | None = Field(
+        0.10,
+        gt=0,
+        description="exit this far above a long's entry price (below a short's); None "
+        "disables [fraction of price]",
+    )
     target_volatility: float | None = Field(
         0.5,
         gt=0,
-        description="annualised; positions are "
-        "sized by target / trailing volatility (capped at "
-        "1); None: no volatility targeting",
+        description="edge rule: volatility a full-size position aims at; positions are "
+        "sized by target / trailing volatility (capped at 1); None: no volatility "
+        "targeting [annualised, fraction]",
     )
     volatility_window: int = Field(
-        72, ge=2, description="bars of the trailing volatility that sizing reads"
+        72,
+        ge=2,
+        description="trailing volatility that sizing reads; not target.volatility_window "
+        "(labels) [bars]",
     )
     trailing_stop: float | None = Field(
         None,
         gt=0,
         lt=1,
-        description="exit this fraction below the highest close since entry; None disables",
+        description="exit this far below the highest close since a long's entry (above "
+        "the lowest since a short's); None disables [fraction of price]",
     )
     partial_take_profit: list[PartialTakeProfit] | None = Field(
         None,
@@ -242,6 +323,18 @@ class TradingConfig(_Section):
     @classmethod
     def _venue_fees(cls, data: Any) -> Any:
         return venue_fees(data)
+
+    @model_validator(mode="after")
+    def _venue_sides(self) -> TradingConfig:
+        if self.allow_short and self.market != "futures":
+            raise ValueError("allow_short: spot is long only; set trading.market: futures to short")
+        if self.leverage != 1:
+            raise ValueError(
+                f"leverage {self.leverage}: only 1 is modelled (a position's notional at "
+                "most equity x max_position_fraction, no liquidation at the maintenance "
+                "margin); set trading.leverage: 1"
+            )
+        return self
 
     @field_validator("partial_take_profit")
     @classmethod
@@ -256,7 +349,7 @@ class TradingConfig(_Section):
         "scales entries by drift_reduce, flat refuses entries (exits and stops go on)",
     )
     drift_reduce: float = Field(
-        0.5, gt=0, lt=1, description="drift_action: reduce: share of the entry size kept"
+        0.5, gt=0, lt=1, description="drift_action: reduce: share of the entry size kept [fraction]"
     )
     ledger_path: Path = Field(
         Path("state/paper.sqlite"),
@@ -267,48 +360,83 @@ class TradingConfig(_Section):
 
 #: The full power curve's further planted ICs (``evaluate.py --power-curve``).
 POWER_CURVE_ICS = (0.02, 0.03, 0.08)
+#: Costs per round trip (fractions of price) of the evaluation's cost curve.
+COST_CURVE = (0.0, 0.0005, 0.001, 0.002, 0.003, 0.004)
 
 
 class EvaluationConfig(_Section):
-    folds: int = Field(5, ge=1, description="walk-forward test folds")
-    scheme: Literal["expanding", "rolling"] = "expanding"
-    initial_train_fraction: float = Field(0.4, gt=0, lt=1, description="rows before fold 1")
-    rolling_train_bars: int | None = Field(
-        None, ge=500, description="rolling window; None: as long as the first fold's"
+    """scripts/evaluate.py's walk-forward folds, controls and baselines (the search's
+    inner folds too)."""
+
+    folds: int = Field(5, ge=1, description="walk-forward test folds [count]")
+    scheme: Literal["expanding", "rolling"] = Field(
+        "expanding", description="expanding or rolling training window"
     )
-    val_fraction: float = Field(0.2, gt=0, lt=1, description="of each fold's training window")
+    initial_train_fraction: float = Field(
+        0.4, gt=0, lt=1, description="share of the rows before fold 1 [fraction]"
+    )
+    rolling_train_bars: int | None = Field(
+        None,
+        ge=500,
+        description="rolling window's length; None: as long as the first fold's [bars]",
+    )
+    val_fraction: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="validation share of each fold's training window (early stopping, "
+        "calibration); not split.val_fraction, the trainer's [fraction]",
+    )
     holdout_fraction: float = Field(
         0.1,
         ge=0,
         lt=0.5,
         description="last share of rows held out: no fold, search or default reads it; "
-        "evaluated once, reported last (0: none)",
+        "evaluated once, reported last (0: none) [fraction of rows]",
     )
     max_ppo_timesteps: int | None = Field(
         30_000,
         ge=1,
         description="cap on each fold's PPO timesteps (models.ppo.total_timesteps, at most "
-        "this; null: no cap)",
+        "this; null: no cap) [timesteps]",
     )
-    momentum_lookback: int = Field(24, ge=1, description="bars of the momentum baseline")
+    momentum_lookback: int = Field(
+        24, ge=1, description="momentum baseline trades the sign of this return [bars]"
+    )
     random_draws: int = Field(
         100,
         ge=1,
-        description="random paths made of the blend's own spells (same exposure and turnover)",
+        description="random paths made of the blend's own spells (same exposure and "
+        "turnover) [count]",
     )
     planted_ic: float = Field(
-        0.05, gt=0, lt=0.5, description="rank IC of the planted-signal control's edge"
+        0.05, gt=0, lt=0.5, description="edge of the planted-signal control [Spearman rank IC]"
     )
     power_ics: list[float] = Field(
         default_factory=list,
         description="further planted ICs, each through the whole pipeline: with planted_ic "
         "the points of the power curve ([]: the floor from the real candles and the "
-        f"planted point alone; evaluate.py --power-curve: {list(POWER_CURVE_ICS)})",
+        f"planted point alone; evaluate.py --power-curve: {list(POWER_CURVE_ICS)}) "
+        "[Spearman rank IC]",
     )
-    bootstrap: int = Field(1000, ge=100, description="moving-block bootstrap replicates of the IC")
-    permutations: int = Field(200, ge=100, description="block permutations for the IC's p-value")
-    position_fraction: float = Field(1.0, gt=0, le=1, description="of equity per position")
-    jobs: int | None = Field(None, ge=1, description="worker processes; None: every CPU core")
+    bootstrap: int = Field(
+        1000, ge=100, description="moving-block bootstrap replicates of the IC [count]"
+    )
+    permutations: int = Field(
+        200, ge=100, description="block permutations for the IC's p-value [count]"
+    )
+    position_fraction: float = Field(
+        1.0, gt=0, le=1, description="size of each position [fraction of equity]"
+    )
+    jobs: int | None = Field(
+        None, ge=1, description="worker processes (--jobs); None: every CPU core [count]"
+    )
+    cost_curve: list[float] = Field(
+        default_factory=lambda: list(COST_CURVE),
+        description="costs per round trip at which every strategy is traded again on the "
+        "real folds, its decisions re-taken (kilo.evaluation.cost_curve); []: no cost "
+        "curve [fraction of price]",
+    )
     report_dir: Path = Field(Path("reports"), description="where reports are written")
 
     @field_validator("power_ics")
@@ -318,17 +446,30 @@ class EvaluationConfig(_Section):
             raise ValueError(f"planted ICs must be in (0, 0.5), got {value}")
         return sorted(set(value))
 
+    @field_validator("cost_curve")
+    @classmethod
+    def _cost_curve(cls, value: list[float]) -> list[float]:
+        if any(not 0 <= cost < 0.1 for cost in value):
+            raise ValueError(f"costs per round trip must be fractions in [0, 0.1), got {value}")
+        return sorted(set(value))
+
 
 class RetrainConfig(_Section):
+    """scripts/retrain.py: champion/challenger."""
+
     every: str = Field("24h", description="schedule period (pandas Timedelta, e.g. 24h, 30min)")
     sharpe_margin: float = Field(
         0.25,
         ge=0,
         description="challenger's blended net Sharpe may "
-        "trail the champion's by at most this (annualised)",
+        "trail the champion's by at most this [annualised Sharpe]",
     )
-    min_window_bars: int = Field(200, ge=10, description="bars of out-of-sample comparison")
-    keep_versions: int = Field(3, ge=1, description="newest versions kept besides the champion")
+    min_window_bars: int = Field(
+        200, ge=10, description="shortest out-of-sample window of the comparison [bars]"
+    )
+    keep_versions: int = Field(
+        3, ge=1, description="newest versions kept besides the champion [count]"
+    )
     refresh_data: bool = Field(True, description="download the latest candles first")
     log_path: Path = Field(Path("state/retrain.jsonl"), description="decision log, JSON lines")
 
@@ -345,14 +486,20 @@ class RetrainConfig(_Section):
 
 
 class TrainingConfig(_Section):
+    """How the trainer fits: refit, parallelism, pooling."""
+
     refit: bool = Field(
         False,
         description="refit GRU and LightGBM on train + validation with the epochs and "
         "trees early stopping chose, before serving (the blend stays calibrated on the "
         "early-stopped models' validation outputs, so it then describes other models)",
     )
-    jobs: int = Field(1, ge=1, description="symbols trained in parallel processes")
-    backend: Literal["joblib", "ray"] = "joblib"
+    jobs: int = Field(1, ge=1, description="symbols trained in parallel processes (--jobs) [count]")
+    backend: Literal["joblib", "ray"] = Field(
+        "joblib",
+        description="joblib: local processes; ray: a Ray cluster (pip install -r "
+        "requirements-ray.txt); --backend",
+    )
     ray_address: str | None = Field(None, description="Ray cluster; None starts a local one")
     pool: Literal["none", "universe"] = Field(
         "none",

@@ -22,8 +22,12 @@ OrderType = Literal["market", "limit"]
 class FeeSchedule(BaseModel, extra="forbid"):
     """One venue's fees, fractions of notional per fill."""
 
-    maker: float = Field(ge=0, lt=1, description="a limit order's fee (adds liquidity)")
-    taker: float = Field(ge=0, lt=1, description="a market order's fee (takes liquidity)")
+    maker: float = Field(
+        ge=0, lt=1, description="a limit order's fee (adds liquidity) [fraction of notional]"
+    )
+    taker: float = Field(
+        ge=0, lt=1, description="a market order's fee (takes liquidity) [fraction of notional]"
+    )
 
 
 #: Binance base tier (VIP 0, no BNB discount), read 2026-02-20 from
@@ -49,20 +53,23 @@ class FundingConfig(BaseModel, extra="forbid", frozen=True):
         ge=-0.05,
         le=0.05,
         description="fraction of notional per funding event where no rate is on file "
-        "(Binance's base rate: 0.01 % per 8 h, the interest rate with a zero premium)",
+        "(Binance's base rate: 0.01 % per 8 h, the interest rate with a zero premium) "
+        "[fraction of notional]",
     )
     fallback_interval_hours: int = Field(
-        8, ge=1, le=24, description="hours between funding events where no rate is on file"
+        8, ge=1, le=24, description="between funding events where no rate is on file [hours]"
     )
 
 
 def venue_fees(data: Any) -> Any:
     """Fill a raw ``trading`` mapping's ``fee`` (taker) and ``maker_fee`` from its
     ``fees[market]`` schedule where they are not given; ``fee`` alone sets both (one fee
-    for every fill, the spot-only configs' meaning). Other inputs pass unchanged, for
+    for every fill, the spot-only configs' meaning). ``allow_short`` not given follows
+    the market: true on futures, false on spot. Other inputs pass unchanged, for
     validation to report."""
     if not isinstance(data, dict):
         return data
+    data = {"allow_short": data.get("market", "spot") == "futures", **data}
     given = data.get("fees") or {}
     if not isinstance(given, dict):
         return data
@@ -81,10 +88,18 @@ def venue_fees(data: Any) -> Any:
 def switch_venue(tree: dict[str, Any], overridden: set[str]) -> None:
     """After overrides of a full config tree: a new ``trading.market`` or fee schedule
     re-derives ``trading.fee`` and ``trading.maker_fee`` from it, and a new ``fee``
-    alone sets ``maker_fee`` too, unless the overrides set those keys themselves."""
+    alone sets ``maker_fee`` too; a new market re-derives ``trading.allow_short``, and a
+    new market or ``trading.allow_short`` re-derives ``models.ppo.allow_short``; unless
+    the overrides set those keys themselves."""
     trading = tree.get("trading")
     if not isinstance(trading, dict):
         return
+    if "trading.market" in overridden and "trading.allow_short" not in overridden:
+        trading.pop("allow_short", None)
+    if "trading.market" in overridden or "trading.allow_short" in overridden:
+        ppo = tree.get("models", {}).get("ppo")
+        if isinstance(ppo, dict) and "models.ppo.allow_short" not in overridden:
+            ppo.pop("allow_short", None)
     venue = any(k == "trading.market" or k.startswith("trading.fees") for k in overridden)
     for key in ("fee", "maker_fee"):
         if f"trading.{key}" in overridden:

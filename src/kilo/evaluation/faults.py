@@ -114,9 +114,13 @@ class LeakyEngine(FeatureEngine):
         self.fault, self.horizon, self.seed = fault, horizon, seed
 
     def transform(
-        self, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None
+        self,
+        candles: pd.DataFrame,
+        context: Mapping[str, pd.DataFrame] | None = None,
+        *,
+        last: int | None = None,
     ) -> pd.DataFrame:
-        frame = super().transform(candles, context)
+        frame = super().transform(candles, context, last=last)
         leak = self.fault.values(
             candles, context or {}, self.context_symbols[0], self.horizon, self.seed
         )

@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
-from kilo.backtest.simulate import StrategyRun, evaluation_trading, simulate
+from kilo.backtest.paths import spell_shuffled_paths
+from kilo.backtest.simulate import (
+    Book,
+    CandleArrays,
+    StrategyRun,
+    evaluation_trading,
+    simulate,
+)
 from kilo.backtest.strategies import (
-    LONG_FLAT,
     FoldOutputs,
     entry_fraction,
     momentum_scores,
     rule_predictor,
-    spell_shuffled_paths,
+    side_rule,
 )
-from kilo.blend import ThresholdRule
 from kilo.config import Config
 from kilo.errors import ConfigError
+from kilo.evaluation.cost_curve import CurveRuns, Plan, curve_runs
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.inference import FittedModels, Predictors
 from kilo.runtime import limit_threads
@@ -52,6 +58,8 @@ class FoldTask:
     where PPO adds nothing).
     ``shuffle_labels`` permutes the training and validation labels first.
     ``random_draws`` matched random paths are traded after the blend.
+    ``costs``: every strategy is traded again at each of these costs per round trip
+    (fractions of price), its decisions re-taken (:mod:`kilo.evaluation.cost_curve`).
     """
 
     dataset: str
@@ -60,6 +68,7 @@ class FoldTask:
     strategies: tuple[str, ...] = ()
     random_draws: int = 0
     shuffle_labels: bool = False
+    costs: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,8 @@ class FoldResult:
     """A task's outcome: strategy runs, random draws and test-row predictions.
 
     ``predictions`` maps each regressor fitted to its predictions for the fold's test
-    rows, shape (n_test,), in label units.
+    rows, shape (n_test,), in label units; ``cost_curve`` holds the strategies' runs at
+    the task's ``costs`` (none without).
     """
 
     task: FoldTask
@@ -75,6 +85,7 @@ class FoldResult:
     random_runs: list[StrategyRun]
     predictions: dict[str, np.ndarray]
     seconds: float
+    cost_curve: CurveRuns = field(default_factory=lambda: CurveRuns({}))
 
 
 def shuffled_labels(target: np.ndarray, fold: TimeSplit, seed: int) -> np.ndarray:
@@ -125,9 +136,12 @@ def run_fold(
     Calibrations come from the validation rows, with the models fit on the training
     rows: the blend's is the trainer's (PPO queried along its own path); each single
     regressor gets its own. Model strategies use the configured rule and volatility
-    targeting; baselines are long or flat at full size, without stops; random paths
-    take the blend's mean entry size and its stops (``trading.stop_loss``,
-    ``take_profit``), so they differ from it in timing only.
+    targeting, and short where ``trading.allow_short`` (futures); baselines are long or
+    flat at full size, without stops; random paths take the blend's long, short and
+    flat spells, its mean entry size and its stops (``trading.stop_loss``,
+    ``take_profit``), so they differ from it in timing only. With ``task.costs`` every
+    strategy (not the random paths) is traded again at each cost, from its own accounts
+    at that cost in ``previous`` (:mod:`kilo.evaluation.cost_curve`).
 
     Raises
     ------
@@ -186,6 +200,43 @@ def run_folds(
     return results
 
 
+def _plan(
+    config: Config,
+    name: str,
+    validation: Validation,
+    outputs: FoldOutputs,
+    candles: CandleArrays,
+) -> Plan:
+    """What strategy ``name`` trades with (see :func:`run_fold`): a model strategy its
+    calibration from the validation rows, a baseline its precomputed scores; only PPO
+    reads the position state.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is no strategy.
+    """
+    if name == "blend" or name in REGRESSORS:
+        weights = (
+            {m: w for m, w in config.blend.weights.items() if m in validation.outputs}
+            if name == "blend"
+            else {name: 1.0}
+        )
+        calibration = validation.calibrate(config, weights)
+        ppo = weights.get("ppo", 0.0) > 0  # PPO reads the position state
+        return Plan(outputs.blend(calibration, weights), calibration, reads_state=ppo)
+    if name in KINDS:  # the policy trades its own actions, short where the venue allows
+        return Plan(outputs.policy(), fixed=side_rule(bool(config.models.ppo.allow_short)))
+    if name in ("buy_and_hold", "flat"):
+        sign = 1.0 if name == "buy_and_hold" else -1.0
+        scores = np.full(len(candles.index), sign)
+        return Plan(rule_predictor(scores), stops=False, reads_state=False)
+    if name == "momentum":
+        scores = momentum_scores(candles.close, config.evaluation.momentum_lookback)
+        return Plan(rule_predictor(scores), reads_state=False)
+    raise ValueError(f"unknown strategy {name!r}")
+
+
 def _run_fold(
     config: Config,
     engine: FeatureEngine,
@@ -210,51 +261,40 @@ def _run_fold(
     tradable = outputs.tradable(candles)
     ev = config.evaluation
     with_stops = evaluation_trading(config.trading, ev.position_fraction)
-    no_stops = evaluation_trading(config.trading, ev.position_fraction, stops=False)
+
+    def trade(plan: Plan, at: Config, book: Book | None) -> StrategyRun:
+        rule = plan.rule(at)
+        return simulate(
+            plan.trading(at), data.symbol, candles, rows, plan.predict, rule, tradable, book, close
+        )
 
     books = {name: run.book for name, run in previous.runs.items()} if previous else {}
     random_books = [run.book for run in previous.random_runs] if previous else []
-    runs: dict[str, StrategyRun] = {}
-    n_candles = len(candles.index)
-    for name in task.strategies:
-        trading = with_stops
-        if name == "blend" or name in REGRESSORS:
-            weights = (
-                {m: w for m, w in config.blend.weights.items() if m in validation.outputs}
-                if name == "blend"
-                else {name: 1.0}
-            )
-            cal = validation.calibrate(config, weights)
-            predictor, rule = outputs.blend(cal, weights), cal.rule(config)
-        elif name in KINDS:  # the policy trades its own actions
-            predictor, rule = outputs.policy(), LONG_FLAT
-        elif name in ("buy_and_hold", "flat"):
-            sign = 1.0 if name == "buy_and_hold" else -1.0
-            predictor, rule, trading = rule_predictor(np.full(n_candles, sign)), LONG_FLAT, no_stops
-        elif name == "momentum":
-            predictor = rule_predictor(momentum_scores(candles.close, ev.momentum_lookback))
-            rule = LONG_FLAT
-        else:
-            raise ValueError(f"unknown strategy {name!r}")
-        runs[name] = simulate(
-            trading, data.symbol, candles, rows, predictor, rule, tradable, books.get(name), close
-        )
+    plans = {
+        name: _plan(config, name, validation, outputs, candles).memoised()
+        for name in task.strategies
+    }
+    runs = {name: trade(plan, config, books.get(name)) for name, plan in plans.items()}
+    curve = curve_runs(config, plans, task.costs, trade, previous.cost_curve if previous else None)
     random_runs = []
     if task.random_draws:
         blend = runs["blend"]
         paths = spell_shuffled_paths(
-            blend.exposure.to_numpy(),
+            blend.side.to_numpy(),
             task.random_draws,
             seed=config.seed * RANDOM_PATHS_SEED + task.fold,
         )
-        sized = ThresholdRule(0.0, 0.0, entry_fraction(blend) / ev.position_fraction)
+        sized = replace(
+            side_rule(config.trading.allow_short),
+            fraction=entry_fraction(blend) / ev.position_fraction,
+        )
         random_runs = [
             simulate(
                 with_stops,
                 data.symbol,
                 candles,
                 rows,
-                rule_predictor(np.where(p, 1.0, -1.0), offset=rows.start),
+                rule_predictor(p.astype(np.float64), offset=rows.start),
                 sized,
                 tradable,
                 random_books[d] if d < len(random_books) else None,
@@ -267,4 +307,4 @@ def _run_fold(
         for name in REGRESSORS
         if name in validation.outputs
     }
-    return FoldResult(task, runs, random_runs, predictions, time.perf_counter() - started)
+    return FoldResult(task, runs, random_runs, predictions, time.perf_counter() - started, curve)

@@ -1,6 +1,7 @@
-"""The evaluation's pictures: one HTML report for every symbol, and an equity PNG.
+"""The evaluation's HTML report: one page for every symbol (its equity figure from
+:mod:`kilo.evaluation.figures`).
 
-The HTML report works offline: plotly.js is written once per report root, as
+The report works offline: plotly.js is written once per report root, as
 ``plotly.min.js`` in the folder that holds the timestamped report folders (every report
 there loads ``../plotly.min.js``), and curves are downsampled for display; the numbers
 in ``summary.json`` are exact.
@@ -12,9 +13,10 @@ import html
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from kilo.evaluation.cost_summary import CostCurve
+from kilo.evaluation.figures import equity_figure
 from kilo.evaluation.power import power_lines
 from kilo.evaluation.results import STRATEGY_ORDER
 from kilo.evaluation.summary import (
@@ -27,6 +29,8 @@ from kilo.evaluation.text import (
     BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
+    cost_curve_sentence,
+    cost_curve_table,
     holdout_reads,
     ic_line,
     number,
@@ -39,31 +43,11 @@ from kilo.evaluation.verdict import verdict_sentences
 from kilo.utils import atomic_path
 
 PLOTLY_JS = "plotly.min.js"
-MAX_POINTS = 1200
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:1200px} table{border-collapse:collapse;"
     "font-size:13px;margin:.5em 0} td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
     "text-align:right} .flag{color:#b00;font-weight:bold} .verdict{font-size:15px}"
 )
-
-
-def downsample(series: pd.Series, max_points: int = MAX_POINTS) -> pd.Series:
-    """At most ``max_points`` points of ``series`` for display, extremes kept.
-
-    Min-max decimation: the series is cut into ``max_points // 2`` equal buckets and
-    each keeps its lowest and highest point, in time order, so peaks and drawdowns
-    stay visible. Shorter series are returned unchanged.
-    """
-    n = len(series)
-    if n <= max_points:
-        return series
-    buckets = np.array_split(np.arange(n), max_points // 2)
-    values = series.to_numpy()
-    keep = sorted(
-        {int(b[np.nanargmin(values[b])]) for b in buckets}
-        | {int(b[np.nanargmax(values[b])]) for b in buckets}
-    )
-    return series.iloc[keep]
 
 
 def ic_table(entry: SymbolSummary) -> str:
@@ -130,63 +114,45 @@ def checks_table(controls: Controls) -> str:
     return "<table><tr><th>check</th><th>what</th><th>result</th></tr>" + body + "</table>"
 
 
-def _equity_figure(ev: SymbolEvaluation) -> Any:
+def cost_curve_section(curve: CostCurve | None) -> str:
+    """The cost curve: one figure (each strategy's net total log return against the
+    cost per round trip, the venue's cost marked), its sentence and its table."""
+    if curve is None:
+        return ""
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    fig = make_subplots(
-        rows=3,
-        cols=1,
-        shared_xaxes=True,
-        row_heights=[0.4, 0.4, 0.2],
-        subplot_titles=("price and blend trades", "equity", "drawdown"),
-    )
-    close = downsample(ev.close)
-    fig.add_trace(
-        go.Scatter(x=close.index, y=close, name="close", line={"color": "black", "width": 1}),
-        row=1,
-        col=1,
-    )
-    for side, color, marker in (("buy", "green", "triangle-up"), ("sell", "red", "triangle-down")):
-        fills = ev.blend_fills[ev.blend_fills["side"] == side]
-        fig.add_trace(
+    fig = go.Figure(
+        [
             go.Scatter(
-                x=pd.to_datetime(fills["time"]),
-                y=fills["price"],
-                mode="markers",
-                name=f"blend {side}",
-                marker={"color": color, "symbol": marker, "size": 6},
-            ),
-            row=1,
-            col=1,
-        )
-    for name in STRATEGY_ORDER:
-        curve = ev.curves.get(name)
-        if curve is None:
-            continue
-        shown = downsample(curve)
-        fig.add_trace(
-            go.Scatter(
-                x=shown.index, y=shown, name=name, line={"width": 2.5 if name == "blend" else 1.2}
-            ),
-            row=2,
-            col=1,
-        )
-        if name in ("blend", "buy_and_hold"):
-            drawdown = downsample(curve / curve.cummax() - 1)
-            fig.add_trace(
-                go.Scatter(x=drawdown.index, y=drawdown, name=f"{name} drawdown", fill="tozeroy"),
-                row=3,
-                col=1,
+                x=[100 * p.cost for p in strategy.points],
+                y=[p.net_total_log_return for p in strategy.points],
+                mode="lines+markers",
+                name=name,
+                line={"width": 2.5 if name == "blend" else 1.2},
             )
-    for fold in ev.summary.folds:
-        fig.add_vline(x=pd.Timestamp(fold.test_start), line={"dash": "dot", "color": "grey"})
-    fig.update_layout(
-        height=850,
-        title=f"{ev.symbol}: {ev.summary.bars} out-of-sample bars, "
-        f"{len(ev.summary.folds)} folds, net of fees and slippage",
+            for name in STRATEGY_ORDER
+            if (strategy := curve.strategies.get(name)) is not None
+        ]
     )
-    return fig
+    fig.add_vline(
+        x=100 * curve.venue_cost,
+        line={"dash": "dash", "color": "grey"},
+        annotation_text=f"venue {100 * curve.venue_cost:.3f} %",
+    )
+    fig.add_hline(y=0.0, line={"color": "black", "width": 0.5})
+    fig.update_layout(
+        height=380,
+        width=760,
+        title="net total log return over the test folds, decisions re-taken at each cost",
+        xaxis_title="cost per round trip (% of price)",
+        yaxis_title="net total log return",
+    )
+    return (
+        "<h3>Cost curve</h3>"
+        + fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+        + f"<p>{html.escape(cost_curve_sentence(curve))}</p>"
+        + cost_curve_table(curve).to_html(border=0)
+    )
 
 
 def _lead_lag_figure(lead_lag: dict[str, dict[int, float]]) -> Any:
@@ -236,12 +202,13 @@ def write_html(
             )
             + "<h3>Forecasts against the money: IC of each regressor with the held return</h3>"
             + ic_table(entry)
-            + _equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
+            + equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
             + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
             + table
             + f"<p>{html.escape(BREAK_EVEN_NOTE)}</p>"
             + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
             + (f"<p>{html.escape(trials_sentence(entry.trials))}</p>" if entry.trials else "")
+            + cost_curve_section(entry.cost_curve)
             + "<h3>Leakage and power</h3>"
             + (
                 f"<p class='verdict'>{html.escape(planted_sentence(planted))}</p>"
@@ -292,35 +259,4 @@ def write_html(
             tmp.write_text(script)
     path = folder / "report.html"
     path.write_text(page)
-    return path
-
-
-def write_equity_png(results: dict[str, list[SymbolEvaluation]], folder: Path) -> Path:
-    """Equity curves of every strategy per symbol (first seed), one panel per symbol."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(results)
-    fig, axes = plt.subplots(n, 1, figsize=(11, 3.2 * n), squeeze=False)
-    for ax, (symbol, evals) in zip(axes[:, 0], results.items(), strict=True):
-        for name in STRATEGY_ORDER:
-            curve = evals[0].curves.get(name)
-            if curve is not None:
-                ax.plot(
-                    curve.index,
-                    curve.to_numpy(),
-                    label=name,
-                    linewidth=2.0 if name == "blend" else 1.0,
-                )
-        for fold in evals[0].summary.folds:
-            ax.axvline(pd.Timestamp(fold.test_start), color="grey", linewidth=0.6, linestyle=":")
-        ax.set_title(f"{symbol}: walk-forward equity, net of fees and slippage")
-        ax.set_ylabel("equity (quote)")
-        ax.legend(ncol=4, fontsize=8)
-    fig.tight_layout()
-    path = folder / "equity.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path

@@ -10,11 +10,12 @@ from typing import Any
 
 from kilo.config import Config
 from kilo.errors import ConfigError, KiloError, LookAheadError
+from kilo.evaluation.figures import write_equity_png
 from kilo.evaluation.pooled_stats import evaluate_pool
 from kilo.evaluation.portfolio import evaluate_portfolio
-from kilo.evaluation.report import write_equity_png, write_html
+from kilo.evaluation.report import write_html
 from kilo.evaluation.results import IC_FIELDS, summarise
-from kilo.evaluation.summary import EvaluationSummary
+from kilo.evaluation.summary import EvaluationSummary, Provenance
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import EVALUATE, HOLDOUT_READ, tracked_trials
 from kilo.evaluation.walkforward import evaluate_symbol, trained_ppo_timesteps
@@ -124,6 +125,7 @@ def run_evaluation(
     jobs: int | None = None,
     backend: str | None = None,
     portfolio: bool = False,
+    command: str | None = None,
 ) -> tuple[EvaluationSummary | None, dict[str, Path], dict[str, str]]:
     """Evaluate, report into a new timestamped folder, and log one MLflow run.
 
@@ -135,6 +137,8 @@ def run_evaluation(
     outer folds (:mod:`kilo.evaluation.trials`); each symbol's holdout read is logged
     on the run and the summary counts its reads. Each fold's PPO budget
     (:func:`~kilo.evaluation.walkforward.trained_ppo_timesteps`) is logged and stored.
+    The summary records the commit checked out when the run starts and ``command``,
+    the command line that started it (:class:`~kilo.evaluation.summary.Provenance`).
 
     Returns
     -------
@@ -149,6 +153,7 @@ def run_evaluation(
     ConfigError
         If a pooled config asks for several seeds or the portfolio.
     """
+    provenance = Provenance.now(command)
     if config.training.pool != "none":
         if seeds > 1 or portfolio:
             raise ConfigError(
@@ -156,7 +161,13 @@ def run_evaluation(
                 "portfolio; drop --seeds and --portfolio"
             )
         return run_pooled_evaluation(
-            config, symbols, report_dir=report_dir, progress=progress, jobs=jobs, backend=backend
+            config,
+            symbols,
+            report_dir=report_dir,
+            progress=progress,
+            jobs=jobs,
+            backend=backend,
+            provenance=provenance,
         )
     budget = trained_ppo_timesteps(config)
     if budget:
@@ -188,6 +199,7 @@ def run_evaluation(
             failures=failures,
             tracked=tracked_trials(config, tracker, list(results), run.id),
         )
+        summary.provenance = provenance
         logger.info("deflated Sharpe ratios count up to %d trials", summary.dsr_trials)
         paths = write_report(
             summary, results, Path(report_dir or config.evaluation.report_dir) / stamp
@@ -211,10 +223,12 @@ def run_pooled_evaluation(
     progress: bool = True,
     jobs: int | None = None,
     backend: str | None = None,
+    provenance: Provenance | None = None,
 ) -> tuple[EvaluationSummary | None, dict[str, Path], dict[str, str]]:
     """The pooled comparison (:func:`~kilo.evaluation.pooled_stats.evaluate_pool`) of
     ``symbols``, written as ``summary.json`` (``pooled``; no per-symbol trading) into a
-    new timestamped folder and logged as one MLflow run.
+    new timestamped folder and logged as one MLflow run; ``provenance`` (default: the
+    commit checked out now, no command) goes into the summary.
 
     Returns
     -------
@@ -238,7 +252,13 @@ def run_pooled_evaluation(
         except KiloError as exc:
             logger.error("pool: %s", exc)
             return None, {}, dict.fromkeys(symbols, str(exc))
-        summary = EvaluationSummary(symbols={}, ppo_timesteps=0, dsr_trials=0, pooled=comparison)
+        summary = EvaluationSummary(
+            symbols={},
+            ppo_timesteps=0,
+            dsr_trials=0,
+            pooled=comparison,
+            provenance=provenance or Provenance.now(),
+        )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         folder = Path(report_dir or config.evaluation.report_dir) / stamp
         folder.mkdir(parents=True, exist_ok=True)

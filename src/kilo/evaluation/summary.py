@@ -22,9 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kilo.backtest.strategies import StrategyMetrics
 from kilo.errors import DataError
+from kilo.evaluation.cost_summary import CostCurve
 from kilo.evaluation.verdict_summary import Power, Verdict
 from kilo.metrics import TradingMetrics
-from kilo.utils import JsonFloat, atomic_path
+from kilo.utils import JsonFloat, atomic_path, source_commit
 
 #: The layout version of ``summary.json``; bump it with every incompatible change.
 SUMMARY_FORMAT = 4
@@ -195,7 +196,9 @@ class Trials(_Model):
 
 
 class SymbolSummary(_Model):
-    """One symbol's walk-forward evaluation; ``holdout`` is reported apart and last."""
+    """One symbol's walk-forward evaluation; ``holdout`` is reported apart and last;
+    ``cost_curve`` (None when ``evaluation.cost_curve`` is empty, and in summaries
+    written before it) is of the test folds."""
 
     strategies: dict[str, StrategyResult]
     random: RandomBaseline | None = None
@@ -214,6 +217,7 @@ class SymbolSummary(_Model):
     power: Power | None = None
     verdict: Verdict | None = None
     trials: Trials | None = None
+    cost_curve: CostCurve | None = None
 
     def regressors(self) -> Iterator[tuple[str, ICStatistics, PlaceboModel]]:
         """Each regressor's name, IC statistics on the real candles and placebo result."""
@@ -297,6 +301,30 @@ class PooledComparison(_Model):
     seconds: float
 
 
+class Provenance(_Model):
+    """What wrote a summary: the source's git commit when the run started and the
+    command line (``scripts/results.py`` quotes both beside the tables it writes).
+
+    ``commit`` is None outside a git checkout; ``dirty``: tracked files differed from
+    it, so the commit alone does not reproduce the run. ``command`` is None when the
+    evaluation was started from Python rather than a script.
+    """
+
+    commit: str | None = None
+    dirty: bool = False
+    command: str | None = None
+
+    @classmethod
+    def now(cls, command: str | None = None) -> Provenance:
+        """The commit checked out now (:func:`kilo.utils.source_commit`) and ``command``."""
+        source = source_commit()
+        return cls(
+            commit=source[0] if source else None,
+            dirty=source[1] if source else False,
+            command=command,
+        )
+
+
 class EvaluationSummary(_Model):
     """Everything ``evaluate.py`` measured: per symbol, the portfolio, and the settings
     the numbers depend on.
@@ -310,6 +338,8 @@ class EvaluationSummary(_Model):
     failures : symbol -> error, for symbols that could not be evaluated
     pooled : with ``training.pool: universe``, the pooled comparison (then
         ``symbols`` is empty: pooled models are not traded fold by fold yet)
+    provenance : the commit and command that wrote it (None in summaries written
+        before Kilo recorded them)
     """
 
     summary_format: int = SUMMARY_FORMAT
@@ -319,6 +349,7 @@ class EvaluationSummary(_Model):
     dsr_trials: int
     failures: dict[str, str] = Field(default_factory=dict)
     pooled: PooledComparison | None = None
+    provenance: Provenance | None = None
 
     @field_validator("summary_format")
     @classmethod

@@ -10,6 +10,7 @@ import pandas as pd
 from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
 from kilo.config import Config, timeframe_seconds
+from kilo.evaluation.cost_summary import summarise_cost_curve
 from kilo.evaluation.datasets import Datasets, stats_block
 from kilo.evaluation.fold_task import FoldResult
 from kilo.evaluation.power import power_point, power_summary
@@ -56,6 +57,8 @@ class SymbolEvaluation:
     returns : strategy -> per-bar log returns over the test bars (for the DSR)
     blend_fills : the blend's fills (time, side, price, ...)
     close : Series of the test bars' closes
+    blend_side : Series (n_test_bars,), int8, the blend's position after each bar: +1
+        long, -1 short, 0 flat
     """
 
     symbol: str
@@ -64,6 +67,7 @@ class SymbolEvaluation:
     returns: dict[str, pd.Series]
     blend_fills: pd.DataFrame
     close: pd.Series
+    blend_side: pd.Series
 
 
 def _random_baseline(
@@ -213,6 +217,7 @@ def summarise_symbol(
         task_seconds={name: float(sum(r.seconds for r in rs)) for name, rs in parts.items()},
         holdout=final,
         power=_power(config, datasets, folds, parts, strategies, block) if planted else None,
+        cost_curve=summarise_cost_curve(config, real, per_year),
     )
     summary.verdict = decide(summary)
     fills = pd.concat([r.fills for r in runs["blend"]])
@@ -223,4 +228,5 @@ def summarise_symbol(
         returns,
         fills,
         data.candles["close"].reindex(returns["blend"].index),
+        pd.concat([r.side for r in runs["blend"]]).astype("int8"),
     )

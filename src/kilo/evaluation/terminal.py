@@ -15,6 +15,8 @@ from kilo.evaluation.text import (
     BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
+    cost_curve_sentence,
+    cost_curve_table,
     holdout_reads,
     ic_line,
     planted_sentence,
@@ -44,6 +46,9 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
         )
     print(strategy_table(entry, COLUMNS).to_string())
     print(BREAK_EVEN_NOTE)
+    if entry.cost_curve is not None:
+        print(cost_curve_sentence(entry.cost_curve))
+        print(cost_curve_table(entry.cost_curve).to_string())
     if entry.random is not None:
         print(random_sentence(entry.random))
     if entry.trials is not None:

@@ -7,7 +7,8 @@ import math
 
 import pandas as pd
 
-from kilo.evaluation.results import metrics_table
+from kilo.evaluation.cost_summary import CostCurve, StrategyCostCurve
+from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
 from kilo.evaluation.summary import (
     HoldoutSummary,
     ICStatistics,
@@ -26,6 +27,7 @@ REPORT_COLUMNS = [
     "sharpe",
     "max_drawdown",
     "n_trades",
+    "n_short_trades",
     "turnover",
     "exposure",
     "break_even_cost",
@@ -34,9 +36,14 @@ REPORT_COLUMNS = [
     "dsr",
 ]
 #: Table headers that differ from the field names (units in :data:`BREAK_EVEN_NOTE`).
-COLUMN_LABELS = {"break_even_cost": "break-even cost /round trip"}
+COLUMN_LABELS = {
+    "break_even_cost": "break-even cost /round trip",
+    "n_short_trades": "of which short",
+}
 #: Columns shown only where a strategy paid or received funding (futures).
 FUNDING_COLUMNS = ("funding_paid", "funding_received")
+#: Columns shown only where a strategy closed a short (futures).
+SHORT_COLUMNS = ("n_short_trades",)
 BREAK_EVEN_NOTE = (
     "Break-even cost /round trip: the cost of one round trip, in log return per unit of "
     "position (0.003: 0.3 %), at which the closed trades would net zero; compare it with "
@@ -47,10 +54,55 @@ PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "
 
 def strategy_table(entry: SymbolSummary | HoldoutSummary, columns: list[str]) -> pd.DataFrame:
     """:func:`~kilo.evaluation.results.metrics_table` with the :data:`COLUMN_LABELS`;
-    the :data:`FUNDING_COLUMNS` only where some strategy paid or received funding."""
-    funded = any(r.funding_paid or r.funding_received for r in entry.strategies.values())
-    shown = [c for c in columns if funded or c not in FUNDING_COLUMNS]
+    the :data:`FUNDING_COLUMNS` only where some strategy paid or received funding, the
+    :data:`SHORT_COLUMNS` only where some strategy closed a short."""
+    results = entry.strategies.values()
+    funded = any(r.funding_paid or r.funding_received for r in results)
+    shorted = any(r.n_short_trades for r in results)
+    hidden = (*(() if funded else FUNDING_COLUMNS), *(() if shorted else SHORT_COLUMNS))
+    shown = [c for c in columns if c not in hidden]
     return metrics_table(entry, shown).rename(columns=COLUMN_LABELS)
+
+
+def cost_curve_table(curve: CostCurve) -> pd.DataFrame:
+    """Strategies (rows) by cost per round trip (columns, in %): ``net total log return
+    (Sharpe)`` at each, then the break-even cost (:func:`break_even_text`)."""
+    rows = {
+        name: {
+            **{
+                f"{100 * p.cost:.2f} %": f"{number(p.net_total_log_return, '+.3f')} "
+                f"({number(p.sharpe, '+.2f')})"
+                for p in strategy.points
+            },
+            "break-even": break_even_text(strategy),
+        }
+        for name in STRATEGY_ORDER
+        if (strategy := curve.strategies.get(name)) is not None
+    }
+    return pd.DataFrame(rows).T
+
+
+def break_even_text(strategy: StrategyCostCurve) -> str:
+    """The break-even cost in %: ``≤ first`` when the strategy nets nothing even at the
+    curve's first cost, ``> last`` when it nets money at every cost."""
+    first, last = strategy.points[0], strategy.points[-1]
+    if first.net_total_log_return <= 0:
+        return f"≤ {100 * first.cost:.3f} %"
+    if not math.isfinite(strategy.break_even_cost):
+        return f"> {100 * last.cost:.3f} %"
+    return f"{100 * strategy.break_even_cost:.3f} %"
+
+
+def cost_curve_sentence(curve: CostCurve) -> str:
+    """What the cost curve's numbers are, and the venue's own cost beside them."""
+    return (
+        "Cost curve: net total log return (annualised Sharpe) over the test folds at each "
+        "cost per round trip (fraction of price: a fee of half the cost a fill, no "
+        "slippage; funding as the venue's), every decision re-taken at that cost (the "
+        "edge rule's hurdle moves with it); random paths are not traded again. "
+        f"The venue's own round trip costs {100 * curve.venue_cost:.3f} %; a strategy "
+        "nets money there only if its break-even cost is above it."
+    )
 
 
 def number(value: float | None, digits: str = "+.4f") -> str:

@@ -4,7 +4,8 @@ Data sets, cut into the same folds (:func:`~kilo.evaluation.splits.walk_forward_
 
 - ``real``: the symbol's candles. Every strategy trades each test fold: the blend,
   each model alone, buy-and-hold, flat, momentum, and ``evaluation.random_draws``
-  random paths made of the blend's own spells.
+  random paths made of the blend's own spells; every strategy but the random paths
+  again at each cost of ``evaluation.cost_curve`` (:mod:`kilo.evaluation.cost_curve`).
 - ``placebo``: the real bars in shuffled blocks, each sign-mirrored by a coin (the
   context symbols' moved alike); the regressors fit (PPO when none is enabled), their
   blend traded.
@@ -85,7 +86,10 @@ def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[tupl
     real = real_strategies(config)
     regressors = bool(enabled_regressors(config))
     chains: list[tuple[FoldTask, ...]] = [
-        tuple(FoldTask("real", k, "all", real, ev.random_draws) for k in range(n_folds))
+        tuple(
+            FoldTask("real", k, "all", real, ev.random_draws, costs=tuple(ev.cost_curve))
+            for k in range(n_folds)
+        )
     ]
     if holdout:
         chains.append((FoldTask("holdout", n_folds, "all", real, ev.random_draws),))

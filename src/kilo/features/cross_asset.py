@@ -28,7 +28,16 @@ import pandas as pd
 
 from kilo.config import FeaturesConfig
 from kilo.errors import DataError
-from kilo.features.indicators import log
+from kilo.features.indicators import (
+    Array,
+    epoch_seconds,
+    ffill,
+    lag_diff,
+    rolling_cov,
+    rolling_std,
+    rolling_sum,
+    rolling_var,
+)
 
 
 def _file_name(symbol: str) -> str:
@@ -81,14 +90,22 @@ def cross_asset_lookback(spec: FeaturesConfig) -> int:
     return max(*cross_periods(spec), max(spec.volatility_windows), spec.cross_window)
 
 
-def aligned_log_close(other: pd.DataFrame, index: pd.DatetimeIndex, limit: int) -> pd.Series:
-    """Another symbol's log closes on ``index``: missing bars forward-filled <= ``limit``."""
-    return log(other["close"].astype("float64")).reindex(index).ffill(limit=limit or None)
+def aligned_log_close(other: pd.DataFrame, wanted: Array, limit: int) -> Array:
+    """Another symbol's log closes at open times ``wanted`` (int64 seconds since the
+    epoch, shape (n,)), float64, shape (n,): missing bars forward-filled for at most
+    ``limit`` bars (no limit when 0), NaN before."""
+    times = epoch_seconds(other.index)
+    at = np.searchsorted(times, wanted)
+    found = at < len(times)
+    found[found] = times[at[found]] == wanted[found]
+    values = np.full(len(wanted), np.nan)
+    values[found] = np.log(other["close"].to_numpy(dtype=np.float64)[at[found]])
+    return ffill(values, limit or None)
 
 
 def cross_asset_features(
     candles: pd.DataFrame, context: Mapping[str, pd.DataFrame], symbol: str, spec: FeaturesConfig
-) -> dict[str, pd.Series]:
+) -> dict[str, Array]:
     """Cross-asset features of ``symbol`` (columns of :func:`cross_asset_names`).
 
     Parameters
@@ -102,7 +119,7 @@ def cross_asset_features(
 
     Returns
     -------
-    Name -> Series of shape (n_candles,), float64, on ``candles.index``.
+    Name -> array of shape (n_candles,), float64, row for row with ``candles``.
 
     Raises
     ------
@@ -115,36 +132,58 @@ def cross_asset_features(
             f"cross-asset features of {symbol} need the candles of {missing}: "
             "download them, or remove them from features.reference_symbols"
         )
-    index, limit = pd.DatetimeIndex(candles.index), spec.ffill_limit
+    seconds = epoch_seconds(candles.index)
     short, long = cross_periods(spec)
     window = max(spec.volatility_windows)
-    own = log(candles["close"].astype("float64"))
-    absent = pd.Series(np.nan, index=index)  # a universe member without candles here
+    absent = np.full(len(seconds), np.nan)  # a universe member without candles here
     closes = {
-        s: aligned_log_close(context[s], index, limit) if s in context else absent
+        s: aligned_log_close(context[s], seconds, spec.ffill_limit) if s in context else absent
         for s in context_symbols(spec, symbol)
     }
-    closes[symbol] = own
-    out: dict[str, pd.Series] = {}
+    closes[symbol] = np.log(candles["close"].to_numpy(dtype=np.float64))
+    out: dict[str, Array] = {}
     for ref in references(spec, symbol):
         r, c = _file_name(ref), closes[ref]
-        out[f"ref_{r}_log_ret_{short}"] = c.diff(short)
-        out[f"ref_{r}_log_ret_{long}"] = c.diff(long)
-        out[f"ref_{r}_volatility_{window}"] = c.diff().rolling(window, min_periods=window).std()
+        out[f"ref_{r}_log_ret_{short}"] = lag_diff(c, short)
+        out[f"ref_{r}_log_ret_{long}"] = lag_diff(c, long)
+        out[f"ref_{r}_volatility_{window}"] = rolling_std(lag_diff(c, 1), window)
     if spec.universe:
-        members = pd.DataFrame({s: closes[s] for s in spec.universe})
-        univ_1 = members.diff().mean(axis=1)  # over the members with a return at t
-        own_1 = own.diff()
-        n = spec.cross_window
-        beta = own_1.rolling(n, min_periods=n).cov(univ_1) / univ_1.rolling(n, min_periods=n).var()
-        univ_short, univ_long = univ_1.rolling(short).sum(), univ_1.rolling(long).sum()
-        trailing = members.diff(long).assign(**{symbol: own.diff(long)})
-        out[f"univ_log_ret_{short}"] = univ_short
-        out[f"univ_log_ret_{long}"] = univ_long
-        out[f"beta_univ_{n}"] = beta
-        out[f"resid_log_ret_{short}"] = own.diff(short) - beta * univ_short
-        out[f"resid_log_ret_{long}"] = own.diff(long) - beta * univ_long
-        rank = trailing.rank(axis=1)[symbol]  # 1 .. members with a value (NaN if S has none)
-        size = trailing.notna().sum(axis=1)
-        out[f"xs_rank_{long}"] = ((rank - 1) / (size - 1)).where(size > 1)
+        out.update(universe_features(closes, symbol, spec))
     return out
+
+
+def universe_features(
+    closes: Mapping[str, Array], symbol: str, spec: FeaturesConfig
+) -> dict[str, Array]:
+    """The equal-weight universe's columns of :func:`cross_asset_names`.
+
+    ``closes`` maps every universe member and ``symbol`` to its aligned log closes,
+    shape (n_candles,) (NaN where it has no candle); returns name -> (n_candles,).
+    """
+    short, long = cross_periods(spec)
+    universe = list(spec.universe or [])
+    members = lag_diff(np.stack([closes[s] for s in universe], axis=1), 1)  # (n, members)
+    count = (~np.isnan(members)).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # over the members with a return
+        univ_1 = np.where(count > 0, np.nansum(members, axis=1) / count, np.nan)
+    own = closes[symbol]
+    n = spec.cross_window
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = rolling_cov(lag_diff(own, 1), univ_1, n) / rolling_var(univ_1, n)
+    univ_short, univ_long = rolling_sum(univ_1, short), rolling_sum(univ_1, long)
+    rows = np.stack([closes[s] for s in dict.fromkeys([*universe, symbol])], axis=1)
+    trailing, own_long = lag_diff(rows, long), lag_diff(own, long)
+    below = (trailing < own_long[:, None]).sum(axis=1)
+    ties = (trailing == own_long[:, None]).sum(axis=1)  # S itself among them
+    rank = np.where(np.isnan(own_long), np.nan, below + (ties + 1) / 2)  # average rank, 1 ..
+    size = (~np.isnan(trailing)).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs_rank = np.where(size > 1, (rank - 1) / (size - 1), np.nan)
+    return {
+        f"univ_log_ret_{short}": univ_short,
+        f"univ_log_ret_{long}": univ_long,
+        f"beta_univ_{n}": beta,
+        f"resid_log_ret_{short}": lag_diff(own, short) - beta * univ_short,
+        f"resid_log_ret_{long}": own_long - beta * univ_long,
+        f"xs_rank_{long}": xs_rank,
+    }

@@ -22,6 +22,7 @@ from kilo.features.cross_asset import (
     cross_asset_names,
     references,
 )
+from kilo.features.own import own_lookback, own_names, recursive_features, window_features
 from kilo.features.target import outage_runs
 from kilo.features.timeframes import timeframe_features, timeframe_lookback, timeframe_names
 
@@ -39,14 +40,9 @@ class FeatureEngine:
     """Compute Kilo's features from validated candles, causally.
 
     Feature row ``t`` uses only candles with open time <= ``t`` (DESIGN.md invariant 1).
-    Names, in order: ``log_ret_{k}`` for each return period; ``volatility_{w}`` (std of
-    1-bar log returns); ``rsi_{n}`` / 100; ``macd``, ``macd_signal``, ``macd_hist``
-    (divided by close); ``bb_pctb``, ``bb_width``; ``atr_{n}`` / close;
-    ``volume_z_{w}``; ``log_volume_change`` (difference of ``log1p(volume)``, finite
-    for zero volume); ``hl_range`` = (high - low) / close; ``ema_dist_{p}`` =
-    (close - EMA_p) / ATR; ``hour_sin``, ``hour_cos``, ``dow_sin``, ``dow_cos``;
-    ``filled`` (1.0 for gap-filled candles); then the cross-asset features of
-    :mod:`kilo.features.cross_asset` and the higher-timeframe ones of
+    Names, in order: the own features of :mod:`kilo.features.own`, then the
+    cross-asset features of :mod:`kilo.features.cross_asset` and the higher-timeframe
+    ones of
     :mod:`kilo.features.timeframes`, which depend on the symbol (it sees no reference
     feature of itself) and on the other symbols' candles (``context``). Inside an
     exchange outage longer than ``ffill_limit`` bars, every feature but the calendar
@@ -87,33 +83,9 @@ class FeatureEngine:
     def feature_names(self) -> list[str]:
         """Ordered feature column names."""
         return [
-            *self._own_names,
+            *own_names(self.spec),
             *cross_asset_names(self.spec, self.symbol),
             *timeframe_names(self.spec),
-        ]
-
-    @property
-    def _own_names(self) -> list[str]:
-        s = self.spec
-        return [
-            *(f"log_ret_{k}" for k in s.return_periods),
-            *(f"volatility_{w}" for w in s.volatility_windows),
-            f"rsi_{s.rsi_period}",
-            "macd",
-            "macd_signal",
-            "macd_hist",
-            "bb_pctb",
-            "bb_width",
-            f"atr_{s.atr_period}",
-            f"volume_z_{s.volume_window}",
-            "log_volume_change",
-            "hl_range",
-            *(f"ema_dist_{p}" for p in s.ema_periods),
-            "hour_sin",
-            "hour_cos",
-            "dow_sin",
-            "dow_cos",
-            "filled",
         ]
 
     @property
@@ -141,19 +113,7 @@ class FeatureEngine:
         EMA(200) that needs 200 closes.
         """
         s = self.spec
-        return max(
-            max(s.return_periods),
-            max(s.volatility_windows),  # std of w one-bar returns starts at row w
-            s.rsi_period,
-            s.macd_slow + s.macd_signal - 2,
-            s.bollinger_window - 1,
-            s.atr_period - 1,
-            s.volume_window - 1,
-            1,  # log volume change
-            max(s.ema_periods) - 1,
-            cross_asset_lookback(s),
-            timeframe_lookback(s, self.timeframe),
-        )
+        return max(own_lookback(s), cross_asset_lookback(s), timeframe_lookback(s, self.timeframe))
 
     @property
     def min_history(self) -> int:
@@ -174,7 +134,11 @@ class FeatureEngine:
         return self.max_lookback + math.ceil(math.log(CONVERGENCE_TOL) / math.log1p(-slowest))
 
     def compute(
-        self, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None
+        self,
+        candles: pd.DataFrame,
+        context: Mapping[str, pd.DataFrame] | None = None,
+        *,
+        last: int | None = None,
     ) -> pd.DataFrame:
         """All features for every candle, warm-up rows included (they hold NaN).
 
@@ -186,11 +150,15 @@ class FeatureEngine:
         context
             Symbol -> validated candles of every symbol in :attr:`context_symbols`
             (only those up to each row are read).
+        last
+            Compute only the last ``last`` rows (the trader's bars): equal to the same
+            rows of the whole computation, at a fraction of the cost. None: all.
 
         Returns
         -------
-        DataFrame of shape (n_candles, n_features), float64, same index, columns
-        :attr:`feature_names`. Division by zero gives inf; see :meth:`transform`.
+        DataFrame of shape (n_candles or ``last``, n_features), float64, indexed by
+        candle open time, columns :attr:`feature_names`. Division by zero gives inf;
+        see :meth:`transform`.
 
         Raises
         ------
@@ -203,61 +171,48 @@ class FeatureEngine:
             raise DataError(f"candles lack column(s) {missing}; load them with kilo.data")
         if not isinstance(candles.index, pd.DatetimeIndex):
             raise DataError("candles must be indexed by date (a DatetimeIndex)")
-        s = self.spec
-        o, h, lo, c, v = (candles[k].astype("float64") for k in OHLCV)
-        log_c = ind.log(c)
-        out: dict[str, pd.Series | np.ndarray] = {}
-        for k in s.return_periods:
-            out[f"log_ret_{k}"] = log_c - log_c.shift(k)
-        ret1 = log_c.diff()
-        for w in s.volatility_windows:
-            out[f"volatility_{w}"] = ret1.rolling(w, min_periods=w).std()
-        out[f"rsi_{s.rsi_period}"] = ind.rsi(c, s.rsi_period) / 100.0
-        line, signal, hist = ind.macd(c, s.macd_fast, s.macd_slow, s.macd_signal)
-        out["macd"], out["macd_signal"], out["macd_hist"] = line / c, signal / c, hist / c
-        out["bb_pctb"], out["bb_width"] = ind.bollinger(c, s.bollinger_window, s.bollinger_std)
-        atr = ind.atr(h, lo, c, s.atr_period)
-        out[f"atr_{s.atr_period}"] = atr / c
-        out[f"volume_z_{s.volume_window}"] = ind.zscore(v, s.volume_window)
-        out["log_volume_change"] = ind.log(v + 1.0).diff()
-        out["hl_range"] = (h - lo) / c
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for p in s.ema_periods:
-                out[f"ema_dist_{p}"] = (c - ind.ema(c, p)) / atr
-        hour = candles.index.hour.to_numpy() + candles.index.minute.to_numpy() / 60.0
-        dow = candles.index.day_of_week.to_numpy()
-        out["hour_sin"], out["hour_cos"] = (
-            np.sin(2 * np.pi * hour / 24),
-            np.cos(2 * np.pi * hour / 24),
+        s, n = self.spec, len(candles)
+        rows = n if last is None else max(0, min(last, n))
+        # the finite windows of the last rows read max_lookback candles back, and the
+        # context's closes are forward-filled for ffill_limit more (0: without limit)
+        first = max(0, n - rows - self.max_lookback - s.ffill_limit) if s.ffill_limit else 0
+        part = candles.iloc[first:]
+        h, lo, c, v = (candles[k].to_numpy(dtype=np.float64) for k in OHLCV[1:])
+        filled = (
+            candles[FILLED].to_numpy(dtype=np.float64) if FILLED in candles.columns else np.zeros(n)
         )
-        out["dow_sin"], out["dow_cos"] = np.sin(2 * np.pi * dow / 7), np.cos(2 * np.pi * dow / 7)
-        filled = candles[FILLED] if FILLED in candles.columns else np.zeros(len(candles))
-        out["filled"] = np.asarray(filled, dtype="float64")
-        out.update(cross_asset_features(candles, context or {}, self.symbol, s))
-        out.update(timeframe_features(candles, s, self.timeframe))
-        frame = pd.DataFrame(
-            {k: np.asarray(val, dtype="float64") for k, val in out.items()}, index=candles.index
+        seconds = ind.epoch_seconds(part.index)
+        out = {k: x[first:] for k, x in recursive_features(s, h, lo, c).items()}
+        out.update(
+            window_features(s, h[first:], lo[first:], c[first:], v[first:], seconds, filled[first:])
         )
-        frame = frame[self.feature_names]
-        in_outage = outage_runs(np.asarray(filled, dtype=bool)) > s.ffill_limit
+        out.update(cross_asset_features(part, context or {}, self.symbol, s))
+        out.update(timeframe_features(part, s, self.timeframe))
+        matrix = np.stack([out[name][n - first - rows :] for name in self.feature_names], axis=1)
+        in_outage = (outage_runs(filled.astype(bool)) > s.ffill_limit)[n - rows :]
         if in_outage.any():  # stale prices say nothing: NaN, for the NaN policy to handle
-            stale = [c for c in frame.columns if c not in OUTAGE_KEPT]
-            frame.loc[in_outage, stale] = np.nan
-        return frame
+            stale = np.array([name not in OUTAGE_KEPT for name in self.feature_names])
+            matrix[np.ix_(in_outage, stale)] = np.nan
+        return pd.DataFrame(matrix, index=candles.index[n - rows :], columns=self.feature_names)
 
     def transform(
-        self, candles: pd.DataFrame, context: Mapping[str, pd.DataFrame] | None = None
+        self,
+        candles: pd.DataFrame,
+        context: Mapping[str, pd.DataFrame] | None = None,
+        *,
+        last: int | None = None,
     ) -> pd.DataFrame:
         """Features with the causal part of the NaN policy (DESIGN.md invariant 2).
 
         Drops the first :attr:`max_lookback` rows, turns ±inf into NaN, and
         forward-fills NaN for at most ``ffill_limit`` bars. NaN that remain (longer
         runs) are left for the fitted :class:`~kilo.features.Preprocessor`'s medians.
+        ``last`` keeps only the last rows, as :meth:`compute`.
 
         Returns
         -------
-        DataFrame of shape (n_candles - max_lookback, n_features), float64, indexed by
-        candle open time (UTC).
+        DataFrame of shape (n_candles - max_lookback or fewer (``last``), n_features),
+        float64, indexed by candle open time (UTC).
 
         Raises
         ------
@@ -269,8 +224,15 @@ class FeatureEngine:
                 f"{len(candles)} candles are too few: the features need more than "
                 f"{self.max_lookback} for warm-up"
             )
-        frame = self.compute(candles, context).iloc[self.max_lookback :]
-        frame = frame.replace([np.inf, -np.inf], np.nan)
+        kept = len(candles) - self.max_lookback
+        rows = kept if last is None else min(last, kept)
+        filling = min(rows + self.spec.ffill_limit, kept)  # the rows a fill may come from
+        if last is None:
+            frame = self.compute(candles, context)
+        else:
+            frame = self.compute(candles, context, last=filling)
+        values = frame.to_numpy()[-filling:]
+        values = np.where(np.isinf(values), np.nan, values)
         if self.spec.ffill_limit:
-            frame = frame.ffill(limit=self.spec.ffill_limit)
-        return frame
+            values = ind.ffill(values, self.spec.ffill_limit)
+        return pd.DataFrame(values[-rows:], index=frame.index[-rows:], columns=frame.columns)

@@ -14,15 +14,14 @@ window is finite, so a trailing window of candles reproduces full-history values
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from kilo.config import FeaturesConfig, timeframe_seconds
 from kilo.errors import ConfigError
+from kilo.features.indicators import epoch_seconds, lag_diff, trailing
 
 
 def bars_per(timeframe: str, base: str) -> int:
@@ -66,19 +65,9 @@ def timeframe_lookback(spec: FeaturesConfig, base: str) -> int:
     )
 
 
-def trailing(x: np.ndarray, window: int, stat: Callable[..., Any]) -> np.ndarray:
-    """``stat(..., axis=1)`` of each trailing ``window`` of ``x``, NaN for the first
-    ``window - 1`` rows (and for any window holding a NaN): pandas' ``rolling(window,
-    min_periods=window)`` without its per-call overhead (the trader calls this per bar)."""
-    out = np.full(len(x), np.nan)
-    if len(x) >= window:
-        out[window - 1 :] = stat(np.lib.stride_tricks.sliding_window_view(x, window), axis=1)
-    return out
-
-
 def timeframe_features(
     candles: pd.DataFrame, spec: FeaturesConfig, base: str
-) -> dict[str, pd.Series]:
+) -> dict[str, np.ndarray]:
     """Higher-timeframe features on ``candles.index`` (columns of :func:`timeframe_names`).
 
     Parameters
@@ -89,7 +78,7 @@ def timeframe_features(
 
     Returns
     -------
-    Name -> Series of shape (n_candles,), float64, on ``candles.index``. A bar's values
+    Name -> array of shape (n_candles,), float64, row for row with ``candles``. A bar's values
     show from its last candle's row for ``k`` rows (``k`` candles per bar), NaN elsewhere.
 
     Raises
@@ -98,32 +87,33 @@ def timeframe_features(
         If a timeframe is not a whole multiple of ``base``.
     """
     p = spec.timeframe_period
-    seconds = pd.DatetimeIndex(candles.index).as_unit("s").asi8
+    seconds = epoch_seconds(candles.index)
     close = candles["close"].to_numpy(dtype=np.float64)
     rows = np.arange(len(close))
-    out: dict[str, pd.Series] = {}
+    out: dict[str, np.ndarray] = {}
     for tf in spec.timeframes:
         k = bars_per(tf, base)
         bucket = seconds // timeframe_seconds(tf)  # the floor of each candle's open time
-        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-        counts = np.diff(np.r_[starts, len(bucket)])
+        starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+        counts = np.diff(np.append(starts, len(bucket)))
         last = (starts + counts - 1)[counts == k]  # each complete bar's last candle
         log_c = np.log(close[last])
-        ret = np.r_[np.nan, np.diff(log_c)]
+        ret = lag_diff(log_c, 1)
         gains = trailing(np.clip(ret, 0, None), p, np.mean)
         losses = trailing(np.clip(-ret, 0, None), p, np.mean)
         with np.errstate(divide="ignore", invalid="ignore"):
             rsi = gains / (gains + losses)
         features = {
             "log_ret_1": ret,
-            "log_ret_3": np.r_[np.full(min(3, len(log_c)), np.nan), log_c[3:] - log_c[:-3]],
+            "log_ret_3": lag_diff(log_c, 3),
             f"volatility_{p}": trailing(ret, p, partial(np.std, ddof=1)),
             f"rsi_{p}": rsi,
             f"trend_{p}": close[last] / trailing(close[last], p, np.mean) - 1.0,
         }
         bar = np.searchsorted(last, rows, side="right") - 1  # latest complete bar shown
-        shown = (bar >= 0) & (rows - last[bar.clip(0)] < k)
+        bar, before = bar.clip(0), bar < 0
+        shown = ~before & (rows - last[bar] < k)
         for name, values in features.items():
-            value = values[bar.clip(0)] if len(last) else np.full(len(rows), np.nan)
-            out[f"tf{tf}_{name}"] = pd.Series(np.where(shown, value, np.nan), candles.index)
+            value = values[bar] if len(last) else np.full(len(rows), np.nan)
+            out[f"tf{tf}_{name}"] = np.where(shown, value, np.nan)
     return out

@@ -117,7 +117,7 @@ class PPOAgent:
             fee=self.fee,
             slippage=self.slippage,
             funding=funding,
-            allow_short=p.allow_short,
+            allow_short=bool(p.allow_short),
         )
 
     def fit(

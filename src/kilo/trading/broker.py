@@ -1,134 +1,38 @@
 """Paper broker and portfolio: fills with slippage and fees, funding, sizing, stops.
 
 Prices are in the quote currency, quantities in the base currency, fees, slippage and
-funding rates fractions of notional and price (DESIGN.md invariant 5). Long or flat, on
-spot or a perpetual (:mod:`kilo.config.venue`); every cost is
-:mod:`kilo.metrics.costs`'.
+funding rates fractions of notional and price (DESIGN.md invariant 5). A position is a
+long (bought, sold to close) or, on a perpetual with ``trading.allow_short``, a short
+(sold first, bought back to close); its quantity is positive either way and its
+``side`` says which (:mod:`kilo.config.venue`). Equity is cash plus each position's
+signed value (+ quantity x mark for a long, - for a short), so a short earns entry
+minus exit. Every cost is :mod:`kilo.metrics.costs`': slippage moves each fill against
+the trader (a buy up, a sale down), a short receives the funding a long pays.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 import pandas as pd
 
 from kilo.config import TradingConfig
 from kilo.config.venue import OrderType
 from kilo.metrics import costs
-
-#: The side of every position the broker opens today (+1 long; shorts will be -1).
-LONG = 1.0
-
-
-class Candle(NamedTuple):
-    """One closed candle's prices (quote currency); a ``pd.Series`` row works as well."""
-
-    open: float
-    high: float
-    low: float
-    close: float
-
-
-@dataclass
-class Position:
-    """An open long position."""
-
-    symbol: str
-    quantity: float
-    entry_price: float
-    entry_time: pd.Timestamp
-    entry_fee: float
-    bars_held: int = 0
-    highest_close: float = 0.0  # since entry (the entry price until a close beats it)
-    partials_done: int = 0  # partial take-profit levels already sold
-    funding: float = 0.0  # quote currency paid since entry (negative: received)
-
-    def __post_init__(self) -> None:
-        self.highest_close = self.highest_close or self.entry_price
-
-    @property
-    def cost(self) -> float:
-        """Quote currency paid to open it, fee included."""
-        return self.quantity * self.entry_price + self.entry_fee
-
-
-@dataclass
-class Fill:
-    """One executed market order."""
-
-    symbol: str
-    side: str  # "buy" or "sell"
-    quantity: float
-    price: float  # after slippage
-    notional: float
-    fee: float
-    time: pd.Timestamp
-    # "signal", "stop_loss", "take_profit", "trailing_stop", "partial_take_profit",
-    # "drawdown" (closed by the risk manager's breaker) or "fold_end" (the evaluation)
-    reason: str
-    reference_price: float  # before slippage: the open, or the stop level
-    realised_pnl: float = 0.0  # sells: proceeds after fee minus cost and funding paid
-
-
-@dataclass(frozen=True)
-class FundingPayment:
-    """One funding event on an open perpetual position.
-
-    ``notional`` is the position's quantity times the mark price at ``time`` (quote);
-    ``amount`` what it paid (quote, :func:`~kilo.metrics.funding_payment`; negative:
-    received); ``equity`` the portfolio's equity just before, at the same marks.
-    """
-
-    symbol: str
-    time: pd.Timestamp
-    rate: float
-    notional: float
-    amount: float
-    equity: float
-
-    @property
-    def log_cost(self) -> float:
-        """Log return of equity the payment took (negative when received)."""
-        return -math.log1p(-self.amount / self.equity)
-
-
-@dataclass
-class Order:
-    """A requested order and what became of it: a fill, or a skip with its reason."""
-
-    symbol: str
-    side: str
-    requested_notional: float
-    reason: str
-    fill: Fill | None = None
-    skip_reason: str | None = None
-
-
-@dataclass
-class Portfolio:
-    """Cash and open positions."""
-
-    cash: float
-    positions: dict[str, Position] = field(default_factory=dict)
-
-    def positions_value(self, marks: Mapping[str, float]) -> float:
-        """Σ quantity × mark price over open positions."""
-        return sum(p.quantity * marks[s] for s, p in self.positions.items())
-
-    def equity(self, marks: Mapping[str, float]) -> float:
-        """Cash plus positions marked at ``marks`` (symbol -> price)."""
-        return self.cash + self.positions_value(marks)
-
-    def copy(self) -> Portfolio:
-        """An independent copy (positions copied too)."""
-        return Portfolio(self.cash, {s: replace(p) for s, p in self.positions.items()})
+from kilo.trading.accounts import (
+    SIGN,
+    Candle,
+    Fill,
+    FundingPayment,
+    Order,
+    Portfolio,
+    Position,
+    PositionSide,
+)
 
 
 class PaperBroker:
-    """Executes market orders against a :class:`Portfolio` with the config's costs.
+    """Opens and closes positions of a :class:`Portfolio` with the config's costs.
 
     Parameters
     ----------
@@ -140,7 +44,7 @@ class PaperBroker:
     def __init__(self, config: TradingConfig) -> None:
         self.config = config
 
-    def buy(
+    def open(
         self,
         portfolio: Portfolio,
         symbol: str,
@@ -149,16 +53,25 @@ class PaperBroker:
         marks: dict[str, float],
         reason: str = "signal",
         fraction: float | None = None,
+        side: PositionSide = "long",
     ) -> Order:
-        """Open a long of ``fraction`` of equity (at most ``max_position_fraction``, its
-        default), within every limit.
+        """Open a long (a buy) or a short (a sale) of ``fraction`` of equity (at most
+        ``max_position_fraction``, its default), within every limit.
 
         The notional is the smallest of the per-symbol target, the room left under
-        ``max_total_exposure`` and what the cash pays for with the fee, so cash never
-        goes negative; below ``min_notional`` the order is skipped with the reason.
-        The order is of ``trading.order_type`` (:func:`~kilo.metrics.order_costs`).
+        ``max_total_exposure`` (gross: longs and shorts both count) and, for a long,
+        what the cash pays for with the fee, so cash never goes negative; below
+        ``min_notional`` the order is skipped with the reason. The order is of
+        ``trading.order_type`` (:func:`~kilo.metrics.order_costs`).
+
+        Raises
+        ------
+        ValueError
+            If ``side`` is short and ``trading.allow_short`` is off (spot).
         """
         c = self.config
+        if side == "short" and not c.allow_short:
+            raise ValueError(f"{symbol}: shorts are off (trading.market {c.market})")
         paid = costs.signal_costs(c)
         equity = portfolio.equity(marks)
         share = (
@@ -166,14 +79,16 @@ class PaperBroker:
         )
         limits = {
             "position size": share * equity,
-            "total exposure cap": c.max_total_exposure * equity - portfolio.positions_value(marks),
-            "cash": portfolio.cash / (1.0 + paid.fee),
+            "total exposure cap": c.max_total_exposure * equity - portfolio.gross_exposure(marks),
         }
+        if side == "long":
+            limits["cash"] = portfolio.cash / (1.0 + paid.fee)
         binding = min(limits, key=lambda name: limits[name])
         notional = max(0.0, limits[binding])
-        order = Order(symbol, "buy", limits["position size"], reason)
+        order_side: costs.Side = "buy" if side == "long" else "sell"
+        order = Order(symbol, order_side, limits["position size"], reason)
         if symbol in portfolio.positions:
-            order.skip_reason = "already long"
+            order.skip_reason = f"already {portfolio.positions[symbol].side}"
         elif notional < c.min_notional:
             order.skip_reason = (
                 f"notional {notional:.2f} below the minimum {c.min_notional:.2f} "
@@ -181,17 +96,30 @@ class PaperBroker:
             )
         if order.skip_reason:
             return order
-        fill_price = costs.fill_price(price, paid.slippage, "buy")
-        fee = min(notional * paid.fee, portfolio.cash - notional)  # rounding must not overdraw
+        fill_price = costs.fill_price(price, paid.slippage, order_side)
+        fee = notional * paid.fee
+        if side == "long":
+            fee = min(fee, portfolio.cash - notional)  # rounding must not overdraw
         quantity = notional / fill_price
-        portfolio.cash -= notional + fee
+        portfolio.cash -= SIGN[side] * notional + fee
         portfolio.positions[symbol] = Position(
-            symbol, quantity, fill_price, time, fee, highest_close=fill_price
+            symbol, quantity, fill_price, time, fee, best_close=fill_price, side=side
         )
-        order.fill = Fill(symbol, "buy", quantity, fill_price, notional, fee, time, reason, price)
+        order.fill = Fill(
+            symbol,
+            order_side,
+            quantity,
+            fill_price,
+            notional,
+            fee,
+            time,
+            reason,
+            price,
+            position_side=side,
+        )
         return order
 
-    def sell(
+    def close(
         self,
         portfolio: Portfolio,
         symbol: str,
@@ -201,26 +129,34 @@ class PaperBroker:
         order_type: OrderType | None = None,
         share: float = 1.0,
     ) -> Order:
-        """Sell ``share`` of the position (all of it by default) at ``price``, paying
-        :func:`~kilo.metrics.order_costs` of ``order_type`` (None: ``trading.order_type``):
-        a market order less slippage at the taker fee (stops), a limit order at its
-        level at the maker fee (take-profit levels). A partial sale keeps the rest open
-        with its entry fee and funding paid reduced in proportion.
+        """Close ``share`` of the position (all of it by default) at ``price``: sell a
+        long, buy back a short, paying :func:`~kilo.metrics.order_costs` of
+        ``order_type`` (None: ``trading.order_type``): a market order with slippage
+        against the trader at the taker fee (stops), a limit order at its level at the
+        maker fee (take-profit levels). A partial close keeps the rest open with its
+        entry fee and funding paid reduced in proportion.
         """
         position = portfolio.positions.get(symbol)
+        order_side: costs.Side = "buy" if position and position.side == "short" else "sell"
         order = Order(
-            symbol, "sell", 0.0 if position is None else position.quantity * share * price, reason
+            symbol,
+            order_side,
+            0.0 if position is None else position.quantity * share * price,
+            reason,
         )
         if position is None:
             order.skip_reason = "no position"
             return order
         paid = costs.order_costs(self.config, order_type or self.config.order_type)
-        fill_price = costs.fill_price(price, paid.slippage, "sell")
+        fill_price = costs.fill_price(price, paid.slippage, order_side)
         quantity = position.quantity * min(share, 1.0)
         notional = quantity * fill_price
         fee = notional * paid.fee
-        cost = (position.cost + position.funding) * quantity / position.quantity
-        portfolio.cash += notional - fee
+        sign = position.sign
+        # what opening it cost (a short: brought in), fee and funding included, pro rata
+        basis = position.quantity * position.entry_price + sign * position.entry_fee
+        cost = (basis + sign * position.funding) * quantity / position.quantity
+        portfolio.cash += sign * notional - fee
         if share >= 1.0:
             del portfolio.positions[symbol]
         else:
@@ -229,7 +165,7 @@ class PaperBroker:
             position.quantity -= quantity
         order.fill = Fill(
             symbol,
-            "sell",
+            order_side,
             quantity,
             fill_price,
             notional,
@@ -237,35 +173,41 @@ class PaperBroker:
             time,
             reason,
             price,
-            realised_pnl=notional - fee - cost,
+            realised_pnl=sign * notional - fee - sign * cost,
+            position_side=position.side,
         )
         return order
 
     def stop_exit(self, position: Position, bar: Candle) -> tuple[float, str] | None:
         """Stop-loss, trailing stop or take-profit level hit within ``bar``, if any.
 
-        The stop is the higher of the stop-loss (below the entry) and the trailing
-        stop (below the highest close since entry). A gap through a level fills at the
-        open. If a stop and the take-profit both lie inside one bar the stop is assumed
-        to come first (the conservative reading).
+        For a long the stop is the higher of the stop-loss (below the entry) and the
+        trailing stop (below the highest close since entry), the take-profit above the
+        entry; a short's are mirrored (stops above the entry and the lowest close, the
+        take-profit below). A gap through a level fills at the open. If a stop and the
+        take-profit both lie inside one bar the stop is assumed to come first (the
+        conservative reading).
         """
-        c = self.config
+        c, s = self.config, position.sign
+        long = position.side == "long"
+        # s * (price - level) <= 0: the price is at or past the level against the position
+        adverse, favourable = (bar.low, bar.high) if long else (bar.high, bar.low)
         stops = []
         if c.stop_loss is not None:
-            stops.append((position.entry_price * (1.0 - c.stop_loss), "stop_loss"))
+            stops.append((position.entry_price * (1.0 - s * c.stop_loss), "stop_loss"))
         if c.trailing_stop is not None:
-            stops.append((position.highest_close * (1.0 - c.trailing_stop), "trailing_stop"))
+            stops.append((position.best_close * (1.0 - s * c.trailing_stop), "trailing_stop"))
         if stops:
-            level, reason = max(stops)
-            if bar.open <= level:
+            level, reason = max(stops) if long else min(stops)
+            if s * (bar.open - level) <= 0:
                 return float(bar.open), reason
-            if bar.low <= level:
+            if s * (adverse - level) <= 0:
                 return level, reason
         if c.take_profit is not None:
-            target = position.entry_price * (1.0 + c.take_profit)
-            if bar.open >= target:
+            target = position.entry_price * (1.0 + s * c.take_profit)
+            if s * (bar.open - target) >= 0:
                 return float(bar.open), "take_profit"
-            if bar.high >= target:
+            if s * (favourable - target) >= 0:
                 return target, "take_profit"
         return None
 
@@ -275,10 +217,11 @@ class PaperBroker:
         """The exits ``bar`` triggers for ``symbol``'s position, in order.
 
         First the stops (:meth:`stop_exit`; a stop is a market order once triggered and
-        pays slippage below its level or the open it gapped to); then each partial
-        take-profit level the bar reached, selling its share of what is left at the
-        level (limit orders, no slippage); then the full take-profit. The highest close
-        since entry is updated with this bar's close for the next bar.
+        pays slippage past its level or the open it gapped to); then each partial
+        take-profit level the bar reached (above a long's entry, below a short's),
+        closing its share of what is left at the level (limit orders, no slippage);
+        then the full take-profit. The best close since entry (a long's highest, a
+        short's lowest) is updated with this bar's close for the next bar.
         """
         position = portfolio.positions.get(symbol)
         if position is None:
@@ -287,17 +230,19 @@ class PaperBroker:
         hit = self.stop_exit(position, bar)
         if hit is not None and hit[1] != "take_profit":
             price, reason = hit
-            return [self.sell(portfolio, symbol, price, time, reason, order_type="market")]
+            return [self.close(portfolio, symbol, price, time, reason, order_type="market")]
+        s, long = position.sign, position.side == "long"
+        favourable = bar.high if long else bar.low
         for level in (self.config.partial_take_profit or [])[position.partials_done :]:
-            target = position.entry_price * (1.0 + level.at)
-            if bar.high < target:
+            target = position.entry_price * (1.0 + s * level.at)
+            if s * (favourable - target) < 0:
                 break
             position.partials_done += 1
             orders.append(
-                self.sell(
+                self.close(
                     portfolio,
                     symbol,
-                    max(target, float(bar.open)),
+                    max(target, float(bar.open)) if long else min(target, float(bar.open)),
                     time,
                     "partial_take_profit",
                     order_type="limit",
@@ -308,8 +253,9 @@ class PaperBroker:
                 return orders
         if hit is not None:
             price, reason = hit
-            return [*orders, self.sell(portfolio, symbol, price, time, reason, order_type="limit")]
-        position.highest_close = max(position.highest_close, float(bar.close))
+            return [*orders, self.close(portfolio, symbol, price, time, reason, order_type="limit")]
+        best = max if long else min
+        position.best_close = best(position.best_close, float(bar.close))
         return orders
 
     def pay_funding(
@@ -323,7 +269,8 @@ class PaperBroker:
     ) -> FundingPayment | None:
         """Charge ``symbol``'s open position one funding event: ``rate`` x its notional
         at ``mark`` (:func:`~kilo.metrics.funding_payment`), from cash (a negative
-        payment is received). Nothing on spot, without a position or at rate 0.
+        payment is received: a short receives a positive rate). Nothing on spot,
+        without a position or at rate 0.
 
         Parameters
         ----------
@@ -338,7 +285,7 @@ class PaperBroker:
         if self.config.market != "futures" or position is None or rate == 0.0:
             return None
         notional = position.quantity * mark
-        amount = costs.funding_payment(rate, notional, LONG)
+        amount = costs.funding_payment(rate, notional, position.sign)
         equity = portfolio.equity({**marks, symbol: mark})
         portfolio.cash -= amount
         position.funding += amount

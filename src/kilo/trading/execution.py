@@ -17,7 +17,8 @@ import pandas as pd
 from kilo.blend import DecisionRule
 from kilo.config import TradingConfig
 from kilo.inference import FLAT, PortfolioState, Prediction
-from kilo.trading.broker import Candle, FundingPayment, Order, PaperBroker, Portfolio
+from kilo.trading.accounts import Candle, FundingPayment, Order, Portfolio, PositionSide
+from kilo.trading.broker import PaperBroker
 
 
 def volatility_scale(volatility: float | None, target: float | None) -> float:
@@ -90,9 +91,11 @@ def execute_bar(
     ``fill_time`` pays the funding events there (``funding_rate`` x its notional at
     ``fill_price``, futures only: :meth:`PaperBroker.pay_funding`); ``risk`` may close it at
     ``fill_price``; the model predicts with the position it now sees; ``rule`` decides;
-    an entry or exit fills at ``fill_price``. An entry takes ``max_position_fraction``
-    of equity times ``rule.size(score)`` times :func:`volatility_scale`
-    (``trading.target_volatility``), as far as ``risk`` allows.
+    an entry (a long, or a short where the rule and venue allow) or exit fills at
+    ``fill_price``. An entry of either side takes ``max_position_fraction`` of equity
+    times ``rule.size(score)`` times :func:`volatility_scale`
+    (``trading.target_volatility``), as far as ``risk`` allows. A position is closed
+    on one bar and the other side opened on a later one at the earliest.
 
     Parameters
     ----------
@@ -111,8 +114,9 @@ def execute_bar(
 
     Returns
     -------
-    BarOutcome; ``decision`` is ``enter``, ``enter skipped`` (too small), ``enter
-    blocked`` (risk), ``drift blocked`` (``entry_scale`` 0), ``exit``, ``risk exit``,
+    BarOutcome; ``decision`` is ``enter`` (long) or ``enter_short``, either followed
+    by `` skipped`` (too small) or `` blocked`` (risk), ``drift blocked`` (an entry
+    refused by ``entry_scale`` 0), ``exit``, ``risk exit``,
     ``hold`` or ``wait``.
     """
     orders = []
@@ -124,16 +128,18 @@ def execute_bar(
     funding = broker.pay_funding(portfolio, symbol, funding_rate, fill_price, fill_time, marks)
     forced = risk.forced_exit(symbol) if risk is not None and position is not None else None
     if forced is not None:
-        orders.append(broker.sell(portfolio, symbol, fill_price, fill_time, forced))
+        orders.append(broker.close(portfolio, symbol, fill_price, fill_time, forced))
         return BarOutcome(predict(FLAT), "risk exit", orders, funding)
     state = (
-        PortfolioState(1.0, math.log(bar.close / position.entry_price), position.bars_held)
+        PortfolioState(
+            position.sign, math.log(bar.close / position.entry_price), position.bars_held
+        )
         if position is not None
         else FLAT
     )
     prediction = predict(state)
-    decision: str = rule.decide(prediction.score, position is not None, state.bars_held)
-    if decision == "enter":
+    decision: str = rule.decide(prediction.score, int(state.position), state.bars_held)
+    if decision in ("enter", "enter_short"):
         if entry_scale <= 0:
             return BarOutcome(prediction, "drift blocked", orders, funding)
         fraction = entry_scale * entry_fraction(
@@ -142,10 +148,13 @@ def execute_bar(
         if risk is not None:
             fraction = risk.entry_fraction(symbol, fraction, portfolio, marks)
         if fraction <= 0:
-            return BarOutcome(prediction, "enter blocked", orders, funding)
-        order = broker.buy(portfolio, symbol, fill_price, fill_time, marks, fraction=fraction)
-        decision = "enter" if order.fill else "enter skipped"
+            return BarOutcome(prediction, f"{decision} blocked", orders, funding)
+        side: PositionSide = "long" if decision == "enter" else "short"
+        order = broker.open(
+            portfolio, symbol, fill_price, fill_time, marks, fraction=fraction, side=side
+        )
+        decision = decision if order.fill else f"{decision} skipped"
         orders.append(order)
     elif decision == "exit":
-        orders.append(broker.sell(portfolio, symbol, fill_price, fill_time))
+        orders.append(broker.close(portfolio, symbol, fill_price, fill_time))
     return BarOutcome(prediction, decision, orders, funding)

@@ -7,87 +7,143 @@ decision rule, so the two cannot disagree on what a bar means.
 The mapping, bar for bar, to :func:`~kilo.trading.execution.execute_bar`:
 
 - **Entries.** Flat at the close of candle t, Kilo predicts with the flat portfolio
-  state and enters at t+1's open. freqtrade's ``enter_long`` on candle t fills at t+1's
-  open too, and only when no trade is open, so :meth:`FreqtradeSignals.analyze` computes
+  state and enters at t+1's open: a long, or on futures with ``trading.allow_short`` a
+  short. freqtrade's ``enter_long`` / ``enter_short`` on candle t fills at t+1's open
+  too, and only when no trade is open, so :meth:`FreqtradeSignals.analyze` computes
   every candle's flat-state decision at once.
-- **Exits.** Long at candle t's close, Kilo predicts with the position it holds (PPO
-  sees it) and exits at t+1's open. freqtrade calls ``custom_exit`` on candle t+1 with
-  the analysed frame up to t and fills a custom exit at t+1's open:
-  :meth:`FreqtradeSignals.exit_reason` answers it from the trade's entry price and time.
+- **Exits.** In a trade at candle t's close, Kilo predicts with the position it holds
+  (PPO sees it) and exits at t+1's open. freqtrade calls ``custom_exit`` on candle t+1
+  with the analysed frame up to t and fills a custom exit at t+1's open:
+  :meth:`FreqtradeSignals.exit_reason` answers it from the trade's side, entry price
+  and time.
 - **Stake.** :func:`~kilo.trading.execution.entry_fraction` of equity
   (``max_position_fraction`` x the rule's size x the volatility scale), as the broker
-  buys.
-- **Stops.** ``trading.stop_loss`` is freqtrade's ``stoploss``; ``trading.take_profit``
-  its ``minimal_roi`` at the ratio that puts freqtrade's exit price on Kilo's level
-  (:func:`freqtrade_roi`). Kilo's trailing stop (on closes) and partial take-profits
-  have no exact freqtrade counterpart and are refused (:func:`freqtrade_stops`).
-
+  buys or sells; on futures at ``trading.leverage`` 1, the stake is the notional.
+- **Stops.** ``trading.stop_loss`` is freqtrade's ``stoploss`` (a short's above its
+  entry at leverage 1, as Kilo's); ``trading.take_profit`` is ``custom_roi``: the
+  profit ratio freqtrade reaches exactly at Kilo's level, fees and funding included
+  (:func:`take_profit_level`). Kilo's trailing stop (on closes) and partial take-profits
+  have no exact freqtrade counterpart and are refused (:func:`freqtrade_stoploss`).
 - **Slippage.** freqtrade's backtest has none; entries and model exits are limit
   orders at Kilo's slipped price (:meth:`FreqtradeSignals.fill_price`), so the entry
   price, and with it the stop and take-profit levels and PPO's unrealised return, are
   Kilo's.
+- **Venue.** freqtrade's ``trading_mode`` must be Kilo's ``trading.market``
+  (:func:`check_venue`). freqtrade charges one ``fee`` on every fill; Kilo charges
+  the taker fee (``trading.fee``) on market orders and the maker fee on take-profits:
+  the two agree when freqtrade's fee is ``trading.fee`` and ``trading.maker_fee``
+  equals it.
+- **Funding.** Both charge rate x quantity x price at each funding time a position
+  is held into, freqtrade at the mark candle's open, Kilo at the traded candle's open.
+  freqtrade also charges the event at the entry's own time (a fill at 08:00 pays the
+  08:00 event, as Binance charges a position opened within 15 s of it); Kilo's fills
+  at a candle's open come after that candle's funding.
 
 Known, bounded differences: a stop fills at its level in freqtrade, at the level less
-slippage in Kilo (and at the open when the bar opened below it); a slipped entry above
-the candle's high fills at the high in freqtrade; a candle freqtrade inserted for an outage is
-marked ``filled`` (never decided on) but freqtrade may still fill an order decided on
-the bar before it; Kilo's portfolio risk rules (``risk``) are not applied — freqtrade's
-own protections take their place.
+slippage in Kilo (and at the open when the bar opened beyond it); a slipped entry
+beyond the candle's range fills at the candle's high (a long) or low (a short) in
+freqtrade; the entry-time funding event above; a candle freqtrade inserted for an
+outage is marked ``filled`` (never decided on) but freqtrade may still fill an order
+decided on the bar before it; Kilo's portfolio risk rules (``risk``) are not applied —
+freqtrade's own protections take their place.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from kilo.blend import blend
 from kilo.config import Config, TradingConfig
+from kilo.config.venue import Market
 from kilo.data import FILLED, timeframe_delta, validate_candles
 from kilo.data.readers import COLUMNS
 from kilo.errors import ConfigError
 from kilo.features.target import trailing_volatility
 from kilo.inference import FLAT, PortfolioState, predict_rows, score_outputs
 from kilo.metrics.costs import Side, fill_price
+from kilo.trading.accounts import SIGN, PositionSide
 from kilo.trading.execution import entry_fraction
 from kilo.trading.symbol_model import SymbolModel
 
+logger = logging.getLogger(__name__)
+
 #: Columns :meth:`FreqtradeSignals.analyze` adds to freqtrade's frame.
-SIGNAL_COLUMNS = ["kilo_score", "kilo_enter", "kilo_fraction"]
+SIGNAL_COLUMNS = ["kilo_score", "kilo_enter", "kilo_enter_short", "kilo_fraction"]
 #: The ``exit_reason`` freqtrade records for an exit Kilo's rule decided.
 EXIT_REASON = "kilo_exit"
 
 
-@dataclass(frozen=True)
-class FreqtradeStops:
-    """Kilo's ``trading`` stops in freqtrade's terms: ``stoploss`` (a negative ratio) and
-    ``minimal_roi`` (minutes in trade -> profit ratio, fees included)."""
+def freqtrade_pair(symbol: str, market: Market) -> str:
+    """Kilo's ``"BTC/USDT"`` as freqtrade names it on ``market``: the same on spot,
+    ``"BTC/USDT:USDT"`` (the USDT-M perpetual, settled in its quote) on futures."""
+    if market == "spot":
+        return symbol
+    return f"{symbol}:{symbol.split('/')[1]}"
 
-    stoploss: float
-    minimal_roi: dict[str, float]
+
+def kilo_symbol(pair: str) -> str:
+    """freqtrade's pair (``"BTC/USDT"`` or the perpetual ``"BTC/USDT:USDT"``) as Kilo's
+    symbol ``"BTC/USDT"``."""
+    return pair.split(":")[0]
 
 
-def freqtrade_roi(take_profit: float, fee: float) -> float:
-    """The profit ratio at which freqtrade exits at ``entry x (1 + take_profit)``.
+def check_venue(trading: TradingConfig, trading_mode: str, fee: float | None) -> None:
+    """Check that freqtrade's venue settings are Kilo's ``trading`` section's.
 
-    freqtrade's ROI counts both fees: ``ratio = rate (1 - fee) / (entry (1 + fee)) - 1``
-    (``LocalTrade.calc_profit_ratio``), so the ratio that puts its exit on Kilo's level is
-    ``(1 + take_profit)(1 - fee)/(1 + fee) - 1``.
+    Parameters
+    ----------
+    trading_mode
+        freqtrade's ``trading_mode`` (``spot`` or ``futures``).
+    fee
+        freqtrade's ``fee`` (fraction of notional, every fill), or None where it takes
+        the exchange market's.
+
+    Raises
+    ------
+    ConfigError
+        If ``trading_mode`` is not ``trading.market``. A fee that differs from
+        ``trading.fee``, or a ``trading.maker_fee`` freqtrade cannot charge (it has one
+        fee for every fill), is logged as a warning: both then trade the same bars at
+        different costs.
     """
-    return (1.0 + take_profit) * (1.0 - fee) / (1.0 + fee) - 1.0
+    if (trading_mode or "spot") != trading.market:
+        raise ConfigError(
+            f"freqtrade's trading_mode is {trading_mode!r} but Kilo's trading.market is "
+            f"{trading.market!r}: set both to the same venue (futures also needs "
+            '"margin_mode": "isolated")'
+        )
+    if fee is None or fee != trading.fee:
+        logger.warning(
+            "freqtrade's fee %s is not Kilo's taker fee trading.fee %s: set \"fee\": %s",
+            fee,
+            trading.fee,
+            trading.fee,
+        )
+    if trading.maker_fee != trading.fee:
+        logger.warning(
+            "freqtrade charges one fee per fill; Kilo's take-profits pay the maker fee "
+            "%s, its market orders %s: set trading.maker_fee=%s to compare the two",
+            trading.maker_fee,
+            trading.fee,
+            trading.fee,
+        )
 
 
-def freqtrade_stops(trading: TradingConfig) -> FreqtradeStops:
-    """freqtrade's stop-loss and ROI table for Kilo's ``trading`` section.
+def freqtrade_stoploss(trading: TradingConfig) -> float:
+    """freqtrade's ``stoploss`` (a negative ratio; -1: none) for Kilo's ``trading``
+    section. At leverage 1 freqtrade puts it ``stop_loss`` below a long's entry and
+    above a short's, as Kilo's broker does.
 
     Raises
     ------
     ConfigError
         If ``trading.trailing_stop`` or ``trading.partial_take_profit`` is set: Kilo
-        trails the highest close and sells parts at levels, which freqtrade's trailing
-        stop (on highs) and ROI table cannot reproduce.
+        trails the best close and sells parts at levels, which freqtrade's trailing
+        stop (on highs and lows) and ROI cannot reproduce.
     """
     unmapped = [
         key
@@ -102,13 +158,20 @@ def freqtrade_stops(trading: TradingConfig) -> FreqtradeStops:
             f"trading.{' and trading.'.join(unmapped)} cannot be reproduced in freqtrade; "
             "set them to null for the freqtrade strategy, or trade with scripts/trader.py"
         )
-    stoploss = -trading.stop_loss if trading.stop_loss is not None else -1.0
-    roi = (
-        freqtrade_roi(trading.take_profit, trading.fee)
-        if trading.take_profit is not None
-        else 100.0
-    )
-    return FreqtradeStops(stoploss, {"0": roi})
+    return -trading.stop_loss if trading.stop_loss is not None else -1.0
+
+
+def take_profit_level(
+    trading: TradingConfig, entry_price: float, side: PositionSide
+) -> float | None:
+    """Kilo's take-profit price of a position entered at ``entry_price`` (quote
+    currency): ``take_profit`` above a long's entry, below a short's; None without one.
+    The strategy's ``custom_roi`` answers freqtrade's profit ratio at this price
+    (``Trade.calc_profit_ratio``: fees and the funding so far included), so freqtrade's
+    take-profit fills at Kilo's level."""
+    if trading.take_profit is None:
+        return None
+    return entry_price * (1.0 + SIGN[side] * trading.take_profit)
 
 
 def candles_from_freqtrade(frame: pd.DataFrame, timeframe: str, source: str) -> pd.DataFrame:
@@ -160,7 +223,8 @@ class FreqtradeSignals:
         self._rows = pd.Series(dtype=np.int64)
         self._close = pd.Series(dtype=np.float64)
         self._filled = pd.Series(dtype=bool)
-        self._answers: dict[tuple[pd.Timestamp, float, pd.Timestamp], str | None] = {}
+        self._answers: dict[tuple[pd.Timestamp, float, pd.Timestamp, str], str | None] = {}
+        self._warned: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, config: Config, symbol: str) -> FreqtradeSignals:
@@ -193,13 +257,17 @@ class FreqtradeSignals:
         frame
             freqtrade's candles (see :func:`candles_from_freqtrade`), oldest first.
         context
-            Symbol -> freqtrade candle frame of each of :attr:`context_symbols`.
+            Symbol -> freqtrade candle frame of each of :attr:`context_symbols`. A
+            symbol that is absent or has no candles (freqtrade found no file for it) is
+            read as Kilo's trader reads a missing one: its features are NaN and take the
+            training medians, with a warning that names the files to download.
 
         Returns
         -------
         ``frame`` with :data:`SIGNAL_COLUMNS`: ``kilo_score`` the blend score in [-1, 1]
-        (NaN in the warm-up), ``kilo_enter`` 1 where the rule enters from flat (never on
-        a filled candle), ``kilo_fraction`` the share of equity an entry there stakes.
+        (NaN in the warm-up), ``kilo_enter`` 1 where the rule goes long from flat and
+        ``kilo_enter_short`` 1 where it goes short (never on a filled candle),
+        ``kilo_fraction`` the share of equity an entry there stakes.
 
         Raises
         ------
@@ -208,15 +276,24 @@ class FreqtradeSignals:
         """
         timeframe = self.config.data.timeframe
         candles = candles_from_freqtrade(frame, timeframe, self.model.symbol)
-        others = {s: candles_from_freqtrade(context[s], timeframe, s) for s in self.context_symbols}
+        others = {}
+        for symbol in self.context_symbols:
+            given = context.get(symbol)
+            others[symbol] = (
+                candles.iloc[:0]
+                if given is None or given.empty
+                else candles_from_freqtrade(given, timeframe, symbol)
+            )
+        self._warn_missing([s for s, c in others.items() if c.empty])
         scores = self._flat_scores(candles, others)
         volatility = trailing_volatility(candles, self.model.volatility_window, annualise=True)
-        enter = np.zeros(len(candles), dtype=np.int64)
+        enter = {d: np.zeros(len(candles), dtype=np.int64) for d in ("enter", "enter_short")}
         fraction = np.zeros(len(candles))
         for i in np.flatnonzero(scores.notna().to_numpy() & ~candles[FILLED].to_numpy()):
             score = float(scores.iloc[i])
-            if self.model.rule.decide(score, False, 0) == "enter":
-                enter[i] = 1
+            decision = self.model.rule.decide(score, 0, 0)
+            if decision in enter:
+                enter[decision][i] = 1
                 fraction[i] = entry_fraction(
                     self.config.trading, self.model.rule, score, float(volatility.iloc[i])
                 )
@@ -226,11 +303,34 @@ class FreqtradeSignals:
         dates = pd.DatetimeIndex(pd.to_datetime(frame["date"], utc=True))
         columns = {
             "kilo_score": scores,
-            "kilo_enter": pd.Series(enter, index=candles.index),
+            "kilo_enter": pd.Series(enter["enter"], index=candles.index),
+            "kilo_enter_short": pd.Series(enter["enter_short"], index=candles.index),
             "kilo_fraction": pd.Series(fraction, index=candles.index),
         }
         return frame.assign(
             **{k: v.reindex(dates, fill_value=0).to_numpy() for k, v in columns.items()}
+        )
+
+    def _warn_missing(self, missing: list[str]) -> None:
+        """One warning per set of missing context symbols (freqtrade analyses every
+        candle live), naming their files and how to download them."""
+        if frozenset(missing) == self._warned:
+            return
+        self._warned = frozenset(missing)
+        if not missing:
+            return
+        timeframe = self.config.data.timeframe
+        files = ", ".join(f"{s.replace('/', '_')}-{timeframe}.feather" for s in missing)
+        logger.warning(
+            "%s: no candles of %s in freqtrade's data (%s); their features take the "
+            "training medians, as in Kilo's trader. The model set was trained with them: "
+            "download them with freqtrade download-data --pairs %s --timeframes %s "
+            "(or scripts/download_data.py --symbol ...) for the signals it was tested on",
+            self.model.symbol,
+            ", ".join(missing),
+            files,
+            " ".join(missing),
+            timeframe,
         )
 
     def _flat_scores(self, candles: pd.DataFrame, others: dict[str, pd.DataFrame]) -> pd.Series:
@@ -255,9 +355,13 @@ class FreqtradeSignals:
         return scores
 
     def exit_reason(
-        self, candle_time: pd.Timestamp, entry_price: float, entry_time: pd.Timestamp
+        self,
+        candle_time: pd.Timestamp,
+        entry_price: float,
+        entry_time: pd.Timestamp,
+        side: PositionSide = "long",
     ) -> str | None:
-        """:data:`EXIT_REASON` when the rule exits the long at ``candle_time``'s close.
+        """:data:`EXIT_REASON` when the rule exits the trade at ``candle_time``'s close.
 
         Parameters
         ----------
@@ -266,6 +370,8 @@ class FreqtradeSignals:
         entry_price, entry_time
             The trade's fill price (quote currency) and fill time (the open of the
             candle after the entry signal).
+        side
+            The trade's side: ``long``, or ``short`` (freqtrade's ``trade.is_short``).
 
         Returns
         -------
@@ -273,13 +379,17 @@ class FreqtradeSignals:
         not analysed or is filled, or the rule holds. Answers are kept per candle and
         trade until the next :meth:`analyze` (freqtrade asks every few seconds live).
         """
-        key = (candle_time, entry_price, entry_time)
+        key = (candle_time, entry_price, entry_time, side)
         if key not in self._answers:
-            self._answers[key] = self._exit_reason(candle_time, entry_price, entry_time)
+            self._answers[key] = self._exit_reason(candle_time, entry_price, entry_time, side)
         return self._answers[key]
 
     def _exit_reason(
-        self, candle_time: pd.Timestamp, entry_price: float, entry_time: pd.Timestamp
+        self,
+        candle_time: pd.Timestamp,
+        entry_price: float,
+        entry_time: pd.Timestamp,
+        side: PositionSide,
     ) -> str | None:
         model = self.model
         bars_held = (
@@ -288,10 +398,11 @@ class FreqtradeSignals:
         row = self._rows.get(candle_time)
         if bars_held < 1 or row is None or row < model.context_rows or self._filled[candle_time]:
             return None
-        state = PortfolioState(1.0, math.log(self._close[candle_time] / entry_price), bars_held)
+        unrealised = math.log(self._close[candle_time] / entry_price)
+        state = PortfolioState(SIGN[side], unrealised, bars_held)
         out = predict_rows(model.model_set, self._X[: int(row) + 1], 1, state)
         prediction = score_outputs(out, model.calibration, model.weights, state)
-        decided = model.rule.decide(prediction.score, True, bars_held)
+        decided = model.rule.decide(prediction.score, int(SIGN[side]), bars_held)
         return EXIT_REASON if decided == "exit" else None
 
     def fill_price(self, reference: float, side: Side) -> float:
@@ -299,7 +410,8 @@ class FreqtradeSignals:
         ``trading.slippage`` against the order. freqtrade's backtest has no slippage;
         the strategy places its entries and model exits as limit orders at this price,
         which fill at it within the candle (freqtrade caps a buy at the candle's high
-        and a sale at its low)."""
+        and a sale at its low). A long enters with a buy and exits with a sale, a
+        short the other way round."""
         return fill_price(reference, self.config.trading.slippage, side)
 
     def stake(self, fraction: float, equity: float) -> float:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from kilo.trading.broker import Order, Portfolio, Position
+from kilo.trading.accounts import Order, Portfolio, Position
 from kilo.trading.drift_store import SCHEMA as DRIFT_SCHEMA
 from kilo.trading.drift_store import write_drift
 from kilo.trading.records import IterationRecord, PredictionRecord
@@ -68,12 +68,16 @@ CREATE TABLE IF NOT EXISTS equity (
 
 
 PREDICTION_COLUMNS = PredictionRecord.columns()
-#: Columns a ledger written by an older Kilo may lack: (table, name, SQL type).
+#: Columns a ledger written by an older Kilo may lack: (table, name, SQL type). A
+#: position's ``highest_close`` is its best close (a short's lowest); ``side`` and
+#: ``position_side`` are long or short (older rows: long).
 ADDED_COLUMNS = [
     *(("predictions", name, kind) for name, kind, _ in PREDICTION_COLUMNS),
     ("positions", "highest_close", "REAL"),
     ("positions", "partials_done", "INTEGER"),
     ("positions", "funding", "REAL"),
+    ("positions", "side", "TEXT NOT NULL DEFAULT 'long'"),
+    ("fills", "position_side", "TEXT NOT NULL DEFAULT 'long'"),
 ]
 
 
@@ -259,9 +263,21 @@ class Ledger:
             return None
         iteration_id, bar_time, cash = row
         portfolio, marks = Portfolio(cash=cash), {}
-        for symbol, qty, price, etime, fee, held, mark, high, partials, paid in self.conn.execute(
+        for (
+            symbol,
+            qty,
+            price,
+            etime,
+            fee,
+            held,
+            mark,
+            best,
+            partials,
+            paid,
+            side,
+        ) in self.conn.execute(
             "SELECT symbol, quantity, entry_price, entry_time, entry_fee, bars_held, mark_price, "
-            "highest_close, partials_done, funding FROM positions WHERE iteration_id = ?",
+            "highest_close, partials_done, funding, side FROM positions WHERE iteration_id = ?",
             (iteration_id,),
         ):
             portfolio.positions[symbol] = Position(
@@ -271,9 +287,10 @@ class Ledger:
                 pd.Timestamp(etime),
                 fee,
                 held,
-                high or 0.0,
+                best or 0.0,
                 partials or 0,
                 paid or 0.0,
+                side,
             )
             marks[symbol] = mark
         state = self.conn.execute(
@@ -313,8 +330,8 @@ class Ledger:
                 self.conn.execute(
                     "INSERT INTO positions (iteration_id, symbol, quantity, entry_price, "
                     "entry_time, "
-                    "entry_fee, bars_held, mark_price, highest_close, partials_done, funding) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "entry_fee, bars_held, mark_price, highest_close, partials_done, funding, "
+                    "side) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         it,
                         symbol,
@@ -324,9 +341,10 @@ class Ledger:
                         pos.entry_fee,
                         pos.bars_held,
                         record.marks[symbol],
-                        pos.highest_close,
+                        pos.best_close,
                         pos.partials_done,
                         pos.funding,
+                        pos.side,
                     ),
                 )
             for pay in record.funding:
@@ -371,7 +389,8 @@ class Ledger:
         if f is not None:
             self.conn.execute(
                 "INSERT INTO fills (order_id, iteration_id, symbol, side, time, quantity, price, "
-                "notional, fee, realised_pnl, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "notional, fee, realised_pnl, reason, position_side) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     cur.lastrowid,
                     iteration_id,
@@ -384,6 +403,7 @@ class Ledger:
                     f.fee,
                     f.realised_pnl,
                     f.reason,
+                    f.position_side,
                 ),
             )
 

@@ -54,8 +54,16 @@ class TraderMetrics:
         )
         self.equity = Gauge("kilo_equity", "Portfolio equity, quote currency", registry=r)
         self.cash = Gauge("kilo_cash", "Cash, quote currency", registry=r)
-        self.exposure = Gauge("kilo_exposure", "Position value over equity", ["symbol"], registry=r)
+        self.exposure = Gauge(
+            "kilo_exposure",
+            "Position value over equity (gross: a short's too)",
+            ["symbol"],
+            registry=r,
+        )
         self.open_positions = Gauge("kilo_open_positions", "Open positions", registry=r)
+        self.side = Gauge(
+            "kilo_position_side", "Open position: 1 long, -1 short, 0 flat", ["symbol"], registry=r
+        )
         self.orders = Counter(
             "kilo_orders",
             "Orders by side, reason and status",
@@ -119,6 +127,7 @@ class TraderMetrics:
             position = record.portfolio.positions.get(p.symbol)
             value = position.quantity * record.marks[p.symbol] if position else 0.0
             self.exposure.labels(symbol=p.symbol).set(value / equity if equity > 0 else 0.0)
+            self.side.labels(symbol=p.symbol).set(position.sign if position else 0.0)
         for order in record.orders:
             self.orders.labels(
                 side=order.side, reason=order.reason, status="filled" if order.fill else "skipped"

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from kilo.inference import Prediction
-from kilo.trading.broker import FundingPayment, Order, Portfolio
+from kilo.trading.accounts import FundingPayment, Order, Portfolio
 from kilo.trading.drift import DriftRecord
 from kilo.trading.risk import RiskEvent, RiskState
 
@@ -26,7 +26,8 @@ _SQL_TYPES = {float: "REAL", int: "INTEGER", str: "TEXT", pd.Timestamp: "TEXT"}
 class PredictionRecord:
     """One symbol's prediction at one bar and what the trader decided on it.
 
-    ``decision`` is ``enter``, ``enter skipped``, ``exit``, ``hold`` or ``wait``;
+    ``decision`` is ``enter`` (long) or ``enter_short`` (each maybe `` skipped`` or
+    `` blocked``), ``exit``, ``risk exit``, ``hold`` or ``wait``;
     ``mark_price`` the price the bar's order would fill at (quote currency).
     """
 

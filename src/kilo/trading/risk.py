@@ -11,7 +11,9 @@ Rules (the ``risk`` config section; each independent, ``None`` disables it):
 - **correlated exposure**: symbols whose returns over the last ``correlation_window``
   closed bars correlate above ``correlation_threshold`` form a cluster (connected
   through such pairs); an entry is shrunk so that the cluster holds at most
-  ``max_correlated_exposure`` of equity, or blocked when no room is left.
+  ``max_correlated_exposure`` of equity in gross exposure (longs and shorts both
+  count: a long and a short of correlated symbols are not a hedge), or blocked when
+  no room is left.
 
 Every block, shrink or forced exit is a :class:`RiskEvent` (written to the ledger's
 ``risk_events`` table) and a log line.
@@ -29,7 +31,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from kilo.config import RiskConfig
-from kilo.trading.broker import Portfolio
+from kilo.trading.accounts import Portfolio
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +153,8 @@ class RiskManager:
     def entry_fraction(
         self, symbol: str, fraction: float, portfolio: Portfolio, marks: Mapping[str, float]
     ) -> float:
-        """The share of equity ``symbol`` may enter with (``fraction`` asked; 0 blocks)."""
+        """The share of equity ``symbol`` may enter with, long or short (``fraction``
+        asked; 0 blocks)."""
         c, s = self.config, self.state
         if s.day_blocked:
             self._event(symbol, "daily_loss", "entry blocked for the rest of the UTC day")
@@ -165,6 +168,7 @@ class RiskManager:
             symbol, self.closes, c.correlation_window, c.correlation_threshold
         )
         equity = portfolio.equity(marks)
+        # gross: a quantity is positive on either side, so a short adds as a long does
         held = sum(p.quantity * marks[n] for n, p in portfolio.positions.items() if n in cluster)
         room = c.max_correlated_exposure - held / equity if equity > 0 else 0.0
         if room >= fraction:

@@ -14,7 +14,7 @@ from kilo.data import FILLED, timeframe_delta, validate_candles
 from kilo.data.download import fetch_closed_candles, with_retries
 from kilo.data.funding import FUNDING
 from kilo.errors import ExchangeError
-from kilo.trading.broker import Candle
+from kilo.trading.accounts import Candle
 
 logger = logging.getLogger(__name__)
 

@@ -117,7 +117,7 @@ class SymbolModel:
                 missing,
             )
             context.update({s: history.iloc[:0] for s in missing})
-        return self.engine.transform(history, context).iloc[-(self.context_rows + 1) :]
+        return self.engine.transform(history, context, last=self.context_rows + 1)
 
     def predict(self, snapshot: MarketSnapshot, state: PortfolioState) -> Prediction:
         """Raw outputs, signals, score and expected edge for the snapshot's bar.

@@ -11,7 +11,8 @@ from typing import Protocol, runtime_checkable
 from kilo.blend import DecisionRule
 from kilo.config import Config, TradingConfig
 from kilo.inference import PortfolioState, Prediction
-from kilo.trading.broker import PaperBroker, Portfolio
+from kilo.trading.accounts import Portfolio
+from kilo.trading.broker import PaperBroker
 from kilo.trading.drift import DriftMonitor, DriftRecord
 from kilo.trading.execution import execute_bar
 from kilo.trading.ledger import Ledger
