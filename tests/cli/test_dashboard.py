@@ -117,3 +117,50 @@ def test_cells_are_formatted_for_a_person() -> None:
     assert cell("confidence", 1 / 3) == "33%" and cell("score", 0.25) == "+0.250"
     assert cell("bar_time", "2025-12-03T22:00:00+00:00") == "2025-12-03 22:00"
     assert cell("expected_edge", 0.0123) == "+1.23%" and cell("ppo_signal", float("nan")) == "–"
+
+
+def test_the_drift_panel_shows_top_features_and_live_ic_against_its_band(tmp_path) -> None:
+    import pandas as pd
+
+    from kilo.cli.dashboard import render
+    from kilo.registry.drift import ReferenceIC
+    from kilo.trading.broker import Portfolio
+    from kilo.trading.drift import DriftRecord, LiveIC
+    from kilo.trading.ledger import Ledger
+    from kilo.trading.records import IterationRecord
+
+    state, bar = tmp_path / "paper.sqlite", pd.Timestamp("2021-03-01 12:00", tz="UTC")
+    assert "No drift measures yet" in render_empty(state)
+    ledger = Ledger(state)
+    ledger.start_run("replay", ["BTC/USDT"], 10_000.0, {})
+    record = DriftRecord(
+        "BTC/USDT",
+        bar,
+        "v1",
+        "drifted",
+        {"atr_14": 1.5, "rsi_14": 0.05},
+        {"score": 0.2},
+        [("atr_14", 1.5), ("rsi_14", 0.05)],
+        0.5,
+        {"score": LiveIC(-0.12, -0.3, 0.05, 168)},
+        ReferenceIC(ic=0.03, low=-0.05, high=0.12, level=0.95, block=40, rows=3842),
+        reason="PSI > 0.25 on 1 of 2 features",
+    )
+    ledger.write_iteration(
+        IterationRecord(bar, bar, [], [], Portfolio(10_000.0), {}, drift=[record])
+    )
+    ledger.close()
+    page = render(state, 10)
+    panel = page[page.index("<h2>Drift</h2>") : page.index("<h2>Recent fills")]
+    assert "drift-chart" in panel and "atr_14 1.50, rsi_14 0.05" in panel
+    assert "-0.120 [-0.300, +0.050]" in panel and "+0.030 [-0.050, +0.120]" in panel
+    assert "PSI &gt; 0.25 on 1 of 2 features" in panel
+
+
+def render_empty(state: Path) -> str:
+    """The dashboard of a ledger with one run and no drift row."""
+    from kilo.cli.dashboard import render
+    from kilo.trading.ledger import Ledger
+
+    Ledger(state).close()
+    return render(state, 10)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -42,6 +43,25 @@ def test_one_corrupted_byte_is_caught(copy_of_models, tiny_config: Config, name:
     if name != "manifest.json":  # the message says how to recover
         assert "scripts/trainer.py --symbol BTC/USDT" in str(damaged.value)
         assert "LATEST" in str(damaged.value) or "no other version" in str(damaged.value)
+
+
+def test_the_drift_reference_is_stored_small_and_checksummed(
+    copy_of_models, tiny_config: Config
+) -> None:
+    models_dir, folder = copy_of_models
+    manifest = json.loads((folder / "manifest.json").read_text())
+    drift = manifest["drift"]
+    assert len(drift["features"]) == len(manifest["feature_names"]) and drift["bins"] == 10
+    assert set(drift["outputs"]) == {"gru", "lightgbm", "ppo", "score"}
+    assert drift["window"] == 168 and drift["null_quantile"] == 0.95
+    nulls = [b["null_psi"] for b in drift["features"].values()]
+    assert None not in nulls and sorted(nulls)[len(nulls) // 2] > 0.25  # persistent features
+    assert {"ic", "low", "high"} <= set(drift["validation_ic"]["score"])
+    assert len(json.dumps(drift, indent=2)) < 100_000
+    drift["features"][manifest["feature_names"][0]]["shares"][0] += 0.01  # a changed share
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(ModelSetError, match="drift reference does not match its sha256"):
+        ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
 
 
 def test_missing_artifact(copy_of_models, tiny_config: Config) -> None:

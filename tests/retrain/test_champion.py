@@ -5,7 +5,6 @@ import json
 import pandas as pd
 import pytest
 
-from kilo.config import Config
 from kilo.registry import latest_version, list_versions
 from kilo.registry.manifest import read_manifest
 from kilo.retrain import champion, retrain_pass
@@ -13,20 +12,6 @@ from kilo.retrain.decisions import RetrainDecision
 from kilo.trading.ledger import Ledger
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def setup(private_btc_models: Config, tmp_path):
-    """A private models dir holding the tiny BTC champion, and retrain paths in tmp."""
-    cfg = private_btc_models.with_overrides(
-        {
-            "retrain.log_path": str(tmp_path / "retrain.jsonl"),
-            "trading.ledger_path": str(tmp_path / "paper.sqlite"),
-            "retrain.refresh_data": False,
-            "retrain.keep_versions": 1,
-        }
-    )
-    return cfg, latest_version(cfg.models.dir, "BTC/USDT")
 
 
 def fake_sharpe(challenger: float, champion: float, champion_version: str):

@@ -13,6 +13,21 @@ from kilo.bench.core import record, register
 from kilo.config import Config
 
 
+def replay_latency(config: Config, iterations: int) -> float:
+    """Median seconds between consecutive completed iterations of a replay of
+    ``iterations`` bars over the configured symbols (ledger in a temporary folder)."""
+    import tempfile
+    from pathlib import Path
+
+    from kilo.trading.session import SessionOptions, run_session
+
+    stamps: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        options = SessionOptions(iterations, state=Path(tmp) / "bench.sqlite")
+        run_session(config, options, lambda r: stamps.append(time.perf_counter())).close()
+    return statistics.median(b - a for a, b in itertools.pairwise(stamps))
+
+
 @register("trade")
 def bench_trade(config: Config) -> list[dict[str, Any]]:
     """Median iteration latency of a 200-bar replay over the configured symbols.
@@ -23,27 +38,42 @@ def bench_trade(config: Config) -> list[dict[str, Any]]:
     gives its median; the figure is the median of those. Also the peak memory.
     """
     import resource
-    import tempfile
-    from pathlib import Path
-
-    from kilo.trading.session import SessionOptions, run_session
 
     iterations = 200
-
-    def one_run() -> float:
-        stamps: list[float] = []
-        with tempfile.TemporaryDirectory() as tmp:
-            options = SessionOptions(iterations, state=Path(tmp) / "bench.sqlite")
-            run_session(config, options, lambda r: stamps.append(time.perf_counter())).close()
-        return statistics.median(b - a for a, b in itertools.pairwise(stamps))
-
-    one_run()
-    latencies = [one_run() for _ in range(3)]
+    replay_latency(config, iterations)
+    latencies = [replay_latency(config, iterations) for _ in range(3)]
     params = {"iterations": iterations, "symbols": config.symbols, "source": "replay"}
     latency = record("trade", latencies, "ms", params, scale=1000)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     memory = {**latency, "bench": "trade_peak_memory", "figure": round(peak_mb, 1), "unit": "MB"}
     return [latency, memory]
+
+
+@register("drift")
+def bench_drift(config: Config) -> list[dict[str, Any]]:
+    """What the live drift measures add to an iteration: 300-bar replays over the
+    configured symbols with ``drift.enabled`` true and false, alternated, 3 of each
+    after one warm-up of each; the figure is the difference of the medians (ms).
+
+    Uses the LATEST model sets in ``models.dir``, which must hold drift references.
+    """
+    iterations = 300
+    runs: dict[bool, list[float]] = {True: [], False: []}
+    for repeat in range(4):
+        for enabled in (True, False):
+            latency = replay_latency(config.with_overrides({"drift.enabled": enabled}), iterations)
+            if repeat:
+                runs[enabled].append(latency)
+    on, off = statistics.median(runs[True]), statistics.median(runs[False])
+    params = {
+        "iterations": iterations,
+        "symbols": config.symbols,
+        "with_drift_ms": [round(r * 1000, 2) for r in runs[True]],
+        "without_drift_ms": [round(r * 1000, 2) for r in runs[False]],
+        "goal_ms": 5.0,
+    }
+    added = record("drift_added_latency", [on - off], "ms", params, scale=1000)
+    return [added]
 
 
 def resident_mb() -> float:

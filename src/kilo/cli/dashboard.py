@@ -3,8 +3,8 @@
 It opens the SQLite ledger read-only (WAL mode, so it never blocks the trader) on
 every request and renders one page that reloads itself: equity against an
 equal-weight buy-and-hold of the traded symbols, drawdown, open positions, the last
-decision per symbol with every model's signal and the blend score, recent fills,
-retraining decisions and risk events.
+decision per symbol with every model's signal and the blend score, the drift panel
+(:mod:`kilo.cli.drift_panel`), recent fills, retraining decisions and risk events.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from kilo.cli.drift_panel import IC_HISTORY, drift_section
 from kilo.evaluation.figures import downsample
+from kilo.trading.drift_store import latest_drift
 from kilo.trading.ledger import connect
 
 DECISION_COLUMNS = [
@@ -46,8 +48,9 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
     -------
     ``equity`` (bar_time, equity), ``marks`` (bar_time x symbol mark prices),
     ``positions`` (with their side, long or short, and signed value), ``decisions``,
-    ``fills`` (with the side of the position each opened or closed), ``risk_events``
-    and ``retrain_decisions`` (empty frames where the ledger has none).
+    ``fills`` (with the side of the position each opened or closed), ``risk_events``,
+    ``retrain_decisions``, ``drift`` (each symbol's latest drift row) and ``drift_ic``
+    (the score's live IC over time) (empty frames where the ledger has none).
 
     Raises
     ------
@@ -88,6 +91,8 @@ def read_ledger(path: str | Path) -> dict[str, pd.DataFrame]:
             "risk_events": query(
                 "SELECT bar_time, symbol, rule, detail FROM risk_events ORDER BY id DESC LIMIT 20"
             ),
+            "drift": latest_drift(conn),
+            "drift_ic": query(IC_HISTORY),
             "retrain_decisions": query(
                 "SELECT time, symbol, promoted, champion_sharpe, challenger_sharpe, reason "
                 "FROM retrain_decisions ORDER BY id DESC LIMIT 10"
@@ -208,6 +213,7 @@ def render(path: str | Path, refresh: int) -> str:
             "Last decision per symbol",
             _table(tables["decisions"], "No decision yet.", DECISION_COLUMNS),
         ),
+        ("Drift", drift_section(tables["drift"], tables["drift_ic"])),
         ("Recent fills", _table(tables["fills"], "No fill yet.")),
         ("Risk events", _table(tables["risk_events"], "No risk event.")),
         ("Retraining decisions", _table(tables["retrain_decisions"], "No retraining decision.")),

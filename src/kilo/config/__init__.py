@@ -6,6 +6,7 @@ conventions live in :mod:`kilo.config.markets`.
 """
 
 from kilo.config.blend import BlendConfig, EdgeBlend, QuantileBlend
+from kilo.config.drift import DriftConfig
 from kilo.config.loading import ENV_DATA_DIR, ENV_MODELS_DIR, load_config, read_config_file
 from kilo.config.markets import normalize_symbol, timeframe_seconds
 from kilo.config.models import (
@@ -42,6 +43,7 @@ __all__ = [
     "BlendConfig",
     "Config",
     "DataConfig",
+    "DriftConfig",
     "EdgeBlend",
     "EvaluationConfig",
     "FeaturesConfig",

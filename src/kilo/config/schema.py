@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kilo.config.blend import BlendConfig, EdgeBlend, switch_rule
+from kilo.config.drift import DriftConfig
 from kilo.config.markets import normalize_symbol
 from kilo.config.models import ModelsConfig
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
@@ -55,6 +56,7 @@ class Config(_Section):
     )
     risk: RiskConfig = Field(RiskConfig(), description="portfolio risk rules")
     monitoring: MonitoringConfig = Field(MonitoringConfig(), description="/metrics, /health")
+    drift: DriftConfig = Field(DriftConfig(), description="live drift measures and their rule")
     evaluation: EvaluationConfig = Field(EvaluationConfig(), description="walk-forward")
     retrain: RetrainConfig = Field(RetrainConfig(), description="champion/challenger")
     training: TrainingConfig = Field(TrainingConfig(), description="how the trainer fits")

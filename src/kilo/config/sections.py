@@ -343,6 +343,14 @@ class TradingConfig(_Section):
             raise ValueError("levels must have increasing, distinct `at` gains")
         return value
 
+    drift_action: Literal["none", "reduce", "flat"] = Field(
+        "none",
+        description="while a symbol's models have drifted (drift.*): none trades on, reduce "
+        "scales entries by drift_reduce, flat refuses entries (exits and stops go on)",
+    )
+    drift_reduce: float = Field(
+        0.5, gt=0, lt=1, description="drift_action: reduce: share of the entry size kept [fraction]"
+    )
     ledger_path: Path = Field(
         Path("state/paper.sqlite"),
         description="SQLite ledger of the "

@@ -4,6 +4,7 @@
 :mod:`kilo.metrics.costs` defines what trading costs (fees, slippage, funding);
 :mod:`kilo.metrics.prediction` scores predictions against labels (errors, IC);
 :mod:`kilo.metrics.significance` tells an IC from luck (block bootstrap, HAC, permutation).
+:mod:`kilo.metrics.drift` bins a reference and measures a sample's PSI against it.
 """
 
 from kilo.metrics.costs import (

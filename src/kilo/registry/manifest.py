@@ -22,6 +22,7 @@ from kilo.errors import FeatureContractError, ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.preprocessor import describe_column_difference
 from kilo.metrics import RegressionScores
+from kilo.registry.drift import DriftReference
 from kilo.rl import PolicyEvaluation
 from kilo.utils import sha256_file
 
@@ -133,8 +134,9 @@ class Manifest(_Record):
     (train + validation) the served regressors were refit on, None without a refit.
     ``selection_window`` holds the bars a retraining comparison used to promote this
     set (None when none ran): they are no longer out of sample for it, so replay
-    starts after them. ``version``, ``created_at`` and ``files`` (name -> sha256) are
-    filled in by
+    starts after them. ``drift`` is the reference of the live drift measures (None in
+    sets saved before them). ``version``, ``created_at``, ``files`` (name -> sha256)
+    and ``drift_sha256`` (:meth:`DriftReference.sha256`) are filled in by
     :meth:`kilo.registry.ModelSet.save`.
     """
 
@@ -157,6 +159,8 @@ class Manifest(_Record):
     selection_window: SplitRange | None = None
     outages: OutageCounts | None = None
     pool: PoolInfo | None = None
+    drift: DriftReference | None = None
+    drift_sha256: str | None = None
     version: str | None = None
     created_at: datetime | None = None
     files: dict[str, str] = {}
@@ -236,14 +240,18 @@ def read_manifest(folder: Path) -> Manifest:
 
 
 def verify_checksums(folder: Path, manifest: Manifest) -> None:
-    """Compare every file's sha256 with the manifest's ``files`` entry.
+    """Compare every file's sha256 with the manifest's ``files`` entry, and the drift
+    reference's with ``drift_sha256``.
 
     Raises
     ------
     ModelSetError
-        Naming each file that is missing or whose bytes changed.
+        Naming each file that is missing or whose bytes changed, and a changed drift
+        reference.
     """
     problems = []
+    if manifest.drift is not None and manifest.drift.sha256() != manifest.drift_sha256:
+        problems.append("the drift reference does not match its sha256 in the manifest")
     for name, expected in manifest.files.items():
         path = Path(folder) / name
         if not path.is_file():

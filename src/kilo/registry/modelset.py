@@ -133,7 +133,8 @@ class ModelSet:
 
         Files go to a hidden temporary folder which is renamed into place once
         complete; ``LATEST`` is replaced with an atomic rename. The manifest gains
-        ``version``, ``created_at`` and ``files`` (name -> sha256). A challenger is
+        ``version``, ``created_at``, ``files`` (name -> sha256) and the drift
+        reference's ``drift_sha256``. A challenger is
         saved with ``promote=False`` and promoted later with :func:`promote_version`.
 
         Returns
@@ -153,8 +154,14 @@ class ModelSet:
             now = datetime.now(UTC)
             digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
             version = f"{now:%Y%m%dT%H%M%SZ}-{digest}"
+            drift = self.manifest.drift
             manifest = self.manifest.model_copy(
-                update={"version": version, "created_at": now, "files": files}
+                update={
+                    "version": version,
+                    "created_at": now,
+                    "files": files,
+                    "drift_sha256": None if drift is None else drift.sha256(),
+                }
             )
             (tmp / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2))
             target = root / version

@@ -17,7 +17,7 @@ from kilo.features import FeatureEngine
 from kilo.metrics import bars_per_year
 from kilo.registry import ModelSet, apply_retention, promote_version
 from kilo.registry.manifest import SplitRange
-from kilo.retrain.decisions import RetrainDecision, record_decision
+from kilo.retrain.decisions import DriftTrigger, RetrainDecision, record_decision
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import required_embargo
 from kilo.training.trainer import fit_model_set
@@ -67,7 +67,12 @@ def net_sharpe(config: Config, run: StrategyRun) -> float:
 
 
 def retrain_symbol(
-    config: Config, symbol: str, *, refresh: bool | None = None, progress: bool = False
+    config: Config,
+    symbol: str,
+    *,
+    refresh: bool | None = None,
+    progress: bool = False,
+    trigger: DriftTrigger | None = None,
 ) -> RetrainDecision:
     """Train a challenger for ``symbol``, compare it with the champion, maybe promote it.
 
@@ -75,7 +80,8 @@ def retrain_symbol(
     promoted when there is no usable champion, or when its PPO policy did not collapse
     and its blended net Sharpe on :func:`comparison_window` is at least the
     champion's minus ``retrain.sharpe_margin``. After a promotion, retention deletes
-    versions beyond ``retrain.keep_versions``.
+    versions beyond ``retrain.keep_versions``. ``trigger``, the drift that started it
+    (``retrain.py --on-drift``), is recorded in the decision and its reason.
 
     Returns
     -------
@@ -118,6 +124,7 @@ def retrain_symbol(
         "champion": champion.version if champion else None,
         "challenger": challenger.version,
         "candles_refreshed": refreshed,
+        "trigger": trigger,
     }
     if collapsed:
         promoted, reason = False, "challenger's PPO policy collapsed on validation"
@@ -142,25 +149,36 @@ def retrain_symbol(
     if promoted:
         promote_version(models_dir, symbol, str(challenger.version))
         decision["deleted_versions"] = apply_retention(models_dir, symbol, r.keep_versions)
+    if trigger is not None:
+        reason = f"drift ({trigger.reason}): {reason}"
     logger.info("%s: %s", symbol, reason)
     return RetrainDecision.model_validate({**decision, "promoted": promoted, "reason": reason})
 
 
 def retrain_pass(
-    config: Config, symbols: list[str], *, refresh: bool | None = None, progress: bool = False
+    config: Config,
+    symbols: list[str],
+    *,
+    refresh: bool | None = None,
+    progress: bool = False,
+    triggers: dict[str, DriftTrigger] | None = None,
 ) -> list[RetrainDecision]:
     """One retraining pass over ``symbols``; a failing symbol is recorded and skipped.
 
-    Every decision is appended to ``retrain.log_path`` and to the ledger database at
-    ``trading.ledger_path``.
+    ``triggers`` (``retrain.py --on-drift``) maps each symbol to the drift that started
+    its challenger. Every decision is appended to ``retrain.log_path`` and to the
+    ledger database at ``trading.ledger_path``.
     """
     decisions = []
     for symbol in symbols:
+        trigger = (triggers or {}).get(symbol)
         try:
-            decision = retrain_symbol(config, symbol, refresh=refresh, progress=progress)
+            decision = retrain_symbol(
+                config, symbol, refresh=refresh, progress=progress, trigger=trigger
+            )
         except Exception as exc:  # per-symbol boundary: record it, go on with the others
             logger.exception("%s: retraining failed; the champion stays", symbol)
-            decision = RetrainDecision.failed(symbol, exc)
+            decision = RetrainDecision.failed(symbol, exc, trigger)
         record_decision(decision, config.retrain.log_path, config.trading.ledger_path)
         decisions.append(decision)
     return decisions

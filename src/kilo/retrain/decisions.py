@@ -24,12 +24,37 @@ CREATE TABLE IF NOT EXISTS retrain_decisions (
 """
 
 
+class DriftTrigger(BaseModel):
+    """The drift measures that started a challenger (``retrain.py --on-drift``): the
+    ledger's latest ``drift`` row of the symbol (:mod:`kilo.trading.drift_store`), read
+    by :func:`kilo.trading.drift.drift_reason` with the running ``drift`` config.
+
+    ``bar_time`` is the bar measured (UTC); ``share_drifted`` the share of features
+    above their threshold; ``top_features`` (name, PSI); ``ic`` the score's live
+    IC, ``validation_low`` the lower end of its validation interval, ``ic_below_bars``
+    how long it has been below it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bar_time: datetime
+    model_version: str
+    reason: str
+    share_drifted: float | None = None
+    psi_max: float | None = None
+    top_features: list[tuple[str, float]] = []
+    ic: float | None = None
+    validation_low: float | None = None
+    ic_below_bars: int = 0
+
+
 class RetrainDecision(BaseModel):
     """The outcome of retraining one symbol.
 
     Sharpe ratios are annualised and net of costs; they and ``window`` (the bars of
     the comparison, UTC, inclusive) are None when no comparison ran (no champion, a collapsed
-    challenger, too few bars, or a failure).
+    challenger, too few bars, or a failure). ``trigger`` is the drift that started the
+    challenger (None on a schedule).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -45,15 +70,19 @@ class RetrainDecision(BaseModel):
     window: SplitRange | None = None
     candles_refreshed: bool | None = None
     deleted_versions: list[str] = []
+    trigger: DriftTrigger | None = None
 
     @classmethod
-    def failed(cls, symbol: str, exc: Exception) -> RetrainDecision:
+    def failed(
+        cls, symbol: str, exc: Exception, trigger: DriftTrigger | None = None
+    ) -> RetrainDecision:
         """The decision recorded when retraining ``symbol`` raised ``exc``."""
         return cls(
             time=pd.Timestamp.now(tz="UTC"),
             symbol=symbol,
             promoted=False,
             reason=f"retraining failed: {type(exc).__name__}: {exc}",
+            trigger=trigger,
         )
 
 

@@ -82,6 +82,7 @@ def execute_bar(
     rule: DecisionRule,
     risk: RiskGate | None = None,
     funding_rate: float = 0.0,
+    entry_scale: float = 1.0,
 ) -> BarOutcome:
     """Trade one symbol on one closed bar; mutates ``portfolio``.
 
@@ -107,11 +108,15 @@ def execute_bar(
         ``fill_time`` (fraction; positive: longs pay); 0 on spot.
     predict
         Position state -> :class:`~kilo.inference.Prediction` for this bar.
+    entry_scale
+        Factor on an entry's size (``trading.drift_action`` while drifted: 1 none,
+        ``drift_reduce``, 0 refuses the entry).
 
     Returns
     -------
     BarOutcome; ``decision`` is ``enter`` (long) or ``enter_short``, either followed
-    by `` skipped`` (too small) or `` blocked`` (risk), ``exit``, ``risk exit``,
+    by `` skipped`` (too small) or `` blocked`` (risk), ``drift blocked`` (an entry
+    refused by ``entry_scale`` 0), ``exit``, ``risk exit``,
     ``hold`` or ``wait``.
     """
     orders = []
@@ -135,7 +140,11 @@ def execute_bar(
     prediction = predict(state)
     decision: str = rule.decide(prediction.score, int(state.position), state.bars_held)
     if decision in ("enter", "enter_short"):
-        fraction = entry_fraction(broker.config, rule, prediction.score, prediction.volatility)
+        if entry_scale <= 0:
+            return BarOutcome(prediction, "drift blocked", orders, funding)
+        fraction = entry_scale * entry_fraction(
+            broker.config, rule, prediction.score, prediction.volatility
+        )
         if risk is not None:
             fraction = risk.entry_fraction(symbol, fraction, portfolio, marks)
         if fraction <= 0:

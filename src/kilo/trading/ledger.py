@@ -3,7 +3,8 @@
 Tables: ``runs``, ``iterations``, ``predictions``, ``orders``, ``fills``, ``funding``
 (each funding event a perpetual position paid, amount in quote currency, negative when
 received), ``positions`` (a snapshot per iteration), ``equity``, ``risk_events`` and
-``risk_state`` (the risk rules' memory after each iteration). A ledger written by an
+``risk_state`` (the risk rules' memory after each iteration) and ``drift`` (each
+symbol's drift measures, :mod:`kilo.trading.drift_store`). A ledger written by an
 older Kilo gains the tables and columns it lacks when opened. An iteration's rows are
 written in one transaction, so a process killed at any moment leaves either the whole
 iteration or none of it. Times are ISO-8601 UTC strings.
@@ -23,6 +24,8 @@ from typing import Any
 import pandas as pd
 
 from kilo.trading.accounts import Order, Portfolio, Position
+from kilo.trading.drift_store import SCHEMA as DRIFT_SCHEMA
+from kilo.trading.drift_store import write_drift
 from kilo.trading.records import IterationRecord, PredictionRecord
 from kilo.trading.risk import RiskState
 
@@ -111,6 +114,7 @@ def _ensure_tables(conn: sqlite3.Connection) -> None:
     """Create every table (``predictions`` from :class:`PredictionRecord`'s fields); add
     the :data:`ADDED_COLUMNS` an older ledger lacks (nullable, so old rows stay valid)."""
     conn.executescript(SCHEMA)
+    conn.executescript(DRIFT_SCHEMA)
     cols = ", ".join(
         f"{name} {kind}{'' if nullable else ' NOT NULL'}"
         for name, kind, nullable in PREDICTION_COLUMNS
@@ -193,6 +197,7 @@ class Ledger:
             logger.warning("--fresh: the previous ledger was kept as %s", self.archived)
         if fresh:
             tables = [
+                "drift",
                 "risk_state",
                 "risk_events",
                 "equity",
@@ -357,6 +362,7 @@ class Ledger:
             self.conn.execute(
                 "INSERT INTO risk_state VALUES (?,?)", (it, record.risk_state.model_dump_json())
             )
+            write_drift(self.conn, it, record.drift)
             value = portfolio.positions_value(record.marks)
             self.conn.execute(
                 "INSERT INTO equity VALUES (?,?,?,?,?)",

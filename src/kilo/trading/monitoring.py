@@ -4,8 +4,12 @@
 ``/health`` is JSON: ``status`` (``ok``; ``stale`` when the newest closed bar is older
 than two timeframes by the source's clock; ``error`` when the last iteration failed
 for a symbol; ``starting`` before the first iteration, so a probe can tell a trader
-that is loading its models from a broken one), ``last_bar_time``, ``iterations``,
-``model_versions`` and ``uptime_seconds``, with HTTP 200 when ok and 503 otherwise.
+that is loading its models from a broken one; ``degraded`` when otherwise ok but a
+symbol's models have drifted, :mod:`kilo.trading.drift`), ``last_bar_time``,
+``iterations``, ``model_versions``, ``uptime_seconds`` and ``drift`` (``drifted``:
+symbol -> reason; ``unavailable``: symbols whose model set has no drift reference),
+with HTTP 200 when ok or degraded (drift alone never stops trading nor restarts the
+trader) and 503 otherwise.
 Both are served by prometheus-client's threading WSGI server (``wsgiref``) on
 ``monitoring.host`` (127.0.0.1 by default).
 """
@@ -24,6 +28,7 @@ import pandas as pd
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from kilo.trading.drift_gauges import DriftGauges
 from kilo.trading.records import IterationRecord
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -89,6 +94,7 @@ class TraderMetrics:
             ["symbol"],
             registry=r,
         )
+        self.drift = DriftGauges(r)
         self.started = time.monotonic()
         self.last_bar: dict[str, pd.Timestamp] = {}
         self.versions: dict[str, str] = {}
@@ -130,6 +136,7 @@ class TraderMetrics:
                 self.fills.labels(side=order.side, reason=order.fill.reason).inc()
         for event in record.risk_events:
             self.risk_events.labels(rule=event.rule).inc()
+        self.drift.observe(record.drift)
         self.failed = list(record.errors)
         for symbol in self.failed:
             self.symbol_errors.labels(symbol=symbol).inc()
@@ -148,6 +155,9 @@ class TraderMetrics:
             status = "error"
         elif newest is not None and self.now() - (newest + self.timeframe) > 2 * self.timeframe:
             status = "stale"
+        drift = self.drift.health()
+        if status == "ok" and drift["drifted"]:
+            status = "degraded"
         return {
             "status": status,
             "last_bar_time": newest.isoformat() if newest else None,
@@ -155,6 +165,7 @@ class TraderMetrics:
             "model_versions": self.versions,
             "uptime_seconds": round(time.monotonic() - self.started, 3),
             "errors": self.failed,
+            "drift": drift,
         }
 
 
@@ -174,7 +185,8 @@ class MonitoringServer:
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == "/health":
                 body = metrics.health()
-                code = "200 OK" if body["status"] == "ok" else "503 Service Unavailable"
+                up = body["status"] in ("ok", "degraded")
+                code = "200 OK" if up else "503 Service Unavailable"
                 start_response(code, [("Content-Type", "application/json")])
                 return [json.dumps(body).encode()]
             return prometheus(environ, start_response)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from kilo.inference import Prediction
 from kilo.trading.accounts import FundingPayment, Order, Portfolio
+from kilo.trading.drift import DriftRecord
 from kilo.trading.risk import RiskEvent, RiskState
 
 _SQL_TYPES = {float: "REAL", int: "INTEGER", str: "TEXT", pd.Timestamp: "TEXT"}
@@ -84,6 +85,7 @@ class IterationRecord:
     risk_state: RiskState = field(default_factory=RiskState)
     errors: dict[str, str] = field(default_factory=dict)  # symbols skipped -> why (not stored)
     funding: list[FundingPayment] = field(default_factory=list)  # perpetuals' funding events
+    drift: list[DriftRecord] = field(default_factory=list)  # each symbol's drift measures
 
     @property
     def equity(self) -> float:

@@ -236,10 +236,12 @@ def run_session(
     if options.start is not None and ledger.saved_state() is not None:
         logger.warning("--start is ignored while resuming %s; add --fresh to start over", state)
     metrics.set_versions({s: m.version for s, m in models.items()})
+    metrics.drift.set_available({s: m.drift is not None for s, m in models.items()})
 
     def on_reload(symbol: str, swapped: bool) -> None:
         metrics.reloads.labels(outcome="swapped" if swapped else "failed").inc()
         metrics.set_versions({s: m.version for s, m in models.items()})
+        metrics.drift.set_available({s: m.drift is not None for s, m in models.items()})
 
     reload = HotReloader(config, models, source.history_rows, on_reload=on_reload)
     port = options.metrics_port or config.monitoring.port

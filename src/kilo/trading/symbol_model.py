@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from kilo.blend import Calibration, DecisionRule
-from kilo.config import Config
+from kilo.config import Config, timeframe_seconds
 from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.target import trailing_volatility
 from kilo.inference import PortfolioState, Prediction, context_rows, predict_rows, score_outputs
 from kilo.models.gru import SERVE_BATCH
 from kilo.registry import ModelSet
+from kilo.trading.drift import DriftMonitor, DriftRecord
 from kilo.trading.sources import MarketSnapshot
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,8 @@ class SymbolModel:
 
     ``history_rows`` is how many candles up to the bar the trader passes in:
     ``engine.min_history`` (so recursive indicators equal their full-history values)
-    plus the models' context rows.
+    plus the models' context rows. ``drift`` measures the set's drift against its stored
+    reference (None for a set saved without one: drift unavailable).
     """
 
     symbol: str
@@ -37,6 +40,8 @@ class SymbolModel:
     rule: DecisionRule
     weights: dict[str, float]
     volatility_window: int
+    drift: DriftMonitor | None = None
+    _row: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -49,7 +54,8 @@ class SymbolModel:
         """Load the LATEST model set (checksums and feature contract verified).
 
         The decision rule is ``config.blend.rule`` with the manifest's calibration
-        (thresholds from ``config.blend`` when set).
+        (thresholds from ``config.blend`` when set). A set without a drift reference
+        loads with one warning naming it: its drift is unavailable.
 
         Raises
         ------
@@ -65,7 +71,8 @@ class SymbolModel:
                 f"{config.blend.weights} give no weight: give one of them a positive weight "
                 "or retrain with the models you blend"
             )
-        cal = model_set.manifest.calibration
+        manifest = model_set.manifest
+        cal = manifest.calibration
         return cls(
             symbol,
             model_set,
@@ -74,6 +81,7 @@ class SymbolModel:
             cal.rule(config),
             dict(config.blend.weights),
             config.trading.volatility_window,
+            drift_monitor(config, model_set),
         )
 
     @property
@@ -129,6 +137,7 @@ class SymbolModel:
         """
         history = snapshot.history
         X = self.model_set.preprocessor.transform(self.features(history, snapshot.context))
+        self._row = X[-1]
         window = self.volatility_window
         volatility = float(
             trailing_volatility(history.iloc[-(window + 1) :], window, annualise=True).iloc[-1]
@@ -141,6 +150,45 @@ class SymbolModel:
             volatility,
         )
 
+    def observe_drift(
+        self, snapshot: MarketSnapshot, prediction: Prediction, decision: str
+    ) -> DriftRecord | None:
+        """The drift measures after the snapshot's bar (:meth:`predict` first), or None
+        when drift is unavailable or the bar was seen already."""
+        monitor, row = self.drift, self._row
+        if monitor is None or row is None:
+            return None
+        if monitor.last_bar is not None and snapshot.bar_time <= monitor.last_bar:
+            return None
+        return monitor.observe(
+            snapshot.bar_time, row, prediction, decision, snapshot.history["open"]
+        )
+
     @property
     def version(self) -> str:
         return str(self.model_set.version)
+
+
+def drift_monitor(config: Config, model_set: ModelSet) -> DriftMonitor | None:
+    """The set's :class:`~kilo.trading.drift.DriftMonitor` with ``config.drift``, or None:
+    with ``drift.enabled`` false, or (logged once, by name) when the set stores no drift
+    reference."""
+    manifest = model_set.manifest
+    if not config.drift.enabled:
+        return None
+    if manifest.drift is None:
+        logger.warning(
+            "%s %s: the model set stores no drift reference (saved before Kilo kept "
+            "one): drift is unavailable for it; retrain the symbol to measure it",
+            model_set.symbol,
+            manifest.version,
+        )
+        return None
+    return DriftMonitor(
+        model_set.symbol,
+        str(manifest.version),
+        manifest.drift,
+        config.drift,
+        manifest.config.target.horizon,
+        pd.Timedelta(seconds=timeframe_seconds(manifest.timeframe)),
+    )

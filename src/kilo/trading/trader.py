@@ -6,13 +6,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kilo.blend import DecisionRule
-from kilo.config import Config
+from kilo.config import Config, TradingConfig
 from kilo.inference import PortfolioState, Prediction
 from kilo.trading.accounts import Portfolio
 from kilo.trading.broker import PaperBroker
+from kilo.trading.drift import DriftMonitor, DriftRecord
 from kilo.trading.execution import execute_bar
 from kilo.trading.ledger import Ledger
 from kilo.trading.monitoring import TraderMetrics
@@ -38,6 +39,29 @@ class Scorer(Protocol):
     def predict(self, snapshot: MarketSnapshot, state: PortfolioState) -> Prediction: ...
 
 
+@runtime_checkable
+class DriftObserved(Protocol):
+    """A scorer that measures its drift (:class:`~kilo.trading.symbol_model.SymbolModel`);
+    ``drift`` None where unavailable."""
+
+    drift: DriftMonitor | None
+
+    def observe_drift(
+        self, snapshot: MarketSnapshot, prediction: Prediction, decision: str
+    ) -> DriftRecord | None: ...
+
+
+def drift_scale(trading: TradingConfig, model: Scorer) -> float:
+    """Factor on the symbol's entry size from ``trading.drift_action``: 1 unless its
+    drift measures say drifted (after the previous bar); then ``drift_reduce``
+    (``reduce``) or 0 (``flat``)."""
+    if trading.drift_action == "none" or not isinstance(model, DriftObserved):
+        return 1.0
+    if model.drift is None or not model.drift.drifted:
+        return 1.0
+    return trading.drift_reduce if trading.drift_action == "reduce" else 0.0
+
+
 class PaperTrader:
     """Runs iterations of: stops, predictions, blend, orders, ledger.
 
@@ -45,9 +69,11 @@ class PaperTrader:
     :class:`~kilo.trading.risk.RiskManager` see the equity; then, for each symbol with
     a new closed bar, :func:`~kilo.trading.execution.execute_bar`: the bar's stops and
     take-profits fill, the risk rules may force an exit, the models score the bar, the
-    symbol's rule decides within what the risk rules allow, and orders fill at the
-    snapshot's fill price. The iteration, its risk events and the risk state are
-    written to the ledger in one transaction.
+    symbol's rule decides within what the risk rules allow (and ``trading.drift_action``,
+    :func:`drift_scale`), and orders fill at the snapshot's fill price; then the
+    symbol's drift measures take the bar (:class:`DriftObserved`). The iteration, its
+    risk events, the risk state and the drift measures are written to the ledger in one
+    transaction.
 
     Parameters
     ----------
@@ -135,6 +161,7 @@ class PaperTrader:
         closes = {s: snap.history["close"].to_numpy() for s, snap in snapshots.items()}
         self.risk.after_mark(bar_time, portfolio.equity(marks), closes)
         predictions, orders, funding, errors = [], [], [], {}
+        drift: list[DriftRecord] = []
         for symbol in sorted(snapshots):
             snap, model = snapshots[symbol], self.models[symbol]
             before = portfolio.copy()
@@ -152,6 +179,7 @@ class PaperTrader:
                     model.rule,
                     self.risk,
                     snap.funding_rate,
+                    drift_scale(self.config.trading, model),
                 )
             except Exception as exc:  # per-symbol boundary: skip it, trade the others
                 logger.exception("%s: skipped at %s", symbol, bar_time)
@@ -170,6 +198,9 @@ class PaperTrader:
             )
             orders += outcome.orders
             funding += [outcome.funding] if outcome.funding else []
+            if isinstance(model, DriftObserved):
+                measured = model.observe_drift(snap, outcome.prediction, outcome.decision)
+                drift += [measured] if measured is not None else []
         mark_time = max(s.fill_time for s in snapshots.values())
         return IterationRecord(
             bar_time,
@@ -182,4 +213,5 @@ class PaperTrader:
             self.risk.state.model_copy(),
             errors,
             funding,
+            drift,
         )

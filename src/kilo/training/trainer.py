@@ -22,6 +22,7 @@ from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.fitting import refit_rows
 from kilo.training.kinds import KINDS, FittedKind, reused_validation
 from kilo.training.pool import Pool, fit_pool, pooled_report
+from kilo.training.reference import drift_reference
 from kilo.utils import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,8 @@ def fit_model_set(
     the regressors are the pool's (fit on the universe together, ``data`` being the
     symbol's rows on the pool's split) and the other kinds are fit here. The blend is calibrated on
     validation with the models fit on the training split; metrics on validation and
-    test go into the manifest.
+    test, and the drift reference (:func:`~kilo.training.reference.drift_reference`),
+    go into the manifest.
 
     Raises
     ------
@@ -161,17 +163,18 @@ def fit_model_set(
             models[name] = previous.model(name)
             outputs[name] = reused_validation(config, data, X, name, models[name])
     checked = Validation(outputs, data.forward_return[data.split.val])
+    calibration = checked.calibrate(config)
     manifest = _manifest(
         config,
         engine,
         data,
         ModelMetrics(**reports),
-        checked.calibrate(config),
+        calibration,
         [*fitted, *pooled],
         previous,
         list(models),
         pool,
-    )
+    ).model_copy(update={"drift": drift_reference(config, data, X, outputs, calibration)})
     model_set = ModelSet(data.symbol, manifest, preprocessor, **models)
     return FitResult(model_set, seconds, checked)
 
