@@ -15,8 +15,7 @@ import numpy as np
 from kilo.blend import Calibration, blend
 from kilo.models.gru import PREDICT_BATCH, GRURegressor
 from kilo.models.lightgbm import LightGBMRegressor
-from kilo.rl import PPOAgent
-from kilo.rl.env import build_observations
+from kilo.rl import PPOAgent, build_observations
 
 
 class Predictors(Protocol):
@@ -43,12 +42,22 @@ class FittedModels:
     ppo: PPOAgent | None
 
 
+def _regressor_context(models: Predictors, names: tuple[str, ...]) -> int:
+    """Feature rows the regressors ``names`` need before their first prediction."""
+    if "gru" in names and models.gru is not None:
+        return models.gru.params.sequence_length - 1
+    return 0
+
+
 def context_rows(models: Predictors) -> int:
-    """Feature rows needed before the first predicted bar: the longest of the GRU's
-    sequence and PPO's observation window (of the models held), minus one."""
-    sequence = models.gru.params.sequence_length if models.gru is not None else 1
-    window = models.ppo.params.window if models.ppo is not None else 1
-    return max(sequence, window) - 1
+    """Feature rows needed before the first predicted bar: the GRU's sequence, and PPO's
+    observation window (of the models held) after the context of the forecasts it
+    observes (none with features), minus one."""
+    regressors = _regressor_context(models, ("gru",))
+    if models.ppo is None:
+        return regressors
+    window = models.ppo.params.window - 1
+    return max(regressors, window + _regressor_context(models, models.ppo.spec_.forecasts))
 
 
 def _policy(models: Predictors) -> PPOAgent:
@@ -110,14 +119,65 @@ class Prediction:
     ppo_signal: float | None = None
 
 
+def ppo_inputs(models: Predictors, X: np.ndarray, n_rows: int) -> np.ndarray:
+    """The input rows PPO's window slides over, for the last ``n_rows`` rows of ``X``:
+    the feature rows, the forecasts of the regressors it observes (the served models'
+    predictions), or both (:meth:`~kilo.rl.observation.ObservationSpec.inputs`).
+
+    Parameters
+    ----------
+    X
+        Array of shape (n, n_features), float32, preprocessed rows; with forecasts the
+        observed regressors' context rows come first.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_inputs), float32.
+
+    Raises
+    ------
+    ValueError
+        If ``models`` has no PPO agent, lacks a regressor it observes, or ``X`` has
+        too few rows.
+    """
+    spec = _policy(models).spec_
+    forecasts = None
+    if spec.kind != "features":
+        if len(X) < n_rows + _regressor_context(models, spec.forecasts):
+            raise ValueError(f"{len(X)} feature rows are too few for {n_rows} forecasts")
+        outputs = regressor_outputs(models, X, n_rows)
+        missing = [name for name in spec.forecasts if name not in outputs]
+        if missing:
+            raise ValueError(f"PPO observes {missing}, which these models do not hold")
+        forecasts = np.column_stack([outputs[name] for name in spec.forecasts])
+    return spec.inputs(X[len(X) - n_rows :], forecasts)
+
+
+def ppo_observations(agent: PPOAgent, inputs: np.ndarray, state: PortfolioState) -> np.ndarray:
+    """Observations for the last ``len(inputs) - window + 1`` rows of ``inputs``
+    (:func:`ppo_inputs`), all with the portfolio ``state``: shape (n_out, obs_dim),
+    float32, as the agent's :class:`~kilo.rl.TradingEnv` builds them."""
+    w = agent.params.window
+    windows = np.lib.stride_tricks.sliding_window_view(inputs, (w, inputs.shape[1]))[:, 0]
+    return build_observations(
+        windows,
+        agent.spec_,
+        state.position,
+        state.unrealised,
+        state.bars_held,
+        agent.params.episode_length,
+    )
+
+
 def ppo_proba(models: Predictors, X: np.ndarray, n_out: int, state: PortfolioState) -> np.ndarray:
     """PPO action probabilities for the last ``n_out`` rows of ``X``.
 
     Parameters
     ----------
     X
-        Array of shape (n_rows, n_features), float32, preprocessed rows; needs
-        ``window - 1`` rows before the ``n_out`` predicted ones.
+        Array of shape (n_rows, n_features), float32, preprocessed rows; needs the
+        ``window - 1`` rows before the ``n_out`` predicted ones (and with forecasts the
+        observed regressors' context before those).
     state
         The portfolio state shown for every one of the ``n_out`` rows.
 
@@ -128,17 +188,26 @@ def ppo_proba(models: Predictors, X: np.ndarray, n_out: int, state: PortfolioSta
     Raises
     ------
     ValueError
-        If ``models`` has no PPO agent.
+        As :func:`ppo_inputs`.
     """
     ppo = _policy(models)
-    w = ppo.params.window
-    windows = np.lib.stride_tricks.sliding_window_view(
-        X[len(X) - n_out - w + 1 :], (w, X.shape[1])
-    )[:, 0]
-    obs = build_observations(
-        windows, state.position, state.unrealised, state.bars_held, ppo.params.episode_length
-    )
-    return ppo.predict_proba(obs)
+    inputs = ppo_inputs(models, X, n_out + ppo.params.window - 1)
+    return ppo.predict_proba(ppo_observations(ppo, inputs, state))
+
+
+def regressor_outputs(
+    models: Predictors, X: np.ndarray, n_out: int, gru_batch: int = PREDICT_BATCH
+) -> dict[str, np.ndarray]:
+    """Predicted log returns of shape (n_out,) of each regressor held, by name, for the
+    last ``n_out`` rows of ``X`` (the GRU's ``sequence_length - 1`` rows before them
+    serve as context)."""
+    out = {}
+    if models.gru is not None:
+        L = models.gru.params.sequence_length
+        out["gru"] = models.gru.predict(X[len(X) - n_out - L + 1 :], gru_batch)[L - 1 :]
+    if models.lightgbm is not None:
+        out["lightgbm"] = models.lightgbm.predict(X[len(X) - n_out :])
+    return out
 
 
 def predict_rows(
@@ -173,13 +242,10 @@ def predict_rows(
     needed = n_out + context_rows(models)
     if len(X) < needed:
         raise ValueError(f"need {needed} feature rows, got {len(X)}")
-    gru = None
-    if models.gru is not None:
-        L = models.gru.params.sequence_length
-        gru = models.gru.predict(X[len(X) - n_out - L + 1 :], gru_batch)[L - 1 :]
+    out = regressor_outputs(models, X, n_out, gru_batch)
     return RawOutputs(
-        gru,
-        None if models.lightgbm is None else models.lightgbm.predict(X[len(X) - n_out :]),
+        out.get("gru"),
+        out.get("lightgbm"),
         ppo_proba(models, X, n_out, state) if with_ppo and models.ppo is not None else None,
     )
 

@@ -13,6 +13,7 @@ from kilo.backtest.strategies import (
     run_metrics,
 )
 from kilo.config import Config
+from kilo.rl import ObservationSpec
 
 
 def test_momentum_is_causal(btc_candles: pd.DataFrame) -> None:
@@ -120,6 +121,7 @@ class FixedPolicy:
     def __init__(self, proba: list[float], allow_short: bool) -> None:
         self.proba = np.array([proba], dtype=np.float32)
         self.params = Config().models.ppo.model_copy(update={"allow_short": allow_short})
+        self.spec_ = ObservationSpec()
 
     def predict_proba(self, obs: np.ndarray) -> np.ndarray:
         return np.repeat(self.proba, len(obs), axis=0)
@@ -132,7 +134,8 @@ def test_the_policy_strategy_trades_its_short_action_where_it_may(allow_short: b
 
     def target(proba: list[float], position: float) -> float:
         models = FittedModels(None, None, FixedPolicy(proba, allow_short))
-        outputs = FoldOutputs(models, np.zeros((20, 3), np.float32), None, None, np.arange(20))
+        X = np.zeros((20, 3), np.float32)
+        outputs = FoldOutputs(models, X, None, None, np.arange(20), ppo_in=X)
         return outputs.policy()(19, PortfolioState(position)).score
 
     short = -1.0 if allow_short else 0.0

@@ -31,7 +31,8 @@ from kilo.inference import (
     Predictors,
     RawOutputs,
     context_rows,
-    ppo_proba,
+    ppo_inputs,
+    ppo_observations,
     predict_rows,
     score_outputs,
 )
@@ -75,6 +76,8 @@ class FoldOutputs:
         for a candle without one (warm-up, the last bars, or an outage whose labels were
         dropped): feature rows are not always consecutive candles
     volatility : ndarray (n_candles,) or None, trailing annualised volatility for sizing
+    ppo_in : ndarray (n_rows, n_inputs), float32, the rows PPO's window slides over
+        (:func:`~kilo.inference.ppo_inputs`; NaN where not computed), or None without PPO
     """
 
     models: Predictors
@@ -83,6 +86,7 @@ class FoldOutputs:
     lightgbm: np.ndarray | None
     row_of: np.ndarray
     volatility: np.ndarray | None = None
+    ppo_in: np.ndarray | None = None
 
     @classmethod
     def predict(
@@ -93,13 +97,20 @@ class FoldOutputs:
         row_of: np.ndarray,
         volatility: np.ndarray | None = None,
     ) -> FoldOutputs:
-        """Regressor predictions for the feature rows ``part`` in one batch."""
+        """Regressor predictions for the feature rows ``part`` in one batch, and PPO's
+        input rows for them and its window before."""
         out = predict_rows(
             models,
             X[part.start - context_rows(models) : part.stop],
             part.stop - part.start,
             with_ppo=False,
         )
+        ppo_in = None
+        if models.ppo is not None:
+            rows = slice(part.start - models.ppo.params.window + 1, part.stop)
+            inputs = ppo_inputs(models, X[: part.stop], rows.stop - rows.start)
+            ppo_in = np.full((len(X), inputs.shape[1]), np.nan, dtype=np.float32)
+            ppo_in[rows] = inputs
         return cls(
             models,
             X,
@@ -107,6 +118,7 @@ class FoldOutputs:
             _spread(out.lightgbm, len(X), part),
             row_of,
             volatility,
+            ppo_in,
         )
 
     def regressor(self, name: str) -> np.ndarray:
@@ -156,7 +168,11 @@ class FoldOutputs:
         return None if self.volatility is None else float(self.volatility[i])
 
     def _proba(self, row: int, state: PortfolioState) -> np.ndarray:
-        return ppo_proba(self.models, self.X[: row + 1], 1, state)
+        agent, inputs = self.models.ppo, self.ppo_in
+        if agent is None or inputs is None:
+            raise ValueError("these models have no PPO agent to ask")
+        window = inputs[row - agent.params.window + 1 : row + 1]
+        return agent.predict_proba(ppo_observations(agent, window, state))
 
     def blend(self, calibration: Calibration, weights: dict[str, float]) -> Predictor:
         """The blend (or one model, by ``weights``); PPO is asked only if it has weight."""

@@ -236,6 +236,12 @@ class ModelSet:
             if "ppo" in held
             else None
         )
+        missing = [] if ppo is None else [k for k in ppo.spec_.forecasts if k not in held]
+        if missing:
+            raise ModelSetError(
+                f"{folder}: its PPO agent observes the forecasts of {missing}, which the set "
+                f"does not hold (it holds {sorted(held)}); retrain the set"
+            )
         return cls(
             symbol=symbol,
             manifest=manifest,

@@ -3,8 +3,7 @@
 Each regressor is fit on the training rows with early stopping on validation; its
 validation predictions calibrate the blend. With ``training.refit`` the model that is
 served is then fit again on train + validation with the epochs or trees early stopping
-chose, and test is scored on it. PPO is fit once on the training rows: nothing on
-validation chooses a count for it to reuse.
+chose, and test is scored on it (PPO: :mod:`kilo.training.policy`).
 """
 
 from __future__ import annotations
@@ -17,11 +16,10 @@ import numpy as np
 import pandas as pd
 
 from kilo.config import Config, timeframe_seconds
-from kilo.metrics import regression_metrics, signal_costs
+from kilo.metrics import regression_metrics
 from kilo.models.gru import GRURegressor, resolve_device
 from kilo.models.lightgbm import LightGBMRegressor
-from kilo.registry.manifest import GRUReport, LightGBMReport, PPOReport
-from kilo.rl import PolicyPath, PPOAgent
+from kilo.registry.manifest import GRUReport, LightGBMReport
 from kilo.training.dataset import Dataset
 
 logger = logging.getLogger(__name__)
@@ -34,11 +32,13 @@ Report = TypeVar("Report", GRUReport, LightGBMReport)
 @dataclass(frozen=True)
 class Fitted(Generic[Model, Report]):
     """A regressor as served, its validation predictions (from the validation-fit
-    model, shape (n_val,)) and its report."""
+    model, shape (n_val,)), its report, and the model fit on the training rows alone
+    (``model`` itself without ``training.refit``)."""
 
     model: Model
     validation: np.ndarray
     report: Report
+    trained: Model
 
 
 def with_context(
@@ -115,7 +115,7 @@ def fit_gru(
             progress=progress,
         )
     report = gru_report(data, X, y, model, served, validation, config.training.refit)
-    return Fitted(served, validation, report)
+    return Fitted(served, validation, report, model)
 
 
 def gru_report(
@@ -168,7 +168,7 @@ def fit_lightgbm(
             feature_names=names,
         )
     report = lightgbm_report(data, X, y, model, served, validation, config.training.refit)
-    return Fitted(served, validation, report)
+    return Fitted(served, validation, report, model)
 
 
 def lightgbm_report(
@@ -188,35 +188,3 @@ def lightgbm_report(
         best_iteration=model.best_iteration_,
         refit=refit,
     )
-
-
-def ppo_segment(
-    agent: PPOAgent, data: Dataset, X: np.ndarray, part: slice
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature rows, bar returns and bar funding of ``part`` with the policy's window of
-    context before."""
-    rows = slice(part.start - agent.params.window + 1, part.stop)
-    return X[rows], data.bar_returns[rows], data.bar_funding[rows]
-
-
-def fit_ppo(
-    config: Config, data: Dataset, X: np.ndarray, progress: bool
-) -> tuple[PPOAgent, PolicyPath, PPOReport]:
-    """Train PPO on the training rows; run its policy over validation and test.
-
-    Returns the agent, its path over validation (what the blend calibrates on) and its
-    report (both runs summarised).
-    """
-    p, s = config.models.ppo, data.split
-    agent = PPOAgent(p, seed=config.seed, **signal_costs(config.trading)._asdict())
-    agent.fit(X[s.train], data.bar_returns[s.train], progress, data.bar_funding[s.train])
-    segments = {
-        name: ppo_segment(agent, data, X, part)
-        for name, part in (("validation", s.val), ("test", s.test))
-    }
-    path = agent.run(*segments["validation"])
-    runs = {
-        name: agent.evaluate(X_part, returns, path if name == "validation" else None, funding)
-        for name, (X_part, returns, funding) in segments.items()
-    }
-    return agent, path, PPOReport(**runs)

@@ -10,18 +10,20 @@ teaching the blend its signal).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from kilo.config import Config
+from kilo.errors import ConfigError
 from kilo.models.gru import GRURegressor
 from kilo.models.lightgbm import LightGBMRegressor
 from kilo.rl import PolicyPath, PPOAgent
 from kilo.training.dataset import Dataset
-from kilo.training.fitting import fit_gru, fit_lightgbm, fit_ppo, ppo_segment, with_context
+from kilo.training.fitting import Fitted, fit_gru, fit_lightgbm, with_context
+from kilo.training.policy import fit_ppo, ppo_segment
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +34,14 @@ class FittedKind:
 
     ``validation`` is, for a regressor, its predictions of shape (n_val,) from the
     model fit on the training rows only; for the policy, its own path over the rows.
+    ``trained`` is that model fit on the training rows only (``model`` where there is
+    no other: a refit off, a policy, a model reused or pooled).
     """
 
     model: Any
     validation: Any
     report: Any
+    trained: Any
 
 
 @dataclass(frozen=True)
@@ -47,34 +52,28 @@ class ModelKind:
     ----------
     name : the kind's key in ``blend.weights``, the manifest and the model set
     regressor : predicts the label (calibrated by its predictions; has IC statistics)
-    fit : ``(config, data, X, y, progress) -> FittedKind`` on ``data.split``
+    fit : ``(config, data, X, y, progress, upstream) -> FittedKind`` on ``data.split``;
+        ``upstream`` holds the kinds before it in :data:`KINDS` the set holds (PPO
+        observing forecasts reads the regressors there)
     validate : ``(config, data, X, model) -> validation outputs`` of a model fit before
     """
 
     name: str
     regressor: bool
-    fit: Callable[[Config, Dataset, np.ndarray, np.ndarray, bool], FittedKind]
+    fit: Callable[
+        [Config, Dataset, np.ndarray, np.ndarray, bool, Mapping[str, FittedKind]], FittedKind
+    ]
     validate: Callable[[Config, Dataset, np.ndarray, Any], Any]
 
 
-def _fit_gru(
-    config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool
-) -> FittedKind:
-    fitted = fit_gru(config, data, X, y, progress)
-    return FittedKind(fitted.model, fitted.validation, fitted.report)
+def _fitted(fitted: Fitted) -> FittedKind:
+    return FittedKind(fitted.model, fitted.validation, fitted.report, fitted.trained)
 
 
 def _validate_gru(config: Config, data: Dataset, X: np.ndarray, model: GRURegressor) -> np.ndarray:
     ctx = model.params.sequence_length - 1
     X_val, _ = with_context(X, data.target, data.split.val, ctx)
     return model.predict(X_val)[ctx:]
-
-
-def _fit_lightgbm(
-    config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool
-) -> FittedKind:
-    fitted = fit_lightgbm(config, data, X, y)
-    return FittedKind(fitted.model, fitted.validation, fitted.report)
 
 
 def _validate_lightgbm(
@@ -84,21 +83,57 @@ def _validate_lightgbm(
 
 
 def _validate_ppo(config: Config, data: Dataset, X: np.ndarray, agent: PPOAgent) -> PolicyPath:
+    """A reused policy's path over validation (it must observe features).
+
+    Raises
+    ------
+    ConfigError
+        If it observes forecasts: regressors fit after it would feed it.
+    """
+    if agent.spec_.kind != "features":
+        raise ConfigError(
+            f"the previous PPO agent observes {agent.spec_.kind} of "
+            f"{list(agent.spec_.forecasts)}: it cannot be reused beside regressors "
+            "trained after it; retrain the whole set (--model all)"
+        )
     return agent.run(*ppo_segment(agent, data, X, data.split.val))
 
 
 def _fit_ppo(
-    config: Config, data: Dataset, X: np.ndarray, y: np.ndarray, progress: bool
+    config: Config,
+    data: Dataset,
+    X: np.ndarray,
+    y: np.ndarray,
+    progress: bool,
+    upstream: Mapping[str, FittedKind],
 ) -> FittedKind:
-    agent, path, report = fit_ppo(config, data, X, progress)
-    return FittedKind(agent, path, report)
+    observed = {name: f for name, f in upstream.items() if KINDS[name].regressor}
+    agent, path, report = fit_ppo(
+        config,
+        data,
+        X,
+        progress,
+        {name: f.model for name, f in observed.items()},
+        {name: f.trained for name, f in observed.items()},
+    )
+    return FittedKind(agent, path, report, agent)
 
 
 KINDS: dict[str, ModelKind] = {
     kind.name: kind
     for kind in (
-        ModelKind("gru", True, _fit_gru, _validate_gru),
-        ModelKind("lightgbm", True, _fit_lightgbm, _validate_lightgbm),
+        ModelKind(
+            "gru",
+            True,
+            lambda c, d, X, y, progress, upstream: _fitted(fit_gru(c, d, X, y, progress)),
+            _validate_gru,
+        ),
+        ModelKind(
+            "lightgbm",
+            True,
+            lambda c, d, X, y, progress, upstream: _fitted(fit_lightgbm(c, d, X, y)),
+            _validate_lightgbm,
+        ),
         ModelKind("ppo", False, _fit_ppo, _validate_ppo),
     )
 }

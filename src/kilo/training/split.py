@@ -20,10 +20,14 @@ def required_embargo(config: Config, engine: FeatureEngine) -> int:
     """Bars between splits: longest lookback + label horizon + model context - 1 + extra.
 
     The model context (the GRU's ``sequence_length`` or PPO's ``window``, whichever is
-    longer) is added because the first validation sample looks that far back, so no
-    candle behind a training label reaches a validation input.
+    longer; PPO observing forecasts looks back its window of forecasts, each the GRU's
+    sequence long) is added because the first validation sample looks that far back,
+    so no candle behind a training label reaches a validation input.
     """
-    context = max(config.models.gru.sequence_length, config.models.ppo.window)
+    m = config.models
+    sequence = m.gru.sequence_length
+    forecast = m.ppo.observation != "features" and "gru" in m.enabled
+    context = max(sequence, m.ppo.window + (sequence - 1 if forecast else 0))
     return (
         engine.max_lookback + config.target.horizon + context - 1 + config.split.extra_embargo_bars
     )

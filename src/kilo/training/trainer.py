@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -95,14 +96,19 @@ def fit_kinds(
     X: np.ndarray,
     names: tuple[str, ...],
     progress: bool,
+    held: Mapping[str, FittedKind] | None = None,
 ) -> tuple[dict[str, FittedKind], dict[str, float]]:
-    """Fit the kinds ``names`` on ``data.split`` (features ``X``, preprocessed); returns
-    them by name with the seconds each took."""
+    """Fit the kinds ``names`` on ``data.split`` (features ``X``, preprocessed) in
+    :data:`~kilo.training.kinds.KINDS` order, each seeing the kinds ``held`` (not fit
+    now: pooled or reused) and those fit before it; returns them by name with the
+    seconds each took."""
     y = data.target.astype(np.float32)
-    fitted, seconds = {}, {}
-    for name in names:
+    fitted: dict[str, FittedKind] = {}
+    seconds = {}
+    for name in (n for n in KINDS if n in names):
         tick = time.perf_counter()
-        fitted[name] = KINDS[name].fit(config, data, X, y, progress)
+        upstream = {**(held or {}), **fitted}
+        fitted[name] = KINDS[name].fit(config, data, X, y, progress, upstream)
         seconds[name] = time.perf_counter() - tick
     return fitted, seconds
 
@@ -146,22 +152,27 @@ def fit_model_set(
     X = preprocessor.transform(data.features)
     names = tuple(config.models.enabled) if model == "all" else (model,)
     pooled = pool.models if pool else {}
+    reports = previous.manifest.metrics.model_dump(exclude_none=True) if previous else {}
+    held = {}
+    for name in KINDS:
+        if name in pooled:
+            validation = KINDS[name].validate(config, data, X, pooled[name])
+            reports[name] = pooled_report(data, X, name, pooled[name], validation)
+            held[name] = FittedKind(pooled[name], validation, reports[name], pooled[name])
+        elif name not in names and previous is not None and name in previous.names:
+            reused = previous.model(name)
+            validation = reused_validation(config, data, X, name, reused)
+            held[name] = FittedKind(reused, validation, reports.get(name), reused)
     fitted, seconds = fit_kinds(
-        config, data, X, tuple(n for n in names if n not in pooled), progress
+        config, data, X, tuple(n for n in names if n not in pooled), progress, held
     )
     models, outputs = {}, {}
-    reports = previous.manifest.metrics.model_dump(exclude_none=True) if previous else {}
     for name in KINDS:
         if name in fitted:
             models[name], outputs[name] = fitted[name].model, fitted[name].validation
             reports[name] = fitted[name].report
-        elif name in pooled:
-            models[name] = pooled[name]
-            outputs[name] = KINDS[name].validate(config, data, X, models[name])
-            reports[name] = pooled_report(data, X, name, models[name], outputs[name])
-        elif previous is not None and name in previous.names:
-            models[name] = previous.model(name)
-            outputs[name] = reused_validation(config, data, X, name, models[name])
+        elif name in held:
+            models[name], outputs[name] = held[name].model, held[name].validation
     checked = Validation(outputs, data.forward_return[data.split.val])
     calibration = checked.calibrate(config)
     manifest = _manifest(

@@ -1,0 +1,179 @@
+"""PPO observing the regressors' forecasts: cross-fitted in training, served as trained,
+refused when a set lacks a kind it observes, and old feature-observing sets unchanged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kilo.config import Config
+from kilo.errors import ConfigError, ModelSetError
+from kilo.features import FeatureEngine
+from kilo.inference import PortfolioState, ppo_inputs, ppo_observations
+from kilo.models.crossfit import blocks, fit_mask
+from kilo.models.lightgbm import LightGBMRegressor
+from kilo.registry import ModelSet
+from kilo.rl.observation import SPEC_FILE
+from kilo.trading.session import SessionOptions, run_session
+from kilo.training.dataset import build_dataset
+from kilo.training.forecasts import forecast_matrix, refitter
+from kilo.training.trainer import train_symbol
+
+
+@pytest.fixture(scope="module")
+def forecasts_config(tiny_config: Config, tmp_path_factory) -> Config:
+    """``tiny_config`` with PPO observing the forecasts, a set trained in its own dir."""
+    cfg = tiny_config.with_overrides(
+        {
+            "models.ppo.observation": "forecasts",
+            "models.dir": str(tmp_path_factory.mktemp("forecast_models")),
+            "blend.weights": {"gru": 1.0, "lightgbm": 1.0, "ppo": 1.0},
+        }
+    )
+    report = train_symbol(cfg, "BTC/USDT", progress=False)
+    assert report.error is None
+    return cfg
+
+
+@pytest.mark.slow
+def test_a_forecast_set_saves_its_spec_and_trades(forecasts_config: Config, tmp_path) -> None:
+    loaded = ModelSet.load("BTC/USDT", config=forecasts_config)
+    spec = loaded.ppo.spec_
+    assert spec.kind == "forecasts" and spec.forecasts == ("gru", "lightgbm")
+    assert all(s > 0 for s in spec.forecast_scale) and spec.round_trip_cost > 0
+    assert SPEC_FILE in loaded.manifest.files
+    ledger = run_session(
+        forecasts_config, SessionOptions(30, ("BTC/USDT",), state=tmp_path / "paper.sqlite")
+    )
+    preds = ledger.query("SELECT * FROM predictions")
+    assert len(preds) == 30 and preds["ppo_p_long"].notna().all()
+
+
+@pytest.mark.slow
+def test_serving_observes_what_the_env_trained_on(forecasts_config: Config) -> None:
+    """Train/serve parity: over the test rows, the observation the trader builds (served
+    regressors on a trailing window, :func:`~kilo.inference.ppo_inputs`) equals the
+    one the env builds from training's forecast rows, bit for bit (float32; the GRU's
+    outputs do not depend on the batch they are computed in), step by step along a path
+    with entries, holds and exits."""
+    cfg = forecasts_config
+    loaded = ModelSet.load("BTC/USDT", config=cfg)
+    agent = loaded.ppo
+    engine = FeatureEngine.from_config(cfg, "BTC/USDT")
+    data = build_dataset(cfg, "BTC/USDT", engine)
+    X = loaded.preprocessor.transform(data.features)
+    served = {name: loaded.model(name) for name in agent.spec_.forecasts}
+    forecasts = forecast_matrix(cfg, data, X, served, served)
+    w, test = agent.params.window, data.split.test
+    rows = slice(test.start - w + 1, test.start + 40)
+    env = agent.make_env(
+        agent.spec_.inputs(None, forecasts[rows]),
+        data.bar_returns[rows],
+        data.bar_funding[rows],
+    )
+    obs, _ = env.reset(options={"start": w - 1, "length": 39})
+    actions = [1, 0, 0, 0, 2, 0, 1, 0, 0, 2] * 4
+    for k, action in enumerate(actions[:39]):
+        row = test.start + k
+        position = float(obs[env.observation_dim - agent.spec_.n_state])
+        entry = env._entry  # the env's own record of the entry bar
+        state = PortfolioState(
+            position,
+            float(np.sum(data.bar_returns[rows][entry : w - 1 + k])),
+            env._held,
+        )
+        inputs = ppo_inputs(loaded, X[: row + 1], w)
+        served_obs = ppo_observations(agent, inputs, state)[0]
+        np.testing.assert_array_equal(served_obs, obs)
+        obs, *_ = env.step(action)
+
+
+def test_the_refit_never_sees_a_blocks_labels(tiny_config: Config, monkeypatch) -> None:
+    """Every cross-fitted LightGBM is fit with the labels of its block and the embargo
+    around it blanked (NaN rows are skipped)."""
+    engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
+    data = build_dataset(tiny_config, "BTC/USDT", engine)
+    X = np.zeros((len(data.target), 3), dtype=np.float32)
+    served = LightGBMRegressor(tiny_config.models.lightgbm)
+    served.best_iteration_ = 5
+    labels = []
+    monkeypatch.setattr(
+        LightGBMRegressor, "fit", lambda self, X, y, **kw: labels.append(y.copy()) or self
+    )
+    fit, _ = refitter(tiny_config, data, X, served)
+    n = data.split.train.stop - data.split.train.start
+    h = tiny_config.target.horizon
+    for block in blocks(n, 4):
+        fit(fit_mask(n, block, h))
+        hidden = slice(max(block.start - h, 0), block.stop + h)
+        assert np.isnan(labels[-1][hidden]).all()
+        outside = np.ones(n, dtype=bool)
+        outside[hidden] = False
+        np.testing.assert_array_equal(
+            labels[-1][outside], data.target[data.split.train][outside].astype(np.float32)
+        )
+
+
+@pytest.mark.slow
+def test_a_set_whose_ppo_lacks_a_kind_it_observes_is_refused(
+    forecasts_config: Config, tmp_path
+) -> None:
+    source = Path(forecasts_config.models.dir) / "BTC_USDT"
+    shutil.copytree(source, tmp_path / "BTC_USDT")
+    [folder] = [p for p in (tmp_path / "BTC_USDT").iterdir() if p.is_dir()]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["models"] = ["gru", "ppo"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelSetError, match=r"observes the forecasts of \['lightgbm'\]"):
+        ModelSet.load("BTC/USDT", models_dir=tmp_path, config=forecasts_config)
+
+
+@pytest.mark.slow
+def test_retraining_a_regressor_beside_a_forecast_ppo_is_refused(
+    forecasts_config: Config, tmp_path
+) -> None:
+    shutil.copytree(Path(forecasts_config.models.dir) / "BTC_USDT", tmp_path / "BTC_USDT")
+    with pytest.raises(ConfigError, match="cannot be reused beside regressors"):
+        train_symbol(
+            forecasts_config, "BTC/USDT", model="lightgbm", models_dir=tmp_path, progress=False
+        )
+
+
+def test_forecasts_need_a_regressor_and_no_pool(tiny_config: Config) -> None:
+    with pytest.raises(ConfigError, match="needs a regressor"):
+        tiny_config.with_overrides(
+            {"models.enabled": ["ppo"], "models.ppo.observation": "forecasts"}
+        )
+    with pytest.raises(ConfigError, match="cross-fitted per symbol"):
+        tiny_config.with_overrides(
+            {
+                "models.ppo.observation": "both",
+                "training.pool": "universe",
+                "training.refit": False,
+            }
+        )
+
+
+@pytest.mark.slow
+def test_a_set_saved_before_forecasts_loads_and_trades_as_before(
+    private_btc_models: Config, tmp_path
+) -> None:
+    """A manifest without the new PPO keys (and no spec file) is a feature-observing
+    policy: it loads, scores and trades with the observation it was trained on."""
+    folder = Path(private_btc_models.models.dir) / "BTC_USDT"
+    [version] = [p for p in folder.iterdir() if p.is_dir()]
+    manifest = json.loads((version / "manifest.json").read_text())
+    ppo = manifest["config"]["models"]["ppo"]
+    for key in ("observation", "crossfit_folds", "reward", "sharpe_eta"):
+        del ppo[key]
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    assert not (version / SPEC_FILE).exists()
+    loaded = ModelSet.load("BTC/USDT", config=private_btc_models)
+    assert loaded.ppo.spec_.kind == "features"
+    cfg = private_btc_models.with_overrides({"blend.weights.ppo": 1.0})
+    ledger = run_session(cfg, SessionOptions(20, ("BTC/USDT",), state=tmp_path / "p.sqlite"))
+    assert ledger.query("SELECT * FROM predictions")["ppo_p_long"].notna().all()
