@@ -177,3 +177,36 @@ def test_a_set_saved_before_forecasts_loads_and_trades_as_before(
     cfg = private_btc_models.with_overrides({"blend.weights.ppo": 1.0})
     ledger = run_session(cfg, SessionOptions(20, ("BTC/USDT",), state=tmp_path / "p.sqlite"))
     assert ledger.query("SELECT * FROM predictions")["ppo_p_long"].notna().all()
+
+
+@pytest.mark.slow
+def test_a_forecast_ppo_trades_a_walk_forward_fold(forecasts_config: Config) -> None:
+    """The fold runner fits the set (cross-fitting inside the fold's training rows) and
+    the policy and the blend with PPO trade its test rows on the served forecasts."""
+    from kilo.evaluation.datasets import build_datasets
+    from kilo.evaluation.fold_task import FoldTask, run_fold
+    from kilo.evaluation.splits import evaluation_splits
+    from kilo.training.split import required_embargo
+
+    cfg = forecasts_config.with_overrides(
+        {"evaluation.folds": 1, "evaluation.initial_train_fraction": 0.7}
+    )
+    engine = FeatureEngine.from_config(cfg, "BTC/USDT")
+    data = build_datasets(cfg, "BTC/USDT", engine).real
+    [fold], _ = evaluation_splits(len(data.features), cfg.evaluation, required_embargo(cfg, engine))
+    result = run_fold(cfg, engine, data, fold, FoldTask("real", 0, "all", ("ppo", "blend")))
+    policy = result.runs["ppo"]
+    assert len(policy.log_returns) > 100 and len(policy.fills) > 0
+    assert result.runs["blend"].side.notna().all()
+
+
+def test_the_embargo_covers_a_window_of_gru_forecasts(tiny_config: Config) -> None:
+    """Forecasts look back PPO's window of GRU windows: 4 + 16 - 1 rows, not 16."""
+    from kilo.training.split import required_embargo
+
+    engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
+    features = required_embargo(tiny_config, engine)
+    forecasts = tiny_config.with_overrides({"models.ppo.observation": "forecasts"})
+    assert required_embargo(forecasts, engine) == features + 3
+    lightgbm = forecasts.with_overrides({"models.enabled": ["lightgbm", "ppo"]})
+    assert required_embargo(lightgbm, engine) == features
