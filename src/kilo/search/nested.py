@@ -72,7 +72,9 @@ class InnerEvaluation:
     the regressors' IC statistics, and the matched random baseline's mean Sharpe and
     the blend's percentile among its paths (NaN without draws, or when the blend did
     not trade); ``last_bar_read``: the time (ISO, UTC) of the last feature row any
-    inner fold read, for the search's record that no outer test bar was.
+    inner fold read, for the search's record that no outer test bar was; ``ppo``: the
+    PPO policy's own metrics, trading its actions (None when ``models.enabled`` has no
+    PPO), beside the blend's on the same folds and forecasts.
     """
 
     symbol: str
@@ -84,6 +86,7 @@ class InnerEvaluation:
     random_sharpe: float = math.nan
     blend_percentile: float = math.nan
     last_bar_read: str = ""
+    ppo: StrategyMetrics | None = None
 
     def as_metrics(self) -> dict[str, Any]:
         """Nested numbers for the tracking store."""
@@ -92,6 +95,7 @@ class InnerEvaluation:
             "buy_and_hold": self.buy_and_hold.model_dump(),
             **{name: stats.model_dump() for name, stats in self.ic.items()},
             "random": {"sharpe": self.random_sharpe, "blend_percentile": self.blend_percentile},
+            **({} if self.ppo is None else {"ppo": self.ppo.model_dump()}),
         }
 
 
@@ -159,8 +163,9 @@ def evaluate_inner(
         if after_fold is not None:
             after_fold(len(done) - 1, objective_value(config, done, data, folds))
 
+    policy = ("ppo",) if "ppo" in config.models.enabled else ()
     tasks = tuple(
-        FoldTask("inner", k, "all", ("blend", "buy_and_hold"), random_draws)
+        FoldTask("inner", k, "all", ("blend", "buy_and_hold", *policy), random_draws)
         for k in range(len(folds))
     )
     results = run_folds(per_fold, engine, data, folds, tasks, after_fold=observe)
@@ -186,4 +191,5 @@ def evaluate_inner(
         random_sharpe,
         percentile,
         data.index[folds[-1].test.stop - 1].isoformat(),
+        run_metrics([r.runs["ppo"] for r in results], per_year) if policy else None,
     )

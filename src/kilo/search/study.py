@@ -57,9 +57,10 @@ def trial_config(config: Config, params: dict[str, Any]) -> Config:
 def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
     """The inner-fold figures a trial records: the blend's net Sharpe and turnover, what
     costs took (gross minus net log return), buy-and-hold's and the matched random
-    baseline's Sharpe, and the best regressor's IC with its 95 % interval (NaN
-    without a regressor)."""
-    blend = inner.blend
+    baseline's Sharpe, the best regressor's IC with its 95 % interval (NaN
+    without a regressor), and the PPO policy's own net Sharpe, turnover and net log
+    return (NaN without PPO)."""
+    blend, ppo = inner.blend, inner.ppo
     best = max(inner.ic.values(), key=lambda stats: stats.ic_spearman, default=None)
     ic, low, high = (
         (best.ic_spearman, *best.ic_ci95) if best is not None else (math.nan, math.nan, math.nan)
@@ -74,6 +75,9 @@ def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
         "ic": ic,
         "ic_low": low,
         "ic_high": high,
+        "ppo_sharpe": math.nan if ppo is None else ppo.sharpe,
+        "ppo_turnover": math.nan if ppo is None else ppo.turnover,
+        "ppo_total_log_return": math.nan if ppo is None else ppo.total_log_return,
     }
 
 
