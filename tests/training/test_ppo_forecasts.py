@@ -133,6 +133,21 @@ def test_a_set_whose_ppo_lacks_a_kind_it_observes_is_refused(
 
 
 @pytest.mark.slow
+def test_ppo_alone_retrains_on_the_forecasts_of_the_regressors_it_reuses(
+    forecasts_config: Config, tmp_path
+) -> None:
+    shutil.copytree(Path(forecasts_config.models.dir) / "BTC_USDT", tmp_path / "BTC_USDT")
+    before = ModelSet.load("BTC/USDT", models_dir=tmp_path, config=forecasts_config)
+    report = train_symbol(
+        forecasts_config, "BTC/USDT", model="ppo", models_dir=tmp_path, progress=False
+    )
+    after = ModelSet.load("BTC/USDT", models_dir=tmp_path, config=forecasts_config)
+    assert report.version != before.version and after.manifest.trained_models == ["ppo"]
+    assert after.ppo.spec_.forecasts == ("gru", "lightgbm")
+    assert after.manifest.files["gru.pt"] == before.manifest.files["gru.pt"]
+
+
+@pytest.mark.slow
 def test_retraining_a_regressor_beside_a_forecast_ppo_is_refused(
     forecasts_config: Config, tmp_path
 ) -> None:
