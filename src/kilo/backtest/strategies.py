@@ -105,8 +105,8 @@ class FoldOutputs:
             part.stop - part.start,
             with_ppo=False,
         )
-        ppo_in = None
-        if models.ppo is not None:
+        ppo_in = X if models.ppo is not None and models.ppo.spec_.kind == "features" else None
+        if models.ppo is not None and ppo_in is None:
             rows = slice(part.start - models.ppo.params.window + 1, part.stop)
             inputs = ppo_inputs(models, X[: part.stop], rows.stop - rows.start)
             ppo_in = np.full((len(X), inputs.shape[1]), np.nan, dtype=np.float32)
