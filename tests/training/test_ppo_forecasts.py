@@ -175,11 +175,15 @@ def test_forecasts_need_a_regressor_and_no_pool(tiny_config: Config) -> None:
 
 @pytest.mark.slow
 def test_a_set_saved_before_forecasts_loads_and_trades_as_before(
-    private_btc_models: Config, tmp_path
+    tiny_config: Config, tmp_path
 ) -> None:
     """A manifest without the new PPO keys (and no spec file) is a feature-observing
     policy: it loads, scores and trades with the observation it was trained on."""
-    folder = Path(private_btc_models.models.dir) / "BTC_USDT"
+    old = tiny_config.with_overrides(
+        {"models.ppo.observation": "features", "models.dir": str(tmp_path / "models")}
+    )
+    train_symbol(old, "BTC/USDT", progress=False)
+    folder = Path(old.models.dir) / "BTC_USDT"
     [version] = [p for p in folder.iterdir() if p.is_dir()]
     manifest = json.loads((version / "manifest.json").read_text())
     ppo = manifest["config"]["models"]["ppo"]
@@ -187,11 +191,16 @@ def test_a_set_saved_before_forecasts_loads_and_trades_as_before(
         del ppo[key]
     (version / "manifest.json").write_text(json.dumps(manifest))
     assert not (version / SPEC_FILE).exists()
-    loaded = ModelSet.load("BTC/USDT", config=private_btc_models)
+    loaded = ModelSet.load("BTC/USDT", config=old)
     assert loaded.ppo.spec_.kind == "features"
-    cfg = private_btc_models.with_overrides({"blend.weights.ppo": 1.0})
+    cfg = old.with_overrides({"blend.weights.ppo": 1.0})
     ledger = run_session(cfg, SessionOptions(20, ("BTC/USDT",), state=tmp_path / "p.sqlite"))
     assert ledger.query("SELECT * FROM predictions")["ppo_p_long"].notna().all()
+    from kilo.backtest.strategies import backtest_blend
+
+    data = build_dataset(cfg, "BTC/USDT", FeatureEngine.from_config(cfg, "BTC/USDT"))
+    run = backtest_blend(cfg, loaded, data, data.split.test)
+    assert len(run.equity) > 100 and np.isfinite(run.equity).all()
 
 
 @pytest.mark.slow
@@ -220,7 +229,8 @@ def test_the_embargo_covers_a_window_of_gru_forecasts(tiny_config: Config) -> No
     from kilo.training.split import required_embargo
 
     engine = FeatureEngine.from_config(tiny_config, "BTC/USDT")
-    features = required_embargo(tiny_config, engine)
+    observing = tiny_config.with_overrides({"models.ppo.observation": "features"})
+    features = required_embargo(observing, engine)
     forecasts = tiny_config.with_overrides({"models.ppo.observation": "forecasts"})
     assert required_embargo(forecasts, engine) == features + 3
     lightgbm = forecasts.with_overrides({"models.enabled": ["lightgbm", "ppo"]})
