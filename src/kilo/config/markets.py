@@ -95,6 +95,11 @@ def timeframe_seconds(timeframe: str) -> int:
     return int(match.group(1)) * TIMEFRAME_UNITS[match.group(2)]
 
 
+def bars_per_year(timeframe_seconds: int | float) -> float:
+    """Bars in a 365-day year (crypto trades around the clock), e.g. 8,760 for 1h."""
+    return 365 * 24 * 3600 / timeframe_seconds
+
+
 def utc_timestamp(date: str) -> pd.Timestamp:
     """A date or time as typed in the config (``2021-01-01``) as a UTC timestamp; a
     value without a time zone is taken as UTC.

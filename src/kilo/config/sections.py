@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from kilo.config.markets import normalize_symbol, timeframe_seconds, utc_timestamp
+from kilo.config.markets import bars_per_year, normalize_symbol, timeframe_seconds, utc_timestamp
 from kilo.errors import ConfigError
 
 
@@ -72,6 +72,12 @@ class DataConfig(_Section):
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @property
+    def bars_per_year(self) -> float:
+        """Bars of ``timeframe`` in a 365-day year, e.g. 8,760 for 1h: annualises Sharpe
+        ratios and volatilities."""
+        return bars_per_year(timeframe_seconds(self.timeframe))
 
 
 class FeaturesConfig(_Section):

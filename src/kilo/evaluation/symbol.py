@@ -9,7 +9,7 @@ import pandas as pd
 
 from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
-from kilo.config import Config, timeframe_seconds
+from kilo.config import Config
 from kilo.evaluation.cost_summary import summarise_cost_curve
 from kilo.evaluation.datasets import Datasets, stats_block
 from kilo.evaluation.fold_task import FoldResult
@@ -36,7 +36,6 @@ from kilo.evaluation.summary import (
 from kilo.evaluation.verdict import decide
 from kilo.evaluation.verdict_summary import Power
 from kilo.metrics import (
-    bars_per_year,
     probabilistic_sharpe_ratio,
     sharpe_ratio,
     sharpe_standard_error,
@@ -170,7 +169,7 @@ def summarise_symbol(
 ) -> SymbolEvaluation:
     """Combine every fold result of one symbol into its evaluation; the holdout's
     results (split number ``len(folds)``) go to its own section."""
-    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+    per_year = config.data.bars_per_year
     parts = by_dataset(results)
     real, data = parts["real"], datasets.real
     splits = [*folds, *([holdout] if holdout is not None else [])]

@@ -28,8 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from kilo.config import MODEL_NAMES, Config, timeframe_seconds
-from kilo.metrics import bars_per_year
+from kilo.config import MODEL_NAMES, Config
 from kilo.runtime.tracking import CONFIG_TAG, Tracker, config_hash
 
 #: The strategies an evaluation chose among (the rest are baselines).
@@ -84,7 +83,7 @@ def tracked_trials(
     """
     if not config.tracking.enabled:
         return TrackedTrials()
-    root = math.sqrt(bars_per_year(timeframe_seconds(config.data.timeframe)))
+    root = math.sqrt(config.data.bars_per_year)
     mine = config_hash(config)
     reads = dict.fromkeys(symbols, 0)
     for run in tracker.find_runs((EVALUATE,), statuses=("FINISHED", "FAILED", "RUNNING")):

@@ -10,11 +10,9 @@ import pandas as pd
 
 from kilo.backtest.strategies import StrategyRun, backtest_blend, run_metrics
 from kilo.config import Config
-from kilo.data import timeframe_seconds
 from kilo.data.download import check_reachable, download_candles, make_exchange
 from kilo.errors import FeatureContractError, KiloError, ModelSetError
 from kilo.features import FeatureEngine
-from kilo.metrics import bars_per_year
 from kilo.registry import ModelSet, apply_retention, promote_version
 from kilo.registry.manifest import SplitRange
 from kilo.retrain.decisions import DriftTrigger, RetrainDecision, record_decision
@@ -62,7 +60,7 @@ def comparison_window(data: Dataset, champion: ModelSet | None, embargo: int) ->
 
 def net_sharpe(config: Config, run: StrategyRun) -> float:
     """Annualised Sharpe of a run's net per-bar log returns; 0.0 when undefined."""
-    sharpe = run_metrics([run], bars_per_year(timeframe_seconds(config.data.timeframe))).sharpe
+    sharpe = run_metrics([run], config.data.bars_per_year).sharpe
     return 0.0 if math.isnan(sharpe) else sharpe
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from kilo.backtest.strategies import StrategyMetrics, run_metrics
-from kilo.config import Config, EvaluationConfig, timeframe_seconds
+from kilo.config import Config, EvaluationConfig
 from kilo.errors import DataError
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_folds
@@ -27,7 +27,6 @@ from kilo.evaluation.statistics import ic_statistics
 from kilo.evaluation.summary import ICStatistics
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
-from kilo.metrics import bars_per_year
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import TimeSplit, required_embargo
 
@@ -102,7 +101,7 @@ def objective_value(
     mean Spearman IC of the regressors with the held return on the inner test rows (the
     return a position earns, not the label). NaN counts as -inf."""
     if config.search.objective == "net_sharpe":
-        per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+        per_year = config.data.bars_per_year
         value = run_metrics([r.runs["blend"] for r in results], per_year).sharpe
     else:
         y = np.concatenate([data.held_return[folds[r.task.fold].test] for r in results])
@@ -164,7 +163,7 @@ def evaluate_inner(
         for k in range(len(folds))
     )
     results = run_folds(per_fold, engine, data, folds, tasks, after_fold=observe)
-    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+    per_year = config.data.bars_per_year
     blend = run_metrics([r.runs["blend"] for r in results], per_year)
     random_sharpe = percentile = math.nan
     if random_draws:

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from kilo.config import Config, SearchChoices, SearchRange, timeframe_seconds
+from kilo.config import Config, SearchChoices, SearchRange
 from kilo.errors import ConfigError
-from kilo.metrics import bars_per_year
 from kilo.runtime import dispatch, limit_threads, threads_per_job
 from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 from kilo.search.nested import InnerEvaluation, evaluate_inner
@@ -273,4 +272,4 @@ def run_workers(
 
 def per_bar(config: Config, annual_sharpe: float) -> float:
     """An annualised Sharpe ratio back in per-bar units."""
-    return annual_sharpe / math.sqrt(bars_per_year(timeframe_seconds(config.data.timeframe)))
+    return annual_sharpe / math.sqrt(config.data.bars_per_year)
