@@ -8,7 +8,7 @@ conventions live in :mod:`kilo.config.markets`.
 from kilo.config.blend import BlendConfig, EdgeBlend, QuantileBlend
 from kilo.config.drift import DriftConfig
 from kilo.config.loading import ENV_DATA_DIR, ENV_MODELS_DIR, load_config, read_config_file
-from kilo.config.markets import normalize_symbol, timeframe_seconds
+from kilo.config.markets import Symbol, normalize_symbol, timeframe_seconds
 from kilo.config.models import (
     MODEL_NAMES,
     GRUConfig,
@@ -60,6 +60,7 @@ __all__ = [
     "SearchConfig",
     "SearchRange",
     "SplitConfig",
+    "Symbol",
     "TargetConfig",
     "TradingConfig",
     "TrackingConfig",

@@ -8,8 +8,10 @@ case. Timeframes use ccxt's notation (``15m``, ``1h``, ``4h``, ``1d``).
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import pandas as pd
+from pydantic import BeforeValidator
 
 from kilo.errors import ConfigError
 
@@ -79,6 +81,21 @@ def normalize_symbol(text: str) -> str:
             f"quote currency ({', '.join(sorted(KNOWN_QUOTES))})"
         )
     return f"{parts[0]}/{parts[1]}"
+
+
+def _validated_symbol(value: object) -> object:
+    """:func:`normalize_symbol` for Pydantic: its error as the ValueError Pydantic reports."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return normalize_symbol(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: A configured symbol: typed as users type it (``BTCUSDT``, ``btc/usdt``), validated and
+#: stored in ccxt's unified form ``BTC/USDT`` (:func:`normalize_symbol`).
+Symbol = Annotated[str, BeforeValidator(_validated_symbol)]
 
 
 def timeframe_seconds(timeframe: str) -> int:
