@@ -12,15 +12,10 @@ from kilo.config import Config, load_config
 from kilo.errors import ConfigError, DataError
 from kilo.models.gru import window_ends
 from kilo.models.gru_samples import chunk_spans
+from kilo.models.rows import stack_blocks, stack_segments
 from kilo.registry import ModelSet
 from kilo.training.parallel import train_symbols
-from kilo.training.pool import (
-    build_pool_datasets,
-    fit_pool,
-    fit_pool_models,
-    stack_blocks,
-    stack_segments,
-)
+from kilo.training.pool import build_pool_datasets, fit_pool, fit_pool_models
 from tests.conftest import POOLED, REPO, TINY, TINY_SYMBOLS
 
 

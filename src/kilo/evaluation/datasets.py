@@ -10,8 +10,8 @@ from kilo.data.market import load_market_candles
 from kilo.evaluation.controls import placebo_candles, planted_candles, planted_signal
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import spearman_ic
+from kilo.models.kinds import enabled_regressors
 from kilo.training.dataset import Dataset, build_dataset, load_context
-from kilo.training.kinds import enabled_regressors
 
 #: Shortest block (bars) of the bootstrap, the permutations and the placebo's shuffle.
 MIN_STATS_BLOCK = 24

@@ -47,8 +47,8 @@ from kilo.evaluation.statistics import (
 from kilo.evaluation.walkforward import fold_config, run_tasks
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import bars_per_year, spearman_ic
+from kilo.models.kinds import enabled_regressors
 from kilo.training.dataset import Dataset, build_dataset, load_context
-from kilo.training.kinds import enabled_regressors
 from kilo.training.split import TimeSplit, required_embargo
 from kilo.utils import JsonFloat
 

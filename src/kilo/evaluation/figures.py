@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kilo.evaluation.results import STRATEGY_ORDER
+from kilo.evaluation.strategy_set import STRATEGY_ORDER
 from kilo.evaluation.symbol import SymbolEvaluation
 
 MAX_POINTS = 1200
@@ -56,7 +56,7 @@ def drawdown_percent(equity: pd.Series) -> pd.Series:
 
 def ordered_curves(ev: SymbolEvaluation) -> list[tuple[str, pd.Series]]:
     """The evaluation's equity curves in drawing order: the blend first, then
-    :data:`~kilo.evaluation.results.STRATEGY_ORDER`."""
+    :data:`~kilo.evaluation.strategy_set.STRATEGY_ORDER`."""
     return [(name, ev.curves[name]) for name in STRATEGY_ORDER if name in ev.curves]
 
 

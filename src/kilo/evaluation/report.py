@@ -18,7 +18,7 @@ import pandas as pd
 from kilo.evaluation.cost_summary import CostCurve
 from kilo.evaluation.figures import equity_figure
 from kilo.evaluation.power import power_lines
-from kilo.evaluation.results import STRATEGY_ORDER
+from kilo.evaluation.strategy_set import STRATEGY_ORDER
 from kilo.evaluation.summary import (
     Controls,
     EvaluationSummary,

@@ -32,19 +32,18 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from kilo.config import MODEL_NAMES, Config
+from kilo.config import Config
 from kilo.evaluation.datasets import build_datasets, power_name
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_folds
 from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import causality_check
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD, real_strategies
 from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
 from kilo.features import FeatureEngine
+from kilo.models.kinds import enabled_regressors
 from kilo.runtime import dispatch, threads_per_job
 from kilo.training.dataset import Dataset
-from kilo.training.kinds import enabled_regressors
 from kilo.training.split import TimeSplit, required_embargo
-
-REAL_STRATEGIES = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum")
 
 
 def fold_config(config: Config) -> Config:
@@ -67,13 +66,6 @@ def trained_ppo_timesteps(config: Config) -> int:
     return ppo_timesteps(config) if "ppo" in config.models.enabled else 0
 
 
-def real_strategies(config: Config) -> tuple[str, ...]:
-    """:data:`REAL_STRATEGIES` less the models ``models.enabled`` leaves out."""
-    return tuple(
-        name for name in REAL_STRATEGIES if name not in MODEL_NAMES or name in config.models.enabled
-    )
-
-
 def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[tuple[FoldTask, ...]]:
     """Every task of one symbol as chains (:func:`~kilo.evaluation.fold_task.run_folds`),
     the most expensive first: the real candles' folds, all models, in one chain whose
@@ -94,11 +86,11 @@ def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[tupl
     if holdout:
         chains.append((FoldTask("holdout", n_folds, "all", real, ev.random_draws),))
     for k in reversed(range(n_folds)):
-        controls = [FoldTask("placebo", k, "regressors" if regressors else "all", ("blend",))]
+        controls = [FoldTask("placebo", k, "regressors" if regressors else "all", (BLEND,))]
         if regressors:
-            controls.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
+            controls.append(FoldTask("planted", k, "regressors", (BLEND, BUY_AND_HOLD)))
             controls.extend(
-                FoldTask(power_name(ic), k, "regressors", ("blend",)) for ic in ev.power_ics
+                FoldTask(power_name(ic), k, "regressors", (BLEND,)) for ic in ev.power_ics
             )
         chains.extend((t,) for t in controls)
     if regressors:
