@@ -34,9 +34,8 @@ from freqtrade.strategy import IStrategy, timeframe_to_prev_date
 
 from kilo.cli import DEFAULT_CONFIG
 from kilo.config import load_config
-from kilo.trading.freqtrade import (
-    EXIT_REASON,
-    FreqtradeSignals,
+from kilo.trading.freqtrade import EXIT_REASON, FreqtradeSignals
+from kilo.trading.freqtrade_venue import (
     check_venue,
     freqtrade_pair,
     freqtrade_stoploss,

@@ -9,9 +9,8 @@ import pytest
 from kilo.config import Config
 from kilo.data import FILLED, load_candles
 from kilo.errors import ConfigError
-from kilo.trading.freqtrade import (
-    SIGNAL_COLUMNS,
-    FreqtradeSignals,
+from kilo.trading.freqtrade import SIGNAL_COLUMNS, FreqtradeSignals
+from kilo.trading.freqtrade_venue import (
     candles_from_freqtrade,
     check_venue,
     freqtrade_pair,

@@ -38,6 +38,8 @@ MANIFEST_KEYS = {
     "files",
     "selection_window",
     "outages",
+    "drift",
+    "drift_sha256",
 }
 
 

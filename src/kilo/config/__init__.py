@@ -27,13 +27,12 @@ from kilo.config.sections import (
     DataConfig,
     EvaluationConfig,
     FeaturesConfig,
-    PartialTakeProfit,
     RetrainConfig,
     SplitConfig,
     TargetConfig,
-    TradingConfig,
     TrainingConfig,
 )
+from kilo.config.trading import PartialTakeProfit, TradingConfig
 
 __all__ = [
     "POWER_CURVE_ICS",

@@ -58,7 +58,7 @@ class DriftConfig(_Section):
         ge=50,
         description="moving-block bootstrap replicates of a live IC's interval [replicates]",
     )
-    top_features: int = Field(5, ge=1, description="drifting features named per symbol")
+    top_features: int = Field(5, ge=1, description="drifting features named per symbol [features]")
     poll: str = Field(
         "1h",
         description="retrain.py --on-drift without --once/--every: how often it reads the "

@@ -20,10 +20,10 @@ from kilo.config.sections import (
     RetrainConfig,
     SplitConfig,
     TargetConfig,
-    TradingConfig,
     TrainingConfig,
     _Section,
 )
+from kilo.config.trading import TradingConfig
 from kilo.config.venue import switch_venue
 from kilo.errors import ConfigError
 
