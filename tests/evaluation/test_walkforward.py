@@ -15,7 +15,8 @@ from kilo.evaluation.fold_task import shuffled_labels
 from kilo.evaluation.power import POWER_MULTIPLE
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.summary import EvaluationSummary
-from kilo.evaluation.walkforward import fold_tasks, ppo_timesteps, trained_ppo_timesteps
+from kilo.evaluation.walkforward import fold_config, fold_tasks, policy_timesteps
+from kilo.models.kinds.ppo import fold_timesteps as ppo_timesteps
 from kilo.training.split import TimeSplit
 
 pytestmark = pytest.mark.slow
@@ -182,8 +183,9 @@ def test_fold_ppo_budget_follows_the_model_key_up_to_the_cap(tiny_config: Config
     free = capped.with_overrides({"evaluation.max_ppo_timesteps": None})
     assert ppo_timesteps(free) == 100_000
     # a summary describes what ran: no PPO budget when no PPO is trained
-    assert trained_ppo_timesteps(capped) == 30_000
-    assert trained_ppo_timesteps(capped.with_overrides({"models.enabled": ["lightgbm"]})) == 0
+    assert policy_timesteps(capped) == 30_000
+    assert policy_timesteps(capped.with_overrides({"models.enabled": ["lightgbm"]})) == 0
+    assert fold_config(capped).models.ppo.total_timesteps == 30_000
 
 
 def test_buy_and_hold_holds_across_the_chained_folds_and_grosses_the_market(

@@ -17,6 +17,7 @@ ARTIFACTS = [
     "gru.json",
     "lightgbm.txt",
     "ppo.zip",
+    "linear.joblib",
     "preprocessor.joblib",
     "manifest.json",
 ]

@@ -40,30 +40,28 @@ from kilo.evaluation.statistics import causality_check
 from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD, real_strategies
 from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
 from kilo.features import FeatureEngine
-from kilo.models.kinds import enabled_regressors
+from kilo.models.kinds import KINDS, enabled_regressors
 from kilo.runtime import dispatch, threads_per_job
 from kilo.training.dataset import Dataset
 from kilo.training.split import TimeSplit, required_embargo
 
 
 def fold_config(config: Config) -> Config:
-    """The config every fold trains with: PPO's budget is ``models.ppo.total_timesteps``
-    capped at ``evaluation.max_ppo_timesteps`` (see :func:`ppo_timesteps`)."""
-    return config.with_overrides({"models.ppo.total_timesteps": ppo_timesteps(config)})
+    """The config every fold trains with: each kind's
+    :attr:`~kilo.models.kind.ModelKind.fold_overrides` (a policy's budget capped at
+    ``evaluation.max_ppo_timesteps``)."""
+    overrides = {k: v for kind in KINDS.values() for k, v in kind.fold_overrides(config).items()}
+    return config.with_overrides(overrides) if overrides else config
 
 
-def ppo_timesteps(config: Config) -> int:
-    """The PPO timesteps of one fold: ``models.ppo.total_timesteps``, at most
-    ``evaluation.max_ppo_timesteps`` (None: no cap)."""
-    cap = config.evaluation.max_ppo_timesteps
-    budget = config.models.ppo.total_timesteps
-    return budget if cap is None else min(budget, cap)
-
-
-def trained_ppo_timesteps(config: Config) -> int:
-    """What the summary reports as PPO's budget: :func:`ppo_timesteps`, or 0 when
-    ``models.enabled`` trains no PPO."""
-    return ppo_timesteps(config) if "ppo" in config.models.enabled else 0
+def policy_timesteps(config: Config) -> int:
+    """What the summary reports as the policies' budget per fold (``ppo_timesteps``):
+    the timesteps of the enabled kinds that count them, 0 when none is enabled."""
+    return sum(
+        kind.timesteps(config)
+        for name, kind in KINDS.items()
+        if kind.timesteps is not None and name in config.models.enabled
+    )
 
 
 def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[tuple[FoldTask, ...]]:

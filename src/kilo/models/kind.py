@@ -148,6 +148,11 @@ class ModelKind:
         :attr:`predict` returns outputs, with the position each row was queried with
         (a policy's own path; None for a regressor)
     shorts : ``model -> bool``: a policy whose own actions include a short
+    fold_overrides : ``config -> overrides`` an evaluation fold trains it with (a cap on
+        its budget: ``evaluation.max_ppo_timesteps``)
+    timesteps : ``config -> timesteps`` of a policy's training, as the evaluation
+        summary reports them (None for a kind without)
+    packages : the packages whose versions decide how its files load and predict
     depends_on : the kinds a set must also hold for this kind to load
     pooled_fit : fits it on a universe (``training.pool``), None if it cannot be pooled
     score : ``(data, X, y, model, served, validation, refit) -> report`` of a pooled
@@ -169,6 +174,9 @@ class ModelKind:
     monitored: int = 0
     as_outputs: Callable[[Any], tuple[np.ndarray, np.ndarray | None]] = regressor_outputs
     shorts: Callable[[Any], bool] = lambda model: False
+    fold_overrides: Callable[[Config], dict[str, Any]] = lambda config: {}
+    timesteps: Callable[[Config], int] | None = None
+    packages: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     pooled_fit: PooledFit | None = None
     score: Callable[..., KindReport] | None = None

@@ -38,18 +38,13 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT: Literal[2] = 2
-PACKAGES = (
-    "torch",
-    "lightgbm",
-    "stable-baselines3",
-    "gymnasium",
-    "scikit-learn",
-    "pandas",
-    "numpy",
-    "kilo",
+#: Packages whose version decides how the saved artifacts load and predict: every
+#: kind's, and scikit-learn's (the preprocessor).
+CHECKED_PACKAGES = tuple(
+    dict.fromkeys([*(p for kind in KINDS.values() for p in kind.packages), "scikit-learn"])
 )
-#: Packages whose version decides how the saved artifacts load and predict.
-CHECKED_PACKAGES = ("torch", "stable-baselines3", "lightgbm", "scikit-learn")
+#: Packages whose versions the manifest records.
+PACKAGES = (*CHECKED_PACKAGES, "pandas", "numpy", "kilo")
 
 
 class _Record(BaseModel):

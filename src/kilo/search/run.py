@@ -26,7 +26,7 @@ from kilo.evaluation.results import summarise
 from kilo.evaluation.run import evaluate_symbols, strategy_metrics, tracked_run, write_report
 from kilo.evaluation.summary import EvaluationSummary, StrategyResult
 from kilo.evaluation.trials import tracked_trials
-from kilo.evaluation.walkforward import trained_ppo_timesteps
+from kilo.evaluation.walkforward import policy_timesteps
 from kilo.metrics import bars_per_year, deflated_sharpe_ratio, expected_max_sharpe, sharpe_ratio
 from kilo.runtime.tracking import Run, Tracker
 from kilo.search.study import load_study, per_bar, run_workers, suggest, trial_config
@@ -289,7 +289,7 @@ def report_study(
             summary.outer_failures = failures
             outer = summarise(
                 results,
-                ppo_timesteps=trained_ppo_timesteps(best),
+                ppo_timesteps=policy_timesteps(best),
                 failures=failures,
                 tracked=tracked_trials(best, tracker, list(results), run.id),
             )

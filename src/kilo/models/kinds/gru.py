@@ -160,4 +160,5 @@ KIND = ModelKind(
     columns=("gru_raw",),
     pooled_fit=pooled_fit,
     score=score,
+    packages=("torch",),
 )

@@ -122,4 +122,5 @@ KIND = ModelKind(
     columns=("lightgbm_raw",),
     pooled_fit=pooled_fit,
     score=score,
+    packages=("lightgbm",),
 )

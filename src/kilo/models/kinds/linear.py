@@ -8,6 +8,7 @@ refit chooses nothing). Saved with joblib as ``linear.joblib``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import joblib
@@ -20,7 +21,7 @@ from kilo.config import Config, LinearConfig
 from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
 from kilo.metrics import RegressionScores, regression_metrics
 from kilo.models.kind import FitData, Fitted, KindReport, ModelKind
-from kilo.models.rows import refit_rows
+from kilo.models.rows import refit_rows, stack_blocks
 
 MODEL_FILE = "linear.joblib"
 #: What loading a damaged file raises (other errors propagate).
@@ -101,12 +102,34 @@ def fit(config: Config, data: FitData, X: np.ndarray, y: np.ndarray, progress: b
     if config.training.refit:
         rows = refit_rows(data)
         served = LinearRegressor(config.models.linear).fit(X[rows], y[rows], w[rows])
-    report = LinearReport(
+    report = score(data, X, y, model, served, validation, config.training.refit)
+    return Fitted(served, validation, report)
+
+
+def score(
+    data: FitData,
+    X: np.ndarray,
+    y: np.ndarray,
+    model: LinearRegressor,
+    served: LinearRegressor,
+    validation: np.ndarray,
+    refit: bool,
+) -> LinearReport:
+    """Scores of ``validation`` (n_val,) and of ``served`` on ``data.split.test``."""
+    s = data.split
+    return LinearReport(
         validation=regression_metrics(y[s.val], validation),
         test=regression_metrics(y[s.test], served.predict(X[s.test])),
-        refit=config.training.refit,
+        refit=refit,
     )
-    return Fitted(served, validation, report)
+
+
+def pooled_fit(
+    config: Config, blocks: Sequence[tuple[FitData, np.ndarray]], progress: bool
+) -> LinearRegressor:
+    """Ridge fit on every member's training rows together."""
+    X, y, w = stack_blocks(blocks, "train", 0)
+    return LinearRegressor(config.models.linear).fit(X, y, w)
 
 
 KIND = ModelKind(
@@ -122,4 +145,7 @@ KIND = ModelKind(
     load=lambda folder, config: LinearRegressor.load(folder),
     files=(MODEL_FILE,),
     columns=("linear_raw",),
+    pooled_fit=pooled_fit,
+    score=score,
+    packages=("scikit-learn",),
 )

@@ -79,6 +79,14 @@ def predict(agent: PPOAgent, X: np.ndarray, n_out: int, state: PortfolioState) -
     return agent.predict_proba(obs)
 
 
+def fold_timesteps(config: Config) -> int:
+    """The timesteps of one evaluation fold: ``models.ppo.total_timesteps``, at most
+    ``evaluation.max_ppo_timesteps`` (None: no cap)."""
+    cap = config.evaluation.max_ppo_timesteps
+    budget = config.models.ppo.total_timesteps
+    return budget if cap is None else min(budget, cap)
+
+
 def load(folder: Path, config: Config) -> PPOAgent:
     """The saved agent of ``folder`` with the costs and seed it was trained with."""
     return PPOAgent.load(
@@ -102,4 +110,7 @@ KIND = ModelKind(
     monitored=int(Action.LONG),
     as_outputs=lambda path: (path.proba, path.long),
     shorts=lambda agent: bool(agent.params.allow_short),
+    fold_overrides=lambda config: {"models.ppo.total_timesteps": fold_timesteps(config)},
+    timesteps=fold_timesteps,
+    packages=("torch", "stable-baselines3", "gymnasium"),
 )
