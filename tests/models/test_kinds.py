@@ -142,3 +142,31 @@ def test_a_kind_whose_dependency_the_set_lacks_is_refused_naming_it(
     monkeypatch.setitem(KINDS, "ppo", replace(KINDS["ppo"], depends_on=("linear",)))
     with pytest.raises(ModelSetError, match=r"'ppo' model needs the \['linear'\]"):
         ModelSet.load("BTC/USDT", config=old_layout)
+
+
+def test_the_linear_kind_alone_trains_trades_and_is_evaluated(
+    tiny_config: Config, tmp_path
+) -> None:
+    from kilo.evaluation.walkforward import evaluate_symbol
+
+    config = tiny_config.with_overrides(
+        {
+            "models.enabled": ["linear"],
+            "blend.weights": {"linear": 1.0},
+            "models.dir": str(tmp_path / "models"),
+            "evaluation.folds": 1,
+            "evaluation.random_draws": 10,
+            "evaluation.initial_train_fraction": 0.7,
+        }
+    )
+    report = train_symbol(config, "BTC/USDT", progress=False)
+    assert set(report.seconds) == {"data", "linear", "total"}
+    assert report.metrics is not None and report.metrics.get("linear") is not None
+    ledger = run_session(config, SessionOptions(20, ("BTC/USDT",), state=tmp_path / "l.sqlite"))
+    preds = ledger.query("SELECT * FROM predictions")
+    assert preds["linear_raw"].nunique() > 1 and preds["linear_signal"].notna().all()
+    assert preds["score"].tolist() == preds["linear_signal"].tolist()  # the blend of one
+    summary = evaluate_symbol(config, "BTC/USDT", jobs=1, progress=False).summary
+    assert {"blend", "linear", "buy_and_hold"} <= set(summary.strategies)
+    assert summary.strategies["linear"].ic is not None
+    assert set(summary.controls.planted.ic) == {"linear"}

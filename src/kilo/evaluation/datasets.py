@@ -23,6 +23,18 @@ def stats_block(config: Config) -> int:
     return max(config.target.horizon, MIN_STATS_BLOCK)
 
 
+#: The registry of data set names a fold task may carry -> the :class:`Datasets` field
+#: it reads (the label shuffle and the holdout read the real candles); the power
+#: curve's points (:func:`power_name`) are looked up in ``Datasets.power``.
+DATASET_FIELDS = {
+    "real": "real",
+    "holdout": "real",
+    "label_shuffle": "real",
+    "placebo": "placebo",
+    "planted": "planted",
+}
+
+
 def power_name(planted_ic: float) -> str:
     """The data set name of the power curve's point planted at ``planted_ic``."""
     return f"power {planted_ic:g}"
@@ -46,11 +58,19 @@ class Datasets:
     power: dict[str, tuple[Dataset, float]] = field(default_factory=dict)
 
     def get(self, name: str) -> Dataset:
-        """The data set a fold task names (``label_shuffle`` and ``holdout`` read the real
-        one)."""
+        """The data set a fold task names (:data:`DATASET_FIELDS`, or a power point).
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is no data set.
+        """
         if name in self.power:
             return self.power[name][0]
-        return self.real if name in ("label_shuffle", "holdout") else getattr(self, name)
+        if name not in DATASET_FIELDS:
+            raise KeyError(f"no data set {name!r}: known are {[*DATASET_FIELDS, *self.power]}")
+        data: Dataset = getattr(self, DATASET_FIELDS[name])
+        return data
 
 
 def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datasets:

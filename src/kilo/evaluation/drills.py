@@ -44,6 +44,7 @@ from kilo.evaluation.statistics import (
     ic_statistics,
     placebo_summary,
 )
+from kilo.evaluation.strategy_set import BLEND
 from kilo.evaluation.walkforward import fold_config, run_tasks
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import bars_per_year, spearman_ic
@@ -174,7 +175,7 @@ def _trained_instruments(
     )
     names = ("real", "placebo") if "placebo" in chosen else ("real",)
     tasks = [
-        (FoldTask(dataset, k, "regressors", ("blend",)),)
+        (FoldTask(dataset, k, "regressors", (BLEND,)),)
         for k in range(len(folds))
         for dataset in names
     ]

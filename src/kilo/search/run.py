@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from kilo.config import Config, timeframe_seconds
 from kilo.evaluation.results import summarise
 from kilo.evaluation.run import evaluate_symbols, strategy_metrics, tracked_run, write_report
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import EvaluationSummary, StrategyResult
 from kilo.evaluation.trials import tracked_trials
 from kilo.evaluation.walkforward import policy_timesteps
@@ -297,14 +298,12 @@ def report_study(
         if results:
             write_report(outer, results, folder / "outer")
             summary.outer = {
-                s: OuterResult(
-                    blend=e.strategies["blend"], buy_and_hold=e.strategies["buy_and_hold"]
-                )
+                s: OuterResult(blend=e.strategies[BLEND], buy_and_hold=e.strategies[BUY_AND_HOLD])
                 for s, e in outer.symbols.items()
             }
             summary.bars_read = bars_read(study, outer)
             summary.deflation = deflation(
-                config, study, [evals[0].returns["blend"].to_numpy() for evals in results.values()]
+                config, study, [evals[0].returns[BLEND].to_numpy() for evals in results.values()]
             )
             logger.info(summary.deflation.sentence)
     with atomic_path(folder / "summary.json") as tmp:
