@@ -1,14 +1,17 @@
-"""The rows a kind fits on: context before a split, contiguous segments, the refit rows,
-and a pool's members stacked (:mod:`kilo.training.pool`)."""
+"""The rows a kind fits and is scored on: context before a split, contiguous segments,
+the refit rows, a pool's members stacked (:mod:`kilo.training.pool`), and a tabular
+regressor's validation and test scores."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from kilo.config import timeframe_seconds
+from kilo.metrics import RegressionScores, regression_metrics
 from kilo.models.kind import FitData
 
 
@@ -31,6 +34,20 @@ def with_context(
     y_part = y[start : part.stop].astype(np.float32, copy=True)
     y_part[:context] = np.nan
     return X[start : part.stop], y_part
+
+
+def tabular_scores(
+    data: FitData, X: np.ndarray, y: np.ndarray, served: Any, validation: np.ndarray
+) -> dict[str, RegressionScores]:
+    """``validation`` (n_val,) predictions scored against ``y`` (n_rows,) on
+    ``data.split.val``, and ``served``'s predictions of the test rows of ``X`` (a model
+    reading one row per prediction) on ``data.split.test``: the ``validation`` and
+    ``test`` fields of a regressor's report."""
+    s = data.split
+    return {
+        "validation": regression_metrics(y[s.val], validation),
+        "test": regression_metrics(y[s.test], served.predict(X[s.test])),
+    }
 
 
 def segment_ids(index: pd.DatetimeIndex, timeframe: str) -> np.ndarray:

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from kilo.config import Config
-from kilo.metrics import RegressionScores, regression_metrics
+from kilo.metrics import RegressionScores
 from kilo.models.kind import FitData, Fitted, KindReport, ModelKind, PortfolioState
 from kilo.models.lightgbm import MODEL_FILE, LightGBMRegressor
-from kilo.models.rows import refit_rows, stack_blocks
+from kilo.models.rows import refit_rows, stack_blocks, tabular_scores
 
 
 class LightGBMReport(KindReport):
@@ -64,10 +64,8 @@ def score(
     refit: bool,
 ) -> LightGBMReport:
     """As :func:`kilo.models.kinds.gru.score`, for LightGBM."""
-    s = data.split
     return LightGBMReport(
-        validation=regression_metrics(y[s.val], validation),
-        test=regression_metrics(y[s.test], served.predict(X[s.test])),
+        **tabular_scores(data, X, y, served, validation),
         best_iteration=model.best_iteration_,
         refit=refit,
     )

@@ -19,9 +19,9 @@ from sklearn.preprocessing import StandardScaler
 
 from kilo.config import Config, LinearConfig
 from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
-from kilo.metrics import RegressionScores, regression_metrics
+from kilo.metrics import RegressionScores
 from kilo.models.kind import FitData, Fitted, KindReport, ModelKind
-from kilo.models.rows import refit_rows, stack_blocks
+from kilo.models.rows import refit_rows, stack_blocks, tabular_scores
 
 MODEL_FILE = "linear.joblib"
 #: What loading a damaged file raises (other errors propagate).
@@ -116,12 +116,7 @@ def score(
     refit: bool,
 ) -> LinearReport:
     """Scores of ``validation`` (n_val,) and of ``served`` on ``data.split.test``."""
-    s = data.split
-    return LinearReport(
-        validation=regression_metrics(y[s.val], validation),
-        test=regression_metrics(y[s.test], served.predict(X[s.test])),
-        refit=refit,
-    )
+    return LinearReport(**tabular_scores(data, X, y, served, validation), refit=refit)
 
 
 def pooled_fit(
