@@ -170,3 +170,13 @@ def test_the_linear_kind_alone_trains_trades_and_is_evaluated(
     assert {"blend", "linear", "buy_and_hold"} <= set(summary.strategies)
     assert summary.strategies["linear"].ic is not None
     assert set(summary.controls.planted.ic) == {"linear"}
+
+
+def test_a_model_writing_files_its_kind_does_not_declare_is_not_saved(
+    tiny_report, tiny_config: Config, tmp_path, monkeypatch
+) -> None:
+    model_set = ModelSet.load("BTC/USDT", config=tiny_config)
+    monkeypatch.setitem(KINDS, "linear", replace(KINDS["linear"], files=("other.joblib",)))
+    with pytest.raises(ModelSetError, match=r"'linear' model wrote \['linear.joblib'\]"):
+        model_set.save(tmp_path / "models")
+    assert not (tmp_path / "models" / "BTC_USDT" / "LATEST").exists()

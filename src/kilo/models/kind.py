@@ -122,9 +122,9 @@ class ModelKind:
 
     Attributes
     ----------
-    label : its name in reports (``GRU``)
     name : its key in ``models.enabled``, ``blend.weights``, the manifest, the model set
         and the evaluation's strategies
+    label : its name in reports (``GRU``)
     signal : how its output becomes a blend signal: ``regressor`` (a predicted log
         return, shape (n,), standardised by its validation statistics:
         :func:`~kilo.blend.regressor_signal`; it has IC statistics and trades as a
@@ -141,7 +141,7 @@ class ModelKind:
     config_context : ``config -> rows`` the kind would need, before it is fit
     load : ``(folder, trained config) -> model``; the model's own ``save(folder)``
         returns the file names it wrote (checksummed in the manifest)
-    files : the file names its ``save`` writes
+    files : the file names its ``save`` writes (a save writing others is refused)
     columns : the ledger columns of its per-bar raw output (one per output value)
     monitored : the index in ``columns`` of the output the live drift measures watch
     as_outputs : ``validation -> (outputs, long)``: its validation output as

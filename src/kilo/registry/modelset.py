@@ -136,6 +136,12 @@ class ModelSet:
         Returns
         -------
         The version folder.
+
+        Raises
+        ------
+        ModelSetError
+            If a model writes files other than its kind declares
+            (:attr:`~kilo.models.kind.ModelKind.files`); nothing is saved then.
         """
         root = symbol_dir(models_dir, self.symbol)
         root.mkdir(parents=True, exist_ok=True)
@@ -145,7 +151,13 @@ class ModelSet:
             self.preprocessor.save(tmp / PREPROCESSOR_FILE)
             names = [PREPROCESSOR_FILE]
             for name in self.names:
-                names.extend(self.model(name).save(tmp))
+                written = self.model(name).save(tmp)
+                if sorted(written) != sorted(KINDS[name].files):
+                    raise ModelSetError(
+                        f"the {name!r} model wrote {written}, not the files its kind "
+                        f"declares {list(KINDS[name].files)}"
+                    )
+                names.extend(written)
             files = {name: sha256_file(tmp / name) for name in sorted(names)}
             now = datetime.now(UTC)
             digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
