@@ -134,8 +134,10 @@ def fit_model_set(
     Raises
     ------
     ValueError
-        If a single model is asked for without ``previous``.
+        If a single model is asked for without ``previous``, or is no kind.
     """
+    if model != "all" and model not in KINDS:
+        raise ValueError(f"no model kind {model!r}: use all or one of {list(KINDS)}")
     if model != "all" and previous is None:
         raise ValueError(f"training only {model!r} needs the previous model set")
     if previous:
