@@ -40,12 +40,10 @@ def test_every_candle_reads_its_own_feature_row_across_an_outage(config) -> None
     X = Preprocessor().fit(data.features).transform(data.features)
 
     class Stub:  # predictions are never asked for: only the mapping is under test
-        params = type("P", (), {"sequence_length": 1, "window": 1})()
-
-        def predict(self, X, batch=None):  # GRU passes a batch, LightGBM none
+        def predict(self, X):
             return np.zeros(len(X), dtype=np.float32)
 
-    models = FittedModels(Stub(), Stub(), None)
+    models = FittedModels({"lightgbm": Stub(), "linear": Stub()})
     candles, outputs = FoldOutputs.for_dataset(cut, models, X, data, slice(0, 10))
     rows = outputs.row_of
     has_row = rows >= 0
@@ -131,9 +129,9 @@ def test_the_policy_strategy_trades_its_short_action_where_it_may(allow_short: b
     from kilo.inference import FittedModels, PortfolioState
 
     def target(proba: list[float], position: float) -> float:
-        models = FittedModels(None, None, FixedPolicy(proba, allow_short))
-        outputs = FoldOutputs(models, np.zeros((20, 3), np.float32), None, None, np.arange(20))
-        return outputs.policy()(19, PortfolioState(position)).score
+        models = FittedModels({"ppo": FixedPolicy(proba, allow_short)})
+        outputs = FoldOutputs(models, np.zeros((20, 3), np.float32), {}, np.arange(20))
+        return outputs.policy("ppo")(19, PortfolioState(position)).score
 
     short = -1.0 if allow_short else 0.0
     assert target([0.1, 0.2, 0.7], 0.0) == short  # FLAT_OR_SHORT

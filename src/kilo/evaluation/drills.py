@@ -44,11 +44,12 @@ from kilo.evaluation.statistics import (
     ic_statistics,
     placebo_summary,
 )
+from kilo.evaluation.strategy_set import BLEND
 from kilo.evaluation.walkforward import fold_config, run_tasks
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import spearman_ic
+from kilo.models.kinds import enabled_regressors
 from kilo.training.dataset import Dataset, build_dataset, load_context
-from kilo.training.kinds import enabled_regressors
 from kilo.training.split import TimeSplit, required_embargo
 from kilo.utils import JsonFloat
 
@@ -174,7 +175,7 @@ def _trained_instruments(
     )
     names = ("real", "placebo") if "placebo" in chosen else ("real",)
     tasks = [
-        (FoldTask(dataset, k, "regressors", ("blend",)),)
+        (FoldTask(dataset, k, "regressors", (BLEND,)),)
         for k in range(len(folds))
         for dataset in names
     ]

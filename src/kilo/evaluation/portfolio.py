@@ -31,6 +31,7 @@ from kilo.backtest.portfolio import (
 from kilo.backtest.strategies import FoldOutputs
 from kilo.config import Config
 from kilo.evaluation.splits import evaluation_splits
+from kilo.evaluation.strategy_set import BLEND
 from kilo.evaluation.summary import PortfolioSummary, WorstDay
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
@@ -73,12 +74,12 @@ def summarise_portfolio(config: Config, run: PortfolioRun, seconds: float) -> Po
     strategies = {}
     for name in STRATEGIES:
         returns = run.returns[name].to_numpy()
-        blend = name == "blend"
+        blend = name == BLEND
         exposure = run.exposure.to_numpy() if blend else np.full(len(returns), name != "flat")
         pnls = run.pnls if blend else np.empty(0)
         turns = run.equity_turns if blend else 0.0
         strategies[name] = trading_metrics(returns, exposure, pnls, turns, per_year)
-    daily = run.returns["blend"].groupby(lambda t: t.date()).sum()
+    daily = run.returns[BLEND].groupby(lambda t: t.date()).sum()
     return PortfolioSummary(
         strategies=strategies,
         risk_events=dict(run.risk_events),

@@ -104,8 +104,7 @@ def retrain_symbol(
     except ModelSetError as exc:
         champion_problem = f"no usable champion: {exc}"
     challenger = fit_model_set(config, data, engine, progress=progress).model_set
-    ppo = challenger.manifest.metrics.ppo
-    collapsed = ppo is not None and ppo.validation.collapsed
+    collapsed = [n for n, report in challenger.manifest.metrics.root.items() if report.collapsed]
     window = comparison_window(data, champion, required_embargo(config, engine))
     n_bars = window.stop - window.start
     selection = (
@@ -125,7 +124,7 @@ def retrain_symbol(
         "trigger": trigger,
     }
     if collapsed:
-        promoted, reason = False, "challenger's PPO policy collapsed on validation"
+        promoted, reason = False, f"challenger's {', '.join(collapsed)} collapsed on validation"
     elif champion is None:
         promoted, reason = True, str(champion_problem)
     elif n_bars < r.min_window_bars:

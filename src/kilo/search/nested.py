@@ -24,6 +24,7 @@ from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_folds
 from kilo.evaluation.splits import evaluation_splits, walk_forward_folds
 from kilo.evaluation.statistics import ic_statistics
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import ICStatistics
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
@@ -88,7 +89,7 @@ class InnerEvaluation:
         """Nested numbers for the tracking store."""
         return {
             "blend": self.blend.model_dump(),
-            "buy_and_hold": self.buy_and_hold.model_dump(),
+            BUY_AND_HOLD: self.buy_and_hold.model_dump(),
             **{name: stats.model_dump() for name, stats in self.ic.items()},
             "random": {"sharpe": self.random_sharpe, "blend_percentile": self.blend_percentile},
         }
@@ -102,7 +103,7 @@ def objective_value(
     return a position earns, not the label). NaN counts as -inf."""
     if config.search.objective == "net_sharpe":
         per_year = config.data.bars_per_year
-        value = run_metrics([r.runs["blend"] for r in results], per_year).sharpe
+        value = run_metrics([r.runs[BLEND] for r in results], per_year).sharpe
     else:
         y = np.concatenate([data.held_return[folds[r.task.fold].test] for r in results])
         from kilo.metrics import spearman_ic
@@ -159,12 +160,11 @@ def evaluate_inner(
             after_fold(len(done) - 1, objective_value(config, done, data, folds))
 
     tasks = tuple(
-        FoldTask("inner", k, "all", ("blend", "buy_and_hold"), random_draws)
-        for k in range(len(folds))
+        FoldTask("inner", k, "all", (BLEND, BUY_AND_HOLD), random_draws) for k in range(len(folds))
     )
     results = run_folds(per_fold, engine, data, folds, tasks, after_fold=observe)
     per_year = config.data.bars_per_year
-    blend = run_metrics([r.runs["blend"] for r in results], per_year)
+    blend = run_metrics([r.runs[BLEND] for r in results], per_year)
     random_sharpe = percentile = math.nan
     if random_draws:
         draws = np.array(
@@ -180,7 +180,7 @@ def evaluate_inner(
         objective_value(config, results, data, folds),
         objectives,
         blend,
-        run_metrics([r.runs["buy_and_hold"] for r in results], per_year),
+        run_metrics([r.runs[BUY_AND_HOLD] for r in results], per_year),
         ic_statistics(config, data, folds, results, stats_block(config)),
         random_sharpe,
         percentile,

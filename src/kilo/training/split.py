@@ -9,6 +9,7 @@ import pandas as pd
 from kilo.config import Config
 from kilo.errors import DataError
 from kilo.features import FeatureEngine
+from kilo.models.kinds import KINDS
 from kilo.registry import SplitInfo
 from kilo.registry.manifest import SplitRange
 
@@ -19,14 +20,13 @@ MIN_EVAL_ROWS = 100
 def required_embargo(config: Config, engine: FeatureEngine) -> int:
     """Bars between splits: longest lookback + label horizon + model context - 1 + extra.
 
-    The model context (the GRU's ``sequence_length`` or PPO's ``window``, whichever is
-    longer) is added because the first validation sample looks that far back, so no
-    candle behind a training label reaches a validation input.
+    The model context (the longest :attr:`~kilo.models.kind.ModelKind.config_context`
+    of every kind, enabled or not, so the split does not move with ``models.enabled``)
+    is added because the first validation sample looks that far back, so no candle
+    behind a training label reaches a validation input.
     """
-    context = max(config.models.gru.sequence_length, config.models.ppo.window)
-    return (
-        engine.max_lookback + config.target.horizon + context - 1 + config.split.extra_embargo_bars
-    )
+    context = max(kind.config_context(config) for kind in KINDS.values())
+    return engine.max_lookback + config.target.horizon + context + config.split.extra_embargo_bars
 
 
 @dataclass(frozen=True)
