@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train per-symbol model sets (GRU, LightGBM, PPO, preprocessor)."""
+"""Train per-symbol model sets (the preprocessor and every kind of models.enabled)."""
 
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from kilo.cli import (
     config_from_args,
 )
 from kilo.errors import KiloError
+from kilo.models.kinds import KINDS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = common_parser(
-        "Train a GRU, a LightGBM model and a PPO agent per symbol (those of "
-        "models.enabled) on one shared FeatureEngine and save them as a new model-set "
-        "version under the models dir."
+        f"Train the models of models.enabled ({', '.join(KINDS)}) per symbol on one "
+        "shared FeatureEngine and save them as a new model-set version under the models dir."
     )
     add_symbol_choice(parser, "train")
     parser.add_argument(
         "--model",
-        choices=["all", "gru", "lightgbm", "ppo"],
+        choices=["all", *KINDS],
         default="all",
         help="train only this model; the preprocessor and the other models the latest "
         "version holds are reused from it (all: those of models.enabled)",

@@ -13,7 +13,6 @@ from kilo.backtest.strategies import (
     run_metrics,
 )
 from kilo.config import Config
-from kilo.rl import ObservationSpec
 
 
 def test_momentum_is_causal(btc_candles: pd.DataFrame) -> None:
@@ -41,12 +40,10 @@ def test_every_candle_reads_its_own_feature_row_across_an_outage(config) -> None
     X = Preprocessor().fit(data.features).transform(data.features)
 
     class Stub:  # predictions are never asked for: only the mapping is under test
-        params = type("P", (), {"sequence_length": 1, "window": 1})()
-
-        def predict(self, X, batch=None):  # GRU passes a batch, LightGBM none
+        def predict(self, X):
             return np.zeros(len(X), dtype=np.float32)
 
-    models = FittedModels(Stub(), Stub(), None)
+    models = FittedModels({"lightgbm": Stub(), "linear": Stub()})
     candles, outputs = FoldOutputs.for_dataset(cut, models, X, data, slice(0, 10))
     rows = outputs.row_of
     has_row = rows >= 0
@@ -121,7 +118,6 @@ class FixedPolicy:
     def __init__(self, proba: list[float], allow_short: bool) -> None:
         self.proba = np.array([proba], dtype=np.float32)
         self.params = Config().models.ppo.model_copy(update={"allow_short": allow_short})
-        self.spec_ = ObservationSpec()
 
     def predict_proba(self, obs: np.ndarray) -> np.ndarray:
         return np.repeat(self.proba, len(obs), axis=0)
@@ -133,10 +129,9 @@ def test_the_policy_strategy_trades_its_short_action_where_it_may(allow_short: b
     from kilo.inference import FittedModels, PortfolioState
 
     def target(proba: list[float], position: float) -> float:
-        models = FittedModels(None, None, FixedPolicy(proba, allow_short))
-        X = np.zeros((20, 3), np.float32)
-        outputs = FoldOutputs(models, X, None, None, np.arange(20), ppo_in=X)
-        return outputs.policy()(19, PortfolioState(position)).score
+        models = FittedModels({"ppo": FixedPolicy(proba, allow_short)})
+        outputs = FoldOutputs(models, np.zeros((20, 3), np.float32), {}, np.arange(20))
+        return outputs.policy("ppo")(19, PortfolioState(position)).score
 
     short = -1.0 if allow_short else 0.0
     assert target([0.1, 0.2, 0.7], 0.0) == short  # FLAT_OR_SHORT

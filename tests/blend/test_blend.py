@@ -50,15 +50,19 @@ def test_calibration_thresholds_are_validation_quantiles() -> None:
     proba = rng.dirichlet([1, 1, 1], 500)
     long = rng.random(500) < 0.4
     forward = rng.normal(0, 0.01, 500)
-    cal = calibrate(gru, lgb, proba, long, forward, QuantileBlend(weights=WEIGHTS))
-    score, _ = blend(cal.signals(gru, lgb, proba, long), WEIGHTS)
+    regressors = {"gru": gru, "lightgbm": lgb}
+    cal = calibrate(regressors, {"ppo": (proba, long)}, forward, QuantileBlend(weights=WEIGHTS))
+    score, _ = blend(cal.signals(regressors, {"ppo": proba}, long), WEIGHTS)
     assert cal.thresholds is not None
     assert cal.thresholds.enter == pytest.approx(np.quantile(score, 0.7))
     assert cal.thresholds.exit == pytest.approx(np.quantile(score, 0.4))
     assert cal.prediction_stats["gru"].std == pytest.approx(gru.std())
     assert Calibration.model_validate_json(cal.model_dump_json()) == cal
     fixed = calibrate(
-        gru, lgb, proba, long, forward, QuantileBlend(enter_threshold=0.2, exit_threshold=-0.1)
+        regressors,
+        {"ppo": (proba, long)},
+        forward,
+        QuantileBlend(enter_threshold=0.2, exit_threshold=-0.1),
     )
     assert fixed.thresholds == Thresholds(enter=0.2, exit=-0.1, source="config")
 
@@ -70,7 +74,9 @@ def test_the_edge_rule_calibrates_no_thresholds() -> None:
         rng.normal(0, 0.001, 300),
         rng.normal(0, 0.01, 300),
     )
-    cal = calibrate(gru, lgb, None, None, forward, EdgeBlend(weights={"gru": 1.0, "lightgbm": 1.0}))
+    cal = calibrate(
+        {"gru": gru, "lightgbm": lgb}, {}, forward, EdgeBlend(weights={"gru": 1.0, "lightgbm": 1.0})
+    )
     assert cal.thresholds is None and len(cal.edge_map.x) >= 1
     quantile = Config().with_overrides(["blend.rule=quantile"])
     with pytest.raises(ConfigError, match="calibrated for blend.rule edge"):
@@ -95,15 +101,11 @@ def test_an_old_manifests_flat_thresholds_still_load() -> None:
 def test_regressors_alone() -> None:
     rng = np.random.default_rng(1)
     gru, lgb = rng.normal(0, 0.002, 300), rng.normal(0, 0.001, 300)
+    regressors = {"gru": gru, "lightgbm": lgb}
     cal = calibrate(
-        gru,
-        lgb,
-        None,
-        None,
-        rng.normal(0, 0.01, 300),
-        EdgeBlend(weights={"gru": 1.0, "lightgbm": 1.0}),
+        regressors, {}, rng.normal(0, 0.01, 300), EdgeBlend(weights={"gru": 1.0, "lightgbm": 1.0})
     )
-    assert set(cal.signals(gru, lgb, None, False)) == {"gru", "lightgbm"}
+    assert set(cal.signals(regressors, {}, False)) == {"gru", "lightgbm"}
 
 
 def test_threshold_rule() -> None:

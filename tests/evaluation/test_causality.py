@@ -3,6 +3,8 @@ evaluation before any model is fit, with an error that names it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from kilo.config import Config
 from kilo.errors import LookAheadError
 from kilo.evaluation import walkforward
 from kilo.features import FeatureEngine
-from kilo.training import kinds
+from kilo.models.kinds import KINDS
 
 
 @pytest.mark.parametrize("source", ["ETH/USDT", "own"])
@@ -30,8 +32,8 @@ def test_a_look_ahead_stops_the_evaluation_and_names_the_feature(
         raise AssertionError("a model was fit before the causality check")
 
     monkeypatch.setattr(FeatureEngine, "transform", leaky)
-    for name in ("fit_gru", "fit_lightgbm", "fit_ppo"):
-        monkeypatch.setattr(kinds, name, refuse)
+    for name, kind in KINDS.items():
+        monkeypatch.setitem(KINDS, name, replace(kind, fit=refuse))
     cfg = tiny_config.with_overrides({"evaluation.folds": 1})
     with pytest.raises(LookAheadError, match=r"\['log_ret_1'\].*read the future"):
         walkforward.evaluate_symbol(cfg, "BTC/USDT", jobs=1, progress=False)

@@ -11,10 +11,11 @@ import pytest
 from kilo.backtest.simulate import CandleArrays
 from kilo.backtest.strategies import rule_predictor
 from kilo.config import Config
+from kilo.config.markets import bars_per_year
 from kilo.evaluation.cost_curve import CurveRuns, Plan
 from kilo.evaluation.cost_summary import curve_break_even, summarise_cost_curve
 from kilo.evaluation.fold_task import FoldResult, FoldTask
-from kilo.metrics import bars_per_year, sharpe_ratio
+from kilo.metrics import sharpe_ratio
 from tests.evaluation.conftest import COSTS, CurveChain
 
 PER_YEAR = bars_per_year(3600)

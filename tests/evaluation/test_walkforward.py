@@ -14,8 +14,10 @@ from kilo.evaluation.controls import lead_lag_lags
 from kilo.evaluation.fold_task import shuffled_labels
 from kilo.evaluation.power import POWER_MULTIPLE
 from kilo.evaluation.run import run_evaluation
+from kilo.evaluation.strategy_set import MODEL_STRATEGIES
 from kilo.evaluation.summary import EvaluationSummary
-from kilo.evaluation.walkforward import fold_tasks, ppo_timesteps, trained_ppo_timesteps
+from kilo.evaluation.walkforward import fold_config, fold_tasks, policy_timesteps
+from kilo.models.kinds.ppo import fold_timesteps as ppo_timesteps
 from kilo.training.split import TimeSplit
 
 pytestmark = pytest.mark.slow
@@ -77,6 +79,7 @@ def test_summary_layout(evaluation) -> None:
         "gru",
         "lightgbm",
         "ppo",
+        "linear",
         "blend",
         "buy_and_hold",
         "flat",
@@ -88,7 +91,7 @@ def test_summary_layout(evaluation) -> None:
         if name != "flat":  # flat has no variance: PSR and DSR are undefined
             assert finite({k: metrics[k] for k in METRICS if k != "hit_rate"}), name
     assert btc.strategies["flat"].sharpe == 0.0  # a flat book's Sharpe is 0, not undefined
-    for name in ("gru", "lightgbm"):
+    for name in ("gru", "lightgbm", "linear"):
         ic = btc.strategies[name].ic
         assert ic is not None and finite(ic.model_dump())
         assert len(ic.ic_by_fold) == 2 and ic.ic_ci95[0] < ic.ic_spearman < ic.ic_ci95[1]
@@ -103,7 +106,7 @@ def test_summary_layout(evaluation) -> None:
     assert controls.planted.planted_ic == pytest.approx(0.05, abs=1e-3)
     assert controls.planted.needed_ic == pytest.approx(0.7 * controls.planted.planted_ic)
     assert controls.causality.cuts == 2 and controls.causality.identical
-    assert set(controls.label_shuffle_check.ic) == {"gru", "lightgbm"}
+    assert set(controls.label_shuffle_check.ic) == {"gru", "lightgbm", "linear"}
     assert btc.bars > 1000 and btc.seeds == 2 and btc.strategies_std is not None
 
 
@@ -127,7 +130,7 @@ def test_power_curve_floor_and_verdict(evaluation) -> None:
             assert p.detected[name] == (low > max(ic.ic_spearman, 0.0))
     forecast, trading = verdict.forecast, verdict.trading
     assert forecast.value in ("skill", "no edge above F", "undecidable") and forecast.reason
-    assert forecast.family == 2  # two regressors: Holm's first step at 2.5 %, the floor's own
+    assert forecast.family == 3  # three regressors: Holm's first step at 1.7 %
     assert forecast.floor == pytest.approx(max(power.floor.values()))
     assert trading.value in ("beats", "does not beat", "undecidable")
     assert trading.detectable_excess_sharpe > 0 and "80 % power" in trading.reason
@@ -136,7 +139,7 @@ def test_power_curve_floor_and_verdict(evaluation) -> None:
     assert html.index("return IC") < html.index("label IC") < html.index("Strategies")
     trials = btc.trials  # tracking is off: this run's model strategies that traded, 2 seeds
     assert trials is not None and trials.source.startswith("tracking off")
-    traded = [n for n in ("blend", "gru", "lightgbm", "ppo") if btc.strategies[n].n_trades > 0]
+    traded = [n for n in MODEL_STRATEGIES if btc.strategies[n].n_trades > 0]
     assert trials.n == trials.this_run and trials.this_run <= 2 * len(traded)
     assert summary.dsr_trials == trials.n and "N = " in html
 
@@ -182,8 +185,9 @@ def test_fold_ppo_budget_follows_the_model_key_up_to_the_cap(tiny_config: Config
     free = capped.with_overrides({"evaluation.max_ppo_timesteps": None})
     assert ppo_timesteps(free) == 100_000
     # a summary describes what ran: no PPO budget when no PPO is trained
-    assert trained_ppo_timesteps(capped) == 30_000
-    assert trained_ppo_timesteps(capped.with_overrides({"models.enabled": ["lightgbm"]})) == 0
+    assert policy_timesteps(capped) == 30_000
+    assert policy_timesteps(capped.with_overrides({"models.enabled": ["lightgbm"]})) == 0
+    assert fold_config(capped).models.ppo.total_timesteps == 30_000
 
 
 def test_buy_and_hold_holds_across_the_chained_folds_and_grosses_the_market(
@@ -332,7 +336,7 @@ def test_results_tables_are_written_from_the_summary(evaluation) -> None:
         check=True,
     ).stdout
     lines = [line for line in out.splitlines() if line.startswith("| BTC/USDT")]
-    assert len(lines) == 3  # gru and lightgbm forecasts, one trading row
+    assert len(lines) == 4  # gru, lightgbm and linear forecasts, one trading row
     assert btc.verdict is not None
     assert all(btc.verdict.forecast.value in line for line in lines[:2])
     assert btc.verdict.trading.value in lines[2]

@@ -17,6 +17,7 @@ ARTIFACTS = [
     "gru.json",
     "lightgbm.txt",
     "ppo.zip",
+    "linear.joblib",
     "preprocessor.joblib",
     "manifest.json",
 ]
@@ -52,7 +53,7 @@ def test_the_drift_reference_is_stored_small_and_checksummed(
     manifest = json.loads((folder / "manifest.json").read_text())
     drift = manifest["drift"]
     assert len(drift["features"]) == len(manifest["feature_names"]) and drift["bins"] == 10
-    assert set(drift["outputs"]) == {"gru", "lightgbm", "ppo", "score"}
+    assert set(drift["outputs"]) == {"gru", "lightgbm", "ppo", "linear", "score"}
     assert drift["window"] == 168 and drift["null_quantile"] == 0.95
     nulls = [b["null_psi"] for b in drift["features"].values()]
     assert None not in nulls and sorted(nulls)[len(nulls) // 2] > 0.25  # persistent features
@@ -109,7 +110,7 @@ def test_failed_save_leaves_no_version_and_latest_unchanged(
     def broken_save(path):
         raise OSError("disk full")
 
-    monkeypatch.setattr(model_set.ppo, "save", broken_save)
+    monkeypatch.setattr(model_set.model("ppo"), "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         model_set.save(models_dir)
     assert sorted(p.name for p in folder.parent.iterdir()) == sorted(["LATEST", folder.name])
@@ -128,7 +129,7 @@ def test_a_manifest_with_an_unknown_key_is_refused(copy_of_models, tiny_config: 
     with pytest.raises(
         ModelSetError,
         match=r"(?=.*favourite_colour: unknown key)"
-        r"(?=.*metrics.gru.validation.rmse: Input should be a valid number)",
+        r"(?=.*metrics: .*gru.validation.rmse: Input should be a valid number)",
     ):
         ModelSet.load("BTC/USDT", models_dir=models_dir, config=tiny_config)
 

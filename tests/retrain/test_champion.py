@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from kilo.registry import latest_version, list_versions
+from kilo.registry import ModelMetrics, latest_version, list_versions
 from kilo.registry.manifest import read_manifest
 from kilo.retrain import champion, retrain_pass
 from kilo.retrain.decisions import RetrainDecision
@@ -73,18 +73,18 @@ def test_collapsed_policy_is_not_promoted(setup, monkeypatch) -> None:
     def collapsing_fit(*args, **kwargs):
         result = real_fit(*args, **kwargs)
         manifest = result.model_set.manifest
-        ppo = manifest.metrics.ppo
+        ppo = manifest.metrics.get("ppo")
         collapsed = ppo.model_copy(
             update={"validation": ppo.validation.model_copy(update={"collapsed": True})}
         )
         result.model_set.manifest = manifest.model_copy(
-            update={"metrics": manifest.metrics.model_copy(update={"ppo": collapsed})}
+            update={"metrics": ModelMetrics({**manifest.metrics.root, "ppo": collapsed})}
         )
         return result
 
     monkeypatch.setattr(champion, "fit_model_set", collapsing_fit)
     [decision] = retrain_pass(cfg, ["BTC/USDT"])
-    assert not decision.promoted and "collapsed" in decision.reason
+    assert not decision.promoted and "ppo collapsed" in decision.reason
     assert latest_version(cfg.models.dir, "BTC/USDT") == champion_version
 
 

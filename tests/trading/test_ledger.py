@@ -77,7 +77,9 @@ def test_write_before_start_run(tmp_path) -> None:
 def test_prediction_columns_follow_the_record(tmp_path) -> None:
     ledger = Ledger(tmp_path / "l.sqlite")
     ledger.start_run("replay", ["A"], 100.0, {})
-    pred = Prediction(score=0.25, confidence=0.5, gru_raw=0.001, ppo_p_long=0.7)
+    pred = Prediction(
+        score=0.25, confidence=0.5, raw={"gru_raw": 0.001, "ppo_p_long": 0.7}, signals={"gru": 0.1}
+    )
     ledger.write_iteration(record(T, 80.0, [PredictionRecord("A", T, "v1", "enter", 11.0, pred)]))
     row = ledger.query("SELECT * FROM predictions").iloc[0]
     assert list(row.index) == ["iteration_id", *(c for c, _, _ in PredictionRecord.columns())]
@@ -88,6 +90,7 @@ def test_prediction_columns_follow_the_record(tmp_path) -> None:
         "enter",
     )
     assert row["bar_time"] == T.isoformat() and pd.isna(row["lightgbm_raw"])
+    assert row["gru_signal"] == 0.1 and pd.isna(row["linear_signal"])
 
 
 def test_a_ledger_from_an_older_kilo_gains_new_columns(tmp_path) -> None:

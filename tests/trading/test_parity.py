@@ -11,7 +11,7 @@ from kilo.config import Config
 from kilo.data import load_candles
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.inference import FittedModels, context_rows, predict_rows
-from kilo.models.gru import SERVE_BATCH, GRURegressor
+from kilo.models.gru import GRURegressor
 from kilo.trading.sources import ReplaySource
 from kilo.training.dataset import load_context
 
@@ -85,7 +85,7 @@ def test_served_gru_outputs_match_the_trainers_predictions(config: Config, mode:
         X[:-BARS], y[:-BARS].astype(np.float32), progress=False
     )
     full = pd.Series(model.predict(X), index=features.index)
-    served = FittedModels(model, None, None)
+    served = FittedModels({"gru": model})
     ctx = context_rows(served)
     start = candles.index[-BARS - 1]
     history_rows = engine.min_history + ctx
@@ -95,8 +95,7 @@ def test_served_gru_outputs_match_the_trainers_predictions(config: Config, mode:
         snap = snapshots[symbol]
         rows = engine.transform(snap.history, snap.context).iloc[-(ctx + 1) :]
         X = preprocessor.transform(rows)
-        out = predict_rows(served, X, 1, with_ppo=False, gru_batch=SERVE_BATCH).gru
-        assert out is not None
+        out = predict_rows(served, X, 1, with_policies=False)["gru"]
         np.testing.assert_allclose(out[0], full.loc[bar_time], rtol=1e-6, atol=1e-9)
         compared += 1
     assert compared == BARS

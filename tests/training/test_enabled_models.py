@@ -3,15 +3,17 @@ and a model left out is never trained."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from kilo.config import Config
 from kilo.errors import ConfigError
 from kilo.evaluation.walkforward import evaluate_symbol, fold_tasks
+from kilo.models.kinds import KINDS
 from kilo.registry import ModelSet
 from kilo.trading.session import SessionOptions, run_session
 from kilo.trading.symbol_model import SymbolModel
-from kilo.training import kinds
 from kilo.training.trainer import train_symbol
 
 
@@ -22,8 +24,8 @@ def lightgbm_only(tiny_config: Config, tmp_path, monkeypatch) -> Config:
     def refuse(*args, **kwargs):
         raise AssertionError("a model left out of models.enabled was trained")
 
-    monkeypatch.setattr(kinds, "fit_gru", refuse)
-    monkeypatch.setattr(kinds, "fit_ppo", refuse)
+    for name in ("gru", "ppo", "linear"):
+        monkeypatch.setitem(KINDS, name, replace(KINDS[name], fit=refuse))
     return tiny_config.with_overrides(
         {"models.enabled": ["lightgbm"], "models.dir": str(tmp_path / "models")}
     )
@@ -34,8 +36,9 @@ def test_a_lightgbm_only_set_trains_saves_loads_and_trades(lightgbm_only: Config
     assert report.error is None and set(report.seconds) == {"data", "lightgbm", "total"}
     loaded = ModelSet.load("BTC/USDT", config=lightgbm_only)
     assert loaded.names == ("lightgbm",) and loaded.manifest.models == ["lightgbm"]
-    assert loaded.gru is None and loaded.ppo is None
-    assert loaded.manifest.metrics.gru is None and loaded.manifest.metrics.lightgbm is not None
+    assert set(loaded.models) == {"lightgbm"}
+    assert loaded.manifest.metrics.get("gru") is None
+    assert loaded.manifest.metrics.get("lightgbm") is not None
     assert {p.name for p in loaded.folder.iterdir()} == {
         "manifest.json",
         "preprocessor.joblib",
@@ -51,6 +54,7 @@ def test_a_lightgbm_only_set_trains_saves_loads_and_trades(lightgbm_only: Config
     preds = ledger.query("SELECT * FROM predictions")
     assert len(preds) == 40
     assert preds["gru_raw"].isna().all() and preds["ppo_p_long"].isna().all()
+    assert preds["linear_raw"].isna().all() and preds["lightgbm_signal"].notna().all()
     assert preds["lightgbm_raw"].notna().all() and preds["lightgbm_raw"].nunique() > 1
 
 

@@ -20,7 +20,7 @@ def predictions(config: Config, models_dir, symbol: str) -> list[np.ndarray]:
     model_set = ModelSet.load(symbol, models_dir=models_dir, engine=engine)
     X = model_set.preprocessor.transform(build_dataset(config, symbol, engine).features)
     out = predict_rows(model_set, X, 300)
-    return [out.gru, out.lightgbm, out.ppo]
+    return [out.get("gru"), out.get("lightgbm"), out.get("ppo")]
 
 
 def test_two_jobs_give_the_same_model_sets_as_one(tiny_config: Config, tmp_path) -> None:

@@ -12,15 +12,10 @@ from kilo.config import Config, load_config
 from kilo.errors import ConfigError, DataError
 from kilo.models.gru import window_ends
 from kilo.models.gru_samples import chunk_spans
+from kilo.models.rows import stack_blocks, stack_segments
 from kilo.registry import ModelSet
 from kilo.training.parallel import train_symbols
-from kilo.training.pool import (
-    build_pool_datasets,
-    fit_pool,
-    fit_pool_models,
-    stack_blocks,
-    stack_segments,
-)
+from kilo.training.pool import build_pool_datasets, fit_pool, fit_pool_models
 from tests.conftest import POOLED, REPO, TINY, TINY_SYMBOLS
 
 
@@ -79,7 +74,7 @@ def test_gru_windows_never_cross_from_one_member_into_another(pooled_config: Con
 def test_pooled_sets_share_their_regressors_and_load(pooled_config: Config) -> None:
     reports = train_symbols(pooled_config, ["BTC/USDT", "ETH/USDT"], progress=False)
     assert [r.error for r in reports] == [None, None]
-    assert all(r.pooled == ("gru", "lightgbm") for r in reports)
+    assert all(r.pooled == ("gru", "lightgbm", "linear") for r in reports)
     sets = [ModelSet.load(s, config=pooled_config) for s in ("BTC/USDT", "ETH/USDT")]
     for model_set in sets:
         pool = model_set.manifest.pool

@@ -28,14 +28,14 @@ def test_calibration_statistics_are_the_served_models_validation_outputs(
     model_set = result.model_set
     X = model_set.preprocessor.transform(data.features)
     val = data.split.val
-    out = predict_rows(model_set, X[: val.stop], val.stop - val.start, with_ppo=False)
+    out = predict_rows(model_set, X[: val.stop], val.stop - val.start, with_policies=False)
     # the calibration reads every validation bar, or with PPO in the blend the bars its
     # validation path stepped over (all but the last)
     path = result.validation.outputs["ppo"]
     n = len(path.actions) if ppo_weight > 0 else val.stop - val.start
     stats = model_set.manifest.calibration.prediction_stats
     matches = []
-    for name, served in (("gru", out.gru), ("lightgbm", out.lightgbm)):
+    for name, served in (("gru", out.get("gru")), ("lightgbm", out.get("lightgbm"))):
         assert served is not None
         got = (float(np.mean(served[:n])), float(np.std(served[:n])))
         want = (stats[name].mean, stats[name].std)

@@ -52,6 +52,7 @@ def test_artifacts_and_manifest(tiny_report, tiny_config: Config) -> None:
         "gru.json",
         "lightgbm.txt",
         "ppo.zip",
+        "linear.joblib",
         "preprocessor.joblib",
     }
     assert (folder.parent / "LATEST").read_text().strip() == folder.name == tiny_report.version
@@ -101,21 +102,23 @@ def test_reload_gives_identical_predictions(tiny_report, tiny_config: Config) ->
     b = ModelSet.load("BTC/USDT", tiny_report.version, tiny_config.models.dir, engine=engine)
     X = a.preprocessor.transform(data.features)
     np.testing.assert_array_equal(X, b.preprocessor.transform(data.features))
-    gru = a.gru.predict(X)
+    gru = a.model("gru").predict(X)
     assert np.isfinite(gru[15:]).all() and np.isnan(gru[:15]).all() and np.std(gru[15:]) > 0
-    np.testing.assert_array_equal(gru, b.gru.predict(X))
-    np.testing.assert_array_equal(a.lightgbm.predict(X), b.lightgbm.predict(X))
-    env = a.ppo.make_env(X[:200], data.bar_returns[:200])
+    np.testing.assert_array_equal(gru, b.model("gru").predict(X))
+    np.testing.assert_array_equal(a.model("lightgbm").predict(X), b.model("lightgbm").predict(X))
+    env = a.model("ppo").make_env(X[:200], data.bar_returns[:200])
     obs, _ = env.reset(options={"start": 10, "length": 50})
-    assert obs.shape == a.ppo.model_.observation_space.shape == env.observation_space.shape
-    np.testing.assert_array_equal(a.ppo.predict_proba(obs), b.ppo.predict_proba(obs))
+    assert obs.shape == a.model("ppo").model_.observation_space.shape == env.observation_space.shape
+    np.testing.assert_array_equal(
+        a.model("ppo").predict_proba(obs), b.model("ppo").predict_proba(obs)
+    )
 
 
 def test_predict_proba_rows_sum_to_one(tiny_report, tiny_config: Config) -> None:
     model_set = ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, config=tiny_config)
     rng = np.random.default_rng(0)
-    dim = model_set.ppo.model_.observation_space.shape[0]
-    probs = model_set.ppo.predict_proba(rng.normal(size=(32, dim)).astype(np.float32))
+    dim = model_set.model("ppo").model_.observation_space.shape[0]
+    probs = model_set.model("ppo").predict_proba(rng.normal(size=(32, dim)).astype(np.float32))
     assert probs.shape == (32, 3) and (probs >= 0).all()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
 
@@ -127,8 +130,10 @@ def test_same_seed_same_lightgbm_predictions(tiny_report, tiny_config: Config, t
     first = ModelSet.load("BTC/USDT", tiny_report.version, tiny_config.models.dir, engine=engine)
     second = ModelSet.load("BTC/USDT", again.version, tmp_path, engine=engine)
     X = first.preprocessor.transform(data.features)
-    np.testing.assert_array_equal(first.lightgbm.predict(X), second.lightgbm.predict(X))
-    np.testing.assert_array_equal(first.gru.predict(X), second.gru.predict(X))
+    np.testing.assert_array_equal(
+        first.model("lightgbm").predict(X), second.model("lightgbm").predict(X)
+    )
+    np.testing.assert_array_equal(first.model("gru").predict(X), second.model("gru").predict(X))
 
 
 def test_single_model_retrain_reuses_the_rest(tiny_report, tiny_config: Config, tmp_path) -> None:
@@ -149,8 +154,8 @@ def test_single_model_retrain_reuses_the_rest(tiny_report, tiny_config: Config, 
     data = build_dataset(tiny_config, "BTC/USDT", engine)
     X = old.preprocessor.transform(data.features)
     np.testing.assert_array_equal(X, new.preprocessor.transform(data.features))
-    np.testing.assert_array_equal(old.gru.predict(X), new.gru.predict(X))
-    assert new.manifest.metrics.ppo == old.manifest.metrics.ppo
+    np.testing.assert_array_equal(old.model("gru").predict(X), new.model("gru").predict(X))
+    assert new.manifest.metrics.get("ppo") == old.manifest.metrics.get("ppo")
 
     changed = tiny_config.with_overrides({"features.rsi_period": 21})
     with pytest.raises(FeatureContractError, match=r"rsi_14.*rsi_21"):
@@ -170,9 +175,9 @@ def test_manifest_holds_blend_calibration(tiny_report) -> None:
 def test_without_refit_the_early_stopped_models_are_served(tiny_report, tiny_config) -> None:
     """The default (training.refit false, chosen on the search's validation folds)."""
     model_set = ModelSet.load("BTC/USDT", models_dir=tiny_config.models.dir, config=tiny_config)
-    assert model_set.manifest.refit_rows is None and not tiny_report.metrics.gru.refit
-    assert not tiny_report.metrics.lightgbm.refit
-    assert all("val_loss" in h for h in model_set.gru.history_)
+    assert model_set.manifest.refit_rows is None and not tiny_report.metrics.get("gru").refit
+    assert not tiny_report.metrics.get("lightgbm").refit
+    assert all("val_loss" in h for h in model_set.model("gru").history_)
 
 
 def test_with_refit_the_regressors_are_refit_on_train_and_validation(tiny_config, tmp_path) -> None:
@@ -180,12 +185,19 @@ def test_with_refit_the_regressors_are_refit_on_train_and_validation(tiny_config
     train_symbol(config, "BTC/USDT", models_dir=tmp_path, progress=False)
     model_set = ModelSet.load("BTC/USDT", models_dir=tmp_path, config=config)
     m = model_set.manifest
-    assert m.config.training.refit and m.metrics.gru.refit and m.metrics.lightgbm.refit
+    assert (
+        m.config.training.refit and m.metrics.get("gru").refit and m.metrics.get("lightgbm").refit
+    )
     assert m.refit_rows.start == m.split.train.start and m.refit_rows.end == m.split.validation.end
     assert m.refit_rows.rows == m.split.train.rows + m.split.embargo_bars + m.split.validation.rows
-    assert model_set.lightgbm.booster_.current_iteration() == m.metrics.lightgbm.best_iteration
-    assert len(model_set.gru.history_) == m.metrics.gru.best_epochs  # no early stopping
-    assert all("val_loss" not in h for h in model_set.gru.history_)
+    assert (
+        model_set.model("lightgbm").booster_.current_iteration()
+        == m.metrics.get("lightgbm").best_iteration
+    )
+    assert (
+        len(model_set.model("gru").history_) == m.metrics.get("gru").best_epochs
+    )  # no early stopping
+    assert all("val_loss" not in h for h in model_set.model("gru").history_)
 
 
 def test_the_summary_says_which_models_were_reused(tiny_report) -> None:

@@ -2,8 +2,8 @@
 
 A predictor maps ``(candle position, position state)`` to a
 :class:`~kilo.inference.Prediction`; :func:`~kilo.backtest.simulate.simulate` trades
-it. Model predictors use regressor outputs computed once per fold and query PPO per
-bar with the strategy's own position, as the trader does.
+it. Model predictors use regressor outputs computed once per fold and query a policy
+per bar with the strategy's own position, as the trader does.
 """
 
 from __future__ import annotations
@@ -29,14 +29,12 @@ from kilo.inference import (
     PortfolioState,
     Prediction,
     Predictors,
-    RawOutputs,
     context_rows,
-    ppo_inputs,
-    ppo_observations,
     predict_rows,
     score_outputs,
 )
 from kilo.metrics import TradingMetrics, sharpe_ratio, trading_metrics
+from kilo.models.kinds import KINDS
 from kilo.registry import ModelSet
 from kilo.training.dataset import Dataset
 from kilo.utils import JsonFloat
@@ -53,11 +51,9 @@ def side_rule(short: bool) -> ThresholdRule:
     return LONG_SHORT if short else LONG_FLAT
 
 
-def _spread(predicted: np.ndarray | None, n_rows: int, part: slice) -> np.ndarray | None:
+def _spread(predicted: np.ndarray, n_rows: int, part: slice) -> np.ndarray:
     """``predicted`` (one value per row of ``part``) at its rows of ``n_rows``, NaN
-    elsewhere; None stays None."""
-    if predicted is None:
-        return None
+    elsewhere."""
     out = np.full(n_rows, np.nan, dtype=np.float32)
     out[part] = predicted
     return out
@@ -70,23 +66,19 @@ class FoldOutputs:
     Attributes
     ----------
     X : ndarray (n_rows, n_features), float32, every feature row, preprocessed
-    gru, lightgbm : ndarray (n_rows,), predicted labels, NaN outside the predicted rows;
-        None for a model not held
+    predictions : regressor name -> ndarray (n_rows,), predicted labels, NaN outside the
+        predicted rows (the regressors held)
     row_of : ndarray (n_candles,), int64, the feature row of each candle position, -1
         for a candle without one (warm-up, the last bars, or an outage whose labels were
         dropped): feature rows are not always consecutive candles
     volatility : ndarray (n_candles,) or None, trailing annualised volatility for sizing
-    ppo_in : ndarray (n_rows, n_inputs), float32, the rows PPO's window slides over
-        (:func:`~kilo.inference.ppo_inputs`; NaN where not computed), or None without PPO
     """
 
     models: Predictors
     X: np.ndarray
-    gru: np.ndarray | None
-    lightgbm: np.ndarray | None
+    predictions: dict[str, np.ndarray]
     row_of: np.ndarray
     volatility: np.ndarray | None = None
-    ppo_in: np.ndarray | None = None
 
     @classmethod
     def predict(
@@ -97,29 +89,15 @@ class FoldOutputs:
         row_of: np.ndarray,
         volatility: np.ndarray | None = None,
     ) -> FoldOutputs:
-        """Regressor predictions for the feature rows ``part`` in one batch, and PPO's
-        input rows for them and its window before."""
+        """Regressor predictions for the feature rows ``part`` in one batch."""
         out = predict_rows(
             models,
             X[part.start - context_rows(models) : part.stop],
             part.stop - part.start,
-            with_ppo=False,
+            with_policies=False,
         )
-        ppo_in = X if models.ppo is not None and models.ppo.spec_.kind == "features" else None
-        if models.ppo is not None and ppo_in is None:
-            rows = slice(part.start - models.ppo.params.window + 1, part.stop)
-            inputs = ppo_inputs(models, X[: part.stop], rows.stop - rows.start)
-            ppo_in = np.full((len(X), inputs.shape[1]), np.nan, dtype=np.float32)
-            ppo_in[rows] = inputs
-        return cls(
-            models,
-            X,
-            _spread(out.gru, len(X), part),
-            _spread(out.lightgbm, len(X), part),
-            row_of,
-            volatility,
-            ppo_in,
-        )
+        spread = {name: _spread(pred, len(X), part) for name, pred in out.items()}
+        return cls(models, X, spread, row_of, volatility)
 
     def regressor(self, name: str) -> np.ndarray:
         """The predictions of regressor ``name``, shape (n_rows,).
@@ -129,10 +107,9 @@ class FoldOutputs:
         KeyError
             If the models hold no such regressor.
         """
-        out = {"gru": self.gru, "lightgbm": self.lightgbm}.get(name)
-        if out is None:
+        if name not in self.predictions:
             raise KeyError(f"no {name!r} predictions: the models hold no such regressor")
-        return out
+        return self.predictions[name]
 
     @classmethod
     def for_dataset(
@@ -167,54 +144,56 @@ class FoldOutputs:
     def _volatility(self, i: int) -> float | None:
         return None if self.volatility is None else float(self.volatility[i])
 
-    def _proba(self, row: int, state: PortfolioState) -> np.ndarray:
-        agent, inputs = self.models.ppo, self.ppo_in
-        if agent is None or inputs is None:
-            raise ValueError("these models have no PPO agent to ask")
-        window = inputs[row - agent.params.window + 1 : row + 1]
-        return agent.predict_proba(ppo_observations(agent, window, state))
+    def _proba(self, name: str, row: int, state: PortfolioState) -> np.ndarray:
+        """Policy ``name``'s action probabilities (1, 3) at feature row ``row``."""
+        return KINDS[name].predict(self.models.models[name], self.X[: row + 1], 1, state)
 
     def blend(self, calibration: Calibration, weights: dict[str, float]) -> Predictor:
-        """The blend (or one model, by ``weights``); PPO is asked only if it has weight."""
-        use_ppo = weights.get("ppo", 0.0) > 0 and self.models.ppo is not None
+        """The blend (or one model, by ``weights``); a policy is asked only if it has
+        weight."""
+        asked = [
+            name
+            for name in self.models.models
+            if not KINDS[name].regressor and weights.get(name, 0.0) > 0
+        ]
 
         def predict(i: int, state: PortfolioState) -> Prediction:
             r = int(self.row_of[i])
             if r < 0:
                 raise KeyError(f"candle {i} has no feature row (warm-up or an outage)")
-            raw = RawOutputs(
-                None if self.gru is None else self.gru[r : r + 1],
-                None if self.lightgbm is None else self.lightgbm[r : r + 1],
-                self._proba(r, state) if use_ppo else None,
-            )
+            raw = {name: pred[r : r + 1] for name, pred in self.predictions.items()}
+            raw.update({name: self._proba(name, r, state) for name in asked})
             return score_outputs(raw, calibration, weights, state, self._volatility(i))
 
         return predict
 
-    def policy(self) -> Predictor:
-        """PPO's own deterministic action as the side it will hold after it: score +1
-        for a long (LONG, or HOLD while long), -1 for a short (FLAT_OR_SHORT where the
-        agent shorts, ``models.ppo.allow_short``, or HOLD while short), 0 for flat;
-        trade with :func:`side_rule` of the agent's ``allow_short``."""
-        short = bool(self.models.ppo is not None and self.models.ppo.params.allow_short)
+    def policy(self, name: str) -> Predictor:
+        """Policy ``name``'s own deterministic action as the side it will hold after it:
+        score +1 for a long (LONG, or HOLD while long), -1 for a short (FLAT_OR_SHORT
+        where the agent shorts, or HOLD while short), 0 for flat; trade with
+        :func:`side_rule` of :meth:`shorts`."""
+        short = self.shorts(name)
+        kind = KINDS[name]
 
         def predict(i: int, state: PortfolioState) -> Prediction:
-            proba = self._proba(int(self.row_of[i]), state)[0]
-            action = int(proba.argmax())
+            proba = self._proba(name, int(self.row_of[i]), state)
+            action = int(proba[0].argmax())
             if action == Action.HOLD:
                 target = state.position
             else:
                 target = 1.0 if action == Action.LONG else -1.0 if short else 0.0
             return Prediction(
                 score=target,
-                confidence=float(proba.max()),
+                confidence=float(proba[0].max()),
                 volatility=self._volatility(i),
-                ppo_p_hold=float(proba[Action.HOLD]),
-                ppo_p_long=float(proba[Action.LONG]),
-                ppo_p_flat=float(proba[Action.FLAT_OR_SHORT]),
+                raw=kind.raw_columns(proba),
             )
 
         return predict
+
+    def shorts(self, name: str) -> bool:
+        """Whether policy ``name`` may short (its action 2 means short)."""
+        return KINDS[name].shorts(self.models.models[name])
 
 
 def rule_predictor(scores: np.ndarray, offset: int = 0) -> Predictor:

@@ -15,7 +15,8 @@ from kilo.metrics import signal_costs
 
 @register("features")
 def bench_features(config: Config) -> list[dict[str, Any]]:
-    """FeatureEngine.transform rate on BTC/USDT candles (file loading excluded)."""
+    """FeatureEngine.transform rate on ETH/USDT candles, BTC/USDT its reference so every
+    feature group runs (file loading excluded)."""
     from kilo.data import load_candles
     from kilo.features import FeatureEngine
     from kilo.training.dataset import load_context

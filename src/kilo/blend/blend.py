@@ -5,6 +5,7 @@ The formulas are documented in the package docstring (:mod:`kilo.blend`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -166,15 +167,17 @@ class Calibration(BaseModel):
 
     def signals(
         self,
-        gru: np.ndarray | None,
-        lightgbm: np.ndarray | None,
-        ppo_proba: np.ndarray | None,
+        regressors: Mapping[str, np.ndarray],
+        policies: Mapping[str, np.ndarray],
         long: np.ndarray | bool,
     ) -> dict[str, np.ndarray]:
         """The models' raw outputs as signals in [-1, 1], each of shape (n,).
 
-        ``long`` (shape (n,) or scalar) is the position PPO was queried with. A model
-        whose output is None (not in the set, or not asked) has no signal.
+        ``regressors`` maps a model to its predicted labels (n,) (standardised by its
+        prediction statistics, :func:`regressor_signal`); ``policies`` a model to its
+        action probabilities (n, 3) (:func:`ppo_signal`); ``long`` (shape (n,) or
+        scalar) is the position a policy was queried with. A model not given (not in
+        the set, or not asked) has no signal.
 
         Raises
         ------
@@ -185,19 +188,15 @@ class Calibration(BaseModel):
         stats = self.prediction_stats
         out = {
             name: regressor_signal(pred, stats[name].mean, stats[name].std)
-            for name, pred in (("gru", gru), ("lightgbm", lightgbm))
-            if pred is not None
+            for name, pred in regressors.items()
         }
-        if ppo_proba is not None:
-            out["ppo"] = ppo_signal(ppo_proba, long)
+        out.update({name: ppo_signal(proba, long) for name, proba in policies.items()})
         return out
 
 
 def calibrate(
-    gru: np.ndarray | None,
-    lightgbm: np.ndarray | None,
-    ppo_proba: np.ndarray | None,
-    ppo_long: np.ndarray | None,
+    regressors: Mapping[str, np.ndarray],
+    policies: Mapping[str, tuple[np.ndarray, np.ndarray]],
     forward_return: np.ndarray,
     config: BlendConfig,
 ) -> Calibration:
@@ -206,15 +205,13 @@ def calibrate(
 
     Parameters
     ----------
-    gru, lightgbm
-        Validation predictions, shape (n,), label units; None for a model the set
-        does not hold.
-    ppo_proba
-        Validation action probabilities, shape (n, 3), queried along the policy's own
-        simulated path.
-    ppo_long
-        Shape (n,), bool: the policy's position on that path when it was queried.
-        Both None for a blend of the regressors alone.
+    regressors
+        Model -> validation predictions, shape (n,), label units (the models the set
+        holds).
+    policies
+        Model -> (validation action probabilities of shape (n, 3), queried along the
+        policy's own simulated path; shape (n,), bool, its position on that path when
+        it was queried); empty for a blend of the regressors alone.
     forward_return
         Shape (n,): log return over the label horizon after each validation bar.
 
@@ -226,16 +223,14 @@ def calibrate(
     """
     stats = {
         name: PredictionStats(mean=float(np.nanmean(p)), std=float(np.nanstd(p)))
-        for name, p in (("gru", gru), ("lightgbm", lightgbm))
-        if p is not None
+        for name, p in regressors.items()
     }
     draft = Calibration(
         prediction_stats=stats, validation_score_quantiles={}, edge_map=EdgeMap(x=[0.0], y=[0.0])
     )
-    score, _ = blend(
-        draft.signals(gru, lightgbm, ppo_proba, False if ppo_long is None else ppo_long),
-        config.weights,
-    )
+    signals = draft.signals(regressors, {}, False)
+    signals.update({name: ppo_signal(proba, long) for name, (proba, long) in policies.items()})
+    score, _ = blend(signals, config.weights)
     levels = (0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.7, 0.75, 0.9, 0.95)
     quantiles = {f"q{round(q * 100):02d}": float(np.nanquantile(score, q)) for q in levels}
     return Calibration(

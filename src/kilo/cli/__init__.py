@@ -66,7 +66,7 @@ def common_parser(
         default=[],
         metavar="KEY=VALUE",
         help="override one config key by dotted path, value parsed as YAML "
-        "(repeatable), e.g. --set models.gru.epochs=2",
+        "(repeatable), e.g. --set training.refit=true",
     )
     group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser

@@ -18,6 +18,7 @@ import pandas as pd
 
 from kilo.cli.drift_panel import IC_HISTORY, drift_section
 from kilo.evaluation.figures import downsample
+from kilo.inference import signal_columns
 from kilo.trading.drift_store import latest_drift
 from kilo.trading.ledger import connect
 
@@ -27,9 +28,7 @@ DECISION_COLUMNS = [
     "decision",
     "score",
     "expected_edge",
-    "gru_signal",
-    "lightgbm_signal",
-    "ppo_signal",
+    *signal_columns(),
     "confidence",
     "mark_price",
     "model_version",
@@ -151,7 +150,7 @@ MONEY_COLUMNS = (
     "fee",
     "realised_pnl",
 )
-SIGNAL_COLUMNS = ("score", "gru_signal", "lightgbm_signal", "ppo_signal")
+SIGNAL_COLUMNS = ("score", *signal_columns())
 LEGEND = (
     "Prices, values, fees and PnL in the quote currency; times in UTC. <b>score</b>: the "
     "blend of the models' signals, in [-1, 1] (above 0 leans long); <b>*_signal</b>: each "

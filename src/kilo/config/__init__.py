@@ -8,11 +8,12 @@ conventions live in :mod:`kilo.config.markets`.
 from kilo.config.blend import BlendConfig, EdgeBlend, QuantileBlend
 from kilo.config.drift import DriftConfig
 from kilo.config.loading import ENV_DATA_DIR, ENV_MODELS_DIR, load_config, read_config_file
-from kilo.config.markets import normalize_symbol, timeframe_seconds
+from kilo.config.markets import Symbol, normalize_symbol, timeframe_seconds
 from kilo.config.models import (
     MODEL_NAMES,
     GRUConfig,
     LightGBMConfig,
+    LinearConfig,
     ModelName,
     ModelsConfig,
     PPOConfig,
@@ -48,6 +49,7 @@ __all__ = [
     "FeaturesConfig",
     "GRUConfig",
     "LightGBMConfig",
+    "LinearConfig",
     "ModelName",
     "ModelsConfig",
     "MonitoringConfig",
@@ -60,6 +62,7 @@ __all__ = [
     "SearchConfig",
     "SearchRange",
     "SplitConfig",
+    "Symbol",
     "TargetConfig",
     "TradingConfig",
     "TrackingConfig",

@@ -23,9 +23,10 @@ from kilo.config.sections import _Section
 
 class _Blend(_Section):
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"gru": 1.0, "lightgbm": 1.0, "ppo": 0.0},
+        default_factory=lambda: {"gru": 1.0, "lightgbm": 1.0, "ppo": 0.0, "linear": 0.0},
         description="relative model weights (PPO 0: chosen on the search's validation "
-        "folds over eight years; PPO is still trained and evaluated alone) [relative]",
+        "folds over eight years; the linear baseline 0: not chosen on them yet; both are "
+        "still trained and evaluated alone) [relative]",
     )
 
     @field_validator("weights")
@@ -33,7 +34,7 @@ class _Blend(_Section):
     def _weights(cls, value: dict[str, float]) -> dict[str, float]:
         unknown = sorted(set(value) - set(MODEL_NAMES))
         if unknown:
-            raise ValueError(f"unknown model(s) {unknown}: use gru, lightgbm and ppo")
+            raise ValueError(f"unknown model(s) {unknown}: use {', '.join(MODEL_NAMES)}")
         if any(w < 0 for w in value.values()) or sum(value.values()) <= 0:
             raise ValueError("weights must be >= 0 with a positive sum")
         return value

@@ -8,8 +8,10 @@ case. Timeframes use ccxt's notation (``15m``, ``1h``, ``4h``, ``1d``).
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import pandas as pd
+from pydantic import BeforeValidator
 
 from kilo.errors import ConfigError
 
@@ -81,6 +83,21 @@ def normalize_symbol(text: str) -> str:
     return f"{parts[0]}/{parts[1]}"
 
 
+def _validated_symbol(value: object) -> object:
+    """:func:`normalize_symbol` for Pydantic: its error as the ValueError Pydantic reports."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return normalize_symbol(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: A configured symbol: typed as users type it (``BTCUSDT``, ``btc/usdt``), validated and
+#: stored in ccxt's unified form ``BTC/USDT`` (:func:`normalize_symbol`).
+Symbol = Annotated[str, BeforeValidator(_validated_symbol)]
+
+
 def timeframe_seconds(timeframe: str) -> int:
     """Length of one candle in seconds, e.g. ``"1h"`` -> 3600 (ccxt's notation and units).
 
@@ -93,6 +110,11 @@ def timeframe_seconds(timeframe: str) -> int:
     if match is None:
         raise ConfigError(f"timeframe {timeframe!r} is not valid (use e.g. 15m, 1h, 4h, 1d)")
     return int(match.group(1)) * TIMEFRAME_UNITS[match.group(2)]
+
+
+def bars_per_year(timeframe_seconds: int | float) -> float:
+    """Bars in a 365-day year (crypto trades around the clock), e.g. 8,760 for 1h."""
+    return 365 * 24 * 3600 / timeframe_seconds
 
 
 def utc_timestamp(date: str) -> pd.Timestamp:

@@ -136,9 +136,15 @@ class PPOConfig(_Section):
         return self
 
 
-ModelName = Literal["gru", "lightgbm", "ppo"]
+class LinearConfig(_Section):
+    """The linear baseline: standardised features, then ridge regression (scikit-learn)."""
+
+    alpha: float = Field(1.0, ge=0, description="ridge L2 penalty on standardised features [-]")
+
+
+ModelName = Literal["gru", "lightgbm", "ppo", "linear"]
 #: Every model kind a set may hold, in their fixed order.
-MODEL_NAMES: tuple[ModelName, ...] = ("gru", "lightgbm", "ppo")
+MODEL_NAMES: tuple[ModelName, ...] = ("gru", "lightgbm", "ppo", "linear")
 
 
 class ModelsConfig(_Section):
@@ -149,11 +155,12 @@ class ModelsConfig(_Section):
         default_factory=lambda: list(MODEL_NAMES),
         min_length=1,
         description="the models trained, blended and evaluated (any non-empty subset of "
-        "gru, lightgbm, ppo); the others are never trained",
+        "gru, lightgbm, ppo, linear); the others are never trained",
     )
     gru: GRUConfig = Field(GRUConfig(), description="the GRU")
     lightgbm: LightGBMConfig = Field(LightGBMConfig(), description="the LightGBM model")
     ppo: PPOConfig = Field(PPOConfig(), description="the PPO agent")
+    linear: LinearConfig = Field(LinearConfig(), description="the linear baseline")
 
     @field_validator("enabled")
     @classmethod

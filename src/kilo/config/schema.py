@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from kilo.config.blend import BlendConfig, EdgeBlend, switch_rule
 from kilo.config.drift import DriftConfig
-from kilo.config.markets import normalize_symbol
+from kilo.config.markets import Symbol
 from kilo.config.models import ModelsConfig
 from kilo.config.overrides import Overrides, apply_overrides, format_errors
 from kilo.config.risk import MonitoringConfig, RiskConfig
@@ -36,7 +36,7 @@ class Config(_Section):
     seed: int = Field(
         42, ge=0, description="drives numpy, torch, LightGBM and stable-baselines3 [integer]"
     )
-    symbols: list[str] = Field(
+    symbols: list[Symbol] = Field(
         default_factory=lambda: list(DEFAULT_SYMBOLS),
         min_length=1,
         description="the symbols of --all, of the trader and of download_data.py, and the "
@@ -62,17 +62,6 @@ class Config(_Section):
     training: TrainingConfig = Field(TrainingConfig(), description="how the trainer fits")
     search: SearchConfig = Field(default_factory=SearchConfig, description="Optuna search")
     tracking: TrackingConfig = Field(TrackingConfig(), description="MLflow")
-
-    @field_validator("symbols", mode="before")
-    @classmethod
-    def _symbols(cls, value: Any) -> Any:
-        """Symbols as users type them (``BTCUSDT``, ``btc/usdt``) -> ``BTC/USDT``."""
-        if not isinstance(value, list):
-            return value
-        try:
-            return [normalize_symbol(s) for s in value]
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _universe(self) -> Config:

@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from kilo.config.markets import normalize_symbol, timeframe_seconds, utc_timestamp
+from kilo.config.markets import Symbol, bars_per_year, timeframe_seconds, utc_timestamp
 from kilo.errors import ConfigError
 
 
@@ -73,6 +73,12 @@ class DataConfig(_Section):
             raise ValueError(str(exc)) from None
         return value
 
+    @property
+    def bars_per_year(self) -> float:
+        """Bars of ``timeframe`` in a 365-day year, e.g. 8,760 for 1h: annualises Sharpe
+        ratios and volatilities."""
+        return bars_per_year(timeframe_seconds(self.timeframe))
+
 
 class FeaturesConfig(_Section):
     """The FeatureEngine's inputs: periods of the own-candle indicators and the
@@ -100,12 +106,12 @@ class FeaturesConfig(_Section):
     ffill_limit: int = Field(
         3, ge=0, description="longest run of NaN features forward-filled [bars]"
     )
-    reference_symbols: list[str] = Field(
+    reference_symbols: list[Symbol] = Field(
         ["BTC/USDT"],
         description="cross-asset: symbols whose "
         "returns and volatility every symbol sees; [] disables",
     )
-    universe: list[str] | None = Field(
+    universe: list[Symbol] | None = Field(
         None,
         description="cross-asset: symbols of the equal-weight "
         "market return, beta, residual and rank; None: `symbols`; "
@@ -131,16 +137,6 @@ class FeaturesConfig(_Section):
         if any(p < 1 for p in value):
             raise ValueError("every period must be >= 1 bar")
         return value
-
-    @field_validator("reference_symbols", "universe", mode="before")
-    @classmethod
-    def _symbols(cls, value: object) -> object:
-        if not isinstance(value, list):
-            return value
-        try:
-            return [normalize_symbol(s) for s in value]
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
 
     @field_validator("timeframes")
     @classmethod

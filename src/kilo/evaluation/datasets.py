@@ -10,8 +10,8 @@ from kilo.data.market import load_market_candles
 from kilo.evaluation.controls import placebo_candles, planted_candles, planted_signal
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import spearman_ic
+from kilo.models.kinds import enabled_regressors
 from kilo.training.dataset import Dataset, build_dataset, load_context
-from kilo.training.kinds import enabled_regressors
 
 #: Shortest block (bars) of the bootstrap, the permutations and the placebo's shuffle.
 MIN_STATS_BLOCK = 24
@@ -21,6 +21,18 @@ def stats_block(config: Config) -> int:
     """Block length (bars) of the bootstrap and permutations: >= the label horizon and
     >= :data:`MIN_STATS_BLOCK`, so overlapping labels stay inside one block."""
     return max(config.target.horizon, MIN_STATS_BLOCK)
+
+
+#: The registry of data set names a fold task may carry -> the :class:`Datasets` field
+#: it reads (the label shuffle and the holdout read the real candles); the power
+#: curve's points (:func:`power_name`) are looked up in ``Datasets.power``.
+DATASET_FIELDS = {
+    "real": "real",
+    "holdout": "real",
+    "label_shuffle": "real",
+    "placebo": "placebo",
+    "planted": "planted",
+}
 
 
 def power_name(planted_ic: float) -> str:
@@ -46,11 +58,19 @@ class Datasets:
     power: dict[str, tuple[Dataset, float]] = field(default_factory=dict)
 
     def get(self, name: str) -> Dataset:
-        """The data set a fold task names (``label_shuffle`` and ``holdout`` read the real
-        one)."""
+        """The data set a fold task names (:data:`DATASET_FIELDS`, or a power point).
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is no data set.
+        """
         if name in self.power:
             return self.power[name][0]
-        return self.real if name in ("label_shuffle", "holdout") else getattr(self, name)
+        if name not in DATASET_FIELDS:
+            raise KeyError(f"no data set {name!r}: known are {[*DATASET_FIELDS, *self.power]}")
+        data: Dataset = getattr(self, DATASET_FIELDS[name])
+        return data
 
 
 def build_datasets(config: Config, symbol: str, engine: FeatureEngine) -> Datasets:

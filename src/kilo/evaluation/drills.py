@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from kilo.config import Config, timeframe_seconds
+from kilo.config import Config
 from kilo.data import load_config_candles
 from kilo.data.alignment import check_alignment
 from kilo.errors import ConfigError, DataError, LookAheadError
@@ -44,11 +44,12 @@ from kilo.evaluation.statistics import (
     ic_statistics,
     placebo_summary,
 )
+from kilo.evaluation.strategy_set import BLEND
 from kilo.evaluation.walkforward import fold_config, run_tasks
 from kilo.features import FeatureEngine, held_log_return
-from kilo.metrics import bars_per_year, spearman_ic
+from kilo.metrics import spearman_ic
+from kilo.models.kinds import enabled_regressors
 from kilo.training.dataset import Dataset, build_dataset, load_context
-from kilo.training.kinds import enabled_regressors
 from kilo.training.split import TimeSplit, required_embargo
 from kilo.utils import JsonFloat
 
@@ -174,7 +175,7 @@ def _trained_instruments(
     )
     names = ("real", "placebo") if "placebo" in chosen else ("real",)
     tasks = [
-        (FoldTask(dataset, k, "regressors", ("blend",)),)
+        (FoldTask(dataset, k, "regressors", (BLEND,)),)
         for k in range(len(folds))
         for dataset in names
     ]
@@ -183,7 +184,7 @@ def _trained_instruments(
     )
     out: dict = {"placebo": False, "lead/lag": False}
     if "placebo" in chosen:
-        per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+        per_year = config.data.bars_per_year
         placebo = placebo_summary(
             config, datasets.placebo, folds, results["placebo"], block, per_year
         )

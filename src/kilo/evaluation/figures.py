@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kilo.evaluation.results import STRATEGY_ORDER
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD, STRATEGY_ORDER
 from kilo.evaluation.symbol import SymbolEvaluation
 
 MAX_POINTS = 1200
@@ -56,15 +56,15 @@ def drawdown_percent(equity: pd.Series) -> pd.Series:
 
 def ordered_curves(ev: SymbolEvaluation) -> list[tuple[str, pd.Series]]:
     """The evaluation's equity curves in drawing order: the blend first, then
-    :data:`~kilo.evaluation.results.STRATEGY_ORDER`."""
+    :data:`~kilo.evaluation.strategy_set.STRATEGY_ORDER`."""
     return [(name, ev.curves[name]) for name in STRATEGY_ORDER if name in ev.curves]
 
 
 def _line(name: str) -> dict[str, Any]:
     """A strategy's line style as keyword arguments of matplotlib's ``plot``."""
-    if name == "blend":
+    if name == BLEND:
         return {"linewidth": BLEND_WIDTH, "color": "black", "zorder": 3}
-    if name == "buy_and_hold":
+    if name == BUY_AND_HOLD:
         return {"linewidth": OTHER_WIDTH + 0.2, "color": "grey", "linestyle": "--"}
     return {"linewidth": OTHER_WIDTH}
 
@@ -108,7 +108,7 @@ def equity_figure(ev: SymbolEvaluation) -> Any:
         line = {"width": style["linewidth"], "color": style.get("color")}
         line["dash"] = "dash" if style.get("linestyle") == "--" else "solid"
         fig.add_trace(go.Scatter(x=shown.index, y=shown, name=name, line=line), row=2, col=1)
-        if name in ("blend", "buy_and_hold"):
+        if name in (BLEND, BUY_AND_HOLD):
             drawdown = downsample(drawdown_percent(curve))
             fig.add_trace(
                 go.Scatter(
@@ -116,7 +116,7 @@ def equity_figure(ev: SymbolEvaluation) -> Any:
                     y=drawdown,
                     name=f"{name} drawdown",
                     line={**line, "width": 1},
-                    fill="tozeroy" if name == "blend" else None,
+                    fill="tozeroy" if name == BLEND else None,
                     fillcolor=LIGHT,
                 ),
                 row=3,
@@ -176,10 +176,10 @@ def equity_png_figure(results: dict[str, list[SymbolEvaluation]]) -> Any:
         side = fig.add_subplot(grid[2], sharex=equity)
         for name, curve in ordered_curves(ev):
             equity.plot(curve.index, curve.to_numpy(), label=name, **_line(name))
-            if name in ("blend", "buy_and_hold"):
+            if name in (BLEND, BUY_AND_HOLD):
                 dd = drawdown_percent(curve).to_numpy()
                 drawdown.plot(curve.index, dd, label=name, **{**_line(name), "linewidth": 0.9})
-                if name == "blend":
+                if name == BLEND:
                     drawdown.fill_between(curve.index, dd, 0, color="black", alpha=0.15)
         side.fill_between(
             ev.blend_side.index, ev.blend_side.to_numpy(), 0, step="post", color="0.35", lw=0

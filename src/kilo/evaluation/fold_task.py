@@ -10,14 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from kilo.backtest.paths import spell_shuffled_paths
 from kilo.backtest.simulate import (
     Book,
-    CandleArrays,
     StrategyRun,
     evaluation_trading,
     simulate,
@@ -25,18 +24,18 @@ from kilo.backtest.simulate import (
 from kilo.backtest.strategies import (
     FoldOutputs,
     entry_fraction,
-    momentum_scores,
     rule_predictor,
     side_rule,
 )
 from kilo.config import Config
 from kilo.errors import ConfigError
 from kilo.evaluation.cost_curve import CurveRuns, Plan, curve_runs
+from kilo.evaluation.strategy_set import BLEND, plan
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.inference import FittedModels, Predictors
+from kilo.models.kinds import REGRESSORS, enabled_regressors
 from kilo.runtime import limit_threads
 from kilo.training.dataset import Dataset
-from kilo.training.kinds import KINDS, REGRESSORS, enabled_regressors
 from kilo.training.split import TimeSplit
 from kilo.training.trainer import Validation, fit_kinds, fit_model_set
 from kilo.utils import seed_everything
@@ -106,10 +105,7 @@ def _fit(
     preprocessor = Preprocessor().fit(data.features.iloc[data.split.train])
     X = preprocessor.transform(data.features)
     fitted, _ = fit_kinds(config, data, X, enabled_regressors(config), progress=False)
-    chosen: dict[str, Any] = {
-        name: fitted[name].model if name in fitted else None for name in KINDS
-    }
-    models = FittedModels(**chosen)
+    models = FittedModels({name: f.model for name, f in fitted.items()})
     outputs = {name: f.validation for name, f in fitted.items()}
     return models, preprocessor, Validation(outputs, data.forward_return[data.split.val])
 
@@ -200,43 +196,6 @@ def run_folds(
     return results
 
 
-def _plan(
-    config: Config,
-    name: str,
-    validation: Validation,
-    outputs: FoldOutputs,
-    candles: CandleArrays,
-) -> Plan:
-    """What strategy ``name`` trades with (see :func:`run_fold`): a model strategy its
-    calibration from the validation rows, a baseline its precomputed scores; only PPO
-    reads the position state.
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is no strategy.
-    """
-    if name == "blend" or name in REGRESSORS:
-        weights = (
-            {m: w for m, w in config.blend.weights.items() if m in validation.outputs}
-            if name == "blend"
-            else {name: 1.0}
-        )
-        calibration = validation.calibrate(config, weights)
-        ppo = weights.get("ppo", 0.0) > 0  # PPO reads the position state
-        return Plan(outputs.blend(calibration, weights), calibration, reads_state=ppo)
-    if name in KINDS:  # the policy trades its own actions, short where the venue allows
-        return Plan(outputs.policy(), fixed=side_rule(bool(config.models.ppo.allow_short)))
-    if name in ("buy_and_hold", "flat"):
-        sign = 1.0 if name == "buy_and_hold" else -1.0
-        scores = np.full(len(candles.index), sign)
-        return Plan(rule_predictor(scores), stops=False, reads_state=False)
-    if name == "momentum":
-        scores = momentum_scores(candles.close, config.evaluation.momentum_lookback)
-        return Plan(rule_predictor(scores), reads_state=False)
-    raise ValueError(f"unknown strategy {name!r}")
-
-
 def _run_fold(
     config: Config,
     engine: FeatureEngine,
@@ -271,14 +230,14 @@ def _run_fold(
     books = {name: run.book for name, run in previous.runs.items()} if previous else {}
     random_books = [run.book for run in previous.random_runs] if previous else []
     plans = {
-        name: _plan(config, name, validation, outputs, candles).memoised()
+        name: plan(config, name, validation, outputs, candles).memoised()
         for name in task.strategies
     }
     runs = {name: trade(plan, config, books.get(name)) for name, plan in plans.items()}
     curve = curve_runs(config, plans, task.costs, trade, previous.cost_curve if previous else None)
     random_runs = []
     if task.random_draws:
-        blend = runs["blend"]
+        blend = runs[BLEND]
         paths = spell_shuffled_paths(
             blend.side.to_numpy(),
             task.random_draws,

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from kilo.evaluation.power import power_summary
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import EvaluationSummary, ICStatistics, SymbolSummary
 from kilo.evaluation.text import number
 
@@ -92,7 +93,7 @@ def trading_table(summary: EvaluationSummary) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for symbol, entry in summary.symbols.items():
-        blend, bh = entry.strategies["blend"], entry.strategies["buy_and_hold"]
+        blend, bh = entry.strategies[BLEND], entry.strategies[BUY_AND_HOLD]
         trading = entry.verdict.trading if entry.verdict else None
         percentile = entry.random.blend_percentile if entry.random else math.nan
         held = entry.holdout

@@ -40,6 +40,8 @@ from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import causality_check
 from kilo.evaluation.summary import Causality
 from kilo.features import FeatureEngine
+from kilo.models.kind import FLAT
+from kilo.models.kinds import KINDS
 from kilo.runtime import dispatch, limit_threads, threads_per_job
 from kilo.training.dataset import Dataset
 from kilo.training.pool import (
@@ -190,16 +192,15 @@ def alone_config(config: Config) -> Config:
 
 def pooled_predictions(config: Config, pool: Pool, symbol: str) -> dict[str, np.ndarray]:
     """Each pooled regressor's predictions for ``symbol``'s test rows, (n_test,)
-    float64, from its own preprocessor (GRU windows read the rows before the test)."""
+    float64, from its own preprocessor (a model's context reads the rows before the test)."""
     data = pool.datasets[symbol]
     X = pool.preprocessors[symbol].transform(data.features)
     test = data.split.test
-    out = {}
-    for name, model in pool.models.items():
-        context = config.models.gru.sequence_length - 1 if name == "gru" else 0
-        rows = model.predict(X[test.start - context : test.stop])
-        out[name] = np.asarray(rows[context:], dtype=np.float64)
-    return out
+    n_test = test.stop - test.start
+    return {
+        name: np.asarray(KINDS[name].predict(model, X[: test.stop], n_test, FLAT), np.float64)
+        for name, model in pool.models.items()
+    }
 
 
 def run_pool_task(

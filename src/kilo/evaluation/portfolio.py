@@ -29,12 +29,13 @@ from kilo.backtest.portfolio import (
     trade_together,
 )
 from kilo.backtest.strategies import FoldOutputs
-from kilo.config import Config, timeframe_seconds
+from kilo.config import Config
 from kilo.evaluation.splits import evaluation_splits
+from kilo.evaluation.strategy_set import BLEND
 from kilo.evaluation.summary import PortfolioSummary, WorstDay
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
-from kilo.metrics import bars_per_year, trading_metrics
+from kilo.metrics import trading_metrics
 from kilo.runtime import dispatch, limit_threads, threads_per_job
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import TimeSplit, required_embargo
@@ -69,16 +70,16 @@ def fold_scorers(
 def summarise_portfolio(config: Config, run: PortfolioRun, seconds: float) -> PortfolioSummary:
     """Metrics of each strategy over the run, risk events by rule, the worst UTC day, the
     breaker's cooldown and the wall time."""
-    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+    per_year = config.data.bars_per_year
     strategies = {}
     for name in STRATEGIES:
         returns = run.returns[name].to_numpy()
-        blend = name == "blend"
+        blend = name == BLEND
         exposure = run.exposure.to_numpy() if blend else np.full(len(returns), name != "flat")
         pnls = run.pnls if blend else np.empty(0)
         turns = run.equity_turns if blend else 0.0
         strategies[name] = trading_metrics(returns, exposure, pnls, turns, per_year)
-    daily = run.returns["blend"].groupby(lambda t: t.date()).sum()
+    daily = run.returns[BLEND].groupby(lambda t: t.date()).sum()
     return PortfolioSummary(
         strategies=strategies,
         risk_events=dict(run.risk_events),

@@ -18,7 +18,7 @@ import pandas as pd
 from kilo.evaluation.cost_summary import CostCurve
 from kilo.evaluation.figures import equity_figure
 from kilo.evaluation.power import power_lines
-from kilo.evaluation.results import STRATEGY_ORDER
+from kilo.evaluation.strategy_set import BLEND, STRATEGY_ORDER
 from kilo.evaluation.summary import (
     Controls,
     EvaluationSummary,
@@ -128,7 +128,7 @@ def cost_curve_section(curve: CostCurve | None) -> str:
                 y=[p.net_total_log_return for p in strategy.points],
                 mode="lines+markers",
                 name=name,
-                line={"width": 2.5 if name == "blend" else 1.2},
+                line={"width": 2.5 if name == BLEND else 1.2},
             )
             for name in STRATEGY_ORDER
             if (strategy := curve.strategies.get(name)) is not None

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from kilo.evaluation.strategy_set import MODEL_STRATEGIES, STRATEGY_ORDER
 from kilo.evaluation.summary import (
     EvaluationSummary,
     HoldoutSummary,
@@ -18,11 +19,10 @@ from kilo.evaluation.summary import (
     Trials,
 )
 from kilo.evaluation.symbol import SymbolEvaluation
-from kilo.evaluation.trials import DSR_BENCHMARK, MODEL_STRATEGIES, TrackedTrials
+from kilo.evaluation.trials import DSR_BENCHMARK, TrackedTrials
 from kilo.evaluation.verdict import decide, forecast_pvalues
 from kilo.metrics import deflated_sharpe_ratio, expected_max_sharpe, holm_adjusted, sharpe_ratio
 
-STRATEGY_ORDER = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum", "random")
 #: A strategy's IC statistics: not averaged over seeds, not metrics table columns.
 IC_FIELDS = {"ic", "label_ic"}
 

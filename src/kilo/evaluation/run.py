@@ -18,7 +18,7 @@ from kilo.evaluation.results import IC_FIELDS, summarise
 from kilo.evaluation.summary import EvaluationSummary, Provenance
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import EVALUATE, HOLDOUT_READ, tracked_trials
-from kilo.evaluation.walkforward import evaluate_symbol, trained_ppo_timesteps
+from kilo.evaluation.walkforward import evaluate_symbol, policy_timesteps
 from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 
 logger = logging.getLogger(__name__)
@@ -135,8 +135,8 @@ def run_evaluation(
     (:mod:`kilo.evaluation.portfolio`). Deflated Sharpe ratios count, per symbol, the
     model strategies of this run and of every other configuration evaluated on its
     outer folds (:mod:`kilo.evaluation.trials`); each symbol's holdout read is logged
-    on the run and the summary counts its reads. Each fold's PPO budget
-    (:func:`~kilo.evaluation.walkforward.trained_ppo_timesteps`) is logged and stored.
+    on the run and the summary counts its reads. Each fold's policy budget
+    (:func:`~kilo.evaluation.walkforward.policy_timesteps`) is logged and stored.
     The summary records the commit checked out when the run starts and ``command``,
     the command line that started it (:class:`~kilo.evaluation.summary.Provenance`).
 
@@ -169,13 +169,11 @@ def run_evaluation(
             backend=backend,
             provenance=provenance,
         )
-    budget = trained_ppo_timesteps(config)
+    budget = policy_timesteps(config)
     if budget:
         logger.info(
-            "PPO trains %d timesteps per fold (models.ppo.total_timesteps %d, "
-            "evaluation.max_ppo_timesteps %s)",
+            "the policies train %d timesteps per fold (evaluation.max_ppo_timesteps %s)",
             budget,
-            config.models.ppo.total_timesteps,
             config.evaluation.max_ppo_timesteps,
         )
     tracker = Tracker(config.tracking)

@@ -20,6 +20,7 @@ from kilo.config import Config
 from kilo.errors import LookAheadError
 from kilo.evaluation.controls import lead_lag_ic
 from kilo.evaluation.fold_task import FoldResult
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import (
     Causality,
     ICStatistics,
@@ -211,7 +212,7 @@ def placebo_summary(
         )
         band = _null_band(null)
         models[name] = PlaceboModel(ic_spearman=ic, null_band99=band, flagged=bool(abs(ic) > band))
-    blend = run_metrics(fold_runs(results)["blend"], per_year)
+    blend = run_metrics(fold_runs(results)[BLEND], per_year)
     return Placebo(models=models, blend_sharpe=blend.sharpe, blend_gross_sharpe=blend.gross_sharpe)
 
 
@@ -229,7 +230,7 @@ def planted_summary(
     y = _outcomes(data, folds, results)
     ics = {name: spearman_ic(_predictions(results, name), y) for name in _fitted(results)}
     runs = fold_runs(results)
-    blend, bh = (run_metrics(runs[n], per_year) for n in ("blend", "buy_and_hold"))
+    blend, bh = (run_metrics(runs[n], per_year) for n in (BLEND, BUY_AND_HOLD))
     needed = PLANTED_RECOVERY * planted_ic
     detected = max(ics.values()) >= needed and np.nan_to_num(blend.sharpe, nan=-np.inf) > bh.sharpe
     return Planted(

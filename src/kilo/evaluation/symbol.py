@@ -9,7 +9,7 @@ import pandas as pd
 
 from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
-from kilo.config import Config, timeframe_seconds
+from kilo.config import Config
 from kilo.evaluation.cost_summary import summarise_cost_curve
 from kilo.evaluation.datasets import Datasets, stats_block
 from kilo.evaluation.fold_task import FoldResult
@@ -24,6 +24,7 @@ from kilo.evaluation.statistics import (
     placebo_summary,
     planted_summary,
 )
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import (
     Causality,
     Controls,
@@ -36,7 +37,6 @@ from kilo.evaluation.summary import (
 from kilo.evaluation.verdict import decide
 from kilo.evaluation.verdict_summary import Power
 from kilo.metrics import (
-    bars_per_year,
     probabilistic_sharpe_ratio,
     sharpe_ratio,
     sharpe_standard_error,
@@ -112,7 +112,7 @@ def _strategies(
     the random baseline; also the runs by strategy."""
     runs = fold_runs(results)
     returns = {name: chain(r)[0] for name, r in runs.items()}
-    bh_sharpe = sharpe_ratio(returns["buy_and_hold"].to_numpy())
+    bh_sharpe = sharpe_ratio(returns[BUY_AND_HOLD].to_numpy())
     ics = ic_statistics(config, data, splits, results, block)
     label_ics = ic_statistics(config, data, splits, results, block, against="label")
     strategies = {
@@ -125,7 +125,7 @@ def _strategies(
         )
         for name, r in runs.items()
     }
-    return strategies, _random_baseline(_draws(results), strategies["blend"], per_year), runs
+    return strategies, _random_baseline(_draws(results), strategies[BLEND], per_year), runs
 
 
 def fold_window(index: pd.DatetimeIndex, split: TimeSplit) -> FoldWindow:
@@ -170,7 +170,7 @@ def summarise_symbol(
 ) -> SymbolEvaluation:
     """Combine every fold result of one symbol into its evaluation; the holdout's
     results (split number ``len(folds)``) go to its own section."""
-    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
+    per_year = config.data.bars_per_year
     parts = by_dataset(results)
     real, data = parts["real"], datasets.real
     splits = [*folds, *([holdout] if holdout is not None else [])]
@@ -189,7 +189,7 @@ def summarise_symbol(
         )
         final = HoldoutSummary(
             window=fold_window(index, holdout),
-            bars=len(chain(held_runs["blend"])[0]),
+            bars=len(chain(held_runs[BLEND])[0]),
             strategies=held,
             random=held_random,
         )
@@ -211,7 +211,7 @@ def summarise_symbol(
             causality=causality,
         ),
         folds=[fold_window(index, f) for f in folds],
-        bars=len(returns["blend"]),
+        bars=len(returns[BLEND]),
         seconds=seconds,
         fold_seconds=float(sum(r.seconds for r in results)),
         task_seconds={name: float(sum(r.seconds for r in rs)) for name, rs in parts.items()},
@@ -220,13 +220,13 @@ def summarise_symbol(
         cost_curve=summarise_cost_curve(config, real, per_year),
     )
     summary.verdict = decide(summary)
-    fills = pd.concat([r.fills for r in runs["blend"]])
+    fills = pd.concat([r.fills for r in runs[BLEND]])
     return SymbolEvaluation(
         symbol,
         summary,
         curves,
         returns,
         fills,
-        data.candles["close"].reindex(returns["blend"].index),
-        pd.concat([r.side for r in runs["blend"]]).astype("int8"),
+        data.candles["close"].reindex(returns[BLEND].index),
+        pd.concat([r.side for r in runs[BLEND]]).astype("int8"),
     )

@@ -8,7 +8,8 @@ import math
 import pandas as pd
 
 from kilo.evaluation.cost_summary import CostCurve, StrategyCostCurve
-from kilo.evaluation.results import STRATEGY_ORDER, metrics_table
+from kilo.evaluation.results import metrics_table
+from kilo.evaluation.strategy_set import STRATEGY_ORDER
 from kilo.evaluation.summary import (
     HoldoutSummary,
     ICStatistics,
@@ -17,6 +18,7 @@ from kilo.evaluation.summary import (
     SymbolSummary,
     Trials,
 )
+from kilo.models.kinds import KINDS
 
 REPORT_COLUMNS = [
     "total_log_return",
@@ -124,8 +126,7 @@ def planted_sentence(planted: Planted) -> str:
     """One sentence: would Kilo have found an edge of the planted size?"""
     verdict = "detected" if planted.detected else "NOT detected"
     recovered = ", ".join(
-        f"{'GRU' if name == 'gru' else 'LightGBM' if name == 'lightgbm' else name} "
-        f"{number(ic, '+.3f')}"
+        f"{KINDS[name].label if name in KINDS else name} {number(ic, '+.3f')}"
         for name, ic in planted.ic.items()
     )
     return (

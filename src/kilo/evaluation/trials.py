@@ -28,12 +28,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from kilo.config import MODEL_NAMES, Config, timeframe_seconds
-from kilo.metrics import bars_per_year
+from kilo.config import Config
+from kilo.evaluation.strategy_set import BLEND, MODEL_STRATEGIES
 from kilo.runtime.tracking import CONFIG_TAG, Tracker, config_hash
 
 #: The strategies an evaluation chose among (the rest are baselines).
-MODEL_STRATEGIES = ("blend", *MODEL_NAMES)
 #: The metric (``{symbol}.holdout_read``, value 1) an evaluation run that read the
 #: symbol's holdout carries.
 HOLDOUT_READ = "holdout_read"
@@ -84,7 +83,7 @@ def tracked_trials(
     """
     if not config.tracking.enabled:
         return TrackedTrials()
-    root = math.sqrt(bars_per_year(timeframe_seconds(config.data.timeframe)))
+    root = math.sqrt(config.data.bars_per_year)
     mine = config_hash(config)
     reads = dict.fromkeys(symbols, 0)
     for run in tracker.find_runs((EVALUATE,), statuses=("FINISHED", "FAILED", "RUNNING")):
@@ -101,7 +100,7 @@ def tracked_trials(
         metrics = run.data.metrics
         for symbol in symbols:
             if kind == SEARCH_TRIAL:
-                if math.isfinite(metrics.get(f"{symbol}.blend.sharpe", math.nan)):
+                if math.isfinite(metrics.get(f"{symbol}.{BLEND}.sharpe", math.nan)):
                     search_trials[symbol] = search_trials.get(symbol, 0) + 1
                 continue
             if configuration == mine or (configuration, symbol) in seen:

@@ -22,6 +22,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from kilo.evaluation.power import POWER_MULTIPLE
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import ICStatistics, SymbolSummary
 from kilo.evaluation.verdict_summary import ForecastVerdict, TradingVerdict, Verdict
 from kilo.metrics import holm_adjusted
@@ -133,8 +134,8 @@ def forecast_verdict(
 def trading_verdict(summary: SymbolSummary) -> TradingVerdict:
     """The trading verdict: the blend against buy-and-hold and the random paths, net of
     costs, with the smallest excess Sharpe it could detect (annualised)."""
-    blend = summary.strategies["blend"]
-    bh = summary.strategies.get("buy_and_hold")
+    blend = summary.strategies[BLEND]
+    bh = summary.strategies.get(BUY_AND_HOLD)
     excess = blend.sharpe - bh.sharpe if bh is not None else math.nan
     detectable = DETECT_MULTIPLE * blend.sharpe_se
     percentile = summary.random.blend_percentile if summary.random else math.nan

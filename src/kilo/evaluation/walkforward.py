@@ -32,45 +32,35 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from kilo.config import MODEL_NAMES, Config
+from kilo.config import Config
 from kilo.evaluation.datasets import build_datasets, power_name
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_folds
 from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import causality_check
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD, real_strategies
 from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
 from kilo.features import FeatureEngine
+from kilo.models.kinds import KINDS, enabled_regressors
 from kilo.runtime import dispatch, threads_per_job
 from kilo.training.dataset import Dataset
-from kilo.training.kinds import enabled_regressors
 from kilo.training.split import TimeSplit, required_embargo
-
-REAL_STRATEGIES = ("blend", "gru", "lightgbm", "ppo", "buy_and_hold", "flat", "momentum")
 
 
 def fold_config(config: Config) -> Config:
-    """The config every fold trains with: PPO's budget is ``models.ppo.total_timesteps``
-    capped at ``evaluation.max_ppo_timesteps`` (see :func:`ppo_timesteps`)."""
-    return config.with_overrides({"models.ppo.total_timesteps": ppo_timesteps(config)})
+    """The config every fold trains with: each kind's
+    :attr:`~kilo.models.kind.ModelKind.fold_overrides` (a policy's budget capped at
+    ``evaluation.max_ppo_timesteps``)."""
+    overrides = {k: v for kind in KINDS.values() for k, v in kind.fold_overrides(config).items()}
+    return config.with_overrides(overrides) if overrides else config
 
 
-def ppo_timesteps(config: Config) -> int:
-    """The PPO timesteps of one fold: ``models.ppo.total_timesteps``, at most
-    ``evaluation.max_ppo_timesteps`` (None: no cap)."""
-    cap = config.evaluation.max_ppo_timesteps
-    budget = config.models.ppo.total_timesteps
-    return budget if cap is None else min(budget, cap)
-
-
-def trained_ppo_timesteps(config: Config) -> int:
-    """What the summary reports as PPO's budget: :func:`ppo_timesteps`, or 0 when
-    ``models.enabled`` trains no PPO."""
-    return ppo_timesteps(config) if "ppo" in config.models.enabled else 0
-
-
-def real_strategies(config: Config) -> tuple[str, ...]:
-    """:data:`REAL_STRATEGIES` less the models ``models.enabled`` leaves out."""
-    return tuple(
-        name for name in REAL_STRATEGIES if name not in MODEL_NAMES or name in config.models.enabled
+def policy_timesteps(config: Config) -> int:
+    """What the summary reports as the policies' budget per fold (``ppo_timesteps``):
+    the timesteps of the enabled kinds that count them, 0 when none is enabled."""
+    return sum(
+        kind.timesteps(config)
+        for name, kind in KINDS.items()
+        if kind.timesteps is not None and name in config.models.enabled
     )
 
 
@@ -94,11 +84,11 @@ def fold_tasks(config: Config, n_folds: int, holdout: bool = False) -> list[tupl
     if holdout:
         chains.append((FoldTask("holdout", n_folds, "all", real, ev.random_draws),))
     for k in reversed(range(n_folds)):
-        controls = [FoldTask("placebo", k, "regressors" if regressors else "all", ("blend",))]
+        controls = [FoldTask("placebo", k, "regressors" if regressors else "all", (BLEND,))]
         if regressors:
-            controls.append(FoldTask("planted", k, "regressors", ("blend", "buy_and_hold")))
+            controls.append(FoldTask("planted", k, "regressors", (BLEND, BUY_AND_HOLD)))
             controls.extend(
-                FoldTask(power_name(ic), k, "regressors", ("blend",)) for ic in ev.power_ics
+                FoldTask(power_name(ic), k, "regressors", (BLEND,)) for ic in ev.power_ics
             )
         chains.extend((t,) for t in controls)
     if regressors:

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from kilo.config import TargetConfig
+from kilo.config.markets import bars_per_year
 from kilo.errors import DataError
-from kilo.metrics import bars_per_year
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from kilo.metrics.costs import (
 from kilo.metrics.prediction import RegressionScores, regression_metrics
 from kilo.metrics.returns import (
     TradingMetrics,
-    bars_per_year,
     deflated_sharpe_ratio,
     equity_log_returns,
     expected_max_sharpe,
@@ -49,7 +48,6 @@ __all__ = [
     "RegressionScores",
     "Side",
     "TradingMetrics",
-    "bars_per_year",
     "block_permutation_ics",
     "deflated_sharpe_ratio",
     "equity_log_returns",

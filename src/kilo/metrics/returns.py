@@ -17,11 +17,6 @@ from scipy import stats
 from kilo.utils import JsonFloat
 
 
-def bars_per_year(timeframe_seconds: int) -> float:
-    """Bars in a 365-day year (crypto trades around the clock), e.g. 8,760 for 1h."""
-    return 365 * 24 * 3600 / timeframe_seconds
-
-
 def equity_log_returns(equity: np.ndarray, initial: float) -> np.ndarray:
     """Per-bar log returns of an equity curve, the first against ``initial``.
 
@@ -180,7 +175,7 @@ def trading_metrics(
         equity it was traded from (for consecutive segments, the sum of each
         segment's notional over that segment's mean equity).
     periods_per_year
-        Bars per year, e.g. :func:`bars_per_year`.
+        Bars per year, e.g. :attr:`kilo.config.DataConfig.bars_per_year`.
 
     Returns
     -------

@@ -46,8 +46,9 @@ class DriftReference(_Record):
 
     ``features``: each preprocessed feature (the model input, after the NaN policy and
     scaling) on the training split; ``outputs``: each model's output and the blend's
-    ``score`` on validation, out of sample (``gru`` and ``lightgbm``: predicted log
-    return; ``ppo``: the probability of the long action); ``validation_ic``: the same
+    ``score`` on validation, out of sample (each kind's monitored output,
+    :attr:`~kilo.models.kind.ModelKind.monitored`: a regressor's predicted log return, a
+    policy's probability of the long action); ``validation_ic``: the same
     outputs' IC against the held return (``Dataset.held_return``, DESIGN.md invariant 9).
     ``window`` and ``null_quantile`` say how each feature's ``null_psi`` was measured.
     """

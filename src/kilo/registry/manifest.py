@@ -12,36 +12,39 @@ import platform
 from datetime import datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    SerializeAsAny,
+    ValidationError,
+    model_validator,
+)
 
 from kilo.blend import Calibration
-from kilo.config import MODEL_NAMES, Config, ModelName, timeframe_seconds
+from kilo.config import Config, ModelName, timeframe_seconds
 from kilo.errors import FeatureContractError, ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.preprocessor import describe_column_difference
-from kilo.metrics import RegressionScores
+from kilo.models.kind import KindReport
+from kilo.models.kinds import KINDS, LEGACY_KINDS
 from kilo.registry.drift import DriftReference
-from kilo.rl import PolicyEvaluation
 from kilo.utils import sha256_file
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT: Literal[2] = 2
-PACKAGES = (
-    "torch",
-    "lightgbm",
-    "stable-baselines3",
-    "gymnasium",
-    "scikit-learn",
-    "pandas",
-    "numpy",
-    "kilo",
+#: Packages whose version decides how the saved artifacts load and predict: every
+#: kind's, and scikit-learn's (the preprocessor).
+CHECKED_PACKAGES = tuple(
+    dict.fromkeys([*(p for kind in KINDS.values() for p in kind.packages), "scikit-learn"])
 )
-#: Packages whose version decides how the saved artifacts load and predict.
-CHECKED_PACKAGES = ("torch", "stable-baselines3", "lightgbm", "scikit-learn")
+#: Packages whose versions the manifest records.
+PACKAGES = (*CHECKED_PACKAGES, "pandas", "numpy", "kilo")
 
 
 class _Record(BaseModel):
@@ -65,38 +68,40 @@ class SplitInfo(_Record):
     test: SplitRange
 
 
-class GRUReport(_Record):
-    """Validation scores of the model fit on train (early-stopped); test scores of the
-    served one (refit on train + validation for ``best_epochs`` epochs when ``refit``)."""
+class ModelMetrics(RootModel[dict[str, SerializeAsAny[KindReport]]]):
+    """Validation and test scores of every model of the set: kind name -> its report
+    (:attr:`~kilo.models.kind.ModelKind.report`); a kind the set does not hold has none.
+    Stored as one JSON object keyed by kind, as sets have always stored it."""
 
-    validation: RegressionScores
-    test: RegressionScores
-    epochs: int
-    best_epochs: int
-    refit: bool
+    model_config = ConfigDict(frozen=True, ser_json_inf_nan="constants")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _reports(cls, data: Any) -> Any:
+        """Each entry parsed with its kind's report type; None entries dropped."""
+        if not isinstance(data, dict):
+            return data
+        unknown = sorted(set(data) - set(KINDS))
+        if unknown:
+            raise ValueError(f"unknown model kind(s) {unknown}: known are {list(KINDS)}")
+        out = {}
+        for name, value in data.items():
+            if value is None:
+                continue
+            try:
+                out[name] = KINDS[name].report.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(
+                    "; ".join(
+                        f"{'.'.join(str(p) for p in (name, *e['loc']))}: {e['msg']}"
+                        for e in exc.errors()
+                    )
+                ) from None
+        return out
 
-class LightGBMReport(_Record):
-    """As :class:`GRUReport`, with ``best_iteration`` trees."""
-
-    validation: RegressionScores
-    test: RegressionScores
-    best_iteration: int
-    refit: bool
-
-
-class PPOReport(_Record):
-    validation: PolicyEvaluation
-    test: PolicyEvaluation
-
-
-class ModelMetrics(_Record):
-    """Validation and test scores of every model of the set; None for a kind it does
-    not hold."""
-
-    gru: GRUReport | None = None
-    lightgbm: LightGBMReport | None = None
-    ppo: PPOReport | None = None
+    def get(self, name: str) -> KindReport | None:
+        """The report of kind ``name``; None for a kind the set does not hold."""
+        return self.root.get(name)
 
 
 class OutageCounts(_Record):
@@ -128,7 +133,8 @@ class Manifest(_Record):
     """Everything a model set records about itself, validated when written and read.
 
     ``models`` are the kinds the set holds (a non-empty subset of
-    :data:`~kilo.config.MODEL_NAMES`; sets written before it held all three);
+    :data:`~kilo.models.kinds.KINDS`; sets written before it held
+    :data:`~kilo.models.kinds.LEGACY_KINDS`);
     ``trained_models`` those trained for this version, the rest reused from
     ``reused_from``. The label is ``config.target``. ``refit_rows`` are the rows
     (train + validation) the served regressors were refit on, None without a refit.
@@ -151,7 +157,7 @@ class Manifest(_Record):
     refit_rows: SplitRange | None
     metrics: ModelMetrics
     calibration: Calibration
-    models: list[ModelName] = Field(default_factory=lambda: list(MODEL_NAMES), min_length=1)
+    models: list[ModelName] = Field(default_factory=lambda: list(LEGACY_KINDS), min_length=1)
     trained_models: list[str]
     reused_from: str | None
     config: Config
@@ -169,14 +175,6 @@ class Manifest(_Record):
     def seed(self) -> int:
         """The one seed that drove every model (DESIGN.md invariant 7)."""
         return self.config.seed
-
-    @property
-    def sequence_length(self) -> int:
-        return self.config.models.gru.sequence_length
-
-    @property
-    def window(self) -> int:
-        return self.config.models.ppo.window
 
     @property
     def first_unseen_bar(self) -> datetime:

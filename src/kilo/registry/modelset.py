@@ -1,8 +1,8 @@
-"""ModelSet: a symbol's preprocessor, GRU, LightGBM and PPO saved as one version.
+"""ModelSet: a symbol's preprocessor and models (one per kind it holds) saved as one version.
 
 Layout: ``{models_dir}/{BASE}_{QUOTE}/{version}/`` holding ``manifest.json``,
-``preprocessor.joblib`` and the files of the models it holds (``gru.pt`` and
-``gru.json``, ``lightgbm.txt``, ``ppo.zip``);
+``preprocessor.joblib`` and the files of the models it holds (each kind's
+:attr:`~kilo.models.kind.ModelKind.files`);
 ``{models_dir}/{BASE}_{QUOTE}/LATEST`` names the current version.
 """
 
@@ -18,13 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kilo.config import MODEL_NAMES, Config, load_config
+from kilo.config import Config, load_config
 from kilo.data import pair_name
 from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine, Preprocessor
-from kilo.metrics import signal_costs
-from kilo.models.gru import GRURegressor
-from kilo.models.lightgbm import LightGBMRegressor
+from kilo.models.kinds import KINDS, bind_forecasters, check_dependencies
 from kilo.registry.manifest import (
     MANIFEST_FILE,
     Manifest,
@@ -33,7 +31,6 @@ from kilo.registry.manifest import (
     verify_checksums,
     warn_on_version_drift,
 )
-from kilo.rl import PPOAgent
 from kilo.utils import atomic_path, sha256_file
 
 LATEST_FILE = "LATEST"
@@ -95,34 +92,33 @@ def list_versions(models_dir: str | Path, symbol: str) -> list[str]:
 class ModelSet:
     """The models of one symbol and version, with the manifest that describes them.
 
-    A set holds any non-empty subset of the kinds (``models.enabled`` when trained);
-    a kind it does not hold is None, and ``manifest.models`` names those it holds.
+    A set holds any non-empty subset of the kinds (``models.enabled`` when trained):
+    ``models`` maps each kind it holds (:data:`~kilo.models.kinds.KINDS`) to its
+    fitted model, and ``manifest.models`` names them.
     """
 
     symbol: str
     manifest: Manifest
     preprocessor: Preprocessor
-    gru: GRURegressor | None = None
-    lightgbm: LightGBMRegressor | None = None
-    ppo: PPOAgent | None = None
+    models: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = field(default=None)
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The kinds this set holds, in :data:`~kilo.config.MODEL_NAMES` order."""
-        return tuple(name for name in MODEL_NAMES if getattr(self, name) is not None)
+        """The kinds this set holds, in :data:`~kilo.models.kinds.KINDS` order."""
+        return tuple(name for name in KINDS if name in self.models)
 
     def model(self, name: str) -> Any:
-        """The model of kind ``name`` (``gru``, ``lightgbm`` or ``ppo``).
+        """The model of kind ``name``.
 
         Raises
         ------
         KeyError
             If the set holds no model of that kind.
         """
-        if name not in self.names:
+        if name not in self.models:
             raise KeyError(f"{self.symbol}'s model set holds no {name!r} model: {self.names}")
-        return getattr(self, name)
+        return self.models[name]
 
     @property
     def version(self) -> str | None:
@@ -140,6 +136,12 @@ class ModelSet:
         Returns
         -------
         The version folder.
+
+        Raises
+        ------
+        ModelSetError
+            If a model writes files other than its kind declares
+            (:attr:`~kilo.models.kind.ModelKind.files`); nothing is saved then.
         """
         root = symbol_dir(models_dir, self.symbol)
         root.mkdir(parents=True, exist_ok=True)
@@ -149,7 +151,13 @@ class ModelSet:
             self.preprocessor.save(tmp / PREPROCESSOR_FILE)
             names = [PREPROCESSOR_FILE]
             for name in self.names:
-                names.extend(self.model(name).save(tmp))
+                written = self.model(name).save(tmp)
+                if sorted(written) != sorted(KINDS[name].files):
+                    raise ModelSetError(
+                        f"the {name!r} model wrote {written}, not the files its kind "
+                        f"declares {list(KINDS[name].files)}"
+                    )
+                names.extend(written)
             files = {name: sha256_file(tmp / name) for name in sorted(names)}
             now = datetime.now(UTC)
             digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:8]
@@ -206,8 +214,9 @@ class ModelSet:
         Raises
         ------
         ModelSetError
-            If the version is missing, a file is missing or corrupt, or the manifest
-            does not match :class:`~kilo.registry.manifest.Manifest`.
+            If the version is missing, a file is missing or corrupt, the manifest
+            does not match :class:`~kilo.registry.manifest.Manifest`, or a kind it
+            holds depends on a kind it lacks (named).
         FeatureContractError
             If the model set's features differ from ``engine``'s.
         """
@@ -224,30 +233,18 @@ class ModelSet:
         verify_checksums(folder, manifest)
         check_feature_contract(manifest, engine)
         warn_on_version_drift(manifest)
-        trained = manifest.config
-        held = set(manifest.models)
-        ppo = (
-            PPOAgent.load(
-                folder,
-                trained.models.ppo,
-                seed=trained.seed,
-                **signal_costs(trained.trading)._asdict(),
-            )
-            if "ppo" in held
-            else None
-        )
-        missing = [] if ppo is None else [k for k in ppo.spec_.forecasts if k not in held]
-        if missing:
-            raise ModelSetError(
-                f"{folder}: its PPO agent observes the forecasts of {missing}, which the set "
-                f"does not hold (it holds {sorted(held)}); retrain the set"
-            )
+        check_dependencies(manifest.models)
+        models: dict[str, Any] = {
+            name: KINDS[name].load(folder, manifest.config) for name in manifest.models
+        }
+        try:
+            bind_forecasters(models)
+        except ModelSetError as exc:
+            raise ModelSetError(f"{folder}: {exc}") from None
         return cls(
             symbol=symbol,
             manifest=manifest,
             preprocessor=Preprocessor.load(folder / PREPROCESSOR_FILE),
-            gru=GRURegressor.load(folder) if "gru" in held else None,
-            lightgbm=LightGBMRegressor.load(folder) if "lightgbm" in held else None,
-            ppo=ppo,
+            models=models,
             folder=folder,
         )

@@ -10,11 +10,9 @@ import pandas as pd
 
 from kilo.backtest.strategies import StrategyRun, backtest_blend, run_metrics
 from kilo.config import Config
-from kilo.data import timeframe_seconds
 from kilo.data.download import check_reachable, download_candles, make_exchange
 from kilo.errors import FeatureContractError, KiloError, ModelSetError
 from kilo.features import FeatureEngine
-from kilo.metrics import bars_per_year
 from kilo.registry import ModelSet, apply_retention, promote_version
 from kilo.registry.manifest import SplitRange
 from kilo.retrain.decisions import DriftTrigger, RetrainDecision, record_decision
@@ -62,7 +60,7 @@ def comparison_window(data: Dataset, champion: ModelSet | None, embargo: int) ->
 
 def net_sharpe(config: Config, run: StrategyRun) -> float:
     """Annualised Sharpe of a run's net per-bar log returns; 0.0 when undefined."""
-    sharpe = run_metrics([run], bars_per_year(timeframe_seconds(config.data.timeframe))).sharpe
+    sharpe = run_metrics([run], config.data.bars_per_year).sharpe
     return 0.0 if math.isnan(sharpe) else sharpe
 
 
@@ -106,8 +104,7 @@ def retrain_symbol(
     except ModelSetError as exc:
         champion_problem = f"no usable champion: {exc}"
     challenger = fit_model_set(config, data, engine, progress=progress).model_set
-    ppo = challenger.manifest.metrics.ppo
-    collapsed = ppo is not None and ppo.validation.collapsed
+    collapsed = [n for n, report in challenger.manifest.metrics.root.items() if report.collapsed]
     window = comparison_window(data, champion, required_embargo(config, engine))
     n_bars = window.stop - window.start
     selection = (
@@ -127,7 +124,7 @@ def retrain_symbol(
         "trigger": trigger,
     }
     if collapsed:
-        promoted, reason = False, "challenger's PPO policy collapsed on validation"
+        promoted, reason = False, f"challenger's {', '.join(collapsed)} collapsed on validation"
     elif champion is None:
         promoted, reason = True, str(champion_problem)
     elif n_bars < r.min_window_bars:

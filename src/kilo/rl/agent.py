@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -102,6 +102,8 @@ class PPOAgent:
     ----------
     spec_ : the :class:`~kilo.rl.observation.ObservationSpec` the policy was fit with
         (features until :meth:`fit` or :meth:`load` says otherwise)
+    forecasters_ : name -> the served regressor (:class:`~kilo.models.kind.Forecaster`)
+        of each forecast it observes, given by the model set (empty with features)
     """
 
     def __init__(self, params: PPOConfig, *, seed: int, fee: float, slippage: float) -> None:
@@ -111,6 +113,7 @@ class PPOAgent:
         self.slippage = slippage
         self.model_: PPO | None = None
         self.spec_: ObservationSpec = FEATURES
+        self.forecasters_: dict[str, Any] = {}
 
     def make_env(
         self, inputs: np.ndarray, log_returns: np.ndarray, funding: np.ndarray | None = None
@@ -302,8 +305,8 @@ class PPOAgent:
         )
 
     def save(self, folder: Path) -> list[str]:
-        """Write the stable-baselines3 zip (and the observation spec, with forecasts);
-        return the file names."""
+        """Write the stable-baselines3 zip and the observation spec; return the file
+        names."""
         self._check().save(Path(folder) / MODEL_FILE)
         return [MODEL_FILE, *self.spec_.save(folder)]
 

@@ -130,16 +130,14 @@ class ObservationSpec:
         return [position, gain / self.return_scale, held, self.round_trip_cost / self.return_scale]
 
     def save(self, folder: Path) -> list[str]:
-        """Write :data:`SPEC_FILE` (kind forecasts or both; nothing for features, as
-        before forecasts existed); return the file names written."""
-        if self.kind == "features":
-            return []
+        """Write :data:`SPEC_FILE`; return the file names written."""
         (Path(folder) / SPEC_FILE).write_text(json.dumps(asdict(self), indent=2))
         return [SPEC_FILE]
 
     @classmethod
     def load(cls, folder: Path, kind: Observation) -> ObservationSpec:
-        """The spec :meth:`save` wrote for a policy of ``kind``.
+        """The spec :meth:`save` wrote for a policy of ``kind``; with features, the
+        default spec unread (a set saved before forecasts existed has no file).
 
         Raises
         ------

@@ -12,22 +12,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from kilo.backtest.strategies import StrategyMetrics, run_metrics
-from kilo.config import Config, EvaluationConfig, timeframe_seconds
+from kilo.config import Config, EvaluationConfig
 from kilo.errors import DataError
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldResult, FoldTask, run_folds
 from kilo.evaluation.splits import evaluation_splits, walk_forward_folds
 from kilo.evaluation.statistics import ic_statistics
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import ICStatistics
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
-from kilo.metrics import bars_per_year
+from kilo.models.kinds import POLICIES
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import TimeSplit, required_embargo
 
@@ -72,9 +73,7 @@ class InnerEvaluation:
     the regressors' IC statistics, and the matched random baseline's mean Sharpe and
     the blend's percentile among its paths (NaN without draws, or when the blend did
     not trade); ``last_bar_read``: the time (ISO, UTC) of the last feature row any
-    inner fold read, for the search's record that no outer test bar was; ``ppo``: the
-    PPO policy's own metrics, trading its actions (None when ``models.enabled`` has no
-    PPO), beside the blend's on the same folds and forecasts.
+    inner fold read, for the search's record that no outer test bar was.
     """
 
     symbol: str
@@ -86,16 +85,16 @@ class InnerEvaluation:
     random_sharpe: float = math.nan
     blend_percentile: float = math.nan
     last_bar_read: str = ""
-    ppo: StrategyMetrics | None = None
+    policies: dict[str, StrategyMetrics] = field(default_factory=dict)
 
     def as_metrics(self) -> dict[str, Any]:
         """Nested numbers for the tracking store."""
         return {
             "blend": self.blend.model_dump(),
-            "buy_and_hold": self.buy_and_hold.model_dump(),
+            BUY_AND_HOLD: self.buy_and_hold.model_dump(),
             **{name: stats.model_dump() for name, stats in self.ic.items()},
             "random": {"sharpe": self.random_sharpe, "blend_percentile": self.blend_percentile},
-            **({} if self.ppo is None else {"ppo": self.ppo.model_dump()}),
+            **{name: metrics.model_dump() for name, metrics in self.policies.items()},
         }
 
 
@@ -106,8 +105,8 @@ def objective_value(
     mean Spearman IC of the regressors with the held return on the inner test rows (the
     return a position earns, not the label). NaN counts as -inf."""
     if config.search.objective == "net_sharpe":
-        per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
-        value = run_metrics([r.runs["blend"] for r in results], per_year).sharpe
+        per_year = config.data.bars_per_year
+        value = run_metrics([r.runs[BLEND] for r in results], per_year).sharpe
     else:
         y = np.concatenate([data.held_return[folds[r.task.fold].test] for r in results])
         from kilo.metrics import spearman_ic
@@ -163,14 +162,14 @@ def evaluate_inner(
         if after_fold is not None:
             after_fold(len(done) - 1, objective_value(config, done, data, folds))
 
-    policy = ("ppo",) if "ppo" in config.models.enabled else ()
+    policies = tuple(name for name in POLICIES if name in config.models.enabled)
     tasks = tuple(
-        FoldTask("inner", k, "all", ("blend", "buy_and_hold", *policy), random_draws)
+        FoldTask("inner", k, "all", (BLEND, BUY_AND_HOLD, *policies), random_draws)
         for k in range(len(folds))
     )
     results = run_folds(per_fold, engine, data, folds, tasks, after_fold=observe)
-    per_year = bars_per_year(timeframe_seconds(config.data.timeframe))
-    blend = run_metrics([r.runs["blend"] for r in results], per_year)
+    per_year = config.data.bars_per_year
+    blend = run_metrics([r.runs[BLEND] for r in results], per_year)
     random_sharpe = percentile = math.nan
     if random_draws:
         draws = np.array(
@@ -186,10 +185,10 @@ def evaluate_inner(
         objective_value(config, results, data, folds),
         objectives,
         blend,
-        run_metrics([r.runs["buy_and_hold"] for r in results], per_year),
+        run_metrics([r.runs[BUY_AND_HOLD] for r in results], per_year),
         ic_statistics(config, data, folds, results, stats_block(config)),
         random_sharpe,
         percentile,
         data.index[folds[-1].test.stop - 1].isoformat(),
-        run_metrics([r.runs["ppo"] for r in results], per_year) if policy else None,
+        {name: run_metrics([r.runs[name] for r in results], per_year) for name in policies},
     )

@@ -21,13 +21,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
 
-from kilo.config import Config, timeframe_seconds
+from kilo.config import Config
 from kilo.evaluation.results import summarise
 from kilo.evaluation.run import evaluate_symbols, strategy_metrics, tracked_run, write_report
+from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import EvaluationSummary, StrategyResult
 from kilo.evaluation.trials import tracked_trials
-from kilo.evaluation.walkforward import trained_ppo_timesteps
-from kilo.metrics import bars_per_year, deflated_sharpe_ratio, expected_max_sharpe, sharpe_ratio
+from kilo.evaluation.walkforward import policy_timesteps
+from kilo.metrics import deflated_sharpe_ratio, expected_max_sharpe, sharpe_ratio
 from kilo.runtime.tracking import Run, Tracker
 from kilo.search.study import load_study, per_bar, run_workers, suggest, trial_config
 from kilo.utils import JsonFloat, atomic_path
@@ -138,7 +139,7 @@ def deflation(config: Config, study: Any, returns: list[np.ndarray]) -> Deflatio
     hurdle = expected_max_sharpe(n_trials, variance)
     dsr = deflated_sharpe_ratio(r, n_trials, variance)
     survives = (sr - hurdle) / sr if sr > 0 else 0.0
-    per_year = math.sqrt(_bars(config))
+    per_year = math.sqrt(config.data.bars_per_year)
     sentence = (
         f"Of the best trial's outer-test Sharpe ({sr * per_year:.2f} "
         f"annualised), {max(survives, 0.0):.0%} survives deflation: the best of "
@@ -154,10 +155,6 @@ def deflation(config: Config, study: Any, returns: list[np.ndarray]) -> Deflatio
         surviving_share=max(survives, 0.0),
         sentence=sentence,
     )
-
-
-def _bars(config: Config) -> float:
-    return bars_per_year(timeframe_seconds(config.data.timeframe))
 
 
 def run_search(
@@ -289,7 +286,7 @@ def report_study(
             summary.outer_failures = failures
             outer = summarise(
                 results,
-                ppo_timesteps=trained_ppo_timesteps(best),
+                ppo_timesteps=policy_timesteps(best),
                 failures=failures,
                 tracked=tracked_trials(best, tracker, list(results), run.id),
             )
@@ -297,14 +294,12 @@ def report_study(
         if results:
             write_report(outer, results, folder / "outer")
             summary.outer = {
-                s: OuterResult(
-                    blend=e.strategies["blend"], buy_and_hold=e.strategies["buy_and_hold"]
-                )
+                s: OuterResult(blend=e.strategies[BLEND], buy_and_hold=e.strategies[BUY_AND_HOLD])
                 for s, e in outer.symbols.items()
             }
             summary.bars_read = bars_read(study, outer)
             summary.deflation = deflation(
-                config, study, [evals[0].returns["blend"].to_numpy() for evals in results.values()]
+                config, study, [evals[0].returns[BLEND].to_numpy() for evals in results.values()]
             )
             logger.info(summary.deflation.sentence)
     with atomic_path(folder / "summary.json") as tmp:

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from kilo.config import Config, SearchChoices, SearchRange, timeframe_seconds
+from kilo.config import Config, SearchChoices, SearchRange
 from kilo.errors import ConfigError
-from kilo.metrics import bars_per_year
 from kilo.runtime import dispatch, limit_threads, threads_per_job
 from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 from kilo.search.nested import InnerEvaluation, evaluate_inner
@@ -58,9 +57,9 @@ def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
     """The inner-fold figures a trial records: the blend's net Sharpe and turnover, what
     costs took (gross minus net log return), buy-and-hold's and the matched random
     baseline's Sharpe, the best regressor's IC with its 95 % interval (NaN
-    without a regressor), and the PPO policy's own net Sharpe, turnover and net log
-    return (NaN without PPO)."""
-    blend, ppo = inner.blend, inner.ppo
+    without a regressor), and each enabled policy's own net Sharpe, turnover and net log
+    return (``{kind}_sharpe``, ``{kind}_turnover``, ``{kind}_total_log_return``)."""
+    blend = inner.blend
     best = max(inner.ic.values(), key=lambda stats: stats.ic_spearman, default=None)
     ic, low, high = (
         (best.ic_spearman, *best.ic_ci95) if best is not None else (math.nan, math.nan, math.nan)
@@ -75,9 +74,11 @@ def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
         "ic": ic,
         "ic_low": low,
         "ic_high": high,
-        "ppo_sharpe": math.nan if ppo is None else ppo.sharpe,
-        "ppo_turnover": math.nan if ppo is None else ppo.turnover,
-        "ppo_total_log_return": math.nan if ppo is None else ppo.total_log_return,
+        **{
+            f"{name}_{key}": getattr(metrics, key)
+            for name, metrics in inner.policies.items()
+            for key in ("sharpe", "turnover", "total_log_return")
+        },
     }
 
 
@@ -277,4 +278,4 @@ def run_workers(
 
 def per_bar(config: Config, annual_sharpe: float) -> float:
     """An annualised Sharpe ratio back in per-bar units."""
-    return annual_sharpe / math.sqrt(bars_per_year(timeframe_seconds(config.data.timeframe)))
+    return annual_sharpe / math.sqrt(config.data.bars_per_year)

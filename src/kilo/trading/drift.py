@@ -28,15 +28,16 @@ from kilo.config import DriftConfig
 from kilo.inference import Prediction
 from kilo.metrics import ic_bootstrap_ci, spearman_ic
 from kilo.metrics.drift import bin_rows, padded_edges, psi
+from kilo.models.kinds import KINDS
 from kilo.registry.drift import DriftReference, ReferenceIC
 
 logger = logging.getLogger(__name__)
 
-#: Each reference output -> the :class:`~kilo.inference.Prediction` field it is read from.
+#: Each reference output -> the :meth:`~kilo.inference.Prediction.row` column it is read
+#: from: a kind's monitored raw output (:attr:`~kilo.models.kind.ModelKind.monitored`),
+#: and the blend's score.
 OUTPUT_FIELDS = {
-    "gru": "gru_raw",
-    "lightgbm": "lightgbm_raw",
-    "ppo": "ppo_p_long",
+    **{name: kind.columns[kind.monitored] for name, kind in KINDS.items()},
     "score": "score",
 }
 #: Level of the live IC's bootstrap interval.
@@ -63,7 +64,7 @@ class DriftRecord:
     (>= 0); ``top_features`` the ``drift.top_features`` highest, (name, PSI);
     ``share_drifted`` the share of features above their threshold
     (:func:`feature_thresholds`). ``live_ic``
-    maps each output (``score``, ``gru``, ``lightgbm``, ``ppo``) to its last
+    maps each output (``score`` and each kind held) to its last
     :class:`LiveIC` (empty until ``drift.window`` held returns are realised);
     ``validation`` is the score's validation IC; ``ic_below_bars`` how many bars the
     score's live IC has stayed below the validation interval. ``edge_acted`` and
@@ -294,6 +295,6 @@ class DriftMonitor:
 
 
 def _value(prediction: Prediction, name: str) -> float:
-    """A prediction field as a float, NaN where it is None."""
-    value = getattr(prediction, name)
+    """A prediction's ledger column as a float, NaN where it is None."""
+    value = prediction.row()[name]
     return math.nan if value is None else float(value)

@@ -63,6 +63,7 @@ from kilo.data import FILLED, timeframe_delta
 from kilo.features.target import trailing_volatility
 from kilo.inference import FLAT, PortfolioState, predict_rows, score_outputs
 from kilo.metrics.costs import Side, fill_price
+from kilo.models.kinds import signals
 from kilo.trading.accounts import SIGN, PositionSide
 from kilo.trading.execution import entry_fraction
 from kilo.trading.freqtrade_venue import candles_from_freqtrade
@@ -216,8 +217,9 @@ class FreqtradeSignals:
         X = model.model_set.preprocessor.transform(features)
         first = model.context_rows
         out = predict_rows(model.model_set, X, len(X) - first, FLAT)
-        signals = model.calibration.signals(out.gru, out.lightgbm, out.ppo, False)
-        scores.loc[features.index[first:]] = blend(signals, model.weights)[0]
+        scores.loc[features.index[first:]] = blend(
+            signals(model.calibration, out, False), model.weights
+        )[0]
         self._X = X
         self._rows = pd.Series(np.arange(len(features)), index=features.index)
         return scores

@@ -1,7 +1,8 @@
 """What an iteration of the trader produces: typed records the ledger stores as rows.
 
-A field added to :class:`~kilo.inference.Prediction` or :class:`PredictionRecord`
-becomes a column of the ledger's ``predictions`` table without other edits.
+A field added to :class:`PredictionRecord`, or a kind added to the registry (its raw
+and signal columns, :meth:`~kilo.inference.Prediction.columns`), becomes a column of
+the ledger's ``predictions`` table without other edits.
 """
 
 from __future__ import annotations
@@ -46,22 +47,21 @@ class PredictionRecord:
             if f.name != "prediction"
         }
         own["bar_time"] = self.bar_time.isoformat()
-        return {**own, **dataclasses.asdict(self.prediction)}
+        return {**own, **self.prediction.row()}
 
     @classmethod
     def columns(cls) -> list[tuple[str, str, bool]]:
         """``(name, SQL type, nullable)`` of every column of :meth:`row`, in order."""
         out = []
-        for owner in (cls, Prediction):
-            hints = typing.get_type_hints(owner)
-            for f in dataclasses.fields(owner):
-                if f.name == "prediction":
-                    continue
-                kind = hints[f.name]
-                args = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
-                base = next(a for a in args if a is not type(None))
-                out.append((f.name, _SQL_TYPES[base], type(None) in args))
-        return out
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name == "prediction":
+                continue
+            kind = hints[f.name]
+            args = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
+            base = next(a for a in args if a is not type(None))
+            out.append((f.name, _SQL_TYPES[base], type(None) in args))
+        return out + [(name, "REAL", nullable) for name, nullable in Prediction.columns()]
 
 
 @dataclass

@@ -15,7 +15,6 @@ from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine
 from kilo.features.target import trailing_volatility
 from kilo.inference import PortfolioState, Prediction, context_rows, predict_rows, score_outputs
-from kilo.models.gru import SERVE_BATCH
 from kilo.registry import ModelSet
 from kilo.trading.drift import DriftMonitor, DriftRecord
 from kilo.trading.sources import MarketSnapshot
@@ -128,7 +127,7 @@ class SymbolModel:
             At least :attr:`history_rows` validated candles ending with the bar, and
             the other symbols' candles in ``context``.
         state
-            The symbol's position as PPO sees it.
+            The symbol's position as a policy sees it.
 
         Returns
         -------
@@ -143,7 +142,7 @@ class SymbolModel:
             trailing_volatility(history.iloc[-(window + 1) :], window, annualise=True).iloc[-1]
         )
         return score_outputs(
-            predict_rows(self.model_set, X, 1, state, gru_batch=SERVE_BATCH),
+            predict_rows(self.model_set, X, 1, state),
             self.calibration,
             self.weights,
             state,

@@ -1,4 +1,5 @@
-"""Pooled regressors: the GRU and LightGBM fit on every universe member's rows together.
+"""Pooled regressors: each kind with a ``pooled_fit`` fit on every universe member's rows
+together.
 
 One model learns from the whole market (Qlib trains one model across its market for
 this reason): with ``training.pool: universe`` the members of ``features.universe``
@@ -20,7 +21,8 @@ PPO agent and calibration, with the pooled regressors stored in it.
   block starts with ``sequence_length - 1`` context rows whose labels are masked, and
   windows are gathered per batch from the stacked rows (never materialised). In the
   GRU's sequence mode every block is its own segment (split further at gaps in its
-  bar times, :func:`stack_segments`), so no chunk crosses from one member into another.
+  bar times, :func:`~kilo.models.rows.stack_segments`), so no chunk crosses from one
+  member into another.
 """
 
 from __future__ import annotations
@@ -35,12 +37,10 @@ import pandas as pd
 from kilo.config import Config
 from kilo.errors import DataError
 from kilo.features import FeatureEngine, Preprocessor
-from kilo.models.gru import GRURegressor
-from kilo.models.lightgbm import LightGBMRegressor
-from kilo.registry.manifest import GRUReport, LightGBMReport, PoolInfo
+from kilo.models.kind import KindReport, PooledFit
+from kilo.models.kinds import KINDS, enabled_regressors
+from kilo.registry.manifest import PoolInfo
 from kilo.training.dataset import Dataset, build_dataset, load_context
-from kilo.training.fitting import gru_report, lightgbm_report, segment_ids, with_context
-from kilo.training.kinds import enabled_regressors
 from kilo.training.split import (
     MIN_EVAL_ROWS,
     MIN_TRAIN_ROWS,
@@ -234,95 +234,29 @@ def fit_pool_models(config: Config, datasets: dict[str, Dataset], progress: bool
     }
     X = {m: preprocessors[m].transform(datasets[m].features) for m in members}
     blocks = [(datasets[m], X[m]) for m in members]
-    fits = {"gru": _fit_gru, "lightgbm": _fit_lightgbm}
-    models = {name: fits[name](config, blocks, progress) for name in enabled_regressors(config)}
+    models = {name: _pooled_fit(name)(config, blocks, progress) for name in pooled_kinds(config)}
     return Pool(members, datasets, preprocessors, models, config.target.demean)
 
 
-def stack_blocks(
-    blocks: list[tuple[Dataset, np.ndarray]], part: str, context: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and weights of every member's ``part`` ("train" or "val") rows,
-    stacked: shapes (n, n_features) float32, (n,) float32 with NaN on masked rows,
-    (n,). Each block is led by ``context`` rows with masked labels (for "train" its
-    own first rows, for "val" the rows before it), so a window of ``context + 1`` rows
-    ending on a labelled row stays inside its block.
-
-    Raises
-    ------
-    ValueError
-        If a member's ``part`` starts fewer than ``context`` rows into its data.
-    """
-    xs, ys, ws = [], [], []
-    for data, X in blocks:
-        rows = _labelled_rows(data, part, context)
-        x, y = with_context(X, data.target, rows, context)
-        xs.append(x)
-        ys.append(y)
-        ws.append(data.weights[rows.start - context : rows.stop])
-    return np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
-
-
-def stack_segments(
-    blocks: list[tuple[Dataset, np.ndarray]], part: str, context: int, timeframe: str
-) -> np.ndarray:
-    """Segments of :func:`stack_blocks`' rows, shape (n,), int64: each block's
-    :func:`~kilo.training.fitting.segment_ids` (gaps of more than one ``timeframe``),
-    numbered on from the block before, so no segment spans two members."""
-    out: list[np.ndarray] = []
-    for data, _ in blocks:
-        rows = _labelled_rows(data, part, context)
-        first = int(out[-1][-1]) + 1 if out else 0
-        out.append(first + segment_ids(data.index[rows.start - context : rows.stop], timeframe))
-    return np.concatenate(out)
-
-
-def _labelled_rows(data: Dataset, part: str, context: int) -> slice:
-    """A member's ``part`` rows that keep their labels in :func:`stack_blocks`."""
-    rows = getattr(data.split, part)
-    return slice(rows.start + context, rows.stop) if part == "train" else rows
-
-
-def _fit_gru(
-    config: Config, blocks: list[tuple[Dataset, np.ndarray]], progress: bool
-) -> GRURegressor:
-    context, timeframe = config.models.gru.sequence_length - 1, config.data.timeframe
-    X, y, w = stack_blocks(blocks, "train", context)
-    X_val, y_val, w_val = stack_blocks(blocks, "val", context)
-    return GRURegressor(config.models.gru, seed=config.seed).fit(
-        X,
-        y,
-        X_val=X_val,
-        y_val=y_val,
-        weights=w,
-        val_weights=w_val,
-        segments=stack_segments(blocks, "train", context, timeframe),
-        val_segments=stack_segments(blocks, "val", context, timeframe),
-        progress=progress,
-    )
-
-
-def _fit_lightgbm(
-    config: Config, blocks: list[tuple[Dataset, np.ndarray]], progress: bool
-) -> LightGBMRegressor:
-    X, y, w = stack_blocks(blocks, "train", 0)
-    X_val, y_val, w_val = stack_blocks(blocks, "val", 0)
-    return LightGBMRegressor(config.models.lightgbm, seed=config.seed).fit(
-        X,
-        y,
-        X_val=X_val,
-        y_val=y_val,
-        weights=w,
-        val_weights=w_val,
-        feature_names=list(blocks[0][0].features.columns),
-    )
+def _pooled_fit(name: str) -> PooledFit:
+    fit = KINDS[name].pooled_fit
+    if fit is None:
+        raise ValueError(f"the {name!r} kind cannot be pooled")
+    return fit
 
 
 def pooled_report(
     data: Dataset, X: np.ndarray, name: str, model: Any, validation: np.ndarray
-) -> GRUReport | LightGBMReport:
+) -> KindReport:
     """A pooled regressor's scores on one member's validation and test rows (``X``: that
     member's preprocessed features, (n_rows, n_features); ``validation``: the model's
     validation outputs, (n_val,)); pooled models are served as early-stopped."""
-    report = gru_report if name == "gru" else lightgbm_report
-    return report(data, X, data.target, model, model, validation, False)
+    score = KINDS[name].score
+    if score is None:
+        raise ValueError(f"the {name!r} kind cannot be pooled")
+    return score(data, X, data.target, model, model, validation, False)
+
+
+def pooled_kinds(config: Config) -> tuple[str, ...]:
+    """The enabled regressors that can be fit on a pool (:attr:`ModelKind.pooled_fit`)."""
+    return tuple(n for n in enabled_regressors(config) if KINDS[n].pooled_fit is not None)

@@ -9,12 +9,11 @@ from typing import Any
 import numpy as np
 
 from kilo.blend import Calibration, blend
-from kilo.blend.actions import Action
 from kilo.config import Config
 from kilo.metrics import ic_block_length, ic_bootstrap_ci, spearman_ic
 from kilo.metrics.drift import bin_shares, quantile_edges, window_psi
+from kilo.models.kinds import KINDS, signals
 from kilo.registry.drift import Bins, DriftReference, ReferenceIC
-from kilo.rl import PolicyPath
 from kilo.training.dataset import Dataset
 
 #: Level of the validation IC's bootstrap interval.
@@ -44,25 +43,24 @@ def validation_outputs(
 ) -> dict[str, np.ndarray]:
     """Each model's validation output and the blend's score, shape (n,) each.
 
-    ``outputs`` as :class:`~kilo.training.trainer.Validation` holds them: regressors'
-    predicted log returns (n_val,), PPO's :class:`~kilo.rl.PolicyPath` (one bar
-    shorter, so every series is cut to its length). PPO enters as the probability of
-    the long action; the score is :func:`~kilo.blend.blend` of the calibrated signals.
+    ``outputs`` as :class:`~kilo.training.trainer.Validation` holds them (each kind's
+    :attr:`~kilo.models.kind.ModelKind.as_outputs` reads them; a policy's path is one
+    bar shorter, so every series is cut to the shortest). Each enters as its monitored
+    output (:attr:`~kilo.models.kind.ModelKind.monitored`: a regressor's predicted log
+    return, a policy's probability of the long action); the score is
+    :func:`~kilo.blend.blend` of the calibrated signals.
     """
-    path: PolicyPath | None = outputs.get("ppo")
-    regressors = {n: outputs[n] for n in ("gru", "lightgbm") if outputs.get(n) is not None}
-    n = min([len(v) for v in regressors.values()] + ([len(path.actions)] if path else []))
-    out = {name: np.asarray(v[:n], dtype=np.float64) for name, v in regressors.items()}
-    if path is not None:
-        out["ppo"] = path.proba[:n, Action.LONG].astype(np.float64)
-    signals = calibration.signals(
-        out.get("gru"),
-        out.get("lightgbm"),
-        None if path is None else path.proba[:n],
-        False if path is None else path.long[:n],
-    )
-    out["score"] = np.asarray(blend(signals, weights)[0], dtype=np.float64)
-    return out
+    read = {name: KINDS[name].as_outputs(out) for name, out in outputs.items()}
+    n = min((len(out) for out, _ in read.values()), default=0)
+    series = {}
+    sig = {}
+    for name, (out, long) in read.items():
+        kind, out = KINDS[name], np.asarray(out[:n], dtype=np.float64)
+        series[name] = out.reshape(n, -1)[:, kind.monitored]
+        queried = False if long is None else long[:n]
+        sig.update(signals(calibration, {name: out}, queried))
+    series["score"] = np.asarray(blend(sig, weights)[0], dtype=np.float64)
+    return series
 
 
 def reference_ic(pred: np.ndarray, held: np.ndarray, horizon: int, config: Config) -> ReferenceIC:

@@ -9,6 +9,7 @@ import pandas as pd
 from kilo.config import Config
 from kilo.errors import DataError
 from kilo.features import FeatureEngine
+from kilo.models.kinds import KINDS, config_context
 from kilo.registry import SplitInfo
 from kilo.registry.manifest import SplitRange
 
@@ -19,18 +20,14 @@ MIN_EVAL_ROWS = 100
 def required_embargo(config: Config, engine: FeatureEngine) -> int:
     """Bars between splits: longest lookback + label horizon + model context - 1 + extra.
 
-    The model context (the GRU's ``sequence_length`` or PPO's ``window``, whichever is
-    longer; PPO observing forecasts looks back its window of forecasts, each the GRU's
-    sequence long) is added because the first validation sample looks that far back,
-    so no candle behind a training label reaches a validation input.
+    The model context (the longest :attr:`~kilo.models.kind.ModelKind.config_context`
+    of every kind, enabled or not, so the split does not move with ``models.enabled``;
+    a policy observing forecasts looks back its window of the regressors' windows) is
+    added because the first validation sample looks that far back, so no candle
+    behind a training label reaches a validation input.
     """
-    m = config.models
-    sequence = m.gru.sequence_length
-    forecast = m.ppo.observation != "features" and "gru" in m.enabled
-    context = max(sequence, m.ppo.window + (sequence - 1 if forecast else 0))
-    return (
-        engine.max_lookback + config.target.horizon + context - 1 + config.split.extra_embargo_bars
-    )
+    context = config_context(config, KINDS)
+    return engine.max_lookback + config.target.horizon + context + config.split.extra_embargo_bars
 
 
 @dataclass(frozen=True)

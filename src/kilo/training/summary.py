@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
-from kilo.training.kinds import KINDS
+from kilo.models.kinds import KINDS
 from kilo.training.trainer import TrainReport
 
 
@@ -14,17 +16,17 @@ def summary_table(reports: list[TrainReport]) -> pd.DataFrame:
 
     Columns: ``seconds`` of training (NaN for a model reused from the previous version);
     for regressors validation RMSE (label units) and Spearman IC, test IC and test
-    directional accuracy (share of bars with the right sign); for PPO the validation and
+    directional accuracy (share of bars with the right sign); for a policy the validation and
     test log return of its own trading, net of costs, beside buy-and-hold's over the
     same bars; ``status``: ``trained``, ``pooled`` (fit on the universe together, see
-    :mod:`kilo.training.pool`), ``reused`` or ``collapsed`` (PPO took one action).
+    :mod:`kilo.training.pool`), ``reused`` or ``collapsed`` (the policy took one action).
     """
     rows: list[dict[str, object]] = []
     for rep in reports:
         if rep.error or rep.metrics is None:
             continue
         for name, kind in KINDS.items():
-            m = getattr(rep.metrics, name)
+            m: Any = rep.metrics.get(name)
             if m is None:  # a kind the set does not hold
                 continue
             trained = name in rep.seconds

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -15,20 +15,21 @@ from kilo.blend import Calibration, calibrate
 from kilo.config import Config
 from kilo.errors import ConfigError
 from kilo.features import FeatureEngine, Preprocessor
+from kilo.models.kind import Fitted
+from kilo.models.kinds import KINDS, upstream
+from kilo.models.rows import refit_rows
 from kilo.registry import Manifest, ModelMetrics, ModelSet, package_versions
 from kilo.registry.manifest import MANIFEST_FILE, SplitRange
-from kilo.rl import PolicyPath
 from kilo.runtime.tracking import Tracker, config_params
 from kilo.training.dataset import Dataset, build_dataset
-from kilo.training.fitting import refit_rows
-from kilo.training.kinds import KINDS, FittedKind, reused_validation
 from kilo.training.pool import Pool, fit_pool, pooled_report
 from kilo.training.reference import drift_reference
 from kilo.utils import seed_everything
 
 logger = logging.getLogger(__name__)
 
-ModelChoice = Literal["all", "gru", "lightgbm", "ppo"]  # "all", or one of KINDS
+#: "all", or one kind of :data:`~kilo.models.kinds.KINDS`.
+ModelChoice = str
 
 
 @dataclass
@@ -49,7 +50,7 @@ class TrainReport:
 class Validation:
     """What the validation split saw, from the models fit on the training split only.
 
-    ``outputs`` maps each kind the models hold (:data:`~kilo.training.kinds.KINDS`)
+    ``outputs`` maps each kind the models hold (:data:`~kilo.models.kinds.KINDS`)
     to its validation outputs: a regressor's predictions of shape (n_val,), the
     policy's own path over the split (one bar shorter); ``forward_return``: shape
     (n_val,), the log return over the label horizon after each validation bar.
@@ -60,22 +61,22 @@ class Validation:
 
     def calibrate(self, config: Config, weights: dict[str, float] | None = None) -> Calibration:
         """The blend's calibration with ``weights`` (default ``blend.weights``) over the
-        models of ``outputs``; PPO's signal enters only when it has weight and a path."""
+        models of ``outputs``; a policy's signal enters only when it has weight, and
+        every output is cut to the shortest (a policy's path is one bar shorter)."""
         blend = (
             config.blend
             if weights is None
             else config.with_overrides({"blend.weights": weights}).blend
         )
-        path: PolicyPath | None = self.outputs.get("ppo")
-        if blend.weights.get("ppo", 0.0) <= 0:
-            path = None
-        n = len(path.actions) if path is not None else len(self.forward_return)
-        gru, lightgbm = (self.outputs.get(name) for name in ("gru", "lightgbm"))
+        used = {
+            name: KINDS[name].as_outputs(out)
+            for name, out in self.outputs.items()
+            if KINDS[name].regressor or blend.weights.get(name, 0.0) > 0
+        }
+        n = min([len(out) for out, _ in used.values()] + [len(self.forward_return)])
         return calibrate(
-            None if gru is None else gru[:n],
-            None if lightgbm is None else lightgbm[:n],
-            path.proba if path is not None else None,
-            path.long if path is not None else None,
+            {name: out[:n] for name, (out, long) in used.items() if long is None},
+            {name: (out[:n], long[:n]) for name, (out, long) in used.items() if long is not None},
             self.forward_return[:n],
             blend,
         )
@@ -96,19 +97,20 @@ def fit_kinds(
     X: np.ndarray,
     names: tuple[str, ...],
     progress: bool,
-    held: Mapping[str, FittedKind] | None = None,
-) -> tuple[dict[str, FittedKind], dict[str, float]]:
-    """Fit the kinds ``names`` on ``data.split`` (features ``X``, preprocessed) in
-    :data:`~kilo.training.kinds.KINDS` order, each seeing the kinds ``held`` (not fit
-    now: pooled or reused) and those fit before it; returns them by name with the
-    seconds each took."""
+    held: Mapping[str, Fitted] | None = None,
+) -> tuple[dict[str, Fitted], dict[str, float]]:
+    """Fit the kinds ``names`` on ``data.split`` (features ``X``, preprocessed), the
+    regressors first; each sees as :func:`~kilo.models.kinds.upstream` the regressors
+    ``held`` (not fit now: pooled or reused) and those fit before it. Returns them by
+    name with the seconds each took."""
     y = data.target.astype(np.float32)
-    fitted: dict[str, FittedKind] = {}
+    fitted: dict[str, Fitted] = {}
     seconds = {}
-    for name in (n for n in KINDS if n in names):
+    for name in sorted(names, key=lambda n: not KINDS[n].regressor):
         tick = time.perf_counter()
-        upstream = {**(held or {}), **fitted}
-        fitted[name] = KINDS[name].fit(config, data, X, y, progress, upstream)
+        fitted[name] = KINDS[name].fit(
+            config, data, X, y, progress, upstream({**(held or {}), **fitted})
+        )
         seconds[name] = time.perf_counter() - tick
     return fitted, seconds
 
@@ -126,7 +128,7 @@ def fit_model_set(
     """Fit a model set on ``data.split`` in memory; the trainer's and walk-forward's core.
 
     With ``model="all"`` the preprocessor is fit on the training split and every kind
-    of ``models.enabled`` is trained (:mod:`kilo.training.fitting`: the regressors
+    of ``models.enabled`` is trained (each kind's own ``fit``: the regressors
     early-stopped on validation, then refit on train + validation with
     ``training.refit``); otherwise only ``model`` is, and the preprocessor and the
     other models ``previous`` holds come from it. With ``pool``, the preprocessor and
@@ -139,8 +141,10 @@ def fit_model_set(
     Raises
     ------
     ValueError
-        If a single model is asked for without ``previous``.
+        If a single model is asked for without ``previous``, or is no kind.
     """
+    if model != "all" and model not in KINDS:
+        raise ValueError(f"no model kind {model!r}: use all or one of {list(KINDS)}")
     if model != "all" and previous is None:
         raise ValueError(f"training only {model!r} needs the previous model set")
     if previous:
@@ -152,17 +156,17 @@ def fit_model_set(
     X = preprocessor.transform(data.features)
     names = tuple(config.models.enabled) if model == "all" else (model,)
     pooled = pool.models if pool else {}
-    reports = previous.manifest.metrics.model_dump(exclude_none=True) if previous else {}
+    reports: dict[str, Any] = dict(previous.manifest.metrics.root) if previous else {}
     held = {}
     for name in KINDS:
         if name in pooled:
             validation = KINDS[name].validate(config, data, X, pooled[name])
             reports[name] = pooled_report(data, X, name, pooled[name], validation)
-            held[name] = FittedKind(pooled[name], validation, reports[name], pooled[name])
+            held[name] = Fitted(pooled[name], validation, reports[name])
         elif name not in names and previous is not None and name in previous.names:
             reused = previous.model(name)
-            validation = reused_validation(config, data, X, name, reused)
-            held[name] = FittedKind(reused, validation, reports.get(name), reused)
+            validation = _reused_validation(config, data, X, name, reused)
+            held[name] = Fitted(reused, validation, reports[name])
     fitted, seconds = fit_kinds(
         config, data, X, tuple(n for n in names if n not in pooled), progress, held
     )
@@ -179,14 +183,14 @@ def fit_model_set(
         config,
         engine,
         data,
-        ModelMetrics(**reports),
+        ModelMetrics(reports),
         calibration,
         [*fitted, *pooled],
         previous,
         list(models),
         pool,
     ).model_copy(update={"drift": drift_reference(config, data, X, outputs, calibration)})
-    model_set = ModelSet(data.symbol, manifest, preprocessor, **models)
+    model_set = ModelSet(data.symbol, manifest, preprocessor, models)
     return FitResult(model_set, seconds, checked)
 
 
@@ -205,7 +209,7 @@ def train_symbol(
     of ``models.enabled`` are trained. With a single model, only that one is trained;
     the preprocessor and the other models are taken from the latest version (whose
     feature contract must match the running engine) and saved with it as a new
-    version. With ``training.pool: universe`` the GRU and LightGBM are ``pool``'s
+    version. With ``training.pool: universe`` the regressors that pool are ``pool``'s
     (fit here when None: :func:`~kilo.training.pool.fit_pool`), stored in the set.
 
     Raises
@@ -268,6 +272,19 @@ def train_symbol(
         seconds,
         pooled=tuple(pool.models) if pool else (),
     )
+
+
+def _reused_validation(config: Config, data: Dataset, X: np.ndarray, name: str, model: Any) -> Any:
+    """Validation outputs of a ``name`` model reused from the previous set (warned:
+    a regressor refit on the validation rows is then calibrated in sample)."""
+    if KINDS[name].regressor and config.training.refit:
+        logger.warning(
+            "%s: the reused %s was refit on the validation rows, so the blend's "
+            "calibration sees it in sample; retrain every model for a clean one",
+            data.symbol,
+            name,
+        )
+    return KINDS[name].validate(config, data, X, model)
 
 
 def _manifest(

@@ -9,8 +9,9 @@ import pandas as pd
 from kilo.config import Config
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.models.gru import GRURegressor
+from kilo.models.kinds.gru import fit as fit_gru
+from kilo.models.rows import segment_ids
 from kilo.training.dataset import build_dataset
-from kilo.training.fitting import fit_gru, segment_ids
 
 
 def test_a_segment_starts_after_every_gap_of_more_than_one_bar() -> None:
