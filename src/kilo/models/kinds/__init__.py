@@ -9,6 +9,7 @@ and the reports loop over :data:`KINDS`; the config schema keeps a section per k
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from kilo.blend import Calibration
 from kilo.config import MODEL_NAMES, Config, ModelName
 from kilo.errors import ModelSetError
-from kilo.models.kind import FLAT, Fitted, KindReport, ModelKind, Upstream
+from kilo.models.kind import FLAT, Fitted, Forecaster, ModelKind, Upstream
 from kilo.models.kinds import gru, lightgbm, linear, ppo
 
 KINDS: dict[str, ModelKind] = {
@@ -102,10 +103,9 @@ def bind_forecasters(models: Mapping[str, Any]) -> None:
         Naming a kind a model observes that ``models`` lacks.
     """
     forecasters = {
-        name: up.forecaster(up.fitted.model)
-        for name, up in upstream(
-            {n: Fitted(m, None, KindReport()) for n, m in models.items()}
-        ).items()
+        name: Forecaster(partial(_served(kind), model), kind.context(model))
+        for name, model in models.items()
+        if (kind := KINDS[name]).refit is not None
     }
     for name, model in models.items():
         bind = KINDS[name].bind
