@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     symbols = chosen_symbols(args, config)
     if args.drill:
         return drill(config, symbols, args)
+    from kilo.evaluation.report.terminal import print_summary
     from kilo.evaluation.run import run_evaluation  # heavy: after the arguments are checked
-    from kilo.evaluation.terminal import print_summary
 
     try:
         summary, paths, failures = run_evaluation(
@@ -130,7 +130,7 @@ def drill(config, symbols: list[str], args) -> int:
     import json
     from datetime import UTC, datetime
 
-    from kilo.evaluation.drills import INSTRUMENTS, drill_line, run_drills
+    from kilo.evaluation.controls.drills import INSTRUMENTS, drill_line, run_drills
 
     folder = Path(args.report_dir or config.evaluation.report_dir) / (
         "drills-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

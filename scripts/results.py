@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.write or args.check:
             return publish(args)
-        from kilo.evaluation.markdown import results_markdown
+        from kilo.evaluation.report.markdown import results_markdown
         from kilo.evaluation.summary import EvaluationSummary
 
         text = results_markdown(EvaluationSummary.read(args.summary))
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def publish(args: argparse.Namespace) -> int:
     """``--write`` or ``--check``: the blocks quote the ``--write`` command that makes them."""
-    from kilo.evaluation.publish import publish
+    from kilo.evaluation.report.publish import publish
 
     written_by = [str(args.summary), "--write"]
     for flag, value in (("--commit", args.commit), ("--evaluated-by", args.evaluated_by)):

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kilo.evaluation.controls import (
+from kilo.evaluation.controls.candles import (
     ahead_ic,
     lead_lag_bump,
     lead_lag_ic,
     placebo_candles,
     planted_candles,
 )
-from kilo.evaluation.drills import BUMP_STANDARD_ERRORS
+from kilo.evaluation.controls.drills import BUMP_STANDARD_ERRORS
 from kilo.features import held_log_return
 from kilo.metrics import ic_bootstrap, spearman_ic
 

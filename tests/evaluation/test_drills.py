@@ -11,8 +11,8 @@ import pytest
 
 from kilo.config import Config
 from kilo.data import load_config_candles
-from kilo.evaluation.drills import drill_line, run_drill
-from kilo.evaluation.faults import DRILL_COLUMN, LEAK_ICS, Fault, LeakyEngine, faults
+from kilo.evaluation.controls.drills import drill_line, run_drill
+from kilo.evaluation.controls.faults import DRILL_COLUMN, LEAK_ICS, Fault, LeakyEngine, faults
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import spearman_ic
 from kilo.training.dataset import load_context

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kilo.evaluation.figures import (
+from kilo.evaluation.report.figures import (
     downsample,
     equity_figure,
     equity_png_figure,

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from kilo.evaluation.controls import planted_candles, planted_signal
-from kilo.evaluation.power import POWER_MULTIPLE, power_summary
+from kilo.evaluation.controls.candles import planted_candles, planted_signal
+from kilo.evaluation.controls.power import POWER_MULTIPLE, power_summary
 from kilo.evaluation.summary import ICStatistics
 from kilo.evaluation.verdict_summary import PowerPoint
 from kilo.features import held_log_return

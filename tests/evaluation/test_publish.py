@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kilo.errors import DataError
-from kilo.evaluation.publish import fill_blocks, publish
+from kilo.evaluation.report.publish import fill_blocks, publish
 from kilo.evaluation.summary import EvaluationSummary, Provenance
 
 FIXTURE = Path(__file__).parent / "data" / "summary.json"

@@ -16,10 +16,10 @@ import pytest
 
 from kilo.config import Config
 from kilo.config.markets import bars_per_year
+from kilo.evaluation.report.text import trials_sentence
 from kilo.evaluation.results import deflate
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.symbol import SymbolEvaluation
-from kilo.evaluation.text import trials_sentence
 from kilo.evaluation.trials import HOLDOUT_READ, TrackedTrials, tracked_trials
 from kilo.metrics import expected_max_sharpe, sharpe_ratio
 from kilo.runtime.tracking import CONFIG_TAG, Tracker, config_hash

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from kilo.evaluation.power import POWER_MULTIPLE
+from kilo.evaluation.controls.power import POWER_MULTIPLE
 from kilo.evaluation.results import across_symbols
 from kilo.evaluation.summary import (
     ICStatistics,

@@ -10,9 +10,9 @@ import pytest
 from kilo.config import Config
 from kilo.data import load_candles
 from kilo.errors import DataError
-from kilo.evaluation.controls import lead_lag_lags
+from kilo.evaluation.controls.candles import lead_lag_lags
+from kilo.evaluation.controls.power import POWER_MULTIPLE
 from kilo.evaluation.fold_task import shuffled_labels
-from kilo.evaluation.power import POWER_MULTIPLE
 from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.strategy_set import MODEL_STRATEGIES
 from kilo.evaluation.summary import EvaluationSummary
@@ -313,7 +313,7 @@ def test_results_tables_are_written_from_the_summary(evaluation) -> None:
     import subprocess
     import sys
 
-    from kilo.evaluation.markdown import floors
+    from kilo.evaluation.report.markdown import floors
 
     summary, paths, _ = evaluation
     btc = summary.symbols["BTC/USDT"]

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from kilo.cli.drift_panel import IC_HISTORY, drift_section
-from kilo.evaluation.figures import downsample
+from kilo.evaluation.report.figures import downsample
 from kilo.inference import signal_columns
 from kilo.trading.drift_store import latest_drift
 from kilo.trading.ledger import connect

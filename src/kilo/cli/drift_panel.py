@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from kilo.evaluation.figures import downsample
+from kilo.evaluation.report.figures import downsample
 
 #: The score's live IC and validation interval per measured bar.
 IC_HISTORY = (

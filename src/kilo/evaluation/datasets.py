@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from kilo.config import Config
 from kilo.data.alignment import check_alignment
 from kilo.data.market import load_market_candles
-from kilo.evaluation.controls import placebo_candles, planted_candles, planted_signal
+from kilo.evaluation.controls.candles import placebo_candles, planted_candles, planted_signal
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import spearman_ic
 from kilo.models.kinds import enabled_regressors

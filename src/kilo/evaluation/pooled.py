@@ -13,10 +13,10 @@ that symbol's own model? Both are fit on the same folds, with the same labels
   (:data:`~kilo.training.split.MIN_TRAIN_ROWS`, :data:`~kilo.training.split.MIN_EVAL_ROWS`).
 - **Universes**, each fit both ways: ``real``; ``placebo``, every member and context
   symbol rebuilt with one block order and one set of coins over the union's times
-  (:class:`~kilo.evaluation.controls.BlockShuffle`), so relations between members at
+  (:class:`~kilo.evaluation.controls.candles.BlockShuffle`), so relations between members at
   one bar survive and predictability does not (a member absent at a drawn time gets no
   bar there); ``planted``, every member's candles with an edge at
-  ``evaluation.planted_ic`` (:func:`~kilo.evaluation.controls.planted_candles`), which
+  ``evaluation.planted_ic`` (:func:`~kilo.evaluation.controls.candles.planted_candles`), which
   measures the recovery behind the detection floor.
 
 Every (universe, fold, fit) is a :class:`PoolTask`, run with
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from kilo.config import Config
-from kilo.evaluation.controls import BlockShuffle, planted_candles
+from kilo.evaluation.controls.candles import BlockShuffle, planted_candles
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.fold_task import FoldTask, run_fold
 from kilo.evaluation.splits import evaluation_splits

@@ -2,7 +2,7 @@
 detection floors of pooled and per-symbol regressors (:mod:`kilo.evaluation.pooled`).
 
 Every IC is against the held return (``Dataset.held_return``). The floor is the ruler's
-(:mod:`kilo.evaluation.power`): ``(z_0.975 + z_0.8) * se / recovery``, here with the
+(:mod:`kilo.evaluation.controls.power`): ``(z_0.975 + z_0.8) * se / recovery``, here with the
 recovery of one planted point, (planted IC recovered - real IC) / planted IC, the
 least-squares slope through it and the real candles. The panel is scored within symbols
 (:func:`within_symbol_panel`).
@@ -21,6 +21,7 @@ import pandas as pd
 
 from kilo.config import Config
 from kilo.errors import DataError
+from kilo.evaluation.controls.power import POWER_MULTIPLE
 from kilo.evaluation.datasets import stats_block
 from kilo.evaluation.pooled import (
     PoolResult,
@@ -30,7 +31,6 @@ from kilo.evaluation.pooled import (
     pool_tasks,
     run_pool_tasks,
 )
-from kilo.evaluation.power import POWER_MULTIPLE
 from kilo.evaluation.summary import PanelIC, PooledComparison, PooledFit
 from kilo.evaluation.symbol import fold_window
 from kilo.metrics import panel_ic_bootstrap, spearman_ic

@@ -10,10 +10,10 @@ from typing import Any
 
 from kilo.config import Config
 from kilo.errors import ConfigError, KiloError, LookAheadError
-from kilo.evaluation.figures import write_equity_png
 from kilo.evaluation.pooled_stats import evaluate_pool
 from kilo.evaluation.portfolio import evaluate_portfolio
-from kilo.evaluation.report import write_html
+from kilo.evaluation.report.figures import write_equity_png
+from kilo.evaluation.report.html import write_html
 from kilo.evaluation.results import IC_FIELDS, summarise
 from kilo.evaluation.summary import EvaluationSummary, Provenance
 from kilo.evaluation.symbol import SymbolEvaluation

@@ -18,7 +18,7 @@ from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import run_metrics
 from kilo.config import Config
 from kilo.errors import LookAheadError
-from kilo.evaluation.controls import lead_lag_ic
+from kilo.evaluation.controls.candles import lead_lag_ic
 from kilo.evaluation.fold_task import FoldResult
 from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import (

@@ -10,10 +10,10 @@ import pandas as pd
 from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
 from kilo.config import Config
+from kilo.evaluation.controls.power import power_point, power_summary
 from kilo.evaluation.cost_summary import summarise_cost_curve
 from kilo.evaluation.datasets import Datasets, stats_block
 from kilo.evaluation.fold_task import FoldResult
-from kilo.evaluation.power import power_point, power_summary
 from kilo.evaluation.statistics import (
     block_length,
     by_dataset,
@@ -148,7 +148,7 @@ def _power(
     block: int,
 ) -> Power:
     """The power curve (the planted control and every ``power <ic>`` data set) and the
-    detection floors of the regressors (:mod:`kilo.evaluation.power`), with bootstrap
+    detection floors of the regressors (:mod:`kilo.evaluation.controls.power`), with bootstrap
     blocks of ``block`` bars."""
     real = {name: s.ic for name, s in strategies.items() if s.ic is not None}
     real_ic = {name: ic.ic_spearman for name, ic in real.items()}

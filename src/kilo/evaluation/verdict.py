@@ -5,7 +5,7 @@
 one-sided (IC > 0) with Holm's correction across the regressors, and across the
 symbols when several are evaluated together (:func:`forecast_pvalues`,
 :func:`kilo.metrics.holm_adjusted`); its power is the detection floor of
-:mod:`kilo.evaluation.power` rescaled to that test (:func:`family_multiple`).
+:mod:`kilo.evaluation.controls.power` rescaled to that test (:func:`family_multiple`).
 *Trading* reads the blend's net Sharpe against buy-and-hold's (probabilistic Sharpe
 ratio) and the matched random paths; its power is the smallest excess Sharpe the PSR
 test detects 80 % of the time on these bars (the PSR treats buy-and-hold's Sharpe as
@@ -21,7 +21,7 @@ import math
 from statistics import NormalDist
 from typing import Literal
 
-from kilo.evaluation.power import POWER_MULTIPLE
+from kilo.evaluation.controls.power import POWER_MULTIPLE
 from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import ICStatistics, SymbolSummary
 from kilo.evaluation.verdict_summary import ForecastVerdict, TradingVerdict, Verdict
@@ -69,7 +69,7 @@ def forecast_verdict(
     """The forecast verdict from the return ICs and the power.
 
     The detection floor F is the power section's (``(z_0.975 + z_0.8) * se / recovery``,
-    :mod:`kilo.evaluation.power`) rescaled to the test actually run, one-sided with Holm
+    :mod:`kilo.evaluation.controls.power`) rescaled to the test actually run, one-sided with Holm
     over ``family`` tests (:func:`family_multiple`), so that an edge of IC F is found 80 %
     of the time by this very test.
 

@@ -1,6 +1,6 @@
 """The typed power and verdicts of one symbol's evaluation, parts of
 :class:`~kilo.evaluation.summary.SymbolSummary` (computed by
-:mod:`kilo.evaluation.power` and :mod:`kilo.evaluation.verdict`)."""
+:mod:`kilo.evaluation.controls.power` and :mod:`kilo.evaluation.verdict`)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class PowerPoint(_Model):
 
 
 class Power(_Model):
-    """What the ruler can see on this symbol (:mod:`kilo.evaluation.power`).
+    """What the ruler can see on this symbol (:mod:`kilo.evaluation.controls.power`).
 
     ``curve``: the planted points in increasing IC; ``recovery``: per regressor the
     share of a planted IC the pipeline recovers (least-squares slope of recovered on

@@ -12,7 +12,7 @@ Data sets, cut into the same folds (:func:`~kilo.evaluation.splits.walk_forward_
 - ``planted``: the real bars with a planted edge, regressors only (PPO does not read
   the edge's IC), blend of the regressors and buy-and-hold.
 - ``power <ic>``: the same at each of ``evaluation.power_ics``, regressors and their
-  blend: with ``planted`` the points of the power curve (:mod:`kilo.evaluation.power`).
+  blend: with ``planted`` the points of the power curve (:mod:`kilo.evaluation.controls.power`).
 - ``label_shuffle``: the real candles with shuffled training labels, first (smallest)
   fold only, regressors only: a check that labels are handled right, not a leakage test.
 - ``holdout``: the real candles' last ``evaluation.holdout_fraction``, which no fold

@@ -1,4 +1,4 @@
-"""The leak drills' planted faults (:mod:`kilo.evaluation.drills`).
+"""The leak drills' planted faults (:mod:`kilo.evaluation.controls.drills`).
 
 Inside the FeatureEngine (:class:`LeakyEngine` overwrites :data:`DRILL_COLUMN`):
 

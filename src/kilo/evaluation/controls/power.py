@@ -8,7 +8,7 @@ Cohen, *Statistical Power Analysis*, 1988, ch. 1). The IC the pipeline learns is
 true IC it finds with 80 % power, the detection floor, is ``2.80 * se / recovery``
 with se the real IC's moving-block bootstrap standard error. Every IC here is measured
 against the held return (``Dataset.held_return``), the unit the planted edge is tuned
-in (:func:`~kilo.evaluation.controls.planted_candles`), so a learner handed the planted
+in (:func:`~kilo.evaluation.controls.candles.planted_candles`), so a learner handed the planted
 signal itself recovers 1.
 """
 

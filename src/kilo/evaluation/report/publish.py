@@ -7,7 +7,7 @@ README.md and docs/results.md mark each generated block with two comments::
     <!-- /results -->
 
 and the text between them is rewritten from one evaluation's ``summary.json``: the
-tables of :mod:`kilo.evaluation.markdown` and a ``source`` line with the commit and
+tables of :mod:`kilo.evaluation.report.markdown` and a ``source`` line with the commit and
 command of the evaluation and the command that wrote the block. The equity figure is
 copied from the report folder. ``--check`` regenerates everything in memory and lists
 what differs from the files, so stale numbers fail loudly instead of being read.
@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kilo.errors import DataError
-from kilo.evaluation.markdown import forecast_table, trading_table
+from kilo.evaluation.report.markdown import forecast_table, trading_table
 from kilo.evaluation.summary import EvaluationSummary, Provenance
 from kilo.utils import atomic_path
 
@@ -30,7 +30,7 @@ BLOCK = re.compile(
     r"(?P<open><!-- results:(?P<name>[a-z-]+) -->\n)(?P<body>.*?)(?P<close><!-- /results -->)",
     re.S,
 )
-#: The figure :func:`kilo.evaluation.figures.write_equity_png` writes into a report folder.
+#: The figure :func:`kilo.evaluation.report.figures.write_equity_png` writes into a report folder.
 EQUITY_PNG = "equity.png"
 
 

@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from kilo.evaluation.power import power_summary
+from kilo.evaluation.controls.power import power_summary
+from kilo.evaluation.report.text import number
 from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import EvaluationSummary, ICStatistics, SymbolSummary
-from kilo.evaluation.text import number
 
 
 def _ic(ic: ICStatistics | None) -> str:

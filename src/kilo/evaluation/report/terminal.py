@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kilo.evaluation.power import power_lines
-from kilo.evaluation.summary import (
-    EvaluationSummary,
-    PooledComparison,
-    PortfolioSummary,
-    SymbolSummary,
-)
-from kilo.evaluation.text import (
+from kilo.evaluation.controls.power import power_lines
+from kilo.evaluation.report.text import (
     BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
@@ -23,6 +17,12 @@ from kilo.evaluation.text import (
     random_sentence,
     strategy_table,
     trials_sentence,
+)
+from kilo.evaluation.summary import (
+    EvaluationSummary,
+    PooledComparison,
+    PortfolioSummary,
+    SymbolSummary,
 )
 from kilo.evaluation.verdict import verdict_sentences
 

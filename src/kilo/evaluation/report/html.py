@@ -1,5 +1,5 @@
 """The evaluation's HTML report: one page for every symbol (its equity figure from
-:mod:`kilo.evaluation.figures`).
+:mod:`kilo.evaluation.report.figures`).
 
 The report works offline: plotly.js is written once per report root, as
 ``plotly.min.js`` in the folder that holds the timestamped report folders (every report
@@ -15,17 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from kilo.evaluation.controls.power import power_lines
 from kilo.evaluation.cost_summary import CostCurve
-from kilo.evaluation.figures import equity_figure
-from kilo.evaluation.power import power_lines
-from kilo.evaluation.strategy_set import BLEND, STRATEGY_ORDER
-from kilo.evaluation.summary import (
-    Controls,
-    EvaluationSummary,
-    SymbolSummary,
-)
-from kilo.evaluation.symbol import SymbolEvaluation
-from kilo.evaluation.text import (
+from kilo.evaluation.report.figures import equity_figure
+from kilo.evaluation.report.text import (
     BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
@@ -39,6 +32,13 @@ from kilo.evaluation.text import (
     strategy_table,
     trials_sentence,
 )
+from kilo.evaluation.strategy_set import BLEND, STRATEGY_ORDER
+from kilo.evaluation.summary import (
+    Controls,
+    EvaluationSummary,
+    SymbolSummary,
+)
+from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.verdict import verdict_sentences
 from kilo.utils import atomic_path
 

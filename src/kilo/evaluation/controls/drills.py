@@ -1,7 +1,7 @@
 """Leak drills: plant known faults through the pipeline and report which instrument
 caught each (``evaluate.py --drill``).
 
-The faults (:mod:`kilo.evaluation.faults`) live in a feature column (own and
+The faults (:mod:`kilo.evaluation.controls.faults`) live in a feature column (own and
 cross-asset look-aheads, the label) or in the candle files (a context file shifted
 early, the own close a bar ahead). Each drill plants one, then runs the instruments
 the evaluation runs, in its order, on the real candles:
@@ -13,7 +13,7 @@ the evaluation runs, in its order, on the real candles:
 - **placebo**: a regressor's IC above its 99 % null band on the joint placebo;
 - **lead/lag**: the prediction's IC against the held return k bars later stands,
   somewhere in -horizon < k <= 0, above both honest references of
-  :func:`~kilo.evaluation.controls.lead_lag_bump` by more than
+  :func:`~kilo.evaluation.controls.candles.lead_lag_bump` by more than
   :data:`BUMP_STANDARD_ERRORS` of the IC's standard error.
 
 The placebo and lead/lag train the regressors (their blend; PPO reads the same
@@ -33,9 +33,9 @@ from kilo.config import Config
 from kilo.data import load_config_candles
 from kilo.data.alignment import check_alignment
 from kilo.errors import ConfigError, DataError, LookAheadError
-from kilo.evaluation.controls import ahead_ic, lead_lag_bump, lead_lag_ic, placebo_candles
+from kilo.evaluation.controls.candles import ahead_ic, lead_lag_bump, lead_lag_ic, placebo_candles
+from kilo.evaluation.controls.faults import Fault, LeakyEngine, faults
 from kilo.evaluation.datasets import stats_block
-from kilo.evaluation.faults import Fault, LeakyEngine, faults
 from kilo.evaluation.fold_task import FoldTask
 from kilo.evaluation.splits import evaluation_splits
 from kilo.evaluation.statistics import (
@@ -215,7 +215,7 @@ def run_drills(
     jobs: int = 1,
     progress: bool = True,
 ) -> list[DrillResult]:
-    """Every fault of :func:`~kilo.evaluation.faults.faults` drilled on ``symbol``
+    """Every fault of :func:`~kilo.evaluation.controls.faults.faults` drilled on ``symbol``
     (:func:`run_drill`).
 
     Raises

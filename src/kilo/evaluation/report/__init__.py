@@ -1,0 +1,2 @@
+"""What an evaluation shows people: the HTML report and its figures, the terminal's
+tables, and the README's Results blocks written from ``summary.json``."""
