@@ -13,6 +13,7 @@ from kilo.backtest.strategies import (
     run_metrics,
 )
 from kilo.config import Config
+from kilo.rl import ObservationSpec
 
 
 def test_momentum_is_causal(btc_candles: pd.DataFrame) -> None:
@@ -118,6 +119,7 @@ class FixedPolicy:
     def __init__(self, proba: list[float], allow_short: bool) -> None:
         self.proba = np.array([proba], dtype=np.float32)
         self.params = Config().models.ppo.model_copy(update={"allow_short": allow_short})
+        self.spec_, self.forecasters_ = ObservationSpec(), {}
 
     def predict_proba(self, obs: np.ndarray) -> np.ndarray:
         return np.repeat(self.proba, len(obs), axis=0)

@@ -46,7 +46,7 @@ class MeanModel:
         return ["mean.json"]
 
 
-def _fit(config, data, X, y, progress) -> Fitted:
+def _fit(config, data, X, y, progress, upstream) -> Fitted:
     model = MeanModel(float(np.nanmean(y[data.split.train])))
     return Fitted(model, model.predict(X[data.split.val]), MeanReport(mean=model.mean))
 

@@ -115,7 +115,8 @@ def test_bad_input() -> None:
 
 
 def test_build_observations_matches_the_env() -> None:
-    from kilo.rl.env import build_observations
+    from kilo.rl.observation import FEATURES as SPEC
+    from kilo.rl.observation import build_observations
 
     env = make_env(window=4)
     features = FEATURES
@@ -123,9 +124,9 @@ def test_build_observations_matches_the_env() -> None:
     env.step(1)
     obs, *_ = env.step(0)  # long since row 40, observing row 42
     unrealised = RETURNS[40] + RETURNS[41]
-    built = build_observations(features[None, 39:43], 1.0, unrealised, 2, env.episode_length)
+    built = build_observations(features[None, 39:43], SPEC, 1.0, unrealised, 2, env.episode_length)
     np.testing.assert_allclose(built[0], obs, rtol=1e-6)
-    flat = build_observations(features[None, 39:43], 0.0, 0.3, 9, env.episode_length)
+    flat = build_observations(features[None, 39:43], SPEC, 0.0, 0.3, 9, env.episode_length)
     np.testing.assert_array_equal(flat[0, -3:], [0, 0, 0])
 
 
@@ -156,3 +157,52 @@ def test_a_long_pays_funding_and_a_short_receives_it() -> None:
     assert reward == pytest.approx(math.log(2 - math.exp(RETURNS[11])) + math.log(1.001))
     with pytest.raises(ValueError, match="funding"):
         _costless_env(np.full(N, np.nan))
+
+
+def test_the_differential_sharpe_reward_follows_moody_and_saffell() -> None:
+    """Rewards equal eq. 4 of Moody and Saffell (2001) over the net log returns the
+    log-return env pays for the same actions, recomputed here from A_0 = 0, B_0 = the
+    mean squared bar return; the net returns themselves are unchanged."""
+    eta = 0.05
+    plain = make_env()
+    sharpe = TradingEnv(
+        FEATURES,
+        RETURNS,
+        window=4,
+        episode_length=50,
+        fee=FEE,
+        slippage=SLIP,
+        reward="differential_sharpe",
+        sharpe_eta=eta,
+    )
+    actions = [1, 0, 0, 2, 0, 1, 2, 1, 0, 0, 0, 2]
+    a, b = 0.0, float(np.mean(RETURNS**2))
+    rewards = []
+    for env in (plain, sharpe):
+        env.reset(options={"start": 10, "length": len(actions)})
+    for action in actions:
+        _, r, *_ = plain.step(action)
+        _, d, *_ = sharpe.step(action)
+        assert sharpe.last_log_return == r == plain.last_log_return
+        expected = (b * (r - a) - 0.5 * a * (r * r - b)) / (b - a * a) ** 1.5
+        assert d == pytest.approx(expected, rel=1e-12)
+        a, b = a + eta * (r - a), b + eta * (r * r - b)
+        rewards.append((r, d))
+    assert all(abs(d) > 10 * abs(r) for r, d in rewards if r != 0)  # another scale
+
+
+def test_a_forecast_spec_shows_the_round_trip_cost_and_scaled_gains() -> None:
+    from kilo.rl.observation import ObservationSpec
+
+    spec = ObservationSpec("forecasts", ("gru",), (1.0,), 0.02, 0.003)
+    env = TradingEnv(
+        FEATURES[:, :1], RETURNS, window=4, episode_length=50, fee=FEE, slippage=SLIP, spec=spec
+    )
+    check_env(env, skip_render_check=True)
+    env.reset(options={"start": 40, "length": 10})
+    env.step(1)
+    obs, *_ = env.step(0)
+    assert obs.shape == (4 + 4,)
+    np.testing.assert_allclose(
+        obs[4:], [1.0, (RETURNS[40] + RETURNS[41]) / 0.02, 2 / 50, 0.003 / 0.02], rtol=1e-5
+    )

@@ -121,6 +121,7 @@ def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -
     assert best.blend.enter_quantile == summary.best_params["blend.enter_quantile"]
     trials = (folder / "trials.csv").read_text().splitlines()
     assert len(trials) == 4 and "user_attrs_blend_sharpe" in trials[0]
+    assert "user_attrs_ppo_sharpe" in trials[0]  # the policy traded beside the blend
 
     from mlflow.tracking import MlflowClient
 

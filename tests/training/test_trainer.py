@@ -52,6 +52,7 @@ def test_artifacts_and_manifest(tiny_report, tiny_config: Config) -> None:
         "gru.json",
         "lightgbm.txt",
         "ppo.zip",
+        "ppo_observation.json",
         "linear.joblib",
         "preprocessor.joblib",
     }

@@ -103,6 +103,31 @@ class PPOConfig(_Section):
         description="environments stepped together (DummyVecEnv), each from its own random "
         "bars; a rollout is still n_steps transitions in all [count]",
     )
+    observation: Literal["features", "forecasts", "both"] = Field(
+        "features",
+        description="what the policy sees beside its position: features (the preprocessed "
+        "feature rows), forecasts (the enabled regressors' predictions, out of fold on "
+        "the training rows, plus the round-trip cost) or both",
+    )
+    crossfit_folds: int = Field(
+        4,
+        ge=2,
+        description="observation forecasts/both: contiguous blocks of the training rows, "
+        "each predicted by regressors fit on the others (an embargo of the label horizon "
+        "each side) [count]",
+    )
+    reward: Literal["log_return", "differential_sharpe"] = Field(
+        "log_return",
+        description="per-bar reward: log_return (net of the broker's fees, slippage and "
+        "funding) or differential_sharpe (Moody and Saffell 2001, of those net returns)",
+    )
+    sharpe_eta: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="reward differential_sharpe: adaptation rate of its moving averages "
+        "(about 1 / the bars they remember) [1/bar]",
+    )
 
     @model_validator(mode="after")
     def _rollout(self) -> PPOConfig:
@@ -142,3 +167,14 @@ class ModelsConfig(_Section):
     def _enabled(cls, value: list[ModelName]) -> list[ModelName]:
         """Each model once, in :data:`MODEL_NAMES` order."""
         return [name for name in MODEL_NAMES if name in value]
+
+    @model_validator(mode="after")
+    def _forecasts(self) -> ModelsConfig:
+        """PPO observing forecasts needs another kind (a regressor) to forecast."""
+        if self.enabled == ["ppo"] and self.ppo.observation != "features":
+            raise ValueError(
+                f"models.ppo.observation: {self.ppo.observation} needs a regressor in "
+                "models.enabled to forecast; enable one or set models.ppo.observation: "
+                "features"
+            )
+        return self

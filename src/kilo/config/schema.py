@@ -77,7 +77,8 @@ class Config(_Section):
         that is itself a member would have no ``ref_`` columns of its own, so under
         ``training.pool: universe`` the members are read through the universe features
         only, and every configured symbol must be a member; ``target.demean`` needs
-        the pool (a single symbol's label has no cross-section to subtract)."""
+        the pool (a single symbol's label has no cross-section to subtract); PPO
+        observing forecasts needs regressors it can cross-fit per symbol."""
         universe = self.features.universe or []
         if self.target.demean == "universe" and self.training.pool != "universe":
             raise ValueError("target.demean: universe needs training.pool: universe")
@@ -85,6 +86,12 @@ class Config(_Section):
             return self
         if self.training.refit:
             raise ValueError("training.refit is not done for pooled models (training.pool)")
+        if "ppo" in self.models.enabled and self.models.ppo.observation != "features":
+            raise ValueError(
+                "models.ppo.observation: forecasts are cross-fitted per symbol; pooled "
+                "regressors (training.pool: universe) are not: set models.ppo.observation: "
+                "features or training.pool: none"
+            )
         outside = [s for s in self.symbols if s not in universe]
         if outside:
             raise ValueError(

@@ -7,7 +7,7 @@ A kind lives in its own file under :mod:`kilo.models.kinds` and is listed once i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -35,8 +35,9 @@ class SplitRows(Protocol):
 class FitData(Protocol):
     """What a kind reads of one symbol's data (:class:`kilo.training.dataset.Dataset`).
 
-    ``features`` (n_rows, n_features) raw; ``target``, ``weights``, ``bar_returns``
-    and ``bar_funding`` shape (n_rows,); ``index`` the rows' candle open times (UTC).
+    ``features`` (n_rows, n_features) raw; ``target``, ``weights``, ``bar_returns``,
+    ``forward_return`` (log return over the label horizon) and ``bar_funding`` shape
+    (n_rows,); ``index`` the rows' candle open times (UTC).
     """
 
     @property
@@ -53,6 +54,9 @@ class FitData(Protocol):
 
     @property
     def bar_returns(self) -> np.ndarray: ...
+
+    @property
+    def forward_return(self) -> np.ndarray: ...
 
     @property
     def bar_funding(self) -> np.ndarray: ...
@@ -104,6 +108,45 @@ class Fitted:
     model: Any
     validation: Any
     report: KindReport
+    trained: Any = None
+
+    @property
+    def trained_model(self) -> Any:
+        """The model fit on the training rows alone: ``trained``, or ``model`` when it is
+        that model (no refit; a policy; a model reused or pooled)."""
+        return self.model if self.trained is None else self.trained
+
+
+@dataclass(frozen=True)
+class Forecaster:
+    """A served regressor as a policy observing forecasts calls it: ``predict(X, n_out)``
+    returns its predictions (n_out,) for the last ``n_out`` rows of ``X`` ((n_rows,
+    n_features) preprocessed), which needs ``context`` rows before them."""
+
+    predict: Callable[[np.ndarray, int], np.ndarray]
+    context: int
+
+
+#: ``(config, data, X, y, rows, model) -> model``: a model like ``model`` (its parameters,
+#: epochs or trees) fit on rows ``rows`` of ``X`` with the labels ``y`` (n_rows,) where
+#: finite (cross-fitting leaves a block's labels out as NaN; the rows' features stay).
+Refit = Callable[[Config, FitData, np.ndarray, np.ndarray, slice, Any], Any]
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A regressor fit before a kind that reads it (a policy observing forecasts): the
+    fitted models and its kind's functions to predict with one and to refit one like it
+    (:mod:`kilo.models.forecasts` cross-fits with them)."""
+
+    fitted: Fitted
+    predict: Callable[[Any, np.ndarray, int], np.ndarray]
+    context: Callable[[Any], int]
+    refit: Refit
+
+    def forecaster(self, model: Any) -> Forecaster:
+        """``model`` (one of this kind) as a :class:`Forecaster`."""
+        return Forecaster(lambda X, n_out: self.predict(model, X, n_out), self.context(model))
 
 
 def regressor_outputs(validation: np.ndarray) -> tuple[np.ndarray, None]:
@@ -132,8 +175,10 @@ class ModelKind:
         with the queried position: :func:`~kilo.blend.ppo_signal`; it trades its own
         actions)
     report : the Pydantic type of its row in the manifest's metrics
-    fit : ``(config, data, X, y, progress) -> Fitted`` on ``data.split`` (``X``
-        (n_rows, n_features) preprocessed float32, ``y`` (n_rows,) labels)
+    fit : ``(config, data, X, y, progress, upstream) -> Fitted`` on ``data.split`` (``X``
+        (n_rows, n_features) preprocessed float32, ``y`` (n_rows,) labels); ``upstream``
+        maps each regressor fit before it (with a :attr:`refit`) to an
+        :class:`Upstream`, read by a kind that :attr:`observes` forecasts
     validate : ``(config, data, X, model) -> validation outputs`` of a model fit before
     predict : ``(model, X, n_out, state) -> outputs`` for the last ``n_out`` rows of
         ``X``: (n_out,) float32 for a regressor, (n_out, 3) for a policy
@@ -157,13 +202,19 @@ class ModelKind:
     pooled_fit : fits it on a universe (``training.pool``), None if it cannot be pooled
     score : ``(data, X, y, model, served, validation, refit) -> report`` of a pooled
         regressor on one member (None for a kind that cannot be pooled)
+    refit : a regressor a policy may observe: :data:`Refit` (None: not observable)
+    observes : ``config -> bool``: whether its fit and predictions read the set's
+        observable regressors (their forecasts; fit after them, with their context)
+    bind : ``(model, forecasters) -> None`` gives a model that observes forecasts the
+        set's served regressors (name -> :class:`Forecaster`); raises ModelSetError
+        naming a kind it observes that the set lacks (None for a kind that observes none)
     """
 
     name: str
     label: str
     signal: Literal["regressor", "policy"]
     report: type[KindReport]
-    fit: Callable[[Config, FitData, np.ndarray, np.ndarray, bool], Fitted]
+    fit: Callable[[Config, FitData, np.ndarray, np.ndarray, bool, Mapping[str, Upstream]], Fitted]
     validate: Callable[[Config, FitData, np.ndarray, Any], Any]
     predict: Callable[[Any, np.ndarray, int, PortfolioState], np.ndarray]
     context: Callable[[Any], int]
@@ -180,6 +231,9 @@ class ModelKind:
     depends_on: tuple[str, ...] = ()
     pooled_fit: PooledFit | None = None
     score: Callable[..., KindReport] | None = None
+    refit: Refit | None = None
+    observes: Callable[[Config], bool] = lambda config: False
+    bind: Callable[[Any, Mapping[str, Forecaster]], None] | None = None
 
     @property
     def regressor(self) -> bool:

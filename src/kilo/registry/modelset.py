@@ -22,7 +22,7 @@ from kilo.config import Config, load_config
 from kilo.data import pair_name
 from kilo.errors import ModelSetError
 from kilo.features import FeatureEngine, Preprocessor
-from kilo.models.kinds import KINDS, check_dependencies
+from kilo.models.kinds import KINDS, bind_forecasters, check_dependencies
 from kilo.registry.manifest import (
     MANIFEST_FILE,
     Manifest,
@@ -234,10 +234,17 @@ class ModelSet:
         check_feature_contract(manifest, engine)
         warn_on_version_drift(manifest)
         check_dependencies(manifest.models)
+        models: dict[str, Any] = {
+            name: KINDS[name].load(folder, manifest.config) for name in manifest.models
+        }
+        try:
+            bind_forecasters(models)
+        except ModelSetError as exc:
+            raise ModelSetError(f"{folder}: {exc}") from None
         return cls(
             symbol=symbol,
             manifest=manifest,
             preprocessor=Preprocessor.load(folder / PREPROCESSOR_FILE),
-            models={name: KINDS[name].load(folder, manifest.config) for name in manifest.models},
+            models=models,
             folder=folder,
         )

@@ -3,5 +3,13 @@
 
 from kilo.rl.agent import PolicyEvaluation, PolicyPath, PPOAgent
 from kilo.rl.env import TradingEnv
+from kilo.rl.observation import ObservationSpec, build_observations
 
-__all__ = ["PPOAgent", "PolicyEvaluation", "PolicyPath", "TradingEnv"]
+__all__ = [
+    "ObservationSpec",
+    "PPOAgent",
+    "PolicyEvaluation",
+    "PolicyPath",
+    "TradingEnv",
+    "build_observations",
+]

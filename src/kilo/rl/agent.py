@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -19,7 +19,8 @@ from tqdm.auto import tqdm
 from kilo.blend.actions import ACTION_NAMES
 from kilo.config import PPOConfig
 from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
-from kilo.rl.env import N_STATE, TradingEnv
+from kilo.rl.env import TradingEnv
+from kilo.rl.observation import FEATURES, ObservationSpec
 from kilo.runtime import limit_threads
 
 #: What loading a damaged file raises (other errors propagate):
@@ -41,7 +42,8 @@ class PolicyPath:
     actions : ndarray (n,), int, the argmax action at each step (SB3's deterministic one)
     proba : ndarray (n, 3), float32, action probabilities queried at each step
     long : ndarray (n,), bool, whether the position was long when queried
-    rewards : ndarray (n,), float64, log returns after costs (:class:`TradingEnv`)
+    rewards : ndarray (n,), float64, log returns after costs (:class:`TradingEnv`'s
+        ``last_log_return``, whatever the training reward)
     """
 
     actions: np.ndarray
@@ -95,6 +97,13 @@ class PPOAgent:
         Passed to ``PPO(seed=...)``, which seeds the env's ``np_random`` and torch.
     fee, slippage
         The trading cost fractions, the same the paper trader charges.
+
+    Attributes
+    ----------
+    spec_ : the :class:`~kilo.rl.observation.ObservationSpec` the policy was fit with
+        (features until :meth:`fit` or :meth:`load` says otherwise)
+    forecasters_ : name -> the served regressor (:class:`~kilo.models.kind.Forecaster`)
+        of each forecast it observes, given by the model set (empty with features)
     """
 
     def __init__(self, params: PPOConfig, *, seed: int, fee: float, slippage: float) -> None:
@@ -103,14 +112,17 @@ class PPOAgent:
         self.fee = fee
         self.slippage = slippage
         self.model_: PPO | None = None
+        self.spec_: ObservationSpec = FEATURES
+        self.forecasters_: dict[str, Any] = {}
 
     def make_env(
-        self, features: np.ndarray, log_returns: np.ndarray, funding: np.ndarray | None = None
+        self, inputs: np.ndarray, log_returns: np.ndarray, funding: np.ndarray | None = None
     ) -> TradingEnv:
-        """A :class:`TradingEnv` with this agent's window, episode length and costs."""
+        """A :class:`TradingEnv` with this agent's window, episode length, costs, reward
+        and observation spec."""
         p = self.params
         return TradingEnv(
-            features,
+            inputs,
             log_returns,
             window=p.window,
             episode_length=p.episode_length,
@@ -118,14 +130,18 @@ class PPOAgent:
             slippage=self.slippage,
             funding=funding,
             allow_short=bool(p.allow_short),
+            spec=self.spec_,
+            reward=p.reward,
+            sharpe_eta=p.sharpe_eta,
         )
 
     def fit(
         self,
-        features: np.ndarray,
+        inputs: np.ndarray,
         log_returns: np.ndarray,
         progress: bool = True,
         funding: np.ndarray | None = None,
+        spec: ObservationSpec = FEATURES,
     ) -> PPOAgent:
         """Learn for ``total_timesteps`` on random episodes of the given (training) rows.
 
@@ -136,19 +152,32 @@ class PPOAgent:
 
         Parameters
         ----------
-        features
-            Array of shape (n_rows, n_features), float32, preprocessed training rows.
+        inputs
+            Array of shape (n_rows, n_inputs), float32: ``spec.inputs`` of the training
+            rows (the preprocessed feature rows with the features spec).
         log_returns
             Array of shape (n_rows,), ``log(close[t + 1] / close[t])``.
         funding
             Array of shape (n_rows,), the funding rate a long held over each bar pays
             (futures); None: none.
+        spec
+            The observation, kept as ``spec_``.
+
+        Raises
+        ------
+        ValueError
+            If ``spec`` is not of the kind ``params.observation`` names.
         """
         p = self.params
+        if spec.kind != p.observation:
+            raise ValueError(
+                f"an observation of {spec.kind} for models.ppo.observation {p.observation}"
+            )
+        self.spec_ = spec
         env = (
-            self.make_env(features, log_returns, funding)
+            self.make_env(inputs, log_returns, funding)
             if p.n_envs == 1
-            else DummyVecEnv([lambda: self.make_env(features, log_returns, funding)] * p.n_envs)
+            else DummyVecEnv([lambda: self.make_env(inputs, log_returns, funding)] * p.n_envs)
         )
         with limit_threads(1):  # SB3's advice for MlpPolicy on CPU
             self.model_ = PPO(
@@ -206,7 +235,7 @@ class PPOAgent:
         return probs.numpy().astype(np.float32).reshape(-1, 3)
 
     def run(
-        self, features: np.ndarray, log_returns: np.ndarray, funding: np.ndarray | None = None
+        self, inputs: np.ndarray, log_returns: np.ndarray, funding: np.ndarray | None = None
     ) -> PolicyPath:
         """Run the policy deterministically over every bar of a segment, starting flat.
 
@@ -215,19 +244,19 @@ class PPOAgent:
 
         Parameters
         ----------
-        features
-            Array of shape (n_rows, n_features), float32, preprocessed rows.
+        inputs
+            Array of shape (n_rows, n_inputs), float32, ``spec_.inputs`` of the rows.
         log_returns
             Array of shape (n_rows,), ``log(close[t + 1] / close[t])``.
         funding
             As :meth:`fit`'s: the rewards are net of it.
         """
         self._check()
-        env = self.make_env(features, log_returns, funding)
+        env = self.make_env(inputs, log_returns, funding)
         start = self.params.window - 1
         length = env.n_rows - 1 - start
         obs, _ = env.reset(options={"start": start, "length": length})
-        state = env.observation_dim - N_STATE  # the position's index in an observation
+        state = env.observation_dim - self.spec_.n_state  # the position's index
         actions = np.empty(length, dtype=np.int64)
         proba = np.empty((length, 3), dtype=np.float32)
         long = np.empty(length, dtype=bool)
@@ -237,12 +266,13 @@ class PPOAgent:
                 long[i] = obs[state] > 0
                 proba[i] = self.predict_proba(obs)[0]
                 actions[i] = int(proba[i].argmax())
-                obs, rewards[i], _, _, _ = env.step(int(actions[i]))
+                obs, _, _, _, _ = env.step(int(actions[i]))
+                rewards[i] = env.last_log_return
         return PolicyPath(actions, proba, long, rewards)
 
     def evaluate(
         self,
-        features: np.ndarray,
+        inputs: np.ndarray,
         log_returns: np.ndarray,
         path: PolicyPath | None = None,
         funding: np.ndarray | None = None,
@@ -254,7 +284,7 @@ class PPOAgent:
         -------
         PolicyEvaluation; a collapse (one action above 95 % of steps) is also logged.
         """
-        path = path or self.run(features, log_returns, funding)
+        path = path or self.run(inputs, log_returns, funding)
         length = len(path.actions)
         counts = np.bincount(path.actions, minlength=3)
         collapsed = bool(counts.max() > COLLAPSE_SHARE * length)
@@ -275,23 +305,26 @@ class PPOAgent:
         )
 
     def save(self, folder: Path) -> list[str]:
-        """Write the stable-baselines3 zip; return the file names."""
+        """Write the stable-baselines3 zip and the observation spec; return the file
+        names."""
         self._check().save(Path(folder) / MODEL_FILE)
-        return [MODEL_FILE]
+        return [MODEL_FILE, *self.spec_.save(folder)]
 
     @classmethod
     def load(
         cls, folder: Path, params: PPOConfig, *, seed: int, fee: float, slippage: float
     ) -> PPOAgent:
-        """Read the zip written by :meth:`save` (on the CPU).
+        """Read the zip written by :meth:`save` (on the CPU), and with forecasts the
+        observation spec; a set saved before forecasts existed observes features.
 
         Raises
         ------
         ModelSetError
-            If the file is missing or not a PPO zip.
+            If a file is missing, not a PPO zip or not an observation spec.
         """
         path = Path(folder) / MODEL_FILE
         agent = cls(params, seed=seed, fee=fee, slippage=slippage)
+        agent.spec_ = ObservationSpec.load(folder, params.observation)
         try:
             agent.model_ = PPO.load(path, device="cpu")
         except LOAD_ERRORS as exc:

@@ -2,56 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
 from kilo.blend.actions import Action
 from kilo.metrics.costs import fill_log_cost, funding_payment
+from kilo.rl.observation import FEATURES, ObservationSpec
 
 _LONG, _FLAT_OR_SHORT = int(Action.LONG), int(Action.FLAT_OR_SHORT)  # plain ints for step()
-N_STATE = 3  # position, unrealised log return, bars held (scaled)
-
-
-def build_observations(
-    windows: np.ndarray, position: float, unrealised: float, bars_held: int, episode_length: int
-) -> np.ndarray:
-    """Observations as :class:`TradingEnv` builds them, for inference outside the env.
-
-    Parameters
-    ----------
-    windows
-        Array of shape (m, window, n_features): feature rows ``t - window + 1 .. t``.
-    position, unrealised, bars_held
-        Portfolio state shared by all m rows: position in {-1, 0, 1}, log return of
-        the open position since entry, bars since entry.
-    episode_length
-        The agent's episode length, which scales ``bars_held``.
-
-    Returns
-    -------
-    ndarray of shape (m, window * n_features + 3), float32.
-    """
-    m = windows.shape[0]
-    state = [
-        position,
-        position * unrealised if position else 0.0,
-        min(bars_held / episode_length, 1.0) if position else 0.0,
-    ]
-    out = np.empty((m, windows.shape[1] * windows.shape[2] + N_STATE), dtype=np.float32)
-    out[:, :-N_STATE] = windows.reshape(m, -1)
-    out[:, -N_STATE:] = state
-    return out
+Reward = Literal["log_return", "differential_sharpe"]
 
 
 class TradingEnv(gym.Env):
     """One symbol, one position, bar by bar.
 
-    At step ``t`` the agent sees feature rows ``t - window + 1 .. t`` (flattened) and
+    At step ``t`` the agent sees input rows ``t - window + 1 .. t`` (flattened) and
     its portfolio state, and chooses the position held from bar ``t`` to ``t + 1``:
-    0 hold (keep), 1 long, 2 flat (or short with ``allow_short``). The reward is the
-    change of log portfolio value over that bar, net of costs and funding::
+    0 hold (keep), 1 long, 2 flat (or short with ``allow_short``). Its net log return
+    over that bar is the change of log portfolio value, net of costs and funding::
 
         r_t = log(1 + p_t * (exp(l_t) - 1)) - c * |p_t - p_{t-1}| + log(1 - p_t * f_t),
         c   = fill_log_cost(fee, slippage, "buy" if p_t > p_{t-1} else "sell")
@@ -59,18 +29,35 @@ class TradingEnv(gym.Env):
     with ``l_t`` the bar's log return, ``f_t`` the funding rate a long held over the bar
     pays (:func:`~kilo.metrics.funding_payment` per unit of notional; 0 on spot) and
     ``p_t`` in {-1, 0, 1}; a long earns ``l_t``, a short ``log(2 - exp(l_t))``.
+    ``last_log_return`` holds the last step's ``r_t``.
 
-    Observation: ``Box(float32)`` of shape ``(window * n_features + 3,)``: the window,
-    then position, unrealised log return of the open position (``p * log(close_t /
-    close_entry)``) and bars held divided by ``episode_length`` (capped at 1).
+    The reward is ``r_t`` (``reward="log_return"``) or its differential Sharpe ratio
+    (``"differential_sharpe"``; Moody and Saffell 2001, "Learning to trade via direct
+    reinforcement", IEEE Trans. Neural Networks 12(4), eq. 4)::
+
+        D_t = (B_{t-1} dA_t - 1/2 A_{t-1} dB_t) / (B_{t-1} - A_{t-1}^2)^(3/2),
+        dA_t = r_t - A_{t-1},  dB_t = r_t^2 - B_{t-1},
+        A_t = A_{t-1} + eta dA_t,  B_t = B_{t-1} + eta dB_t,
+
+    exponential moving averages of ``r`` and ``r^2`` at rate ``eta``, reset each
+    episode to ``A_0 = 0`` and ``B_0`` the mean squared bar return of the rows (a prior
+    that keeps the first steps' denominator off zero); ``D_t = 0`` while the
+    denominator is not positive.
+
+    Observation: ``Box(float32)`` of shape ``(window * n_inputs + spec.n_state,)``: the
+    window, then the portfolio state of :meth:`ObservationSpec.state
+    <kilo.rl.observation.ObservationSpec.state>` (position, unrealised log return of
+    the open position ``p * log(close_t / close_entry)``, bars held divided by
+    ``episode_length``, and with forecasts the round-trip cost).
 
     Episodes start at a random row (``self.np_random``) and last ``episode_length``
     bars; ``reset(options={"start": i, "length": k})`` runs a fixed segment instead.
 
     Parameters
     ----------
-    features
-        Array of shape (n_rows, n_features), preprocessed feature rows.
+    inputs
+        Array of shape (n_rows, n_inputs), the input rows (``spec.inputs``: preprocessed
+        feature rows, scaled forecasts, or both).
     log_returns
         Array of shape (n_rows,): ``log(close[t + 1] / close[t])``, finite.
     window, episode_length
@@ -82,18 +69,23 @@ class TradingEnv(gym.Env):
         to ``t + 1`` pays (fraction of notional; negative: received); None: none.
     allow_short
         Whether action 2 means short (-1) rather than flat (0).
+    spec
+        How the portfolio state enters the observation (default: features).
+    reward, sharpe_eta
+        The reward (above) and the differential Sharpe ratio's ``eta``.
 
     Raises
     ------
     ValueError
-        If shapes disagree, ``log_returns`` is not finite, or there are too few rows.
+        If shapes disagree, ``inputs`` or ``log_returns`` is not finite, or there are
+        too few rows.
     """
 
     metadata = {"render_modes": []}
 
     def __init__(
         self,
-        features: np.ndarray,
+        inputs: np.ndarray,
         log_returns: np.ndarray,
         *,
         window: int,
@@ -102,9 +94,12 @@ class TradingEnv(gym.Env):
         slippage: float,
         funding: np.ndarray | None = None,
         allow_short: bool = False,
+        spec: ObservationSpec = FEATURES,
+        reward: Reward = "log_return",
+        sharpe_eta: float = 0.01,
     ) -> None:
         super().__init__()
-        features = np.ascontiguousarray(features, dtype=np.float32)
+        features = np.ascontiguousarray(inputs, dtype=np.float32)
         log_returns = np.asarray(log_returns, dtype=np.float64)
         n, n_features = features.shape
         rates = np.zeros(n) if funding is None else np.asarray(funding, dtype=np.float64)
@@ -114,7 +109,7 @@ class TradingEnv(gym.Env):
                 f"and {rates.shape}"
             )
         if not (np.isfinite(log_returns).all() and np.isfinite(features).all()):
-            raise ValueError("features and log_returns must be finite")
+            raise ValueError("inputs and log_returns must be finite")
         if not np.isfinite(rates).all():
             raise ValueError("funding rates must be finite")
         if n < window + 1:
@@ -130,15 +125,18 @@ class TradingEnv(gym.Env):
         self._buy_cost = fill_log_cost(fee, slippage, "buy")
         self._sell_cost = fill_log_cost(fee, slippage, "sell")
         self._first = window - 1
-        feature_bound = float(np.abs(features).max(initial=1.0))
-        unrealised_bound = float(np.abs(log_returns).sum()) + 1.0  # no position can exceed it
-        high = np.concatenate([np.full(self._wf, feature_bound), [1.0, unrealised_bound, 1.0]])
-        high = high.astype(np.float32)
+        self.obs_spec, self.reward, self.sharpe_eta = spec, reward, sharpe_eta
+        self._b0 = float(np.mean(log_returns**2))
+        # no position's unrealised return can exceed the sum of bar moves
+        state_high = np.abs(spec.state(1.0, float(np.abs(log_returns).sum()) + 1.0, 1, 1))
+        input_high = np.full(self._wf, float(np.abs(features).max(initial=1.0)))
+        high = np.concatenate([input_high, state_high]).astype(np.float32)
         self.observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
-        self.observation_dim = self._wf + N_STATE
+        self.observation_dim = self._wf + spec.n_state
         self.action_space = gym.spaces.Discrete(3)
         self._t = self._end = self._first
         self._pos, self._entry, self._held = 0.0, self._first, 0
+        self._a, self._b, self.last_log_return = 0.0, self._b0, 0.0
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -157,6 +155,7 @@ class TradingEnv(gym.Env):
             start = int(self.np_random.integers(self._first, last - length + 1))
         self._t, self._end = start, start + length
         self._pos, self._entry, self._held = 0.0, start, 0
+        self._a, self._b, self.last_log_return = 0.0, self._b0, 0.0
         return self._obs(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -179,16 +178,25 @@ class TradingEnv(gym.Env):
         self._pos = new
         self._t = t + 1
         self._held += 1
+        self.last_log_return = reward
+        if self.reward == "differential_sharpe":
+            reward = self._differential_sharpe(reward)
         return self._obs(), reward, False, self._t >= self._end, {}
+
+    def _differential_sharpe(self, r: float) -> float:
+        """``D_t`` of the net return ``r`` (class docstring), updating ``A`` and ``B``."""
+        a, b = self._a, self._b
+        d_a, d_b = r - a, r * r - b
+        variance = b - a * a
+        d = (b * d_a - 0.5 * a * d_b) / variance**1.5 if variance > 0 else 0.0
+        self._a, self._b = a + self.sharpe_eta * d_a, b + self.sharpe_eta * d_b
+        return d
 
     def _obs(self) -> np.ndarray:
         t = self._t
-        obs = np.empty(self._wf + N_STATE, dtype=np.float32)
+        obs = np.empty(self.observation_dim, dtype=np.float32)
         stop = (t + 1) * self.n_features
         obs[: self._wf] = self._flat[stop - self._wf : stop]
-        obs[self._wf] = self._pos
-        obs[self._wf + 1] = (
-            self._pos * (self._cum[t] - self._cum[self._entry]) if self._pos else 0.0
-        )
-        obs[self._wf + 2] = min(self._held / self.episode_length, 1.0) if self._pos else 0.0
+        gain = self._cum[t] - self._cum[self._entry]
+        obs[self._wf :] = self.obs_spec.state(self._pos, gain, self._held, self.episode_length)
         return obs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD
 from kilo.evaluation.summary import ICStatistics
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
+from kilo.models.kinds import POLICIES
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import TimeSplit, required_embargo
 
@@ -84,6 +85,7 @@ class InnerEvaluation:
     random_sharpe: float = math.nan
     blend_percentile: float = math.nan
     last_bar_read: str = ""
+    policies: dict[str, StrategyMetrics] = field(default_factory=dict)
 
     def as_metrics(self) -> dict[str, Any]:
         """Nested numbers for the tracking store."""
@@ -92,6 +94,7 @@ class InnerEvaluation:
             BUY_AND_HOLD: self.buy_and_hold.model_dump(),
             **{name: stats.model_dump() for name, stats in self.ic.items()},
             "random": {"sharpe": self.random_sharpe, "blend_percentile": self.blend_percentile},
+            **{name: metrics.model_dump() for name, metrics in self.policies.items()},
         }
 
 
@@ -159,8 +162,10 @@ def evaluate_inner(
         if after_fold is not None:
             after_fold(len(done) - 1, objective_value(config, done, data, folds))
 
+    policies = tuple(name for name in POLICIES if name in config.models.enabled)
     tasks = tuple(
-        FoldTask("inner", k, "all", (BLEND, BUY_AND_HOLD), random_draws) for k in range(len(folds))
+        FoldTask("inner", k, "all", (BLEND, BUY_AND_HOLD, *policies), random_draws)
+        for k in range(len(folds))
     )
     results = run_folds(per_fold, engine, data, folds, tasks, after_fold=observe)
     per_year = config.data.bars_per_year
@@ -185,4 +190,5 @@ def evaluate_inner(
         random_sharpe,
         percentile,
         data.index[folds[-1].test.stop - 1].isoformat(),
+        {name: run_metrics([r.runs[name] for r in results], per_year) for name in policies},
     )

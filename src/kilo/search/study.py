@@ -56,8 +56,9 @@ def trial_config(config: Config, params: dict[str, Any]) -> Config:
 def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
     """The inner-fold figures a trial records: the blend's net Sharpe and turnover, what
     costs took (gross minus net log return), buy-and-hold's and the matched random
-    baseline's Sharpe, and the best regressor's IC with its 95 % interval (NaN
-    without a regressor)."""
+    baseline's Sharpe, the best regressor's IC with its 95 % interval (NaN
+    without a regressor), and each enabled policy's own net Sharpe, turnover and net log
+    return (``{kind}_sharpe``, ``{kind}_turnover``, ``{kind}_total_log_return``)."""
     blend = inner.blend
     best = max(inner.ic.values(), key=lambda stats: stats.ic_spearman, default=None)
     ic, low, high = (
@@ -73,6 +74,11 @@ def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
         "ic": ic,
         "ic_low": low,
         "ic_high": high,
+        **{
+            f"{name}_{key}": getattr(metrics, key)
+            for name, metrics in inner.policies.items()
+            for key in ("sharpe", "turnover", "total_log_return")
+        },
     }
 
 

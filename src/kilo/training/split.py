@@ -9,7 +9,7 @@ import pandas as pd
 from kilo.config import Config
 from kilo.errors import DataError
 from kilo.features import FeatureEngine
-from kilo.models.kinds import KINDS
+from kilo.models.kinds import KINDS, config_context
 from kilo.registry import SplitInfo
 from kilo.registry.manifest import SplitRange
 
@@ -21,11 +21,12 @@ def required_embargo(config: Config, engine: FeatureEngine) -> int:
     """Bars between splits: longest lookback + label horizon + model context - 1 + extra.
 
     The model context (the longest :attr:`~kilo.models.kind.ModelKind.config_context`
-    of every kind, enabled or not, so the split does not move with ``models.enabled``)
-    is added because the first validation sample looks that far back, so no candle
+    of every kind, enabled or not, so the split does not move with ``models.enabled``;
+    a policy observing forecasts looks back its window of the regressors' windows) is
+    added because the first validation sample looks that far back, so no candle
     behind a training label reaches a validation input.
     """
-    context = max(kind.config_context(config) for kind in KINDS.values())
+    context = config_context(config, KINDS)
     return engine.max_lookback + config.target.horizon + context + config.split.extra_embargo_bars
 
 

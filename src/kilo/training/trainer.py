@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from kilo.config import Config
 from kilo.errors import ConfigError
 from kilo.features import FeatureEngine, Preprocessor
 from kilo.models.kind import Fitted
-from kilo.models.kinds import KINDS
+from kilo.models.kinds import KINDS, upstream
 from kilo.models.rows import refit_rows
 from kilo.registry import Manifest, ModelMetrics, ModelSet, package_versions
 from kilo.registry.manifest import MANIFEST_FILE, SplitRange
@@ -96,14 +97,20 @@ def fit_kinds(
     X: np.ndarray,
     names: tuple[str, ...],
     progress: bool,
+    held: Mapping[str, Fitted] | None = None,
 ) -> tuple[dict[str, Fitted], dict[str, float]]:
-    """Fit the kinds ``names`` on ``data.split`` (features ``X``, preprocessed); returns
-    them by name with the seconds each took."""
+    """Fit the kinds ``names`` on ``data.split`` (features ``X``, preprocessed), the
+    regressors first; each sees as :func:`~kilo.models.kinds.upstream` the regressors
+    ``held`` (not fit now: pooled or reused) and those fit before it. Returns them by
+    name with the seconds each took."""
     y = data.target.astype(np.float32)
-    fitted, seconds = {}, {}
-    for name in names:
+    fitted: dict[str, Fitted] = {}
+    seconds = {}
+    for name in sorted(names, key=lambda n: not KINDS[n].regressor):
         tick = time.perf_counter()
-        fitted[name] = KINDS[name].fit(config, data, X, y, progress)
+        fitted[name] = KINDS[name].fit(
+            config, data, X, y, progress, upstream({**(held or {}), **fitted})
+        )
         seconds[name] = time.perf_counter() - tick
     return fitted, seconds
 
@@ -149,22 +156,27 @@ def fit_model_set(
     X = preprocessor.transform(data.features)
     names = tuple(config.models.enabled) if model == "all" else (model,)
     pooled = pool.models if pool else {}
+    reports: dict[str, Any] = dict(previous.manifest.metrics.root) if previous else {}
+    held = {}
+    for name in KINDS:
+        if name in pooled:
+            validation = KINDS[name].validate(config, data, X, pooled[name])
+            reports[name] = pooled_report(data, X, name, pooled[name], validation)
+            held[name] = Fitted(pooled[name], validation, reports[name])
+        elif name not in names and previous is not None and name in previous.names:
+            reused = previous.model(name)
+            validation = _reused_validation(config, data, X, name, reused)
+            held[name] = Fitted(reused, validation, reports[name])
     fitted, seconds = fit_kinds(
-        config, data, X, tuple(n for n in names if n not in pooled), progress
+        config, data, X, tuple(n for n in names if n not in pooled), progress, held
     )
     models, outputs = {}, {}
-    reports: dict[str, Any] = dict(previous.manifest.metrics.root) if previous else {}
     for name in KINDS:
         if name in fitted:
             models[name], outputs[name] = fitted[name].model, fitted[name].validation
             reports[name] = fitted[name].report
-        elif name in pooled:
-            models[name] = pooled[name]
-            outputs[name] = KINDS[name].validate(config, data, X, models[name])
-            reports[name] = pooled_report(data, X, name, models[name], outputs[name])
-        elif previous is not None and name in previous.names:
-            models[name] = previous.model(name)
-            outputs[name] = _reused_validation(config, data, X, name, models[name])
+        elif name in held:
+            models[name], outputs[name] = held[name].model, held[name].validation
     checked = Validation(outputs, data.forward_return[data.split.val])
     calibration = checked.calibrate(config)
     manifest = _manifest(

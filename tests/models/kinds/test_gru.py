@@ -43,7 +43,7 @@ def test_sequence_mode_gets_the_segments_of_the_rows_it_fits(
         return fit(self, X, y, **kw)
 
     monkeypatch.setattr(GRURegressor, "fit", spy)
-    fitted = fit_gru(config, data, X, data.target, progress=False)
+    fitted = fit_gru(config, data, X, data.target, progress=False, upstream={})
     assert fitted.model.params.mode == "sequence" and len(calls) == 2
 
     def starts(segments: np.ndarray, n: int) -> list[int]:

@@ -8,7 +8,8 @@ and the reports loop over :data:`KINDS`; the config schema keeps a section per k
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from kilo.blend import Calibration
 from kilo.config import MODEL_NAMES, Config, ModelName
 from kilo.errors import ModelSetError
-from kilo.models.kind import ModelKind
+from kilo.models.kind import FLAT, Fitted, Forecaster, ModelKind, Upstream
 from kilo.models.kinds import gru, lightgbm, linear, ppo
 
 KINDS: dict[str, ModelKind] = {
@@ -68,9 +69,48 @@ def context_rows(models: Mapping[str, Any]) -> int:
     return max((KINDS[name].context(model) for name, model in models.items()), default=0)
 
 
-def config_context(config: Config) -> int:
-    """Rows of context the longest kind of ``models.enabled`` would need before a row."""
-    return max(KINDS[name].config_context(config) for name in config.models.enabled)
+def config_context(config: Config, names: Iterable[str] | None = None) -> int:
+    """Rows of context the longest kind of ``names`` (default ``models.enabled``) would
+    need before a row; a kind that :attr:`~ModelKind.observes` forecasts needs its own
+    after the longest of the observable regressors' of ``names``."""
+    kinds = [KINDS[n] for n in (config.models.enabled if names is None else names)]
+    reads = max((k.config_context(config) for k in kinds if k.refit is not None), default=0)
+    return max(k.config_context(config) + (reads if k.observes(config) else 0) for k in kinds)
+
+
+def upstream(fitted: Mapping[str, Fitted]) -> dict[str, Upstream]:
+    """The fitted regressors a later kind may observe (those with a
+    :attr:`~ModelKind.refit`), with their kinds' functions, in :data:`KINDS` order."""
+    return {
+        name: Upstream(fitted[name], _served(kind), kind.context, kind.refit)
+        for name, kind in KINDS.items()
+        if name in fitted and kind.refit is not None
+    }
+
+
+def _served(kind: ModelKind) -> Callable[[Any, np.ndarray, int], np.ndarray]:
+    """``kind``'s predict for a flat portfolio (a regressor reads no state)."""
+    return lambda model, X, n_out: kind.predict(model, X, n_out, FLAT)
+
+
+def bind_forecasters(models: Mapping[str, Any]) -> None:
+    """Give every model whose kind :attr:`~ModelKind.bind` s the set's served observable
+    regressors (name -> :class:`~kilo.models.kind.Forecaster`).
+
+    Raises
+    ------
+    ModelSetError
+        Naming a kind a model observes that ``models`` lacks.
+    """
+    forecasters = {
+        name: Forecaster(partial(_served(kind), model), kind.context(model))
+        for name, model in models.items()
+        if (kind := KINDS[name]).refit is not None
+    }
+    for name, model in models.items():
+        bind = KINDS[name].bind
+        if bind is not None:
+            bind(model, forecasters)
 
 
 def signals(

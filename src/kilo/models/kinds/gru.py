@@ -8,7 +8,7 @@ chose, and test is scored on it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from kilo.models.gru import (
     GRURegressor,
     resolve_device,
 )
-from kilo.models.kind import FitData, Fitted, KindReport, ModelKind, PortfolioState
+from kilo.models.kind import FitData, Fitted, KindReport, ModelKind, PortfolioState, Upstream
 from kilo.models.rows import refit_rows, segment_ids, stack_blocks, stack_segments, with_context
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,14 @@ def _context(model: GRURegressor) -> int:
     return model.params.sequence_length - 1
 
 
-def fit(config: Config, data: FitData, X: np.ndarray, y: np.ndarray, progress: bool) -> Fitted:
+def fit(
+    config: Config,
+    data: FitData,
+    X: np.ndarray,
+    y: np.ndarray,
+    progress: bool,
+    upstream: Mapping[str, Upstream],
+) -> Fitted:
     """Fit the GRU (early stopping on validation, then the refit) and score it.
 
     ``X`` has shape (n_rows, n_features), float32, preprocessed; ``y`` (n_rows,) labels.
@@ -79,7 +86,23 @@ def fit(config: Config, data: FitData, X: np.ndarray, y: np.ndarray, progress: b
             progress=progress,
         )
     report = score(data, X, y, model, served, validation, config.training.refit)
-    return Fitted(served, validation, report)
+    return Fitted(served, validation, report, model if served is not model else None)
+
+
+def refit(
+    config: Config, data: FitData, X: np.ndarray, y: np.ndarray, rows: slice, model: GRURegressor
+) -> GRURegressor:
+    """A GRU like ``model`` (its parameters and epochs) fit on ``rows`` of ``X`` with the
+    finite labels of ``y`` (:data:`~kilo.models.kind.Refit`)."""
+    segments = segment_ids(data.index, config.data.timeframe)[rows]
+    return GRURegressor(model.params, seed=config.seed).fit(
+        X[rows],
+        y[rows],
+        weights=data.weights[rows],
+        segments=segments,
+        epochs=model.best_epochs_,
+        progress=False,
+    )
 
 
 def score(
@@ -161,4 +184,5 @@ KIND = ModelKind(
     pooled_fit=pooled_fit,
     score=score,
     packages=("torch",),
+    refit=refit,
 )

@@ -4,14 +4,14 @@ refit on train + validation with the trees it chose (``training.refit``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from kilo.config import Config
 from kilo.metrics import RegressionScores
-from kilo.models.kind import FitData, Fitted, KindReport, ModelKind, PortfolioState
+from kilo.models.kind import FitData, Fitted, KindReport, ModelKind, PortfolioState, Upstream
 from kilo.models.lightgbm import MODEL_FILE, LightGBMRegressor
 from kilo.models.rows import refit_rows, stack_blocks, tabular_scores
 
@@ -26,7 +26,14 @@ class LightGBMReport(KindReport):
     refit: bool
 
 
-def fit(config: Config, data: FitData, X: np.ndarray, y: np.ndarray, progress: bool) -> Fitted:
+def fit(
+    config: Config,
+    data: FitData,
+    X: np.ndarray,
+    y: np.ndarray,
+    progress: bool,
+    upstream: Mapping[str, Upstream],
+) -> Fitted:
     """Fit LightGBM (early stopping on validation, then the refit) and score it."""
     s, w = data.split, data.weights
     names = list(data.features.columns)
@@ -51,7 +58,26 @@ def fit(config: Config, data: FitData, X: np.ndarray, y: np.ndarray, progress: b
             feature_names=names,
         )
     report = score(data, X, y, model, served, validation, config.training.refit)
-    return Fitted(served, validation, report)
+    return Fitted(served, validation, report, model if served is not model else None)
+
+
+def refit(
+    config: Config,
+    data: FitData,
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: slice,
+    model: LightGBMRegressor,
+) -> LightGBMRegressor:
+    """A LightGBM model like ``model`` (its parameters and trees) fit on ``rows`` of ``X``
+    with the finite labels of ``y`` (:data:`~kilo.models.kind.Refit`)."""
+    return LightGBMRegressor(model.params, seed=config.seed).fit(
+        X[rows],
+        y[rows],
+        weights=data.weights[rows],
+        n_estimators=model.best_iteration_,
+        feature_names=list(data.features.columns),
+    )
 
 
 def score(
@@ -121,4 +147,5 @@ KIND = ModelKind(
     pooled_fit=pooled_fit,
     score=score,
     packages=("lightgbm",),
+    refit=refit,
 )

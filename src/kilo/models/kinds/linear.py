@@ -8,7 +8,7 @@ refit chooses nothing). Saved with joblib as ``linear.joblib``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import joblib
@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from kilo.config import Config, LinearConfig
 from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
 from kilo.metrics import RegressionScores
-from kilo.models.kind import FitData, Fitted, KindReport, ModelKind
+from kilo.models.kind import FitData, Fitted, KindReport, ModelKind, Upstream
 from kilo.models.rows import refit_rows, stack_blocks, tabular_scores
 
 MODEL_FILE = "linear.joblib"
@@ -93,7 +93,14 @@ class LinearRegressor:
         return model
 
 
-def fit(config: Config, data: FitData, X: np.ndarray, y: np.ndarray, progress: bool) -> Fitted:
+def fit(
+    config: Config,
+    data: FitData,
+    X: np.ndarray,
+    y: np.ndarray,
+    progress: bool,
+    upstream: Mapping[str, Upstream],
+) -> Fitted:
     """Fit on the training rows, predict validation, refit on train + validation."""
     s, w = data.split, data.weights
     model = LinearRegressor(config.models.linear).fit(X[s.train], y[s.train], w[s.train])
@@ -103,7 +110,15 @@ def fit(config: Config, data: FitData, X: np.ndarray, y: np.ndarray, progress: b
         rows = refit_rows(data)
         served = LinearRegressor(config.models.linear).fit(X[rows], y[rows], w[rows])
     report = score(data, X, y, model, served, validation, config.training.refit)
-    return Fitted(served, validation, report)
+    return Fitted(served, validation, report, model if served is not model else None)
+
+
+def refit(
+    config: Config, data: FitData, X: np.ndarray, y: np.ndarray, rows: slice, model: LinearRegressor
+) -> LinearRegressor:
+    """A ridge like ``model`` (its ``alpha``) fit on ``rows`` of ``X`` with the finite
+    labels of ``y`` (:data:`~kilo.models.kind.Refit`)."""
+    return LinearRegressor(model.params).fit(X[rows], y[rows], data.weights[rows])
 
 
 def score(
@@ -143,4 +158,5 @@ KIND = ModelKind(
     pooled_fit=pooled_fit,
     score=score,
     packages=("scikit-learn",),
+    refit=refit,
 )
