@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(state).exists():
             parser.error(f"no ledger at {state}: pass --state, or run scripts/trader.py first")
         conn = connect(state, read_only=True)
-        history = drift_history(conn)
+        try:
+            history = drift_history(conn)
+        finally:
+            conn.close()
     except KiloError as exc:
         parser.error(str(exc))
     episodes = drift_episodes(history)

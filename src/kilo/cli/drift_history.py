@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kilo.backtest.paths import spells
 from kilo.errors import DataError
 
 #: The columns of the ``drift`` table the history needs, in bar order per symbol.
@@ -61,24 +62,28 @@ def drift_episodes(history: pd.DataFrame) -> pd.DataFrame:
     symbol; ``share`` the fraction of the symbol's measured (non-warming) bars that
     were drifted.
     """
-    spells = []
+    found = []
     for symbol, rows in history.groupby("symbol", sort=True):
         drifted = rows["status"].eq("drifted").to_numpy()
         measured = int(rows["status"].ne("warming").sum())
-        spell_id = (rows["status"].eq("drifted") != rows["status"].eq("drifted").shift()).cumsum()
-        for _, spell in rows[drifted].groupby(spell_id[drifted]):
-            spells.append(
-                {
-                    "symbol": symbol,
-                    "start": spell["bar_time"].iloc[0],
-                    "end": spell["bar_time"].iloc[-1],
-                    "bars": len(spell),
-                    "reason": spell["reason"].iloc[0],
-                    "share": float(drifted.sum() / measured) if measured else 0.0,
-                }
-            )
+        share = float(drifted.sum() / measured) if measured else 0.0
+        start = 0
+        for is_drifted, length in spells(drifted):
+            if is_drifted:
+                spell = rows.iloc[start : start + length]
+                found.append(
+                    {
+                        "symbol": symbol,
+                        "start": spell["bar_time"].iloc[0],
+                        "end": spell["bar_time"].iloc[-1],
+                        "bars": length,
+                        "reason": spell["reason"].iloc[0],
+                        "share": share,
+                    }
+                )
+            start += length
     columns = ["symbol", "start", "end", "bars", "reason", "share"]
-    return pd.DataFrame(spells, columns=columns)
+    return pd.DataFrame(found, columns=columns)
 
 
 def drift_history_figure(history: pd.DataFrame, path: Path) -> Path:
