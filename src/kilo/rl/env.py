@@ -169,7 +169,6 @@ class TradingEnv(gym.Env):
         reward = 0.0
         if new != pos:
             reward = -(self._buy_cost if new > pos else self._sell_cost) * abs(new - pos)
-        if new != pos:
             self._entry, self._held = t, 0
         if new > 0:
             reward += self._long[t]
