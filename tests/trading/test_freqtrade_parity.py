@@ -10,6 +10,24 @@ candles and funding from freqtrade's futures layout (sliced to the tiny candles'
 and one fee for every fill: Binance's taker 0.05 % (``trading.fee`` alone sets Kilo's
 maker fee too; freqtrade's ``fee``), and the edge rule at no hurdle, so that the tiny
 models trade both sides.
+
+freqtrade's backtest (2026.9) rounds prices to a tick it reads off the traded pair's
+candles (``Backtesting.load_bt_data``, ``get_tick_size_over_time``): the most decimals
+any open, high, low or close of a calendar month is written with (at 14 significant
+digits), tick = 10 ** -decimals, in ccxt's TICK_SIZE mode, in place of the market's own
+precision (the stub's 1e-8); a trade keeps the tick of the month it was entered in. A limit
+entry (Kilo's slipped price) is rounded to the nearest tick, then capped at the candle's
+high (a long) or low (a short), themselves on the tick; the stop level is rounded towards
+the price (up below a long, down above a short: ``Trade.adjust_stop_loss``); every exit
+price is rounded to the nearest tick (``Backtesting._exit_trade``). So freqtrade's entries,
+model exits and take-profits lie within half a tick of the unrounded prices the test
+expects, and a stop at most one tick on the entry's side of its level. On ETH/USDT (2
+decimals) the tick is 0.01 USDT, a few 1e-6 of the price; a third run trades a coarse-tick
+pair, ETH/USDT's perpetual with every price divided by 10,000 and written with 4 decimals
+(0.17-0.30 USDT over the replay, tick 0.0001: 3-6 bp, as XLM/USDT's). The division alone
+leaves every feature unchanged (they read log returns, ratios of prices and the volume in
+base currency, which stays); the rounding moves them a little (at this commit Kilo trades
+the same bars, sides and reasons as on ETH/USDT).
 """
 
 from __future__ import annotations
@@ -21,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.typing import ArrayLike
 
 from kilo.config import Config, load_config
 from kilo.data import load_candles
@@ -30,7 +49,9 @@ from kilo.trading.session import SessionOptions, run_session
 from kilo.trading.symbol_model import SymbolModel
 from tests.conftest import REPO, TINY
 
-pytest.importorskip("freqtrade", reason="pip install -r requirements-freqtrade.txt")
+btanalysis = pytest.importorskip(
+    "freqtrade.data.btanalysis", reason="pip install -r requirements-freqtrade.txt"
+)
 
 INTEGRATION = REPO / "integrations" / "freqtrade"
 SYMBOL = "ETH/USDT"
@@ -48,10 +69,18 @@ FUTURES = [
 ]
 #: Kilo's exit reasons as freqtrade names them.
 REASONS = {"signal": "kilo_exit", "stop_loss": "stop_loss", "take_profit": "roi"}
-#: freqtrade's backtest rounds entry, exit and stop prices to the tick it reads off the
-#: candles (ETH: 0.01 USDT, at most 2.5e-6 of the price at 2,000 USDT), its profit ratios
-#: to 1e-8 and amounts and stakes to the stub market's 1e-8.
+#: Kilo's prices against its own candles and levels, and the stakes' shares of equity
+#: (freqtrade rounds amounts and stakes to the stub market's 1e-8).
 PRICE_RTOL = 1e-5
+#: freqtrade's prices against the test's unrounded ones, beside the tick (module docstring):
+#: floats, and freqtrade's profit ratios (``custom_roi``) rounded to 1e-8.
+RATIO_RTOL = 1e-8
+#: freqtrade's tick of ETH/USDT's candles, written with 2 decimals.
+ETH_TICK = 0.01
+#: The coarse-tick pair: ETH/USDT's spot, perpetual and mark prices divided by this and
+#: written with this many decimals (the funding rates and volumes as they are).
+COARSE_DIVISOR, COARSE_DECIMALS = 10_000.0, 4
+PRICES = ["open", "high", "low", "close"]
 #: Funding per trade: freqtrade values it at the mark candle's open, Kilo at the
 #: perpetual's own open; they differ by the basis, a few bp of the funding.
 FUNDING_RTOL = 2e-3
@@ -68,10 +97,12 @@ def _offline():
     return module
 
 
-def _data(config: Config, tiny: Config, market: str, end: pd.Timestamp, folder: Path) -> Path:
+def _data(
+    config: Config, tiny: Config, market: str, end: pd.Timestamp, folder: Path, coarse: bool
+) -> Path:
     """A data dir of the tiny spot candles up to ``end`` and, on futures, ETH's
     perpetual candles, mark candles and funding events over their span (from the
-    shared data in ``config``)."""
+    shared data in ``config``); ``coarse``: ETH's prices made the coarse-tick pair's."""
     spot = Path(tiny.data.dir) / "binance"
     (folder / "binance").mkdir(parents=True)
     first = load_market_candles(tiny, SYMBOL).index[0] - pd.Timedelta(hours=8)
@@ -82,9 +113,14 @@ def _data(config: Config, tiny: Config, market: str, end: pd.Timestamp, folder: 
         for kind in FUTURES_FILES:
             name = f"{futures_pair(SYMBOL)}-{kind}.feather"
             files[source / name] = target / name
+    prices = {f"{SYMBOL.replace('/', '_')}-1h.feather"}
+    prices |= {f"{futures_pair(SYMBOL)}-1h-{kind}.feather" for kind in ("futures", "mark")}
     for path, copy in files.items():
         frame = pd.read_feather(path)
-        frame[(frame.date >= first) & (frame.date <= end)].reset_index(drop=True).to_feather(copy)
+        frame = frame[(frame.date >= first) & (frame.date <= end)].reset_index(drop=True)
+        if coarse and path.name in prices:
+            frame[PRICES] = (frame[PRICES] / COARSE_DIVISOR).round(COARSE_DECIMALS)
+        frame.to_feather(copy)
     return folder
 
 
@@ -153,8 +189,6 @@ def _settings(config: Config, overrides: list[str], tmp: Path) -> Path:
 
 
 def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp, tmp: Path):
-    from freqtrade.data.btanalysis import load_backtest_data
-
     path = _settings(config, overrides, tmp)  # no user_data yet: offline.py creates it
     (tmp / "results").mkdir()  # an existing folder: freqtrade writes its zip inside
     argv = [
@@ -166,49 +200,66 @@ def _freqtrade_trades(config: Config, overrides: list[str], start: pd.Timestamp,
     ]
     assert _offline().main(argv) == 0
     assert (tmp / "user_data" / "strategies").is_dir()
-    return load_backtest_data(tmp / "results")
+    return btanalysis.load_backtest_data(tmp / "results")
 
 
-def _check_exit(kilo: pd.Series, ft_rate: float, ft_entry: float, bar: pd.Series, c) -> None:
+def _ticks(actual: ArrayLike, expected: ArrayLike, tick: float) -> np.ndarray:
+    """``actual - expected`` in ticks, shrunk towards 0 by ``RATIO_RTOL`` of ``expected``;
+    shape of the inputs."""
+    difference, expected = np.subtract(actual, expected), np.abs(expected)
+    return np.sign(difference) * np.maximum(np.abs(difference) - RATIO_RTOL * expected, 0) / tick
+
+
+def _check_exit(
+    kilo: pd.Series, ft_rate: float, ft_entry: float, bar: pd.Series, c, tick: float
+) -> None:
     """One exit's fill on both sides, by Kilo's reason (``bar``: the candle it filled
-    in; ``ft_entry``: freqtrade's entry price, Kilo's unless freqtrade capped it at the
+    in; ``ft_entry``: freqtrade's entry price, Kilo's rounded to the tick or capped at the
     candle's range, which moves its stop and take-profit levels with it; ``c``: the
-    ``trading`` section). ``s`` is +1 for a long, -1 for a short: a long's exit sells.
+    ``trading`` section; ``tick``: freqtrade's tick). ``s`` is +1 for a long, -1 for a
+    short: a long's exit sells.
 
     - model exit: at the open with slippage against it in both (freqtrade's limit order
       at Kilo's price), but within the candle in freqtrade;
     - stop-loss: at the level, or at the open where the candle opened beyond it; Kilo
-      with slippage against it; freqtrade at the level unless the whole candle lies
-      beyond it;
+      with slippage against it; freqtrade at its level rounded towards the price unless
+      the whole candle lies beyond it;
     - take-profit: both at the level (a limit order), or at the open where the candle
       opened beyond it.
+
+    freqtrade's prices are rounded to the nearest tick, its stop level towards the price.
     """
     s = 1.0 if kilo.side == "long" else -1.0
     kilo_entry = kilo.entry
     if kilo.reason == "signal":
         assert kilo.price == pytest.approx(bar.open * (1 - s * c.slippage), rel=PRICE_RTOL)
-        assert ft_rate == pytest.approx(min(max(kilo.price, bar.low), bar.high), rel=PRICE_RTOL)
+        assert abs(_ticks(ft_rate, min(max(kilo.price, bar.low), bar.high), tick)) <= 0.5
         return
     if kilo.reason == "stop_loss":
         level, ft_level = (e * (1 - s * c.stop_loss) for e in (kilo_entry, ft_entry))
         gapped = s * (bar.open - level) <= 0
         assert kilo.reference == pytest.approx(bar.open if gapped else level, rel=PRICE_RTOL)
         assert kilo.price == pytest.approx(kilo.reference * (1 - s * c.slippage), rel=PRICE_RTOL)
-        beyond = s * ((bar.high if s > 0 else bar.low) - ft_level) < 0
-        assert ft_rate == pytest.approx(bar.open if beyond else ft_level, rel=PRICE_RTOL)
+        if s * ((bar.high if s > 0 else bar.low) - ft_level) < 0:  # beyond: at the open
+            assert _ticks(ft_rate, bar.open, tick) == 0
+        else:
+            assert 0 <= s * _ticks(ft_rate, ft_level, tick) < 1
         return
     level, ft_level = (e * (1 + s * c.take_profit) for e in (kilo_entry, ft_entry))
     assert kilo.price == pytest.approx(
         bar.open if s * (bar.open - level) >= 0 else level, rel=PRICE_RTOL
     )
-    assert ft_rate == pytest.approx(
-        bar.open if s * (bar.open - ft_level) >= 0 else ft_level, rel=PRICE_RTOL
-    )
+    ft_expected = bar.open if s * (bar.open - ft_level) >= 0 else ft_level
+    assert abs(_ticks(ft_rate, ft_expected, tick)) <= 0.5
 
 
-@pytest.mark.parametrize("market", ["spot", "futures"])
+@pytest.mark.parametrize(
+    ("market", "coarse"),
+    [("spot", False), ("futures", False), ("futures", True)],
+    ids=["spot", "futures", "futures-coarse-tick"],
+)
 def test_freqtrade_trades_the_bars_sides_and_prices_kilo_replay_does(
-    market: str, config: Config, tiny_models: Config, tmp_path: Path
+    market: str, coarse: bool, config: Config, tiny_models: Config, tmp_path: Path
 ) -> None:
     overrides = [*TINY, *PARITY, *(FUTURES if market == "futures" else [])]
     start = SymbolModel.load(tiny_models, SYMBOL).replay_start
@@ -216,7 +267,7 @@ def test_freqtrade_trades_the_bars_sides_and_prices_kilo_replay_does(
     kilo_config = load_config(
         REPO / "config" / "config.yaml",
         overrides,
-        data_dir=_data(config, tiny_models, market, end, tmp_path / "data"),
+        data_dir=_data(config, tiny_models, market, end, tmp_path / "data", coarse),
         models_dir=tiny_models.models.dir,
     )
     fills, paid = _kilo_replay(kilo_config, start, tmp_path / "paper.sqlite")
@@ -237,19 +288,23 @@ def test_freqtrade_trades_the_bars_sides_and_prices_kilo_replay_does(
     assert closed.exit_reason.tolist() == [REASONS[r] for r in exits.reason]
     c = kilo_config.trading
     assert c.slippage > 0
+    candles = load_market_candles(kilo_config, SYMBOL)
+    tick = 10.0**-COARSE_DECIMALS if coarse else ETH_TICK
+    # freqtrade's tick of each month, at each entry
+    ticks = btanalysis.get_tick_size_over_time(candles[PRICES].reset_index())
+    assert (ticks.asof(pd.DatetimeIndex(entries.time)) == tick).all()
     # entries: Kilo's slipped price, or the candle's high (a long) or low (a short)
     # where that lies beyond it
-    candles = load_market_candles(kilo_config, SYMBOL)
     bars = candles.loc[entries.time]
     capped = np.where(entries.side == "long", bars.high, bars.low)
     s = np.where(entries.side == "long", 1.0, -1.0)
     expected = np.where(s * (entries.price - capped) > 0, capped, entries.price)
-    assert trades.open_rate.tolist() == pytest.approx(expected.tolist(), rel=PRICE_RTOL)
+    assert (np.abs(_ticks(trades.open_rate, expected, tick)) <= 0.5).all()
     # exits: each side's level from its own entry price, filled by its own rule
     exits = exits.assign(entry=entries.price[: len(exits)])
     for k, kilo_exit in exits.iterrows():
         bar = candles.loc[kilo_exit.time]
-        _check_exit(kilo_exit, closed.close_rate[k], trades.open_rate[k], bar, c)
+        _check_exit(kilo_exit, closed.close_rate[k], trades.open_rate[k], bar, c, tick)
     # the stake: the same share of each side's own equity (flat at every entry: the
     # initial cash and the profits closed before; freqtrade's is larger by the stops'
     # slippage it does not pay)
