@@ -15,6 +15,7 @@ from kilo.cli import (
     config_default,
     config_from_args,
     positive_int,
+    run_options,
 )
 from kilo.config import POWER_CURVE_ICS
 from kilo.errors import KiloError, LookAheadError
@@ -52,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"folder for reports (default: {config_default('evaluation.report_dir')})",
     )
     add_parallel_options(
-        parser, "folds and controls run", "every CPU core, or evaluation.jobs when set"
+        parser,
+        "folds and controls run",
+        "every CPU core, or evaluation.jobs when set; 1 with --drill",
     )
     parser.add_argument(
         "--portfolio",
@@ -93,11 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides.append(f"evaluation.power_ics={list(POWER_CURVE_ICS)}")
     try:
         config = config_from_args(args)
+        options = run_options(
+            args, config, default_jobs=1 if args.drill else config.evaluation.jobs
+        )
     except KiloError as exc:
         parser.error(str(exc))
     symbols = chosen_symbols(args, config)
     if args.drill:
-        return drill(config, symbols, args)
+        return drill(config, symbols, args, options)
     from kilo.evaluation.report.terminal import print_summary
     from kilo.evaluation.run import run_evaluation  # heavy: after the arguments are checked
 
@@ -107,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             symbols,
             seeds=args.seeds,
             report_dir=args.report_dir,
-            progress=not args.no_progress,
-            jobs=args.jobs,
-            backend=args.backend,
+            options=options,
             portfolio=args.portfolio,
             command=command_line(__file__, argv),
         )
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures or summary is None else 0
 
 
-def drill(config, symbols: list[str], args) -> int:
+def drill(config, symbols: list[str], args, options) -> int:
     """``--drill``: every fault on every symbol; exit 1 if a fault passed unseen."""
     import json
     from datetime import UTC, datetime
@@ -143,8 +147,7 @@ def drill(config, symbols: list[str], args) -> int:
                 config,
                 symbol,
                 instruments=[i for i in INSTRUMENTS if i not in args.drill_off],
-                jobs=args.jobs or 1,
-                progress=not args.no_progress,
+                options=options,
             )
         except KiloError as exc:
             print(f"{symbol}: FAILED: {exc}", file=sys.stderr)

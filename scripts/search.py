@@ -12,6 +12,7 @@ from kilo.cli import (
     config_default,
     config_from_args,
     positive_int,
+    run_options,
 )
 from kilo.errors import KiloError
 
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides.append(f"evaluation.folds={args.folds}")
     try:
         config = config_from_args(args)
+        options = run_options(args, config, default_jobs=1)
         trials = args.trials or (grid_size(config) if args.grid else None)
     except KiloError as exc:
         parser.error(str(exc))
@@ -76,10 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             args.symbol,
             trials=trials,
             study_name=study,
-            jobs=args.jobs or 1,
-            backend=args.backend or config.training.backend,
+            options=options,
             timeout=args.timeout,
-            progress=not args.no_progress,
             grid_search=args.grid,
             evaluate_outer=not args.no_outer,
         )

@@ -12,6 +12,7 @@ from kilo.cli import (
     common_parser,
     config_default,
     config_from_args,
+    run_options,
 )
 from kilo.errors import KiloError
 from kilo.models.kinds import KINDS
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         args.overrides.append(f"seed={args.seed}")
     try:
         config = config_from_args(args)
+        options = run_options(args, config, default_jobs=config.training.jobs)
     except KiloError as exc:
         parser.error(str(exc))
     symbols = chosen_symbols(args, config)
@@ -51,9 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             config,
             symbols,
             model=args.model,
-            progress=not args.no_progress,
-            jobs=args.jobs,
-            backend=args.backend,
+            options=options,
         )
     except KiloError as exc:
         parser.error(str(exc))

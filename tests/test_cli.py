@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from kilo.cli import add_symbol_choice, common_parser
+from kilo.runtime import RunOptions
 
 
 def test_symbols_as_users_type_them(capsys) -> None:
@@ -132,6 +134,72 @@ def test_the_power_curve_runs_on_request_only(monkeypatch) -> None:
     for flags in ([], ["--power-curve"]):
         assert script.main(["--symbol", "BTC/USDT", *flags]) == 1  # no summary from the fake
     assert seen == [[], list(POWER_CURVE_ICS)]
+
+
+class _Called(Exception):
+    """Raised by a stand-in entry point with the run options a script passed it."""
+
+
+@pytest.mark.parametrize(
+    ("script", "target", "flags", "expected"),
+    [
+        ("trainer", "kilo.training.parallel.train_symbols", [], RunOptions(1, progress=True)),
+        (
+            "trainer",
+            "kilo.training.parallel.train_symbols",
+            ["--set", "training.jobs=3"],
+            RunOptions(3, progress=True),
+        ),
+        (
+            "evaluate",
+            "kilo.evaluation.run.run_evaluation",
+            [],
+            RunOptions(os.cpu_count() or 1, progress=True),
+        ),
+        (
+            "evaluate",
+            "kilo.evaluation.run.run_evaluation",
+            ["--set", "evaluation.jobs=3"],
+            RunOptions(3, progress=True),
+        ),
+        (
+            "evaluate",
+            "kilo.evaluation.controls.drills.run_drills",
+            ["--drill"],
+            RunOptions(1, progress=True),
+        ),
+        ("search", "kilo.search.run.run_search", ["--trials", "1"], RunOptions(1, progress=True)),
+        (
+            "evaluate",
+            "kilo.evaluation.run.run_evaluation",
+            ["--jobs", "2", "--backend", "ray", "--no-progress", "--set", "evaluation.jobs=3"],
+            RunOptions(2, "ray"),
+        ),
+    ],
+)
+def test_each_script_resolves_its_run_options_once(
+    monkeypatch, tmp_path, script: str, target: str, flags: list[str], expected: RunOptions
+) -> None:
+    """--jobs, else the command's own default (training.jobs; evaluation.jobs or every
+    core; 1 for --drill and the search's trials); --backend, else training.backend; a
+    bar unless --no-progress."""
+    import importlib
+    import importlib.util
+
+    module, name = target.rsplit(".", 1)
+
+    def stand_in(*_, options: RunOptions, **__):
+        raise _Called(options)
+
+    monkeypatch.setattr(importlib.import_module(module), name, stand_in)
+    spec = importlib.util.spec_from_file_location(f"{script}_script", f"scripts/{script}.py")
+    assert spec is not None and spec.loader is not None
+    main = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(main)
+    reports = ["--report-dir", str(tmp_path)] if script == "evaluate" else []
+    with pytest.raises(_Called) as called:
+        main.main(["--symbol", "BTC/USDT", *reports, *flags])
+    assert called.value.args[0] == expected
 
 
 def test_command_line_is_what_a_user_types_from_the_working_directory(tmp_path) -> None:

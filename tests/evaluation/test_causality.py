@@ -36,4 +36,4 @@ def test_a_look_ahead_stops_the_evaluation_and_names_the_feature(
         monkeypatch.setitem(KINDS, name, replace(kind, fit=refuse))
     cfg = tiny_config.with_overrides({"evaluation.folds": 1})
     with pytest.raises(LookAheadError, match=r"\['log_ret_1'\].*read the future"):
-        walkforward.evaluate_symbol(cfg, "BTC/USDT", jobs=1, progress=False)
+        walkforward.evaluate_symbol(cfg, "BTC/USDT")

@@ -69,9 +69,7 @@ def test_a_member_whose_candles_end_is_scored_only_where_it_has_test_rows(
 def test_the_comparison_scores_pooled_and_alone_on_the_same_rows(
     comparison_config: Config, tmp_path
 ) -> None:
-    summary, paths, failures = run_evaluation(
-        comparison_config, TINY_SYMBOLS, report_dir=tmp_path, progress=False, jobs=1
-    )
+    summary, paths, failures = run_evaluation(comparison_config, TINY_SYMBOLS, report_dir=tmp_path)
     assert failures == {} and summary is not None and summary.pooled is not None
     pooled = EvaluationSummary.read(paths["summary"]).pooled
     assert pooled is not None and pooled.members == TINY_SYMBOLS and len(pooled.folds) == 2
@@ -92,7 +90,7 @@ def test_the_comparison_scores_pooled_and_alone_on_the_same_rows(
 
 def test_the_comparison_refuses_seeds_and_the_portfolio(comparison_config: Config) -> None:
     with pytest.raises(ConfigError, match="one seed and no portfolio"):
-        run_evaluation(comparison_config, TINY_SYMBOLS, seeds=2, progress=False)
+        run_evaluation(comparison_config, TINY_SYMBOLS, seeds=2)
 
 
 def test_a_members_look_ahead_stops_the_comparison_before_any_fit(
@@ -112,7 +110,7 @@ def test_a_members_look_ahead_stops_the_comparison_before_any_fit(
     monkeypatch.setattr(FeatureEngine, "transform", leaky)
     monkeypatch.setattr(pooled, "run_pool_tasks", refuse)
     with pytest.raises(LookAheadError, match=r"\['log_ret_1'\].*read the future"):
-        run_evaluation(comparison_config, TINY_SYMBOLS, progress=False, jobs=1)
+        run_evaluation(comparison_config, TINY_SYMBOLS)
 
 
 def test_the_panel_scores_each_symbol_on_its_own_bars() -> None:

@@ -13,6 +13,7 @@ from kilo.evaluation.fold_task import FoldTask
 from kilo.evaluation.splits import walk_forward_folds
 from kilo.evaluation.walkforward import build_datasets, run_tasks
 from kilo.features import FeatureEngine
+from kilo.runtime import RunOptions
 from kilo.training.split import required_embargo
 
 ray = pytest.importorskip("ray")
@@ -44,9 +45,9 @@ def test_fold_tasks_on_ray_equal_local_processes(tiny_config: Config) -> None:
         FoldTask("real", 0, "all", ("blend", "ppo", "buy_and_hold"), 3),
         FoldTask("planted", 0, "regressors", ("blend",)),
     ]
-    args = (config, engine, datasets, folds, [(t,) for t in tasks], 2, False, "test")
-    local = {r.task: r for r in run_tasks(*args, backend="joblib")}
-    remote = {r.task: r for r in run_tasks(*args, backend="ray")}
+    args = (config, engine, datasets, folds, [(t,) for t in tasks])
+    local = {r.task: r for r in run_tasks(*args, RunOptions(jobs=2), "test")}
+    remote = {r.task: r for r in run_tasks(*args, RunOptions(jobs=2, backend="ray"), "test")}
     assert local.keys() == remote.keys() == set(tasks)
     for task, result in local.items():
         for name, run in result.runs.items():
@@ -72,7 +73,7 @@ def test_search_trials_on_ray_land_in_the_same_study(tiny_config: Config, tmp_pa
         }
     )
     summary, _ = run_search(
-        config, ["BTC/USDT"], trials=2, study_name="r", jobs=2, backend="ray", progress=False
+        config, ["BTC/USDT"], trials=2, study_name="r", options=RunOptions(jobs=2, backend="ray")
     )
     study = optuna.load_study(study_name="r", storage=config.search.storage)
     assert len(study.trials) == summary.n_trials == 2

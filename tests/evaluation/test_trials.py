@@ -22,6 +22,7 @@ from kilo.evaluation.run import run_evaluation
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import HOLDOUT_READ, TrackedTrials, tracked_trials
 from kilo.metrics import expected_max_sharpe, sharpe_ratio
+from kilo.runtime import RunOptions
 from kilo.runtime.tracking import CONFIG_TAG, Tracker, config_hash
 
 
@@ -167,7 +168,7 @@ def test_each_evaluation_counts_its_holdout_read(tiny_config: Config, tmp_path) 
     reads, ns = [], []
     for k in range(2):
         summary, paths, _ = run_evaluation(
-            config, ["BTC/USDT"], report_dir=tmp_path / "reports", progress=False, jobs=2
+            config, ["BTC/USDT"], report_dir=tmp_path / "reports", options=RunOptions(jobs=2)
         )
         assert summary is not None
         btc = summary.symbols["BTC/USDT"]
@@ -179,7 +180,7 @@ def test_each_evaluation_counts_its_holdout_read(tiny_config: Config, tmp_path) 
     assert ns[0] == ns[1]  # the same configuration again is no new trial
     other = config.with_overrides({"target.horizon": 4})
     summary, _, _ = run_evaluation(
-        other, ["BTC/USDT"], report_dir=tmp_path / "reports", progress=False, jobs=2
+        other, ["BTC/USDT"], report_dir=tmp_path / "reports", options=RunOptions(jobs=2)
     )
     assert summary is not None
     btc = summary.symbols["BTC/USDT"]

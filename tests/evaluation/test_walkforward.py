@@ -18,6 +18,7 @@ from kilo.evaluation.strategy_set import MODEL_STRATEGIES
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.evaluation.walkforward import fold_config, fold_tasks, policy_timesteps
 from kilo.models.kinds.ppo import fold_timesteps as ppo_timesteps
+from kilo.runtime import RunOptions
 from kilo.training.split import TimeSplit
 
 pytestmark = pytest.mark.slow
@@ -58,7 +59,7 @@ def evaluation(tiny_config: Config, tmp_path_factory):
     )
     folder = tmp_path_factory.mktemp("reports")
     return run_evaluation(
-        cfg, ["BTC/USDT", "NOPE/USDT"], seeds=2, report_dir=folder, progress=False, jobs=2
+        cfg, ["BTC/USDT", "NOPE/USDT"], seeds=2, report_dir=folder, options=RunOptions(jobs=2)
     )
 
 

@@ -166,7 +166,7 @@ def test_the_linear_kind_alone_trains_trades_and_is_evaluated(
     preds = ledger.query("SELECT * FROM predictions")
     assert preds["linear_raw"].nunique() > 1 and preds["linear_signal"].notna().all()
     assert preds["score"].tolist() == preds["linear_signal"].tolist()  # the blend of one
-    summary = evaluate_symbol(config, "BTC/USDT", jobs=1, progress=False).summary
+    summary = evaluate_symbol(config, "BTC/USDT").summary
     assert {"blend", "linear", "buy_and_hold"} <= set(summary.strategies)
     assert summary.strategies["linear"].ic is not None
     assert set(summary.controls.planted.ic) == {"linear"}

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from kilo.runtime import dispatch, limit_threads
+from kilo.runtime import RunOptions, dispatch, limit_threads
 
 
 def slow_square(x: int, pause: float) -> tuple[int, int]:
@@ -18,9 +18,9 @@ def slow_square(x: int, pause: float) -> tuple[int, int]:
 
 def test_results_come_back_in_submission_order_from_every_local_way() -> None:
     calls = [(x, 0.3 if x == 0 else 0.0) for x in range(6)]  # the first finishes last
-    here = dispatch(slow_square, calls, jobs=1)
+    here = dispatch(slow_square, calls)
     assert [r for r, _ in here] == [0, 1, 4, 9, 16, 25] and {p for _, p in here} == {os.getpid()}
-    there = dispatch(slow_square, calls, jobs=2)
+    there = dispatch(slow_square, calls, options=RunOptions(jobs=2))
     assert [r for r, _ in there] == [r for r, _ in here]
     assert os.getpid() not in {p for _, p in there}  # ran in worker processes
 
@@ -36,16 +36,10 @@ def test_limit_threads_restores_torch_and_refuses_zero() -> None:
         pass
 
 
-def test_an_unknown_backend_is_refused_before_any_work() -> None:
-    from kilo.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="unknown backend 'dask'.*joblib"):
-        dispatch(slow_square, [(1, 0.0)], backend="dask")
-
-
 def test_the_bar_counts_each_kind_of_call_apart(capsys) -> None:
     kinds = ["folds", "controls", "controls", "folds", "controls"]
-    out = dispatch(pow, [(k, 2) for k in range(5)], progress=True, desc="x", kinds=kinds)
+    shown = RunOptions(progress=True)
+    out = dispatch(pow, [(k, 2) for k in range(5)], options=shown, desc="x", kinds=kinds)
     assert out == [0, 1, 4, 9, 16]
     err = capsys.readouterr().err
     assert "folds 2/2, controls 3/3" in err

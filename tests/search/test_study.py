@@ -15,6 +15,7 @@ from kilo.evaluation.splits import evaluation_splits, walk_forward_folds
 from kilo.evaluation.summary import EvaluationSummary
 from kilo.evaluation.trials import HOLDOUT_READ, tracked_trials
 from kilo.features import FeatureEngine
+from kilo.runtime import SERIAL
 from kilo.runtime.tracking import Tracker
 from kilo.search.nested import inner_folds
 from kilo.search.run import SearchSummary, report_study, run_search
@@ -101,9 +102,9 @@ def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -
             "tracking.uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
         }
     )
-    summary, folder = run_search(config, ["BTC/USDT"], trials=2, study_name="s", progress=False)
+    summary, folder = run_search(config, ["BTC/USDT"], trials=2, study_name="s")
     assert summary.n_trials == 2 and set(summary.best_params or {}) == set(SMALL["search.space"])
-    summary, _ = run_search(config, ["BTC/USDT"], trials=1, study_name="s", progress=False)
+    summary, _ = run_search(config, ["BTC/USDT"], trials=1, study_name="s")
     study = optuna.load_study(study_name="s", storage=config.search.storage)
     assert len(study.trials) == summary.n_trials == 3
     assert summary.deflation is not None
@@ -187,7 +188,7 @@ def test_the_best_trial_is_evaluated_on_the_outer_folds_only_and_tracked(
     )
     tracker = Tracker(config.tracking)
     with tracker.run("search s", {}, tags={"kilo.kind": "search"}) as parent:
-        summary = report_study(config, study, ["BTC/USDT"], tmp_path / "s", False, tracker, parent)
+        summary = report_study(config, study, ["BTC/USDT"], tmp_path / "s", SERIAL, tracker, parent)
     outer = EvaluationSummary.read(tmp_path / "s" / "outer").symbols["BTC/USDT"]
     assert outer.holdout is None  # the holdout is left unread ...
     assert "Holdout" not in (tmp_path / "s" / "outer" / "report.html").read_text()
@@ -215,7 +216,7 @@ def test_the_best_trial_is_evaluated_on_the_outer_folds_only_and_tracked(
             study,
             ["BTC/USDT"],
             tmp_path / "t",
-            False,
+            SERIAL,
             tracker,
             parent,
             evaluate_outer=False,

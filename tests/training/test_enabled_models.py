@@ -75,7 +75,7 @@ def test_a_lightgbm_only_evaluation_trains_no_gru_and_no_ppo(lightgbm_only: Conf
     )
     tasks = [t for chain in fold_tasks(cfg, 1) for t in chain]
     assert all("gru" not in t.strategies and "ppo" not in t.strategies for t in tasks)
-    summary = evaluate_symbol(cfg, "BTC/USDT", jobs=1, progress=False).summary
+    summary = evaluate_symbol(cfg, "BTC/USDT").summary
     assert {"blend", "lightgbm", "buy_and_hold"} <= set(summary.strategies)
     assert summary.strategies["lightgbm"].ic is not None
     assert not {"gru", "ppo"} & set(summary.strategies)
@@ -95,7 +95,7 @@ def test_a_ppo_only_evaluation_runs_no_regressor_control(tiny_config: Config) ->
         }
     )
     assert {t.dataset for chain in fold_tasks(cfg, 2) for t in chain} == {"real", "placebo"}
-    summary = evaluate_symbol(cfg, "BTC/USDT", jobs=1, progress=False).summary
+    summary = evaluate_symbol(cfg, "BTC/USDT").summary
     assert {"blend", "ppo", "buy_and_hold"} <= set(summary.strategies)
     assert not {"gru", "lightgbm"} & set(summary.strategies)
     controls = summary.controls

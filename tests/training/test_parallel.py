@@ -7,7 +7,7 @@ from kilo.config import Config
 from kilo.features import FeatureEngine
 from kilo.inference import predict_rows
 from kilo.registry import ModelSet
-from kilo.runtime import threads_per_job
+from kilo.runtime import RunOptions
 from kilo.training.dataset import build_dataset
 from kilo.training.parallel import train_symbols
 from kilo.training.summary import format_summary, summary_table
@@ -25,8 +25,10 @@ def predictions(config: Config, models_dir, symbol: str) -> list[np.ndarray]:
 
 def test_two_jobs_give_the_same_model_sets_as_one(tiny_config: Config, tmp_path) -> None:
     symbols = ["BTC/USDT", "ETH/USDT", "NOPE/USDT"]
-    one = train_symbols(tiny_config, symbols, models_dir=tmp_path / "one", progress=False, jobs=1)
-    two = train_symbols(tiny_config, symbols, models_dir=tmp_path / "two", progress=False, jobs=2)
+    one = train_symbols(tiny_config, symbols, models_dir=tmp_path / "one")
+    two = train_symbols(
+        tiny_config, symbols, models_dir=tmp_path / "two", options=RunOptions(jobs=2)
+    )
     assert [r.symbol for r in two] == symbols
     assert two[2].error == one[2].error and "NOPE_USDT-1h" in two[2].error
     for symbol in symbols[:2]:
@@ -47,22 +49,12 @@ def test_two_jobs_give_the_same_model_sets_as_one(tiny_config: Config, tmp_path)
     assert "seconds" in text and "val log ret (net)" in text
 
 
-def test_threads_are_shared_out() -> None:
-    import os
-
-    cores = os.cpu_count() or 1
-    assert threads_per_job(1) == cores and threads_per_job(cores) == 1
-    assert threads_per_job(cores * 4) == 1
-
-
 def test_ray_backend_in_local_mode(tiny_config: Config, tmp_path) -> None:
     pytest.importorskip("ray")
     reports = train_symbols(
         tiny_config,
         ["BTC/USDT", "NOPE/USDT"],
         models_dir=tmp_path,
-        progress=False,
-        jobs=2,
-        backend="ray",
+        options=RunOptions(jobs=2, backend="ray"),
     )
     assert reports[0].version and reports[1].error

@@ -72,7 +72,7 @@ def test_gru_windows_never_cross_from_one_member_into_another(pooled_config: Con
 
 
 def test_pooled_sets_share_their_regressors_and_load(pooled_config: Config) -> None:
-    reports = train_symbols(pooled_config, ["BTC/USDT", "ETH/USDT"], progress=False)
+    reports = train_symbols(pooled_config, ["BTC/USDT", "ETH/USDT"])
     assert [r.error for r in reports] == [None, None]
     assert all(r.pooled == ("gru", "lightgbm", "linear") for r in reports)
     sets = [ModelSet.load(s, config=pooled_config) for s in ("BTC/USDT", "ETH/USDT")]

@@ -9,6 +9,7 @@ import numpy as np
 from kilo.bench.core import record, register, time_runs
 from kilo.bench.models import peer_100k_seconds
 from kilo.config import Config
+from kilo.runtime import RunOptions
 
 
 @register("train")
@@ -64,12 +65,7 @@ def bench_train_all(config: Config) -> list[dict[str, Any]]:
 
             def run(jobs: int = jobs, models_dir: str = models_dir) -> None:
                 train_symbols(
-                    config,
-                    config.symbols,
-                    models_dir=models_dir,
-                    progress=False,
-                    jobs=jobs,
-                    backend="joblib",
+                    config, config.symbols, models_dir=models_dir, options=RunOptions(jobs=jobs)
                 )
 
             runs = time_runs(run, repeats=1, warmup=0)
@@ -93,7 +89,6 @@ def bench_evaluate(config: Config) -> list[dict[str, Any]]:
     cost apart (real folds, holdout, each control: seconds of its tasks summed over
     workers, and in trainings). One run each, no warm-up: each takes minutes.
     """
-    import os
     import tempfile
 
     from kilo.evaluation.walkforward import evaluate_symbol
@@ -107,17 +102,17 @@ def bench_evaluate(config: Config) -> list[dict[str, Any]]:
             warmup=0,
         )
     folds = config.with_overrides({"evaluation.folds": 5})
+    options = RunOptions.resolve(folds, progress=False, default_jobs=folds.evaluation.jobs)
     done = []
     evaluation = time_runs(
-        lambda: done.append(evaluate_symbol(folds, symbol, progress=False)), repeats=1, warmup=0
+        lambda: done.append(evaluate_symbol(folds, symbol, options=options)), repeats=1, warmup=0
     )
     peer = peer_100k_seconds(config)
     tasks = done[-1].summary.task_seconds
-    jobs = config.evaluation.jobs or os.cpu_count()
     params = {
         "symbol": symbol,
         "folds": 5,
-        "jobs": jobs,
+        "jobs": options.jobs,
         "train_s": round(train[0], 2),
         "ratio_to_train": round(evaluation[0] / train[0], 3),
         "peer_100k_s": None if peer is None else round(peer, 1),

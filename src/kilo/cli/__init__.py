@@ -13,6 +13,7 @@ from typing import Any
 
 from kilo.config import Config, load_config, normalize_symbol
 from kilo.errors import ConfigError
+from kilo.runtime import BACKENDS, RunOptions
 
 #: The repository's config/config.yaml (src/kilo/cli/__init__.py is three levels down).
 DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "config" / "config.yaml"
@@ -145,22 +146,42 @@ def add_symbol_option(
     _add_symbol_flags(group, verb, None if required else "the config's symbols")
 
 
-def add_parallel_options(
-    parser: argparse.ArgumentParser, work: str, jobs_default: str, *, backend: bool = True
-) -> None:
+def add_parallel_options(parser: argparse.ArgumentParser, work: str, jobs_default: str) -> None:
     """``--jobs N`` (``work`` run in parallel; ``jobs_default`` says the default) and
-    ``--backend joblib|ray``, worded alike in every script."""
+    ``--backend joblib|ray``, worded alike in every script; with ``--no-progress``,
+    :func:`run_options` reads them."""
     parser.add_argument(
         "--jobs", type=positive_int, help=f"{work} in parallel (default: {jobs_default})"
     )
-    if backend:
-        parser.add_argument(
-            "--backend",
-            choices=["joblib", "ray"],
-            help="joblib: local processes; ray: Ray tasks on training.ray_address, or a "
-            "local cluster when unset (pip install -r requirements-ray.txt) (default: "
-            f"{config_default('training.backend')})",
-        )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="joblib: local processes; ray: Ray tasks on training.ray_address, or a "
+        "local cluster when unset (pip install -r requirements-ray.txt) (default: "
+        f"{config_default('training.backend')})",
+    )
+
+
+def run_options(
+    args: argparse.Namespace, config: Config, *, default_jobs: int | None
+) -> RunOptions:
+    """The command's :class:`~kilo.runtime.RunOptions`, resolved once from
+    :func:`add_parallel_options`' flags and ``--no-progress``: ``--jobs``, else
+    ``default_jobs`` (the command's config setting), else every CPU core; ``--backend``,
+    else ``training.backend``; a progress bar unless ``--no-progress``.
+
+    Raises
+    ------
+    ConfigError
+        If the resolved options are unusable (:class:`~kilo.runtime.RunOptions`).
+    """
+    return RunOptions.resolve(
+        config,
+        jobs=args.jobs,
+        backend=args.backend,
+        progress=not args.no_progress,
+        default_jobs=default_jobs,
+    )
 
 
 def chosen_symbols(args: argparse.Namespace, config: Config) -> list[str]:

@@ -42,7 +42,7 @@ from kilo.evaluation.summary import Causality
 from kilo.features import FeatureEngine
 from kilo.models.kind import FLAT
 from kilo.models.kinds import KINDS
-from kilo.runtime import dispatch, limit_threads, threads_per_job
+from kilo.runtime import RunOptions, dispatch, limit_threads
 from kilo.training.dataset import Dataset
 from kilo.training.pool import (
     Pool,
@@ -260,27 +260,19 @@ def run_pool_tasks(
     universes: PoolUniverses,
     folds: list[TimeSplit],
     tasks: list[PoolTask],
-    *,
-    jobs: int,
-    progress: bool,
-    backend: str = "joblib",
+    options: RunOptions,
 ) -> list[PoolResult]:
-    """Run ``tasks`` with ``jobs`` processes or Ray tasks; an alone task is sent its
-    symbol's rows only."""
-    threads = threads_per_job(jobs)
+    """Run ``tasks`` as ``options`` say (``options.jobs`` processes or Ray tasks); an
+    alone task is sent its symbol's rows only."""
     calls = []
     for t in tasks:
         members = universes.datasets[t.universe]
         sent = members if t.symbol is None else {t.symbol: members[t.symbol]}
-        calls.append((config, sent, universes.union, folds[t.fold], t, threads))
+        calls.append((config, sent, universes.union, folds[t.fold], t, options.threads))
     return dispatch(
         run_pool_task,
         calls,
-        jobs=jobs,
-        backend=backend,
-        ray_address=config.training.ray_address,
-        cpus_per_task=threads,
-        progress=progress,
+        options=options,
         desc=f"pool of {len(universes.datasets['real'])}: {len(folds)} folds, pooled and alone",
         unit="fit",
         kinds=["folds" if t.universe == "real" else "controls" for t in tasks],

@@ -11,7 +11,6 @@ least-squares slope through it and the real candles. The panel is scored within 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import defaultdict
 from statistics import NormalDist
@@ -34,6 +33,7 @@ from kilo.evaluation.pooled import (
 from kilo.evaluation.summary import PanelIC, PooledComparison, PooledFit
 from kilo.evaluation.symbol import fold_window
 from kilo.metrics import panel_ic_bootstrap, spearman_ic
+from kilo.runtime import SERIAL, RunOptions
 
 #: A placebo panel IC beyond this many bootstrap standard errors is flagged (99 %).
 PLACEBO_SE_MULTIPLE = NormalDist().inv_cdf(0.995)
@@ -144,12 +144,11 @@ def evaluate_pool(
     config: Config,
     symbols: list[str],
     *,
-    jobs: int | None = None,
-    progress: bool = True,
-    backend: str | None = None,
+    options: RunOptions = SERIAL,
 ) -> PooledComparison:
     """Pooled against per-symbol regressors of ``symbols`` (universe members) on the
-    walk-forward folds of the universe (:mod:`kilo.evaluation.pooled`).
+    walk-forward folds of the universe (:mod:`kilo.evaluation.pooled`), the fits run
+    as ``options`` say.
 
     Raises
     ------
@@ -169,15 +168,7 @@ def evaluate_pool(
             f"{symbols}: no fold has enough training, validation and test rows of any of "
             "them; use fewer folds or more history"
         )
-    results = run_pool_tasks(
-        config,
-        universes,
-        folds,
-        tasks,
-        jobs=jobs or config.evaluation.jobs or os.cpu_count() or 1,
-        progress=progress,
-        backend=backend or config.training.backend,
-    )
+    results = run_pool_tasks(config, universes, folds, tasks, options)
     parts = collect(results)
     names = sorted({name for (_, _, name) in parts})
     return PooledComparison(

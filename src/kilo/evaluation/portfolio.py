@@ -13,7 +13,6 @@ every change, so no fold boundary forces a round trip. The holdout
 
 from __future__ import annotations
 
-import os
 import time
 from bisect import bisect_right
 from dataclasses import replace
@@ -36,7 +35,7 @@ from kilo.evaluation.summary import PortfolioSummary, WorstDay
 from kilo.evaluation.walkforward import fold_config
 from kilo.features import FeatureEngine
 from kilo.metrics import trading_metrics
-from kilo.runtime import dispatch, limit_threads, threads_per_job
+from kilo.runtime import SERIAL, RunOptions, dispatch, limit_threads
 from kilo.training.dataset import Dataset, build_dataset
 from kilo.training.split import TimeSplit, required_embargo
 from kilo.training.trainer import fit_model_set
@@ -111,10 +110,10 @@ def fold_segments(
 
 
 def evaluate_portfolio(
-    config: Config, symbols: list[str], *, jobs: int | None = None, progress: bool = True
+    config: Config, symbols: list[str], *, options: RunOptions = SERIAL
 ) -> PortfolioSummary:
-    """Portfolio walk-forward of ``symbols`` (module docstring); folds run in ``jobs``
-    processes (default ``evaluation.jobs``, or every core).
+    """Portfolio walk-forward of ``symbols`` (module docstring); the folds run as
+    ``options`` say, at most one job per fold.
 
     Raises
     ------
@@ -129,15 +128,13 @@ def evaluate_portfolio(
         for s, d in datasets.items()
     }
     started = time.perf_counter()
-    jobs = min(jobs or ev.jobs or os.cpu_count() or 1, ev.folds)
+    options = replace(options, jobs=min(options.jobs, ev.folds))
     per_fold = fold_config(config)
     calls = [
-        (per_fold, engines, datasets, {s: f[k] for s, f in folds.items()}, threads_per_job(jobs))
+        (per_fold, engines, datasets, {s: f[k] for s, f in folds.items()}, options.threads)
         for k in range(ev.folds)
     ]
-    scorers = dispatch(
-        fold_scorers, calls, jobs=jobs, progress=progress, desc="portfolio folds", unit="fold"
-    )
+    scorers = dispatch(fold_scorers, calls, options=options, desc="portfolio folds", unit="fold")
     candles = {s: d.candles for s, d in datasets.items()}
     run = trade_together(config, candles, fold_segments(datasets, folds, scorers))
     return summarise_portfolio(config, run, time.perf_counter() - started)

@@ -19,6 +19,7 @@ from kilo.evaluation.summary import EvaluationSummary, Provenance
 from kilo.evaluation.symbol import SymbolEvaluation
 from kilo.evaluation.trials import EVALUATE, HOLDOUT_READ, tracked_trials
 from kilo.evaluation.walkforward import evaluate_symbol, policy_timesteps
+from kilo.runtime import SERIAL, RunOptions
 from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 
 logger = logging.getLogger(__name__)
@@ -29,13 +30,11 @@ def evaluate_symbols(
     symbols: list[str],
     *,
     seeds: int = 1,
-    jobs: int | None = None,
-    progress: bool = True,
-    backend: str | None = None,
+    options: RunOptions = SERIAL,
     read_holdout: bool = True,
 ) -> tuple[dict[str, list[SymbolEvaluation]], dict[str, str]]:
-    """Evaluate each symbol with ``seeds`` seeds (``config.seed``, +1, ...); without
-    ``read_holdout`` on the outer folds only (see
+    """Evaluate each symbol with ``seeds`` seeds (``config.seed``, +1, ...), its fold
+    tasks run as ``options`` say; without ``read_holdout`` on the outer folds only (see
     :func:`~kilo.evaluation.walkforward.evaluate_symbol`).
 
     A symbol that fails (missing or too short data) is logged and left out.
@@ -52,9 +51,7 @@ def evaluate_symbols(
                 evaluate_symbol(
                     config.with_overrides({"seed": config.seed + k}),
                     symbol,
-                    jobs=jobs,
-                    progress=progress,
-                    backend=backend,
+                    options=options,
                     read_holdout=read_holdout,
                 )
                 for k in range(seeds)
@@ -121,16 +118,15 @@ def run_evaluation(
     *,
     seeds: int = 1,
     report_dir: Path | None = None,
-    progress: bool = True,
-    jobs: int | None = None,
-    backend: str | None = None,
+    options: RunOptions = SERIAL,
     portfolio: bool = False,
     command: str | None = None,
 ) -> tuple[EvaluationSummary | None, dict[str, Path], dict[str, str]]:
     """Evaluate, report into a new timestamped folder, and log one MLflow run.
 
-    ``jobs`` worker processes (``backend`` joblib) or Ray tasks (``backend`` ray) run each
-    symbol's folds and controls (default ``evaluation.jobs``, or every core). With
+    Each symbol's folds and controls run as ``options`` say: ``options.jobs`` worker
+    processes (backend joblib) or Ray tasks (backend ray); ``evaluate.py`` resolves them
+    (default ``evaluation.jobs``, or every core). With
     ``portfolio`` the symbols that evaluated are also traded together
     (:mod:`kilo.evaluation.portfolio`). Deflated Sharpe ratios count, per symbol, the
     model strategies of this run and of every other configuration evaluated on its
@@ -164,9 +160,7 @@ def run_evaluation(
             config,
             symbols,
             report_dir=report_dir,
-            progress=progress,
-            jobs=jobs,
-            backend=backend,
+            options=options,
             provenance=provenance,
         )
     budget = policy_timesteps(config)
@@ -178,18 +172,12 @@ def run_evaluation(
         )
     tracker = Tracker(config.tracking)
     with tracked_run(tracker, config, f"evaluate {', '.join(symbols)}") as run:
-        results, failures = evaluate_symbols(
-            config, symbols, seeds=seeds, jobs=jobs, progress=progress, backend=backend
-        )
+        results, failures = evaluate_symbols(config, symbols, seeds=seeds, options=options)
         if not results:
             return None, {}, failures
         log_holdout_reads(run, results)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        together = (
-            evaluate_portfolio(config, list(results), jobs=jobs, progress=progress)
-            if portfolio
-            else None
-        )
+        together = evaluate_portfolio(config, list(results), options=options) if portfolio else None
         summary = summarise(
             results,
             ppo_timesteps=budget,
@@ -218,15 +206,14 @@ def run_pooled_evaluation(
     symbols: list[str],
     *,
     report_dir: Path | None = None,
-    progress: bool = True,
-    jobs: int | None = None,
-    backend: str | None = None,
+    options: RunOptions = SERIAL,
     provenance: Provenance | None = None,
 ) -> tuple[EvaluationSummary | None, dict[str, Path], dict[str, str]]:
     """The pooled comparison (:func:`~kilo.evaluation.pooled_stats.evaluate_pool`) of
-    ``symbols``, written as ``summary.json`` (``pooled``; no per-symbol trading) into a
-    new timestamped folder and logged as one MLflow run; ``provenance`` (default: the
-    commit checked out now, no command) goes into the summary.
+    ``symbols``, its fits run as ``options`` say, written as ``summary.json``
+    (``pooled``; no per-symbol trading) into a new timestamped folder and logged as one
+    MLflow run; ``provenance`` (default: the commit checked out now, no command) goes
+    into the summary.
 
     Returns
     -------
@@ -242,9 +229,7 @@ def run_pooled_evaluation(
         Tracker(config.tracking), config, f"evaluate pool {', '.join(symbols)}"
     ) as run:
         try:
-            comparison = evaluate_pool(
-                config, symbols, jobs=jobs, progress=progress, backend=backend
-            )
+            comparison = evaluate_pool(config, symbols, options=options)
         except LookAheadError:
             raise  # a broken feature is no symbol's failure: nothing else is to be trusted
         except KiloError as exc:

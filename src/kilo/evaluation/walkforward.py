@@ -21,13 +21,13 @@ Data sets, cut into the same folds (:func:`~kilo.evaluation.splits.walk_forward_
 Every (data set, fold) is a :class:`~kilo.evaluation.fold_task.FoldTask`. The real
 candles' folds run as one chain, fold after fold, so that every strategy carries its
 position and accounts over each fold boundary (no forced round trip); every other task
-runs alone and starts flat. Chains run in ``evaluation.jobs`` processes or Ray tasks
-(:func:`kilo.runtime.dispatch`), each with its share of the CPU threads.
+runs alone and starts flat. Chains run as the command's
+:class:`~kilo.runtime.RunOptions` say (``evaluation.jobs`` processes or Ray tasks for
+``evaluate.py``; :func:`kilo.runtime.dispatch`), each with its share of the CPU threads.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -41,7 +41,7 @@ from kilo.evaluation.strategy_set import BLEND, BUY_AND_HOLD, real_strategies
 from kilo.evaluation.symbol import SymbolEvaluation, summarise_symbol
 from kilo.features import FeatureEngine
 from kilo.models.kinds import KINDS, enabled_regressors
-from kilo.runtime import dispatch, threads_per_job
+from kilo.runtime import SERIAL, RunOptions, dispatch
 from kilo.training.dataset import Dataset
 from kilo.training.split import TimeSplit, required_embargo
 
@@ -108,35 +108,29 @@ def run_tasks(
     datasets: DatasetSource,
     folds: list[TimeSplit],
     chains: Sequence[tuple[FoldTask, ...]],
-    jobs: int,
-    progress: bool,
+    options: RunOptions,
     desc: str,
-    backend: str = "joblib",
 ) -> list[FoldResult]:
     """Run each chain of tasks (one data set's folds, traded one after the other: see
-    :func:`~kilo.evaluation.fold_task.run_folds`) in one of ``jobs`` processes (in this
-    one when 1) or as a Ray task, with a progress bar counting the real candles' folds,
-    the holdout and the controls apart. Each chain gets the same thread count either
-    way, so results match. Returns every task's result, chain after chain.
+    :func:`~kilo.evaluation.fold_task.run_folds`) in one of ``options.jobs`` processes (in
+    this one when 1) or as a Ray task, with a progress bar (``options.progress``) counting
+    the real candles' folds, the holdout and the controls apart. Each chain gets the
+    same thread count either way, so results match. Returns every task's result, chain
+    after chain.
 
     Raises
     ------
     ConfigError
         If the Ray backend is asked for but Ray is not installed.
     """
-    threads = threads_per_job(jobs)
     calls = [
-        (config, engine, datasets.get(c[0].dataset), [folds[t.fold] for t in c], c, threads)
+        (config, engine, datasets.get(c[0].dataset), [folds[t.fold] for t in c], c, options.threads)
         for c in chains
     ]
     results = dispatch(
         run_folds,
         calls,
-        jobs=jobs,
-        backend=backend,
-        ray_address=config.training.ray_address,
-        cpus_per_task=threads,
-        progress=progress,
+        options=options,
         desc=desc,
         unit="task",
         kinds=[_kind(c) for c in chains],
@@ -156,9 +150,7 @@ def evaluate_symbol(
     config: Config,
     symbol: str,
     *,
-    jobs: int | None = None,
-    progress: bool = True,
-    backend: str | None = None,
+    options: RunOptions = SERIAL,
     read_holdout: bool = True,
 ) -> SymbolEvaluation:
     """Walk-forward evaluation of one symbol with ``config.evaluation``'s settings.
@@ -169,11 +161,10 @@ def evaluate_symbol(
         Trade the holdout (the summary's ``holdout``). False: its rows are still cut
         off the folds' end (``evaluation.holdout_fraction``), but nothing reads them:
         a search's evaluation of its best configuration on the outer folds.
-    jobs
-        Worker processes (or the CPU share of each Ray task); default
-        ``evaluation.jobs``, or every CPU core when unset.
-    backend
-        ``joblib`` (local processes) or ``ray``; default ``training.backend``.
+    options
+        How the fold tasks run; ``evaluate.py`` resolves it from ``--jobs``,
+        ``--backend`` and ``--no-progress`` (default ``evaluation.jobs``, or every CPU
+        core; ``training.backend``). Default: one after the other here, no bar.
 
     Raises
     ------
@@ -191,17 +182,14 @@ def evaluate_symbol(
     )
     causality = causality_check(engine, datasets.real, folds)  # stops on a look-ahead
     holdout = holdout if read_holdout else None
-    jobs = jobs or ev.jobs or os.cpu_count() or 1
     results = run_tasks(
         fold_config(config),
         engine,
         datasets,
         [*folds, *([holdout] if holdout else [])],
         fold_tasks(config, len(folds), holdout is not None),
-        jobs,
-        progress,
+        options,
         f"{symbol}: {len(folds)} folds{' + holdout' if holdout else ''} and their controls",
-        backend or config.training.backend,
     )
     return summarise_symbol(
         config,

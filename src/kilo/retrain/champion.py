@@ -69,7 +69,6 @@ def retrain_symbol(
     symbol: str,
     *,
     refresh: bool | None = None,
-    progress: bool = False,
     trigger: DriftTrigger | None = None,
 ) -> RetrainDecision:
     """Train a challenger for ``symbol``, compare it with the champion, maybe promote it.
@@ -103,7 +102,7 @@ def retrain_symbol(
         champion_problem = f"champion unusable with the running features: {exc}"
     except ModelSetError as exc:
         champion_problem = f"no usable champion: {exc}"
-    challenger = fit_model_set(config, data, engine, progress=progress).model_set
+    challenger = fit_model_set(config, data, engine, progress=False).model_set
     collapsed = [n for n, report in challenger.manifest.metrics.root.items() if report.collapsed]
     window = comparison_window(data, champion, required_embargo(config, engine))
     n_bars = window.stop - window.start
@@ -157,7 +156,6 @@ def retrain_pass(
     symbols: list[str],
     *,
     refresh: bool | None = None,
-    progress: bool = False,
     triggers: dict[str, DriftTrigger] | None = None,
 ) -> list[RetrainDecision]:
     """One retraining pass over ``symbols``; a failing symbol is recorded and skipped.
@@ -170,9 +168,7 @@ def retrain_pass(
     for symbol in symbols:
         trigger = (triggers or {}).get(symbol)
         try:
-            decision = retrain_symbol(
-                config, symbol, refresh=refresh, progress=progress, trigger=trigger
-            )
+            decision = retrain_symbol(config, symbol, refresh=refresh, trigger=trigger)
         except Exception as exc:  # per-symbol boundary: record it, go on with the others
             logger.exception("%s: retraining failed; the champion stays", symbol)
             decision = RetrainDecision.failed(symbol, exc, trigger)

@@ -97,14 +97,12 @@ def drift_triggers(config: Config, symbols: list[str]) -> dict[str, DriftTrigger
 
 
 def drift_pass(
-    config: Config, symbols: list[str], *, refresh: bool | None = None, progress: bool = False
+    config: Config, symbols: list[str], *, refresh: bool | None = None
 ) -> list[RetrainDecision]:
     """A challenger for every symbol :func:`drift_triggers` names; its decisions (none
     when nothing fired), recorded as :func:`~kilo.retrain.champion.retrain_pass` does."""
     triggers = drift_triggers(config, symbols)
-    return retrain_pass(
-        config, list(triggers), refresh=refresh, progress=progress, triggers=triggers
-    )
+    return retrain_pass(config, list(triggers), refresh=refresh, triggers=triggers)
 
 
 def _number(value: float | None) -> float | None:

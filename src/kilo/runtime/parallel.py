@@ -3,7 +3,6 @@ loky backend) or Ray tasks, with a progress bar and results in submission order.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -11,14 +10,9 @@ from typing import Any, TypeVar
 from tqdm.auto import tqdm
 
 from kilo.errors import ConfigError
+from kilo.runtime.options import SERIAL, RunOptions
 
 R = TypeVar("R")
-BACKENDS = ("joblib", "ray")
-
-
-def threads_per_job(jobs: int) -> int:
-    """CPU threads each of ``jobs`` workers may use so they do not oversubscribe."""
-    return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
 def start_ray(address: str | None, log_to_driver: bool = False) -> Any:
@@ -47,25 +41,21 @@ def dispatch(
     fn: Callable[..., R],
     calls: Sequence[tuple[Any, ...]],
     *,
-    jobs: int = 1,
-    backend: str = "joblib",
-    ray_address: str | None = None,
-    cpus_per_task: int = 1,
-    progress: bool = False,
+    options: RunOptions = SERIAL,
     desc: str = "",
     unit: str = "task",
     kinds: Sequence[str] | None = None,
 ) -> list[R]:
-    """``[fn(*args) for args in calls]``, run ``jobs`` at a time.
+    """``[fn(*args) for args in calls]``, run ``options.jobs`` at a time.
 
     Parameters
     ----------
-    backend
-        ``joblib``: in this process when ``jobs`` is 1, else ``jobs`` loky worker
-        processes; ``ray``: one Ray task per call on ``ray_address`` (a local cluster
-        when None), each reserving ``cpus_per_task`` CPUs.
-    progress, desc, unit
-        A tqdm bar counting finished calls.
+    options
+        Backend ``joblib``: in this process when ``options.jobs`` is 1, else
+        ``options.jobs`` loky worker processes; ``ray``: one Ray task per call on
+        ``options.ray_address`` (a local cluster when None), each reserving
+        ``options.threads`` CPUs. With ``options.progress`` a tqdm bar (``desc``,
+        ``unit``) counts the finished calls.
     kinds
         One label per call (e.g. ``folds``, ``controls``): the bar also counts the
         finished calls of each label apart ("folds 2/6, controls 5/12").
@@ -77,12 +67,9 @@ def dispatch(
     Raises
     ------
     ConfigError
-        If ``backend`` is neither ``joblib`` nor ``ray``, or Ray is asked for but not
-        installed.
+        If Ray is asked for but not installed.
     """
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend {backend!r}: use one of {BACKENDS}")
-    bar = tqdm(total=len(calls), desc=desc, unit=unit, disable=not progress)
+    bar = tqdm(total=len(calls), desc=desc, unit=unit, disable=not options.progress)
     results: dict[int, R] = {}
     labels = list(kinds) if kinds is not None else []
     totals = Counter(labels)
@@ -99,21 +86,23 @@ def dispatch(
         bar.update(1)
 
     with bar:
-        if backend == "ray":
-            ray = start_ray(ray_address)
-            task = ray.remote(num_cpus=cpus_per_task)(fn)
+        if options.backend == "ray":
+            ray = start_ray(options.ray_address)
+            task = ray.remote(num_cpus=options.threads)(fn)
             pending = {task.remote(*args): k for k, args in enumerate(calls)}
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 done(pending.pop(ready[0]), ray.get(ready[0]))
-        elif jobs <= 1 or len(calls) <= 1:
+        elif options.jobs == 1 or len(calls) <= 1:
             for k, args in enumerate(calls):
                 done(k, fn(*args))
         else:
             from joblib import Parallel, delayed
 
             indexed = Parallel(
-                n_jobs=min(jobs, len(calls)), backend="loky", return_as="generator_unordered"
+                n_jobs=min(options.jobs, len(calls)),
+                backend="loky",
+                return_as="generator_unordered",
             )(delayed(_indexed)(fn, k, args) for k, args in enumerate(calls))
             for k, result in indexed:
                 done(k, result)

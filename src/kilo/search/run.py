@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import threading
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from kilo.evaluation.summary import EvaluationSummary, StrategyResult
 from kilo.evaluation.trials import tracked_trials
 from kilo.evaluation.walkforward import policy_timesteps
 from kilo.metrics import deflated_sharpe_ratio, expected_max_sharpe, sharpe_ratio
+from kilo.runtime import SERIAL, RunOptions, all_cores
 from kilo.runtime.tracking import Run, Tracker
 from kilo.search.study import load_study, per_bar, run_workers, suggest, trial_config
 from kilo.utils import JsonFloat, atomic_path
@@ -163,14 +165,16 @@ def run_search(
     *,
     trials: int,
     study_name: str,
-    jobs: int = 1,
-    backend: str = "joblib",
+    options: RunOptions = SERIAL,
     timeout: float | None = None,
-    progress: bool = True,
     grid_search: bool = False,
     evaluate_outer: bool = True,
 ) -> tuple[SearchSummary, Path]:
     """Add ``trials`` trials to study ``study_name``, then report it.
+
+    ``options`` say how many trial workers run at a time and where (``search.py``
+    resolves them from ``--jobs``, default 1, and ``--backend``), and whether bars count
+    the trials and the best trial's outer folds (:func:`report_study`).
 
     ``grid_search`` walks every combination of ``search.space``'s choices (all keys
     must be choices) instead of sampling with TPE. ``evaluate_outer=False`` skips the best
@@ -200,18 +204,20 @@ def run_search(
     with tracker.run(f"search {study_name}", params, tags={"kilo.kind": "search"}) as parent:
         stop = threading.Event()
         watcher = threading.Thread(
-            target=_watch, args=(study, len(study.trials), trials, stop, progress), daemon=True
+            target=_watch,
+            args=(study, len(study.trials), trials, stop, options.progress),
+            daemon=True,
         )
         watcher.start()
         try:
             run_workers(
-                config, symbols, study_name, trials, jobs, backend, timeout, parent.id, grid_search
+                config, symbols, study_name, trials, options, timeout, parent.id, grid_search
             )
         finally:
             stop.set()
             watcher.join()
         summary = report_study(
-            config, study, symbols, folder, progress, tracker, parent, evaluate_outer=evaluate_outer
+            config, study, symbols, folder, options, tracker, parent, evaluate_outer=evaluate_outer
         )
         parent.log_metrics({"best_value": summary.best_value, "n_trials": summary.n_trials})
         if summary.deflation is not None:
@@ -245,7 +251,7 @@ def report_study(
     study: Any,
     symbols: list[str],
     folder: Path,
-    progress: bool,
+    options: RunOptions,
     tracker: Tracker,
     parent: Run,
     *,
@@ -257,7 +263,9 @@ def report_study(
 
     The best configuration is evaluated on the outer folds only: the holdout's rows
     are cut off them but never read (invariant 11; the holdout is read by
-    ``evaluate.py`` alone). The evaluation is logged as an evaluation run nested under
+    ``evaluate.py`` alone), in ``evaluation.jobs`` jobs (every core when unset) as
+    ``evaluate.py`` would, whatever number of trial workers ``options`` held, on
+    ``options``' backend. The evaluation is logged as an evaluation run nested under
     ``parent``, so its outer-fold Sharpe ratios are trials of every later deflated
     Sharpe ratio (:mod:`kilo.evaluation.trials`)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -280,8 +288,9 @@ def report_study(
     if chosen is not None and evaluate_outer:
         best = chosen[0]
         with tracked_run(tracker, best, f"search {study.study_name}: best, outer", parent) as run:
+            outer_options = replace(options, jobs=best.evaluation.jobs or all_cores())
             results, failures = evaluate_symbols(
-                best, symbols, progress=progress, read_holdout=False
+                best, symbols, options=outer_options, read_holdout=False
             )
             summary.outer_failures = failures
             outer = summarise(

@@ -4,8 +4,9 @@ Every trial samples ``search.space`` (TPE, seeded), trains and trades each symbo
 the inner folds of :mod:`kilo.search.nested` and returns the mean
 ``search.objective`` over symbols; a median pruner stops trials whose per-fold values
 trail. The study lives in ``search.storage`` (SQLite by default), so running the same
-study again adds trials and an interrupted one stays consistent. Trials run in
-``jobs`` worker processes (joblib) or Ray tasks, each optimizing the shared study.
+study again adds trials and an interrupted one stays consistent. Trials run in the
+command's ``--jobs`` worker processes (joblib) or Ray tasks
+(:class:`~kilo.runtime.RunOptions`), each optimizing the shared study.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import numpy as np
 
 from kilo.config import Config, SearchChoices, SearchRange
 from kilo.errors import ConfigError
-from kilo.runtime import dispatch, limit_threads, threads_per_job
+from kilo.runtime import RunOptions, dispatch, limit_threads
 from kilo.runtime.tracking import CONFIG_TAG, Run, Tracker, config_hash, config_params
 from kilo.search.nested import InnerEvaluation, evaluate_inner
 
@@ -245,35 +247,28 @@ def run_workers(
     symbols: list[str],
     study_name: str,
     n_trials: int,
-    jobs: int,
-    backend: str,
+    options: RunOptions,
     timeout: float | None,
     parent_id: str | None,
     grid_search: bool = False,
 ) -> int:
-    """Add ``n_trials`` trials with ``jobs`` workers; returns the number of trials run.
+    """Add ``n_trials`` trials with ``options.jobs`` workers (no more than trials) on
+    ``options.backend``; returns the number of trials run. No bar: the caller's watches
+    the shared study.
 
     Raises
     ------
     ConfigError
         If the Ray backend is asked for but Ray is not installed.
     """
-    shares = split_trials(n_trials, jobs)
-    threads = threads_per_job(len(shares))
+    shares = split_trials(n_trials, options.jobs)
+    workers = replace(options, jobs=len(shares), progress=False)
+    threads = workers.threads
     calls = [
         (config, symbols, study_name, n, timeout, parent_id, config.seed + i, grid_search, threads)
         for i, n in enumerate(shares)
     ]
-    return sum(
-        dispatch(
-            optimize,
-            calls,
-            jobs=len(calls),
-            backend=backend,
-            ray_address=config.training.ray_address,
-            cpus_per_task=threads,
-        )
-    )
+    return sum(dispatch(optimize, calls, options=workers))
 
 
 def per_bar(config: Config, annual_sharpe: float) -> float:

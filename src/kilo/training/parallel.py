@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from kilo.config import Config
 from kilo.errors import KiloError
-from kilo.runtime import dispatch, limit_threads, threads_per_job
+from kilo.runtime import SERIAL, RunOptions, dispatch, limit_threads
 from kilo.training.pool import Pool, fit_pool
 from kilo.training.trainer import ModelChoice, TrainReport, train_symbol
 
@@ -49,18 +50,18 @@ def train_symbols(
     *,
     model: ModelChoice = "all",
     models_dir: str | Path | None = None,
-    progress: bool = True,
-    jobs: int | None = None,
-    backend: str | None = None,
+    options: RunOptions = SERIAL,
 ) -> list[TrainReport]:
-    """Train each symbol, ``jobs`` at a time; reports in the order given.
+    """Train each symbol, ``options.jobs`` at a time; reports in the order given.
 
     Parameters
     ----------
-    jobs, backend
-        Default ``training.jobs`` and ``training.backend``. ``joblib`` runs local
-        processes (``jobs=1``: in this process, with progress bars); ``ray`` submits
-        the same task to ``training.ray_address`` (a local cluster when None).
+    options
+        ``trainer.py`` resolves them (default ``training.jobs`` and
+        ``training.backend``). Backend ``joblib`` runs local processes (one job: in
+        this process, with the fits' progress bars when ``options.progress``); ``ray``
+        submits the same task to ``options.ray_address`` (a local cluster when None).
+        No bar counts the symbols. Default: one after the other here, no bars.
 
     Raises
     ------
@@ -70,25 +71,14 @@ def train_symbols(
         With ``training.pool: universe``, if the pool cannot be fit (it is fit once,
         here, for every symbol).
     """
-    jobs = jobs or config.training.jobs
-    backend = backend or config.training.backend
-    threads = threads_per_job(jobs)
-    in_process = backend == "joblib" and jobs == 1
+    in_process = options.backend == "joblib" and options.jobs == 1
     pool = None
     if config.training.pool == "universe" and model == "all":
         started = time.perf_counter()
-        pool = fit_pool(config, progress)
+        pool = fit_pool(config, options.progress)
         logger.info(
             "pool of %d members fit in %.1f s", len(pool.members), time.perf_counter() - started
         )
-    calls = [
-        (config, s, model, models_dir, threads, progress and in_process, pool) for s in symbols
-    ]
-    return dispatch(
-        train_one,
-        calls,
-        jobs=jobs,
-        backend=backend,
-        ray_address=config.training.ray_address,
-        cpus_per_task=threads,
-    )
+    fit_bars = options.progress and in_process
+    calls = [(config, s, model, models_dir, options.threads, fit_bars, pool) for s in symbols]
+    return dispatch(train_one, calls, options=replace(options, progress=False))

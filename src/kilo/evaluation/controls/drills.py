@@ -49,6 +49,7 @@ from kilo.evaluation.walkforward import fold_config, run_tasks
 from kilo.features import FeatureEngine, held_log_return
 from kilo.metrics import spearman_ic
 from kilo.models.kinds import enabled_regressors
+from kilo.runtime import SERIAL, RunOptions
 from kilo.training.dataset import Dataset, build_dataset, load_context
 from kilo.training.split import TimeSplit, required_embargo
 from kilo.utils import JsonFloat
@@ -93,10 +94,10 @@ def run_drill(
     fault: Fault,
     *,
     instruments: Iterable[str] = INSTRUMENTS,
-    jobs: int = 1,
-    progress: bool = False,
+    options: RunOptions = SERIAL,
 ) -> DrillResult:
-    """Plant ``fault`` in ``symbol``'s features or files and run ``instruments`` on it.
+    """Plant ``fault`` in ``symbol``'s features or files and run ``instruments`` on it;
+    the placebo's and lead/lag's fold tasks run as ``options`` say.
 
     Raises
     ------
@@ -147,7 +148,7 @@ def run_drill(
             result = result.model_copy(update={"causality": str(exc)})
             caught.append("causality")
     if trained:
-        seen = _trained_instruments(config, engine, real, folds, chosen, fault.name, jobs, progress)
+        seen = _trained_instruments(config, engine, real, folds, chosen, fault.name, options)
         caught += [i for i in ("placebo", "lead/lag") if seen.pop(i)]
         result = result.model_copy(update=seen)
     return result.model_copy(update={"caught_by": caught})
@@ -160,8 +161,7 @@ def _trained_instruments(
     folds: list[TimeSplit],
     chosen: set[str],
     name: str,
-    jobs: int,
-    progress: bool,
+    options: RunOptions,
 ) -> dict:
     """Train the regressors on the real data set's folds (and the placebo's where
     chosen) and read the placebo and lead/lag: a dict of :class:`DrillResult` fields,
@@ -180,7 +180,7 @@ def _trained_instruments(
         for dataset in names
     ]
     results = by_dataset(
-        run_tasks(fold_config(config), engine, datasets, folds, tasks, jobs, progress, name)
+        run_tasks(fold_config(config), engine, datasets, folds, tasks, options, name)
     )
     out: dict = {"placebo": False, "lead/lag": False}
     if "placebo" in chosen:
@@ -212,11 +212,10 @@ def run_drills(
     symbol: str,
     *,
     instruments: Iterable[str] = INSTRUMENTS,
-    jobs: int = 1,
-    progress: bool = True,
+    options: RunOptions = SERIAL,
 ) -> list[DrillResult]:
     """Every fault of :func:`~kilo.evaluation.controls.faults.faults` drilled on ``symbol``
-    (:func:`run_drill`).
+    (:func:`run_drill`, with ``options``).
 
     Raises
     ------
@@ -231,7 +230,7 @@ def run_drills(
     context = load_context(config, [other])
     chosen = tuple(instruments)
     return [
-        run_drill(config, symbol, fault, instruments=chosen, jobs=jobs, progress=progress)
+        run_drill(config, symbol, fault, instruments=chosen, options=options)
         for fault in faults(config, candles, context, other)
     ]
 
