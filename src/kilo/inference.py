@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: Kind name -> its raw outputs for n bars (:attr:`~kilo.models.kind.ModelKind.predict`):
-#: (n,) for a regressor, (n, 3) for a policy; a kind not held (or not asked) is absent.
+#: (n,) for a regressor, (n, N_ACTIONS) for a policy; a kind not held (or not asked) is absent.
 RawOutputs = dict[str, np.ndarray]
 
 

@@ -136,9 +136,12 @@ def test_the_policy_strategy_trades_its_short_action_where_it_may(allow_short: b
         return outputs.policy("ppo")(19, PortfolioState(position)).score
 
     short = -1.0 if allow_short else 0.0
-    assert target([0.1, 0.2, 0.7], 0.0) == short  # FLAT_OR_SHORT
-    assert target([0.1, 0.7, 0.2], -1.0) == 1.0  # LONG
-    assert [target([0.7, 0.2, 0.1], p) for p in (0.0, 1.0, -1.0)] == [0.0, 1.0, -1.0]  # HOLD
+    if allow_short:
+        assert target([0.1, 0.1, 0.1, 0.7], 0.0) == short  # SHORT
+    assert [target([0.1, 0.2, 0.7, 0.0], p) for p in (1.0, -1.0)] == [0.0, 0.0]  # FLAT
+    assert target([0.1, 0.7, 0.2, 0.0], -1.0) == 1.0  # LONG
+    hold = [target([0.7, 0.2, 0.1, 0.0], p) for p in (0.0, 1.0, -1.0)]
+    assert hold == [0.0, 1.0, -1.0]
     rule = side_rule(allow_short)
     assert rule.decide(short, 0) == ("enter_short" if allow_short else "wait")
     assert rule.decide(0.0, 1) == "exit" and rule.decide(1.0, 1) == "hold"

@@ -26,7 +26,7 @@ WEIGHTS = {"gru": 1.0, "lightgbm": 1.0, "ppo": 2.0}
 def test_signals_by_hand() -> None:
     assert regressor_signal(0.003, mean=0.001, std=0.002) == pytest.approx(math.tanh(1.0))
     assert regressor_signal(np.array([5.0]), 0.0, 0.0).tolist() == [0.0]
-    proba = np.array([[0.2, 0.5, 0.3]])  # P(hold), P(long), P(flat)
+    proba = np.array([[0.2, 0.5, 0.2, 0.1]])  # P(hold), P(long), P(flat), P(short)
     assert ppo_signal(proba, long=False).tolist() == pytest.approx([2 * 0.5 - 1])  # hold = flat
     assert ppo_signal(proba, long=True).tolist() == pytest.approx([2 * 0.7 - 1])  # hold = long
     assert ppo_signal(np.vstack([proba, proba]), np.array([False, True])).tolist() == pytest.approx(
@@ -47,7 +47,7 @@ def test_blend_by_hand() -> None:
 def test_calibration_thresholds_are_validation_quantiles() -> None:
     rng = np.random.default_rng(0)
     gru, lgb = rng.normal(0.001, 0.002, 500), rng.normal(0, 0.0005, 500)
-    proba = rng.dirichlet([1, 1, 1], 500)
+    proba = np.column_stack([rng.dirichlet([1, 1, 1], 500), np.zeros(500)])  # long only
     long = rng.random(500) < 0.4
     forward = rng.normal(0, 0.01, 500)
     regressors = {"gru": gru, "lightgbm": lgb}

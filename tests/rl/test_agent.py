@@ -7,7 +7,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from kilo.blend.actions import Action
+from kilo.blend.actions import N_ACTIONS, Action
 from kilo.config import PPOConfig
 from kilo.rl import PPOAgent
 
@@ -71,7 +71,8 @@ def test_vectorised_envs_keep_the_budget_and_the_contract(tmp_path) -> None:
     assert model.n_envs == 4 and model.n_steps == PARAMS.n_steps // 4
     assert model.num_timesteps == PARAMS.total_timesteps  # 2 rollouts of 4 x 64 steps
     path = agent.run(features, returns)  # one env again: the same observation contract
-    assert path.proba.shape == (len(features) - PARAMS.window, 3)
+    assert path.proba.shape == (len(features) - PARAMS.window, N_ACTIONS)
+    assert (path.proba[:, Action.SHORT] == 0).all()  # a long-only agent
     with pytest.raises(ValueError, match="multiple of n_envs"):
         PPOConfig(n_steps=100, n_envs=3)
 
@@ -86,3 +87,34 @@ def test_fitting_leaves_no_log_folder(tmp_path, monkeypatch) -> None:
         features, rng.normal(0, 0.01, 300), progress=False
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_short_agent_has_four_actions_and_a_policy_of_another_space_is_refused(
+    agent_and_data, tmp_path
+) -> None:
+    """With shorts the policy picks among hold, long, flat and short, its path follows
+    them; a saved policy loads only under the ``allow_short`` of its action space (a
+    policy that may short, saved when action 2 meant short, is refused)."""
+    from kilo.errors import ModelSetError
+
+    spot, features, returns = agent_and_data
+    params = PPOConfig(**{**PARAMS.model_dump(), "allow_short": True})
+    agent = PPOAgent(params, seed=1, fee=0.001, slippage=0.0005).fit(
+        features, returns, progress=False
+    )
+    path = agent.run(features, returns)
+    assert agent.model_.action_space.n == N_ACTIONS and path.proba.shape[1] == N_ACTIONS
+    assert (path.proba[:, Action.SHORT] > 0).all()
+    assert set(agent.evaluate(features, returns, path).action_counts) == {
+        "hold",
+        "long",
+        "flat",
+        "short",
+    }
+    for saved, other in ((agent, PARAMS), (spot, params)):
+        folder = tmp_path / f"{saved.model_.action_space.n}"
+        folder.mkdir()
+        saved.save(folder)
+        PPOAgent.load(folder, saved.params, seed=1, fee=0.001, slippage=0.0005)
+        with pytest.raises(ModelSetError, match="actions where models.ppo.allow_short"):
+            PPOAgent.load(folder, other, seed=1, fee=0.001, slippage=0.0005)

@@ -64,21 +64,26 @@ def test_short_reward_is_exact_simple_return() -> None:
     env = make_env(allow_short=True)
     r = RETURNS
     env.reset(options={"start": 20, "length": 3})
-    env.step(2)
+    env.step(3)
     _, reward, _, _, _ = env.step(0)
     assert reward == pytest.approx(math.log(2 - math.exp(r[21])))
 
 
-def test_the_short_action_follows_the_venue() -> None:
+def test_the_actions_follow_the_venue() -> None:
+    """Hold, long and flat on spot; short besides on futures, where every position is
+    reachable from every other (a short venue's agent can go flat again)."""
     from kilo.config import Config
     from kilo.rl import PPOAgent
 
-    for market, side in (("spot", 0.0), ("futures", -1.0)):
+    for market, n in (("spot", 3), ("futures", 4)):
         params = Config().with_overrides([f"trading.market={market}"]).models.ppo
         env = PPOAgent(params, seed=0, fee=FEE, slippage=SLIP).make_env(FEATURES, RETURNS)
-        env.reset(options={"start": 20, "length": 3})
-        obs, *_ = env.step(2)  # FLAT_OR_SHORT
-        assert env.allow_short == (market == "futures") and obs[-3] == side
+        assert env.action_space.n == n and env.allow_short == (market == "futures")
+        env.reset(options={"start": 20, "length": 6})
+        actions = (1, 2, 3, 2, 1, 3) if n == 4 else (1, 2, 1, 0, 2, 0)
+        positions = [env.step(a)[0][-3] for a in actions]
+        expected = [1, 0, -1, 0, 1, -1] if n == 4 else [1, 0, 1, 1, 0, 0]
+        assert positions == expected
 
 
 def test_observation_is_the_window_and_state() -> None:
@@ -152,7 +157,7 @@ def test_a_long_pays_funding_and_a_short_receives_it() -> None:
     _, reward, _, _, _ = env.step(0)  # long over bar 11
     assert reward == pytest.approx(RETURNS[11] + math.log(1 - 0.001), rel=1e-12)
     env.reset(options={"start": 10, "length": 4})
-    env.step(2)
+    env.step(3)
     _, reward, _, _, _ = env.step(0)  # short over bar 11
     assert reward == pytest.approx(math.log(2 - math.exp(RETURNS[11])) + math.log(1.001))
     with pytest.raises(ValueError, match="funding"):

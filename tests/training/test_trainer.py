@@ -120,7 +120,7 @@ def test_predict_proba_rows_sum_to_one(tiny_report, tiny_config: Config) -> None
     rng = np.random.default_rng(0)
     dim = model_set.model("ppo").model_.observation_space.shape[0]
     probs = model_set.model("ppo").predict_proba(rng.normal(size=(32, dim)).astype(np.float32))
-    assert probs.shape == (32, 3) and (probs >= 0).all()
+    assert probs.shape == (32, 4) and (probs >= 0).all() and (probs[:, 3] == 0).all()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
 
 

@@ -22,7 +22,7 @@ from kilo.backtest.simulate import (
     simulate,
 )
 from kilo.blend import Calibration, ThresholdRule
-from kilo.blend.actions import Action
+from kilo.blend.actions import TARGETS
 from kilo.config import Config
 from kilo.features.target import trailing_volatility
 from kilo.inference import (
@@ -145,7 +145,7 @@ class FoldOutputs:
         return None if self.volatility is None else float(self.volatility[i])
 
     def _proba(self, name: str, row: int, state: PortfolioState) -> np.ndarray:
-        """Policy ``name``'s action probabilities (1, 3) at feature row ``row``."""
+        """Policy ``name``'s action probabilities (1, N_ACTIONS) at feature row ``row``."""
         return KINDS[name].predict(self.models.models[name], self.X[: row + 1], 1, state)
 
     def blend(self, calibration: Calibration, weights: dict[str, float]) -> Predictor:
@@ -169,19 +169,15 @@ class FoldOutputs:
 
     def policy(self, name: str) -> Predictor:
         """Policy ``name``'s own deterministic action as the side it will hold after it:
-        score +1 for a long (LONG, or HOLD while long), -1 for a short (FLAT_OR_SHORT
-        where the agent shorts, or HOLD while short), 0 for flat; trade with
+        score +1 for a long (LONG, or HOLD while long), -1 for a short (SHORT, or HOLD
+        while short), 0 for flat (FLAT, or HOLD while flat); trade with
         :func:`side_rule` of :meth:`shorts`."""
-        short = self.shorts(name)
         kind = KINDS[name]
 
         def predict(i: int, state: PortfolioState) -> Prediction:
             proba = self._proba(name, int(self.row_of[i]), state)
             action = int(proba[0].argmax())
-            if action == Action.HOLD:
-                target = state.position
-            else:
-                target = 1.0 if action == Action.LONG else -1.0 if short else 0.0
+            target = TARGETS.get(action, state.position)
             return Prediction(
                 score=target,
                 confidence=float(proba[0].max()),
@@ -192,7 +188,7 @@ class FoldOutputs:
         return predict
 
     def shorts(self, name: str) -> bool:
-        """Whether policy ``name`` may short (its action 2 means short)."""
+        """Whether policy ``name`` may short (its action space holds ``SHORT``)."""
         return KINDS[name].shorts(self.models.models[name])
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from kilo.blend.actions import Action
+from kilo.blend.actions import N_ACTIONS, Action
 from kilo.blend.edge import EdgeMap, fit_edge_map
 from kilo.blend.rules import DecisionRule, EdgeRule, ThresholdRule, round_trip_cost
 from kilo.config import BlendConfig, Config, QuantileBlend
@@ -32,12 +32,14 @@ def regressor_signal(pred: np.ndarray | float, mean: float, std: float) -> np.nd
 
 def ppo_signal(proba: np.ndarray, long: np.ndarray | bool) -> np.ndarray:
     """PPO's signal ``2 p - 1``, with ``p = P(long) + P(hold) * 1[long]`` the probability
-    of being long after the next action (HOLD keeps the current position).
+    of being long after the next action (HOLD keeps the current position; FLAT and,
+    where the agent may short, SHORT count against).
 
     Parameters
     ----------
     proba
-        Action probabilities of shape (n, 3), order of :class:`~kilo.blend.actions.Action`.
+        Action probabilities of shape (n, :data:`~kilo.blend.actions.N_ACTIONS`), order
+        of :class:`~kilo.blend.actions.Action`.
     long
         Shape (n,) or a scalar: whether the position was long when PPO was queried.
 
@@ -45,7 +47,7 @@ def ppo_signal(proba: np.ndarray, long: np.ndarray | bool) -> np.ndarray:
     -------
     ndarray of shape (n,), float64, in [-1, 1].
     """
-    proba = np.asarray(proba, dtype=np.float64).reshape(-1, 3)
+    proba = np.asarray(proba, dtype=np.float64).reshape(-1, N_ACTIONS)
     p_long = proba[:, Action.LONG] + proba[:, Action.HOLD] * np.asarray(long, dtype=np.float64)
     return 2.0 * p_long - 1.0
 
@@ -175,7 +177,7 @@ class Calibration(BaseModel):
 
         ``regressors`` maps a model to its predicted labels (n,) (standardised by its
         prediction statistics, :func:`regressor_signal`); ``policies`` a model to its
-        action probabilities (n, 3) (:func:`ppo_signal`); ``long`` (shape (n,) or
+        action probabilities (n, N_ACTIONS) (:func:`ppo_signal`); ``long`` (shape (n,) or
         scalar) is the position a policy was queried with. A model not given (not in
         the set, or not asked) has no signal.
 
@@ -209,7 +211,7 @@ def calibrate(
         Model -> validation predictions, shape (n,), label units (the models the set
         holds).
     policies
-        Model -> (validation action probabilities of shape (n, 3), queried along the
+        Model -> (validation action probabilities of shape (n, N_ACTIONS), queried along the
         policy's own simulated path; shape (n,), bool, its position on that path when
         it was queried); empty for a blend of the regressors alone.
     forward_return

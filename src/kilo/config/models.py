@@ -94,8 +94,8 @@ class PPOConfig(_Section):
     ent_coef: float = Field(0.01, ge=0, description="entropy bonus of the loss [-]")
     allow_short: bool | None = Field(
         None,
-        description="action 2 means short instead of flat; None: as trading.allow_short "
-        "(shorts on futures, refused on spot)",
+        description="a fourth action, short, beside hold, long and flat; None: as "
+        "trading.allow_short (shorts on futures, refused on spot)",
     )
     n_envs: int = Field(
         8,

@@ -171,7 +171,7 @@ class ModelKind:
     signal : how its output becomes a blend signal: ``regressor`` (a predicted log
         return, shape (n,), standardised by its validation statistics:
         :func:`~kilo.blend.regressor_signal`; it has IC statistics and trades as a
-        blend of itself alone) or ``policy`` (action probabilities, shape (n, 3), read
+        blend of itself alone) or ``policy`` (action probabilities, shape (n, N_ACTIONS), read
         with the queried position: :func:`~kilo.blend.ppo_signal`; it trades its own
         actions)
     report : the Pydantic type of its row in the manifest's metrics
@@ -181,7 +181,7 @@ class ModelKind:
         :class:`Upstream`, read by a kind that :attr:`observes` forecasts
     validate : ``(config, data, X, model) -> validation outputs`` of a model fit before
     predict : ``(model, X, n_out, state) -> outputs`` for the last ``n_out`` rows of
-        ``X``: (n_out,) float32 for a regressor, (n_out, 3) for a policy
+        ``X``: (n_out,) float32 for a regressor, (n_out, N_ACTIONS) for a policy
     context : ``model -> rows`` needed before the first predicted row
     config_context : ``config -> rows`` the kind would need, before it is fit
     load : ``(folder, trained config) -> model``; the model's own ``save(folder)``

@@ -16,7 +16,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 from tqdm.auto import tqdm
 
-from kilo.blend.actions import ACTION_NAMES
+from kilo.blend.actions import ACTION_NAMES, N_ACTIONS, n_actions
 from kilo.config import PPOConfig
 from kilo.errors import UNREADABLE_FILE_ERRORS, ModelSetError
 from kilo.rl.env import TradingEnv
@@ -40,7 +40,7 @@ class PolicyPath:
     Attributes
     ----------
     actions : ndarray (n,), int, the argmax action at each step (SB3's deterministic one)
-    proba : ndarray (n, 3), float32, action probabilities queried at each step
+    proba : ndarray (n, N_ACTIONS), float32, action probabilities queried at each step
     long : ndarray (n,), bool, whether the position was long when queried
     rewards : ndarray (n,), float64, log returns after costs (:class:`TradingEnv`'s
         ``last_log_return``, whatever the training reward)
@@ -221,8 +221,8 @@ class PPOAgent:
 
         Returns
         -------
-        ndarray of shape (n, 3), float32, rows sum to 1: P(hold), P(long),
-        P(flat or short).
+        ndarray of shape (n, :data:`~kilo.blend.actions.N_ACTIONS`), float32, rows sum
+        to 1: P(hold), P(long), P(flat), P(short) (0 where the agent may not short).
         """
         policy = self._check().policy
         tensor = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(
@@ -232,7 +232,9 @@ class PPOAgent:
         features = cast(torch.Tensor, policy.extract_features(tensor, policy.pi_features_extractor))
         logits = policy.action_net(policy.mlp_extractor.forward_actor(features))
         probs = torch.softmax(logits - logits.logsumexp(dim=-1, keepdim=True), dim=-1)
-        return probs.numpy().astype(np.float32).reshape(-1, 3)
+        out = np.zeros((len(probs), N_ACTIONS), dtype=np.float32)
+        out[:, : probs.shape[1]] = probs.numpy()
+        return out
 
     def run(
         self, inputs: np.ndarray, log_returns: np.ndarray, funding: np.ndarray | None = None
@@ -258,7 +260,7 @@ class PPOAgent:
         obs, _ = env.reset(options={"start": start, "length": length})
         state = env.observation_dim - self.spec_.n_state  # the position's index
         actions = np.empty(length, dtype=np.int64)
-        proba = np.empty((length, 3), dtype=np.float32)
+        proba = np.empty((length, N_ACTIONS), dtype=np.float32)
         long = np.empty(length, dtype=bool)
         rewards = np.empty(length, dtype=np.float64)
         with limit_threads(1):  # SB3's advice for MlpPolicy on CPU
@@ -286,7 +288,7 @@ class PPOAgent:
         """
         path = path or self.run(inputs, log_returns, funding)
         length = len(path.actions)
-        counts = np.bincount(path.actions, minlength=3)
+        counts = np.bincount(path.actions, minlength=n_actions(bool(self.params.allow_short)))
         collapsed = bool(counts.max() > COLLAPSE_SHARE * length)
         if collapsed:
             logger.warning(
@@ -297,7 +299,7 @@ class PPOAgent:
             )
         start = self.params.window - 1
         return PolicyEvaluation(
-            action_counts=dict(zip(ACTION_NAMES, counts.tolist(), strict=True)),
+            action_counts=dict(zip(ACTION_NAMES, counts.tolist(), strict=False)),
             n_steps=int(length),
             net_log_return=float(path.rewards.sum()),
             buy_and_hold_log_return=float(np.sum(log_returns[start : start + length])),
@@ -320,7 +322,10 @@ class PPOAgent:
         Raises
         ------
         ModelSetError
-            If a file is missing, not a PPO zip or not an observation spec.
+            If a file is missing, not a PPO zip or not an observation spec, or its
+            action space is not the one ``params.allow_short`` asks for (a policy that
+            may short, saved before short venues had a flat action, whose action 2
+            meant short).
         """
         path = Path(folder) / MODEL_FILE
         agent = cls(params, seed=seed, fee=fee, slippage=slippage)
@@ -329,4 +334,13 @@ class PPOAgent:
             agent.model_ = PPO.load(path, device="cpu")
         except LOAD_ERRORS as exc:
             raise ModelSetError(f"{path}: cannot load the PPO agent ({exc})") from exc
+        found = int(getattr(agent.model_.action_space, "n", 0))
+        expected = n_actions(bool(params.allow_short))
+        if found != expected:
+            raise ModelSetError(
+                f"{path}: the PPO agent has {found} actions where models.ppo.allow_short "
+                f"{params.allow_short} means {expected} (hold, long, flat, and short where "
+                "shorts are allowed); a policy that may short saved before the flat action "
+                "existed read action 2 as short: retrain the set"
+            )
         return agent

@@ -7,11 +7,10 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from kilo.blend.actions import Action
+from kilo.blend.actions import TARGETS, n_actions
 from kilo.metrics.costs import fill_log_cost, funding_payment
 from kilo.rl.observation import FEATURES, ObservationSpec
 
-_LONG, _FLAT_OR_SHORT = int(Action.LONG), int(Action.FLAT_OR_SHORT)  # plain ints for step()
 Reward = Literal["log_return", "differential_sharpe"]
 
 
@@ -19,9 +18,10 @@ class TradingEnv(gym.Env):
     """One symbol, one position, bar by bar.
 
     At step ``t`` the agent sees input rows ``t - window + 1 .. t`` (flattened) and
-    its portfolio state, and chooses the position held from bar ``t`` to ``t + 1``:
-    0 hold (keep), 1 long, 2 flat (or short with ``allow_short``). Its net log return
-    over that bar is the change of log portfolio value, net of costs and funding::
+    its portfolio state, and chooses the position held from bar ``t`` to ``t + 1``
+    (:class:`~kilo.blend.actions.Action`): 0 hold (keep), 1 long, 2 flat, and with
+    ``allow_short`` 3 short. Its net log return over that bar is the change of log
+    portfolio value, net of costs and funding::
 
         r_t = log(1 + p_t * (exp(l_t) - 1)) - c * |p_t - p_{t-1}| + log(1 - p_t * f_t),
         c   = fill_log_cost(fee, slippage, "buy" if p_t > p_{t-1} else "sell")
@@ -68,7 +68,7 @@ class TradingEnv(gym.Env):
         Array of shape (n_rows,), finite: the funding rate a long held from bar ``t``
         to ``t + 1`` pays (fraction of notional; negative: received); None: none.
     allow_short
-        Whether action 2 means short (-1) rather than flat (0).
+        Whether the agent may short: a fourth action, 3, holds -1.
     spec
         How the portfolio state enters the observation (default: features).
     reward, sharpe_eta
@@ -133,7 +133,7 @@ class TradingEnv(gym.Env):
         high = np.concatenate([input_high, state_high]).astype(np.float32)
         self.observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
         self.observation_dim = self._wf + spec.n_state
-        self.action_space = gym.spaces.Discrete(3)
+        self.action_space = gym.spaces.Discrete(n_actions(allow_short))
         self._t = self._end = self._first
         self._pos, self._entry, self._held = 0.0, self._first, 0
         self._a, self._b, self.last_log_return = 0.0, self._b0, 0.0
@@ -160,12 +160,7 @@ class TradingEnv(gym.Env):
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         t, pos = self._t, self._pos
-        if action == _LONG:
-            new = 1.0
-        elif action == _FLAT_OR_SHORT:
-            new = -1.0 if self.allow_short else 0.0
-        else:
-            new = pos
+        new = TARGETS.get(int(action), pos)
         reward = 0.0
         if new != pos:
             reward = -(self._buy_cost if new > pos else self._sell_cost) * abs(new - pos)

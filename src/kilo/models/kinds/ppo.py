@@ -119,7 +119,7 @@ def inputs(agent: PPOAgent, X: np.ndarray, n_rows: int) -> np.ndarray:
 
 
 def predict(agent: PPOAgent, X: np.ndarray, n_out: int, state: PortfolioState) -> np.ndarray:
-    """Action probabilities (n_out, 3), float32, for the last ``n_out`` rows of ``X``
+    """Action probabilities (n_out, N_ACTIONS), float32, for the last ``n_out`` rows of ``X``
     ((n_rows, n_features) preprocessed, :func:`context` rows before), each row shown
     ``state``; the observations are the env's (:func:`~kilo.rl.build_observations`)."""
     w = agent.params.window
@@ -187,7 +187,7 @@ KIND = ModelKind(
     config_context=lambda config: config.models.ppo.window - 1,
     load=load,
     files=(MODEL_FILE, SPEC_FILE),
-    columns=("ppo_p_hold", "ppo_p_long", "ppo_p_flat"),
+    columns=("ppo_p_hold", "ppo_p_long", "ppo_p_flat", "ppo_p_short"),
     monitored=int(Action.LONG),
     as_outputs=lambda path: (path.proba, path.long),
     shorts=lambda agent: bool(agent.params.allow_short),
