@@ -33,3 +33,10 @@ def test_source_commit_names_head_and_sees_a_modified_file(tmp_path) -> None:
     assert source_commit(tmp_path) == (head.strip(), False)
     (tmp_path / "f.txt").write_text("2")
     assert source_commit(tmp_path) == (head.strip(), True)
+
+
+def test_every_column_of_the_strategy_table_has_its_unit_said() -> None:
+    from kilo.evaluation.report.text import COLUMN_LABELS, REPORT_COLUMNS, UNITS_NOTE
+
+    for column in REPORT_COLUMNS:
+        assert COLUMN_LABELS.get(column, column).split(" /")[0] in UNITS_NOTE.lower(), column

@@ -19,9 +19,9 @@ from kilo.evaluation.controls.power import power_lines
 from kilo.evaluation.cost_summary import CostCurve
 from kilo.evaluation.report.figures import equity_figure
 from kilo.evaluation.report.text import (
-    BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
+    UNITS_NOTE,
     cost_curve_sentence,
     cost_curve_table,
     holdout_reads,
@@ -205,7 +205,7 @@ def write_html(
             + equity_figure(ev).to_html(full_html=False, include_plotlyjs=False)
             + "<h3>Strategies (net of fees and slippage unless gross)</h3>"
             + table
-            + f"<p>{html.escape(BREAK_EVEN_NOTE)}</p>"
+            + f"<p>{html.escape(UNITS_NOTE)}</p>"
             + (f"<p>{html.escape(random_sentence(entry.random))}</p>" if entry.random else "")
             + (f"<p>{html.escape(trials_sentence(entry.trials))}</p>" if entry.trials else "")
             + cost_curve_section(entry.cost_curve)

@@ -6,9 +6,9 @@ import pandas as pd
 
 from kilo.evaluation.controls.power import power_lines
 from kilo.evaluation.report.text import (
-    BREAK_EVEN_NOTE,
     PORTFOLIO_COLUMNS,
     REPORT_COLUMNS,
+    UNITS_NOTE,
     cost_curve_sentence,
     cost_curve_table,
     holdout_reads,
@@ -45,7 +45,7 @@ def print_symbol(symbol: str, entry: SymbolSummary) -> None:
             + (f"\n{'':9s} label IC  {ic_line(label)}" if label is not None else "")
         )
     print(strategy_table(entry, COLUMNS).to_string())
-    print(BREAK_EVEN_NOTE)
+    print(UNITS_NOTE)
     if entry.cost_curve is not None:
         print(cost_curve_sentence(entry.cost_curve))
         print(cost_curve_table(entry.cost_curve).to_string())

@@ -37,7 +37,7 @@ REPORT_COLUMNS = [
     "psr_vs_buy_and_hold",
     "dsr",
 ]
-#: Table headers that differ from the field names (units in :data:`BREAK_EVEN_NOTE`).
+#: Table headers that differ from the field names (units in :data:`UNITS_NOTE`).
 COLUMN_LABELS = {
     "break_even_cost": "break-even cost /round trip",
     "n_short_trades": "of which short",
@@ -46,10 +46,18 @@ COLUMN_LABELS = {
 FUNDING_COLUMNS = ("funding_paid", "funding_received")
 #: Columns shown only where a strategy closed a short (futures).
 SHORT_COLUMNS = ("n_short_trades",)
-BREAK_EVEN_NOTE = (
-    "Break-even cost /round trip: the cost of one round trip, in log return per unit of "
-    "position (0.003: 0.3 %), at which the closed trades would net zero; compare it with "
-    "the venue's fees and slippage for a round trip."
+#: The strategy table's units, printed under it (terminal and report).
+UNITS_NOTE = (
+    "Units: total_log_return and gross_total_log_return in log return of equity over the "
+    "bars (gross: the same trades before fees, slippage and funding); fees_paid, "
+    "funding_paid and funding_received in log return of equity; sharpe annualised (zero "
+    "risk-free rate); max_drawdown a fraction of the peak equity; n_trades closed round "
+    "trips (of which short: those that closed a short; random: the mean over its paths); "
+    "turnover the traded notional over the equity, per year; exposure the share of bars "
+    "in a position; psr (against a Sharpe of 0), psr_vs_buy_and_hold and dsr "
+    "probabilities. Break-even cost /round trip: the cost of one round trip, in log "
+    "return per unit of position (0.003: 0.3 %), at which the closed trades would net "
+    "zero; compare it with the venue's fees and slippage for a round trip."
 )
 PORTFOLIO_COLUMNS = ["total_log_return", "sharpe", "max_drawdown", "turnover", "exposure"]
 
