@@ -40,6 +40,7 @@ from kilo.metrics.significance import (
     ic_permutation_pvalue,
     ic_pvalue_positive,
     panel_ic_bootstrap,
+    sharpe_difference_bootstrap,
     spearman_ic,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "probabilistic_sharpe_ratio",
     "regression_metrics",
     "round_trip_log_cost",
+    "sharpe_difference_bootstrap",
     "sharpe_ratio",
     "sharpe_standard_error",
     "signal_costs",
