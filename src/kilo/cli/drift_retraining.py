@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from kilo.config import Config
-from kilo.data import timeframe_delta
+from kilo.data import pair_name, timeframe_delta
 from kilo.data.market import load_market_candles
+from kilo.errors import KiloError
 from kilo.features.target import held_log_return
 from kilo.metrics import (
     equity_log_returns,
@@ -172,55 +173,99 @@ def compare_arms(
     The initial set is trained with ``data.end`` = ``start`` into ``work/initial``; each
     arm replays a copy of it from ``work/<arm>/models`` into ``work/<arm>/ledger.sqlite``
     until ``data.end``. The ``schedule`` arm retrains ``retrainings`` times (None: as
-    often as the ``drift`` arm did, which must then come before it in ``arms``).
+    often as the ``drift`` arm did, which must then come before it in ``arms``). An
+    initial set or an arm finished by an earlier call with the same ``work`` is reused,
+    not trained or replayed again (an arm's retrainings and minutes are kept in
+    ``work/<arm>/arm.json``), so an interrupted study resumes and arms can be added.
 
     Returns
     -------
-    The arms' results in the order of ``arms``, and the initial training's minutes.
+    The arms' results in the order of ``arms``, and the initial training's minutes (0
+    when reused).
 
     Raises
     ------
     ValueError
         If ``schedule`` has no count to follow.
-    ModelSetError, DataError
-        If a set cannot be trained or replayed.
+    KiloError
+        If a replay stopped before the last bar (SIGINT or SIGTERM); ModelSetError or
+        DataError if a set cannot be trained or replayed.
     """
     if "schedule" in arms and retrainings is None and "drift" not in arms[: arms.index("schedule")]:
         raise ValueError("the schedule arm needs --retrainings or the drift arm before it")
     started = time.perf_counter()
     initial = work / "initial"
-    train_symbol(
-        config.with_overrides({"data.end": start.isoformat()}),
-        symbol,
-        models_dir=initial,
-        progress=False,
-    )
+    if not (initial / pair_name(symbol) / "LATEST").is_file():
+        train_symbol(
+            config.with_overrides({"data.end": start.isoformat()}),
+            symbol,
+            models_dir=initial,
+            progress=False,
+        )
     initial_minutes = (time.perf_counter() - started) / 60
     candle = timeframe_delta(config.data.timeframe)
     last_bar = load_market_candles(config, symbol).index[-1]
     results: list[ArmResult] = []
     for arm in arms:
-        started = time.perf_counter()
-        folder = work / arm.replace("/", "_")
-        shutil.copytree(initial, folder / "models", dirs_exist_ok=True)
+        folder = work / arm
         cfg = config.with_overrides({"models.dir": str(folder / "models")})
-        if arm == "schedule":
-            drift = [len(r.retrainings) for r in results if r.arm == "drift"]
-            n = retrainings if retrainings is not None else drift[0]
+        record = folder / "arm.json"
+        if not record.is_file():
+            dates = []
+            if arm == "schedule":
+                drift = [len(r.retrainings) for r in results if r.arm == "drift"]
+                n = retrainings if retrainings is not None else drift[0]
+                dates = schedule_dates(start, last_bar, n, candle)
             retrainer = ReplayRetrainer(
-                cfg, symbol, dates=schedule_dates(start, last_bar, n, candle)
+                cfg, symbol, on_drift=arm == "drift", dates=dates, min_spacing=min_spacing
             )
-        else:
-            retrainer = ReplayRetrainer(
-                cfg, symbol, on_drift=arm == "drift", min_spacing=min_spacing
-            )
-        ledger = replay_with_retraining(cfg, symbol, start, folder / "ledger.sqlite", retrainer)
+            _replay_arm(cfg, symbol, start, initial, folder, retrainer, last_bar - candle)
+        saved = json.loads(record.read_text())
+        done = [
+            Retraining(pd.Timestamp(r["bar_time"]), r["trigger"], r["version"], r["seconds"])
+            for r in saved["retrainings"]
+        ]
+        ledger = Ledger(folder / "ledger.sqlite")
         try:
-            minutes = (time.perf_counter() - started) / 60
-            results.append(arm_result(cfg, ledger, symbol, arm, retrainer.retrainings, minutes))
+            results.append(arm_result(cfg, ledger, symbol, arm, done, saved["minutes"]))
         finally:
             ledger.close()
     return results, initial_minutes
+
+
+def _replay_arm(
+    config: Config,
+    symbol: str,
+    start: pd.Timestamp,
+    initial: Path,
+    folder: Path,
+    retrainer: ReplayRetrainer,
+    last_bar: pd.Timestamp,
+) -> None:
+    """Replay one arm from a copy of the initial set; write ``folder/arm.json`` once the
+    replay reached ``last_bar`` (the last bar with a candle to fill at).
+
+    Raises
+    ------
+    KiloError
+        If the replay stopped before ``last_bar``.
+    """
+    started = time.perf_counter()
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(initial, folder / "models")
+    ledger = replay_with_retraining(config, symbol, start, folder / "ledger.sqlite", retrainer)
+    try:
+        reached = ledger.query("SELECT MAX(bar_time) AS t FROM iterations")["t"].iloc[0]
+    finally:
+        ledger.close()
+    if reached is None or pd.Timestamp(reached) < last_bar:
+        raise KiloError(
+            f"{symbol}: the replay in {folder} stopped at {reached}, before {last_bar} "
+            "(SIGINT or SIGTERM?): run again with the same work folder to redo that arm"
+        )
+    minutes = (time.perf_counter() - started) / 60
+    retrainings = [{**asdict(r), "bar_time": r.bar_time.isoformat()} for r in retrainer.retrainings]
+    (folder / "arm.json").write_text(json.dumps({"retrainings": retrainings, "minutes": minutes}))
 
 
 def results_table(results: Sequence[ArmResult], block: int, bars_per_year: float) -> str:
