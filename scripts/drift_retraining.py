@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 arms=args.arms,
                 retrainings=args.retrainings,
             )
-            print(f"{symbol}: initial set trained in {minutes:.1f} min", flush=True)
+            print(f"{symbol}: initial set trained in {minutes:.2f} min (0: reused)", flush=True)
             results += arms
     except (KiloError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -50,11 +50,11 @@ def test_three_arms_retrain_as_often_and_are_read_from_their_ledgers(
     assert len(drift.retrainings) == len(schedule.retrainings) == 1 and not never.retrainings
     assert schedule.retrainings[0].bar_time == start + pd.Timedelta("19h")  # half of 39 h
     for r in results:
-        assert len(r.returns) == 40 and r.returns.index[0] == start
+        assert len(r.returns) == 39 and r.returns.index[0] == start
         assert np.isfinite([r.net_log_return, r.sharpe, r.ic, r.buy_and_hold]).all()
         assert r.ic_low <= r.ic <= r.ic_high
     assert paired_sharpe_se(never, never, 5, 8760.0) == 0.0
     table = results_table(results, 5, 8760.0)
     assert "| BTC/USDT | drift − schedule |" in table and "| BTC/USDT | never | 0 |" in table
     saved = json.loads(write_results(results, tmp_path / "r.json").read_text())
-    assert saved[0]["retrainings"][0]["trigger"].startswith("PSI") and saved[2]["bars"] == 40
+    assert saved[0]["retrainings"][0]["trigger"].startswith("PSI") and saved[2]["bars"] == 39

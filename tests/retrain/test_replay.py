@@ -22,7 +22,7 @@ ALWAYS_DRIFTED = {"drift.window": 20, "drift.null_quantile": None, "drift.psi_th
 
 
 def replay_start(cfg: Config) -> pd.Timestamp:
-    """40 bars before the tiny data's end."""
+    """40 candles before the tiny data's end: 39 bars to trade (the last has no next open)."""
     return load_config_candles(cfg.data, SYMBOL).index[-40]
 
 
@@ -39,14 +39,14 @@ def test_a_scheduled_retraining_trades_from_the_bar_after_its_date(
     cfg = private_btc_models
     start, first = replay_start(cfg), latest_version(cfg.models.dir, SYMBOL)
     date = start + pd.Timedelta("5h")
-    # two dates passed at one bar make one retraining
-    retrainer = ReplayRetrainer(cfg, SYMBOL, dates=[date + pd.Timedelta("30min"), date])
+    # two dates first passed at one bar make one retraining
+    retrainer = ReplayRetrainer(cfg, SYMBOL, dates=[date, date - pd.Timedelta("30min")])
     rows = versions(replay_with_retraining(cfg, SYMBOL, start, tmp_path / "p.sqlite", retrainer))
     [done] = retrainer.retrainings
     assert done.bar_time == date and done.trigger == "schedule" and done.seconds > 0
     assert set(rows.loc[rows["bar_time"] <= date, "model_version"]) == {first}
     assert set(rows.loc[rows["bar_time"] > date, "model_version"]) == {done.version}
-    assert len(rows) == 40
+    assert len(rows) == 39  # the last candle has no next open to fill at
     split = read_manifest(symbol_dir(cfg.models.dir, SYMBOL) / done.version).split
     assert pd.Timestamp(split.test.end) <= date  # trained on no candle after the bar
 
@@ -73,4 +73,4 @@ def test_without_a_retrainer_the_first_set_trades_throughout(
     cfg = private_btc_models.with_overrides(ALWAYS_DRIFTED)
     start, first = replay_start(cfg), latest_version(cfg.models.dir, SYMBOL)
     rows = versions(replay_with_retraining(cfg, SYMBOL, start, tmp_path / "p.sqlite"))
-    assert set(rows["model_version"]) == {first} and len(rows) == 40
+    assert set(rows["model_version"]) == {first} and len(rows) == 39

@@ -3,7 +3,8 @@
 :mod:`kilo.metrics.returns` scores equity curves (Sharpe, drawdown, PSR, turnover);
 :mod:`kilo.metrics.costs` defines what trading costs (fees, slippage, funding);
 :mod:`kilo.metrics.prediction` scores predictions against labels (errors, IC);
-:mod:`kilo.metrics.significance` tells an IC from luck (block bootstrap, HAC, permutation).
+:mod:`kilo.metrics.significance` tells an IC, or a Sharpe difference, from luck (block
+bootstrap, HAC, permutation).
 :mod:`kilo.metrics.drift` bins a reference and measures a sample's PSI against it.
 """
 
