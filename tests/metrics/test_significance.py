@@ -16,6 +16,9 @@ from kilo.metrics import (
     ic_permutation_pvalue,
     panel_ic_bootstrap,
     probabilistic_sharpe_ratio,
+    sharpe_difference_bootstrap,
+    sharpe_ratio,
+    sharpe_standard_error,
     spearman_ic,
 )
 from kilo.metrics.significance import newey_west_variance
@@ -104,3 +107,28 @@ def test_the_panel_bootstrap_keeps_a_bars_rows_together() -> None:
     other = rng.normal(size=3 * n)
     fresh = panel_ic_bootstrap(other, 0.1 * other + rng.normal(size=3 * n), times, 24, n_boot=300)
     assert fresh.std() < 0.75 * one.std()  # three independent symbols: about 1/sqrt(3)
+
+
+def test_the_paired_sharpe_difference_is_zero_for_one_strategy_and_tracks_an_edge() -> None:
+    rng = np.random.default_rng(0)
+    market = rng.normal(0.0, 0.01, 5000)
+    same = sharpe_difference_bootstrap(market, market, 24, n_boot=200)
+    assert same.shape == (200,) and np.all(same == 0.0)
+    better = market + 0.002  # the market plus a steady edge: a higher Sharpe on every resample
+    diff = sharpe_difference_bootstrap(better, market, 24, n_boot=200)
+    assert np.all(diff > 0)
+    full = sharpe_ratio(better) - sharpe_ratio(market)
+    assert abs(diff.mean() - full) < 3 * diff.std()
+    # paired: a noisy copy's difference is far tighter than either Sharpe's own error
+    noisy = market + rng.normal(0.0, 0.001, 5000)
+    paired = sharpe_difference_bootstrap(noisy, market, 24, n_boot=200).std()
+    assert paired < 0.2 * sharpe_standard_error(market)
+    flat = np.zeros(5000)
+    assert np.all(sharpe_difference_bootstrap(flat, flat, 24, n_boot=50) == 0.0)
+
+
+def test_the_paired_sharpe_difference_needs_matching_bars() -> None:
+    with pytest.raises(ValueError, match="one shape"):
+        sharpe_difference_bootstrap(np.zeros(10), np.zeros(9), 2)
+    with pytest.raises(ValueError, match="3 bars"):
+        sharpe_difference_bootstrap(np.zeros(2), np.zeros(2), 2)

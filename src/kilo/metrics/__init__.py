@@ -3,7 +3,8 @@
 :mod:`kilo.metrics.returns` scores equity curves (Sharpe, drawdown, PSR, turnover);
 :mod:`kilo.metrics.costs` defines what trading costs (fees, slippage, funding);
 :mod:`kilo.metrics.prediction` scores predictions against labels (errors, IC);
-:mod:`kilo.metrics.significance` tells an IC from luck (block bootstrap, HAC, permutation).
+:mod:`kilo.metrics.significance` tells an IC, or a Sharpe difference, from luck (block
+bootstrap, HAC, permutation).
 :mod:`kilo.metrics.drift` bins a reference and measures a sample's PSI against it.
 """
 
@@ -40,6 +41,7 @@ from kilo.metrics.significance import (
     ic_permutation_pvalue,
     ic_pvalue_positive,
     panel_ic_bootstrap,
+    sharpe_difference_bootstrap,
     spearman_ic,
 )
 
@@ -69,6 +71,7 @@ __all__ = [
     "probabilistic_sharpe_ratio",
     "regression_metrics",
     "round_trip_log_cost",
+    "sharpe_difference_bootstrap",
     "sharpe_ratio",
     "sharpe_standard_error",
     "signal_costs",

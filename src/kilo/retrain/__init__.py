@@ -4,7 +4,8 @@
 compares them with the champions on bars neither model saw using the evaluation's
 backtest, promotes by moving ``LATEST`` and records each
 :class:`~kilo.retrain.decisions.RetrainDecision`; :func:`~kilo.retrain.on_drift.drift_pass`
-does so for the symbols whose trader measures drift.
+does so for the symbols whose trader measures drift; :mod:`kilo.retrain.replay` retrains
+inside a replay, on drift or on dates (a research instrument, no promotion rule).
 """
 
 from kilo.retrain.champion import retrain_pass, retrain_symbol

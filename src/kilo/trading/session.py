@@ -208,11 +208,15 @@ def run_session(
     config: Config,
     options: SessionOptions,
     on_iteration: Callable[[IterationRecord], None] | None = None,
+    before_iteration: Callable[[], object] | None = None,
 ) -> Ledger:
     """Load models, open the ledger, serve the endpoints, run the iterations.
 
-    SIGINT or SIGTERM end the run (the iteration in flight is abandoned unwritten).
-    Returns the open ledger.
+    ``on_iteration`` is called after each iteration is written; ``before_iteration``
+    before each iteration takes its bar, ahead of the hot reload (a hook that saves and
+    promotes a new set there has it traded from that bar on:
+    :class:`kilo.retrain.replay.ReplayRetrainer`). SIGINT or SIGTERM end the run (the
+    iteration in flight is abandoned unwritten). Returns the open ledger.
 
     Raises
     ------
@@ -244,6 +248,12 @@ def run_session(
         metrics.drift.set_available({s: m.drift is not None for s, m in models.items()})
 
     reload = HotReloader(config, models, source.history_rows, on_reload=on_reload)
+
+    def before() -> None:
+        if before_iteration is not None:
+            before_iteration()
+        reload()
+
     port = options.metrics_port or config.monitoring.port
     server = MonitoringServer(metrics, config.monitoring.host, port) if port else None
     if server is not None:
@@ -251,7 +261,7 @@ def run_session(
     try:
         with stop_on_signals():
             PaperTrader(config, models, source, ledger).run(
-                options.iterations, on_iteration, reload, metrics, keep=False
+                options.iterations, on_iteration, before, metrics, keep=False
             )
     except Stopped as stop:
         logger.info("%s: stopped; every written iteration is complete", stop)
