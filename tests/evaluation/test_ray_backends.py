@@ -52,8 +52,10 @@ def test_fold_tasks_on_ray_equal_local_processes(tiny_config: Config) -> None:
     for task, result in local.items():
         for name, run in result.runs.items():
             pd.testing.assert_series_equal(run.equity, remote[task].runs[name].equity)
-        for a, b in zip(result.random_runs, remote[task].random_runs, strict=True):
-            pd.testing.assert_series_equal(a.equity, b.equity)
+        assert result.random_runs.keys() == remote[task].random_runs.keys()
+        for name, draws in result.random_runs.items():
+            for a, b in zip(draws, remote[task].random_runs[name], strict=True):
+                pd.testing.assert_series_equal(a.equity, b.equity)
 
 
 def test_search_trials_on_ray_land_in_the_same_study(tiny_config: Config, tmp_path) -> None:

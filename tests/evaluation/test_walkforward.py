@@ -293,7 +293,7 @@ def test_random_paths_apply_the_blends_stops(tiny_config: Config) -> None:
         )
         task = FoldTask("real", 0, "all", ("blend",), random_draws=5)
         result = run_fold(cfg, engine, data, fold, task)
-        return sum(len(r.fills) for r in result.random_runs)
+        return sum(len(r.fills) for r in result.random_runs["blend"])
 
     assert random_trades(0.002) > random_trades(None)  # a tight stop cuts spells short
 
@@ -341,3 +341,34 @@ def test_results_tables_are_written_from_the_summary(evaluation) -> None:
     assert btc.verdict is not None
     assert all(btc.verdict.forecast.value in line for line in lines[:2])
     assert btc.verdict.trading.value in lines[2]
+
+
+def test_each_strategy_asked_gets_random_paths_of_its_own_spells(tiny_config: Config) -> None:
+    """The search asks for PPO's random paths beside the blend's: each set is made of its
+    own strategy's spells (the same share of bars in a position, without stops)."""
+    from kilo.evaluation.datasets import build_datasets
+    from kilo.evaluation.fold_task import FoldTask, run_fold
+    from kilo.evaluation.splits import evaluation_splits
+    from kilo.features import FeatureEngine
+    from kilo.training.split import required_embargo
+
+    cfg = tiny_config.with_overrides(
+        {
+            "models.enabled": ["lightgbm", "ppo"],
+            "evaluation.folds": 1,
+            "evaluation.initial_train_fraction": 0.7,
+            "trading.stop_loss": None,
+            "trading.take_profit": None,
+        }
+    )
+    engine = FeatureEngine.from_config(cfg, "BTC/USDT")
+    data = build_datasets(cfg, "BTC/USDT", engine).real
+    [fold], _ = evaluation_splits(len(data.features), cfg.evaluation, required_embargo(cfg, engine))
+    task = FoldTask("real", 0, "all", ("blend", "ppo"), 4, random_of=("blend", "ppo"))
+    result = run_fold(cfg, engine, data, fold, task)
+    assert set(result.random_runs) == {"blend", "ppo"}
+    for name, draws in result.random_runs.items():
+        held = float((result.runs[name].side != 0).mean())
+        assert 0 < held < 1 and len(draws) == 4
+        for draw in draws:
+            assert float((draw.side != 0).mean()) == pytest.approx(held, abs=0.02), name

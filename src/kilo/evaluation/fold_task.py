@@ -56,7 +56,8 @@ class FoldTask:
     ``regressors`` fits the preprocessor and the enabled regressors only (controls
     where PPO adds nothing).
     ``shuffle_labels`` permutes the training and validation labels first.
-    ``random_draws`` matched random paths are traded after the blend.
+    ``random_draws`` matched random paths are traded after each strategy of
+    ``random_of`` (the blend by default), made of its own spells.
     ``costs``: every strategy is traded again at each of these costs per round trip
     (fractions of price), its decisions re-taken (:mod:`kilo.evaluation.cost_curve`).
     """
@@ -68,12 +69,15 @@ class FoldTask:
     random_draws: int = 0
     shuffle_labels: bool = False
     costs: tuple[float, ...] = ()
+    random_of: tuple[str, ...] = (BLEND,)
 
 
 @dataclass(frozen=True)
 class FoldResult:
     """A task's outcome: strategy runs, random draws and test-row predictions.
 
+    ``random_runs`` maps each strategy of the task's ``random_of`` to its matched
+    random paths' runs (``random_draws`` of them; empty without draws);
     ``predictions`` maps each regressor fitted to its predictions for the fold's test
     rows, shape (n_test,), in label units; ``cost_curve`` holds the strategies' runs at
     the task's ``costs`` (none without).
@@ -81,7 +85,7 @@ class FoldResult:
 
     task: FoldTask
     runs: dict[str, StrategyRun]
-    random_runs: list[StrategyRun]
+    random_runs: dict[str, list[StrategyRun]]
     predictions: dict[str, np.ndarray]
     seconds: float
     cost_curve: CurveRuns = field(default_factory=lambda: CurveRuns({}))
@@ -228,26 +232,32 @@ def _run_fold(
         )
 
     books = {name: run.book for name, run in previous.runs.items()} if previous else {}
-    random_books = [run.book for run in previous.random_runs] if previous else []
+    random_books = (
+        {name: [run.book for run in draws] for name, draws in previous.random_runs.items()}
+        if previous
+        else {}
+    )
     plans = {
         name: plan(config, name, validation, outputs, candles).memoised()
         for name in task.strategies
     }
     runs = {name: trade(plan, config, books.get(name)) for name, plan in plans.items()}
     curve = curve_runs(config, plans, task.costs, trade, previous.cost_curve if previous else None)
-    random_runs = []
-    if task.random_draws:
-        blend = runs[BLEND]
+
+    def matched_random(name: str) -> list[StrategyRun]:
+        """Random paths of ``name``'s own long, short and flat spells, at its mean entry
+        size, with the stops (the same draws for every strategy of the fold)."""
+        run, books = runs[name], random_books.get(name, [])
         paths = spell_shuffled_paths(
-            blend.side.to_numpy(),
+            run.side.to_numpy(),
             task.random_draws,
             seed=config.seed * RANDOM_PATHS_SEED + task.fold,
         )
         sized = replace(
             side_rule(config.trading.allow_short),
-            fraction=entry_fraction(blend) / ev.position_fraction,
+            fraction=entry_fraction(run) / ev.position_fraction,
         )
-        random_runs = [
+        return [
             simulate(
                 with_stops,
                 data.symbol,
@@ -256,11 +266,15 @@ def _run_fold(
                 rule_predictor(p.astype(np.float64), offset=rows.start),
                 sized,
                 tradable,
-                random_books[d] if d < len(random_books) else None,
+                books[d] if d < len(books) else None,
                 close,
             )
             for d, p in enumerate(paths)
         ]
+
+    random_runs = (
+        {name: matched_random(name) for name in task.random_of} if task.random_draws else {}
+    )
     predictions = {
         name: outputs.regressor(name)[fold.test].astype(np.float64)
         for name in REGRESSORS

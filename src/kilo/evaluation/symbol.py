@@ -88,7 +88,8 @@ def _random_baseline(
 
 def _draws(results: list[FoldResult]) -> list[list[StrategyRun]]:
     """Each random path's run of every fold, in fold order."""
-    return [[r.random_runs[d] for r in results] for d in range(len(results[0].random_runs))]
+    draws = [r.random_runs.get(BLEND, []) for r in results]
+    return [[fold[d] for fold in draws] for d in range(len(draws[0]))]
 
 
 def _sharpe_se(returns: np.ndarray) -> float:

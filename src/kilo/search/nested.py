@@ -73,7 +73,9 @@ class InnerEvaluation:
     the regressors' IC statistics, and the matched random baseline's mean Sharpe and
     the blend's percentile among its paths (NaN without draws, or when the blend did
     not trade); ``last_bar_read``: the time (ISO, UTC) of the last feature row any
-    inner fold read, for the search's record that no outer test bar was.
+    inner fold read, for the search's record that no outer test bar was; ``policies``
+    each enabled policy's metrics and ``policy_random`` its own matched random paths'
+    mean Sharpe and its percentile among them (as the blend's).
     """
 
     symbol: str
@@ -86,6 +88,7 @@ class InnerEvaluation:
     blend_percentile: float = math.nan
     last_bar_read: str = ""
     policies: dict[str, StrategyMetrics] = field(default_factory=dict)
+    policy_random: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def as_metrics(self) -> dict[str, Any]:
         """Nested numbers for the tracking store."""
@@ -95,6 +98,10 @@ class InnerEvaluation:
             **{name: stats.model_dump() for name, stats in self.ic.items()},
             "random": {"sharpe": self.random_sharpe, "blend_percentile": self.blend_percentile},
             **{name: metrics.model_dump() for name, metrics in self.policies.items()},
+            **{
+                f"{name}_random": {"sharpe": sharpe, "percentile": percentile}
+                for name, (sharpe, percentile) in self.policy_random.items()
+            },
         }
 
 
@@ -164,22 +171,23 @@ def evaluate_inner(
 
     policies = tuple(name for name in POLICIES if name in config.models.enabled)
     tasks = tuple(
-        FoldTask("inner", k, "all", (BLEND, BUY_AND_HOLD, *policies), random_draws)
+        FoldTask(
+            "inner",
+            k,
+            "all",
+            (BLEND, BUY_AND_HOLD, *policies),
+            random_draws,
+            random_of=(BLEND, *policies),
+        )
         for k in range(len(folds))
     )
     results = run_folds(per_fold, engine, data, folds, tasks, after_fold=observe)
     per_year = config.data.bars_per_year
     blend = run_metrics([r.runs[BLEND] for r in results], per_year)
-    random_sharpe = percentile = math.nan
-    if random_draws:
-        draws = np.array(
-            [
-                run_metrics([r.random_runs[d] for r in results], per_year).sharpe
-                for d in range(random_draws)
-            ]
-        )
-        random_sharpe = float(np.nanmean(draws))
-        percentile = float(100 * np.mean(draws < blend.sharpe)) if blend.n_trades else math.nan
+    traded: dict[str, StrategyMetrics] = {
+        name: run_metrics([r.runs[name] for r in results], per_year) for name in policies
+    }
+    random_sharpe, percentile = _matched_random(results, BLEND, blend, per_year)
     return InnerEvaluation(
         symbol,
         objective_value(config, results, data, folds),
@@ -190,5 +198,22 @@ def evaluate_inner(
         random_sharpe,
         percentile,
         data.index[folds[-1].test.stop - 1].isoformat(),
-        {name: run_metrics([r.runs[name] for r in results], per_year) for name in policies},
+        traded,
+        {name: _matched_random(results, name, traded[name], per_year) for name in policies},
     )
+
+
+def _matched_random(
+    results: list[FoldResult], name: str, metrics: StrategyMetrics, per_year: float
+) -> tuple[float, float]:
+    """The mean net Sharpe of strategy ``name``'s matched random paths over the chained
+    folds, and its percentile among them (both NaN without draws; the percentile NaN
+    when it never traded)."""
+    folds = [r.random_runs.get(name, []) for r in results]
+    if not folds[0]:
+        return math.nan, math.nan
+    draws = np.array(
+        [run_metrics([fold[d] for fold in folds], per_year).sharpe for d in range(len(folds[0]))]
+    )
+    percentile = float(100 * np.mean(draws < metrics.sharpe)) if metrics.n_trades else math.nan
+    return float(np.nanmean(draws)), percentile
