@@ -123,6 +123,8 @@ def test_search_is_resumable_reports_and_tracks(tiny_config: Config, tmp_path) -
     trials = (folder / "trials.csv").read_text().splitlines()
     assert len(trials) == 4 and "user_attrs_blend_sharpe" in trials[0]
     assert "user_attrs_ppo_sharpe" in trials[0]  # the policy traded beside the blend
+    # and beside random paths of its own spells, their percentile per symbol
+    assert "user_attrs_ppo_percentile BTC/USDT" in trials[0]
 
     from mlflow.tracking import MlflowClient
 

@@ -60,7 +60,9 @@ def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
     costs took (gross minus net log return), buy-and-hold's and the matched random
     baseline's Sharpe, the best regressor's IC with its 95 % interval (NaN
     without a regressor), and each enabled policy's own net Sharpe, turnover and net log
-    return (``{kind}_sharpe``, ``{kind}_turnover``, ``{kind}_total_log_return``)."""
+    return (``{kind}_sharpe``, ``{kind}_turnover``, ``{kind}_total_log_return``), its own
+    matched random paths' mean Sharpe and its percentile among them
+    (``{kind}_random_sharpe``, ``{kind}_percentile``)."""
     blend = inner.blend
     best = max(inner.ic.values(), key=lambda stats: stats.ic_spearman, default=None)
     ic, low, high = (
@@ -80,6 +82,11 @@ def trial_summary(inner: InnerEvaluation) -> dict[str, float]:
             f"{name}_{key}": getattr(metrics, key)
             for name, metrics in inner.policies.items()
             for key in ("sharpe", "turnover", "total_log_return")
+        },
+        **{
+            f"{name}_{key}": value
+            for name, pair in inner.policy_random.items()
+            for key, value in zip(("random_sharpe", "percentile"), pair, strict=True)
         },
     }
 
@@ -120,6 +127,8 @@ def objective_function(
                 values.append(inner.objective)
                 summaries.append(trial_summary(inner))
                 trial.set_user_attr(f"last_bar_read {symbol}", inner.last_bar_read)
+                for name, (_, percentile) in inner.policy_random.items():
+                    trial.set_user_attr(f"{name}_percentile {symbol}", percentile)
                 run.log_metrics({symbol: inner.as_metrics()})
             value = float(np.mean(values))
             means = {k: float(np.nanmean([m[k] for m in summaries])) for k in summaries[0]}
