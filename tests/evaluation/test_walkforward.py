@@ -269,30 +269,36 @@ def test_label_shuffle_touches_only_training_and_validation_rows() -> None:
     assert sorted(out[rows]) == sorted(target[rows]) and not np.array_equal(out[rows], target[rows])
 
 
-def test_random_paths_apply_the_blends_stops(tiny_config: Config) -> None:
+def _one_fold(tiny_config: Config, enabled: list[str], stop_loss: float | None, task):
+    """``task`` run on BTC's one evaluation fold (70 % of the tiny candles before it) with
+    ``enabled`` models, the stop-loss at ``stop_loss`` and no take-profit."""
     from kilo.evaluation.datasets import build_datasets
-    from kilo.evaluation.fold_task import FoldTask, run_fold
+    from kilo.evaluation.fold_task import run_fold
     from kilo.evaluation.splits import evaluation_splits
     from kilo.features import FeatureEngine
     from kilo.training.split import required_embargo
 
+    cfg = tiny_config.with_overrides(
+        {
+            "models.enabled": enabled,
+            "evaluation.folds": 1,
+            "evaluation.initial_train_fraction": 0.7,
+            "trading.stop_loss": stop_loss,
+            "trading.take_profit": None,
+        }
+    )
+    engine = FeatureEngine.from_config(cfg, "BTC/USDT")
+    data = build_datasets(cfg, "BTC/USDT", engine).real
+    [fold], _ = evaluation_splits(len(data.features), cfg.evaluation, required_embargo(cfg, engine))
+    return run_fold(cfg, engine, data, fold, task)
+
+
+def test_random_paths_apply_the_blends_stops(tiny_config: Config) -> None:
+    from kilo.evaluation.fold_task import FoldTask
+
     def random_trades(stop_loss: float | None) -> int:
-        cfg = tiny_config.with_overrides(
-            {
-                "models.enabled": ["lightgbm"],
-                "evaluation.folds": 1,
-                "evaluation.initial_train_fraction": 0.7,
-                "trading.stop_loss": stop_loss,
-                "trading.take_profit": None,
-            }
-        )
-        engine = FeatureEngine.from_config(cfg, "BTC/USDT")
-        data = build_datasets(cfg, "BTC/USDT", engine).real
-        [fold], _ = evaluation_splits(
-            len(data.features), cfg.evaluation, required_embargo(cfg, engine)
-        )
         task = FoldTask("real", 0, "all", ("blend",), random_draws=5)
-        result = run_fold(cfg, engine, data, fold, task)
+        result = _one_fold(tiny_config, ["lightgbm"], stop_loss, task)
         return sum(len(r.fills) for r in result.random_runs["blend"])
 
     assert random_trades(0.002) > random_trades(None)  # a tight stop cuts spells short
@@ -346,26 +352,10 @@ def test_results_tables_are_written_from_the_summary(evaluation) -> None:
 def test_each_strategy_asked_gets_random_paths_of_its_own_spells(tiny_config: Config) -> None:
     """The search asks for PPO's random paths beside the blend's: each set is made of its
     own strategy's spells (the same share of bars in a position, without stops)."""
-    from kilo.evaluation.datasets import build_datasets
-    from kilo.evaluation.fold_task import FoldTask, run_fold
-    from kilo.evaluation.splits import evaluation_splits
-    from kilo.features import FeatureEngine
-    from kilo.training.split import required_embargo
+    from kilo.evaluation.fold_task import FoldTask
 
-    cfg = tiny_config.with_overrides(
-        {
-            "models.enabled": ["lightgbm", "ppo"],
-            "evaluation.folds": 1,
-            "evaluation.initial_train_fraction": 0.7,
-            "trading.stop_loss": None,
-            "trading.take_profit": None,
-        }
-    )
-    engine = FeatureEngine.from_config(cfg, "BTC/USDT")
-    data = build_datasets(cfg, "BTC/USDT", engine).real
-    [fold], _ = evaluation_splits(len(data.features), cfg.evaluation, required_embargo(cfg, engine))
     task = FoldTask("real", 0, "all", ("blend", "ppo"), 4, random_of=("blend", "ppo"))
-    result = run_fold(cfg, engine, data, fold, task)
+    result = _one_fold(tiny_config, ["lightgbm", "ppo"], None, task)
     assert set(result.random_runs) == {"blend", "ppo"}
     for name, draws in result.random_runs.items():
         held = float((result.runs[name].side != 0).mean())
