@@ -18,6 +18,7 @@ from kilo.cli.drift_retraining import (
 )
 from kilo.config import Config
 from kilo.data import load_config_candles
+from kilo.errors import ConfigError
 from tests.retrain.test_replay import ALWAYS_DRIFTED
 
 
@@ -58,3 +59,16 @@ def test_three_arms_retrain_as_often_and_are_read_from_their_ledgers(
     assert "| BTC/USDT | drift − schedule |" in table and "| BTC/USDT | never | 0 |" in table
     saved = json.loads(write_results(results, tmp_path / "r.json").read_text())
     assert saved[0]["retrainings"][0]["trigger"].startswith("PSI") and saved[2]["bars"] == 39
+    again, _ = compare_arms(
+        cfg, "BTC/USDT", start, tmp_path, min_spacing=pd.Timedelta("25h"), arms=("never",)
+    )  # reused
+    assert again[0].sharpe == never.sharpe
+    with pytest.raises(ConfigError, match="another configuration"):
+        compare_arms(
+            cfg.with_overrides({"seed": 7}),
+            "BTC/USDT",
+            start,
+            tmp_path,
+            min_spacing=pd.Timedelta("25h"),
+            arms=("never",),
+        )

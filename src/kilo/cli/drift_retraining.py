@@ -32,7 +32,7 @@ import pandas as pd
 from kilo.config import Config
 from kilo.data import pair_name, timeframe_delta
 from kilo.data.market import load_market_candles
-from kilo.errors import KiloError
+from kilo.errors import ConfigError, KiloError
 from kilo.features.target import held_log_return
 from kilo.metrics import (
     equity_log_returns,
@@ -43,6 +43,7 @@ from kilo.metrics import (
     spearman_ic,
 )
 from kilo.retrain.replay import ReplayRetrainer, Retraining, replay_with_retraining
+from kilo.runtime.tracking import config_hash
 from kilo.trading.ledger import Ledger
 from kilo.trading.report import trading_summary
 from kilo.training.trainer import train_symbol
@@ -221,6 +222,11 @@ def compare_arms(
             )
             _replay_arm(cfg, symbol, start, initial, folder, retrainer, last_bar - candle)
         saved = json.loads(record.read_text())
+        if saved.get("config", _arm_config(cfg)) != _arm_config(cfg):
+            raise ConfigError(
+                f"{record} was replayed with another configuration (its --set or seed "
+                "differ): give a new --work-dir, or delete that arm's folder to redo it"
+            )
         done = [
             Retraining(pd.Timestamp(r["bar_time"]), r["trigger"], r["version"], r["seconds"])
             for r in saved["retrainings"]
@@ -265,7 +271,15 @@ def _replay_arm(
         )
     minutes = (time.perf_counter() - started) / 60
     retrainings = [{**asdict(r), "bar_time": r.bar_time.isoformat()} for r in retrainer.retrainings]
-    (folder / "arm.json").write_text(json.dumps({"retrainings": retrainings, "minutes": minutes}))
+    (folder / "arm.json").write_text(
+        json.dumps({"retrainings": retrainings, "minutes": minutes, "config": _arm_config(config)})
+    )
+
+
+def _arm_config(config: Config) -> str:
+    """What an arm was replayed with: the configuration's hash and the seed (which the
+    hash leaves out)."""
+    return f"{config_hash(config)} seed {config.seed}"
 
 
 def results_table(results: Sequence[ArmResult], block: int, bars_per_year: float) -> str:
