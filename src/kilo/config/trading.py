@@ -58,7 +58,17 @@ class TradingConfig(_Section):
     leverage: float = Field(
         1.0,
         ge=1,
-        description="notional per unit of margin; only 1 is modelled (no liquidation) [-]",
+        description="notional per unit of margin; only 1 is modelled: a position is "
+        "liquidated when funding and losses bring equity down to trading.maintenance_margin "
+        "of its notional [-]",
+    )
+    maintenance_margin: float = Field(
+        0.004,
+        ge=0,
+        lt=1,
+        description="futures: at the next fill after equity falls to this share of an open "
+        "position's notional, the position is liquidated (a market order at that fill; "
+        "Binance USDT-M BTCUSDT's first tier: 0.40 %) [fraction of notional]",
     )
     initial_cash: float = Field(
         10_000.0, gt=0, description="paper account's starting equity [quote currency]"
@@ -123,8 +133,8 @@ class TradingConfig(_Section):
         if self.leverage != 1:
             raise ValueError(
                 f"leverage {self.leverage}: only 1 is modelled (a position's notional at "
-                "most equity x max_position_fraction, no liquidation at the maintenance "
-                "margin); set trading.leverage: 1"
+                "most equity x max_position_fraction, liquidated only when funding and "
+                "losses eat the margin); set trading.leverage: 1"
             )
         return self
 

@@ -101,8 +101,10 @@ class FundingPayment:
 
     @property
     def log_cost(self) -> float:
-        """Log return of equity the payment took (negative when received)."""
-        return -math.log1p(-self.amount / self.equity)
+        """Log return of equity the payment took (negative when received); inf when it
+        took all of it (the position is then liquidated)."""
+        share = self.amount / self.equity
+        return -math.log1p(-share) if share < 1 else math.inf
 
 
 @dataclass

@@ -258,6 +258,29 @@ class PaperBroker:
         position.best_close = best(position.best_close, float(bar.close))
         return orders
 
+    def liquidate(
+        self,
+        portfolio: Portfolio,
+        symbol: str,
+        price: float,
+        time: pd.Timestamp,
+        marks: Mapping[str, float],
+    ) -> Order | None:
+        """Close ``symbol``'s position on a perpetual at ``price`` (a market order, reason
+        ``liquidation``) when the account's equity, marked at ``marks`` with ``symbol`` at
+        ``price``, is at most ``trading.maintenance_margin`` of the position's notional
+        there; None otherwise, and always on spot. At leverage 1 only funding paid over a
+        long hold, or a loss that no stop limited, brings equity that low. The check is
+        made at the fill price, once a bar (not at the bar's high or low).
+        """
+        position = portfolio.positions.get(symbol)
+        if self.config.market != "futures" or position is None:
+            return None
+        equity = portfolio.equity({**marks, symbol: price})
+        if equity > self.config.maintenance_margin * position.quantity * price:
+            return None
+        return self.close(portfolio, symbol, price, time, "liquidation", order_type="market")
+
     def pay_funding(
         self,
         portfolio: Portfolio,
