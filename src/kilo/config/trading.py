@@ -66,9 +66,10 @@ class TradingConfig(_Section):
         0.004,
         ge=0,
         lt=1,
-        description="futures: at the next fill after equity falls to this share of an open "
-        "position's notional, the position is liquidated (a market order at that fill; "
-        "Binance USDT-M BTCUSDT's first tier: 0.40 %) [fraction of notional]",
+        description="futures: a position is liquidated, inside the bar like a stop, where "
+        "its isolated margin (the entry notional, less funding paid, plus its gain) falls "
+        "to this share of its notional (Binance USDT-M BTCUSDT's first tier: 0.40 %) "
+        "[fraction of notional]",
     )
     initial_cash: float = Field(
         10_000.0, gt=0, description="paper account's starting equity [quote currency]"

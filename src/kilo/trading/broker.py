@@ -179,10 +179,12 @@ class PaperBroker:
         return order
 
     def stop_exit(self, position: Position, bar: Candle) -> tuple[float, str] | None:
-        """Stop-loss, trailing stop or take-profit level hit within ``bar``, if any.
+        """Stop-loss, trailing stop, liquidation or take-profit level hit within ``bar``,
+        if any.
 
-        For a long the stop is the higher of the stop-loss (below the entry) and the
-        trailing stop (below the highest close since entry), the take-profit above the
+        For a long the stop is the highest of the stop-loss (below the entry), the
+        trailing stop (below the highest close since entry) and, on a perpetual, the
+        :meth:`liquidation_price` (reason ``liquidation``), the take-profit above the
         entry; a short's are mirrored (stops above the entry and the lowest close, the
         take-profit below). A gap through a level fills at the open. If a stop and the
         take-profit both lie inside one bar the stop is assumed to come first (the
@@ -197,6 +199,9 @@ class PaperBroker:
             stops.append((position.entry_price * (1.0 - s * c.stop_loss), "stop_loss"))
         if c.trailing_stop is not None:
             stops.append((position.best_close * (1.0 - s * c.trailing_stop), "trailing_stop"))
+        liquidation = self.liquidation_price(position)
+        if liquidation is not None:
+            stops.append((liquidation, "liquidation"))
         if stops:
             level, reason = max(stops) if long else min(stops)
             if s * (bar.open - level) <= 0:
@@ -258,28 +263,22 @@ class PaperBroker:
         position.best_close = best(position.best_close, float(bar.close))
         return orders
 
-    def liquidate(
-        self,
-        portfolio: Portfolio,
-        symbol: str,
-        price: float,
-        time: pd.Timestamp,
-        marks: Mapping[str, float],
-    ) -> Order | None:
-        """Close ``symbol``'s position on a perpetual at ``price`` (a market order, reason
-        ``liquidation``) when the account's equity, marked at ``marks`` with ``symbol`` at
-        ``price``, is at most ``trading.maintenance_margin`` of the position's notional
-        there; None otherwise, and always on spot. At leverage 1 only funding paid over a
-        long hold, or a loss that no stop limited, brings equity that low. The check is
-        made at the fill price, once a bar (not at the bar's high or low).
+    def liquidation_price(self, position: Position) -> float | None:
+        """The price at which a perpetual's position has lost its margin down to
+        ``trading.maintenance_margin`` of its notional there (quote currency; None on spot).
+
+        Isolated margin at leverage 1: the margin is the entry notional ``q e``, less the
+        funding ``F`` paid since (``position.funding``; received: negative). A long's
+        equity ``q p - F`` meets ``m q p`` at ``F / (q (1 - m))`` (at or below 0, never,
+        while it has paid no funding); a short's ``2 q e - q p - F`` at
+        ``(2 q e - F) / (q (1 + m))``.
         """
-        position = portfolio.positions.get(symbol)
-        if self.config.market != "futures" or position is None:
+        if self.config.market != "futures":
             return None
-        equity = portfolio.equity({**marks, symbol: price})
-        if equity > self.config.maintenance_margin * position.quantity * price:
-            return None
-        return self.close(portfolio, symbol, price, time, "liquidation", order_type="market")
+        m, q, paid = self.config.maintenance_margin, position.quantity, position.funding
+        if position.side == "long":
+            return paid / (q * (1.0 - m))
+        return (2.0 * q * position.entry_price - paid) / (q * (1.0 + m))
 
     def pay_funding(
         self,

@@ -89,9 +89,8 @@ def execute_bar(
     Steps: an open position ages a bar, and the exits the bar triggered fill inside it
     (stops, trailing stop, partial and full take-profit); what is still open at
     ``fill_time`` pays the funding events there (``funding_rate`` x its notional at
-    ``fill_price``, futures only: :meth:`PaperBroker.pay_funding`); a perpetual's position
-    whose margin is gone is liquidated there (:meth:`PaperBroker.liquidate`); ``risk`` may
-    close it at ``fill_price``; the model predicts with the position it now sees; ``rule`` decides;
+    ``fill_price``, futures only: :meth:`PaperBroker.pay_funding`); ``risk`` may close it at
+    ``fill_price``; the model predicts with the position it now sees; ``rule`` decides;
     an entry (a long, or a short where the rule and venue allow) or exit fills at
     ``fill_price``. An entry of either side takes ``max_position_fraction`` of equity
     times ``rule.size(score)`` times :func:`volatility_scale`
@@ -117,7 +116,7 @@ def execute_bar(
     -------
     BarOutcome; ``decision`` is ``enter`` (long) or ``enter_short``, either followed
     by `` skipped`` (too small) or `` blocked`` (risk), ``drift blocked`` (an entry
-    refused by ``entry_scale`` 0), ``exit``, ``risk exit``, ``liquidation``,
+    refused by ``entry_scale`` 0), ``exit``, ``risk exit``,
     ``hold`` or ``wait``.
     """
     orders = []
@@ -127,9 +126,6 @@ def execute_bar(
         orders += broker.bar_exits(portfolio, symbol, bar, bar_time)
         position = portfolio.positions.get(symbol)
     funding = broker.pay_funding(portfolio, symbol, funding_rate, fill_price, fill_time, marks)
-    liquidated = broker.liquidate(portfolio, symbol, fill_price, fill_time, marks)
-    if liquidated is not None:
-        return BarOutcome(predict(FLAT), "liquidation", [*orders, liquidated], funding)
     forced = risk.forced_exit(symbol) if risk is not None and position is not None else None
     if forced is not None:
         orders.append(broker.close(portfolio, symbol, fill_price, fill_time, forced))
