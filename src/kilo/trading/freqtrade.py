@@ -46,7 +46,10 @@ beyond the candle's range fills at the candle's high (a long) or low (a short) i
 freqtrade; the entry-time funding event above; a candle freqtrade inserted for an
 outage is marked ``filled`` (never decided on) but freqtrade may still fill an order
 decided on the bar before it; Kilo's portfolio risk rules (``risk``) are not applied —
-freqtrade's own protections take their place.
+freqtrade's own protections take their place; on a perpetual, Kilo liquidates a position
+at its own isolated-margin price (:meth:`~kilo.trading.broker.PaperBroker.liquidation_price`,
+funding paid included), freqtrade at the liquidation price it computes (not compared:
+the parity test's windows reach neither).
 """
 
 from __future__ import annotations
