@@ -40,3 +40,14 @@ def test_spells_by_hand() -> None:
         (True, 1),
     ]
     assert spells(np.array([], bool)) == []
+
+
+def test_percentile_among_paths_counts_the_paths_below_and_needs_a_trade() -> None:
+    import math
+
+    from kilo.backtest.paths import percentile_among_paths
+
+    draws = np.array([-1.0, 0.0, 0.5, 2.0])
+    assert percentile_among_paths(0.6, draws, traded=True) == 75.0
+    assert percentile_among_paths(-2.0, draws, traded=True) == 0.0
+    assert math.isnan(percentile_among_paths(3.0, draws, traded=False))

@@ -8,6 +8,7 @@ the same exposure, sides and turnover that differ from it in timing only.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -65,3 +66,10 @@ def spell_shuffled_paths(path: np.ndarray, n_draws: int, seed: int) -> np.ndarra
             sides, lengths = zip(*drawn, strict=True)
             out[d] = np.repeat(sides, lengths)
     return out
+
+
+def percentile_among_paths(sharpe: float, path_sharpes: np.ndarray, traded: bool) -> float:
+    """Percent of random paths (their net Sharpe ratios, shape (n_draws,)) whose Sharpe
+    is below the strategy's ``sharpe``, in [0, 100]; NaN when the strategy never
+    ``traded`` (no spell to match)."""
+    return float(100 * np.mean(np.asarray(path_sharpes) < sharpe)) if traded else math.nan

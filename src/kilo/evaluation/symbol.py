@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kilo.backtest.paths import percentile_among_paths
 from kilo.backtest.simulate import StrategyRun
 from kilo.backtest.strategies import StrategyMetrics, chain, run_metrics
 from kilo.config import Config
@@ -78,8 +79,8 @@ def _random_baseline(
     if not draws:
         return None
     per_draw = pd.DataFrame([run_metrics(d, per_year).model_dump() for d in draws])
-    percentile = (
-        float(100 * np.mean(per_draw["sharpe"] < blend.sharpe)) if blend.n_trades else np.nan
+    percentile = percentile_among_paths(
+        blend.sharpe, per_draw["sharpe"].to_numpy(), bool(blend.n_trades)
     )
     return RandomBaseline.model_validate(
         {**per_draw.mean().to_dict(), "draws": len(draws), "blend_percentile": percentile}

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kilo.backtest.paths import percentile_among_paths
 from kilo.backtest.strategies import StrategyMetrics, run_metrics
 from kilo.config import Config, EvaluationConfig
 from kilo.errors import DataError
@@ -215,5 +216,5 @@ def _matched_random(
     draws = np.array(
         [run_metrics([fold[d] for fold in folds], per_year).sharpe for d in range(len(folds[0]))]
     )
-    percentile = float(100 * np.mean(draws < metrics.sharpe)) if metrics.n_trades else math.nan
+    percentile = percentile_among_paths(metrics.sharpe, draws, bool(metrics.n_trades))
     return float(np.nanmean(draws)), percentile
