@@ -7,11 +7,14 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from kilo.blend.actions import TARGETS, n_actions
+from kilo.blend.actions import N_ACTIONS, TARGETS, n_actions
 from kilo.metrics.costs import fill_log_cost, funding_payment
 from kilo.rl.observation import FEATURES, ObservationSpec
 
 Reward = Literal["log_return", "differential_sharpe"]
+#: :data:`~kilo.blend.actions.TARGETS` by action index, None for hold (a tuple: step()
+#: indexes it with the action as it comes, no int() or hashing per step).
+_TARGET_BY_ACTION = tuple(TARGETS.get(a) for a in range(N_ACTIONS))
 
 
 class TradingEnv(gym.Env):
@@ -160,7 +163,8 @@ class TradingEnv(gym.Env):
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         t, pos = self._t, self._pos
-        new = TARGETS.get(int(action), pos)
+        target = _TARGET_BY_ACTION[action]
+        new = pos if target is None else target
         reward = 0.0
         if new != pos:
             reward = -(self._buy_cost if new > pos else self._sell_cost) * abs(new - pos)
