@@ -86,7 +86,8 @@ def test_fitting_leaves_no_log_folder(tmp_path, monkeypatch) -> None:
     PPOAgent(params, seed=1, fee=0.001, slippage=0.0005).fit(
         features, rng.normal(0, 0.01, 300), progress=False
     )
-    assert list(tmp_path.iterdir()) == []
+    # torch may put its inductor cache there on a worker's first import: only SB3's counts
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("SB3")] == []
 
 
 def test_a_short_agent_has_four_actions_and_a_policy_of_another_space_is_refused(
